@@ -1,0 +1,27 @@
+/**
+ * asyncio's exceptions.
+ *
+ * CancelledError derives from BaseException (since 3.8), so `except
+ * Exception` does not swallow a cancellation. asyncio.TimeoutError is the
+ * builtin TimeoutError since 3.11. InvalidStateError reports a future used in
+ * the wrong state (a result read too early, a result set twice).
+ */
+import { PyBaseException, pyexc } from "../../harness/pyexc";
+
+export { PyBaseException, isinstance } from "../../harness/pyexc";
+
+export function CancelledError(msg?: string | null): PyBaseException {
+  return msg === undefined || msg === null ? pyexc("CancelledError") : pyexc("CancelledError", msg);
+}
+
+export function InvalidStateError(message: string): PyBaseException {
+  return pyexc("InvalidStateError", message);
+}
+
+export function RuntimeError(message: string): PyBaseException {
+  return pyexc("RuntimeError", message);
+}
+
+export function TimeoutError(): PyBaseException {
+  return pyexc("TimeoutError");
+}

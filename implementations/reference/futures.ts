@@ -1,0 +1,127 @@
+/**
+ * Future: a result that will exist later.
+ *
+ * A future is pending, then exactly one of: finished with a result, finished
+ * with an exception, or cancelled. Done callbacks are never called directly:
+ * finishing the future schedules each one with call_soon, in registration
+ * order, so they run on a later loop iteration after what is already queued.
+ */
+import type { Coroutine, PyFuture } from "../../harness/api";
+import { CancelledError, InvalidStateError, PyBaseException, RuntimeError } from "./exceptions";
+import type { EventLoop } from "./loop";
+import { get_running_loop } from "./loop";
+
+export type FutureState = "PENDING" | "CANCELLED" | "FINISHED";
+export type DoneCallback = (fut: Future) => void;
+
+export class Future implements PyFuture {
+  protected state: FutureState = "PENDING";
+  protected resultValue: unknown = null;
+  protected exceptionValue: PyBaseException | null = null;
+  protected callbacks: DoneCallback[] = [];
+  /** The message given to cancel(msg). */
+  cancelMessage: string | null = null;
+  /**
+   * The CancelledError that actually ended a task's coroutine, handed out
+   * once by makeCancelledError (the first awaiter sees that very exception).
+   */
+  cancelledExc: PyBaseException | null = null;
+  /** Set by __await__ just before yielding the future to the task. */
+  asyncioFutureBlocking = false;
+  readonly loop: EventLoop;
+
+  constructor(loop?: EventLoop) {
+    this.loop = loop ?? get_running_loop();
+  }
+
+  done(): boolean {
+    return this.state !== "PENDING";
+  }
+
+  cancelled(): boolean {
+    return this.state === "CANCELLED";
+  }
+
+  cancel(msg: string | null = null): boolean {
+    if (this.state !== "PENDING") return false;
+    this.state = "CANCELLED";
+    this.cancelMessage = msg;
+    this.scheduleCallbacks();
+    return true;
+  }
+
+  /** The CancelledError to raise for a cancelled future. */
+  makeCancelledError(): PyBaseException {
+    if (this.cancelledExc !== null) {
+      const exc = this.cancelledExc;
+      this.cancelledExc = null;
+      return exc;
+    }
+    return CancelledError(this.cancelMessage);
+  }
+
+  result(): unknown {
+    if (this.state === "CANCELLED") throw this.makeCancelledError();
+    if (this.state !== "FINISHED") throw InvalidStateError("Result is not ready.");
+    if (this.exceptionValue !== null) throw this.exceptionValue;
+    return this.resultValue;
+  }
+
+  exception(): PyBaseException | null {
+    if (this.state === "CANCELLED") throw this.makeCancelledError();
+    if (this.state !== "FINISHED") throw InvalidStateError("Exception is not set.");
+    return this.exceptionValue;
+  }
+
+  add_done_callback(fn: DoneCallback): void {
+    if (this.state !== "PENDING") this.loop.call_soon(fn, this);
+    else this.callbacks.push(fn);
+  }
+
+  /** Remove every registration of fn; return how many there were. */
+  remove_done_callback(fn: DoneCallback): number {
+    const kept = this.callbacks.filter((cb) => cb !== fn);
+    const removed = this.callbacks.length - kept.length;
+    this.callbacks = kept;
+    return removed;
+  }
+
+  set_result(result: unknown): void {
+    if (this.state !== "PENDING") throw InvalidStateError(`${this.state}: ${this.repr()}`);
+    this.resultValue = result;
+    this.state = "FINISHED";
+    this.scheduleCallbacks();
+  }
+
+  set_exception(exception: PyBaseException): void {
+    if (this.state !== "PENDING") throw InvalidStateError(`${this.state}: ${this.repr()}`);
+    this.exceptionValue = exception;
+    this.state = "FINISHED";
+    this.scheduleCallbacks();
+  }
+
+  protected scheduleCallbacks(): void {
+    const callbacks = this.callbacks;
+    if (callbacks.length === 0) return;
+    this.callbacks = [];
+    for (const cb of callbacks) this.loop.call_soon(cb, this);
+  }
+
+  /** `await future`: hand the future to the task and come back when it is done. */
+  *__await__(): Coroutine {
+    if (!this.done()) {
+      this.asyncioFutureBlocking = true;
+      yield this;
+    }
+    if (!this.done()) throw RuntimeError("await wasn't used with future");
+    return this.result();
+  }
+
+  repr(): string {
+    return `<Future ${this.state.toLowerCase()}>`;
+  }
+}
+
+export function isFuture(x: unknown): x is Future {
+  return x instanceof Future;
+}

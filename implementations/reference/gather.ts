@@ -1,0 +1,107 @@
+/**
+ * asyncio.gather(*aws, return_exceptions=False).
+ *
+ * Coroutines are wrapped in tasks (in argument order, so they start in that
+ * order); the same awaitable given twice is awaited once. The result lists
+ * the outcomes in argument order, whatever order they finished in.
+ *
+ * Without return_exceptions, the first child to fail (or be cancelled)
+ * fails the gather at once and the other children keep running. With it,
+ * exceptions are results, and a cancelled child contributes a
+ * CancelledError. Cancelling the gather cancels every child; the gather then
+ * ends with CancelledError once they are all done.
+ */
+import type { Coroutine, PyFuture } from "../../harness/api";
+import { isCoroutine } from "../../harness/api";
+import { CancelledError, PyBaseException } from "./exceptions";
+import { Future } from "./futures";
+import { EventLoop, get_running_loop } from "./loop";
+
+export class GatheringFuture extends Future {
+  /** Set when cancel() reached at least one child: the gather ends cancelled. */
+  cancelRequested = false;
+  constructor(readonly children: Future[], loop: EventLoop) {
+    super(loop);
+  }
+
+  cancel(msg: string | null = null): boolean {
+    if (this.done()) return false;
+    let ret = false;
+    for (const child of this.children) {
+      if (child.cancel(msg)) ret = true;
+    }
+    if (ret) this.cancelRequested = true;
+    return ret;
+  }
+
+  repr(): string {
+    return `<_GatheringFuture ${this.state.toLowerCase()}>`;
+  }
+}
+
+/** asyncio.ensure_future: a future stays itself, a coroutine becomes a task. */
+export function ensure_future(aw: Coroutine | PyFuture, loop: EventLoop | null): Future {
+  if (aw instanceof Future) return aw;
+  if (isCoroutine(aw)) return (loop ?? get_running_loop()).create_task(aw);
+  throw new PyBaseException("TypeError", ["An asyncio.Future, a coroutine or an awaitable is required"]);
+}
+
+export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = false): Future {
+  if (aws.length === 0) {
+    const outer = get_running_loop().create_future();
+    outer.set_result([]);
+    return outer;
+  }
+
+  const children: Future[] = [];
+  let nfuts = 0;
+  let nfinished = 0;
+  let outer: GatheringFuture | null = null;
+
+  const childDone = (fut: Future): void => {
+    nfinished++;
+    if (outer === null || outer.done()) {
+      if (!fut.cancelled()) fut.exception(); // mark the exception as retrieved
+      return;
+    }
+    if (!returnExceptions) {
+      if (fut.cancelled()) {
+        outer.set_exception(fut.makeCancelledError());
+        return;
+      }
+      const exc = fut.exception();
+      if (exc !== null) {
+        outer.set_exception(exc);
+        return;
+      }
+    }
+    if (nfinished === nfuts) {
+      const results = children.map((child) => {
+        if (child.cancelled()) return CancelledError(child.cancelMessage ?? "");
+        return child.exception() ?? child.result();
+      });
+      if (outer.cancelRequested) outer.set_exception(fut.makeCancelledError());
+      else outer.set_result(results);
+    }
+  };
+
+  const argToFut = new Map<unknown, Future>();
+  const doneFuts: Future[] = [];
+  let loop: EventLoop | null = null;
+  for (const arg of aws) {
+    let fut = argToFut.get(arg);
+    if (fut === undefined) {
+      fut = ensure_future(arg, loop);
+      if (loop === null) loop = fut.loop;
+      nfuts++;
+      argToFut.set(arg, fut);
+      if (fut.loop.profile.gatherEagerDoneChildren && fut.done()) doneFuts.push(fut);
+      else fut.add_done_callback(childDone);
+    }
+    children.push(fut);
+  }
+  outer = new GatheringFuture(children, loop!);
+  // 3.12+: children already done are accounted for now, not a loop iteration later.
+  for (const fut of doneFuts) childDone(fut);
+  return outer;
+}

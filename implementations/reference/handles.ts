@@ -1,0 +1,62 @@
+/**
+ * Handles: a callback scheduled on the loop (call_soon) or at a time
+ * (call_at / call_later). Cancelling a handle makes the loop skip it.
+ */
+import type { EventLoop } from "./loop";
+import { isinstance, PyBaseException } from "./exceptions";
+
+export type Callback = (...args: any[]) => void;
+
+export class Handle {
+  cancelled = false;
+  constructor(
+    protected callback: Callback | null,
+    protected args: unknown[],
+    readonly loop: EventLoop,
+  ) {}
+
+  cancel(): void {
+    if (!this.cancelled) {
+      this.cancelled = true;
+      this.callback = null;
+      this.args = [];
+    }
+  }
+
+  /**
+   * Run the callback. KeyboardInterrupt and SystemExit escape from the loop;
+   * any other exception goes to the loop's exception handler and the loop
+   * goes on.
+   */
+  run(): void {
+    try {
+      this.callback!(...this.args);
+    } catch (e) {
+      if (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit")) throw e;
+      if (!(e instanceof PyBaseException)) throw e;
+      this.loop.call_exception_handler({ message: `Exception in callback ${this.describe()}`, exception: e });
+    }
+  }
+
+  describe(): string {
+    return this.callback?.name ?? "<cancelled>";
+  }
+}
+
+export class TimerHandle extends Handle {
+  /** True while the handle sits in the loop's timer heap. */
+  scheduled = false;
+  constructor(readonly when: number, callback: Callback, args: unknown[], loop: EventLoop) {
+    super(callback, args, loop);
+  }
+
+  /** Timers are ordered by deadline alone, as TimerHandle.__lt__ does. */
+  lt(other: TimerHandle): boolean {
+    return this.when < other.when;
+  }
+
+  cancel(): void {
+    if (!this.cancelled) this.loop.timerHandleCancelled(this);
+    super.cancel();
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The event loop, on a virtual clock.
+ *
+ * One iteration (`runOnce`) does what BaseEventLoop._run_once does: drop
+ * cancelled timers (lazily from the head of the heap, or by rebuilding the
+ * heap when more than half of over a hundred timers are cancelled), "poll"
+ * — here: jump the clock to the next deadline —, move every timer due within
+ * the clock resolution to the ready queue, then run exactly the callbacks
+ * that were ready when the iteration began. Callbacks scheduled meanwhile
+ * wait for the next iteration.
+ */
+import { Deadlock, ExceptionHandlerContext, IterationLimit, MAX_LOOP_ITERATIONS, PyFuture } from "../../harness/api";
+import { Callback, Handle, TimerHandle } from "./handles";
+import { heapify, heappop, heappush } from "./heapq";
+import { RuntimeError, isinstance } from "./exceptions";
+import type { Profile } from "./profile";
+import type { Future } from "./futures";
+import type { Task } from "./tasks";
+
+/** time.get_clock_info('monotonic').resolution on Linux. */
+const CLOCK_RESOLUTION = 1e-9;
+/** asyncio's cap on one selector wait (one day). */
+const MAXIMUM_SELECT_TIMEOUT = 24 * 3600;
+const MIN_SCHEDULED_TIMER_HANDLES = 100;
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
+
+let runningLoop: EventLoop | null = null;
+
+export function get_running_loop(): EventLoop {
+  if (runningLoop === null) throw RuntimeError("no running event loop");
+  return runningLoop;
+}
+
+export function running_loop_or_null(): EventLoop | null {
+  return runningLoop;
+}
+
+export type TaskFactory = (loop: EventLoop, coro: Generator, name: string | null) => Task;
+
+export class EventLoop {
+  private now = 0;
+  private iterations = 0;
+  private stopping = false;
+  private closed = false;
+  /** Callbacks ready to run, in FIFO order. */
+  protected ready: Handle[] = [];
+  private scheduled: TimerHandle[] = [];
+  private timerCancelledCount = 0;
+  private exceptionHandler: ((ctx: ExceptionHandlerContext) => void) | null = null;
+  /** The task whose step is running (asyncio's _current_tasks[loop]). */
+  currentTask: Task | null = null;
+  /** The default-name counter (process-wide in CPython; per run here, which is what normalised traces show). */
+  private taskNameCounter = 0;
+
+  constructor(readonly profile: Profile, private readonly taskFactory: TaskFactory) {}
+
+  time(): number {
+    return this.now;
+  }
+
+  nextTaskName(): string {
+    return `Task-${++this.taskNameCounter}`;
+  }
+
+  // ---- scheduling
+
+  call_soon(callback: Callback, ...args: unknown[]): Handle {
+    const handle = new Handle(callback, args, this);
+    this.ready.push(handle);
+    return handle;
+  }
+
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    const timer = new TimerHandle(when, callback, args, this);
+    heappush(this.scheduled, timer);
+    timer.scheduled = true;
+    return timer;
+  }
+
+  call_later(delay: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    return this.call_at(this.time() + delay, callback, ...args);
+  }
+
+  timerHandleCancelled(handle: TimerHandle): void {
+    if (handle.scheduled) this.timerCancelledCount++;
+  }
+
+  create_future(): Future {
+    // Imported lazily: futures depend on the loop, not the other way round.
+    const { Future } = require("./futures") as typeof import("./futures");
+    return new Future(this);
+  }
+
+  create_task(coro: Generator, name: string | null = null): Task {
+    if (this.closed) throw RuntimeError("Event loop is closed");
+    return this.taskFactory(this, coro, name);
+  }
+
+  // ---- errors
+
+  set_exception_handler(handler: ((ctx: ExceptionHandlerContext) => void) | null): void {
+    this.exceptionHandler = handler;
+  }
+
+  call_exception_handler(ctx: ExceptionHandlerContext): void {
+    if (this.exceptionHandler) this.exceptionHandler(ctx);
+  }
+
+  // ---- running
+
+  run_until_complete(future: PyFuture): unknown {
+    const fut = future as Future;
+    const stopWhenDone = (f: Future) => {
+      // KeyboardInterrupt / SystemExit are already escaping the loop.
+      if (!f.cancelled()) {
+        const exc = f.exception();
+        if (isinstance(exc, "KeyboardInterrupt") || isinstance(exc, "SystemExit")) return;
+      }
+      this.stop();
+    };
+    fut.add_done_callback(stopWhenDone);
+    try {
+      this.run_forever();
+    } finally {
+      fut.remove_done_callback(stopWhenDone);
+    }
+    if (!fut.done()) throw RuntimeError("Event loop stopped before Future completed.");
+    return fut.result();
+  }
+
+  run_forever(): void {
+    if (runningLoop !== null) throw RuntimeError("Cannot run the event loop while another loop is running");
+    runningLoop = this;
+    try {
+      for (;;) {
+        this.runOnce();
+        if (this.stopping) break;
+      }
+    } finally {
+      this.stopping = false;
+      runningLoop = null;
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ready = [];
+    this.scheduled = [];
+  }
+
+  /**
+   * Take the callbacks this iteration runs: all that are ready now, in the
+   * order they became ready. (A mutant overrides this to break the order.)
+   */
+  protected takeReadyBatch(): Handle[] {
+    const batch = this.ready;
+    this.ready = [];
+    return batch;
+  }
+
+  private dropCancelledTimers(): void {
+    const count = this.scheduled.length;
+    if (count > MIN_SCHEDULED_TIMER_HANDLES && this.timerCancelledCount / count > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
+      const kept: TimerHandle[] = [];
+      for (const h of this.scheduled) {
+        if (h.cancelled) h.scheduled = false;
+        else kept.push(h);
+      }
+      heapify(kept);
+      this.scheduled = kept;
+      this.timerCancelledCount = 0;
+    } else {
+      while (this.scheduled.length > 0 && this.scheduled[0].cancelled) {
+        this.timerCancelledCount--;
+        heappop(this.scheduled).scheduled = false;
+      }
+    }
+  }
+
+  /** The selector's wait, on a virtual clock: advance time instead of blocking. */
+  private poll(timeout: number | null): void {
+    if (++this.iterations > MAX_LOOP_ITERATIONS) throw new IterationLimit();
+    if (timeout === null) throw new Deadlock();
+    if (timeout > 0) this.now += timeout;
+  }
+
+  runOnce(): void {
+    this.dropCancelledTimers();
+
+    let timeout: number | null = null;
+    if (this.ready.length > 0 || this.stopping) timeout = 0;
+    else if (this.scheduled.length > 0) {
+      timeout = Math.min(Math.max(0, this.scheduled[0].when - this.time()), MAXIMUM_SELECT_TIMEOUT);
+    }
+    this.poll(timeout);
+
+    const endTime = this.time() + CLOCK_RESOLUTION;
+    while (this.scheduled.length > 0) {
+      if (this.scheduled[0].when >= endTime) break;
+      const handle = heappop(this.scheduled);
+      handle.scheduled = false;
+      this.ready.push(handle);
+    }
+
+    const batch = this.takeReadyBatch();
+    let i = 0;
+    try {
+      for (; i < batch.length; i++) {
+        const handle = batch[i];
+        if (!handle.cancelled) handle.run();
+      }
+    } finally {
+      // A KeyboardInterrupt escaping mid-batch leaves the rest of the batch
+      // queued, ahead of anything scheduled meanwhile, as asyncio's deque does.
+      if (i < batch.length) this.ready = batch.slice(i + 1).concat(this.ready);
+    }
+  }
+}

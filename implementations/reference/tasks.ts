@@ -1,0 +1,195 @@
+/**
+ * Task: a coroutine driven by the event loop, and itself a Future.
+ *
+ * A task runs its coroutine one step at a time. A step resumes the coroutine
+ * (with a value, or by throwing an exception into it) until it yields: a
+ * future it must wait for (the task parks a wake-up callback on it) or
+ * nothing (it just gives up the loop for one iteration). When the coroutine
+ * returns or raises, the task finishes with that result or exception.
+ *
+ * Cancellation is a request: cancel() cancels the future the task waits on,
+ * or, if there is none, marks the task so the next step throws
+ * CancelledError into the coroutine. The coroutine may catch it. Only when a
+ * CancelledError propagates out of the coroutine is the task cancelled.
+ */
+import type { Coroutine, PyTask } from "../../harness/api";
+import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance } from "./exceptions";
+import { Future } from "./futures";
+import { EventLoop, get_running_loop } from "./loop";
+
+export class Task extends Future implements PyTask {
+  private name: string;
+  private numCancelsRequested = 0;
+  /** A cancel() arrived while no future was awaited: throw CancelledError at the next step. */
+  private mustCancel = false;
+  /** The future the coroutine waits on, if any. */
+  private futWaiter: Future | null = null;
+  private readonly coro: Coroutine;
+  private readonly stepCallback = (exc: PyBaseException | null = null) => this.step(exc);
+  private readonly wakeupCallback = (fut: Future) => this.wakeup(fut);
+
+  constructor(coro: Coroutine, loop: EventLoop, name: string | null = null) {
+    super(loop);
+    this.coro = coro;
+    this.name = name ?? loop.nextTaskName();
+    // The first step runs on a later loop iteration, never inside create_task.
+    loop.call_soon(this.stepCallback);
+  }
+
+  get_name(): string {
+    return this.name;
+  }
+
+  set_name(value: string): void {
+    this.name = String(value);
+  }
+
+  get_coro(): Coroutine {
+    return this.coro;
+  }
+
+  set_result(): never {
+    throw RuntimeError("Task does not support set_result operation");
+  }
+
+  set_exception(): never {
+    throw RuntimeError("Task does not support set_exception operation");
+  }
+
+  /**
+   * Request cancellation. Returns false when the task is already done.
+   * Each call counts as one request (see cancelling()).
+   */
+  cancel(msg: string | null = null): boolean {
+    if (this.done()) return false;
+    this.numCancelsRequested++;
+    if (this.futWaiter !== null && this.futWaiter.cancel(msg)) return true;
+    // No future to cancel (or it would not be cancelled): deliver at the next step.
+    this.mustCancel = true;
+    this.cancelMessage = msg;
+    return true;
+  }
+
+  cancelling(): number {
+    return this.numCancelsRequested;
+  }
+
+  uncancel(): number {
+    if (this.numCancelsRequested > 0) {
+      this.numCancelsRequested--;
+      if (this.numCancelsRequested === 0 && this.loop.profile.uncancelClearsMustCancel) this.mustCancel = false;
+    }
+    return this.numCancelsRequested;
+  }
+
+  private step(exc: PyBaseException | null = null): void {
+    if (this.done()) throw InvalidStateError(`_step(): already done: ${this.repr()}`);
+    if (this.mustCancel) {
+      if (!isinstance(exc, "CancelledError")) exc = this.makeCancelledError();
+      this.mustCancel = false;
+    }
+    this.futWaiter = null;
+    const loop = this.loop;
+    const previous = loop.currentTask;
+    loop.currentTask = this;
+    try {
+      this.runAndHandleResult(exc);
+    } finally {
+      loop.currentTask = previous;
+    }
+  }
+
+  private runAndHandleResult(exc: PyBaseException | null): void {
+    let r: IteratorResult<unknown, unknown>;
+    try {
+      r = exc === null ? this.coro.next(undefined) : this.coro.throw(exc);
+    } catch (e) {
+      if (!(e instanceof PyBaseException)) throw e; // a defect, not Python behaviour
+      if (isinstance(e, "CancelledError")) {
+        this.cancelledExc = e; // the first awaiter gets this very exception
+        super.cancel();
+      } else if (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit")) {
+        super.set_exception(e);
+        throw e; // escapes from the loop
+      } else {
+        super.set_exception(e);
+      }
+      return;
+    }
+    if (r.done) {
+      if (this.mustCancel) {
+        // cancel() arrived during the last step: the task ends cancelled.
+        this.mustCancel = false;
+        super.cancel(this.cancelMessage);
+      } else {
+        super.set_result(r.value);
+      }
+      return;
+    }
+    this.handleYield(r.value);
+  }
+
+  /** The coroutine yielded: wait on the future it gave, or just yield the loop. */
+  private handleYield(result: unknown): void {
+    const loop = this.loop;
+    if (result instanceof Future) {
+      if (result.loop !== loop) {
+        loop.call_soon(this.stepCallback, RuntimeError(`Task ${this.repr()} got Future ${result.repr()} attached to a different loop`));
+      } else if (!result.asyncioFutureBlocking) {
+        loop.call_soon(this.stepCallback, RuntimeError(`yield was used instead of yield from in task ${this.repr()} with ${result.repr()}`));
+      } else if (result === this) {
+        loop.call_soon(this.stepCallback, RuntimeError(`Task cannot await on itself: ${this.repr()}`));
+      } else {
+        result.asyncioFutureBlocking = false;
+        result.add_done_callback(this.wakeupCallback);
+        this.futWaiter = result;
+        if (this.mustCancel && this.futWaiter.cancel(this.cancelMessage)) this.mustCancel = false;
+      }
+    } else if (result === null || result === undefined) {
+      loop.call_soon(this.stepCallback); // a bare yield: sleep(0)
+    } else {
+      loop.call_soon(this.stepCallback, RuntimeError(`Task got bad yield: ${String(result)}`));
+    }
+  }
+
+  /** The awaited future is done: resume the coroutine with its outcome, right now. */
+  private wakeup(fut: Future): void {
+    let exc: PyBaseException | null = null;
+    try {
+      fut.result();
+    } catch (e) {
+      if (!(e instanceof PyBaseException)) throw e;
+      exc = e;
+    }
+    this.step(exc);
+  }
+
+  repr(): string {
+    const state = this.done() ? (this.cancelled() ? "cancelled" : "finished") : this.numCancelsRequested > 0 ? "cancelling" : "pending";
+    return `<Task ${state} name='${this.name}'>`;
+  }
+}
+
+/** asyncio.create_task(coro, name=None). */
+export function create_task(coro: Coroutine, name: string | null = null): Task {
+  const loop = get_running_loop();
+  if (loop.profile.namedCreateTaskTakesCounter) {
+    // 3.11 / 3.12 create the task unnamed, then rename it.
+    const task = loop.create_task(coro);
+    if (name !== null) task.set_name(name);
+    return task;
+  }
+  return loop.create_task(coro, name);
+}
+
+/** asyncio.current_task(): the task whose step is running, or null in a plain callback. */
+export function current_task(): Task | null {
+  return get_running_loop().currentTask;
+}
+
+/** The default task factory: a Task. */
+export function taskFactory(loop: EventLoop, coro: Generator, name: string | null): Task {
+  return new Task(coro as Coroutine, loop, name);
+}
+
+export { CancelledError };

@@ -1,0 +1,137 @@
+/**
+ * The trace: what an implementation reports after running a scenario.
+ *
+ * Every event carries the virtual time (`time`, in ticks) and the name of the
+ * running task (`task`, null outside any task, e.g. in a plain callback).
+ * Default task names are normalised so that the main task is "Task-1" and the
+ * counter counts from there, whatever the process ran before.
+ *
+ * Two traces are equal when their canonical JSON (sorted keys, no spaces) is
+ * equal. `firstDifference` names the first diverging event.
+ */
+import type { Scalar } from "./types";
+
+export interface ExceptionData {
+  type: string;
+  args: TraceValue[];
+  /** Children of an ExceptionGroup / BaseExceptionGroup. */
+  exceptions?: ExceptionData[];
+}
+
+/** Values in a trace: scalars, lists, and tagged objects for exceptions and tasks. */
+export type TraceValue = Scalar | TraceValue[] | { exc: ExceptionData } | { task: string | null } | { repr: string };
+
+interface EventBase { time: number; task: string | null }
+
+export type TraceEvent = EventBase & (
+  | { ev: "log"; label: string }
+  | { ev: "enter"; coro: string }
+  | { ev: "exit"; coro: string; value?: TraceValue; exc?: ExceptionData }
+  | { ev: "create_task"; ref: string; name: string }
+  | { ev: "awaited"; on: string; value?: TraceValue; exc?: ExceptionData }
+  | { ev: "cancel"; ref: string; returned: boolean }
+  | { ev: "inspect"; ref: string; done: boolean; cancelled: boolean; cancelling: number }
+  | { ev: "caught"; exc: ExceptionData }
+  | { ev: "unbound"; ref: string }
+  | { ev: "exception_handler"; message: string; exc?: ExceptionData }
+  | { ev: "shutdown" }
+);
+
+export type TaskOutcome =
+  | { state: "pending" }
+  | { state: "cancelled" }
+  | { state: "result"; value: TraceValue }
+  | { state: "exception"; exc: ExceptionData };
+
+/** How a run of the loop ended. */
+export type RunEnd =
+  | { kind: "complete" } // the awaited future finished
+  | { kind: "deadlock" } // nothing ready, no timer, and the future still pending
+  | { kind: "interrupted"; exc: ExceptionData } // KeyboardInterrupt / SystemExit escaped the loop
+  | { kind: "iteration_limit" } // safety net; never expected for a valid scenario
+  | { kind: "error"; exc: ExceptionData }; // the loop itself raised
+
+export interface Trace {
+  events: TraceEvent[];
+  /** How the main run ended. */
+  end: RunEnd;
+  /** The main task's outcome when the main run ended. */
+  main: TaskOutcome;
+  /** Every task created, in creation order (main first), as it stood when the main run ended. */
+  tasks: Array<TaskOutcome & { name: string; ref: string | null }>;
+  /**
+   * If tasks were still pending when the main run ended (and it did not
+   * deadlock): they are cancelled in creation order and the loop runs until
+   * they finish, as asyncio.run does; events of that phase follow a
+   * `shutdown` event, and this says how it ended.
+   */
+  shutdown?: RunEnd;
+}
+
+/** Canonical JSON: object keys sorted, no whitespace, integral numbers as integers. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = sortKeys(x);
+    }
+    return out;
+  }
+  if (typeof v === "number" && Object.is(v, -0)) return 0;
+  return v;
+}
+
+export function tracesEqual(a: Trace, b: Trace): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+export interface TraceDifference {
+  /** Where the traces part: "events[12]", "end", "main", "tasks[2]" or "shutdown". */
+  where: string;
+  /** Index of the first diverging event, when the difference is in the events. */
+  index?: number;
+  a: unknown;
+  b: unknown;
+}
+
+/** The first place where two traces differ, or null when they are equal. */
+export function firstDifference(a: Trace, b: Trace): TraceDifference | null {
+  const n = Math.max(a.events.length, b.events.length);
+  for (let i = 0; i < n; i++) {
+    const ea = a.events[i];
+    const eb = b.events[i];
+    if (canonicalJson(ea ?? null) !== canonicalJson(eb ?? null)) {
+      return { where: `events[${i}]`, index: i, a: ea ?? "(no event)", b: eb ?? "(no event)" };
+    }
+  }
+  for (const key of ["end", "main", "tasks", "shutdown"] as const) {
+    if (key === "tasks") {
+      const m = Math.max(a.tasks.length, b.tasks.length);
+      for (let i = 0; i < m; i++) {
+        if (canonicalJson(a.tasks[i] ?? null) !== canonicalJson(b.tasks[i] ?? null)) {
+          return { where: `tasks[${i}]`, a: a.tasks[i] ?? "(no task)", b: b.tasks[i] ?? "(no task)" };
+        }
+      }
+    } else if (canonicalJson(a[key] ?? null) !== canonicalJson(b[key] ?? null)) {
+      return { where: key, a: a[key] ?? null, b: b[key] ?? null };
+    }
+  }
+  return null;
+}
+
+/** One event as a short line of text, for diffs and listings. */
+export function formatEvent(e: TraceEvent | undefined): string {
+  if (!e) return "(no event)";
+  const { time, task, ev, ...rest } = e as TraceEvent & Record<string, unknown>;
+  const fields = Object.keys(rest)
+    .sort()
+    .map((k) => `${k}=${canonicalJson((rest as Record<string, unknown>)[k])}`)
+    .join(" ");
+  return `t=${time} [${task ?? "-"}] ${ev}${fields ? " " + fields : ""}`;
+}
