@@ -186,6 +186,89 @@ class ScenarioError(Exception):
     """The scenario is malformed in a way the driver cannot interpret."""
 
 
+# Required fields of each op, with their types (the JSON Schema in
+# spec/scenario is the full definition; this check only guarantees that
+# interpreting the scenario cannot fail half-way through a run).
+_STR = (str,)
+_INT = (int,)
+_LIST = (list,)
+STEP_FIELDS = {
+    "log": {"label": _STR},
+    "sleep": {"ticks": _INT},
+    "call": {"coro": _STR},
+    "await": {"on": (dict,)},
+    "create_task": {"coro": _STR, "task": _STR},
+    "cancel": {"task": _STR},
+    "inspect": {"task": _STR},
+    "raise": {"exc": (dict,)},
+    "return": {},
+    "try": {"body": _LIST},
+}
+
+
+def check_scenario(scenario):
+    """Reject what the interpreter could not run, naming the JSON path."""
+    coros = scenario.get("coroutines")
+    if not isinstance(coros, list):
+        raise ScenarioError("$.coroutines: must be a list")
+    names = set()
+    for i, c in enumerate(coros):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("body"), list):
+            raise ScenarioError("$.coroutines[%d]: must be an object with a name and a body" % i)
+        names.add(c["name"])
+    if "main" not in names:
+        raise ScenarioError("$.coroutines: no coroutine named 'main'")
+
+    def coro_ref(name, path):
+        if name not in names:
+            raise ScenarioError("%s: no coroutine named %r" % (path, name))
+
+    def awaitable(a, path):
+        if not isinstance(a, dict):
+            raise ScenarioError("%s: must be an object" % path)
+        if isinstance(a.get("task"), str):
+            return
+        if isinstance(a.get("coro"), str):
+            return coro_ref(a["coro"], path + ".coro")
+        if isinstance(a.get("sleep"), int):
+            return
+        if isinstance(a.get("gather"), list):
+            for j, p in enumerate(a["gather"]):
+                awaitable(p, "%s.gather[%d]" % (path, j))
+            return
+        raise ScenarioError("%s: unknown awaitable" % path)
+
+    def steps(body, path):
+        for i, st in enumerate(body):
+            p = "%s[%d]" % (path, i)
+            if not isinstance(st, dict):
+                raise ScenarioError("%s: a step must be an object" % p)
+            op = st.get("op")
+            if op not in STEP_FIELDS:
+                raise ScenarioError("%s.op: unknown op %r" % (p, op))
+            for field, types in STEP_FIELDS[op].items():
+                if not isinstance(st.get(field), types) or isinstance(st.get(field), bool):
+                    raise ScenarioError("%s.%s: missing or of the wrong type" % (p, field))
+            if op in ("call", "create_task"):
+                coro_ref(st["coro"], p + ".coro")
+            elif op == "await":
+                awaitable(st["on"], p + ".on")
+            elif op == "raise":
+                t = st["exc"].get("type")
+                if t not in EXCEPTION_TYPES or t in ("Exception", "BaseException"):
+                    raise ScenarioError("%s.exc.type: cannot raise %r" % (p, t))
+            elif op == "try":
+                steps(st["body"], p + ".body")
+                for j, h in enumerate(st.get("except", [])):
+                    if not isinstance(h, dict) or h.get("type") not in EXCEPTION_TYPES:
+                        raise ScenarioError("%s.except[%d].type: unknown exception type" % (p, j))
+                    steps(h.get("body", []), "%s.except[%d].body" % (p, j))
+                steps(st.get("finally", []), p + ".finally")
+
+    for i, c in enumerate(coros):
+        steps(c["body"], "$.coroutines[%d].body" % i)
+
+
 class Run:
     """One scenario's execution: the handle table, the events, the loop."""
 
@@ -392,6 +475,7 @@ def run_scenario(scenario, options):
     task_class = None
     if options.get("task") == "py":
         task_class = asyncio.tasks._PyTask
+    check_scenario(scenario)
     loop = VirtualTimeLoop(task_class)
     enc = Encoder(name_base(task_class))
     exception_handler_calls = []

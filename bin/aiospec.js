@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The aiospec command. The project is TypeScript, run through ts-node
+// (transpile only: type checking is `npm run typecheck`'s job).
+"use strict";
+const path = require("node:path");
+require("ts-node").register({
+  transpileOnly: true,
+  project: path.join(__dirname, "..", "tsconfig.json"),
+});
+require("../harness/cli.ts")
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });
