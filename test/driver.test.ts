@@ -27,7 +27,7 @@ describe.each(pythons)("the Python driver on %s", (python) => {
       JSON.stringify({ id: 1, scenario: tiny }),
       "[1, 2",
       JSON.stringify({ id: 2, nothing: true }),
-      JSON.stringify({ id: 3, scenario: { coroutines: [{ name: "main", body: [{ op: "explode" }] }] } }),
+      JSON.stringify({ id: 3, scenario: { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "explode" }] }] } }),
       JSON.stringify({ id: 4, scenario: tiny }),
     ];
     const out = driver(python, lines.join("\n") + "\n");

@@ -46,9 +46,15 @@ describe("timers with equal deadlines", () => {
 
 describe("heapq", () => {
   it("pops in key order", () => {
-    const heap: Array<{ k: number; lt(o: { k: number }): boolean }> = [];
+    class Key {
+      constructor(readonly k: number) {}
+      lt(o: Key): boolean {
+        return this.k < o.k;
+      }
+    }
+    const heap: Key[] = [];
     const keys = [5, 3, 9, 1, 7, 3, 8, 2];
-    for (const k of keys) heappush(heap, { k, lt(o) { return this.k < o.k; } });
+    for (const k of keys) heappush(heap, new Key(k));
     const out: number[] = [];
     while (heap.length) out.push(heappop(heap).k);
     expect(out).toEqual([...keys].sort((a, b) => a - b));
