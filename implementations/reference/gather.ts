@@ -80,7 +80,9 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
         if (child.cancelled()) return CancelledError(child.cancelMessage ?? "");
         return child.exception() ?? child.result();
       });
-      if (outer.cancelRequested) outer.set_exception(fut.makeCancelledError());
+      // CPython takes the CancelledError from the *last child in argument
+      // order* here (its loop variable), not from the child that just finished.
+      if (outer.cancelRequested) outer.set_exception(children[children.length - 1].makeCancelledError());
       else outer.set_result(results);
     }
   };

@@ -14,7 +14,7 @@ import { Callback, Handle, TimerHandle } from "./handles";
 import { heapify, heappop, heappush } from "./heapq";
 import { RuntimeError, isinstance } from "./exceptions";
 import type { Profile } from "./profile";
-import type { Future } from "./futures";
+import { Future } from "./futures";
 import type { Task } from "./tasks";
 
 /** time.get_clock_info('monotonic').resolution on Linux. */
@@ -86,8 +86,6 @@ export class EventLoop {
   }
 
   create_future(): Future {
-    // Imported lazily: futures depend on the loop, not the other way round.
-    const { Future } = require("./futures") as typeof import("./futures");
     return new Future(this);
   }
 

@@ -8,6 +8,11 @@
  *   - every task handle a step names (await {task}, cancel, inspect, gather
  *     {task}) is bound by some create_task of the scenario. It may still be
  *     unbound when the step runs (an `unbound` event), which is allowed;
+ *   - no task waits for itself, even through other tasks or gathers: code of
+ *     coroutine k only awaits / gathers handles bound to coroutines > k (see
+ *     Resolver). A wait cycle would deadlock, and cancelling a task in it
+ *     recurses without end (RecursionError in CPython, a JS stack overflow
+ *     in the reference). cancel and inspect may name any handle;
  *   - no loops, bodies of at most `maxSteps` steps, try nested at most
  *     `maxDepth` deep, gathers of at most 3 parts, sleeps of 0..3 ticks.
  *
@@ -311,7 +316,7 @@ export const catchableArb: fc.Arbitrary<CatchableType> = fc.oneof(
 );
 
 const refArb: fc.Arbitrary<RawRef> = fc.record({
-  local: fc.oneof(w(3, fc.constant(true)), w(2, fc.constant(false))),
+  local: fc.oneof({ withCrossShrink: true }, w(3, fc.constant(true)), w(2, fc.constant(false))),
   i: fc.nat(7),
 });
 
@@ -466,7 +471,7 @@ class StepArbs {
     const clause: fc.Arbitrary<RawClause> = fc.record({
       type: catchableArb,
       body: fc.array(this.step("handler", depth), { maxLength: 2, size: "max" }),
-      reraise: fc.oneof(w(2, fc.constant(false)), w(1, fc.constant(true))),
+      reraise: fc.oneof({ withCrossShrink: true }, w(2, fc.constant(false)), w(1, fc.constant(true))),
     });
     return fc
       .record({
@@ -754,6 +759,8 @@ class Resolver {
 export interface LowerOptions {
   maxSteps: number;
   maxDepth: number;
+  /** Handles to treat as bound (to tasks nobody in the scenario waits for), besides those created. */
+  assumeHandles?: string[];
 }
 
 /** Turn a raw scenario into a concrete, valid one (pure: does not modify `raw`). */
@@ -761,12 +768,16 @@ export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps:
   const bodies = [raw.main, ...raw.others];
   const lowerer = new Lowerer(bodies.length, opts.maxSteps, opts.maxDepth);
   const mid = bodies.map((b, i) => lowerer.topBody(i, b));
+  for (const h of opts.assumeHandles ?? []) {
+    if (!lowerer.handles.includes(h)) lowerer.handles.push(h);
+    if (!lowerer.lowestCallee.has(h)) lowerer.lowestCallee.set(h, Infinity);
+  }
   const resolver = new Resolver(lowerer.handles, lowerer.lowestCallee);
   const coroutines = mid.map((b, i) => ({ name: coroName(i), body: resolver.steps(b, [], i) }));
   const scenario: Scenario = { aiospec: 1, coroutines };
   if (raw.interrupt !== undefined) {
-    // Objects in `scenario` are fresh except the spread MidSteps, whose
-    // `exc` objects were copied in pass 1, so this assignment is safe.
+    // Every step object here was built by pass 1 or 2 (never shared with
+    // `raw`), so changing one in place does not touch the raw value.
     const raises: Array<Step & { op: "raise" }> = [];
     for (const s of scenarioSteps(scenario)) if (s.op === "raise") raises.push(s);
     if (raises.length > 0) {
@@ -838,17 +849,19 @@ export function scenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<Scenari
 }
 
 /**
- * Concrete steps for one coroutine, standalone (handles resolve among those
- * the generated steps create; callees are "c1".."c3" assuming 4 coroutines).
- * Mostly for tests and examples; scenarioArb is what properties should use.
+ * One concrete step of main, standalone: callees are "c1".."c{maxCoroutines-1}",
+ * and handle references name handles the step creates or one of
+ * `handles` (default t0, t1), which the caller must bind (to tasks of
+ * coroutines other than main, to keep waits acyclic). A spawn motif yields
+ * its create_task only. For tests and examples; properties should use
+ * scenarioArb, which keeps whole scenarios valid.
  */
-export function stepArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<Step> {
+export function stepArb(opts: ScenarioArbOptions & { handles?: string[] } = {}): fc.Arbitrary<Step> {
   const o = normalise(opts);
+  const handles = opts.handles ?? ["t0", "t1"];
+  const others: RawStep[][] = Array.from({ length: o.maxCoroutines - 1 }, () => []);
   return rawStepArb("main", 0, o.maxDepth).map((raw) => {
-    const s = lowerScenario({ main: [raw], others: [[], [], []].slice(0, o.maxCoroutines - 1) }, {
-      maxSteps: Math.max(1, o.maxSteps),
-      maxDepth: o.maxDepth,
-    });
-    return s.coroutines[0].body[0] ?? { op: "log", label: "a" };
+    const s = lowerScenario({ main: [raw], others }, { maxSteps: 1, maxDepth: o.maxDepth, assumeHandles: handles });
+    return s.coroutines[0].body[0];
   });
 }

@@ -270,10 +270,12 @@ interface Refs {
   handles: Ref[];
 }
 
-function awaitableRefs(aw: Awaitable, path: string, out: Refs): void {
+function awaitableRefs(aw: Awaitable, path: string, out: Refs, onCoro?: (name: string) => void): void {
   if ("task" in aw) out.handles.push({ name: aw.task, path: `${path}.task` });
-  else if ("coro" in aw) out.coros.push({ name: aw.coro, path: `${path}.coro` });
-  else if ("gather" in aw) aw.gather.forEach((p, i) => awaitableRefs(p, `${path}.gather[${i}]`, out));
+  else if ("coro" in aw) {
+    out.coros.push({ name: aw.coro, path: `${path}.coro` });
+    onCoro?.(aw.coro);
+  } else if ("gather" in aw) aw.gather.forEach((p, i) => awaitableRefs(p, `${path}.gather[${i}]`, out, onCoro));
 }
 
 function semanticErrors(scenario: Scenario): ValidationError[] {
@@ -299,6 +301,10 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
   const edges = new Map<string, Ref[]>(); // coroutine -> coroutines it calls, awaits or spawns
   for (const name of firstDef.keys()) edges.set(name, []);
   const bound = new Set<string>();
+  const boundTo = new Map<string, Set<string>>(); // handle -> coroutines its tasks run
+  const waitsOn: Array<{ coro: string; ref: Ref }> = []; // awaited handles, per coroutine
+  const callEdges = new Map<string, Ref[]>(); // inline calls: the callee's awaits are the caller's
+  for (const name of firstDef.keys()) callEdges.set(name, []);
   const handleRefs: Ref[] = [];
   const known = [...firstDef.keys()];
   for (const { step, path, coro } of walkSteps(scenario)) {
@@ -306,10 +312,13 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
     switch (step.op) {
       case "call":
         refs.coros.push({ name: step.coro, path: `${path}.coro` });
+        if (firstDef.has(step.coro)) callEdges.get(coro)?.push({ name: step.coro, path: `${path}.coro` });
         break;
       case "create_task":
         refs.coros.push({ name: step.coro, path: `${path}.coro` });
         bound.add(step.task);
+        if (!boundTo.has(step.task)) boundTo.set(step.task, new Set());
+        boundTo.get(step.task)!.add(step.coro);
         if (step.name !== undefined && DEFAULT_TASK_NAME.test(step.name)) {
           errors.push({
             path: `${path}.name`,
@@ -318,9 +327,14 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
           });
         }
         break;
-      case "await":
-        awaitableRefs(step.on, `${path}.on`, refs);
+      case "await": {
+        const before = refs.handles.length;
+        awaitableRefs(step.on, `${path}.on`, refs, (name) => {
+          if (firstDef.has(name)) callEdges.get(coro)?.push({ name, path: `${path}.on` });
+        });
+        for (const r of refs.handles.slice(before)) waitsOn.push({ coro, ref: r });
         break;
+      }
       case "cancel":
       case "inspect":
         refs.handles.push({ name: step.task, path: `${path}.task` });
@@ -346,7 +360,26 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
     }
   }
 
-  errors.push(...cycleErrors(known, edges));
+  const callCycles = cycleErrors(known, edges, (name, cycle) =>
+    `coroutine "${name}" calls or spawns itself through ${cycle.join(" -> ")}; scenarios must terminate`);
+  errors.push(...callCycles);
+  if (callCycles.length === 0) {
+    // The waits-for graph: a task running X waits for a task running Y when X
+    // (or a coroutine X calls inline) awaits a handle bound to a task of Y.
+    // Tasks that could await each other are rejected: cancelling one of them
+    // cancels the other, which cancels the first, without end (CPython hits
+    // RecursionError), so such a scenario has no bounded meaning.
+    const waits = new Map<string, Ref[]>();
+    for (const [c, refs] of callEdges) waits.set(c, [...refs]);
+    for (const { coro, ref } of waitsOn) {
+      for (const target of boundTo.get(ref.name) ?? []) {
+        if (firstDef.has(target)) waits.get(coro)!.push({ name: target, path: ref.path });
+      }
+    }
+    errors.push(...cycleErrors(known, waits, (name, cycle) =>
+      `tasks could await each other: ${cycle.join(" -> ")} (an await of a handle bound to a task of "${name}" ` +
+      "closes the cycle); a cycle of awaits makes cancel() recurse without end, so scenarios may not contain one"));
+  }
   return errors;
 }
 
@@ -355,7 +388,11 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
  * definition order; every back edge closes a cycle, reported at the
  * reference that closes it.
  */
-function cycleErrors(nodes: string[], edges: Map<string, Ref[]>): ValidationError[] {
+function cycleErrors(
+  nodes: string[],
+  edges: Map<string, Ref[]>,
+  describe: (name: string, cycle: string[]) => string,
+): ValidationError[] {
   const errors: ValidationError[] = [];
   const state = new Map<string, "active" | "done">();
   for (const root of nodes) {
@@ -377,7 +414,7 @@ function cycleErrors(nodes: string[], edges: Map<string, Ref[]>): ValidationErro
         const cycle = [...stack.slice(from).map((f) => f.node), edge.name];
         errors.push({
           path: edge.path,
-          message: `coroutine "${edge.name}" calls or spawns itself through ${cycle.join(" -> ")}; scenarios must terminate`,
+          message: describe(edge.name, cycle),
         });
       } else if (s === undefined) {
         state.set(edge.name, "active");

@@ -1,0 +1,61 @@
+/**
+ * The differential property: the reference's trace equals CPython's, exactly,
+ * on generated scenarios — for every CPython version found on this machine.
+ * (Long runs: `npm run long`, or `npx aiospec diff reference cpython-3.X --runs 20000`.)
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { differential } from "../harness/differential";
+import { Target, findCPython, resolvePair } from "../harness/targets";
+import { countSteps } from "../spec/scenario/types";
+
+const RUNS = Number(process.env.AIOSPEC_TEST_RUNS ?? 2000);
+const cpythons = ["cpython", ...["3.12", "3.13"].filter((v) => findCPython(v).path).map((v) => `cpython-${v}`)];
+const open: Target[] = [];
+
+async function pair(a: string, b: string): Promise<[Target, Target]> {
+  const p = await resolvePair(a, b);
+  open.push(...p);
+  return p;
+}
+
+afterAll(() => open.forEach((t) => t.close()));
+
+describe.each(cpythons)("reference vs %s", (cpython) => {
+  it(`agrees on ${RUNS} generated scenarios (C Task)`, async () => {
+    const [ref, py] = await pair("reference", cpython);
+    expect(ref.version).toBe(py.version);
+    const r = await differential(ref, py, { runs: RUNS, seed: 20261121 });
+    expect(r.divergence, JSON.stringify(r.divergence, null, 1)).toBeUndefined();
+    expect(r.runs).toBe(RUNS);
+  });
+
+  it(`agrees on ${RUNS / 4} generated scenarios (pure-Python Task)`, async () => {
+    const [ref, py] = await pair("reference", `${cpython}+pytask`);
+    const r = await differential(ref, py, { runs: RUNS / 4, seed: 7 });
+    expect(r.divergence, JSON.stringify(r.divergence, null, 1)).toBeUndefined();
+  });
+});
+
+describe("the differential property catches a faulty reference", () => {
+  it("finds a LIFO ready queue and shrinks the counterexample to at most 6 steps", async () => {
+    const [mutant, py] = await pair("mutant:lifo-ready", "cpython");
+    const r = await differential(mutant, py, { runs: 1000, seed: 1 });
+    expect(r.divergence).toBeDefined();
+    const d = r.divergence!;
+    expect(countSteps(d.scenario)).toBeLessThanOrEqual(6);
+    expect(d.difference).not.toBeNull();
+    expect(d.difference!.where).toMatch(/^events\[\d+\]$/);
+    // Replaying the reported path gives the same shrunk scenario.
+    const again = await differential(mutant, py, { runs: 1000, seed: r.seed, path: r.path });
+    expect(again.divergence?.scenario).toEqual(d.scenario);
+  });
+
+  it("and finds it for every seed tried, within a few dozen scenarios", async () => {
+    const [mutant, py] = await pair("mutant:lifo-ready", "cpython");
+    for (const seed of [2, 3, 4]) {
+      const r = await differential(mutant, py, { runs: 200, seed });
+      expect(r.divergence).toBeDefined();
+      expect(countSteps(r.divergence!.scenario)).toBeLessThanOrEqual(6);
+    }
+  });
+});
