@@ -53,4 +53,36 @@ describe.each(pythons)("the Python driver on %s", (python) => {
     expect(out[1].trace.events[1].label).toBe("__import__('os').system('false')");
     expect(out[1].trace.main.exc).toEqual({ type: "ValueError", args: ["'); exit(3) #"] });
   });
+
+  it("keeps scenarios apart: a deadlocked scenario's leftovers never reach the next one", () => {
+    // w waits on x, x waits on t (w's own task): a deadlock. w's finally
+    // block spawns a task; if the leftover coroutine were closed during a
+    // later run, that task would land on the later scenario's loop.
+    const a = {
+      aiospec: 1,
+      coroutines: [
+        { name: "main", body: [{ op: "create_task", coro: "w", task: "t" }, { op: "await", on: { task: "t" } }] },
+        { name: "w", body: [{ op: "create_task", coro: "x", task: "u" },
+          { op: "try", body: [{ op: "await", on: { task: "u" } }], finally: [{ op: "create_task", coro: "y", task: "v" }] }] },
+        { name: "x", body: [{ op: "sleep", ticks: 1 }, { op: "await", on: { task: "t" } }] },
+        { name: "y", body: [{ op: "log", label: "ghost" }] },
+      ],
+    };
+    const b = {
+      aiospec: 1,
+      coroutines: [
+        { name: "main", body: [{ op: "create_task", coro: "k", task: "k1" }, { op: "sleep", ticks: 1 }, { op: "await", on: { gather: [{ coro: "k" }, { coro: "k" }] } }] },
+        { name: "k", body: [{ op: "sleep", ticks: 0 }] },
+      ],
+    };
+    const lines: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      lines.push(JSON.stringify({ id: 2 * i, scenario: a }), JSON.stringify({ id: 2 * i + 1, scenario: b }));
+    }
+    const out = driver(python, lines.join("\n") + "\n").slice(1);
+    const traces = out.filter((r) => r.id % 2 === 1).map((r) => JSON.stringify(r.trace));
+    expect(out[0].trace.end).toEqual({ kind: "deadlock" });
+    expect(new Set(traces).size).toBe(1);
+    expect(traces[0]).not.toContain("ghost");
+  });
 });

@@ -3,13 +3,15 @@
  * run on real CPython and print exactly the trace the driver records for the
  * same scenario; scenario strings cannot break out of their literals.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PY_RESERVED, pyNumber, pyScalar, pyStr, pythonNames, toPython } from "../harness/reproducers/python";
 import type { Scenario, Step } from "../spec/scenario/types";
+import { scenarioArb } from "../spec/scenario/arbitraries";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
 
@@ -20,6 +22,7 @@ const PYTHONS = ["python3", ...[PY312, PY313].filter((p) => fs.existsSync(p))];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-repro-"));
 let fileNo = 0;
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function driverTrace(scenario: Scenario, python = "python3"): Trace {
   const r = spawnSync(python, [DRIVER], {
@@ -487,6 +490,8 @@ describe("pyStr and literals", () => {
     expect(() => toPython(sc({ name: "main", body: [] }, { name: "main", body: [] }))).toThrow(/duplicate/);
     expect(() => toPython(sc({ name: "main", body: [{ op: "raise", exc: { type: "Exception" as never } }] }))).toThrow(/cannot raise/);
     expect(() => toPython(sc({ name: "main", body: [{ op: "explode" } as never] }))).toThrow(/unknown op/);
+    expect(() => toPython(sc({ name: "main", body: [{ op: "raise", exc: { type: "constructor" as never } }] }))).toThrow(/cannot raise/);
+    expect(() => toPython(sc({ name: "main", body: [{ op: "try", body: [], except: [{ type: "toString" as never }] }] }))).toThrow(/unknown exception type/);
   });
 });
 
@@ -520,6 +525,11 @@ describe.each(PYTHONS)("generated programs on %s print the driver's trace", (pyt
     const ret = run.events.find((e) => e.ev === "awaited" && (e as { on: string }).on === "ret()") as { value: string };
     expect(ret.value).toBe(elided(HOSTILE.join("")));
   });
+});
+
+it("random scenarios: the program prints the driver's trace", () => {
+  const scenarios = fc.sample(scenarioArb(), { seed: 20240611, numRuns: 25 });
+  for (const scenario of scenarios) checkAgainstDriver(scenario);
 });
 
 it("the program is readable: helpers, then one async def per coroutine, then __main__", () => {

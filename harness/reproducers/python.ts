@@ -22,7 +22,6 @@
  */
 import type {
   Awaitable,
-  CatchableType,
   CoroutineDef,
   ExceptionSpec,
   Scalar,
@@ -62,7 +61,7 @@ function escapeBody(s: string, quote: boolean): string {
   for (const ch of s) {
     // for..of yields whole code points; lone surrogates come alone.
     const cp = ch.codePointAt(0)!;
-    if (SHORT_ESCAPES[ch] !== undefined) out += SHORT_ESCAPES[ch];
+    if (Object.hasOwn(SHORT_ESCAPES, ch)) out += SHORT_ESCAPES[ch];
     else if (ch === '"' && quote) out += '\\"';
     else if (cp >= 0x20 && cp < 0x7f) out += ch;
     else if (cp <= 0xff) out += "\\x" + hex(cp, 2);
@@ -74,6 +73,7 @@ function escapeBody(s: string, quote: boolean): string {
 
 /** A double-quoted Python string literal for `s`, pure printable ASCII, that evaluates to exactly `s`. */
 export function pyStr(s: string): string {
+  if (typeof s !== "string") throw new Error(`not a string: ${JSON.stringify(s)}`);
   return '"' + escapeBody(s, true) + '"';
 }
 
@@ -84,6 +84,7 @@ export function pyStr(s: string): string {
  * and non-finite numbers become null.
  */
 export function pyNumber(n: number): string {
+  if (typeof n !== "number") throw new Error(`not a number: ${JSON.stringify(n)}`);
   if (!Number.isFinite(n)) return "None";
   return JSON.stringify(n); // shortest round-trip form; valid Python syntax
 }
@@ -183,8 +184,20 @@ const RAISE_EXPR: Record<string, string> = {
 
 const CATCH_EXPR: Record<string, string> = { ...RAISE_EXPR, Exception: "Exception", BaseException: "BaseException" };
 
+/** Python's truth value of a JSON value (the driver tests flags with bool()). */
+function truthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (v !== null && typeof v === "object") return Object.keys(v).length > 0;
+  return Boolean(v);
+}
+
 function has(o: object, key: string): boolean {
   return (o as Record<string, unknown>)[key] !== undefined;
+}
+
+/** table[key], own properties only ("constructor" is no exception type). */
+function lookup(table: Record<string, string>, key: unknown): string | undefined {
+  return typeof key === "string" && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 // ------------------------------------------------------------ code generation
@@ -219,7 +232,7 @@ class Emitter {
       const parts = g.gather.map((p, i) => this.awaitable(p, `${where}.gather[${i}]`));
       // Unbound handles are left out, as the driver does; only the helper knows how.
       const fn = g.gather.some((p) => has(p, "task")) ? "gather" : "asyncio.gather";
-      if (g.return_exceptions) parts.push("return_exceptions=True");
+      if (truthy(g.return_exceptions)) parts.push("return_exceptions=True");
       return `${fn}(${parts.join(", ")})`;
     }
     throw new Error(`${where}: unknown awaitable ${JSON.stringify(Object.keys(on))}`);
@@ -233,7 +246,7 @@ class Emitter {
   }
 
   exception(exc: ExceptionSpec, where: string): string {
-    const cls = exc && RAISE_EXPR[exc.type];
+    const cls = lookup(RAISE_EXPR, exc?.type);
     if (cls === undefined) throw new Error(`${where}.exc.type: cannot raise ${JSON.stringify(exc?.type)}`);
     return `${cls}(${(exc.args ?? []).map(pyScalar).join(", ")})`;
   }
@@ -319,13 +332,13 @@ class Emitter {
     this.line(i, "try:");
     this.steps(s.body, i + 1, where + ".body");
     handlers.forEach((h, k) => {
-      const cls = CATCH_EXPR[h.type as CatchableType];
+      const cls = lookup(CATCH_EXPR, h?.type);
       if (cls === undefined) throw new Error(`${where}.except[${k}].type: unknown exception type ${JSON.stringify(h.type)}`);
       this.line(i, `except ${cls} as e:`);
       this.line(i + 1, "caught(e)");
       const body = h.body ?? [];
       if (body.length > 0) this.steps(body, i + 1, `${where}.except[${k}].body`);
-      if (h.reraise) this.line(i + 1, "raise");
+      if (truthy(h.reraise)) this.line(i + 1, "raise");
     });
     const fin = s.finally ?? [];
     // A `try:` needs an except or a finally clause; an empty finally changes nothing.

@@ -528,9 +528,20 @@ def run_scenario(scenario, options):
         return trace
     finally:
         loop.set_exception_handler(lambda lp, ctx: None)
+        run.closed = True
         for t in loop.created_tasks:
             if not t.done():
                 t._log_destroy_pending = False
+                # Close the coroutines of tasks left pending now, while no
+                # loop runs: left to the garbage collector, their finally
+                # blocks could run during a later scenario and create tasks
+                # on its loop.
+                coro = t.get_coro()
+                if coro is not None:
+                    try:
+                        coro.close()
+                    except BaseException:
+                        pass
         try:
             loop.close()
         except Exception:
