@@ -412,7 +412,7 @@ describe("validateScenario: meaning", () => {
     const errors = errorsOf(
       scenario(
         [
-          { op: "create_task", coro: "w", task: "bound" },
+          { op: "create_task", coro: "v", task: "bound" },
           { op: "await", on: { task: "t1" } },
           { op: "cancel", task: "t2" },
           { op: "inspect", task: "bound" },
@@ -428,6 +428,25 @@ describe("validateScenario: meaning", () => {
       "$.coroutines[2].body[0].task",
     ]);
     expect(errors[0].message).toBe('task handle "t1" is never bound: no create_task step in the scenario has task "t1"');
+  });
+
+  it("rejects tasks that could await each other (a cycle of awaits)", () => {
+    const errors = errorsOf(
+      scenario(
+        [{ op: "create_task", coro: "a", task: "ta" }, { op: "create_task", coro: "b", task: "tb" }],
+        { name: "a", body: [{ op: "await", on: { task: "tb" } }] },
+        { name: "b", body: [{ op: "await", on: { gather: [{ coro: "c" }] } }] },
+        { name: "c", body: [{ op: "await", on: { task: "ta" } }] },
+      ),
+    );
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toMatch(/tasks could await each other: a -> b -> c -> a/);
+    expect(errors[0].path).toBe("$.coroutines[3].body[0].on.task");
+  });
+
+  it("rejects a coroutine awaiting a handle bound to its own tasks (two such tasks could await each other)", () => {
+    const errors = errorsOf(scenario([{ op: "create_task", coro: "a", task: "t" }], { name: "a", body: [{ op: "await", on: { task: "t" } }] }));
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/tasks could await each other: a -> a/)]);
   });
 
   it("rejects explicit task names that look like default names", () => {
