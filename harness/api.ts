@@ -14,20 +14,33 @@ import type { PyBaseException } from "./pyexc";
 
 export type Coroutine<T = unknown> = Generator<unknown, T, unknown>;
 
+export type DoneCallback = (fut: PyFuture) => void;
+
 export interface PyFuture {
   done(): boolean;
   cancelled(): boolean;
   /** Raises (throws) the exception, CancelledError, or InvalidStateError, as Python does. */
   result(): unknown;
   exception(): PyBaseException | null;
+  cancel(msg?: string | null): boolean;
+  set_result(value: unknown): void;
+  set_exception(exc: PyBaseException): void;
+  add_done_callback(fn: DoneCallback): void;
+  /** Removes every registration of fn; returns how many there were. */
+  remove_done_callback(fn: DoneCallback): number;
   /** What `await fut` runs. */
   __await__(): Coroutine;
 }
 
 export interface PyTask extends PyFuture {
-  cancel(msg?: string | null): boolean;
   cancelling(): number;
+  uncancel(): number;
   get_name(): string;
+  set_name(name: string): void;
+}
+
+export interface PyHandle {
+  cancel(): void;
 }
 
 export interface ExceptionHandlerContext {
@@ -37,8 +50,12 @@ export interface ExceptionHandlerContext {
 
 export interface PyEventLoop {
   time(): number;
-  /** loop.create_task(coro): the scenario's main task is made this way. */
+  /** loop.create_task(coro): the scenario's main task is made this way, and so must every other task be. */
   create_task(coro: Coroutine, name?: string | null): PyTask;
+  create_future(): PyFuture;
+  call_soon(callback: () => void): PyHandle;
+  call_later(delay: number, callback: () => void): PyHandle;
+  call_at(when: number, callback: () => void): PyHandle;
   /**
    * Run until the future is done and return its result (or throw its
    * exception). Must throw `Deadlock` when the loop would block forever
@@ -50,17 +67,61 @@ export interface PyEventLoop {
   close(): void;
 }
 
+/** An async context manager: `async with cm: ...`. */
+export interface PyAsyncContextManager {
+  __aenter__(): Coroutine;
+  /** Called with the exception that ends the block (null when none); returning true suppresses it. */
+  __aexit__(exc: PyBaseException | null): Coroutine<boolean | undefined | null>;
+}
+
+export interface PyTaskGroup extends PyAsyncContextManager {
+  create_task(coro: Coroutine, name?: string | null): PyTask;
+}
+
+export interface PyTimeout extends PyAsyncContextManager {
+  when(): number | null;
+  reschedule(when: number | null): void;
+  expired(): boolean;
+}
+
+/** What asyncio.as_completed returns. */
+export interface PyAsCompleted {
+  /** Plain iteration: the next awaitable, or undefined when exhausted (StopIteration). */
+  __next__(): Coroutine | PyFuture | undefined;
+  /** Async iteration (3.13+): awaiting it gives the next finished task or future; it raises StopAsyncIteration at the end. */
+  __anext__?(): Coroutine<PyFuture>;
+}
+
+export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
+
 /** The module-level functions of asyncio, acting on the running loop. */
 export interface AsyncioImplementation {
   /** A human-readable id, e.g. "reference@3.13". */
   readonly id: string;
   /** The Python version whose behaviour this implementation claims, e.g. "3.13". */
   readonly pythonVersion: string;
+  /**
+   * Scenario features this implementation does not provide (see
+   * spec/scenario/features.ts); scenarios that use one are skipped, with
+   * that reason, instead of failing.
+   */
+  readonly unsupported?: readonly string[];
   new_event_loop(): PyEventLoop;
+  /** Install asyncio.eager_task_factory on the loop (3.12+). */
+  use_eager_task_factory?(loop: PyEventLoop): void;
   create_task(coro: Coroutine, name?: string | null): PyTask;
   sleep(delay: number, result?: unknown): Coroutine;
   gather(aws: Array<Coroutine | PyFuture>, returnExceptions: boolean): PyFuture;
+  shield(aw: Coroutine | PyFuture): PyFuture;
+  wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine;
+  /** asyncio.wait: resolves to [done, pending] (their order does not matter). */
+  wait(aws: Array<Coroutine | PyFuture>, timeout: number | null, returnWhen: ReturnWhen): Coroutine<[PyFuture[], PyFuture[]]>;
+  as_completed(aws: Array<Coroutine | PyFuture>, timeout: number | null): PyAsCompleted;
+  TaskGroup(): PyTaskGroup;
+  timeout(delay: number | null): PyTimeout;
+  timeout_at(when: number | null): PyTimeout;
   current_task(): PyTask | null;
+  all_tasks(): PyTask[];
 }
 
 /** Thrown by run_until_complete when nothing can ever happen again. */

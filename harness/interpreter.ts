@@ -5,14 +5,18 @@
  * This is the TypeScript twin of the interpreter in
  * implementations/python/aiospec_driver.py: the two must give every step the
  * same meaning, event for event, so that a difference between traces is a
- * difference between implementations and never between interpreters.
+ * difference between implementations and never between interpreters. Each
+ * op is one method, named as in the driver (op_log, op_await, ...).
  */
 import {
-  AsyncioImplementation, Coroutine, Deadlock, IterationLimit, PyEventLoop, PyFuture, PyTask,
+  AsyncioImplementation, Coroutine, Deadlock, DoneCallback, IterationLimit, PyAsyncContextManager,
+  PyEventLoop, PyFuture, PyHandle, PyTask, PyTaskGroup, PyTimeout,
 } from "./api";
 import { PyBaseException, isinstance, pyexc } from "./pyexc";
 import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "../spec/scenario/types";
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
+import { runTryStar } from "./exceptstar";
 
 // Reprs of asyncio objects carry addresses; messages embedding one are
 // compared with the repr elided (same pattern as the Python driver).
@@ -22,33 +26,41 @@ export function normalizeMessage(s: string): string {
   return s.replace(REPR, "<...>");
 }
 
-class Return {
+/** Exception-handler messages: the callback's repr is implementation detail. */
+export function normalizeHandlerMessage(s: string): string {
+  if (s.startsWith("Exception in callback")) return "Exception in callback";
+  return normalizeMessage(s);
+}
+
+export class Return {
   constructor(readonly value: Scalar | undefined) {}
 }
 
 /** The scenario is malformed in a way the interpreter cannot run. */
 export class ScenarioError extends Error {}
 
-export function encodeException(e: PyBaseException, enc: Encoder): ExceptionData {
-  const out: ExceptionData = { type: e.type, args: [] };
-  if (e.exceptions) {
-    out.args = [enc.value(e.args[0])];
-    out.exceptions = e.exceptions.map((x) => encodeException(x, enc));
-  } else {
-    out.args = e.args.map((a) => enc.value(a));
-  }
-  return out;
-}
+export class Encoder {
+  /** Labels of the scenario's own futures (their handle at creation). */
+  readonly futureLabels = new WeakMap<object, string>();
 
-class Encoder {
   taskName(task: PyTask | null): string | null {
     return task === null ? null : task.get_name();
   }
+
   exc(e: unknown): ExceptionData {
-    if (e instanceof PyBaseException) return encodeException(e, this);
     // Anything else thrown is a defect of the implementation, not Python behaviour.
-    throw e;
+    if (!(e instanceof PyBaseException)) throw e;
+    const out: ExceptionData = { type: e.type, args: [] };
+    if (e.exceptions) {
+      out.args = [this.value(e.args[0])];
+      out.exceptions = e.exceptions.map((x) => this.exc(x));
+    } else {
+      out.args = e.args.map((a) => this.value(a));
+    }
+    if (e.cause) out.cause = this.exc(e.cause);
+    return out;
   }
+
   value(v: unknown): TraceValue {
     if (v === null || v === undefined) return null;
     if (typeof v === "string") return normalizeMessage(v);
@@ -58,8 +70,26 @@ class Encoder {
     if (typeof v === "object" && typeof (v as PyTask).get_name === "function") {
       return { task: (v as PyTask).get_name() };
     }
-    return { repr: typeof v };
+    const label = typeof v === "object" ? this.futureLabels.get(v as object) : undefined;
+    if (label !== undefined) return { future: label };
+    return { repr: typeof v === "object" ? "Future" : typeof v };
   }
+
+  /** A set of tasks / futures as a list in a stable order (as the driver sorts them). */
+  sortedValues(objs: unknown[]): TraceValue[] {
+    return objs.map((o) => this.value(o)).sort((a, b) => cmp(canonicalJson(a), canonicalJson(b)));
+  }
+}
+
+/** Python's string order (code points). */
+function cmp(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }
 
 function taskState(enc: Encoder, task: PyTask): TaskOutcome {
@@ -70,16 +100,24 @@ function taskState(enc: Encoder, task: PyTask): TaskOutcome {
   return { state: "result", value: enc.value(task.result()) };
 }
 
-const CATCHABLE = new Set([
+export const CATCHABLE = new Set([
   "ValueError", "KeyError", "RuntimeError", "CustomError", "KeyboardInterrupt", "SystemExit",
-  "CancelledError", "TimeoutError", "Exception", "BaseException",
+  "CancelledError", "TimeoutError", "ExceptionGroup", "BaseExceptionGroup", "Exception", "BaseException",
 ]);
+
+type Aw = Coroutine | PyFuture;
+type StepResult = Return | undefined;
 
 export class ScenarioRun {
   readonly events: TraceEvent[] = [];
-  readonly handles = new Map<string, PyTask>();
+  readonly handles = new Map<string, PyFuture>(); // tasks and futures
+  readonly groups = new Map<string, PyTaskGroup>();
+  readonly cms = new Map<string, PyTimeout>();
+  readonly timers = new Map<string, PyHandle>();
   readonly created: PyTask[] = [];
   private readonly bodies = new Map<string, Step[]>();
+  private readonly callbackBodies = new Map<string, Step[]>();
+  private readonly callbackFns = new Map<string, DoneCallback & (() => void)>();
   readonly enc = new Encoder();
   loop!: PyEventLoop;
   /** True while the loop runs (current_task() needs a running loop). */
@@ -87,11 +125,7 @@ export class ScenarioRun {
 
   constructor(readonly asyncio: AsyncioImplementation, scenario: Scenario) {
     for (const c of scenario.coroutines) this.bodies.set(c.name, c.body);
-  }
-
-  emit(ev: TraceEvent["ev"], fields: Record<string, unknown> = {}): void {
-    const current = this.running ? this.asyncio.current_task() : null;
-    this.events.push({ time: this.loop.time(), task: this.enc.taskName(current), ev, ...fields } as TraceEvent);
+    for (const c of scenario.callbacks ?? []) this.callbackBodies.set(c.name, c.body);
   }
 
   /** List every task the loop creates, in creation order. */
@@ -105,11 +139,18 @@ export class ScenarioRun {
     };
   }
 
+  emit(ev: TraceEvent["ev"], fields: Record<string, unknown> = {}): void {
+    const current = this.running ? this.asyncio.current_task() : null;
+    this.events.push({ time: this.loop.time(), task: this.enc.taskName(current), ev, ...fields } as TraceEvent);
+  }
+
+  // ---- coroutines and callbacks
+
   *coroutine(name: string): Coroutine<Scalar | undefined> {
     const body = this.bodies.get(name);
     if (body === undefined) throw new ScenarioError(`no coroutine named ${JSON.stringify(name)}`);
     this.emit("enter", { coro: name });
-    let r: Return | undefined;
+    let r: StepResult;
     try {
       r = yield* this.steps(body);
     } catch (e) {
@@ -121,46 +162,101 @@ export class ScenarioRun {
     return value;
   }
 
-  private lookup(ref: string): PyTask | null {
-    const task = this.handles.get(ref);
-    if (task === undefined) {
+  /** The function object for a scenario callback (one per name, so it can be removed). */
+  private callback(name: string): DoneCallback & (() => void) {
+    let fn = this.callbackFns.get(name);
+    if (fn === undefined) {
+      const body = this.callbackBodies.get(name);
+      if (body === undefined) throw new ScenarioError(`no callback named ${JSON.stringify(name)}`);
+      fn = (...args: unknown[]) => {
+        const fields: Record<string, unknown> = { callback: name };
+        if (args.length > 0) fields.arg = this.enc.value(args[0]);
+        this.emit("callback", fields);
+        runSync(this.steps(body));
+      };
+      this.callbackFns.set(name, fn);
+    }
+    return fn;
+  }
+
+  private lookup<T>(ref: string, table: Map<string, T>): T | null {
+    const obj = table.get(ref);
+    if (obj === undefined) {
       this.emit("unbound", { ref });
       return null;
     }
-    return task;
+    return obj;
   }
 
+  // ---- awaitables
+
   /** Build what an `on` spec describes; null when a handle is unbound. */
-  private awaitable(spec: Awaitable): Coroutine | PyFuture | null {
-    if ("task" in spec) return this.lookup(spec.task);
+  private awaitable(spec: Awaitable): Aw | null {
+    const a = this.asyncio;
+    if ("task" in spec) return this.lookup(spec.task, this.handles);
     if ("coro" in spec) return this.coroutine(spec.coro);
-    if ("sleep" in spec) return this.asyncio.sleep(spec.sleep, spec.result ?? null);
-    if ("gather" in spec) {
-      const parts = spec.gather.map((p) => this.awaitable(p)).filter((p): p is Coroutine | PyFuture => p !== null);
-      return this.asyncio.gather(parts, spec.return_exceptions ?? false);
+    if ("sleep" in spec) return a.sleep(spec.sleep, spec.result ?? null);
+    if ("gather" in spec) return a.gather(this.awaitables(spec.gather), spec.return_exceptions ?? false);
+    if ("shield" in spec) {
+      const inner = this.awaitable(spec.shield);
+      return inner === null ? null : a.shield(inner);
+    }
+    if ("wait_for" in spec) {
+      const inner = this.awaitable(spec.wait_for);
+      return inner === null ? null : a.wait_for(inner, spec.timeout);
+    }
+    if ("wait" in spec) {
+      return this.wait(this.awaitables(spec.wait), spec.timeout ?? null, spec.return_when ?? "ALL_COMPLETED");
     }
     throw new ScenarioError(`unknown awaitable ${JSON.stringify(spec)}`);
+  }
+
+  private awaitables(specs: Awaitable[]): Aw[] {
+    return specs.map((p) => this.awaitable(p)).filter((p): p is Aw => p !== null);
+  }
+
+  private *wait(parts: Aw[], timeout: number | null, returnWhen: "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"): Coroutine {
+    const [done, pending] = yield* this.asyncio.wait(parts, timeout, returnWhen);
+    return [this.enc.sortedValues(done), this.enc.sortedValues(pending)];
   }
 
   private static describe(spec: Awaitable): string {
     if ("task" in spec) return spec.task;
     if ("coro" in spec) return `${spec.coro}()`;
-    if ("sleep" in spec) return "sleep";
-    return "gather";
+    for (const key of ["sleep", "gather", "shield", "wait_for", "wait"]) if (key in spec) return key;
+    return "?";
   }
 
-  private *await(aw: Coroutine | PyFuture): Coroutine {
+  private *await(aw: Aw): Coroutine {
     return yield* ("__await__" in aw ? aw.__await__() : aw);
   }
 
-  private makeException(spec: ExceptionSpec): PyBaseException {
-    if (spec.type === ("Exception" as string) || spec.type === ("BaseException" as string)) {
+  private *awaitRecorded(on: string, aw: Aw): Coroutine {
+    let value: unknown;
+    try {
+      value = yield* this.await(aw);
+    } catch (e) {
+      this.emit("awaited", { on, exc: this.enc.exc(e) });
+      throw e;
+    }
+    this.emit("awaited", { on, value: this.enc.value(value) });
+    return value;
+  }
+
+  makeException(spec: ExceptionSpec): PyBaseException {
+    if ((spec.type as string) === "Exception" || (spec.type as string) === "BaseException") {
       throw new ScenarioError(`cannot raise ${spec.type}`);
+    }
+    if (spec.type === "ExceptionGroup" || spec.type === "BaseExceptionGroup") {
+      const args = spec.args ?? [];
+      return new PyBaseException(spec.type, [args.length ? args[0] : ""], (spec.exceptions ?? []).map((x) => this.makeException(x)));
     }
     return pyexc(spec.type, ...(spec.args ?? []));
   }
 
-  *steps(steps: Step[]): Coroutine<Return | undefined> {
+  // ---- steps
+
+  *steps(steps: Step[]): Coroutine<StepResult> {
     for (const s of steps) {
       const r = yield* this.step(s);
       if (r instanceof Return) return r;
@@ -168,81 +264,226 @@ export class ScenarioRun {
     return undefined;
   }
 
-  private *step(s: Step): Coroutine<Return | undefined> {
+  /** Record what a synchronous method call returns or raises; never propagate. */
+  private probe(ev: TraceEvent["ev"], ref: string, call: () => unknown): void {
+    let value: unknown;
+    try {
+      value = call();
+    } catch (e) {
+      this.emit(ev, { ref, exc: this.enc.exc(e) });
+      return;
+    }
+    this.emit(ev, { ref, value: this.enc.value(value) });
+  }
+
+  private *step(s: Step): Coroutine<StepResult> {
+    const a = this.asyncio;
     switch (s.op) {
       case "log":
         this.emit("log", { label: s.label });
-        break;
+        return;
       case "sleep":
-        yield* this.asyncio.sleep(s.ticks);
-        break;
+        yield* a.sleep(s.ticks);
+        return;
       case "call":
         yield* this.coroutine(s.coro);
-        break;
+        return;
       case "await": {
         const aw = this.awaitable(s.on);
-        if (aw === null) break;
-        const on = ScenarioRun.describe(s.on);
-        let value: unknown;
-        try {
-          value = yield* this.await(aw);
-        } catch (e) {
-          this.emit("awaited", { on, exc: this.enc.exc(e) });
-          throw e;
-        }
-        this.emit("awaited", { on, value: this.enc.value(value) });
-        break;
+        if (aw !== null) yield* this.awaitRecorded(ScenarioRun.describe(s.on), aw);
+        return;
       }
       case "create_task": {
-        const task = this.asyncio.create_task(this.coroutine(s.coro), s.name ?? null);
+        let task: PyTask;
+        if (s.group !== undefined) {
+          const group = this.lookup(s.group, this.groups);
+          if (group === null) return;
+          task = group.create_task(this.coroutine(s.coro), s.name ?? null);
+        } else {
+          task = a.create_task(this.coroutine(s.coro), s.name ?? null);
+        }
         this.handles.set(s.task, task);
         this.emit("create_task", { ref: s.task, name: task.get_name() });
-        break;
+        return;
       }
       case "cancel": {
-        const task = this.lookup(s.task);
-        if (task !== null) {
-          const returned = s.msg !== undefined ? task.cancel(s.msg) : task.cancel();
-          this.emit("cancel", { ref: s.task, returned });
-        }
-        break;
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) this.emit("cancel", { ref: s.task, returned: s.msg !== undefined ? fut.cancel(s.msg) : fut.cancel() });
+        return;
       }
       case "inspect": {
-        const task = this.lookup(s.task);
-        if (task !== null) {
-          this.emit("inspect", {
-            ref: s.task, done: task.done(), cancelled: task.cancelled(), cancelling: task.cancelling(),
-          });
+        const fut = this.lookup(s.task, this.handles);
+        if (fut === null) return;
+        const fields: Record<string, unknown> = { ref: s.task, done: fut.done(), cancelled: fut.cancelled() };
+        if (isTask(fut)) {
+          fields.cancelling = fut.cancelling();
+          fields.name = fut.get_name();
         }
-        break;
+        this.emit("inspect", fields);
+        return;
       }
       case "raise":
         throw this.makeException(s.exc);
       case "return":
         return new Return(s.value ?? null);
       case "try":
-        return yield* this.tryStep(s);
+        return s.star ? yield* runTryStar(this, s) : yield* this.tryStep(s);
+      case "create_future": {
+        const fut = this.loop.create_future();
+        this.enc.futureLabels.set(fut, s.future);
+        this.handles.set(s.future, fut);
+        this.emit("create_future", { ref: s.future });
+        return;
+      }
+      case "set_result": {
+        const fut = this.lookup(s.future, this.handles);
+        if (fut !== null) this.probe("set_result", s.future, () => fut.set_result(s.value ?? null));
+        return;
+      }
+      case "set_exception": {
+        const fut = this.lookup(s.future, this.handles);
+        if (fut !== null) {
+          const exc = this.makeException(s.exc);
+          this.probe("set_exception", s.future, () => fut.set_exception(exc));
+        }
+        return;
+      }
+      case "result": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) this.probe("result", s.task, () => fut.result());
+        return;
+      }
+      case "exception": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) this.probe("exception", s.task, () => fut.exception());
+        return;
+      }
+      case "uncancel": {
+        const task = this.lookup(s.task, this.handles);
+        if (task !== null) this.probe("uncancel", s.task, () => asTask(task, "uncancel").uncancel());
+        return;
+      }
+      case "set_name": {
+        const task = this.lookup(s.task, this.handles);
+        if (task !== null) asTask(task, "set_name").set_name(s.name);
+        return;
+      }
+      case "current_task":
+        this.emit("current_task", { name: this.enc.taskName(a.current_task()) });
+        return;
+      case "all_tasks":
+        this.emit("all_tasks", { names: a.all_tasks().map((t) => t.get_name()).sort(cmp) });
+        return;
+      case "add_done_callback": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) fut.add_done_callback(this.callback(s.callback));
+        return;
+      }
+      case "remove_done_callback": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) {
+          const returned = fut.remove_done_callback(this.callback(s.callback));
+          this.emit("remove_done_callback", { ref: s.task, callback: s.callback, returned });
+        }
+        return;
+      }
+      case "call_soon":
+        this.bindTimer(s.handle, this.loop.call_soon(this.callback(s.callback)));
+        return;
+      case "call_later":
+        this.bindTimer(s.handle, this.loop.call_later(s.delay, this.callback(s.callback)));
+        return;
+      case "call_at":
+        this.bindTimer(s.handle, this.loop.call_at(s.when, this.callback(s.callback)));
+        return;
+      case "cancel_handle": {
+        const h = this.lookup(s.handle, this.timers);
+        if (h !== null) h.cancel();
+        return;
+      }
+      case "taskgroup": {
+        const group = a.TaskGroup();
+        this.groups.set(s.group, group);
+        return yield* this.asyncWith(group, s.body);
+      }
+      case "new_taskgroup":
+        this.groups.set(s.group, a.TaskGroup());
+        return;
+      case "timeout": {
+        const cm = s.at ? a.timeout_at(s.delay) : a.timeout(s.delay);
+        if (s.cm !== undefined) this.cms.set(s.cm, cm);
+        return yield* this.asyncWith(cm, s.body);
+      }
+      case "reschedule": {
+        const cm = this.lookup(s.cm, this.cms);
+        if (cm !== null) cm.reschedule(s.delay === null || s.at ? s.delay : this.loop.time() + s.delay);
+        return;
+      }
+      case "inspect_timeout": {
+        const cm = this.lookup(s.cm, this.cms);
+        if (cm !== null) this.emit("inspect_timeout", { ref: s.cm, when: this.enc.value(cm.when()), expired: cm.expired() });
+        return;
+      }
+      case "as_completed":
+        yield* this.asCompleted(this.awaitables(s.on), s.timeout ?? null, s.mode ?? "iter");
+        return;
       default:
         throw new ScenarioError(`unknown op ${JSON.stringify((s as { op: unknown }).op)}`);
     }
-    return undefined;
   }
 
-  private *tryStep(s: TryStep): Coroutine<Return | undefined> {
-    let result: Return | undefined;
+  private bindTimer(name: string | undefined, handle: PyHandle): void {
+    if (name !== undefined) this.timers.set(name, handle);
+  }
+
+  /** async with cm: body — Python's protocol: __aexit__ sees the exception and may suppress it. */
+  private *asyncWith(cm: PyAsyncContextManager, body: Step[]): Coroutine<StepResult> {
+    yield* cm.__aenter__();
+    let r: StepResult;
+    try {
+      r = yield* this.steps(body);
+    } catch (e) {
+      if (!(e instanceof PyBaseException)) throw e;
+      if (!(yield* cm.__aexit__(e))) throw e;
+      return undefined;
+    }
+    yield* cm.__aexit__(null);
+    return r;
+  }
+
+  private *asCompleted(parts: Aw[], timeout: number | null, mode: "iter" | "async"): Coroutine {
+    const it = this.asyncio.as_completed(parts, timeout);
+    if (mode === "async") {
+      if (!it.__anext__) throw new ScenarioError("as_completed async iteration is not supported by this implementation");
+      for (;;) {
+        let fut: PyFuture;
+        try {
+          fut = (yield* it.__anext__()) as PyFuture;
+        } catch (e) {
+          if (isinstance(e, "StopAsyncIteration")) return;
+          throw e;
+        }
+        this.emit("as_completed", { item: this.enc.value(fut) });
+        yield* this.awaitRecorded("as_completed", fut);
+      }
+    }
+    for (let aw = it.__next__(); aw !== undefined; aw = it.__next__()) {
+      yield* this.awaitRecorded("as_completed", aw);
+    }
+  }
+
+  /** try / except / finally, as Python runs it (a return in finally wins). */
+  private *tryStep(s: TryStep): Coroutine<StepResult> {
+    let result: StepResult;
     try {
       try {
         result = yield* this.steps(s.body ?? []);
       } catch (e) {
         if (!(e instanceof PyBaseException)) throw e;
-        let handler = undefined;
-        for (const h of s.except ?? []) {
+        const handler = (s.except ?? []).find((h) => {
           if (!CATCHABLE.has(h.type)) throw new ScenarioError(`unknown exception type ${h.type}`);
-          if (isinstance(e, h.type)) {
-            handler = h;
-            break;
-          }
-        }
+          return isinstance(e, h.type);
+        });
         if (handler === undefined) throw e;
         this.emit("caught", { exc: this.enc.exc(e) });
         result = yield* this.steps(handler.body ?? []);
@@ -251,7 +492,7 @@ export class ScenarioRun {
     } finally {
       const final = yield* this.steps(s.finally ?? []);
       // eslint-disable-next-line no-unsafe-finally
-      if (final instanceof Return) return final; // a return in finally wins, as in Python
+      if (final instanceof Return) return final;
     }
     return result;
   }
@@ -279,7 +520,25 @@ export class ScenarioRun {
       this.running = false;
     }
   }
+}
 
+function isTask(f: PyFuture): f is PyTask {
+  return typeof (f as PyTask).get_name === "function";
+}
+
+function asTask(f: PyFuture, attribute: string): PyTask {
+  // A Future has no uncancel / set_name: the call fails as it does in Python.
+  if (!isTask(f)) throw pyexc("AttributeError", `'Future' object has no attribute '${attribute}'`);
+  return f;
+}
+
+/** Run a generator that never suspends (a callback body) to completion. */
+function runSync(gen: Coroutine<StepResult>): void {
+  const r = gen.next();
+  if (!r.done) {
+    gen.return(undefined);
+    throw new ScenarioError("a callback body awaited");
+  }
 }
 
 /**
@@ -295,19 +554,23 @@ export function runScenario(impl: AsyncioImplementation, scenario: Scenario): Tr
   const run = new ScenarioRun(impl, scenario);
   const loop = impl.new_event_loop();
   run.watch(loop);
+  if (scenario.eager) {
+    if (!impl.use_eager_task_factory) throw new ScenarioError("eager tasks are not supported by this implementation");
+    impl.use_eager_task_factory(loop);
+  }
   loop.set_exception_handler((ctx) => {
-    const fields: Record<string, unknown> = { message: normalizeMessage(String(ctx.message)) };
+    const message = String(ctx.message);
+    // Reports made when an object is destroyed depend on garbage collection
+    // timing; the driver leaves them out too.
+    if (message.includes("never retrieved") || message.includes("destroyed but it is pending")) return;
+    const fields: Record<string, unknown> = { message: normalizeHandlerMessage(message) };
     if (ctx.exception) fields.exc = run.enc.exc(ctx.exception);
     run.emit("exception_handler", fields);
   });
   try {
     const main = loop.create_task(run.coroutine("main"));
     const end = run.runLoop(main);
-    const tasks = run.created.map((t) => ({
-      name: t.get_name(),
-      ref: refOf(run, t),
-      ...taskState(run.enc, t),
-    }));
+    const tasks = run.created.map((t) => ({ name: t.get_name(), ref: refOf(run, t), ...taskState(run.enc, t) }));
     const mainState = taskState(run.enc, main);
     const trace: Trace = { events: run.events, end, main: mainState, tasks };
     // Shut down as asyncio.run does, deterministically: cancel what is left
@@ -318,6 +581,7 @@ export function runScenario(impl: AsyncioImplementation, scenario: Scenario): Tr
       for (const t of pending) t.cancel();
       trace.shutdown = run.runLoop(impl.gather(pending, true));
     }
+    trace.events = [...run.events];
     return trace;
   } finally {
     loop.set_exception_handler(() => {});

@@ -20,6 +20,7 @@ const PARENT: Record<string, string | null> = {
   ExceptionGroup: "BaseExceptionGroup", // and Exception: see isinstance
   ValueError: "Exception",
   TypeError: "Exception",
+  AttributeError: "Exception",
   RuntimeError: "Exception",
   LookupError: "Exception",
   KeyError: "LookupError",
@@ -28,6 +29,7 @@ const PARENT: Record<string, string | null> = {
   InvalidStateError: "Exception", // asyncio.InvalidStateError
   CustomError: "Exception", // the scenario language's own subclass
   StopIteration: "Exception",
+  StopAsyncIteration: "Exception",
 };
 
 export function isKnownExceptionType(type: string): boolean {

@@ -52,6 +52,8 @@ EXCEPTION_TYPES = {
     "SystemExit": SystemExit,
     "CancelledError": asyncio.CancelledError,
     "TimeoutError": asyncio.TimeoutError,
+    "ExceptionGroup": ExceptionGroup,
+    "BaseExceptionGroup": BaseExceptionGroup,
     "Exception": Exception,
     "BaseException": BaseException,
 }
@@ -88,13 +90,43 @@ class VirtualSelector:
         pass
 
 
+def pinned(cls, name):
+    """A subclass of an asyncio Task or Future class whose hash is its
+    creation number in the scenario instead of its address.
+
+    CPython iterates sets of tasks (TaskGroup's, wait's, as_completed's) in
+    an order that follows the hashes, and the default hash follows memory
+    addresses: run to run, the order would change. With pinned hashes it is
+    reproducible, and the reference reproduces it by modelling CPython's set.
+    Every object made by loop.create_task or loop.create_future takes the
+    next number. Everything else is the real class's behaviour.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._aiospec_hash = kwargs["loop"].next_hash()
+        cls.__init__(self, *args, **kwargs)
+
+    def __hash__(self):
+        return self._aiospec_hash
+
+    return type(name, (cls,), {"__init__": __init__, "__hash__": __hash__, "__module__": cls.__module__})
+
+
+# The C Task and the pure-Python Task are unrelated classes.
+TASK_TYPES = (asyncio.Task, asyncio.tasks._PyTask)
+PINNED_TASK = pinned(asyncio.Task, "Task")
+PINNED_PY_TASK = pinned(asyncio.tasks._PyTask, "Task")
+PINNED_FUTURE = pinned(asyncio.Future, "Future")
+
+
 class VirtualTimeLoop(asyncio.BaseEventLoop):
-    def __init__(self, task_class=None):
+    def __init__(self, task_class=PINNED_TASK):
         super().__init__()
         self._now = 0.0
         self._iterations = 0
         self._selector = VirtualSelector(self)
         self._task_class = task_class
+        self._hashes = itertools.count(1)
         self.created_tasks = []
 
     def time(self):
@@ -106,14 +138,25 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     def _write_to_self(self):
         pass
 
+    def next_hash(self):
+        return next(self._hashes)
+
+    def use_eager_tasks(self):
+        self.set_task_factory(asyncio.create_eager_task_factory(self._task_class))
+
     def create_task(self, coro, *, name=None, context=None):
-        if self._task_class is None:
+        if self._task_factory is not None:
+            # The factory (the eager one) makes the task; the base class
+            # names it afterwards, as CPython does.
             task = super().create_task(coro, name=name, context=context)
         else:
             self._check_closed()
             task = self._task_class(coro, loop=self, name=name, context=context)
         self.created_tasks.append(task)
         return task
+
+    def create_future(self):
+        return PINNED_FUTURE(loop=self)
 
 
 # ---------------------------------------------------------------- encoding
@@ -146,7 +189,14 @@ class Encoder:
             out["exceptions"] = [self.exc(x) for x in e.exceptions]
         else:
             out["args"] = [self.value(a) for a in e.args]
+        if e.__cause__ is not None:
+            out["cause"] = self.exc(e.__cause__)
         return out
+
+    def sorted_values(self, objs):
+        """A set of tasks / futures as a list, in a stable order."""
+        vals = [self.value(o) for o in objs]
+        return sorted(vals, key=lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")))
 
     def value(self, v):
         if v is None or isinstance(v, (bool, str)):
@@ -157,8 +207,11 @@ class Encoder:
             return [self.value(x) for x in v]
         if isinstance(v, BaseException):
             return {"exc": self.exc(v)}
-        if isinstance(v, asyncio.Task):
+        if isinstance(v, TASK_TYPES):
             return {"task": self.task_name(v)}
+        label = getattr(v, "_aiospec_label", None)
+        if label is not None:
+            return {"future": label}
         return {"repr": type(v).__name__}
 
 
@@ -191,19 +244,45 @@ class ScenarioError(Exception):
 # interpreting the scenario cannot fail half-way through a run).
 _STR = (str,)
 _INT = (int,)
+_NUM = (int, float)
+_OPT_NUM = (int, float, type(None))
 _LIST = (list,)
+_DICT = (dict,)
 STEP_FIELDS = {
     "log": {"label": _STR},
     "sleep": {"ticks": _INT},
     "call": {"coro": _STR},
-    "await": {"on": (dict,)},
+    "await": {"on": _DICT},
     "create_task": {"coro": _STR, "task": _STR},
     "cancel": {"task": _STR},
     "inspect": {"task": _STR},
-    "raise": {"exc": (dict,)},
+    "raise": {"exc": _DICT},
     "return": {},
     "try": {"body": _LIST},
+    "create_future": {"future": _STR},
+    "set_result": {"future": _STR},
+    "set_exception": {"future": _STR, "exc": _DICT},
+    "result": {"task": _STR},
+    "exception": {"task": _STR},
+    "uncancel": {"task": _STR},
+    "set_name": {"task": _STR, "name": _STR},
+    "current_task": {},
+    "all_tasks": {},
+    "add_done_callback": {"task": _STR, "callback": _STR},
+    "remove_done_callback": {"task": _STR, "callback": _STR},
+    "call_soon": {"callback": _STR},
+    "call_later": {"delay": _NUM, "callback": _STR},
+    "call_at": {"when": _NUM, "callback": _STR},
+    "cancel_handle": {"handle": _STR},
+    "taskgroup": {"group": _STR, "body": _LIST},
+    "new_taskgroup": {"group": _STR},
+    "timeout": {"delay": _OPT_NUM, "body": _LIST},
+    "reschedule": {"cm": _STR, "delay": _OPT_NUM},
+    "inspect_timeout": {"cm": _STR},
+    "as_completed": {"on": _LIST},
 }
+NESTED_BODIES = ("body", "finally")
+MAX_STAR_CLAUSES = 3
 
 
 def check_scenario(scenario):
@@ -213,17 +292,32 @@ def check_scenario(scenario):
     coros = scenario.get("coroutines")
     if not isinstance(coros, list):
         raise ScenarioError("$.coroutines: must be a list")
-    names = set()
-    for i, c in enumerate(coros):
-        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("body"), list):
-            raise ScenarioError("$.coroutines[%d]: must be an object with a name and a body" % i)
-        names.add(c["name"])
+    callbacks = scenario.get("callbacks", [])
+    if not isinstance(callbacks, list):
+        raise ScenarioError("$.callbacks: must be a list")
+    names, cb_names = set(), set()
+    for where, items, into in (("coroutines", coros, names), ("callbacks", callbacks, cb_names)):
+        for i, c in enumerate(items):
+            if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("body"), list):
+                raise ScenarioError("$.%s[%d]: must be an object with a name and a body" % (where, i))
+            into.add(c["name"])
     if "main" not in names:
         raise ScenarioError("$.coroutines: no coroutine named 'main'")
 
-    def coro_ref(name, path):
-        if name not in names:
-            raise ScenarioError("%s: no coroutine named %r" % (path, name))
+    def ref(name, known, path, what):
+        if name not in known:
+            raise ScenarioError("%s: no %s named %r" % (path, what, name))
+
+    def exc_spec(e, path):
+        t = e.get("type") if isinstance(e, dict) else None
+        if t not in EXCEPTION_TYPES or t in ("Exception", "BaseException"):
+            raise ScenarioError("%s.type: cannot raise %r" % (path, t))
+        if t in ("ExceptionGroup", "BaseExceptionGroup"):
+            subs = e.get("exceptions")
+            if not isinstance(subs, list) or not subs:
+                raise ScenarioError("%s.exceptions: an exception group needs at least one exception" % path)
+            for j, x in enumerate(subs):
+                exc_spec(x, "%s.exceptions[%d]" % (path, j))
 
     def awaitable(a, path):
         if not isinstance(a, dict):
@@ -231,13 +325,17 @@ def check_scenario(scenario):
         if isinstance(a.get("task"), str):
             return
         if isinstance(a.get("coro"), str):
-            return coro_ref(a["coro"], path + ".coro")
-        if isinstance(a.get("sleep"), int):
+            return ref(a["coro"], names, path + ".coro", "coroutine")
+        if isinstance(a.get("sleep"), _NUM):
             return
-        if isinstance(a.get("gather"), list):
-            for j, p in enumerate(a["gather"]):
-                awaitable(p, "%s.gather[%d]" % (path, j))
-            return
+        for key in ("gather", "wait"):
+            if isinstance(a.get(key), list):
+                for j, p in enumerate(a[key]):
+                    awaitable(p, "%s.%s[%d]" % (path, key, j))
+                return
+        for key in ("shield", "wait_for"):
+            if key in a:
+                return awaitable(a[key], "%s.%s" % (path, key))
         raise ScenarioError("%s: unknown awaitable" % path)
 
     def steps(body, path):
@@ -252,43 +350,56 @@ def check_scenario(scenario):
                 if not isinstance(st.get(field), types) or isinstance(st.get(field), bool):
                     raise ScenarioError("%s.%s: missing or of the wrong type" % (p, field))
             if op in ("call", "create_task"):
-                coro_ref(st["coro"], p + ".coro")
+                ref(st["coro"], names, p + ".coro", "coroutine")
+            elif op in ("add_done_callback", "remove_done_callback", "call_soon", "call_later", "call_at"):
+                ref(st["callback"], cb_names, p + ".callback", "callback")
             elif op == "await":
                 awaitable(st["on"], p + ".on")
-            elif op == "raise":
-                t = st["exc"].get("type")
-                if t not in EXCEPTION_TYPES or t in ("Exception", "BaseException"):
-                    raise ScenarioError("%s.exc.type: cannot raise %r" % (p, t))
+            elif op == "as_completed":
+                for j, a in enumerate(st["on"]):
+                    awaitable(a, "%s.on[%d]" % (p, j))
+            elif op in ("raise", "set_exception"):
+                exc_spec(st["exc"], p + ".exc")
             elif op == "try":
-                steps(st["body"], p + ".body")
-                for j, h in enumerate(st.get("except", [])):
+                handlers = st.get("except", [])
+                if st.get("star") and len(handlers) > MAX_STAR_CLAUSES:
+                    raise ScenarioError("%s.except: at most %d except* clauses" % (p, MAX_STAR_CLAUSES))
+                for j, h in enumerate(handlers):
                     if not isinstance(h, dict) or h.get("type") not in EXCEPTION_TYPES:
                         raise ScenarioError("%s.except[%d].type: unknown exception type" % (p, j))
                     steps(h.get("body", []), "%s.except[%d].body" % (p, j))
-                steps(st.get("finally", []), p + ".finally")
+            for key in NESTED_BODIES:
+                if isinstance(st.get(key), list):
+                    steps(st[key], "%s.%s" % (p, key))
 
     for i, c in enumerate(coros):
         steps(c["body"], "$.coroutines[%d].body" % i)
+    for i, c in enumerate(callbacks):
+        steps(c["body"], "$.callbacks[%d].body" % i)
+
+
+class _NeverRaised(BaseException):
+    """Stands in for an absent except* clause (never raised)."""
 
 
 class Run:
-    """One scenario's execution: the handle table, the events, the loop."""
+    """One scenario's execution: the handle tables, the events, the loop."""
 
     def __init__(self, scenario, loop, enc):
         self.loop = loop
         self.enc = enc
         self.events = []
-        self.handles = {}
+        self.handles = {}    # task and future handles
+        self.groups = {}     # TaskGroup handles
+        self.cms = {}        # timeout context manager handles
+        self.timers = {}     # call_soon / call_later / call_at handles
         # Once the trace is taken, nothing more is recorded: coroutines of
         # tasks left pending are closed when the garbage collector gets to
         # them, which is not part of the scenario's run.
         self.closed = False
-        coros = scenario.get("coroutines")
-        if not isinstance(coros, list):
-            raise ScenarioError("coroutines must be a list")
-        self.coroutines = {}
-        for c in coros:
-            self.coroutines[c["name"]] = c["body"]
+        self.coroutines = {c["name"]: c["body"] for c in scenario["coroutines"]}
+        self.callbacks = {c["name"]: c["body"] for c in scenario.get("callbacks", [])}
+        self.callback_fns = {}
 
     # -- events
     def emit(self, ev, **fields):
@@ -301,11 +412,6 @@ class Run:
         event = {"time": enc_number(self.loop.time()), "task": self.enc.task_name(current), "ev": ev}
         event.update(fields)
         self.events.append(event)
-
-    def outcome_fields(self, value=None, exc=None):
-        if exc is not None:
-            return {"exc": self.enc.exc(exc)}
-        return {"value": self.enc.value(value)}
 
     # -- coroutines
     async def coroutine(self, name):
@@ -320,14 +426,30 @@ class Run:
         self.emit("exit", coro=name, value=self.enc.value(value))
         return value
 
-    def lookup(self, ref):
-        task = self.handles.get(ref)
-        if task is None:
+    def callback(self, name):
+        """The function object for a scenario callback (one per name, so it can be removed)."""
+        fn = self.callback_fns.get(name)
+        if fn is None:
+            body = self.callbacks[name]
+
+            def fn(*args):
+                fields = {"callback": name}
+                if args:
+                    fields["arg"] = self.enc.value(args[0])
+                self.emit("callback", **fields)
+                run_sync(self.steps(body))
+
+            self.callback_fns[name] = fn
+        return fn
+
+    def lookup(self, ref, table=None):
+        obj = (self.handles if table is None else table).get(ref)
+        if obj is None:
             self.emit("unbound", ref=ref)
-        return task
+        return obj
 
     def awaitable(self, spec):
-        """Build the awaitable an `on` spec describes; None if it cannot be built."""
+        """Build the awaitable an `on` spec describes; None if a handle is unbound."""
         if "task" in spec:
             return self.lookup(spec["task"])
         if "coro" in spec:
@@ -335,25 +457,46 @@ class Run:
         if "sleep" in spec:
             return asyncio.sleep(spec["sleep"], spec.get("result"))
         if "gather" in spec:
-            parts = [self.awaitable(p) for p in spec["gather"]]
-            parts = [p for p in parts if p is not None]
+            parts = self.awaitables(spec["gather"])
             return asyncio.gather(*parts, return_exceptions=bool(spec.get("return_exceptions", False)))
+        if "shield" in spec:
+            inner = self.awaitable(spec["shield"])
+            return None if inner is None else asyncio.shield(inner)
+        if "wait_for" in spec:
+            inner = self.awaitable(spec["wait_for"])
+            return None if inner is None else asyncio.wait_for(inner, spec["timeout"])
+        if "wait" in spec:
+            parts = self.awaitables(spec["wait"])
+            return self.wait(parts, spec.get("timeout"), spec.get("return_when", "ALL_COMPLETED"))
         raise ScenarioError("unknown awaitable %r" % (sorted(spec),))
+
+    def awaitables(self, specs):
+        parts = [self.awaitable(p) for p in specs]
+        return [p for p in parts if p is not None]
+
+    async def wait(self, parts, timeout, return_when):
+        done, pending = await asyncio.wait(parts, timeout=timeout, return_when=getattr(asyncio, return_when))
+        return [self.enc.sorted_values(done), self.enc.sorted_values(pending)]
 
     @staticmethod
     def describe(spec):
-        if "task" in spec:
-            return spec["task"]
+        for key in ("task",):
+            if key in spec:
+                return spec[key]
         if "coro" in spec:
             return spec["coro"] + "()"
-        if "sleep" in spec:
-            return "sleep"
-        return "gather"
+        for key in ("sleep", "gather", "shield", "wait_for", "wait"):
+            if key in spec:
+                return key
+        return "?"
 
     def make_exception(self, spec):
         cls = EXCEPTION_TYPES.get(spec.get("type"))
         if cls is None or cls in (Exception, BaseException):
             raise ScenarioError("cannot raise %r" % (spec.get("type"),))
+        if cls in (ExceptionGroup, BaseExceptionGroup):
+            args = spec.get("args", [])
+            return cls(args[0] if args else "", [self.make_exception(x) for x in spec.get("exceptions", [])])
         return cls(*spec.get("args", []))
 
     async def steps(self, steps):
@@ -363,50 +506,208 @@ class Run:
                 return r
         return None
 
+    def probe(self, ev, ref, call):
+        """Record what a synchronous method call returns or raises; never propagate."""
+        try:
+            value = call()
+        except BaseException as e:
+            self.emit(ev, ref=ref, exc=self.enc.exc(e))
+        else:
+            self.emit(ev, ref=ref, value=self.enc.value(value))
+
     async def step(self, s):
         op = s["op"]
-        if op == "log":
-            self.emit("log", label=s["label"])
-        elif op == "sleep":
-            await asyncio.sleep(s["ticks"])
-        elif op == "call":
-            await self.coroutine(s["coro"])
-        elif op == "await":
-            aw = self.awaitable(s["on"])
-            if aw is None:
-                return None
-            what = self.describe(s["on"])
-            try:
-                value = await aw
-            except BaseException as e:
-                self.emit("awaited", on=what, exc=self.enc.exc(e))
-                raise
-            self.emit("awaited", on=what, value=self.enc.value(value))
-        elif op == "create_task":
-            task = asyncio.create_task(self.coroutine(s["coro"]), name=s.get("name"))
-            self.handles[s["task"]] = task
-            self.emit("create_task", ref=s["task"], name=self.enc.task_name(task))
-        elif op == "cancel":
-            task = self.lookup(s["task"])
-            if task is not None:
-                returned = task.cancel(s["msg"]) if "msg" in s else task.cancel()
-                self.emit("cancel", ref=s["task"], returned=returned)
-        elif op == "inspect":
-            task = self.lookup(s["task"])
-            if task is not None:
-                self.emit("inspect", ref=s["task"], done=task.done(),
-                          cancelled=task.cancelled(), cancelling=task.cancelling())
-        elif op == "raise":
-            raise self.make_exception(s["exc"])
-        elif op == "return":
-            return Return(s.get("value"))
-        elif op == "try":
-            return await self.try_step(s)
-        else:
+        handler = getattr(self, "op_" + op, None)
+        if handler is None:
             raise ScenarioError("unknown op %r" % (op,))
-        return None
+        r = handler(s)
+        if asyncio.iscoroutine(r):
+            r = await r
+        return r
 
-    async def try_step(self, s):
+    # -- the ops (one method each; coroutines where the op awaits)
+    def op_log(self, s):
+        self.emit("log", label=s["label"])
+
+    async def op_sleep(self, s):
+        await asyncio.sleep(s["ticks"])
+
+    async def op_call(self, s):
+        await self.coroutine(s["coro"])
+
+    async def op_await(self, s):
+        aw = self.awaitable(s["on"])
+        if aw is None:
+            return None
+        what = self.describe(s["on"])
+        try:
+            value = await aw
+        except BaseException as e:
+            self.emit("awaited", on=what, exc=self.enc.exc(e))
+            raise
+        self.emit("awaited", on=what, value=self.enc.value(value))
+
+    def op_create_task(self, s):
+        if "group" in s:
+            group = self.lookup(s["group"], self.groups)
+            if group is None:
+                return None
+            coro = self.coroutine(s["coro"])
+            try:
+                task = group.create_task(coro, name=s.get("name"))
+            except BaseException:
+                coro.close()  # 3.13 closes it itself; earlier versions leave it unawaited
+                raise
+        else:
+            task = asyncio.create_task(self.coroutine(s["coro"]), name=s.get("name"))
+        self.handles[s["task"]] = task
+        self.emit("create_task", ref=s["task"], name=self.enc.task_name(task))
+
+    def op_cancel(self, s):
+        fut = self.lookup(s["task"])
+        if fut is not None:
+            returned = fut.cancel(s["msg"]) if "msg" in s else fut.cancel()
+            self.emit("cancel", ref=s["task"], returned=returned)
+
+    def op_inspect(self, s):
+        fut = self.lookup(s["task"])
+        if fut is not None:
+            fields = {"done": fut.done(), "cancelled": fut.cancelled()}
+            if isinstance(fut, TASK_TYPES):
+                fields["cancelling"] = fut.cancelling()
+                fields["name"] = self.enc.task_name(fut)
+            self.emit("inspect", ref=s["task"], **fields)
+
+    def op_raise(self, s):
+        raise self.make_exception(s["exc"])
+
+    def op_return(self, s):
+        return Return(s.get("value"))
+
+    def op_create_future(self, s):
+        fut = self.loop.create_future()
+        fut._aiospec_label = s["future"]
+        self.handles[s["future"]] = fut
+        self.emit("create_future", ref=s["future"])
+
+    def op_set_result(self, s):
+        fut = self.lookup(s["future"])
+        if fut is not None:
+            self.probe("set_result", s["future"], lambda: fut.set_result(s.get("value")))
+
+    def op_set_exception(self, s):
+        fut = self.lookup(s["future"])
+        if fut is not None:
+            exc = self.make_exception(s["exc"])
+            self.probe("set_exception", s["future"], lambda: fut.set_exception(exc))
+
+    def op_result(self, s):
+        fut = self.lookup(s["task"])
+        if fut is not None:
+            self.probe("result", s["task"], fut.result)
+
+    def op_exception(self, s):
+        fut = self.lookup(s["task"])
+        if fut is not None:
+            self.probe("exception", s["task"], fut.exception)
+
+    def op_uncancel(self, s):
+        task = self.lookup(s["task"])
+        if task is not None:
+            self.probe("uncancel", s["task"], task.uncancel)
+
+    def op_set_name(self, s):
+        task = self.lookup(s["task"])
+        if task is not None:
+            task.set_name(s["name"])
+
+    def op_current_task(self, s):
+        self.emit("current_task", name=self.enc.task_name(asyncio.current_task()))
+
+    def op_all_tasks(self, s):
+        self.emit("all_tasks", names=sorted(self.enc.task_name(t) for t in asyncio.all_tasks()))
+
+    def op_add_done_callback(self, s):
+        fut = self.lookup(s["task"])
+        if fut is not None:
+            fut.add_done_callback(self.callback(s["callback"]))
+
+    def op_remove_done_callback(self, s):
+        fut = self.lookup(s["task"])
+        if fut is not None:
+            returned = fut.remove_done_callback(self.callback(s["callback"]))
+            self.emit("remove_done_callback", ref=s["task"], callback=s["callback"], returned=returned)
+
+    def bind_timer(self, s, handle):
+        if "handle" in s:
+            self.timers[s["handle"]] = handle
+
+    def op_call_soon(self, s):
+        self.bind_timer(s, self.loop.call_soon(self.callback(s["callback"])))
+
+    def op_call_later(self, s):
+        self.bind_timer(s, self.loop.call_later(s["delay"], self.callback(s["callback"])))
+
+    def op_call_at(self, s):
+        self.bind_timer(s, self.loop.call_at(s["when"], self.callback(s["callback"])))
+
+    def op_cancel_handle(self, s):
+        handle = self.lookup(s["handle"], self.timers)
+        if handle is not None:
+            handle.cancel()
+
+    async def op_taskgroup(self, s):
+        group = asyncio.TaskGroup()
+        self.groups[s["group"]] = group
+        async with group:
+            return await self.steps(s["body"])
+
+    def op_new_taskgroup(self, s):
+        self.groups[s["group"]] = asyncio.TaskGroup()
+
+    async def op_timeout(self, s):
+        delay = s["delay"]
+        cm = asyncio.timeout_at(delay) if s.get("at") else asyncio.timeout(delay)
+        if "cm" in s:
+            self.cms[s["cm"]] = cm
+        async with cm:
+            return await self.steps(s["body"])
+
+    def op_reschedule(self, s):
+        cm = self.lookup(s["cm"], self.cms)
+        if cm is not None:
+            delay = s["delay"]
+            when = delay if (delay is None or s.get("at")) else self.loop.time() + delay
+            cm.reschedule(when)
+
+    def op_inspect_timeout(self, s):
+        cm = self.lookup(s["cm"], self.cms)
+        if cm is not None:
+            self.emit("inspect_timeout", ref=s["cm"], when=self.enc.value(cm.when()), expired=cm.expired())
+
+    async def op_as_completed(self, s):
+        parts = self.awaitables(s["on"])
+        timeout = s.get("timeout")
+        if s.get("mode") == "async":
+            async for fut in asyncio.as_completed(parts, timeout=timeout):
+                self.emit("as_completed", item=self.enc.value(fut))
+                await self.await_recorded("as_completed", fut)
+        else:
+            for aw in asyncio.as_completed(parts, timeout=timeout):
+                await self.await_recorded("as_completed", aw)
+
+    async def await_recorded(self, what, aw):
+        try:
+            value = await aw
+        except BaseException as e:
+            self.emit("awaited", on=what, exc=self.enc.exc(e))
+            raise
+        self.emit("awaited", on=what, value=self.enc.value(value))
+        return value
+
+    async def op_try(self, s):
+        if s.get("star"):
+            return await self.try_star(s)
         result = None
         try:
             try:
@@ -414,10 +715,7 @@ class Run:
             except BaseException as e:
                 handler = None
                 for h in s.get("except", []):
-                    cls = EXCEPTION_TYPES.get(h["type"])
-                    if cls is None:
-                        raise ScenarioError("unknown exception type %r" % (h["type"],))
-                    if isinstance(e, cls):
+                    if isinstance(e, EXCEPTION_TYPES[h["type"]]):
                         handler = h
                         break
                 if handler is None:
@@ -431,6 +729,53 @@ class Run:
             if isinstance(final, Return):
                 return final
         return result
+
+    async def try_star(self, s):
+        """try / except* / finally, with Python's own except* machinery.
+
+        Clauses are real `except*` clauses whose types are computed; unused
+        ones name an exception that is never raised. Handler bodies cannot
+        `return` (Python forbids it in except*; the validator rejects it).
+        """
+        handlers = list(s.get("except", []))
+        if len(handlers) > MAX_STAR_CLAUSES:
+            raise ScenarioError("at most %d except* clauses" % MAX_STAR_CLAUSES)
+        types = [EXCEPTION_TYPES[h["type"]] for h in handlers]
+        types += [_NeverRaised] * (MAX_STAR_CLAUSES - len(types))
+        result = None
+        try:
+            try:
+                result = await self.steps(s.get("body", []))
+            except* types[0] as eg:
+                if await self.star_handler(handlers[0], eg):
+                    raise
+            except* types[1] as eg:
+                if await self.star_handler(handlers[1], eg):
+                    raise
+            except* types[2] as eg:
+                if await self.star_handler(handlers[2], eg):
+                    raise
+        finally:
+            final = await self.steps(s.get("finally", []))
+            if isinstance(final, Return):
+                return final
+        return result
+
+    async def star_handler(self, handler, eg):
+        """Run an except* handler body; say whether to re-raise (a bare raise, in the clause itself)."""
+        self.emit("caught", exc=self.enc.exc(eg))
+        await self.steps(handler.get("body", []))
+        return bool(handler.get("reraise"))
+
+
+def run_sync(coro):
+    """Run a coroutine that never suspends (a callback body) to completion."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise ScenarioError("a callback body awaited")
 
 
 # ---------------------------------------------------------------- one scenario
@@ -450,8 +795,7 @@ def name_base(task_class):
         pass
 
     coro = probe()
-    cls = task_class or asyncio.Task
-    task = cls(coro, loop=_probe_loop)
+    task = task_class.__bases__[0](coro, loop=_probe_loop)
     base = int(task.get_name().split("-")[1])
     task._log_destroy_pending = False
     coro.close()
@@ -479,11 +823,13 @@ def run_loop(loop, run, fut, phase):
 
 
 def run_scenario(scenario, options):
-    task_class = None
-    if options.get("task") == "py":
-        task_class = asyncio.tasks._PyTask
+    task_class = PINNED_PY_TASK if options.get("task") == "py" else PINNED_TASK
     check_scenario(scenario)
     loop = VirtualTimeLoop(task_class)
+    if scenario.get("eager"):
+        if not hasattr(asyncio, "create_eager_task_factory"):
+            raise ScenarioError("eager tasks need Python 3.12 or later")
+        loop.use_eager_tasks()
     enc = Encoder(name_base(task_class))
 
     def handler(lp, ctx):
@@ -492,6 +838,8 @@ def run_scenario(scenario, options):
         # garbage collector runs; they belong to the gc part of the language.
         if "never retrieved" in message or "destroyed but it is pending" in message:
             return
+        if message.startswith("Exception in callback"):
+            message = "Exception in callback"  # the callback's repr is implementation detail
         fields = {"message": normalize_message(message)}
         if ctx.get("exception") is not None:
             fields["exc"] = enc.exc(ctx["exception"])

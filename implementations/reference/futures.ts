@@ -28,6 +28,12 @@ export class Future implements PyFuture {
   cancelledExc: PyBaseException | null = null;
   /** Set by __await__ just before yielding the future to the task. */
   asyncioFutureBlocking = false;
+  /**
+   * The object's hash, for sets (pyset.ts): its creation number when made by
+   * loop.create_future or loop.create_task, as the driver pins them; null
+   * for futures made directly (they never go into a set).
+   */
+  pyHash: number | null = null;
   readonly loop: EventLoop;
 
   constructor(loop?: EventLoop) {

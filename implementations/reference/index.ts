@@ -9,15 +9,28 @@
  *   tasks.ts      Task, create_task, current_task
  *   sleep.ts      asyncio.sleep
  *   gather.ts     asyncio.gather
+ *   shield.ts     asyncio.shield
+ *   wait.ts       asyncio.wait
+ *   wait_for.ts   asyncio.wait_for
+ *   as_completed.ts asyncio.as_completed
+ *   timeouts.ts   asyncio.timeout / timeout_at
+ *   taskgroups.ts asyncio.TaskGroup
+ *   pyset.ts      CPython's set, whose iteration order TaskGroup and as_completed expose
  *   exceptions.ts CancelledError, InvalidStateError, TimeoutError
  *   profile.ts    what differs between Python versions
  */
-import type { AsyncioImplementation, Coroutine, PyFuture } from "../../harness/api";
+import type { AsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/api";
 import { EventLoop, TaskFactory } from "./loop";
 import { Profile, PythonVersion, NEWEST, VERSIONS, profileFor } from "./profile";
-import { create_task, current_task, taskFactory } from "./tasks";
+import { all_tasks, create_task, current_task, taskFactory, eagerTaskFactory } from "./tasks";
 import { sleep } from "./sleep";
 import { gather } from "./gather";
+import { shield } from "./shield";
+import { wait } from "./wait";
+import { wait_for } from "./wait_for";
+import { as_completed } from "./as_completed";
+import { timeout, timeout_at } from "./timeouts";
+import { TaskGroup } from "./taskgroups";
 
 export { EventLoop } from "./loop";
 export { Future } from "./futures";
@@ -41,7 +54,17 @@ export function makeReference(version: PythonVersion = NEWEST, variation: Variat
     create_task: (coro: Coroutine, name?: string | null) => create_task(coro, name ?? null),
     sleep: (delay: number, result?: unknown) => sleep(delay, result ?? null),
     gather: (aws: Array<Coroutine | PyFuture>, returnExceptions: boolean) => gather(aws, returnExceptions),
+    shield: (aw) => shield(aw),
+    wait: (aws, t, returnWhen) => wait(aws, t, returnWhen),
+    wait_for: (aw, t) => wait_for(aw, t),
+    as_completed: (aws, t) => as_completed(aws, t),
+    TaskGroup: () => TaskGroup(),
+    timeout: (delay) => timeout(delay),
+    timeout_at: (when) => timeout_at(when),
     current_task: () => current_task(),
+    all_tasks: () => all_tasks(),
+    // asyncio.eager_task_factory exists from 3.12 on.
+    ...(version >= "3.12" ? { use_eager_task_factory: (loop: PyEventLoop) => (loop as EventLoop).set_task_factory(eagerTaskFactory) } : {}),
   };
 }
 

@@ -51,8 +51,15 @@ export class EventLoop {
   currentTask: Task | null = null;
   /** The default-name counter (process-wide in CPython; per run here, which is what normalised traces show). */
   private taskNameCounter = 0;
+  /**
+   * Creation numbers of the objects made by create_task / create_future:
+   * they are the objects' hashes (see pyset.ts and the driver's pinned classes).
+   */
+  private hashCounter = 0;
+  /** Tasks not yet done, for all_tasks() (a WeakSet in CPython; a set is enough here). */
+  readonly liveTasks = new Set<Task>();
 
-  constructor(readonly profile: Profile, private readonly taskFactory: TaskFactory) {}
+  constructor(readonly profile: Profile, private taskFactory: TaskFactory) {}
 
   time(): number {
     return this.now;
@@ -60,6 +67,10 @@ export class EventLoop {
 
   nextTaskName(): string {
     return `Task-${++this.taskNameCounter}`;
+  }
+
+  nextHash(): number {
+    return ++this.hashCounter;
   }
 
   // ---- scheduling
@@ -86,12 +97,18 @@ export class EventLoop {
   }
 
   create_future(): Future {
-    return new Future(this);
+    const fut = new Future(this);
+    fut.pyHash = this.nextHash();
+    return fut;
   }
 
   create_task(coro: Generator, name: string | null = null): Task {
     if (this.closed) throw RuntimeError("Event loop is closed");
     return this.taskFactory(this, coro, name);
+  }
+
+  set_task_factory(factory: TaskFactory): void {
+    this.taskFactory = factory;
   }
 
   // ---- errors

@@ -30,10 +30,12 @@ export class Task extends Future implements PyTask {
 
   constructor(coro: Coroutine, loop: EventLoop, name: string | null = null) {
     super(loop);
+    this.pyHash = loop.nextHash();
     this.coro = coro;
     this.name = name ?? loop.nextTaskName();
     // The first step runs on a later loop iteration, never inside create_task.
     loop.call_soon(this.stepCallback);
+    loop.liveTasks.add(this);
   }
 
   get_name(): string {
@@ -182,6 +184,12 @@ export function create_task(coro: Coroutine, name: string | null = null): Task {
   return loop.create_task(coro, name);
 }
 
+/** asyncio.all_tasks(): the running loop's tasks that are not done. */
+export function all_tasks(): Task[] {
+  const loop = get_running_loop();
+  return [...loop.liveTasks].filter((t) => !t.done());
+}
+
 /** asyncio.current_task(): the task whose step is running, or null in a plain callback. */
 export function current_task(): Task | null {
   return get_running_loop().currentTask;
@@ -190,6 +198,11 @@ export function current_task(): Task | null {
 /** The default task factory: a Task. */
 export function taskFactory(loop: EventLoop, coro: Generator, name: string | null): Task {
   return new Task(coro as Coroutine, loop, name);
+}
+
+/** asyncio.eager_task_factory (3.12+). (Being written: tasks start eagerly.) */
+export function eagerTaskFactory(_loop: EventLoop, _coro: Generator, _name: string | null): Task {
+  throw RuntimeError("aiospec reference: the eager task factory is not implemented yet");
 }
 
 export { CancelledError };

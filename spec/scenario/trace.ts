@@ -16,10 +16,18 @@ export interface ExceptionData {
   args: TraceValue[];
   /** Children of an ExceptionGroup / BaseExceptionGroup. */
   exceptions?: ExceptionData[];
+  /** __cause__, when the exception was raised `from` another. (__context__ is not recorded.) */
+  cause?: ExceptionData;
 }
 
 /** Values in a trace: scalars, lists, and tagged objects for exceptions and tasks. */
-export type TraceValue = Scalar | TraceValue[] | { exc: ExceptionData } | { task: string | null } | { repr: string };
+export type TraceValue =
+  | Scalar
+  | TraceValue[]
+  | { exc: ExceptionData }
+  | { task: string | null }
+  | { future: string } // a scenario future, by the handle it was created with
+  | { repr: string };
 
 interface EventBase { time: number; task: string | null }
 
@@ -30,11 +38,22 @@ export type TraceEvent = EventBase & (
   | { ev: "create_task"; ref: string; name: string }
   | { ev: "awaited"; on: string; value?: TraceValue; exc?: ExceptionData }
   | { ev: "cancel"; ref: string; returned: boolean }
-  | { ev: "inspect"; ref: string; done: boolean; cancelled: boolean; cancelling: number }
+  | { ev: "inspect"; ref: string; done: boolean; cancelled: boolean; cancelling?: number; name?: string }
   | { ev: "caught"; exc: ExceptionData }
   | { ev: "unbound"; ref: string }
   | { ev: "exception_handler"; message: string; exc?: ExceptionData }
   | { ev: "shutdown" }
+  | { ev: "create_future"; ref: string }
+  // Probes: a method call's return value, or the exception it raised (never propagated).
+  | { ev: "set_result" | "set_exception" | "result" | "exception" | "uncancel"; ref: string; value?: TraceValue; exc?: ExceptionData }
+  | { ev: "current_task"; name: string | null }
+  | { ev: "all_tasks"; names: string[] }
+  | { ev: "remove_done_callback"; ref: string; callback: string; returned: number }
+  /** A scenario callback runs; `arg` is the future a done callback receives. */
+  | { ev: "callback"; callback: string; arg?: TraceValue }
+  | { ev: "inspect_timeout"; ref: string; when: TraceValue; expired: boolean }
+  /** async iteration of as_completed (3.13+) yielded this task or future. */
+  | { ev: "as_completed"; item: TraceValue }
 );
 
 export type TaskOutcome =

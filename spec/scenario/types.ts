@@ -14,11 +14,13 @@
  * any coroutine refer to it. Using a handle that has not been bound yet at run
  * time is not an error: it records an `unbound` event and the step does nothing.
  *
- * Extension points (later issues): new `op`s in Step and new keys in
- * Awaitable (future, shield, wait_for, wait, as_completed, timeout, TaskGroup,
- * callbacks, eager tasks, gc) — every consumer dispatches on `op` / the
- * awaitable's key and rejects what it does not know, so adding one never
- * changes the meaning of an existing scenario.
+ * Handles live in separate namespaces by kind: task/future handles (bound
+ * by create_task and create_future), TaskGroup handles, timeout context
+ * manager handles, and timer handles (call_soon / call_later / call_at).
+ *
+ * Extension points: new `op`s in Step and new keys in Awaitable — every
+ * consumer dispatches on `op` / the awaitable's key and rejects what it does
+ * not know, so adding one never changes the meaning of an existing scenario.
  */
 
 /** Values a scenario can produce: JSON scalars. */
@@ -27,6 +29,8 @@ export type Scalar = null | boolean | number | string;
 /** Exception types a scenario can raise. */
 export const RAISABLE_TYPES = [
   "ValueError",
+  "ExceptionGroup",
+  "BaseExceptionGroup",
   "KeyError",
   "RuntimeError",
   "CustomError", // class CustomError(Exception): the scenario's own subclass
@@ -43,16 +47,24 @@ export type CatchableType = (typeof CATCHABLE_TYPES)[number];
 
 export interface ExceptionSpec {
   type: RaisableType;
-  /** Constructor arguments, e.g. ["boom"]; CancelledError's first arg is its message. */
+  /** Constructor arguments, e.g. ["boom"]; CancelledError's first arg is its message; for groups, the message. */
   args?: Scalar[];
+  /** The grouped exceptions of an ExceptionGroup / BaseExceptionGroup (at least one). */
+  exceptions?: ExceptionSpec[];
 }
 
 /** Something a step can await. Exactly one key names the kind. */
 export type Awaitable =
-  | { task: string } // a task handle
+  | { task: string } // a task or future handle
   | { coro: string } // a fresh coroutine object of the named coroutine (runs inline)
   | { sleep: number; result?: Scalar } // asyncio.sleep(ticks, result)
-  | { gather: Awaitable[]; return_exceptions?: boolean }; // asyncio.gather(...)
+  | { gather: Awaitable[]; return_exceptions?: boolean } // asyncio.gather(...)
+  | { shield: Awaitable } // asyncio.shield(aw)
+  | { wait_for: Awaitable; timeout: number | null } // asyncio.wait_for(aw, timeout)
+  | { wait: Awaitable[]; timeout?: number | null; return_when?: ReturnWhen }; // asyncio.wait(aws, ...)
+
+export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
+export const AWAITABLE_KINDS = ["task", "coro", "sleep", "gather", "shield", "wait_for", "wait"] as const;
 
 export interface LogStep { op: "log"; label: string }
 /** await asyncio.sleep(ticks); ticks 0 yields to the loop exactly once. */
@@ -61,21 +73,80 @@ export interface SleepStep { op: "sleep"; ticks: number }
 export interface CallStep { op: "call"; coro: string }
 /** await X, recording the value or the exception (which then propagates). */
 export interface AwaitStep { op: "await"; on: Awaitable }
-/** handle = asyncio.create_task(coro(), name=name) */
-export interface CreateTaskStep { op: "create_task"; coro: string; task: string; name?: string }
-/** Records task.cancel(msg)'s return value. */
+/**
+ * handle = asyncio.create_task(coro(), name=name), or, with `group`,
+ * handle = group.create_task(coro(), name=name) on a TaskGroup handle.
+ */
+export interface CreateTaskStep { op: "create_task"; coro: string; task: string; name?: string; group?: string }
+/** Records task.cancel(msg)'s return value (tasks and futures). */
 export interface CancelStep { op: "cancel"; task: string; msg?: string }
-/** Records done(), cancelled() and cancelling() of a task. */
+/** Records done(), cancelled(), and for tasks cancelling() and get_name(). */
 export interface InspectStep { op: "inspect"; task: string }
 export interface RaiseStep { op: "raise"; exc: ExceptionSpec }
 export interface ReturnStep { op: "return"; value?: Scalar }
 export interface ExceptClause {
   type: CatchableType;
   body?: Step[];
-  /** Re-raise the caught exception after the handler body (a bare `raise`). */
+  /** Re-raise the caught exception (or, in except*, the matched group) after the handler body. */
   reraise?: boolean;
 }
-export interface TryStep { op: "try"; body: Step[]; except?: ExceptClause[]; finally?: Step[] }
+/** try / except (or except* with `star`) / finally. */
+export interface TryStep { op: "try"; body: Step[]; except?: ExceptClause[]; star?: boolean; finally?: Step[] }
+
+/** handle = loop.create_future() */
+export interface CreateFutureStep { op: "create_future"; future: string }
+/** Records the outcome of fut.set_result(value): ok, or the exception it raised (never propagates). */
+export interface SetResultStep { op: "set_result"; future: string; value?: Scalar }
+/** Records the outcome of fut.set_exception(exc) (never propagates). */
+export interface SetExceptionStep { op: "set_exception"; future: string; exc: ExceptionSpec }
+/** Records what fut.result() returns or raises (never propagates). */
+export interface ResultStep { op: "result"; task: string }
+/** Records what fut.exception() returns or raises (never propagates). */
+export interface ExceptionStep { op: "exception"; task: string }
+/** Records task.uncancel()'s return value. */
+export interface UncancelStep { op: "uncancel"; task: string }
+/** task.set_name(name). */
+export interface SetNameStep { op: "set_name"; task: string; name: string }
+/** Records the name of asyncio.current_task() (null outside a task). */
+export interface CurrentTaskStep { op: "current_task" }
+/** Records the sorted names of asyncio.all_tasks(). */
+export interface AllTasksStep { op: "all_tasks" }
+/** fut.add_done_callback(callback) with a callback defined in `callbacks`. */
+export interface AddDoneCallbackStep { op: "add_done_callback"; task: string; callback: string }
+/** Records fut.remove_done_callback(callback)'s return value. */
+export interface RemoveDoneCallbackStep { op: "remove_done_callback"; task: string; callback: string }
+/** handle = loop.call_soon(callback) */
+export interface CallSoonStep { op: "call_soon"; callback: string; handle?: string }
+/** handle = loop.call_later(delay, callback) */
+export interface CallLaterStep { op: "call_later"; delay: number; callback: string; handle?: string }
+/** handle = loop.call_at(when, callback); `when` is absolute virtual time. */
+export interface CallAtStep { op: "call_at"; when: number; callback: string; handle?: string }
+/** handle.cancel() on a call_soon / call_later / call_at handle. */
+export interface CancelHandleStep { op: "cancel_handle"; handle: string }
+/** async with asyncio.TaskGroup() as group: body */
+export interface TaskGroupStep { op: "taskgroup"; group: string; body: Step[] }
+/** group = asyncio.TaskGroup(), never entered (create_task on it raises RuntimeError). */
+export interface NewTaskGroupStep { op: "new_taskgroup"; group: string }
+/**
+ * async with asyncio.timeout(delay) as cm: body — or, with `at`,
+ * asyncio.timeout_at(delay) where delay is an absolute virtual time.
+ * delay null: no deadline.
+ */
+export interface TimeoutStep { op: "timeout"; cm?: string; delay: number | null; at?: boolean; body: Step[] }
+/** cm.reschedule(now + delay), or cm.reschedule(delay) with `at`; null removes the deadline. */
+export interface RescheduleStep { op: "reschedule"; cm: string; delay: number | null; at?: boolean }
+/** Records cm.when() and cm.expired(). */
+export interface InspectTimeoutStep { op: "inspect_timeout"; cm: string }
+/**
+ * for aw in asyncio.as_completed(on, timeout=timeout): await aw (recording each outcome),
+ * or, with mode "async" (3.13+), async for t in as_completed(...): await t.
+ */
+export interface AsCompletedStep {
+  op: "as_completed";
+  on: Awaitable[];
+  timeout?: number | null;
+  mode?: "iter" | "async";
+}
 
 export type Step =
   | LogStep
@@ -87,12 +158,53 @@ export type Step =
   | InspectStep
   | RaiseStep
   | ReturnStep
-  | TryStep;
+  | TryStep
+  | CreateFutureStep
+  | SetResultStep
+  | SetExceptionStep
+  | ResultStep
+  | ExceptionStep
+  | UncancelStep
+  | SetNameStep
+  | CurrentTaskStep
+  | AllTasksStep
+  | AddDoneCallbackStep
+  | RemoveDoneCallbackStep
+  | CallSoonStep
+  | CallLaterStep
+  | CallAtStep
+  | CancelHandleStep
+  | TaskGroupStep
+  | NewTaskGroupStep
+  | TimeoutStep
+  | RescheduleStep
+  | InspectTimeoutStep
+  | AsCompletedStep;
 
 export type Op = Step["op"];
 export const OPS: readonly Op[] = [
   "log", "sleep", "call", "await", "create_task", "cancel", "inspect", "raise", "return", "try",
+  "create_future", "set_result", "set_exception", "result", "exception", "uncancel", "set_name",
+  "current_task", "all_tasks", "add_done_callback", "remove_done_callback", "call_soon", "call_later",
+  "call_at", "cancel_handle", "taskgroup", "new_taskgroup", "timeout", "reschedule", "inspect_timeout",
+  "as_completed",
 ];
+
+/**
+ * Steps a plain callback may run: everything that does not await. (A
+ * callback runs synchronously inside the loop, outside any task.)
+ */
+export const SYNC_OPS: readonly Op[] = [
+  "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
+  "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
+  "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
+];
+
+/** A plain function run by the loop: a done callback (it gets the future) or a call_soon / call_later callback. */
+export interface CallbackDef {
+  name: string;
+  body: Step[];
+}
 
 export interface CoroutineDef {
   name: string;
@@ -105,6 +217,10 @@ export interface Scenario {
   /** Optional free text: where the scenario comes from, what it shows. */
   description?: string;
   coroutines: CoroutineDef[];
+  /** Plain callbacks, referred to by name from add_done_callback / call_soon / call_later / call_at. */
+  callbacks?: CallbackDef[];
+  /** Run with asyncio.eager_task_factory installed on the loop (3.12+). */
+  eager?: boolean;
 }
 
 /** Visit every step of a scenario, depth first, with its JSON path. */
@@ -120,12 +236,18 @@ export function* walkSteps(scenario: Scenario): Generator<{ step: Step; path: st
           yield* walk(step.except![j].body ?? [], `${p}.except[${j}].body`, coro);
         }
         yield* walk(step.finally ?? [], `${p}.finally`, coro);
+      } else if (step.op === "taskgroup" || step.op === "timeout") {
+        yield* walk(step.body, `${p}.body`, coro);
       }
     }
   }
   for (let i = 0; i < scenario.coroutines.length; i++) {
     const c = scenario.coroutines[i];
     yield* walk(c.body, `$.coroutines[${i}].body`, c.name);
+  }
+  const callbacks = scenario.callbacks ?? [];
+  for (let i = 0; i < callbacks.length; i++) {
+    yield* walk(callbacks[i].body, `$.callbacks[${i}].body`, `callback:${callbacks[i].name}`);
   }
 }
 
