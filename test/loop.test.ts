@@ -76,3 +76,64 @@ describe("the ready queue", () => {
     expect(seen).toEqual(["a", "b", "c"]);
   });
 });
+
+/**
+ * Timer clean-up: with more than 100 timers of which more than half are
+ * cancelled, CPython rebuilds the heap (heapify) instead of popping cancelled
+ * timers from the head; equal deadlines then come out in a different order.
+ * The same program runs on CPython's loop (the driver's virtual-clock
+ * subclass) and on the reference.
+ */
+describe("cancelled timers", () => {
+  // [when, cancel?] for each timer, in scheduling order, then more timers after a first run.
+  function plan(seed: number): { first: Array<[number, boolean]>; second: number[] } {
+    let x = seed;
+    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+    const first: Array<[number, boolean]> = [];
+    for (let i = 0; i < 90 + rnd(80); i++) first.push([1 + rnd(4), rnd(10) < 6]);
+    const second: number[] = [];
+    for (let i = 0; i < 10 + rnd(20); i++) second.push(2 + rnd(3));
+    return { first, second };
+  }
+
+  function python(p: ReturnType<typeof plan>): number[] {
+    const program = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(require("node:path").resolve(__dirname, "..", "implementations", "python"))})
+import aiospec_driver as d
+loop = d.VirtualTimeLoop()
+order = []
+p = json.loads(sys.argv[1])
+handles = [loop.call_at(w, order.append, i) for i, (w, c) in enumerate(p["first"])]
+for h, (w, c) in zip(handles, p["first"]):
+    if c: h.cancel()
+n = len(p["first"])
+loop.call_soon(lambda: [loop.call_at(w, order.append, n + j) for j, w in enumerate(p["second"])])
+loop.call_at(10, loop.stop)
+loop.run_forever()
+print(json.dumps(order))
+`;
+    const r = spawnSync("python3", ["-c", program, JSON.stringify(p)], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout);
+  }
+
+  function reference(p: ReturnType<typeof plan>): number[] {
+    const loop = new EventLoop(profileFor("3.11"), taskFactory);
+    const order: number[] = [];
+    const handles = p.first.map(([w], i) => loop.call_at(w, (k: number) => order.push(k), i));
+    handles.forEach((h, i) => p.first[i][1] && h.cancel());
+    const n = p.first.length;
+    loop.call_soon(() => p.second.forEach((w, j) => loop.call_at(w, (k: number) => order.push(k), n + j)));
+    loop.call_at(10, () => loop.stop());
+    loop.run_forever();
+    return order;
+  }
+
+  it("are dropped and the heap rebuilt exactly as CPython does", () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const p = plan(seed);
+      expect(reference(p), `seed ${seed}`).toEqual(python(p));
+    }
+  });
+});
