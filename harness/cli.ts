@@ -14,7 +14,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { parseScenarioText } from "../spec/scenario/validate";
 import { canonicalJson } from "../spec/scenario/trace";
 import { Target, UsageError, findCPython, resolvePair, resolveTarget, whichSync } from "./targets";
-import { differential } from "./differential";
+import { DiffResult, Divergence, differential } from "./differential";
 import { formatDifference, formatTrace } from "./format";
 import { toPython } from "./reproducers/python";
 import { MUTANTS } from "../implementations/mutants";
@@ -92,44 +92,94 @@ function saveCounterexample(a: Target, b: Target, seed: number, scenario: unknow
   return path.relative(process.cwd(), file);
 }
 
-async function cmdDiff(idA: string, idB: string, opts: { runs: number; seed?: number; path?: string }): Promise<number> {
+/** A short key for a divergence: where the traces part and how, ignoring the details. */
+export function divergenceSignature(d: Divergence): string {
+  const diff = d.difference;
+  if (diff === null) return "no-trace";
+  const where = diff.where.replace(/\[\d+\]/, "");
+  const shape = (x: unknown): string => {
+    if (typeof x !== "object" || x === null) return String(x);
+    const o = x as Record<string, unknown>;
+    return typeof o.ev === "string" ? `${o.ev}` : typeof o.state === "string" ? `${o.state}` : Object.keys(o).sort().join(",");
+  };
+  const keys = (x: unknown) => (typeof x === "object" && x !== null ? Object.keys(x as object) : []);
+  const a = diff.a as Record<string, unknown>;
+  const b = diff.b as Record<string, unknown>;
+  const changed = [...new Set([...keys(a), ...keys(b)])]
+    .filter((k) => JSON.stringify(a?.[k]) !== JSON.stringify(b?.[k]))
+    .sort();
+  return `${where}:${shape(a)}/${shape(b)}:${changed.join(",")}`;
+}
+
+function describeDivergence(a: Target, b: Target, idA: string, idB: string, seed: number, result: DiffResult): string {
+  const d = result.divergence!;
+  const file = saveCounterexample(a, b, seed, d.scenario);
+  return [
+    `DIVERGENCE between ${a.id} and ${b.id} (after ${result.runs} scenarios, shrunk ${result.shrinks ?? 0} times)`,
+    "",
+    "Scenario (JSON):",
+    JSON.stringify(d.scenario, null, 2),
+    "",
+    "Scenario as a Python program:",
+    toPython(d.scenario, { title: `aiospec counterexample: ${a.id} vs ${b.id}, seed ${seed}` }),
+    `Trace of ${a.id}:`,
+    formatTrace(d.a),
+    "",
+    `Trace of ${b.id}:`,
+    formatTrace(d.b),
+    "",
+    "First difference:",
+    formatDifference(d.difference, a.id, b.id),
+    "",
+    `Seed ${seed}, path ${result.path ?? "-"}. Replay it with:`,
+    `  npx aiospec diff ${idA} ${idB} --seed ${seed} --path ${result.path ?? ""}`,
+    `  npx aiospec replay ${file} --impl ${a.id}`,
+    "",
+  ].join("\n");
+}
+
+async function cmdDiff(
+  idA: string,
+  idB: string,
+  opts: { runs: number; seed?: number; path?: string; distinct: number },
+): Promise<number> {
   const [a, b] = await resolvePair(idA, idB);
   try {
     const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
     process.stderr.write(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} scenarios, seed ${seed}\n`);
     const progress = progressReporter(opts.runs);
-    const result = await differential(a, b, { runs: opts.runs, seed, path: opts.path, onRun: progress.tick });
+    // Each search stops at its first divergence; with --distinct N, new
+    // searches (next seeds) go on, within the --runs budget, until N
+    // divergences of different shapes are found.
+    const found = new Map<string, { seed: number; result: DiffResult }>();
+    let used = 0;
+    let elapsed = 0;
+    for (let i = 0; used < opts.runs && found.size < opts.distinct; i++) {
+      const s = (seed + i) | 0;
+      const base = used;
+      const result = await differential(a, b, {
+        runs: opts.runs - used, seed: s, path: i === 0 ? opts.path : undefined, onRun: (n) => progress.tick(base + n),
+      });
+      used += result.runs;
+      elapsed += result.elapsedMs;
+      if (!result.divergence) break;
+      const sig = divergenceSignature(result.divergence);
+      if (!found.has(sig)) found.set(sig, { seed: s, result });
+      if (opts.path) break;
+    }
     progress.done();
-    const rate = (result.runs / Math.max(result.elapsedMs, 1)) * 1000;
-    if (!result.divergence) {
-      process.stdout.write(`no divergence: ${result.runs} scenarios in ${(result.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)} scenarios/s), seed ${seed}\n`);
+    if (found.size === 0) {
+      const rate = (used / Math.max(elapsed, 1)) * 1000;
+      process.stdout.write(`no divergence: ${used} scenarios in ${(elapsed / 1000).toFixed(1)} s (${rate.toFixed(0)} scenarios/s), seed ${seed}\n`);
       return 0;
     }
-    const d = result.divergence;
-    const file = saveCounterexample(a, b, seed, d.scenario);
-    const out = [
-      `DIVERGENCE between ${a.id} and ${b.id} (after ${result.runs} scenarios, shrunk ${result.shrinks ?? 0} times)`,
-      "",
-      "Scenario (JSON):",
-      JSON.stringify(d.scenario, null, 2),
-      "",
-      "Scenario as a Python program:",
-      toPython(d.scenario, { title: `aiospec counterexample: ${a.id} vs ${b.id}, seed ${seed}` }),
-      `Trace of ${a.id}:`,
-      formatTrace(d.a),
-      "",
-      `Trace of ${b.id}:`,
-      formatTrace(d.b),
-      "",
-      "First difference:",
-      formatDifference(d.difference, a.id, b.id),
-      "",
-      `Seed ${seed}, path ${result.path ?? "-"}. Replay it with:`,
-      `  npx aiospec diff ${idA} ${idB} --seed ${seed} --path ${result.path ?? ""}`,
-      `  npx aiospec replay ${file} --impl ${a.id}`,
-      "",
-    ];
-    process.stdout.write(out.join("\n"));
+    const parts = [...found.values()].map(({ seed: s, result }) => describeDivergence(a, b, idA, idB, s, result));
+    if (opts.distinct > 1) {
+      parts.push(`${found.size} distinct divergence(s) in ${used} scenarios:`);
+      for (const sig of found.keys()) parts.push(`  ${sig}`);
+      parts.push("");
+    }
+    process.stdout.write(parts.join("\n"));
     return 1;
   } finally {
     a.close();
@@ -192,6 +242,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--runs <n>", "number of scenarios", intOption("runs", 1), 1000)
     .option("--seed <s>", "fast-check seed (default: random, printed)", seedOption)
     .option("--path <p>", "fast-check path: replay exactly the case a previous run reported")
+    .option("--distinct <n>", "keep searching (next seeds, within --runs) until N differently-shaped divergences are found", intOption("distinct", 1), 1)
     .action(async (a, b, opts) => {
       code = await cmdDiff(a, b, opts);
     });
