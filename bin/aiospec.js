@@ -7,6 +7,13 @@ require("ts-node").register({
   transpileOnly: true,
   project: path.join(__dirname, "..", "tsconfig.json"),
 });
+// Output piped into `head` and the like: stop quietly when the reader goes away.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e && e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 require("../harness/cli.ts")
   .main(process.argv.slice(2))
   .then((code) => {

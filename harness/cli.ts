@@ -12,7 +12,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { parseScenarioText } from "../spec/scenario/validate";
-import { canonicalJson } from "../spec/scenario/trace";
+import { canonicalJson, firstDifference } from "../spec/scenario/trace";
+import { findClauses } from "../spec/clauses";
+import type { Clause } from "../spec/clauses/clause";
+import { ClauseResult, runClause } from "./runner";
 import { Target, UsageError, findCPython, resolvePair, resolveTarget, whichSync } from "./targets";
 import { DiffResult, Divergence, differential } from "./differential";
 import { formatDifference, formatTrace } from "./format";
@@ -187,6 +190,48 @@ async function cmdDiff(
   }
 }
 
+async function cmdRun(opts: { impl: string; clause?: string; runs: number; seed?: number; path?: string; json?: string }): Promise<number> {
+  const clauses = findClauses(opts.clause);
+  if (clauses.length === 0) throw new UsageError(`no clause matches "${opts.clause}" (see \`aiospec list\`)`);
+  const target = await resolveTarget(opts.impl);
+  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+  const results: ClauseResult[] = [];
+  try {
+    process.stderr.write(`aiospec run: ${target.id} (${target.description}); ${clauses.length} clause(s), ${opts.runs} runs each, seed ${seed}\n`);
+    for (const c of clauses) {
+      const r = await runClause(c, target, { runs: opts.runs, seed, path: opts.path });
+      results.push(r);
+      const tag = { pass: "PASS", fail: "FAIL", skip: "SKIP", error: "ERROR" }[r.status];
+      process.stdout.write(`${tag.padEnd(5)} ${c.id} [${c.level}]${r.status === "skip" || r.status === "error" ? ` — ${r.reason}` : ` (${r.runs} scenarios, ${r.elapsedMs} ms)`}\n`);
+      if (r.counterexample) process.stdout.write(describeCounterexample(c, target, r) + "\n");
+    }
+  } finally {
+    target.close();
+  }
+  const failed = results.filter((r) => r.status === "fail").length;
+  const errors = results.filter((r) => r.status === "error").length;
+  process.stdout.write(`${results.filter((r) => r.status === "pass").length} passed, ${failed} failed, ${results.filter((r) => r.status === "skip").length} skipped${errors ? `, ${errors} errors` : ""}\n`);
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ implementation: target.id, version: target.version, seed, results }, null, 2) + "\n");
+  return errors > 0 ? 2 : failed > 0 ? 1 : 0;
+}
+
+function describeCounterexample(c: Clause, target: Target, r: ClauseResult): string {
+  const x = r.counterexample!;
+  const lines = [
+    `  ${c.statement}`,
+    `  ${x.verdict}: ${x.message}`,
+    "  Scenario (JSON):",
+    JSON.stringify(x.scenario, null, 2).replace(/^/gm, "    "),
+    "  As a Python program:",
+    toPython(x.scenario, { title: `aiospec: ${c.id} fails on ${target.id}` }).replace(/^/gm, "    "),
+  ];
+  if (x.trace) lines.push(`  Trace of ${target.id}:`, formatTrace(x.trace).replace(/^/gm, "  "));
+  if (x.expected) lines.push(`  Expected (reference@${target.version}):`, formatTrace(x.expected).replace(/^/gm, "  "));
+  if (x.trace && x.expected) lines.push("  First difference:", formatDifference(firstDifference(x.trace, x.expected), target.id, "expected").replace(/^/gm, "  "));
+  lines.push(`  Replay: npx aiospec run --impl ${target.id} --clause ${c.id} --seed ${r.seed} --path ${x.path} (clause seed ${r.seed})`);
+  return lines.join("\n");
+}
+
 async function cmdList(opts: { json?: boolean }): Promise<number> {
   const impls: Array<{ id: string; description: string; available: boolean }> = [];
   for (const v of VERSIONS) impls.push({ id: `reference@${v}`, description: `TypeScript reference, Python ${v} profile`, available: true });
@@ -232,6 +277,19 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print the trace as canonical JSON")
     .action(async (file, opts) => {
       code = await cmdReplay(file, opts);
+    });
+
+  program
+    .command("run")
+    .description("run the specification's clauses against one implementation")
+    .requiredOption("--impl <id>", "implementation id (see `aiospec list`)")
+    .option("--clause <glob>", "only clauses whose id matches, e.g. 'gather.*'")
+    .option("--runs <n>", "scenarios per clause", intOption("runs", 1), 100)
+    .option("--seed <s>", "seed (default: random, printed)", seedOption)
+    .option("--path <p>", "fast-check path: replay one case (with --clause and the clause seed)")
+    .option("--json <file>", "write the results as JSON")
+    .action(async (opts) => {
+      code = await cmdRun(opts);
     });
 
   program

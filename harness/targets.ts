@@ -31,6 +31,8 @@ export interface Target {
   version: PythonVersion;
   /** A longer description (interpreter path, Task flavour). */
   description: string;
+  /** Scenario features the implementation declares it lacks (clauses needing them are skipped). */
+  unsupported?: readonly string[];
   run(scenario: Scenario): Promise<Trace>;
   close(): void;
 }
@@ -43,6 +45,7 @@ export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, de
     id: impl.id,
     version,
     description,
+    unsupported: impl.unsupported ?? [],
     run: async (s) => runScenario(impl, s),
     close: () => {},
   };

@@ -1,0 +1,69 @@
+/**
+ * A clause: one documented behaviour of asyncio, stated in our own words,
+ * tied to the documentation section it comes from, and checked by a property
+ * over generated scenarios and the traces an implementation produces.
+ *
+ * Read a clause file like the documentation it encodes: each clause has its
+ * id, its statement, its source and the versions it holds for, and its
+ * property right under it.
+ */
+import type * as fc from "fast-check";
+import type { Scenario } from "../scenario/types";
+import type { Trace } from "../scenario/trace";
+import type { PythonVersion } from "../../implementations/reference/profile";
+
+export type Level = "documented" | "exact";
+
+/** The pages the clauses come from. */
+export const DOCS = {
+  tasks: "https://docs.python.org/3/library/asyncio-task.html",
+  futures: "https://docs.python.org/3/library/asyncio-future.html",
+  loop: "https://docs.python.org/3/library/asyncio-eventloop.html",
+  exceptions: "https://docs.python.org/3/library/asyncio-exceptions.html",
+} as const;
+
+export interface ClauseSource {
+  /** The page and anchor, e.g. DOCS.tasks + "#asyncio.gather". */
+  url: string;
+  /** The section's title on that page, e.g. "Running Tasks Concurrently". */
+  section: string;
+}
+
+/** What a property sees: the scenario, the trace under test, and how to get the reference's trace. */
+export interface CheckContext {
+  scenario: Scenario;
+  trace: Trace;
+  version: PythonVersion;
+  /** The reference's trace for the same scenario and version (computed on demand). */
+  expected(): Trace;
+}
+
+/** A property's verdict: true when the behaviour holds, else a sentence saying what went wrong. */
+export type Verdict = true | string;
+
+export interface Clause {
+  /** Dotted id, area first: "gather.order". */
+  id: string;
+  /** One sentence, in our own words. */
+  statement: string;
+  source: ClauseSource;
+  /** The Python versions the clause holds for. */
+  versions: readonly PythonVersion[];
+  /** documented: what the docs guarantee (orders they leave open are free); exact: CPython's observed behaviour. */
+  level: Level;
+  /** Scenario features the clause's scenarios use (see spec/scenario/validate.ts scenarioFeatures). */
+  needs: readonly string[];
+  /** Scenarios that exercise the behaviour on every run. */
+  scenarios(version: PythonVersion): fc.Arbitrary<Scenario>;
+  /** The property over one scenario and its trace. */
+  check(ctx: CheckContext): Verdict;
+  /** Why a version is excluded, when it is (e.g. "added in 3.12"). */
+  note?: string;
+}
+
+export const ALL_VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
+
+export function clause(c: Clause): Clause {
+  if (!/^[a-z_]+(\.[a-z0-9_]+)+$/.test(c.id)) throw new Error(`clause id ${c.id} must be dotted lower-case, area first`);
+  return c;
+}

@@ -1,0 +1,27 @@
+/**
+ * The differential clause: the broadest net. On any generated scenario, an
+ * implementation's trace equals the reference's for the same Python version,
+ * event for event.
+ */
+import { scenarioArb } from "../scenario/arbitraries";
+import { canonicalJson, firstDifference, formatEvent } from "../scenario/trace";
+import type { TraceEvent } from "../scenario/trace";
+import { ALL_VERSIONS, DOCS, clause } from "./clause";
+
+export const differential = clause({
+  id: "differential.trace",
+  statement: "Every scenario produces, event for event, the trace CPython produces for the same Python version.",
+  source: { url: DOCS.tasks, section: "Coroutines and Tasks (all of it)" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: [],
+  scenarios: (version) => scenarioArb({ version }),
+  check({ trace, expected }) {
+    const want = expected();
+    if (canonicalJson(trace) === canonicalJson(want)) return true;
+    const d = firstDifference(trace, want)!;
+    const show = (x: unknown) =>
+      typeof x === "object" && x !== null && "ev" in (x as object) ? formatEvent(x as TraceEvent) : canonicalJson(x);
+    return `traces part at ${d.where}: got ${show(d.a)}, CPython gives ${show(d.b)}`;
+  },
+});
