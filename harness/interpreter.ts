@@ -75,9 +75,10 @@ export class Encoder {
     return { repr: typeof v === "object" ? "Future" : typeof v };
   }
 
-  /** A set of tasks / futures as a list in a stable order (as the driver sorts them). */
-  sortedValues(objs: unknown[]): TraceValue[] {
-    return objs.map((o) => this.value(o)).sort((a, b) => cmp(canonicalJson(a), canonicalJson(b)));
+  /** A set of tasks / futures as a list, ordered by their encodings (as the driver orders them). */
+  sorted<T>(objs: T[]): T[] {
+    const keyed = objs.map((o) => ({ o, k: canonicalJson(this.value(o)) }));
+    return keyed.sort((a, b) => cmp(a.k, b.k)).map((x) => x.o);
   }
 }
 
@@ -215,9 +216,10 @@ export class ScenarioRun {
     return specs.map((p) => this.awaitable(p)).filter((p): p is Aw => p !== null);
   }
 
+  /** asyncio.wait, its two sets given back as lists in a stable order (as the driver sorts them). */
   private *wait(parts: Aw[], timeout: number | null, returnWhen: "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"): Coroutine {
     const [done, pending] = yield* this.asyncio.wait(parts, timeout, returnWhen);
-    return [this.enc.sortedValues(done), this.enc.sortedValues(pending)];
+    return [this.enc.sorted(done), this.enc.sorted(pending)];
   }
 
   private static describe(spec: Awaitable): string {
@@ -249,7 +251,13 @@ export class ScenarioRun {
     }
     if (spec.type === "ExceptionGroup" || spec.type === "BaseExceptionGroup") {
       const args = spec.args ?? [];
-      return new PyBaseException(spec.type, [args.length ? args[0] : ""], (spec.exceptions ?? []).map((x) => this.makeException(x)));
+      const children = (spec.exceptions ?? []).map((x) => this.makeException(x));
+      const allExceptions = children.every((x) => isinstance(x, "Exception"));
+      if (spec.type === "ExceptionGroup" && !allExceptions) {
+        return pyexc("TypeError", "Cannot nest BaseExceptions in an ExceptionGroup");
+      }
+      // BaseExceptionGroup(msg, excs) makes an ExceptionGroup when every member is an Exception.
+      return new PyBaseException(allExceptions ? "ExceptionGroup" : "BaseExceptionGroup", [args.length ? args[0] : ""], children);
     }
     return pyexc(spec.type, ...(spec.args ?? []));
   }
@@ -454,7 +462,8 @@ export class ScenarioRun {
   private *asCompleted(parts: Aw[], timeout: number | null, mode: "iter" | "async"): Coroutine {
     const it = this.asyncio.as_completed(parts, timeout);
     if (mode === "async") {
-      if (!it.__anext__) throw new ScenarioError("as_completed async iteration is not supported by this implementation");
+      // Before 3.13 as_completed returns a plain generator, which `async for` rejects.
+      if (!it.__anext__) throw pyexc("TypeError", "'async for' requires an object with __aiter__ method, got generator");
       for (;;) {
         let fut: PyFuture;
         try {

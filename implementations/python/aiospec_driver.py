@@ -193,10 +193,9 @@ class Encoder:
             out["cause"] = self.exc(e.__cause__)
         return out
 
-    def sorted_values(self, objs):
-        """A set of tasks / futures as a list, in a stable order."""
-        vals = [self.value(o) for o in objs]
-        return sorted(vals, key=lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")))
+    def sorted(self, objs):
+        """A set of tasks / futures as a list, ordered by their encodings."""
+        return sorted(objs, key=lambda o: json.dumps(self.value(o), sort_keys=True, separators=(",", ":")))
 
     def value(self, v):
         if v is None or isinstance(v, (bool, str)):
@@ -212,6 +211,8 @@ class Encoder:
         label = getattr(v, "_aiospec_label", None)
         if label is not None:
             return {"future": label}
+        if asyncio.isfuture(v):
+            return {"repr": "Future"}  # asyncio's own futures (gather's, shield's): the class is a detail
         return {"repr": type(v).__name__}
 
 
@@ -283,6 +284,22 @@ STEP_FIELDS = {
 }
 NESTED_BODIES = ("body", "finally")
 MAX_STAR_CLAUSES = 3
+
+
+def contains_return(body):
+    """Whether a step list holds a `return`, at any depth of nested blocks."""
+    for st in body:
+        if not isinstance(st, dict):
+            continue
+        if st.get("op") == "return":
+            return True
+        for key in NESTED_BODIES:
+            if isinstance(st.get(key), list) and contains_return(st[key]):
+                return True
+        for h in st.get("except", []) if isinstance(st.get("except"), list) else []:
+            if isinstance(h, dict) and contains_return(h.get("body", [])):
+                return True
+    return False
 
 
 def check_scenario(scenario):
@@ -362,8 +379,12 @@ def check_scenario(scenario):
                 exc_spec(st["exc"], p + ".exc")
             elif op == "try":
                 handlers = st.get("except", [])
-                if st.get("star") and len(handlers) > MAX_STAR_CLAUSES:
-                    raise ScenarioError("%s.except: at most %d except* clauses" % (p, MAX_STAR_CLAUSES))
+                if st.get("star"):
+                    if not 1 <= len(handlers) <= MAX_STAR_CLAUSES:
+                        raise ScenarioError("%s.except: a try with except* needs 1 to %d clauses" % (p, MAX_STAR_CLAUSES))
+                    for j, h in enumerate(handlers):
+                        if isinstance(h, dict) and contains_return(h.get("body", [])):
+                            raise ScenarioError("%s.except[%d].body: 'return' cannot appear in an except* block" % (p, j))
                 for j, h in enumerate(handlers):
                     if not isinstance(h, dict) or h.get("type") not in EXCEPTION_TYPES:
                         raise ScenarioError("%s.except[%d].type: unknown exception type" % (p, j))
@@ -475,8 +496,9 @@ class Run:
         return [p for p in parts if p is not None]
 
     async def wait(self, parts, timeout, return_when):
+        """asyncio.wait, its two sets given back as lists in a stable order (by their encodings)."""
         done, pending = await asyncio.wait(parts, timeout=timeout, return_when=getattr(asyncio, return_when))
-        return [self.enc.sorted_values(done), self.enc.sorted_values(pending)]
+        return [self.enc.sorted(done), self.enc.sorted(pending)]
 
     @staticmethod
     def describe(spec):

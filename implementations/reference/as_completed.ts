@@ -1,7 +1,142 @@
-/** asyncio.as_completed. (Being written.) */
+/**
+ * asyncio.as_completed(aws, timeout=None).
+ *
+ * Hands out the outcomes of the awaitables in the order they finish. Each
+ * distinct input (the input becomes a set; coroutines are wrapped in tasks)
+ * gets a done callback that puts it on a Queue (queues.ts); iteration gives
+ * one awaitable per input, and awaiting one takes the next finished
+ * future off the queue. So outcomes come in the order the done callbacks
+ * ran, and for inputs already finished that is the set's iteration order
+ * (pyset.ts), not the argument order.
+ *
+ * Plain iteration gives coroutines that return the next result or raise the
+ * next exception; they are not the input futures. With a timeout, a timer
+ * puts one "nothing" per unfinished input on the queue (and stops listening
+ * to them): every remaining await then raises TimeoutError. Nothing is
+ * cancelled.
+ *
+ * 3.11 and 3.12: as_completed is a generator; its set-up runs at the first
+ * next(). 3.13 (gh-77714): an iterator object set up at the call, which
+ * also supports `async for`: each step waits and gives the finished task or
+ * future itself, and the end is StopAsyncIteration.
+ */
 import type { Coroutine, PyAsCompleted, PyFuture } from "../../harness/api";
-import { RuntimeError } from "./exceptions";
+import { isCoroutine } from "../../harness/api";
+import { TimeoutError } from "./exceptions";
+import { pyexc } from "../../harness/pyexc";
+import type { Future } from "./futures";
+import { ensure_future } from "./gather";
+import type { TimerHandle } from "./handles";
+import { EventLoop, get_running_loop } from "./loop";
+import { PySet } from "./pyset";
+import { Queue } from "./queues";
+import { setHash } from "./wait";
 
-export function as_completed(_aws: Array<Coroutine | PyFuture>, _timeout: number | null): PyAsCompleted {
-  throw RuntimeError("aiospec reference: as_completed is not implemented yet");
+type Aw = Coroutine | PyFuture;
+
+export function as_completed(aws: Aw[], timeout: number | null): PyAsCompleted {
+  const loop = get_running_loop();
+  if (loop.profile.asCompletedIterator) return new AsCompletedIterator(aws, timeout, loop);
+  return plainIterator(asCompletedGenerator(aws, timeout));
+}
+
+/**
+ * The state both versions share: the inputs not finished yet (`todo`), the
+ * queue their completions go to, and the timeout's timer.
+ */
+class Completions {
+  private readonly done = new Queue<Future | null>();
+  private readonly todo: PySet<Future>;
+  private timeoutHandle: TimerHandle | null = null;
+  /** How many awaitables iteration hands out: one per distinct input. */
+  readonly count: number;
+
+  constructor(aws: Aw[], timeout: number | null, loop: EventLoop) {
+    this.todo = new PySet<Future>([], setHash);
+    for (const aw of pySetOfAwaitables(aws)) this.todo.add(ensure_future(aw, loop));
+    for (const f of this.todo) f.add_done_callback(this.onCompletion);
+    if (this.todo.size > 0 && timeout !== null) this.timeoutHandle = loop.call_later(timeout, this.onTimeout);
+    this.count = this.todo.size;
+  }
+
+  /** A member finished: queue it (unless the timeout came first). */
+  private readonly onCompletion = (f: Future): void => {
+    if (this.todo.size === 0) return; // the timeout was here first
+    this.todo.remove(f);
+    this.done.put_nowait(f);
+    if (this.todo.size === 0) this.timeoutHandle?.cancel();
+  };
+
+  /** Time is up: one "nothing" per unfinished member, and stop listening. */
+  private readonly onTimeout = (): void => {
+    for (const f of this.todo) {
+      f.remove_done_callback(this.onCompletion);
+      this.done.put_nowait(null);
+    }
+    this.todo.clear();
+  };
+
+  /**
+   * Wait for the next completion. `resolve`: give its result (or raise its
+   * exception), as plain iteration's coroutines do; otherwise give the
+   * future itself, as async iteration does.
+   */
+  *waitForOne(resolve: boolean): Coroutine {
+    const f = yield* this.done.get();
+    if (f === null) throw TimeoutError();
+    return resolve ? f.result() : f;
+  }
+}
+
+/**
+ * `set(aws)`: the distinct inputs in CPython's set order. Tasks and futures
+ * are ordered by their hashes (creation numbers; see setHash for the
+ * others). A coroutine's hash is its address, so where CPython puts it is not
+ * reproducible: the model takes coroutines after the futures, in argument
+ * order (scenarios avoid mixing them).
+ */
+function pySetOfAwaitables(aws: Aw[]): Aw[] {
+  const futures = new PySet<Future>(aws.filter((aw) => !isCoroutine(aw)) as Future[], setHash);
+  const coroutines = [...new Set(aws.filter(isCoroutine))];
+  return [...futures, ...coroutines];
+}
+
+/** 3.11 / 3.12: the generator; nothing happens before the first next(). */
+function* asCompletedGenerator(aws: Aw[], timeout: number | null): Generator<Coroutine, void, undefined> {
+  const completions = new Completions(aws, timeout, get_running_loop());
+  for (let i = 0; i < completions.count; i++) yield completions.waitForOne(true);
+}
+
+function plainIterator(gen: Generator<Coroutine, void, undefined>): PyAsCompleted {
+  return {
+    __next__(): Coroutine | undefined {
+      const r = gen.next();
+      return r.done ? undefined : r.value;
+    },
+  };
+}
+
+/** 3.13's _AsCompletedIterator: plain and async iteration over the same queue. */
+class AsCompletedIterator implements PyAsCompleted {
+  private readonly completions: Completions;
+  private todoLeft: number;
+
+  constructor(aws: Aw[], timeout: number | null, loop: EventLoop) {
+    this.completions = new Completions(aws, timeout, loop);
+    this.todoLeft = this.completions.count;
+  }
+
+  /** `async for`: the next finished task or future; StopAsyncIteration at the end. */
+  *__anext__(): Coroutine<PyFuture> {
+    if (this.todoLeft === 0) throw pyexc("StopAsyncIteration");
+    this.todoLeft--;
+    return (yield* this.completions.waitForOne(false)) as PyFuture;
+  }
+
+  /** `for`: a coroutine giving the next result; undefined (StopIteration) at the end. */
+  __next__(): Coroutine | undefined {
+    if (this.todoLeft === 0) return undefined;
+    this.todoLeft--;
+    return this.completions.waitForOne(true);
+  }
 }

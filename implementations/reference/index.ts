@@ -15,6 +15,7 @@
  *   as_completed.ts asyncio.as_completed
  *   timeouts.ts   asyncio.timeout / timeout_at
  *   taskgroups.ts asyncio.TaskGroup
+ *   queues.ts     the bits of asyncio.Queue that as_completed uses
  *   pyset.ts      CPython's set, whose iteration order TaskGroup and as_completed expose
  *   exceptions.ts CancelledError, InvalidStateError, TimeoutError
  *   profile.ts    what differs between Python versions

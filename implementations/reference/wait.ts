@@ -1,7 +1,93 @@
-/** asyncio.wait. (Being written.) */
+/**
+ * asyncio.wait(aws, timeout=None, return_when=ALL_COMPLETED).
+ *
+ * Waits, without raising anything of theirs, until the tasks and futures are
+ * done, or the first one is (FIRST_COMPLETED), or the first one fails
+ * (FIRST_EXCEPTION: an exception; a cancellation does not count), or the
+ * timeout passes; then answers (done, pending). A timeout is not an error:
+ * what did not finish is simply pending. Nothing is cancelled.
+ *
+ * The input becomes a set first, so duplicates count once, and done
+ * callbacks are registered in the set's iteration order (pyset.ts): for
+ * members already done, that is the order their callbacks are scheduled in.
+ * Coroutines are refused (since 3.11): wrapping them in tasks silently hid
+ * the tasks from the caller.
+ *
+ * The waiting itself is one private future, the waiter, which every member's
+ * completion callback may resolve; the waiting task sleeps on it alone. On
+ * the way out, normal or cancelled, the timer and the callbacks are removed,
+ * so a member finishing later does not touch this wait.
+ */
 import type { Coroutine, PyFuture, ReturnWhen } from "../../harness/api";
-import { RuntimeError } from "./exceptions";
+import { isCoroutine } from "../../harness/api";
+import { pyexc } from "../../harness/pyexc";
+import type { Future } from "./futures";
+import type { TimerHandle } from "./handles";
+import { EventLoop, get_running_loop } from "./loop";
+import { PySet } from "./pyset";
 
-export function* wait(_aws: Array<Coroutine | PyFuture>, _timeout: number | null, _returnWhen: ReturnWhen): Coroutine<[PyFuture[], PyFuture[]]> {
-  throw RuntimeError("aiospec reference: wait is not implemented yet");
+const RETURN_WHEN: readonly string[] = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"];
+
+export function* wait(
+  aws: Array<Coroutine | PyFuture>,
+  timeout: number | null,
+  returnWhen: ReturnWhen,
+): Coroutine<[PyFuture[], PyFuture[]]> {
+  // Checked when the coroutine starts, in CPython's order.
+  if (aws.length === 0) throw pyexc("ValueError", "Set of Tasks/Futures is empty.");
+  if (!RETURN_WHEN.includes(returnWhen)) throw pyexc("ValueError", `Invalid return_when value: ${returnWhen}`);
+  if (aws.some(isCoroutine)) throw pyexc("TypeError", "Passing coroutines is forbidden, use tasks explicitly.");
+  const fs = new PySet<Future>(aws as Future[], setHash);
+  return yield* waitOn(fs, timeout, returnWhen, get_running_loop());
+}
+
+/** asyncio.tasks._wait: the waiting, for a non-empty set of futures. */
+function* waitOn(
+  fs: PySet<Future>,
+  timeout: number | null,
+  returnWhen: ReturnWhen,
+  loop: EventLoop,
+): Coroutine<[Future[], Future[]]> {
+  const waiter = loop.create_future();
+  const timeoutHandle: TimerHandle | null = timeout === null ? null : loop.call_later(timeout, releaseWaiter, waiter);
+  let counter = fs.size;
+
+  const onCompletion = (f: Future): void => {
+    counter--;
+    // Reading exception() also marks it as retrieved.
+    const failed = (): boolean => !f.cancelled() && f.exception() !== null;
+    if (counter <= 0 || returnWhen === "FIRST_COMPLETED" || (returnWhen === "FIRST_EXCEPTION" && failed())) {
+      timeoutHandle?.cancel();
+      if (!waiter.done()) waiter.set_result(null);
+    }
+  };
+
+  for (const f of fs) f.add_done_callback(onCompletion);
+  try {
+    yield* waiter.__await__();
+  } finally {
+    timeoutHandle?.cancel();
+    for (const f of fs) f.remove_done_callback(onCompletion);
+  }
+
+  const done: Future[] = [];
+  const pending: Future[] = [];
+  for (const f of fs) (f.done() ? done : pending).push(f);
+  return [done, pending];
+}
+
+/**
+ * The hash a task or future has in asyncio's sets: its creation number
+ * (pyset.ts). A future made otherwise (gather's) hashes by its address in
+ * CPython, so its place in the order is not reproducible; the model gives it
+ * 0. For wait() the order cannot show anyway: the completion callbacks of
+ * members already done run back to back and only count.
+ */
+export function setHash(f: Future): number {
+  return f.pyHash ?? 0;
+}
+
+/** The timer's callback: wake the waiter unless something already did. */
+function releaseWaiter(waiter: Future): void {
+  if (!waiter.done()) waiter.set_result(null);
 }
