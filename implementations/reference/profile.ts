@@ -28,6 +28,80 @@ export interface Profile {
    * (3.13, gh-116720).
    */
   uncancelClearsMustCancel: boolean;
+  /**
+   * loop.create_task with a task factory installed renames the factory's
+   * task with task.set_name(name) even when name is None, so an unnamed task
+   * ends up named "None" (3.13.0 through 3.13.2: base_events.py calls
+   * set_name unconditionally since _set_task_name was removed; gh-130033).
+   * Before, only a given name is set (tasks._set_task_name).
+   */
+  factoryTaskRenamedEvenUnnamed: boolean;
+  /**
+   * Future.set_exception(StopIteration()) stores a RuntimeError caused by it
+   * (3.13, gh-112182). Before, it raises TypeError and the future stays pending.
+   */
+  setExceptionWrapsStopIteration: boolean;
+  /**
+   * TaskGroup.create_task(coro, name=...) creates the task unnamed and
+   * renames it, so a named child takes a default-name number (3.11, 3.12);
+   * 3.13 passes the name to loop.create_task (gh-112622).
+   */
+  taskGroupRenamesNewTask: boolean;
+  /**
+   * TaskGroup.create_task handles a task that is already done (an eager
+   * task that finished) at once: not added to the group, no done callback
+   * scheduled (3.12+, gh-104144).
+   */
+  taskGroupDoneTaskFastPath: boolean;
+  /**
+   * TaskGroup.__aexit__ calls the parent's uncancel() (owed for the
+   * cancel() it made when a child failed) after waiting for the children,
+   * not before (3.13, gh-116720): a cancellation of the parent from outside
+   * that arrives while the group waits is then still counted.
+   */
+  taskGroupUncancelsAfterWaiting: boolean;
+  /**
+   * When TaskGroup.__aexit__ raises its ExceptionGroup while the parent task
+   * is being cancelled from outside (cancelling() > 0), it uncancels and
+   * re-cancels the parent, so the outer cancellation is delivered again at
+   * the parent's next await (3.13, gh-116720).
+   */
+  taskGroupRecancelsCancellingParent: boolean;
+  /**
+   * TaskGroup.__aexit__ recognises the body's CancelledError with
+   * issubclass instead of `is` (3.13, gh-113848).
+   */
+  taskGroupMatchesCancelledErrorSubclasses: boolean;
+  /**
+   * TaskGroup.create_task on a group that is not entered, finished or
+   * shutting down closes the coroutine before raising RuntimeError (3.13,
+   * gh-115957); earlier versions leave it never awaited.
+   */
+  taskGroupClosesRejectedCoroutine: boolean;
+  /**
+   * wait_for(aw, timeout) is `async with timeout(timeout): return await aw`,
+   * in the caller's own task (3.12+, gh-96764). Before, it wraps aw in a new
+   * task and waits on a waiter future released by a timer or by aw's end.
+   */
+  waitForUsesTimeout: boolean;
+  /**
+   * An expired timeout() block left by an exception other than
+   * CancelledError inserts a TimeoutError into that exception's __context__
+   * chain, just above the CancelledError (3.13, gh-96037).
+   */
+  timeoutInsertsTimeoutError: boolean;
+  /**
+   * An expired timeout() block converts subclasses of CancelledError too,
+   * not only CancelledError itself (3.13, gh-113848).
+   */
+  timeoutMatchesCancelledErrorSubclasses: boolean;
+  /**
+   * as_completed() returns an _AsCompletedIterator, set up when it is
+   * called, that also supports `async for` (yielding the finished tasks and
+   * futures themselves) (3.13, gh-77714). Before, it is a generator that
+   * sets up at the first next() and only supports plain iteration.
+   */
+  asCompletedIterator: boolean;
 }
 
 export function profileFor(version: PythonVersion): Profile {
@@ -37,5 +111,17 @@ export function profileFor(version: PythonVersion): Profile {
     namedCreateTaskTakesCounter: v <= VERSIONS.indexOf("3.12"),
     gatherEagerDoneChildren: v >= VERSIONS.indexOf("3.12"),
     uncancelClearsMustCancel: v >= VERSIONS.indexOf("3.13"),
+    factoryTaskRenamedEvenUnnamed: v >= VERSIONS.indexOf("3.13"),
+    setExceptionWrapsStopIteration: v >= VERSIONS.indexOf("3.13"),
+    taskGroupRenamesNewTask: v <= VERSIONS.indexOf("3.12"),
+    taskGroupDoneTaskFastPath: v >= VERSIONS.indexOf("3.12"),
+    taskGroupUncancelsAfterWaiting: v >= VERSIONS.indexOf("3.13"),
+    taskGroupRecancelsCancellingParent: v >= VERSIONS.indexOf("3.13"),
+    taskGroupMatchesCancelledErrorSubclasses: v >= VERSIONS.indexOf("3.13"),
+    taskGroupClosesRejectedCoroutine: v >= VERSIONS.indexOf("3.13"),
+    waitForUsesTimeout: v >= VERSIONS.indexOf("3.12"),
+    timeoutInsertsTimeoutError: v >= VERSIONS.indexOf("3.13"),
+    timeoutMatchesCancelledErrorSubclasses: v >= VERSIONS.indexOf("3.13"),
+    asCompletedIterator: v >= VERSIONS.indexOf("3.13"),
   };
 }
