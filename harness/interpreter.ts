@@ -19,11 +19,28 @@ import { canonicalJson } from "../spec/scenario/trace";
 import { runTryStar } from "./exceptstar";
 
 // Reprs of asyncio objects carry addresses; messages embedding one are
-// compared with the repr elided (same pattern as the Python driver).
-const REPR = /<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b[^<>]*(?:<[^<>]*>[^<>]*)*>/g;
+// compared with the repr elided (as the Python driver does).
+const REPR_START = /<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b/g;
 
+/** Replace every asyncio repr in s, brackets nested to any depth, by <...>. */
 export function normalizeMessage(s: string): string {
-  return s.replace(REPR, "<...>");
+  let out = "";
+  let i = 0;
+  for (;;) {
+    REPR_START.lastIndex = i;
+    const m = REPR_START.exec(s);
+    if (m === null) return out + s.slice(i);
+    out += s.slice(i, m.index);
+    let depth = 0;
+    let j = m.index;
+    for (; j < s.length; j++) {
+      if (s[j] === "<") depth++;
+      else if (s[j] === ">" && --depth === 0) break;
+    }
+    if (depth !== 0) return out + s.slice(m.index); // unbalanced: leave the rest as it is
+    out += "<...>";
+    i = j + 1;
+  }
 }
 
 /** Exception-handler messages: the callback's repr is implementation detail. */

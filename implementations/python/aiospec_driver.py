@@ -60,11 +60,34 @@ EXCEPTION_TYPES = {
 
 # Reprs of asyncio objects (tasks, futures, coroutines) carry addresses and
 # file positions; messages that embed them are compared with the repr elided.
-_REPR = re.compile(r"<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b[^<>]*(?:<[^<>]*>[^<>]*)*>")
+_REPR_START = re.compile(r"<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b")
 
 
 def normalize_message(s):
-    return _REPR.sub("<...>", s)
+    """Replace every asyncio repr in s, brackets nested to any depth, by <...>."""
+    out = []
+    i = 0
+    while True:
+        m = _REPR_START.search(s, i)
+        if m is None:
+            out.append(s[i:])
+            return "".join(out)
+        out.append(s[i:m.start()])
+        depth = 0
+        j = m.start()
+        while j < len(s):
+            if s[j] == "<":
+                depth += 1
+            elif s[j] == ">":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if depth != 0:  # unbalanced: leave the rest as it is
+            out.append(s[m.start():])
+            return "".join(out)
+        out.append("<...>")
+        i = j + 1
 
 
 # ---------------------------------------------------------------- the loop

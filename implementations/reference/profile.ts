@@ -31,8 +31,9 @@ export interface Profile {
   /**
    * loop.create_task with a task factory installed renames the factory's
    * task with task.set_name(name) even when name is None, so an unnamed task
-   * ends up named "None" (3.13.0 through 3.13.2: base_events.py calls
-   * set_name unconditionally since _set_task_name was removed; gh-130033).
+   * ends up named "None" (3.13.0: base_events.py calls set_name
+   * unconditionally once _set_task_name is gone; gh-130033, and later 3.13
+   * releases pass the name to the factory instead, gh-128308).
    * Before, only a given name is set (tasks._set_task_name).
    */
   factoryTaskRenamedEvenUnnamed: boolean;
