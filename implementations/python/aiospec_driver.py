@@ -171,7 +171,16 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         if self._task_factory is not None:
             # The factory (the eager one) makes the task; the base class
             # names it afterwards, as CPython does.
-            task = super().create_task(coro, name=name, context=context)
+            try:
+                task = super().create_task(coro, name=name, context=context)
+            except SystemError as e:
+                # The C Task hashes the task while a KeyboardInterrupt or
+                # SystemExit from its eager first step is pending; with our
+                # pinned (Python-level) __hash__ that turns into SystemError.
+                # Plain asyncio lets the original through: so do we.
+                if isinstance(e.__cause__, (KeyboardInterrupt, SystemExit)):
+                    raise e.__cause__ from None
+                raise
         else:
             self._check_closed()
             task = self._task_class(coro, loop=self, name=name, context=context)
@@ -659,7 +668,7 @@ class Run:
     def op_uncancel(self, s):
         task = self.lookup(s["task"])
         if task is not None:
-            self.probe("uncancel", s["task"], task.uncancel)
+            self.probe("uncancel", s["task"], lambda: task.uncancel())
 
     def op_set_name(self, s):
         task = self.lookup(s["task"])

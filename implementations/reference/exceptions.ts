@@ -8,7 +8,7 @@
  */
 import { PyBaseException, pyexc } from "../../harness/pyexc";
 
-export { PyBaseException, isinstance } from "../../harness/pyexc";
+export { PyBaseException, isinstance, pyexc } from "../../harness/pyexc";
 
 export function CancelledError(msg?: string | null): PyBaseException {
   return msg === undefined || msg === null ? pyexc("CancelledError") : pyexc("CancelledError", msg);

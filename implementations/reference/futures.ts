@@ -7,7 +7,7 @@
  * order, so they run on a later loop iteration after what is already queued.
  */
 import type { Coroutine, PyFuture } from "../../harness/api";
-import { CancelledError, InvalidStateError, PyBaseException, RuntimeError } from "./exceptions";
+import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { EventLoop } from "./loop";
 import { get_running_loop } from "./loop";
 
@@ -68,7 +68,8 @@ export class Future implements PyFuture {
 
   result(): unknown {
     if (this.state === "CANCELLED") throw this.makeCancelledError();
-    if (this.state !== "FINISHED") throw InvalidStateError("Result is not ready.");
+    // The C Future's wording (futures.py says "Result is not ready.").
+    if (this.state !== "FINISHED") throw InvalidStateError("Result is not set.");
     if (this.exceptionValue !== null) throw this.exceptionValue;
     return this.resultValue;
   }
@@ -93,14 +94,25 @@ export class Future implements PyFuture {
   }
 
   set_result(result: unknown): void {
-    if (this.state !== "PENDING") throw InvalidStateError(`${this.state}: ${this.repr()}`);
+    // The C Future's wording (futures.py says "<state>: <repr>").
+    if (this.state !== "PENDING") throw InvalidStateError("invalid state");
     this.resultValue = result;
     this.state = "FINISHED";
     this.scheduleCallbacks();
   }
 
   set_exception(exception: PyBaseException): void {
-    if (this.state !== "PENDING") throw InvalidStateError(`${this.state}: ${this.repr()}`);
+    if (this.state !== "PENDING") throw InvalidStateError("invalid state");
+    if (isinstance(exception, "StopIteration")) {
+      // A StopIteration thrown into a coroutine would end it as if it
+      // returned: futures refuse it, or (3.13) store a RuntimeError instead.
+      const message = "StopIteration interacts badly with generators and cannot be raised into a Future";
+      if (!this.loop.profile.setExceptionWrapsStopIteration) throw pyexc("TypeError", message);
+      const wrapped = RuntimeError(message);
+      wrapped.cause = exception;
+      wrapped.context = exception;
+      exception = wrapped;
+    }
     this.exceptionValue = exception;
     this.state = "FINISHED";
     this.scheduleCallbacks();

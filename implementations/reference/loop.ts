@@ -49,6 +49,8 @@ export class EventLoop {
   private exceptionHandler: ((ctx: ExceptionHandlerContext) => void) | null = null;
   /** The task whose step is running (asyncio's _current_tasks[loop]). */
   currentTask: Task | null = null;
+  /** The factory installed by set_task_factory; null: loop.create_task makes a plain Task. */
+  private customTaskFactory: TaskFactory | null = null;
   /** The default-name counter (process-wide in CPython; per run here, which is what normalised traces show). */
   private taskNameCounter = 0;
   /**
@@ -56,10 +58,18 @@ export class EventLoop {
    * they are the objects' hashes (see pyset.ts and the driver's pinned classes).
    */
   private hashCounter = 0;
-  /** Tasks not yet done, for all_tasks() (a WeakSet in CPython; a set is enough here). */
-  readonly liveTasks = new Set<Task>();
+  /**
+   * The tasks all_tasks() looks at, as asyncio registers them: a task is
+   * registered when it is scheduled (a WeakSet in CPython; a set is enough
+   * here, as done tasks are filtered out); an eagerly started task is an
+   * "eager task" during its first step, and becomes a registered task after
+   * it only if that step did not finish it.
+   */
+  readonly scheduledTasks = new Set<Task>();
+  readonly eagerTasks = new Set<Task>();
 
-  constructor(readonly profile: Profile, private taskFactory: TaskFactory) {}
+  /** `defaultTaskFactory` makes the plain Task that loop.create_task makes when no factory is installed. */
+  constructor(readonly profile: Profile, private readonly defaultTaskFactory: TaskFactory) {}
 
   time(): number {
     return this.now;
@@ -104,11 +114,50 @@ export class EventLoop {
 
   create_task(coro: Generator, name: string | null = null): Task {
     if (this.closed) throw RuntimeError("Event loop is closed");
-    return this.taskFactory(this, coro, name);
+    const factory = this.customTaskFactory;
+    if (factory === null) return this.defaultTaskFactory(this, coro, name);
+    // A factory is called without the name (asyncio's "legacy API", used
+    // when no context is given) and the task is named afterwards: an eager
+    // task runs its first step under its default name (gh-128308).
+    const task = factory(this, coro, null);
+    if (name !== null) task.set_name(name);
+    else if (this.profile.factoryTaskRenamedEvenUnnamed) task.set_name("None"); // set_name(None): str(None)
+    return task;
   }
 
-  set_task_factory(factory: TaskFactory): void {
-    this.taskFactory = factory;
+  set_task_factory(factory: TaskFactory | null): void {
+    this.customTaskFactory = factory;
+  }
+
+  get_task_factory(): TaskFactory | null {
+    return this.customTaskFactory;
+  }
+
+  is_running(): boolean {
+    return runningLoop === this;
+  }
+
+  // ---- the current task (asyncio's _enter_task / _leave_task / _swap_current_task)
+
+  enterTask(task: Task): void {
+    if (this.currentTask !== null) {
+      throw RuntimeError(`Cannot enter into task ${task.repr()} while another task ${this.currentTask.repr()} is being executed.`);
+    }
+    this.currentTask = task;
+  }
+
+  leaveTask(task: Task): void {
+    if (this.currentTask !== task) {
+      throw RuntimeError(`Leaving task ${task.repr()} does not match the current task ${this.currentTask?.repr() ?? "None"}.`);
+    }
+    this.currentTask = null;
+  }
+
+  /** Make task the current one, whatever was current; return what was. (An eager first step runs inside another task's step.) */
+  swapCurrentTask(task: Task | null): Task | null {
+    const previous = this.currentTask;
+    this.currentTask = task;
+    return previous;
   }
 
   // ---- errors

@@ -1,7 +1,47 @@
-/** asyncio.shield. (Being written.) */
+/**
+ * asyncio.shield(aw): await aw without letting a cancellation reach it.
+ *
+ * shield returns a new "outer" future that mirrors the "inner" one (aw,
+ * wrapped into a task if it is a coroutine). Cancelling the outer future —
+ * which is what cancelling a task awaiting `shield(aw)` does — cancels only
+ * the outer: the awaiting task gets its CancelledError while the inner keeps
+ * running, and its eventual outcome is dropped (marked retrieved). The other
+ * way round there is no shield: an inner that ends cancelled cancels the
+ * outer, and its result or exception is passed on.
+ *
+ * An inner that is already done is returned as it is: there is nothing left
+ * to protect.
+ */
 import type { Coroutine, PyFuture } from "../../harness/api";
-import { RuntimeError } from "./exceptions";
+import { Future } from "./futures";
+import { ensure_future } from "./gather";
 
-export function shield(_aw: Coroutine | PyFuture): PyFuture {
-  throw RuntimeError("aiospec reference: shield is not implemented yet");
+export function shield(arg: Coroutine | PyFuture): Future {
+  const inner = ensure_future(arg, null);
+  if (inner.done()) return inner;
+  const outer = inner.loop.create_future();
+
+  const innerDone = (inner: Future): void => {
+    if (outer.cancelled()) {
+      // Nobody waits for the outcome any more; reading it marks it retrieved.
+      if (!inner.cancelled()) inner.exception();
+      return;
+    }
+    if (inner.cancelled()) {
+      outer.cancel();
+      return;
+    }
+    const exc = inner.exception();
+    if (exc !== null) outer.set_exception(exc);
+    else outer.set_result(inner.result());
+  };
+
+  // The outer ended first (it was cancelled): stop mirroring the inner.
+  const outerDone = (): void => {
+    if (!inner.done()) inner.remove_done_callback(innerDone);
+  };
+
+  inner.add_done_callback(innerDone);
+  outer.add_done_callback(outerDone);
+  return outer;
 }

@@ -28,14 +28,44 @@ export class Task extends Future implements PyTask {
   private readonly stepCallback = (exc: PyBaseException | null = null) => this.step(exc);
   private readonly wakeupCallback = (fut: Future) => this.wakeup(fut);
 
-  constructor(coro: Coroutine, loop: EventLoop, name: string | null = null) {
+  /**
+   * With eagerStart (what asyncio.eager_task_factory asks for, 3.12+) and a
+   * running loop, the first step runs right here, inside create_task.
+   * Otherwise it runs on a later loop iteration.
+   */
+  constructor(coro: Coroutine, loop: EventLoop, name: string | null = null, eagerStart = false) {
     super(loop);
     this.pyHash = loop.nextHash();
     this.coro = coro;
     this.name = name ?? loop.nextTaskName();
-    // The first step runs on a later loop iteration, never inside create_task.
-    loop.call_soon(this.stepCallback);
-    loop.liveTasks.add(this);
+    if (eagerStart && loop.is_running()) {
+      this.eagerStart();
+    } else {
+      loop.call_soon(this.stepCallback);
+      loop.scheduledTasks.add(this);
+    }
+  }
+
+  /**
+   * The first step, run synchronously by the constructor. The task is the
+   * current task meanwhile (the creating task, if any, is set aside and
+   * restored after), and all_tasks() sees it as an eager task. A task that
+   * the step does not finish is registered like any scheduled task; one it
+   * finishes never is, and was never scheduled: nothing of it reaches the
+   * loop. A KeyboardInterrupt or SystemExit from the step escapes from
+   * create_task itself, after the task records it.
+   */
+  private eagerStart(): void {
+    const loop = this.loop;
+    const previous = loop.swapCurrentTask(this);
+    loop.eagerTasks.add(this);
+    try {
+      this.runAndHandleResult(null);
+    } finally {
+      loop.eagerTasks.delete(this);
+      loop.swapCurrentTask(previous);
+      if (!this.done()) loop.scheduledTasks.add(this);
+    }
   }
 
   get_name(): string {
@@ -91,13 +121,11 @@ export class Task extends Future implements PyTask {
       this.mustCancel = false;
     }
     this.futWaiter = null;
-    const loop = this.loop;
-    const previous = loop.currentTask;
-    loop.currentTask = this;
+    this.loop.enterTask(this);
     try {
       this.runAndHandleResult(exc);
     } finally {
-      loop.currentTask = previous;
+      this.loop.leaveTask(this);
     }
   }
 
@@ -184,10 +212,11 @@ export function create_task(coro: Coroutine, name: string | null = null): Task {
   return loop.create_task(coro, name);
 }
 
-/** asyncio.all_tasks(): the running loop's tasks that are not done. */
+/** asyncio.all_tasks(): the running loop's tasks, scheduled or in an eager first step, that are not done. */
 export function all_tasks(): Task[] {
   const loop = get_running_loop();
-  return [...loop.liveTasks].filter((t) => !t.done());
+  const tasks = new Set([...loop.scheduledTasks, ...loop.eagerTasks]);
+  return [...tasks].filter((t) => !t.done());
 }
 
 /** asyncio.current_task(): the task whose step is running, or null in a plain callback. */
@@ -195,14 +224,17 @@ export function current_task(): Task | null {
   return get_running_loop().currentTask;
 }
 
-/** The default task factory: a Task. */
+/** What loop.create_task makes when no task factory is installed: a Task. */
 export function taskFactory(loop: EventLoop, coro: Generator, name: string | null): Task {
   return new Task(coro as Coroutine, loop, name);
 }
 
-/** asyncio.eager_task_factory (3.12+). (Being written: tasks start eagerly.) */
-export function eagerTaskFactory(_loop: EventLoop, _coro: Generator, _name: string | null): Task {
-  throw RuntimeError("aiospec reference: the eager task factory is not implemented yet");
+/**
+ * asyncio.eager_task_factory (3.12+, gh-97696): a Task that starts eagerly.
+ * A coroutine that finishes without suspending never reaches the loop.
+ */
+export function eagerTaskFactory(loop: EventLoop, coro: Generator, name: string | null): Task {
+  return new Task(coro as Coroutine, loop, name, true);
 }
 
 export { CancelledError };

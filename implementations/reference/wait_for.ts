@@ -1,7 +1,134 @@
-/** asyncio.wait_for. (Being written.) */
+/**
+ * asyncio.wait_for(aw, timeout): await aw, but give up after `timeout`.
+ *
+ * On timeout, aw is cancelled, wait_for waits until it has really ended
+ * (it never leaves it running behind), and raises TimeoutError from the
+ * CancelledError. If aw swallows the cancellation and returns a value, that
+ * value is the result. Cancelling the caller cancels aw too.
+ *
+ * Two implementations, by version:
+ *
+ *   3.11  aw becomes a task of its own (a coroutine is wrapped with
+ *         ensure_future), and the caller waits on a separate "waiter"
+ *         future that either aw's end or a timer releases. The extra task
+ *         and the hops through done callbacks cost loop iterations.
+ *
+ *   3.12+ `async with timeout(t): return await aw` (gh-96764): a coroutine
+ *         runs inline, in the caller's own task; the deadline cancels the
+ *         caller, and the timeout turns that into TimeoutError.
+ *
+ * Both share the special case timeout <= 0: aw is not given a chance to run.
+ * It is wrapped, cancelled at once (unless already done) and waited for.
+ */
 import type { Coroutine, PyFuture } from "../../harness/api";
-import { RuntimeError } from "./exceptions";
+import { PyBaseException, TimeoutError, isinstance } from "./exceptions";
+import { Future } from "./futures";
+import { ensure_future } from "./gather";
+import { EventLoop, get_running_loop } from "./loop";
+import { timeout as timeoutCm } from "./timeouts";
 
-export function* wait_for(_aw: Coroutine | PyFuture, _timeout: number | null): Coroutine {
-  throw RuntimeError("aiospec reference: wait_for is not implemented yet");
+export function* wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
+  const loop = get_running_loop();
+  if (loop.profile.waitForUsesTimeout) return yield* waitForWithTimeout(aw, timeout);
+  return yield* waitForWithWaiter(aw, timeout, loop);
+}
+
+/** 3.12+: the timeout context manager does the work. */
+function* waitForWithTimeout(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
+  if (timeout !== null && timeout <= 0) return yield* expireAtOnce(aw, get_running_loop());
+  // async with timeout(timeout): return await aw   (timeout None: a block with no deadline)
+  const cm = timeoutCm(timeout);
+  yield* cm.__aenter__();
+  let result: unknown;
+  try {
+    result = yield* awaitIt(aw);
+  } catch (e) {
+    if (!(e instanceof PyBaseException)) throw e;
+    yield* cm.__aexit__(e); // raises TimeoutError when the deadline caused e; never suppresses
+    throw e;
+  }
+  yield* cm.__aexit__(null);
+  return result;
+}
+
+/** 3.11: aw runs as its own task; a waiter future is released by its end or by a timer. */
+function* waitForWithWaiter(aw: Coroutine | PyFuture, timeout: number | null, loop: EventLoop): Coroutine {
+  if (timeout === null) return yield* awaitIt(aw);
+  if (timeout <= 0) return yield* expireAtOnce(aw, loop);
+
+  const waiter = loop.create_future();
+  const timeoutHandle = loop.call_later(timeout, releaseWaiter, waiter);
+  const cb = () => releaseWaiter(waiter);
+  const fut = ensure_future(aw, loop);
+  fut.add_done_callback(cb);
+  try {
+    try {
+      yield* waiter.__await__();
+    } catch (e) {
+      if (!isinstance(e, "CancelledError")) throw e;
+      // wait_for itself was cancelled: aw ends first, then the cancellation
+      // goes on (unless aw finished meanwhile: then its outcome wins).
+      if (fut.done()) return fut.result();
+      fut.remove_done_callback(cb);
+      // Never return while aw still runs (bpo-32751).
+      yield* cancel_and_wait(fut, loop);
+      throw e;
+    }
+    if (fut.done()) return fut.result();
+    // The timer released the waiter: time is up.
+    fut.remove_done_callback(cb);
+    yield* cancel_and_wait(fut, loop);
+    // aw may have ended otherwise than cancelled: its outcome wins (bpo-40607).
+    return resultOrTimeout(fut);
+  } finally {
+    timeoutHandle.cancel();
+  }
+}
+
+/** The timeout <= 0 case: cancel aw before it runs (unless it is already done). */
+function* expireAtOnce(aw: Coroutine | PyFuture, loop: EventLoop): Coroutine {
+  const fut = ensure_future(aw, loop);
+  if (fut.done()) return fut.result();
+  yield* cancel_and_wait(fut, loop);
+  return resultOrTimeout(fut);
+}
+
+/** fut's result; a cancellation becomes TimeoutError (raised from the CancelledError). */
+function resultOrTimeout(fut: Future): unknown {
+  try {
+    return fut.result();
+  } catch (e) {
+    if (!isinstance(e, "CancelledError")) throw e;
+    const te = TimeoutError();
+    te.cause = e;
+    te.context = e;
+    throw te;
+  }
+}
+
+/** The callback that wakes the waiter (from the timer or from aw's end); idempotent. */
+function releaseWaiter(waiter: Future): void {
+  if (!waiter.done()) waiter.set_result(null);
+}
+
+/**
+ * Cancel fut and wait until it is done. It waits on a waiter future, not on
+ * fut itself, so that cancelling the waiting task cancels only the wait,
+ * not fut a second time.
+ */
+function* cancel_and_wait(fut: Future, loop: EventLoop): Coroutine<void> {
+  const waiter = loop.create_future();
+  const cb = () => releaseWaiter(waiter);
+  fut.add_done_callback(cb);
+  try {
+    fut.cancel();
+    yield* waiter.__await__();
+  } finally {
+    fut.remove_done_callback(cb);
+  }
+}
+
+/** `await aw`: a future through its __await__, a coroutine inline. */
+function* awaitIt(aw: Coroutine | PyFuture): Coroutine {
+  return yield* ("__await__" in aw ? aw.__await__() : aw);
 }
