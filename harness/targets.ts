@@ -2,6 +2,7 @@
  * Implementation ids -> runnable targets.
  *
  *   reference, reference@3.11 | @3.12 | @3.13   the TypeScript reference (plain = newest profile)
+ *   reference...+pytask                           the reference modelling the pure-Python Task
  *   mutant:NAME[@3.X]                             a deliberately faulty reference
  *   cpython                                       python3 on PATH, through the driver
  *   cpython-3.11 | cpython-3.12 | cpython-3.13    a discovered interpreter (pyenv, or python3.X on PATH)
@@ -127,9 +128,12 @@ async function driverTarget(id: string, python: string, pytask: boolean): Promis
  * CPython, the reference follows that CPython's version.
  */
 export async function resolveTarget(id: string, versionHint?: PythonVersion): Promise<Target> {
-  if (id === "reference" || id.startsWith("reference@")) {
-    const v = parseVersionSuffix(id, id.slice("reference".length)) ?? versionHint ?? NEWEST;
-    return tsTarget(makeReference(v), v, `TypeScript reference, Python ${v} profile`);
+  if (id === "reference" || id.startsWith("reference@") || id.startsWith("reference+")) {
+    const pyTask = id.endsWith("+pytask");
+    const base = pyTask ? id.slice(0, -"+pytask".length) : id;
+    const v = parseVersionSuffix(id, base.slice("reference".length)) ?? versionHint ?? NEWEST;
+    const flavour = pyTask ? "pure-Python Task" : "C Task";
+    return tsTarget(makeReference(v, { pyTask }), v, `TypeScript reference, Python ${v} profile, ${flavour}`);
   }
   if (id.startsWith("mutant:")) {
     const [name, ...rest] = id.slice("mutant:".length).split("@");
@@ -161,7 +165,8 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion): Pr
 
 /** Resolve two ids for a comparison: a plain `reference` follows the other side's version. */
 export async function resolvePair(a: string, b: string): Promise<[Target, Target]> {
-  const floating = (id: string) => id === "reference" || (id.startsWith("mutant:") && !id.includes("@"));
+  const floating = (id: string) =>
+    id === "reference" || id === "reference+pytask" || (id.startsWith("mutant:") && !id.includes("@"));
   if (floating(a) && !floating(b)) {
     const tb = await resolveTarget(b);
     return [await resolveTarget(a, tb.version), tb];

@@ -30,7 +30,7 @@ describe.each(cpythons)("reference vs %s", (cpython) => {
   });
 
   it(`agrees on ${RUNS / 4} generated scenarios (pure-Python Task)`, async () => {
-    const [ref, py] = await pair("reference", `${cpython}+pytask`);
+    const [ref, py] = await pair("reference+pytask", `${cpython}+pytask`);
     const r = await differential(ref, py, { runs: RUNS / 4, seed: 7 });
     expect(r.divergence, JSON.stringify(r.divergence, null, 1)).toBeUndefined();
   });

@@ -43,13 +43,15 @@ export type { PythonVersion, Profile } from "./profile";
 export interface Variation {
   /** Replace the event loop class (e.g. a loop whose ready queue is LIFO). */
   loopClass?: new (profile: Profile, factory: TaskFactory) => EventLoop;
+  /** Model the pure-Python Task (asyncio.tasks._PyTask) instead of the C Task. */
+  pyTask?: boolean;
 }
 
 export function makeReference(version: PythonVersion = NEWEST, variation: Variation = {}): AsyncioImplementation {
-  const profile = profileFor(version);
+  const profile = profileFor(version, variation.pyTask ?? false);
   const LoopClass = variation.loopClass ?? EventLoop;
   return {
-    id: `reference@${version}`,
+    id: `reference@${version}${variation.pyTask ? "+pytask" : ""}`,
     pythonVersion: version,
     new_event_loop: () => new LoopClass(profile, taskFactory),
     create_task: (coro: Coroutine, name?: string | null) => create_task(coro, name ?? null),

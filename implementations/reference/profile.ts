@@ -11,6 +11,13 @@ export const NEWEST: PythonVersion = "3.13";
 export interface Profile {
   version: PythonVersion;
   /**
+   * Model asyncio.tasks._PyTask, the pure-Python Task, instead of the C Task
+   * CPython uses by default. The two differ only in wording: a pending
+   * task's result() raises InvalidStateError("Result is not ready.") (the
+   * Python Future's words) instead of "Result is not set." (the C Future's).
+   */
+  pyTask: boolean;
+  /**
    * asyncio.create_task(coro, name=...) creates the task unnamed and renames
    * it afterwards, so a named task still takes a number from the default-name
    * counter (3.11, 3.12). 3.13 passes the name through to the loop.
@@ -105,10 +112,11 @@ export interface Profile {
   asCompletedIterator: boolean;
 }
 
-export function profileFor(version: PythonVersion): Profile {
+export function profileFor(version: PythonVersion, pyTask = false): Profile {
   const v = VERSIONS.indexOf(version);
   return {
     version,
+    pyTask,
     namedCreateTaskTakesCounter: v <= VERSIONS.indexOf("3.12"),
     gatherEagerDoneChildren: v >= VERSIONS.indexOf("3.12"),
     uncancelClearsMustCancel: v >= VERSIONS.indexOf("3.13"),

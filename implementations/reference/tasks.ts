@@ -102,6 +102,12 @@ export class Task extends Future implements PyTask {
     return true;
   }
 
+  /** The pure-Python Task is a _PyFuture, whose result() words "not done" differently. */
+  result(): unknown {
+    if (!this.done() && this.loop.profile.pyTask) throw InvalidStateError("Result is not ready.");
+    return super.result();
+  }
+
   cancelling(): number {
     return this.numCancelsRequested;
   }
