@@ -102,7 +102,7 @@ export interface AsyncioImplementation {
   readonly pythonVersion: string;
   /**
    * Scenario features this implementation does not provide (see
-   * spec/scenario/features.ts); scenarios that use one are skipped, with
+   * `scenarioFeatures` in spec/scenario/validate.ts); scenarios that use one are skipped, with
    * that reason, instead of failing.
    */
   readonly unsupported?: readonly string[];

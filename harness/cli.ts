@@ -157,6 +157,7 @@ async function cmdDiff(
     const found = new Map<string, { seed: number; result: DiffResult }>();
     let used = 0;
     let elapsed = 0;
+    const skipped: Record<string, number> = {};
     for (let i = 0; used < opts.runs && found.size < opts.distinct; i++) {
       const s = (seed + i) | 0;
       const base = used;
@@ -165,6 +166,7 @@ async function cmdDiff(
       });
       used += result.runs;
       elapsed += result.elapsedMs;
+      for (const [f, n] of Object.entries(result.skipped)) skipped[f] = (skipped[f] ?? 0) + n;
       if (!result.divergence) break;
       const sig = divergenceSignature(result.divergence);
       if (!found.has(sig)) found.set(sig, { seed: s, result });
@@ -174,6 +176,9 @@ async function cmdDiff(
     if (found.size === 0) {
       const rate = (used / Math.max(elapsed, 1)) * 1000;
       process.stdout.write(`no divergence: ${used} scenarios in ${(elapsed / 1000).toFixed(1)} s (${rate.toFixed(0)} scenarios/s), seed ${seed}\n`);
+      for (const [feature, n] of Object.entries(skipped)) {
+        process.stdout.write(`  ${n} scenario(s) skipped: they use ${feature}, which an implementation declares unsupported\n`);
+      }
       return 0;
     }
     const parts = [...found.values()].map(({ seed: s, result }) => describeDivergence(a, b, idA, idB, s, result));

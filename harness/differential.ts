@@ -5,6 +5,7 @@
  */
 import * as fc from "fast-check";
 import { scenarioArb } from "../spec/scenario/arbitraries";
+import { scenarioFeatures } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
 import { Trace, TraceDifference, firstDifference } from "../spec/scenario/trace";
 import type { Target } from "./targets";
@@ -34,6 +35,15 @@ export interface DiffResult {
   /** fast-check's path of the shrunk counterexample (pass with --path to replay it). */
   path?: string;
   shrinks?: number;
+  /** Scenarios skipped because an implementation declares a feature they use unsupported, by feature. */
+  skipped: Record<string, number>;
+}
+
+/** The first feature of s that one of the targets declares unsupported, if any. */
+export function unsupportedFeature(s: Scenario, targets: Target[]): string | null {
+  const missing = new Set(targets.flatMap((t) => t.unsupported ?? []));
+  if (missing.size === 0) return null;
+  return scenarioFeatures(s).find((f) => missing.has(f)) ?? null;
 }
 
 async function traceOrError(t: Target, s: Scenario): Promise<Trace | { error: string }> {
@@ -62,7 +72,14 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
   const version = a.version <= b.version ? a.version : b.version;
   const started = Date.now();
   let count = 0;
+  const skipped: Record<string, number> = {};
   const property = fc.asyncProperty(scenarioArb({ version }), async (s) => {
+    const feature = unsupportedFeature(s, [a, b]);
+    if (feature !== null) {
+      skipped[feature] = (skipped[feature] ?? 0) + 1;
+      opts.onRun?.(++count);
+      return true;
+    }
     const d = await compareOn(a, b, s);
     opts.onRun?.(++count);
     return d === null;
@@ -73,7 +90,7 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
     path: opts.path,
     endOnFailure: false,
   });
-  const result: DiffResult = { runs: details.numRuns, seed: details.seed, elapsedMs: Date.now() - started };
+  const result: DiffResult = { runs: details.numRuns, seed: details.seed, elapsedMs: Date.now() - started, skipped };
   if (details.failed && details.counterexample) {
     const scenario = details.counterexample[0];
     const divergence = await compareOn(a, b, scenario);

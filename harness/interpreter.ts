@@ -271,7 +271,7 @@ export class ScenarioRun {
       const children = (spec.exceptions ?? []).map((x) => this.makeException(x));
       const allExceptions = children.every((x) => isinstance(x, "Exception"));
       if (spec.type === "ExceptionGroup" && !allExceptions) {
-        return pyexc("TypeError", "Cannot nest BaseExceptions in an ExceptionGroup");
+        throw pyexc("TypeError", "Cannot nest BaseExceptions in an ExceptionGroup"); // raised by the constructor
       }
       // BaseExceptionGroup(msg, excs) makes an ExceptionGroup when every member is an Exception.
       return new PyBaseException(allExceptions ? "ExceptionGroup" : "BaseExceptionGroup", [args.length ? args[0] : ""], children);

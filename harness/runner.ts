@@ -11,6 +11,7 @@ import type { Trace } from "../spec/scenario/trace";
 import { runScenario } from "./interpreter";
 import { makeReference } from "../implementations/reference";
 import type { Target } from "./targets";
+import { unsupportedFeature } from "./differential";
 
 export type CaseVerdict = "fail" | "timeout" | "error";
 
@@ -35,6 +36,8 @@ export interface ClauseResult {
   seed: number;
   elapsedMs: number;
   counterexample?: Counterexample;
+  /** Cases skipped because the implementation declares a feature they use unsupported, by feature. */
+  skipped?: Record<string, number>;
 }
 
 export interface RunOptions {
@@ -104,7 +107,15 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   const base = { id: c.id, level: c.level, seed };
   const reason = skipReason(c, target);
   if (reason !== null) return { ...base, status: "skip", reason, runs: 0, elapsedMs: 0 };
-  const property = fc.asyncProperty(c.scenarios(target.version), async (s) => (await runCase(c, target, s)).ok);
+  const skipped: Record<string, number> = {};
+  const property = fc.asyncProperty(c.scenarios(target.version), async (s) => {
+    const feature = unsupportedFeature(s, [target]);
+    if (feature !== null) {
+      skipped[feature] = (skipped[feature] ?? 0) + 1;
+      return true;
+    }
+    return (await runCase(c, target, s)).ok;
+  });
   let details: fc.RunDetails<[Scenario]>;
   try {
     details = await fc.check(property, { numRuns: opts.runs, seed, path: opts.path });
@@ -112,7 +123,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
     return { ...base, status: "error", reason: `harness failure: ${(e as Error).message}`, runs: 0, elapsedMs: Date.now() - started };
   }
   const elapsedMs = Date.now() - started;
-  if (!details.failed) return { ...base, status: "pass", runs: details.numRuns, elapsedMs };
+  if (!details.failed) return { ...base, status: "pass", runs: details.numRuns, elapsedMs, ...(Object.keys(skipped).length ? { skipped } : {}) };
   if (!details.counterexample) {
     return { ...base, status: "error", reason: String(details.errorInstance ?? "fast-check failed"), runs: details.numRuns, elapsedMs };
   }

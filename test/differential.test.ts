@@ -59,3 +59,23 @@ describe("the differential property catches a faulty reference", () => {
     }
   });
 });
+
+describe("implementations that lack an operation", () => {
+  it("declare it, and scenarios using it are skipped with that reason instead of failing", async () => {
+    const { tsTarget } = await import("../harness/targets");
+    const { makeReference } = await import("../implementations/reference");
+    const lacking = {
+      ...makeReference("3.11"),
+      id: "no-taskgroup@3.11",
+      unsupported: ["taskgroup", "new_taskgroup"],
+      TaskGroup: () => {
+        throw new Error("this implementation has no TaskGroup");
+      },
+    };
+    const impl = tsTarget(lacking, "3.11", "a reference without TaskGroup");
+    const [, py] = await pair("reference", "cpython");
+    const r = await differential(impl, py, { runs: 300, seed: 11 });
+    expect(r.divergence, JSON.stringify(r.divergence?.difference)).toBeUndefined();
+    expect(r.skipped.taskgroup ?? 0).toBeGreaterThan(10);
+  });
+});

@@ -9,9 +9,13 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PY_RESERVED, pyNumber, pyScalar, pyStr, pythonNames, toPython } from "../harness/reproducers/python";
-import type { Scenario, Step } from "../spec/scenario/types";
-import { scenarioArb } from "../spec/scenario/arbitraries";
+import {
+  PY_RESERVED, pyNumber, pyScalar, pyStr, pythonFunctionNames, pythonNames, toPython,
+} from "../harness/reproducers/python";
+import type { CallbackDef, Scenario, Step } from "../spec/scenario/types";
+import { OPS } from "../spec/scenario/types";
+import { FEATURES, formatValidationErrors, requiredVersion, scenarioFeatures, validateScenario } from "../spec/scenario/validate";
+import { scenarioArb, type PythonVersion } from "../spec/scenario/arbitraries";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
 
@@ -19,6 +23,19 @@ const DRIVER = path.resolve(__dirname, "..", "implementations", "python", "aiosp
 const PY313 = "/root/.pyenv/versions/3.13.0/bin/python3";
 const PY312 = "/root/.pyenv/versions/3.12.1/bin/python3";
 const PYTHONS = ["python3", ...[PY312, PY313].filter((p) => fs.existsSync(p))];
+
+/** "3.11", "3.12", ...: the version of a Python executable. */
+function pythonVersion(python: string): string {
+  const r = spawnSync(python, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cannot run ${python}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+const VERSION_OF = new Map(PYTHONS.map((p) => [p, pythonVersion(p)]));
+
+/** Can `python` run the scenario (eager tasks need 3.12, async as_completed 3.13)? */
+function runsOn(scenario: Scenario, python: string): boolean {
+  return requiredVersion(scenario) <= VERSION_OF.get(python)!;
+}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-repro-"));
 let fileNo = 0;
@@ -67,6 +84,8 @@ function checkAgainstDriver(scenario: Scenario, python = "python3"): ProgramRun 
 }
 
 const sc = (...coroutines: Array<{ name: string; body: Step[] }>): Scenario => ({ aiospec: 1, coroutines });
+/** A scenario with callbacks (and optionally eager tasks). */
+const scc = (callbacks: CallbackDef[], ...coroutines: Array<{ name: string; body: Step[] }>): Scenario => ({ aiospec: 1, callbacks, coroutines });
 
 // ------------------------------------------------------------ scenarios
 
@@ -374,6 +393,418 @@ const SCENARIOS: Record<string, Scenario> = {
   ),
 };
 
+// ------------------------------------------------------------ the whole task API
+// Valid scenarios (the validator accepts each), together covering every op,
+// every awaitable, callbacks, eager tasks and except*.
+
+const TASK_API_SCENARIOS: Record<string, Scenario> = {
+  "futures: create, set, probe, await, cancel; task probes": scc(
+    [
+      { name: "on_done", body: [{ op: "log", label: "future done" }, { op: "result", task: "f" }] },
+      { name: "never", body: [{ op: "log", label: "removed, never runs" }] },
+    ],
+    {
+      name: "main",
+      body: [
+        { op: "create_future", future: "f" },
+        { op: "create_future", future: "g" },
+        { op: "create_task", coro: "worker", task: "t", name: "worker" },
+        { op: "inspect", task: "f" },
+        { op: "result", task: "f" },
+        { op: "exception", task: "f" },
+        { op: "add_done_callback", task: "f", callback: "on_done" },
+        { op: "add_done_callback", task: "f", callback: "never" },
+        { op: "add_done_callback", task: "f", callback: "never" },
+        { op: "remove_done_callback", task: "f", callback: "never" },
+        { op: "remove_done_callback", task: "g", callback: "never" },
+        { op: "set_result", future: "f", value: 42 },
+        { op: "set_result", future: "f", value: 43 },
+        { op: "result", task: "f" },
+        { op: "exception", task: "f" },
+        { op: "set_exception", future: "g", exc: { type: "ValueError", args: ["bad", 2] } },
+        { op: "result", task: "g" },
+        { op: "exception", task: "g" },
+        { op: "inspect", task: "g" },
+        { op: "await", on: { task: "f" } },
+        { op: "try", body: [{ op: "await", on: { task: "g" } }], except: [{ type: "ValueError", body: [{ op: "log", label: "g failed" }] }] },
+        { op: "cancel", task: "f" },
+        { op: "create_future", future: "h" },
+        { op: "cancel", task: "h", msg: "no" },
+        { op: "result", task: "h" },
+        { op: "exception", task: "h" },
+        { op: "set_result", future: "h" },
+        { op: "inspect", task: "h" },
+        {
+          op: "set_exception",
+          future: "h",
+          exc: { type: "ExceptionGroup", args: ["eg"], exceptions: [{ type: "KeyError", args: ["k"] }] },
+        },
+        { op: "create_future", future: "later" },
+        { op: "create_task", coro: "setter", task: "s" },
+        { op: "await", on: { task: "later" } },
+        { op: "current_task" },
+        { op: "all_tasks" },
+        { op: "uncancel", task: "t" },
+        { op: "cancel", task: "t" },
+        { op: "inspect", task: "t" },
+        { op: "uncancel", task: "t" },
+        { op: "set_name", task: "t", name: "renamed" },
+        { op: "inspect", task: "t" },
+        { op: "result", task: "t" },
+        { op: "all_tasks" },
+        { op: "sleep", ticks: 0 },
+        { op: "inspect", task: "t" },
+        { op: "exception", task: "t" },
+        { op: "return", value: "main done" },
+      ],
+    },
+    { name: "worker", body: [{ op: "current_task" }, { op: "sleep", ticks: 5 }, { op: "return", value: 1 }] },
+    { name: "setter", body: [{ op: "sleep", ticks: 1 }, { op: "set_result", future: "later", value: "set later" }] },
+  ),
+
+  "callbacks: call_soon, call_later, call_at, cancel_handle, done callbacks, errors": scc(
+    [
+      {
+        name: "a",
+        body: [
+          { op: "log", label: "a runs" },
+          { op: "current_task" },
+          { op: "all_tasks" },
+          { op: "create_task", coro: "w", task: "t" },
+          { op: "call_soon", callback: "d" },
+        ],
+      },
+      { name: "b", body: [{ op: "log", label: "b raises" }, { op: "raise", exc: { type: "ValueError", args: ["from b"] } }] },
+      { name: "c", body: [{ op: "log", label: "c runs" }] },
+      {
+        name: "d",
+        body: [
+          { op: "create_future", future: "f" },
+          { op: "set_result", future: "f", value: 1 },
+          { op: "add_done_callback", task: "f", callback: "e" },
+          { op: "add_done_callback", task: "t", callback: "e" },
+          { op: "call_later", delay: 0, callback: "c", handle: "hx" },
+          { op: "cancel_handle", handle: "h2" },
+        ],
+      },
+      { name: "e", body: [{ op: "log", label: "done callback" }, { op: "inspect", task: "t" }, { op: "cancel", task: "t", msg: "from e" }] },
+    ],
+    {
+      name: "main",
+      body: [
+        { op: "cancel_handle", handle: "hx" },
+        { op: "call_soon", callback: "a", handle: "h1" },
+        { op: "call_later", delay: 2, callback: "b", handle: "h2" },
+        { op: "call_later", delay: 3, callback: "b" },
+        { op: "call_at", when: 1, callback: "c", handle: "h3" },
+        { op: "call_at", when: 1, callback: "a" },
+        { op: "call_soon", callback: "c", handle: "h4" },
+        { op: "cancel_handle", handle: "h4" },
+        { op: "cancel_handle", handle: "h4" },
+        { op: "sleep", ticks: 0 },
+        { op: "cancel_handle", handle: "hx" },
+        { op: "sleep", ticks: 4 },
+        { op: "cancel_handle", handle: "h1" },
+      ],
+    },
+    { name: "w", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: "w" }] },
+  ),
+
+  "TaskGroup: failing children, except*, unentered and closed groups, return inside": sc(
+    {
+      name: "main",
+      body: [
+        { op: "create_task", coro: "ok", task: "early", group: "g" },
+        {
+          op: "try",
+          star: true,
+          body: [
+            {
+              op: "taskgroup",
+              group: "g",
+              body: [
+                { op: "create_task", coro: "ok", task: "t1", group: "g", name: "one" },
+                { op: "create_task", coro: "bad", task: "t2", group: "g" },
+                { op: "create_task", coro: "bad_key", task: "t3", group: "g" },
+                { op: "create_task", coro: "slow", task: "t4", group: "g" },
+                { op: "sleep", ticks: 0 },
+                { op: "log", label: "in group" },
+                { op: "sleep", ticks: 5 },
+                { op: "log", label: "not reached" },
+              ],
+            },
+          ],
+          except: [
+            { type: "ValueError", body: [{ op: "log", label: "values" }] },
+            { type: "KeyError", body: [{ op: "log", label: "keys" }] },
+          ],
+          finally: [{ op: "log", label: "group done" }],
+        },
+        { op: "inspect", task: "t4" },
+        { op: "new_taskgroup", group: "n" },
+        { op: "try", body: [{ op: "create_task", coro: "ok", task: "t5", group: "n" }], except: [{ type: "RuntimeError" }] },
+        { op: "try", body: [{ op: "create_task", coro: "ok", task: "t6", group: "g" }], except: [{ type: "RuntimeError" }] },
+        { op: "await", on: { coro: "returner" } },
+        {
+          op: "try",
+          body: [{ op: "taskgroup", group: "g2", body: [{ op: "create_task", coro: "ok", task: "t7", group: "g2" }, { op: "raise", exc: { type: "CustomError", args: ["body"] } }] }],
+          except: [{ type: "ExceptionGroup", body: [{ op: "log", label: "plain except of the group" }] }],
+        },
+      ],
+    },
+    { name: "ok", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: "ok" }] },
+    { name: "bad", body: [{ op: "sleep", ticks: 1 }, { op: "raise", exc: { type: "ValueError", args: ["v"] } }] },
+    { name: "bad_key", body: [{ op: "sleep", ticks: 1 }, { op: "raise", exc: { type: "KeyError", args: ["k"] } }] },
+    {
+      name: "slow",
+      body: [{ op: "try", body: [{ op: "sleep", ticks: 10 }], except: [{ type: "CancelledError", body: [{ op: "log", label: "slow cancelled" }], reraise: true }] }],
+    },
+    {
+      name: "returner",
+      body: [{ op: "taskgroup", group: "g3", body: [{ op: "create_task", coro: "ok", task: "t8", group: "g3" }, { op: "return", value: "early" }] }],
+    },
+  ),
+
+  "timeouts: expiry, reschedule, timeout_at, nesting, inspect": sc(
+    {
+      name: "main",
+      body: [
+        { op: "inspect_timeout", cm: "c" },
+        {
+          op: "try",
+          body: [
+            {
+              op: "timeout",
+              cm: "c",
+              delay: 2,
+              body: [
+                { op: "inspect_timeout", cm: "c" },
+                { op: "sleep", ticks: 1 },
+                { op: "reschedule", cm: "c", delay: 3 },
+                { op: "inspect_timeout", cm: "c" },
+                { op: "await", on: { sleep: 10 } },
+              ],
+            },
+          ],
+          except: [{ type: "TimeoutError", body: [{ op: "log", label: "timed out" }] }],
+        },
+        { op: "inspect_timeout", cm: "c" },
+        { op: "try", body: [{ op: "reschedule", cm: "c", delay: 1 }], except: [{ type: "RuntimeError" }] },
+        {
+          op: "timeout",
+          cm: "n",
+          delay: null,
+          body: [
+            { op: "inspect_timeout", cm: "n" },
+            { op: "reschedule", cm: "n", delay: 1 },
+            { op: "sleep", ticks: 0 },
+            { op: "reschedule", cm: "n", delay: null },
+            { op: "sleep", ticks: 2 },
+            { op: "inspect_timeout", cm: "n" },
+          ],
+        },
+        {
+          op: "try",
+          body: [
+            {
+              op: "timeout",
+              cm: "abs",
+              at: true,
+              delay: 10,
+              body: [{ op: "reschedule", cm: "abs", at: true, delay: 8 }, { op: "inspect_timeout", cm: "abs" }, { op: "call", coro: "sleepy" }],
+            },
+          ],
+          except: [{ type: "TimeoutError" }],
+        },
+        {
+          op: "try",
+          body: [
+            {
+              op: "timeout",
+              cm: "outer",
+              delay: 1,
+              body: [{ op: "timeout", cm: "inner", delay: 5, body: [{ op: "sleep", ticks: 3 }] }],
+            },
+          ],
+          except: [{ type: "TimeoutError", body: [{ op: "inspect_timeout", cm: "outer" }, { op: "inspect_timeout", cm: "inner" }] }],
+        },
+        { op: "timeout", delay: 0, body: [{ op: "log", label: "no await: no timeout" }] },
+        {
+          op: "try",
+          body: [{ op: "timeout", delay: 0, body: [{ op: "sleep", ticks: 0 }] }],
+          except: [{ type: "TimeoutError", body: [{ op: "log", label: "expired at once" }] }],
+        },
+        { op: "timeout", cm: "late", at: true, delay: 1, body: [{ op: "try", body: [{ op: "sleep", ticks: 1 }], except: [{ type: "CancelledError", body: [{ op: "log", label: "cancelled inside" }], reraise: true }] }] },
+      ],
+    },
+    { name: "sleepy", body: [{ op: "try", body: [{ op: "sleep", ticks: 100 }], finally: [{ op: "log", label: "sleepy finally" }] }] },
+  ),
+
+  "except*: splitting groups, naked exceptions, reraise, finally": sc(
+    {
+      name: "main",
+      body: [
+        {
+          op: "try",
+          body: [
+            {
+              op: "try",
+              star: true,
+              body: [
+                {
+                  op: "raise",
+                  exc: {
+                    type: "ExceptionGroup",
+                    args: ["eg"],
+                    exceptions: [
+                      { type: "ValueError", args: [1] },
+                      { type: "KeyError", args: [2] },
+                      { type: "CustomError", args: [3] },
+                      { type: "ExceptionGroup", args: ["inner"], exceptions: [{ type: "ValueError", args: [4] }, { type: "RuntimeError" }] },
+                    ],
+                  },
+                },
+              ],
+              except: [
+                { type: "ValueError", body: [{ op: "log", label: "values" }] },
+                { type: "KeyError", reraise: true },
+                { type: "CustomError", body: [{ op: "raise", exc: { type: "RuntimeError", args: ["from handler"] } }] },
+              ],
+              finally: [{ op: "log", label: "star finally" }],
+            },
+          ],
+          except: [{ type: "ExceptionGroup", body: [{ op: "log", label: "rest" }] }],
+        },
+        { op: "try", star: true, body: [{ op: "raise", exc: { type: "ValueError", args: ["naked"] } }], except: [{ type: "ValueError" }] },
+        {
+          op: "try",
+          body: [{ op: "try", star: true, body: [{ op: "raise", exc: { type: "KeyError", args: ["unmatched"] } }], except: [{ type: "ValueError" }] }],
+          except: [{ type: "KeyError", body: [{ op: "log", label: "naked, unmatched, re-raised as is" }] }],
+        },
+        {
+          op: "try",
+          star: true,
+          body: [
+            {
+              op: "raise",
+              exc: { type: "BaseExceptionGroup", args: ["b"], exceptions: [{ type: "CancelledError", args: ["c"] }, { type: "ValueError" }, { type: "SystemExit", args: [2] }] },
+            },
+          ],
+          except: [{ type: "CancelledError" }, { type: "Exception" }, { type: "BaseException", body: [{ op: "log", label: "the rest" }] }],
+        },
+        { op: "try", star: true, body: [{ op: "log", label: "no exception" }, { op: "sleep", ticks: 1 }], except: [{ type: "Exception" }], finally: [{ op: "log", label: "finally" }] },
+        {
+          op: "try",
+          star: true,
+          body: [{ op: "raise", exc: { type: "BaseExceptionGroup", exceptions: [{ type: "ValueError", args: ["only exceptions"] }] } }],
+          except: [{ type: "ValueError", body: [{ op: "call", coro: "helper" }, { op: "try", body: [{ op: "raise", exc: { type: "KeyError" } }], except: [{ type: "KeyError" }] }] }],
+        },
+        { op: "try", star: true, body: [{ op: "return", value: "from the body" }], except: [{ type: "Exception" }], finally: [{ op: "log", label: "after return" }] },
+      ],
+    },
+    { name: "helper", body: [{ op: "return", value: "a return in a called coroutine is fine" }] },
+  ),
+
+  "shield, wait_for, wait, as_completed": sc(
+    {
+      name: "main",
+      body: [
+        { op: "create_task", coro: "slow", task: "s" },
+        { op: "create_task", coro: "fast", task: "f" },
+        { op: "create_task", coro: "failing", task: "x" },
+        { op: "create_future", future: "fut" },
+        { op: "await", on: { wait: [{ task: "s" }, { task: "f" }, { task: "x" }, { task: "fut" }], return_when: "FIRST_COMPLETED" } },
+        { op: "await", on: { wait: [{ task: "s" }, { task: "x" }], return_when: "FIRST_EXCEPTION" } },
+        { op: "await", on: { wait: [{ task: "s" }, { task: "fut" }], timeout: 0 } },
+        { op: "try", body: [{ op: "await", on: { wait: [{ coro: "fast" }] } }], except: [{ type: "Exception", body: [{ op: "log", label: "wait refuses coroutines" }] }] },
+        { op: "try", body: [{ op: "await", on: { wait: [] } }], except: [{ type: "ValueError" }] },
+        { op: "try", body: [{ op: "await", on: { wait_for: { task: "s" }, timeout: 0 } }], except: [{ type: "TimeoutError" }] },
+        { op: "inspect", task: "s" },
+        { op: "create_task", coro: "slow", task: "s2" },
+        { op: "try", body: [{ op: "await", on: { wait_for: { shield: { task: "s2" } }, timeout: 1 } }], except: [{ type: "TimeoutError" }] },
+        { op: "inspect", task: "s2" },
+        { op: "await", on: { wait_for: { coro: "fast" }, timeout: null } },
+        { op: "await", on: { wait_for: { sleep: 1, result: "r" }, timeout: 5 } },
+        { op: "create_task", coro: "shielder", task: "sh" },
+        { op: "sleep", ticks: 0 },
+        { op: "cancel", task: "sh" },
+        { op: "try", body: [{ op: "await", on: { task: "sh" } }], except: [{ type: "CancelledError" }] },
+        { op: "create_task", coro: "fast", task: "a1" },
+        { op: "create_task", coro: "slow", task: "a2" },
+        { op: "create_task", coro: "failing", task: "a3" },
+        { op: "create_task", coro: "fast", task: "a4" },
+        { op: "try", body: [{ op: "as_completed", on: [{ task: "a2" }, { task: "a1" }, { task: "a3" }, { task: "a4" }, { task: "nobody" }], timeout: 10 }], except: [{ type: "ValueError" }] },
+        { op: "create_task", coro: "slow", task: "a5" },
+        { op: "try", body: [{ op: "as_completed", on: [{ task: "a5" }, { task: "fut" }], timeout: 1 }], except: [{ type: "TimeoutError" }] },
+        { op: "as_completed", on: [] },
+        { op: "await", on: { gather: [{ shield: { task: "a5" } }, { wait_for: { task: "nobody" }, timeout: 1 }, { wait: [{ task: "a1" }, { task: "nobody" }] }], return_exceptions: true } },
+        { op: "await", on: { shield: { task: "nobody" } } },
+        { op: "create_task", coro: "fast", task: "nobody" },
+      ],
+    },
+    { name: "slow", body: [{ op: "sleep", ticks: 3 }, { op: "return", value: "slow" }] },
+    { name: "fast", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: "fast" }] },
+    { name: "failing", body: [{ op: "sleep", ticks: 2 }, { op: "raise", exc: { type: "ValueError", args: ["failing"] } }] },
+    {
+      name: "shielder",
+      body: [
+        { op: "try", body: [{ op: "await", on: { shield: { coro: "slow" } } }], except: [{ type: "CancelledError", body: [{ op: "log", label: "shield cancelled, inner goes on" }], reraise: true }] },
+      ],
+    },
+  ),
+
+  "eager tasks (3.12+)": {
+    aiospec: 1,
+    eager: true,
+    callbacks: [{ name: "cb", body: [{ op: "create_task", coro: "quick", task: "from_cb" }, { op: "inspect", task: "from_cb" }] }],
+    coroutines: [
+      {
+        name: "main",
+        body: [
+          { op: "create_task", coro: "quick", task: "q", name: "quick" },
+          { op: "inspect", task: "q" },
+          { op: "create_task", coro: "sleeper", task: "w" },
+          { op: "inspect", task: "w" },
+          { op: "current_task" },
+          { op: "all_tasks" },
+          { op: "call_soon", callback: "cb" },
+          { op: "await", on: { gather: [{ coro: "quick" }, { coro: "sleeper" }] } },
+          {
+            op: "taskgroup",
+            group: "g",
+            body: [{ op: "create_task", coro: "quick", task: "gq", group: "g" }, { op: "create_task", coro: "sleeper", task: "gs", group: "g" }, { op: "inspect", task: "gq" }],
+          },
+          { op: "await", on: { wait_for: { coro: "quick" }, timeout: 1 } },
+          { op: "await", on: { shield: { coro: "sleeper" } } },
+          { op: "await", on: { task: "w" } },
+        ],
+      },
+      { name: "quick", body: [{ op: "current_task" }, { op: "return", value: "quick" }] },
+      { name: "sleeper", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: "slept" }] },
+    ],
+  },
+
+  "as_completed, async iteration (3.13+)": sc(
+    {
+      name: "main",
+      body: [
+        { op: "create_task", coro: "fast", task: "a" },
+        { op: "create_task", coro: "slow", task: "b" },
+        { op: "create_future", future: "f" },
+        { op: "create_task", coro: "setter", task: "c" },
+        { op: "as_completed", on: [{ task: "b" }, { task: "a" }, { task: "f" }], mode: "async" },
+        { op: "create_task", coro: "slow", task: "d" },
+        { op: "try", body: [{ op: "as_completed", on: [{ task: "d" }, { task: "unbound" }], mode: "async", timeout: 1 }], except: [{ type: "TimeoutError" }] },
+        { op: "as_completed", on: [{ task: "d" }], mode: "iter" },
+        { op: "create_task", coro: "fast", task: "unbound" },
+      ],
+    },
+    { name: "fast", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: "fast" }] },
+    { name: "slow", body: [{ op: "sleep", ticks: 3 }, { op: "return", value: "slow" }] },
+    { name: "setter", body: [{ op: "sleep", ticks: 2 }, { op: "set_exception", future: "f", exc: { type: "KeyError", args: ["f"] } }] },
+  ),
+};
+
 // ------------------------------------------------------------ hostile strings
 
 const HOSTILE = [
@@ -429,6 +860,39 @@ const hostileScenario: Scenario = {
     { name: "ret", body: [{ op: "return", value: HOSTILE.join("") }] },
     { name: "raiser", body: [{ op: "raise", exc: { type: "CustomError", args: HOSTILE } }] },
     { name: "'); import os; ('", body: [{ op: "log", label: "odd name" }] },
+  ],
+};
+
+/** Hostile text everywhere the task API takes a name or a string (handles are not valid names: the validator is bypassed). */
+const hostileTaskApiScenario: Scenario = {
+  aiospec: 1,
+  callbacks: HOSTILE.map((name) => ({ name, body: [{ op: "log", label: name } as Step] })),
+  coroutines: [
+    {
+      name: "main",
+      body: [
+        ...HOSTILE.flatMap((h): Step[] => [
+          { op: "create_task", coro: "w", task: "t" + h },
+          { op: "set_name", task: "t" + h, name: "renamed " + h },
+          { op: "inspect", task: "t" + h },
+          { op: "create_future", future: h },
+          { op: "add_done_callback", task: h, callback: h },
+          { op: "remove_done_callback", task: h, callback: h },
+          { op: "set_exception", future: h, exc: { type: "ExceptionGroup", args: [h], exceptions: [{ type: "ValueError", args: [h] }] } },
+          { op: "call_soon", callback: h, handle: h },
+          { op: "cancel_handle", handle: h },
+          { op: "call_later", delay: 1, callback: h, handle: "x" + h },
+          { op: "timeout", cm: h, delay: 5, body: [{ op: "inspect_timeout", cm: h }, { op: "reschedule", cm: h, delay: 6 }] },
+          { op: "new_taskgroup", group: h },
+          { op: "try", body: [{ op: "create_task", coro: "w", task: "u", group: h }], except: [{ type: "RuntimeError" }] },
+          { op: "taskgroup", group: "g" + h, body: [{ op: "create_task", coro: "w", task: "v", group: "g" + h }] },
+        ]),
+        { op: "as_completed", on: HOSTILE.slice(0, 5).map((h) => ({ task: h })) },
+        { op: "await", on: { wait: HOSTILE.slice(0, 5).map((h) => ({ task: "t" + h })) } },
+        { op: "sleep", ticks: 2 },
+      ],
+    },
+    { name: "w", body: [{ op: "sleep", ticks: 1 }] },
   ],
 };
 
@@ -495,12 +959,46 @@ describe("pyStr and literals", () => {
   });
 });
 
+describe("the task API scenarios", () => {
+  it("are valid and together use every feature of the language", () => {
+    const used = new Set<string>();
+    for (const [name, scenario] of Object.entries(TASK_API_SCENARIOS)) {
+      const r = validateScenario(scenario);
+      expect(r.ok ? "" : formatValidationErrors(r.errors), name).toBe("");
+      for (const f of scenarioFeatures(scenario)) used.add(f);
+    }
+    expect([...used].sort()).toEqual([...FEATURES].sort());
+    expect(OPS.every((op) => used.has(op))).toBe(true);
+  });
+});
+
 describe.each(PYTHONS)("generated programs on %s print the driver's trace", (python) => {
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     it(name, () => {
       checkAgainstDriver(scenario, python);
     });
   }
+
+  for (const [name, scenario] of Object.entries(TASK_API_SCENARIOS)) {
+    it.runIf(runsOn(scenario, python))(name, () => {
+      checkAgainstDriver(scenario, python);
+    });
+  }
+
+  it("random scenarios for this version: the program prints the driver's trace", () => {
+    const version = VERSION_OF.get(python) as PythonVersion;
+    const scenarios = fc.sample(scenarioArb({ version }), { seed: 20240611, numRuns: 25 });
+    for (const scenario of scenarios) checkAgainstDriver(scenario, python);
+  });
+
+  it("hostile strings in the task API's names and messages round-trip and inject nothing", () => {
+    const run = checkAgainstDriver(hostileTaskApiScenario, python);
+    expect(run.stdout).not.toContain("PWNED");
+    const callbacks = run.events.filter((e) => e.ev === "callback").map((e) => (e as { callback: string }).callback);
+    expect([...callbacks].sort()).toEqual([...HOSTILE].sort());
+    const names = run.events.filter((e) => e.ev === "inspect").map((e) => (e as { name?: string }).name);
+    expect(names).toEqual(HOSTILE.map((h) => "renamed " + h));
+  });
 
   it("hostile strings round-trip and inject nothing", () => {
     const src = toPython(hostileScenario, { title: HOSTILE.join("\n") });
@@ -527,11 +1025,6 @@ describe.each(PYTHONS)("generated programs on %s print the driver's trace", (pyt
   });
 });
 
-it("random scenarios: the program prints the driver's trace", () => {
-  const scenarios = fc.sample(scenarioArb(), { seed: 20240611, numRuns: 25 });
-  for (const scenario of scenarios) checkAgainstDriver(scenario);
-});
-
 it("the program is readable: helpers, then one async def per coroutine, then __main__", () => {
   const src = toPython(SCENARIOS["every op"], { title: "every op" });
   expect(src).toContain("# every op\n");
@@ -542,4 +1035,91 @@ it("the program is readable: helpers, then one async def per coroutine, then __m
   expect(src).toContain('awaited("gather", await gather(helper(), handle("w2"), asyncio.sleep(1, 1.5)))');
   expect(src.indexOf("def emit(")).toBeLessThan(src.indexOf("async def main():"));
   expect(src.trimEnd().endsWith('if __name__ == "__main__":\n    run(main())')).toBe(true);
+});
+
+it("the task API reads as real asyncio code", () => {
+  const src = toPython(
+    {
+      aiospec: 1,
+      eager: true,
+      callbacks: [{ name: "cb", body: [{ op: "log", label: "cb" }, { op: "call_later", delay: 1, callback: "main", handle: "h" }] }, { name: "main", body: [] }],
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_future", future: "f" },
+            { op: "add_done_callback", task: "f", callback: "cb" },
+            {
+              op: "try",
+              star: true,
+              body: [
+                {
+                  op: "taskgroup",
+                  group: "g",
+                  body: [
+                    { op: "create_task", coro: "w", task: "t", group: "g" },
+                    { op: "timeout", cm: "c", delay: 3, body: [{ op: "reschedule", cm: "c", delay: 1 }, { op: "await", on: { shield: { coro: "w" } } }] },
+                  ],
+                },
+              ],
+              except: [{ type: "TimeoutError", body: [{ op: "log", label: "x" }], reraise: true }, { type: "ValueError" }],
+            },
+            { op: "as_completed", on: [{ task: "t" }, { task: "f" }], timeout: 2 },
+            { op: "as_completed", on: [{ task: "t" }], mode: "async" },
+            { op: "await", on: { wait: [{ task: "t" }], return_when: "FIRST_COMPLETED" } },
+            { op: "await", on: { wait_for: { sleep: 1 }, timeout: 2 } },
+            { op: "set_result", future: "f", value: 1 },
+            { op: "cancel_handle", handle: "h" },
+          ],
+        },
+        { name: "w", body: [{ op: "sleep", ticks: 2 }] },
+      ],
+    },
+    { title: "task API" },
+  );
+  expect(src).toContain("# Run it with Python 3.13 or later");
+  expect(src).toContain('T["f"] = labelled(asyncio.get_running_loop().create_future(), "f")');
+  expect(src).toContain('        T["f"].add_done_callback(cb)\n');
+  expect(src).toContain('        async with asyncio.TaskGroup() as G["g"]:\n            if bound("g", G):\n                T["t"] = group_task(G["g"], w())\n');
+  expect(src).toContain('            async with asyncio.timeout(3) as CM["c"]:\n                if bound("c", CM):\n                    CM["c"].reschedule(asyncio.get_running_loop().time() + 1)\n');
+  expect(src).toContain('awaited("shield", await asyncio.shield(w()))');
+  expect(src).toContain('    except* TimeoutError as e:\n        caught(e)\n        log("x")\n        raise\n    except* ValueError as e:\n        caught(e)\n');
+  expect(src).toContain('    for aw in asyncio.as_completed(present(handle("t"), handle("f")), timeout=2):\n        try:\n            awaited("as_completed", await aw)\n');
+  expect(src).toContain('    async for fut in asyncio.as_completed(present(handle("t"))):\n        emit("as_completed", item=value_data(fut))\n');
+  expect(src).toContain('awaited("wait", await wait(present(handle("t")), return_when=asyncio.FIRST_COMPLETED))');
+  expect(src).toContain('awaited("wait_for", await asyncio.wait_for(asyncio.sleep(1), 2))');
+  // the callback named "main" is a plain def of another name: the coroutine keeps `main`
+  expect(src).toContain('@callback("cb")\ndef cb():\n    log("cb")\n    H["h"] = asyncio.get_running_loop().call_later(1, main_2)\n');
+  expect(src).toContain('@callback("main")\ndef main_2():\n    pass\n');
+  expect(src.trimEnd().endsWith('if __name__ == "__main__":\n    run(main(), eager=True)')).toBe(true);
+  expect(pythonFunctionNames([{ name: "main", body: [] }], [{ name: "main", body: [] }, { name: "e", body: [] }]).callbacks).toEqual(
+    new Map([["main", "main_2"], ["e", "e_2"]]),
+  );
+});
+
+it("rejects task API scenarios the driver or Python would reject", () => {
+  const main = (body: Step[], callbacks: CallbackDef[] = []): Scenario => ({ aiospec: 1, callbacks, coroutines: [{ name: "main", body }] });
+  expect(() => toPython(main([{ op: "call_soon", callback: "nope" }]))).toThrow(/no callback named "nope"/);
+  expect(() => toPython(main([], [{ name: "cb", body: [{ op: "sleep", ticks: 1 }] }]))).toThrow(/callbacks\[0\]\.body\[0\]\.op: a callback cannot run a "sleep" step/);
+  expect(() => toPython(main([], [{ name: "cb", body: [] }, { name: "cb", body: [] }]))).toThrow(/duplicate callback/);
+  expect(() =>
+    toPython(main([{ op: "try", star: true, body: [], except: [{ type: "ValueError", body: [{ op: "try", body: [], finally: [{ op: "return" }] }] }] }])),
+  ).toThrow(/"return" cannot appear in an except\* handler/);
+  expect(() => toPython(main([{ op: "try", star: true, body: [], except: [{ type: "ExceptionGroup" }] }]))).toThrow(/except\* cannot name ExceptionGroup/);
+  expect(() => toPython(main([{ op: "try", star: true, body: [], except: ["ValueError", "KeyError", "RuntimeError", "CustomError"].map((type) => ({ type: type as "ValueError" })) }]))).toThrow(/1 to 3 clauses/);
+  expect(() => toPython(main([{ op: "try", star: true, body: [], finally: [] }]))).toThrow(/1 to 3 clauses/);
+});
+
+describe("docs/scenario-language.md", () => {
+  it.runIf(fs.existsSync(PY313))("shows the traces the driver records on CPython 3.13", () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, "..", "docs", "scenario-language.md"), "utf8");
+    for (const heading of ["## A full example", "## A task API example"]) {
+      const section = doc.slice(doc.indexOf(heading));
+      const [scenarioText, traceText] = [...section.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+      const scenario = JSON.parse(scenarioText) as Scenario;
+      expect(canonicalJson(driverTrace(scenario, PY313)), heading).toBe(canonicalJson(JSON.parse(traceText)));
+      // and the reproducer prints it too
+      checkAgainstDriver(scenario, PY313);
+    }
+  });
 });

@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  formatValidationErrors, parseScenarioText, scenarioSchema, validateScenario, type ValidationError,
+  FEATURES, FEATURE_VERSIONS, formatValidationErrors, parseScenarioText, requiredVersion, scenarioFeatures, scenarioSchema,
+  validateScenario, type ValidationError,
 } from "../spec/scenario/validate";
-import { CATCHABLE_TYPES, OPS, RAISABLE_TYPES } from "../spec/scenario/types";
+import { AWAITABLE_KINDS, CATCHABLE_TYPES, OPS, RAISABLE_TYPES } from "../spec/scenario/types";
+import type { Scenario } from "../spec/scenario/types";
 
 /** A scenario whose main runs `body`, plus extra coroutines. */
 function scenario(body: unknown[], ...others: Array<{ name: string; body: unknown[] }>): unknown {
@@ -150,7 +152,7 @@ describe("validateScenario: structure", () => {
   it("rejects unknown top-level and coroutine properties", () => {
     expect(errorOf({ aiospec: 1, coroutines: [{ name: "main", body: [] }], extra: 1 })).toEqual({
       path: "$.extra",
-      message: 'unknown property "extra" (scenario properties: aiospec, description, coroutines)',
+      message: 'unknown property "extra" (scenario properties: aiospec, description, coroutines, callbacks, eager)',
     });
     expect(errorOf({ aiospec: 1, coroutines: [{ name: "main", body: [], "a b": 1 }] })).toEqual({
       path: '$.coroutines[0]["a b"]',
@@ -267,15 +269,15 @@ describe("validateScenario: structure", () => {
   it("requires exactly one kind key in an awaitable", () => {
     expect(errorOf(scenario([{ op: "await", on: {} }]))).toEqual({
       path: "$.coroutines[0].body[0].on",
-      message: "an awaitable needs exactly one of the keys task, coro, sleep, gather",
+      message: `an awaitable needs exactly one of the keys ${AWAITABLE_KINDS.join(", ")}`,
     });
     expect(errorOf(scenario([{ op: "await", on: { result: 1 } }]))).toEqual({
       path: "$.coroutines[0].body[0].on",
-      message: "an awaitable needs exactly one of the keys task, coro, sleep, gather; this one has result",
+      message: `an awaitable needs exactly one of the keys ${AWAITABLE_KINDS.join(", ")}; this one has result`,
     });
     expect(errorOf(scenario([{ op: "await", on: { task: "t", coro: "main" } }]))).toEqual({
       path: "$.coroutines[0].body[0].on",
-      message: "an awaitable has exactly one of the keys task, coro, sleep, gather; this one has task, coro",
+      message: `an awaitable has exactly one of the keys ${AWAITABLE_KINDS.join(", ")}; this one has task, coro`,
     });
     expect(errorOf(scenario([{ op: "await", on: { task: "t", result: 1 } }]))).toEqual({
       path: "$.coroutines[0].body[0].on.result",
@@ -427,7 +429,7 @@ describe("validateScenario: meaning", () => {
       "$.coroutines[1].body[0].body[0].on.gather[1].task",
       "$.coroutines[2].body[0].task",
     ]);
-    expect(errors[0].message).toBe('task handle "t1" is never bound: no create_task step in the scenario has task "t1"');
+    expect(errors[0].message).toBe('task handle "t1" is never bound: no create_task or create_future step in the scenario binds "t1"');
   });
 
   it("rejects tasks that could await each other (a cycle of awaits)", () => {
@@ -470,7 +472,7 @@ describe("validateScenario: meaning", () => {
       '$.coroutines[1].name: duplicate coroutine name "a" (also defined at $.coroutines[0].name)',
       '$.coroutines: no coroutine named "main": the entry point is missing',
       '$.coroutines[1].body[0].coro: unknown coroutine "ghost" (defined: a)',
-      '$.coroutines[0].body[1].task: task handle "nope" is never bound: no create_task step in the scenario has task "nope"',
+      '$.coroutines[0].body[1].task: task handle "nope" is never bound: no create_task or create_future step in the scenario binds "nope"',
       '$.coroutines[0].body[0].coro: coroutine "a" calls or spawns itself through a -> a; scenarios must terminate',
     ]);
   });
@@ -543,12 +545,551 @@ describe("scenario.schema.json", () => {
 });
 
 describe("docs/scenario-language.md", () => {
-  it("shows a valid full example", () => {
-    const doc = readFileSync(join(__dirname, "..", "docs", "scenario-language.md"), "utf8");
-    const section = doc.slice(doc.indexOf("## A full example"));
-    const block = /```json\n([\s\S]*?)\n```/.exec(section);
+  const doc = readFileSync(join(__dirname, "..", "docs", "scenario-language.md"), "utf8");
+  /** The first JSON block after a heading. */
+  const firstJson = (heading: string): string => {
+    expect(doc.indexOf(heading)).toBeGreaterThanOrEqual(0);
+    const block = /```json\n([\s\S]*?)\n```/.exec(doc.slice(doc.indexOf(heading)));
     expect(block).not.toBeNull();
-    const r = parseScenarioText(block![1]);
-    expect(r.ok ? "" : formatValidationErrors(r.errors)).toBe("");
+    return block![1];
+  };
+
+  for (const heading of ["## A scenario", "## A full example", "## A task API example"]) {
+    it(`shows a valid scenario under "${heading}"`, () => {
+      const r = parseScenarioText(firstJson(heading));
+      expect(r.ok ? "" : formatValidationErrors(r.errors)).toBe("");
+    });
+  }
+
+  it("documents every op, every awaitable kind and every feature", () => {
+    for (const op of OPS) expect(doc, op).toContain(`{"op": "${op}"`);
+    for (const kind of AWAITABLE_KINDS) expect(doc, kind).toContain(`{"${kind}": `);
+    for (const f of FEATURES) expect(doc, f).toContain(f);
+  });
+});
+
+// ---------------------------------------------------------------- the whole task API
+
+/** A scenario using every op, every awaitable, callbacks, eager and except*. */
+const wholeApi = {
+  aiospec: 1,
+  description: "every op of the task API",
+  eager: true,
+  callbacks: [
+    { name: "on_done", body: [{ op: "log", label: "done" }, { op: "call_soon", callback: "later", handle: "h2" }] },
+    {
+      name: "later",
+      body: [
+        { op: "current_task" },
+        { op: "all_tasks" },
+        { op: "create_task", coro: "worker", task: "from_cb" },
+        { op: "cancel", task: "f" },
+        { op: "inspect", task: "f" },
+        { op: "create_future", future: "f2" },
+        { op: "set_result", future: "f2", value: 1 },
+        { op: "set_exception", future: "f2", exc: { type: "ValueError" } },
+        { op: "result", task: "f2" },
+        { op: "exception", task: "f2" },
+        { op: "uncancel", task: "w" },
+        { op: "set_name", task: "w", name: "renamed" },
+        { op: "remove_done_callback", task: "w", callback: "on_done" },
+        { op: "cancel_handle", handle: "h1" },
+        { op: "call_later", delay: 1, callback: "last" },
+        { op: "call_at", when: 5, callback: "last", handle: "h3" },
+        { op: "raise", exc: { type: "RuntimeError", args: ["from a callback"] } },
+      ],
+    },
+    { name: "last", body: [] },
+  ],
+  coroutines: [
+    {
+      name: "main",
+      body: [
+        { op: "create_future", future: "f" },
+        { op: "create_task", coro: "worker", task: "w", name: "worker" },
+        { op: "add_done_callback", task: "w", callback: "on_done" },
+        { op: "call_soon", callback: "later", handle: "h1" },
+        { op: "set_result", future: "f", value: "v" },
+        {
+          op: "taskgroup",
+          group: "g",
+          body: [
+            { op: "create_task", coro: "worker", task: "gt", group: "g" },
+            { op: "timeout", cm: "c", delay: 5, body: [{ op: "reschedule", cm: "c", delay: null }, { op: "inspect_timeout", cm: "c" }] },
+            { op: "timeout", delay: null, at: true, body: [{ op: "reschedule", cm: "c", delay: 3, at: true }] },
+          ],
+        },
+        { op: "new_taskgroup", group: "unused" },
+        {
+          op: "try",
+          star: true,
+          body: [{ op: "raise", exc: { type: "ExceptionGroup", args: ["eg"], exceptions: [{ type: "ValueError" }, { type: "KeyError", args: ["k"] }] } }],
+          except: [
+            { type: "ValueError", body: [{ op: "log", label: "values" }] },
+            { type: "KeyError", reraise: true },
+            { type: "BaseException", body: [{ op: "call", coro: "returner" }] },
+          ],
+          finally: [{ op: "log", label: "finally" }],
+        },
+        { op: "await", on: { shield: { task: "w" } } },
+        { op: "await", on: { wait_for: { coro: "worker" }, timeout: 2 } },
+        { op: "await", on: { wait_for: { sleep: 1 }, timeout: null } },
+        { op: "await", on: { wait: [{ task: "w" }, { task: "f" }], timeout: 1, return_when: "FIRST_EXCEPTION" } },
+        { op: "await", on: { wait: [{ coro: "worker" }] } },
+        { op: "await", on: { gather: [{ shield: { coro: "worker" } }, { wait: [{ task: "w" }], return_when: "FIRST_COMPLETED" }] } },
+        { op: "as_completed", on: [{ task: "w" }, { task: "f" }], timeout: 3 },
+        { op: "as_completed", on: [{ task: "w" }], mode: "async" },
+        { op: "as_completed", on: [], mode: "iter", timeout: null },
+        {
+          op: "try",
+          body: [{ op: "raise", exc: { type: "BaseExceptionGroup", exceptions: [{ type: "CancelledError" }, { type: "BaseExceptionGroup", exceptions: [{ type: "SystemExit" }] }] } }],
+          except: [{ type: "BaseExceptionGroup" }, { type: "ExceptionGroup" }],
+        },
+        { op: "set_exception", future: "f", exc: { type: "ExceptionGroup", exceptions: [{ type: "BaseExceptionGroup", exceptions: [{ type: "ValueError" }] }] } },
+      ],
+    },
+    { name: "worker", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: 1 }] },
+    { name: "returner", body: [{ op: "return", value: "ok in a called coroutine" }] },
+  ],
+};
+
+/** A scenario whose main runs `body`, with callbacks. */
+function withCallbacks(body: unknown[], callbacks: Array<{ name: string; body: unknown[] }>, ...others: Array<{ name: string; body: unknown[] }>): unknown {
+  return { aiospec: 1, callbacks, coroutines: [{ name: "main", body }, ...others] };
+}
+
+describe("validateScenario: the whole task API", () => {
+  it("accepts a scenario using every op, every awaitable, callbacks, eager and except*", () => {
+    expectValid(wholeApi);
+  });
+
+  it("checks the structure of the new ops and awaitables, naming the JSON path", () => {
+    expect(errorOf(scenario([{ op: "call_later", callback: "c" }]))).toEqual({
+      path: "$.coroutines[0].body[0].delay",
+      message: 'missing: a "call_later" step requires "delay"',
+    });
+    expect(errorOf(scenario([{ op: "call_at", when: 1.5, callback: "c" }]))).toEqual({
+      path: "$.coroutines[0].body[0].when",
+      message: "must be integer",
+    });
+    expect(errorOf(scenario([{ op: "timeout", delay: "1", body: [] }]))).toEqual({
+      path: "$.coroutines[0].body[0].delay",
+      message: "must be integer or null",
+    });
+    expect(errorOf(scenario([{ op: "timeout", delay: 1 }]))).toEqual({
+      path: "$.coroutines[0].body[0].body",
+      message: 'missing: a "timeout" step requires "body"',
+    });
+    expect(errorOf(scenario([{ op: "taskgroup", group: "g", body: [], cm: "c" }]))).toEqual({
+      path: "$.coroutines[0].body[0].cm",
+      message: 'unknown property "cm" ("taskgroup" step properties: op, group, body)',
+    });
+    expect(errorOf(scenario([{ op: "as_completed", on: [], mode: "sync" }]))).toEqual({
+      path: "$.coroutines[0].body[0].mode",
+      message: "must be one of iter, async",
+    });
+    expect(errorOf(scenario([{ op: "await", on: { wait: [], return_when: "FIRST" } }]))).toEqual({
+      path: "$.coroutines[0].body[0].on.return_when",
+      message: "must be one of FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED",
+    });
+    expect(errorOf(scenario([{ op: "await", on: { wait_for: { sleep: 1 } } }]))).toEqual({
+      path: "$.coroutines[0].body[0].on.timeout",
+      message: 'missing: a {wait_for} awaitable requires "timeout"',
+    });
+    expect(errorOf(scenario([{ op: "await", on: { shield: { sleep: 1 }, timeout: 1 } }]))).toEqual({
+      path: "$.coroutines[0].body[0].on.timeout",
+      message: 'unknown property "timeout" ({shield} awaitable properties: shield)',
+    });
+    expect(errorOf(scenario([{ op: "await", on: { shield: { wait_for: { nope: 1 }, timeout: 1 } } }]))).toEqual({
+      path: "$.coroutines[0].body[0].on.shield.wait_for",
+      message: `an awaitable needs exactly one of the keys ${AWAITABLE_KINDS.join(", ")}; this one has nope`,
+    });
+    expect(errorOf(scenario([{ op: "try", body: [], star: 1 }]))).toEqual({
+      path: "$.coroutines[0].body[0].star",
+      message: "must be boolean",
+    });
+    expect(errorOf(scenario([{ op: "raise", exc: { type: "ExceptionGroup", exceptions: [{ type: "Exception" }] } }]))).toMatchObject({
+      path: "$.coroutines[0].body[0].exc.exceptions[0].type",
+      message: expect.stringMatching(/^cannot raise Exception/),
+    });
+    expect(errorOf({ aiospec: 1, eager: "yes", coroutines: [{ name: "main", body: [] }] })).toEqual({ path: "$.eager", message: "must be boolean" });
+    expect(errorOf({ aiospec: 1, callbacks: [{ name: "cb" }], coroutines: [{ name: "main", body: [] }] })).toEqual({
+      path: "$.callbacks[0].body",
+      message: 'missing: a callback requires "body"',
+    });
+    expect(errorOf(withCallbacks([], [{ name: "cb", body: [{ op: "call_soon", callback: "cb", handle: "1h" }] }])).path).toBe(
+      "$.callbacks[0].body[0].handle",
+    );
+  });
+
+  it("callbacks: unique names, known references, only steps that do not await", () => {
+    const errors = errorsOf(
+      withCallbacks(
+        [
+          { op: "call_soon", callback: "a" },
+          { op: "create_future", future: "f" },
+          { op: "add_done_callback", task: "f", callback: "ghost" },
+          { op: "remove_done_callback", task: "f", callback: "ghost2" },
+        ],
+        [
+          { name: "a", body: [{ op: "log", label: "x" }, { op: "sleep", ticks: 1 }, { op: "try", body: [] }, { op: "return" }] },
+          { name: "a", body: [] },
+        ],
+      ),
+    );
+    expect(formatValidationErrors(errors).split("\n")).toEqual([
+      '$.callbacks[1].name: duplicate callback name "a" (also defined at $.callbacks[0].name)',
+      '$.coroutines[0].body[2].callback: unknown callback "ghost" (defined: a)',
+      '$.coroutines[0].body[3].callback: unknown callback "ghost2" (defined: a)',
+      expect.stringMatching(/^\$\.callbacks\[0\]\.body\[1\]\.op: a callback cannot run a "sleep" step: .* \(steps a callback can run: log, create_task, /),
+      expect.stringMatching(/^\$\.callbacks\[0\]\.body\[2\]\.op: a callback cannot run a "try" step/),
+      expect.stringMatching(/^\$\.callbacks\[0\]\.body\[3\]\.op: a callback cannot run a "return" step/),
+    ]);
+    expect(errorOf(scenario([{ op: "call_later", delay: 1, callback: "cb" }]))).toEqual({
+      path: "$.coroutines[0].body[0].callback",
+      message: 'unknown callback "cb" (the scenario defines no callbacks: add it to "callbacks")',
+    });
+  });
+
+  it("callbacks and coroutines have separate namespaces", () => {
+    expectValid(withCallbacks([{ op: "call_soon", callback: "main" }], [{ name: "main", body: [{ op: "log", label: "cb" }] }]));
+  });
+
+  it("rejects a callback that schedules itself, directly or through others, and reports the cycle", () => {
+    expect(errorOf(withCallbacks([{ op: "call_soon", callback: "a" }], [{ name: "a", body: [{ op: "call_soon", callback: "a" }] }]))).toEqual({
+      path: "$.callbacks[0].body[0].callback",
+      message: 'callback "a" is scheduled again by what it schedules or spawns: callback:a -> callback:a ' +
+        "(call_soon, call_later, call_at and add_done_callback schedule a callback); scenarios must terminate",
+    });
+    expect(
+      errorOf(
+        withCallbacks(
+          [{ op: "call_soon", callback: "a" }],
+          [
+            { name: "a", body: [{ op: "call_later", delay: 1, callback: "b" }] },
+            { name: "b", body: [{ op: "create_future", future: "f" }, { op: "add_done_callback", task: "f", callback: "c" }] },
+            { name: "c", body: [{ op: "call_at", when: 3, callback: "a" }] },
+          ],
+        ),
+      ),
+    ).toMatchObject({
+      path: "$.callbacks[2].body[0].callback",
+      message: expect.stringContaining("callback:a -> callback:b -> callback:c -> callback:a"),
+    });
+    // through a coroutine: the callback spawns a task that schedules the callback
+    expect(
+      errorOf(
+        withCallbacks([{ op: "call_soon", callback: "cb" }], [{ name: "cb", body: [{ op: "create_task", coro: "w", task: "t" }] }], {
+          name: "w",
+          body: [{ op: "call_soon", callback: "cb" }],
+        }),
+      ),
+    ).toMatchObject({
+      path: "$.coroutines[1].body[0].callback",
+      message: expect.stringContaining('callback "cb" is scheduled again by what it schedules or spawns: callback:cb -> w -> callback:cb'),
+    });
+  });
+
+  it("accepts callback chains without cycles, and remove_done_callback of itself", () => {
+    expectValid(
+      withCallbacks(
+        [{ op: "call_soon", callback: "a" }, { op: "call_soon", callback: "b" }],
+        [
+          { name: "a", body: [{ op: "call_soon", callback: "b" }, { op: "call_soon", callback: "c" }] },
+          { name: "b", body: [{ op: "call_soon", callback: "c" }, { op: "create_future", future: "f" }, { op: "remove_done_callback", task: "f", callback: "b" }] },
+          { name: "c", body: [] },
+        ],
+      ),
+    );
+  });
+
+  it("keeps task/future, TaskGroup, timeout and timer handles in separate namespaces", () => {
+    const errors = errorsOf(
+      withCallbacks(
+        [
+          { op: "create_task", coro: "w", task: "x" },
+          { op: "taskgroup", group: "x", body: [] },
+          { op: "call_soon", callback: "cb", handle: "y" },
+          { op: "cancel", task: "y" },
+          { op: "timeout", cm: "z", delay: 1, body: [] },
+          { op: "cancel_handle", handle: "z" },
+          { op: "await", on: { gather: [{ task: "z" }] } },
+        ],
+        [{ name: "cb", body: [] }],
+        { name: "w", body: [] },
+      ),
+    );
+    expect(errors.map((e) => e.path)).toEqual([
+      "$.coroutines[0].body[1].group",
+      "$.coroutines[0].body[3].task",
+      "$.coroutines[0].body[5].handle",
+      "$.coroutines[0].body[6].on.gather[0].task",
+    ]);
+    expect(errors[0].message).toBe(
+      '"x" is used as a TaskGroup handle here but as a task/future handle at $.coroutines[0].body[0].task; ' +
+        "task/future, TaskGroup, timeout and timer handles are separate namespaces, so give them different names",
+    );
+    expect(errors[1].message).toMatch(/^"y" is used as a task\/future handle here but as a timer handle at \$\.coroutines\[0\]\.body\[2\]\.handle;/);
+  });
+
+  it("requires every handle to be bound by a step of its kind", () => {
+    const errors = errorsOf(
+      scenario([
+        { op: "create_task", coro: "main_", task: "t", group: "g" },
+        { op: "reschedule", cm: "c", delay: 1 },
+        { op: "inspect_timeout", cm: "c" },
+        { op: "cancel_handle", handle: "h" },
+        { op: "result", task: "f" },
+        { op: "as_completed", on: [{ task: "u" }] },
+        { op: "await", on: { shield: { wait_for: { task: "v" }, timeout: 1 } } },
+        { op: "await", on: { wait: [{ task: "w" }] } },
+      ], { name: "main_", body: [] }),
+    );
+    expect(formatValidationErrors(errors).split("\n")).toEqual([
+      '$.coroutines[0].body[0].group: TaskGroup handle "g" is never bound: no taskgroup or new_taskgroup step in the scenario has group "g"',
+      '$.coroutines[0].body[1].cm: timeout handle "c" is never bound: no timeout step in the scenario has cm "c"',
+      '$.coroutines[0].body[2].cm: timeout handle "c" is never bound: no timeout step in the scenario has cm "c"',
+      '$.coroutines[0].body[3].handle: timer handle "h" is never bound: no call_soon, call_later or call_at step in the scenario has handle "h"',
+      '$.coroutines[0].body[4].task: task handle "f" is never bound: no create_task or create_future step in the scenario binds "f"',
+      '$.coroutines[0].body[5].on[0].task: task handle "u" is never bound: no create_task or create_future step in the scenario binds "u"',
+      '$.coroutines[0].body[6].on.shield.wait_for.task: task handle "v" is never bound: no create_task or create_future step in the scenario binds "v"',
+      '$.coroutines[0].body[7].on.wait[0].task: task handle "w" is never bound: no create_task or create_future step in the scenario binds "w"',
+    ]);
+  });
+
+  it("set_result / set_exception need a future from create_future; uncancel / set_name a task", () => {
+    const errors = errorsOf(
+      scenario(
+        [
+          { op: "create_task", coro: "w", task: "t" },
+          { op: "create_future", future: "f" },
+          { op: "set_result", future: "t", value: 1 },
+          { op: "set_exception", future: "t", exc: { type: "ValueError" } },
+          { op: "uncancel", task: "f" },
+          { op: "set_name", task: "f", name: "x" },
+          { op: "set_result", future: "f" },
+          { op: "uncancel", task: "t" },
+        ],
+        { name: "w", body: [] },
+      ),
+    );
+    expect(formatValidationErrors(errors).split("\n")).toEqual([
+      '$.coroutines[0].body[2].future: set_result needs a future: handle "t" is bound only by create_task, never by create_future (a Task\'s set_result() always raises RuntimeError)',
+      '$.coroutines[0].body[3].future: set_exception needs a future: handle "t" is bound only by create_task, never by create_future (a Task\'s set_exception() always raises RuntimeError)',
+      '$.coroutines[0].body[4].task: uncancel needs a task: handle "f" is bound only by create_future, never by create_task (a Future has no uncancel())',
+      '$.coroutines[0].body[5].task: set_name needs a task: handle "f" is bound only by create_future, never by create_task (a Future has no set_name())',
+    ]);
+    // a handle rebound by both kinds of step may be used by both kinds of probe
+    expectValid(
+      scenario(
+        [
+          { op: "create_future", future: "x" },
+          { op: "set_result", future: "x" },
+          { op: "create_task", coro: "w", task: "x" },
+          { op: "uncancel", task: "x" },
+        ],
+        { name: "w", body: [] },
+      ),
+    );
+  });
+
+  it("rejects default-looking names in set_name too", () => {
+    expect(errorOf(scenario([{ op: "create_task", coro: "w", task: "t" }, { op: "set_name", task: "t", name: "Task-7" }], { name: "w", body: [] }))).toMatchObject({
+      path: "$.coroutines[0].body[1].name",
+      message: expect.stringMatching(/looks like a default task name/),
+    });
+  });
+
+  it("except*: 1 to 3 clauses, no group types, no return in a handler", () => {
+    const clause = (type: string, body: unknown[] = []) => ({ type, body });
+    expect(
+      errorOf(scenario([{ op: "try", star: true, body: [], except: ["ValueError", "KeyError", "RuntimeError", "CustomError"].map((t) => clause(t)) }])),
+    ).toEqual({
+      path: "$.coroutines[0].body[0].except",
+      message: 'a try with "star": true has at most 3 except* clauses; this one has 4',
+    });
+    expect(errorOf(scenario([{ op: "try", star: true, body: [], finally: [] }]))).toEqual({
+      path: "$.coroutines[0].body[0].except",
+      message: 'a try with "star": true needs 1 to 3 except* clauses; this one has none (leave "star" out for a plain try/finally)',
+    });
+    expect(errorOf(scenario([{ op: "try", star: true, body: [], except: [clause("ValueError"), clause("BaseExceptionGroup")] }]))).toEqual({
+      path: "$.coroutines[0].body[0].except[1].type",
+      message: "except* cannot name BaseExceptionGroup (Python raises TypeError: catching ExceptionGroup with except* is not allowed); " +
+        "use a plain try/except to catch the group itself",
+    });
+    const errors = errorsOf(
+      scenario([
+        {
+          op: "try",
+          star: true,
+          body: [{ op: "return", value: 1 }],
+          except: [
+            clause("ValueError", [
+              { op: "return" },
+              { op: "try", body: [], finally: [{ op: "timeout", delay: 1, body: [{ op: "return", value: 2 }] }] },
+            ]),
+          ],
+          finally: [{ op: "return", value: 3 }],
+        },
+      ]),
+    );
+    expect(errors.map((e) => e.path)).toEqual([
+      "$.coroutines[0].body[0].except[0].body[0]",
+      "$.coroutines[0].body[0].except[0].body[1].finally[0].body[0]",
+    ]);
+    expect(errors[0].message).toMatch(/^a "return" cannot appear in an except\* handler \(Python: SyntaxError: /);
+    // without star, the same is fine
+    expectValid(scenario([{ op: "try", body: [], except: [clause("ExceptionGroup", [{ op: "return" }]), clause("ValueError")] }]));
+  });
+
+  it("exception groups: at least one member, a string message, Exceptions only in an ExceptionGroup; members only in groups", () => {
+    const raise = (exc: unknown) => scenario([{ op: "raise", exc }]);
+    expect(errorOf(raise({ type: "ExceptionGroup", args: ["m"] }))).toEqual({
+      path: "$.coroutines[0].body[0].exc.exceptions",
+      message: 'an exception group needs at least one exception in "exceptions" (Python raises ValueError for ExceptionGroup(msg, []))',
+    });
+    expect(errorOf(raise({ type: "BaseExceptionGroup", exceptions: [] })).path).toBe("$.coroutines[0].body[0].exc.exceptions");
+    expect(errorOf(raise({ type: "ValueError", exceptions: [{ type: "KeyError" }] }))).toEqual({
+      path: "$.coroutines[0].body[0].exc.exceptions",
+      message: 'only ExceptionGroup and BaseExceptionGroup have "exceptions", not ValueError',
+    });
+    expect(errorOf(raise({ type: "ExceptionGroup", args: [1], exceptions: [{ type: "KeyError" }] }))).toEqual({
+      path: "$.coroutines[0].body[0].exc.args[0]",
+      message: "the message of an ExceptionGroup must be a string (Python raises TypeError), got 1",
+    });
+    expect(errorOf(raise({ type: "ExceptionGroup", args: ["a", "b"], exceptions: [{ type: "KeyError" }] })).path).toBe(
+      "$.coroutines[0].body[0].exc.args",
+    );
+    const nested = errorsOf(
+      scenario([
+        {
+          op: "create_future",
+          future: "f",
+        },
+        {
+          op: "set_exception",
+          future: "f",
+          exc: {
+            type: "ExceptionGroup",
+            exceptions: [
+              { type: "CancelledError" },
+              { type: "BaseExceptionGroup", exceptions: [{ type: "ValueError" }, { type: "KeyboardInterrupt" }] },
+              { type: "ExceptionGroup", exceptions: [{ type: "ValueError", exceptions: [] }] },
+            ],
+          },
+        },
+      ]),
+    );
+    expect(formatValidationErrors(nested).split("\n")).toEqual([
+      "$.coroutines[0].body[1].exc.exceptions[0].type: an ExceptionGroup can only hold Exceptions, and a CancelledError is not one " +
+        "(Python raises TypeError: Cannot nest BaseExceptions in an ExceptionGroup); use a BaseExceptionGroup",
+      expect.stringMatching(/^\$\.coroutines\[0\]\.body\[1\]\.exc\.exceptions\[1\]\.type: an ExceptionGroup can only hold Exceptions, and a BaseExceptionGroup holding BaseExceptions is not one/),
+      '$.coroutines[0].body[1].exc.exceptions[2].exceptions[0].exceptions: only ExceptionGroup and BaseExceptionGroup have "exceptions", not ValueError',
+    ]);
+  });
+
+  it("as_completed takes task/future handles only; wait also coroutines", () => {
+    const errors = errorsOf(
+      scenario(
+        [
+          { op: "create_task", coro: "w", task: "t" },
+          { op: "as_completed", on: [{ task: "t" }, { coro: "w" }, { sleep: 1 }] },
+          { op: "await", on: { wait: [{ task: "t" }, { coro: "w" }, { gather: [] }, { shield: { task: "t" } }] } },
+        ],
+        { name: "w", body: [] },
+      ),
+    );
+    expect(errors.map((e) => e.path)).toEqual([
+      "$.coroutines[0].body[1].on[1]",
+      "$.coroutines[0].body[1].on[2]",
+      "$.coroutines[0].body[2].on.wait[2]",
+      "$.coroutines[0].body[2].on.wait[3]",
+    ]);
+    expect(errors[0].message).toMatch(/^as_completed takes task and future handles only, not coroutines: CPython wraps coroutines in tasks in the order of a set, which follows their memory addresses/);
+    expect(errors[1].message).toBe('as_completed takes task and future handles only ({"task": H}), not a {sleep} awaitable');
+    expect(errors[2].message).toBe(
+      'wait takes task and future handles ({"task": H}) and coroutines ({"coro": C}, which Python 3.11+ rejects with TypeError), not a {gather} awaitable',
+    );
+  });
+
+  it("extends the waits-for cycle check to shield, wait_for, wait and as_completed", () => {
+    const cycleThrough = (await_: unknown) =>
+      errorsOf(
+        scenario(
+          [{ op: "create_task", coro: "a", task: "ta" }, { op: "create_task", coro: "b", task: "tb" }],
+          { name: "a", body: [await_] },
+          { name: "b", body: [{ op: "await", on: { task: "ta" } }] },
+        ),
+      );
+    for (const step of [
+      { op: "await", on: { shield: { task: "tb" } } },
+      { op: "await", on: { wait_for: { task: "tb" }, timeout: 1 } },
+      { op: "await", on: { wait: [{ task: "tb" }] } },
+      { op: "await", on: { gather: [{ wait_for: { shield: { task: "tb" } }, timeout: null }] } },
+      { op: "as_completed", on: [{ task: "tb" }] },
+      { op: "taskgroup", group: "g", body: [{ op: "timeout", delay: 1, body: [{ op: "await", on: { task: "tb" } }] }] },
+    ]) {
+      const errors = cycleThrough(step);
+      expect(errors.map((e) => e.message), JSON.stringify(step)).toEqual([expect.stringMatching(/^tasks could await each other: a -> b -> a /)]);
+    }
+    // coroutines inside shield / wait_for run as part of the awaiting task's wait
+    expect(
+      errorsOf(
+        scenario(
+          [{ op: "create_task", coro: "a", task: "ta" }],
+          { name: "a", body: [{ op: "await", on: { shield: { coro: "c" } } }] },
+          { name: "c", body: [{ op: "await", on: { wait_for: { task: "ta" }, timeout: 1 } }] },
+        ),
+      ).map((e) => e.message),
+    ).toEqual([expect.stringMatching(/^tasks could await each other: a -> c -> a /)]);
+    // a callback that cancels a task and a future awaited by a task are no cycle
+    expectValid(
+      withCallbacks(
+        [{ op: "create_future", future: "f" }, { op: "create_task", coro: "a", task: "ta" }, { op: "add_done_callback", task: "ta", callback: "cb" }],
+        [{ name: "cb", body: [{ op: "cancel", task: "ta" }, { op: "set_result", future: "f" }] }],
+        { name: "a", body: [{ op: "await", on: { task: "f" } }] },
+      ),
+    );
+  });
+
+  it("sees spawn cycles through shield, wait_for, wait and as_completed coroutines", () => {
+    expect(errorOf(scenario([{ op: "await", on: { shield: { coro: "main" } } }])).message).toMatch(/main -> main; scenarios must terminate/);
+    expect(errorOf(scenario([{ op: "await", on: { wait: [{ coro: "main" }] } }])).path).toBe("$.coroutines[0].body[0].on.wait[0].coro");
+    expect(errorOf(scenario([{ op: "await", on: { wait_for: { coro: "nope" }, timeout: 1 } }]))).toEqual({
+      path: "$.coroutines[0].body[0].on.wait_for.coro",
+      message: 'unknown coroutine "nope" (defined: main)',
+    });
+  });
+});
+
+describe("scenarioFeatures and requiredVersion", () => {
+  it("lists every feature of the whole-API scenario", () => {
+    expect(scenarioFeatures(wholeApi as Scenario)).toEqual([...FEATURES].sort());
+    expect(requiredVersion(wholeApi as Scenario)).toBe("3.13");
+  });
+
+  it("lists ops, awaitable kinds (nested too) and the special features, sorted", () => {
+    const s = scenario(
+      [
+        { op: "await", on: { gather: [{ shield: { wait_for: { coro: "w" }, timeout: 1 } }] } },
+        { op: "try", star: true, body: [{ op: "log", label: "x" }], except: [{ type: "ValueError" }] },
+      ],
+      { name: "w", body: [{ op: "timeout", delay: 1, body: [{ op: "sleep", ticks: 1 }] }] },
+    ) as Scenario;
+    expect(scenarioFeatures(s)).toEqual(["await", "coro", "except*", "gather", "log", "shield", "sleep", "timeout", "try", "wait_for"]);
+    expect(requiredVersion(s)).toBe("3.11");
+  });
+
+  it("gates eager tasks at 3.12 and async as_completed at 3.13", () => {
+    const base = { aiospec: 1 as const, coroutines: [{ name: "main", body: [] }] };
+    expect(requiredVersion(base)).toBe("3.11");
+    expect(scenarioFeatures(base)).toEqual([]);
+    expect(requiredVersion({ ...base, eager: true })).toBe("3.12");
+    expect(requiredVersion({ ...base, eager: false })).toBe("3.11");
+    const asyncIter: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "as_completed", on: [], mode: "async" }] }] };
+    expect(requiredVersion(asyncIter)).toBe("3.13");
+    expect(scenarioFeatures(asyncIter)).toEqual(["as_completed", "as_completed:async"]);
+    expect(requiredVersion({ ...asyncIter, coroutines: [{ name: "main", body: [{ op: "as_completed", on: [], mode: "iter" }] }] })).toBe("3.11");
+    expect(Object.keys(FEATURE_VERSIONS).every((f) => FEATURES.includes(f))).toBe(true);
   });
 });

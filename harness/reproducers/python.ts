@@ -2,26 +2,33 @@
  * Turn a scenario into a standalone Python program: the reproducer a user
  * gets when aiospec finds a counterexample.
  *
- * The program is plain Python 3.11+ using only the standard library. Each
- * scenario coroutine becomes one `async def` whose steps are real asyncio
- * statements (`await asyncio.sleep(1)`, `T["t1"] = asyncio.create_task(...)`,
- * `try:` / `except asyncio.CancelledError as e:` / `finally:` ...). Small
- * helpers at the top record the events exactly as the CPython driver
- * (implementations/python/aiospec_driver.py) does, and print them as JSON
- * lines; a last line holds how the run ended and the tasks' outcomes, i.e.
- * the trace's `end`, `main`, `tasks` and `shutdown` fields.
+ * The program is plain Python (3.11+; 3.12+ for eager tasks, 3.13+ for async
+ * iteration of as_completed) using only the standard library. Each scenario
+ * coroutine becomes one `async def` whose steps are real asyncio statements
+ * (`await asyncio.sleep(1)`, `T["t1"] = asyncio.create_task(...)`,
+ * `async with asyncio.TaskGroup() as G["g"]:`, `async with
+ * asyncio.timeout(3) as CM["c"]:`, `try:` / `except* ValueError as e:` /
+ * `finally:`, `for aw in asyncio.as_completed(...)`, ...), and each scenario
+ * callback one plain `def`. Small helpers at the top record the events
+ * exactly as the CPython driver (implementations/python/aiospec_driver.py)
+ * does, and print them as JSON lines; a last line holds how the run ended
+ * and the tasks' outcomes, i.e. the trace's `end`, `main`, `tasks` and
+ * `shutdown` fields.
  *
  * The program runs on a small event loop with a virtual clock (a copy of the
- * driver's VirtualTimeLoop), so it is deterministic, instant, and reports a
- * deadlock instead of hanging.
+ * driver's VirtualTimeLoop, pinned hashes included: tasks and futures hash
+ * to their creation number, so sets of them iterate in the driver's order),
+ * so it is deterministic, instant, and reports a deadlock instead of hanging.
  *
  * Scenario text is data: every string from the scenario (labels, names,
- * messages, arguments, the title and the description) is emitted through
- * `pyStr` (a string literal) or `pyComment` (an escaped comment line), so the
- * program is pure ASCII and no scenario content can change its code.
+ * handles, messages, arguments, the title and the description) is emitted
+ * through `pyStr` (a string literal) or `pyComment` (an escaped comment
+ * line), so the program is pure ASCII and no scenario content can change its
+ * code.
  */
 import type {
   Awaitable,
+  CallbackDef,
   CoroutineDef,
   ExceptionSpec,
   Scalar,
@@ -29,6 +36,8 @@ import type {
   Step,
   TryStep,
 } from "../../spec/scenario/types";
+import { SYNC_OPS } from "../../spec/scenario/types";
+import { requiredVersion } from "../../spec/scenario/validate";
 
 export interface ToPythonOptions {
   /** A one-line title for the header comment (e.g. what the counterexample shows). */
@@ -135,44 +144,64 @@ const PY_BUILTINS = (
 
 /** The module-level names the program itself defines or imports (see PRELUDE and the main block). */
 const PROGRAM_GLOBALS = [
-  "asyncio", "functools", "json", "re", "sys", "warnings", "_REPR",
+  "asyncio", "functools", "itertools", "json", "re", "sys", "warnings", "_REPR_START",
   "CustomError", "Deadlock", "IterationLimit", "MAX_LOOP_ITERATIONS",
-  "T", "LOOP", "NAME_BASE", "RECORDING",
-  "emit", "log", "caught", "awaited", "bound", "handle", "gather", "coroutine",
-  "number", "normalize_message", "task_name", "exc_data", "value_data", "task_state", "handle_of",
-  "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "run",
+  "T", "G", "CM", "H", "LOOP", "NAME_BASE", "RECORDING",
+  "emit", "log", "caught", "awaited", "bound", "handle", "present", "gather", "shield", "wait_for", "wait",
+  "probe", "inspect", "labelled", "group_task", "coroutine", "callback",
+  "number", "normalize_message", "task_name", "exc_data", "value_data", "sorted_by_encoding", "task_state", "handle_of",
+  "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE",
+  "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "name_base", "run",
 ];
 
-/** Names a coroutine function must not take in the generated module. */
-export const PY_RESERVED: ReadonlySet<string> = new Set([...PY_KEYWORDS, ...PY_BUILTINS, ...PROGRAM_GLOBALS]);
+/** Local variables of the generated functions: a function of that name could not be called where they are bound. */
+const PROGRAM_LOCALS = ["e", "aw", "fut"];
+
+/** Names a coroutine or callback function must not take in the generated module. */
+export const PY_RESERVED: ReadonlySet<string> = new Set([...PY_KEYWORDS, ...PY_BUILTINS, ...PROGRAM_GLOBALS, ...PROGRAM_LOCALS]);
+
+function identifier(name: string, taken: Set<string>): string {
+  let id = name.replace(/[^A-Za-z0-9_]/g, "_");
+  if (id === "" || /^[0-9]/.test(id)) id = "_" + id;
+  if (id.startsWith("__")) id = "c" + id; // __builtins__, __name__, ... are the module's own
+  let candidate = id;
+  for (let n = 2; PY_RESERVED.has(candidate) || taken.has(candidate); n++) candidate = `${id}_${n}`;
+  taken.add(candidate);
+  return candidate;
+}
 
 /**
- * Python function names for the scenario's coroutines: the name itself when
- * it is a plain identifier that takes nothing from the program, otherwise a
- * sanitised form (non-identifier characters become `_`, dunder-like names get
- * a `c` prefix, clashes get a `_2`, `_3`, ... suffix). "main" is named first,
- * so it is always `main`.
+ * Python function names for the scenario's coroutines and callbacks (two
+ * namespaces in the scenario, one in the module): the name itself when it is
+ * a plain identifier that takes nothing from the program, otherwise a
+ * sanitised form (non-identifier characters become `_`, dunder-like names
+ * get a `c` prefix, clashes get a `_2`, `_3`, ... suffix). "main" is named
+ * first, so it is always `main`; callbacks come after all coroutines.
  */
-export function pythonNames(coroutines: readonly CoroutineDef[]): Map<string, string> {
-  const names = new Map<string, string>();
+export function pythonFunctionNames(
+  coroutines: readonly CoroutineDef[],
+  callbacks: readonly CallbackDef[] = [],
+): { coroutines: Map<string, string>; callbacks: Map<string, string> } {
   const taken = new Set<string>();
+  const coros = new Map<string, string>();
   const order = [...coroutines].sort((a, b) => Number(b.name === "main") - Number(a.name === "main"));
-  for (const c of order) {
-    let id = c.name.replace(/[^A-Za-z0-9_]/g, "_");
-    if (id === "" || /^[0-9]/.test(id)) id = "_" + id;
-    if (id.startsWith("__")) id = "c" + id; // __builtins__, __name__, ... are the module's own
-    let candidate = id;
-    for (let n = 2; PY_RESERVED.has(candidate) || taken.has(candidate); n++) candidate = `${id}_${n}`;
-    taken.add(candidate);
-    names.set(c.name, candidate);
-  }
-  return names;
+  for (const c of order) if (!coros.has(c.name)) coros.set(c.name, identifier(c.name, taken));
+  const cbs = new Map<string, string>();
+  for (const c of callbacks) if (!cbs.has(c.name)) cbs.set(c.name, identifier(c.name, taken));
+  return { coroutines: coros, callbacks: cbs };
+}
+
+/** Python function names for the scenario's coroutines (see pythonFunctionNames). */
+export function pythonNames(coroutines: readonly CoroutineDef[]): Map<string, string> {
+  return pythonFunctionNames(coroutines).coroutines;
 }
 
 // ------------------------------------------------------------ checks
 
 const RAISE_EXPR: Record<string, string> = {
   ValueError: "ValueError",
+  ExceptionGroup: "ExceptionGroup",
+  BaseExceptionGroup: "BaseExceptionGroup",
   KeyError: "KeyError",
   RuntimeError: "RuntimeError",
   CustomError: "CustomError",
@@ -183,6 +212,10 @@ const RAISE_EXPR: Record<string, string> = {
 };
 
 const CATCH_EXPR: Record<string, string> = { ...RAISE_EXPR, Exception: "Exception", BaseException: "BaseException" };
+
+const RETURN_WHEN = new Set(["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]);
+const SYNC = new Set<string>(SYNC_OPS);
+const MAX_STAR_CLAUSES = 3; // as the driver
 
 /** Python's truth value of a JSON value (the driver tests flags with bool()). */
 function truthy(v: unknown): boolean {
@@ -200,11 +233,46 @@ function lookup(table: Record<string, string>, key: unknown): string | undefined
   return typeof key === "string" && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
+/** A time argument (delay, absolute time, timeout): a number, or None. */
+function pyTime(t: number | null | undefined): string {
+  return t === null || t === undefined ? "None" : pyNumber(t);
+}
+
+/** The awaitable's kind key. */
+function kindOf(on: Awaitable): string {
+  for (const k of ["task", "coro", "sleep", "gather", "shield", "wait_for", "wait"]) if (has(on, k)) return k;
+  return "?";
+}
+
+/** Is there a `return` step anywhere in these steps (nested blocks included)? */
+function containsReturn(steps: Step[]): boolean {
+  return (steps ?? []).some((s) => {
+    if (s?.op === "return") return true;
+    if (s?.op === "try") {
+      return containsReturn(s.body) || (s.except ?? []).some((h) => containsReturn(h.body ?? [])) || containsReturn(s.finally ?? []);
+    }
+    if (s?.op === "taskgroup" || s?.op === "timeout") return containsReturn(s.body);
+    return false;
+  });
+}
+
+/** Can building this awaitable give None (an unbound handle, the step then does nothing)? */
+function mayBeNone(on: Awaitable): boolean {
+  const kind = kindOf(on);
+  if (kind === "task") return true;
+  if (kind === "shield") return mayBeNone((on as { shield: Awaitable }).shield);
+  if (kind === "wait_for") return mayBeNone((on as { wait_for: Awaitable }).wait_for);
+  return false;
+}
+
 // ------------------------------------------------------------ code generation
 
 class Emitter {
   readonly lines: string[] = [];
-  constructor(private readonly names: Map<string, string>) {}
+  constructor(
+    private readonly names: Map<string, string>,
+    private readonly callbackNames: Map<string, string>,
+  ) {}
 
   line(indent: number, text: string): void {
     this.lines.push("    ".repeat(indent) + text);
@@ -216,48 +284,113 @@ class Emitter {
     return f;
   }
 
-  /** An expression building what `on` describes (evaluated where the driver builds it). */
-  awaitable(on: Awaitable, where: string): string {
-    if (has(on, "task")) return `handle(${pyStr((on as { task: string }).task)})`;
-    if (has(on, "coro")) return `${this.fn((on as { coro: string }).coro, where)}()`;
-    if (has(on, "sleep")) {
-      const s = on as { sleep: number; result?: Scalar };
-      return s.result === undefined || s.result === null
-        ? `asyncio.sleep(${pyNumber(s.sleep)})`
-        : `asyncio.sleep(${pyNumber(s.sleep)}, ${pyScalar(s.result)})`;
-    }
-    if (has(on, "gather")) {
-      const g = on as { gather: Awaitable[]; return_exceptions?: boolean };
-      if (!Array.isArray(g.gather)) throw new Error(`${where}: gather must be a list`);
-      const parts = g.gather.map((p, i) => this.awaitable(p, `${where}.gather[${i}]`));
-      // Unbound handles are left out, as the driver does; only the helper knows how.
-      const fn = g.gather.some((p) => has(p, "task")) ? "gather" : "asyncio.gather";
-      if (truthy(g.return_exceptions)) parts.push("return_exceptions=True");
-      return `${fn}(${parts.join(", ")})`;
-    }
-    throw new Error(`${where}: unknown awaitable ${JSON.stringify(Object.keys(on))}`);
+  cb(name: string, where: string): string {
+    const f = typeof name === "string" ? this.callbackNames.get(name) : undefined;
+    if (f === undefined) throw new Error(`${where}: no callback named ${JSON.stringify(name)}`);
+    return f;
   }
 
+  /** A list of awaitables, as the driver builds it: unbound handles left out. */
+  parts(aws: Awaitable[], where: string, key: string): string {
+    if (!Array.isArray(aws)) throw new Error(`${where}.${key}: must be a list`);
+    const parts = aws.map((p, i) => this.awaitable(p, `${where}.${key}[${i}]`));
+    return aws.some(mayBeNone) ? `present(${parts.join(", ")})` : `[${parts.join(", ")}]`;
+  }
+
+  /** An expression building what `on` describes (evaluated where the driver builds it; None for an unbound handle). */
+  awaitable(on: Awaitable, where: string): string {
+    const kind = kindOf(on);
+    switch (kind) {
+      case "task":
+        return `handle(${pyStr((on as { task: string }).task)})`;
+      case "coro":
+        return `${this.fn((on as { coro: string }).coro, where)}()`;
+      case "sleep": {
+        const s = on as { sleep: number; result?: Scalar };
+        return s.result === undefined || s.result === null
+          ? `asyncio.sleep(${pyNumber(s.sleep)})`
+          : `asyncio.sleep(${pyNumber(s.sleep)}, ${pyScalar(s.result)})`;
+      }
+      case "gather": {
+        const g = on as { gather: Awaitable[]; return_exceptions?: boolean };
+        if (!Array.isArray(g.gather)) throw new Error(`${where}: gather must be a list`);
+        const parts = g.gather.map((p, i) => this.awaitable(p, `${where}.gather[${i}]`));
+        // Unbound handles are left out, as the driver does; only the helper knows how.
+        const fn = g.gather.some(mayBeNone) ? "gather" : "asyncio.gather";
+        if (truthy(g.return_exceptions)) parts.push("return_exceptions=True");
+        return `${fn}(${parts.join(", ")})`;
+      }
+      case "shield": {
+        const inner = (on as { shield: Awaitable }).shield;
+        return `${mayBeNone(inner) ? "shield" : "asyncio.shield"}(${this.awaitable(inner, `${where}.shield`)})`;
+      }
+      case "wait_for": {
+        const w = on as { wait_for: Awaitable; timeout: number | null };
+        const fn = mayBeNone(w.wait_for) ? "wait_for" : "asyncio.wait_for";
+        return `${fn}(${this.awaitable(w.wait_for, `${where}.wait_for`)}, ${pyTime(w.timeout)})`;
+      }
+      case "wait": {
+        const w = on as { wait: Awaitable[]; timeout?: number | null; return_when?: string };
+        const args = [this.parts(w.wait, where, "wait")];
+        if (w.timeout !== undefined && w.timeout !== null) args.push(`timeout=${pyTime(w.timeout)}`);
+        if (w.return_when !== undefined) {
+          if (!RETURN_WHEN.has(w.return_when)) throw new Error(`${where}.return_when: unknown ${JSON.stringify(w.return_when)}`);
+          args.push(`return_when=asyncio.${w.return_when}`);
+        }
+        return `wait(${args.join(", ")})`;
+      }
+      default:
+        throw new Error(`${where}: unknown awaitable ${JSON.stringify(Object.keys(on))}`);
+    }
+  }
+
+  /** The `on` of the `awaited` event, as the driver's describe(). */
   static describe(on: Awaitable): string {
-    if (has(on, "task")) return (on as { task: string }).task;
-    if (has(on, "coro")) return (on as { coro: string }).coro + "()";
-    if (has(on, "sleep")) return "sleep";
-    return "gather";
+    const kind = kindOf(on);
+    if (kind === "task") return (on as { task: string }).task;
+    if (kind === "coro") return (on as { coro: string }).coro + "()";
+    return kind;
   }
 
   exception(exc: ExceptionSpec, where: string): string {
     const cls = lookup(RAISE_EXPR, exc?.type);
-    if (cls === undefined) throw new Error(`${where}.exc.type: cannot raise ${JSON.stringify(exc?.type)}`);
-    return `${cls}(${(exc.args ?? []).map(pyScalar).join(", ")})`;
+    if (cls === undefined) throw new Error(`${where}.type: cannot raise ${JSON.stringify(exc?.type)}`);
+    const args = exc.args ?? [];
+    if (exc.type === "ExceptionGroup" || exc.type === "BaseExceptionGroup") {
+      // Type(message, [exceptions]), the message "" when absent, as the driver builds it
+      const members = (exc.exceptions ?? []).map((x, i) => this.exception(x, `${where}.exceptions[${i}]`));
+      return `${cls}(${args.length > 0 ? pyScalar(args[0]) : '""'}, [${members.join(", ")}])`;
+    }
+    return `${cls}(${args.map(pyScalar).join(", ")})`;
   }
 
-  steps(steps: Step[], indent: number, where: string): void {
+  steps(steps: Step[], indent: number, where: string, inCallback = false): void {
     if (!Array.isArray(steps)) throw new Error(`${where}: must be a list of steps`);
     if (steps.length === 0) {
       this.line(indent, "pass");
       return;
     }
-    steps.forEach((s, i) => this.step(s, indent, `${where}[${i}]`));
+    steps.forEach((s, i) => {
+      if (inCallback && !SYNC.has(s?.op)) {
+        throw new Error(`${where}[${i}].op: a callback cannot run a ${JSON.stringify(s?.op)} step`);
+      }
+      this.step(s, indent, `${where}[${i}]`);
+    });
+  }
+
+  /** `if bound(ref[, table]):` and the indent of what follows. */
+  ifBound(i: number, ref: string, table?: "G" | "CM" | "H"): number {
+    this.line(i, `if bound(${pyStr(ref)}${table ? `, ${table}` : ""}):`);
+    return i + 1;
+  }
+
+  /** try: <await expr> recorded as the driver's await_recorded / op_await does. */
+  awaitRecorded(i: number, what: string, expr: string): void {
+    this.line(i, "try:");
+    this.line(i + 1, `awaited(${what}, await ${expr})`);
+    this.line(i, "except BaseException as e:");
+    this.line(i + 1, `awaited(${what}, exc=e)`);
+    this.line(i + 1, "raise");
   }
 
   step(s: Step, i: number, where: string): void {
@@ -274,47 +407,45 @@ class Emitter {
       case "await": {
         const on = s.on;
         const what = pyStr(Emitter.describe(on));
-        let expr: string;
-        let j = i;
-        if (has(on, "task")) {
+        if (kindOf(on) === "task") {
           // An unbound handle records an "unbound" event and the step does nothing.
           const ref = pyStr((on as { task: string }).task);
-          this.line(i, `if bound(${ref}):`);
-          j = i + 1;
-          expr = `T[${ref}]`;
+          this.awaitRecorded(this.ifBound(i, (on as { task: string }).task), what, `T[${ref}]`);
+        } else if (mayBeNone(on)) {
+          this.line(i, `aw = ${this.awaitable(on, where + ".on")}`);
+          this.line(i, "if aw is not None:");
+          this.awaitRecorded(i + 1, what, "aw");
         } else {
-          expr = this.awaitable(on, where + ".on");
+          this.awaitRecorded(i, what, this.awaitable(on, where + ".on"));
         }
-        this.line(j, "try:");
-        this.line(j + 1, `awaited(${what}, await ${expr})`);
-        this.line(j, "except BaseException as e:");
-        this.line(j + 1, `awaited(${what}, exc=e)`);
-        this.line(j + 1, "raise");
         return;
       }
       case "create_task": {
         const ref = pyStr(s.task);
         const name = s.name === undefined || s.name === null ? "" : `, name=${pyStr(s.name)}`;
-        this.line(i, `T[${ref}] = asyncio.create_task(${this.fn(s.coro, where + ".coro")}()${name})`);
-        this.line(i, `emit("create_task", ref=${ref}, name=task_name(T[${ref}]))`);
+        const coro = `${this.fn(s.coro, where + ".coro")}()`;
+        let j = i;
+        if (s.group !== undefined) {
+          j = this.ifBound(i, s.group, "G");
+          // group.create_task(coro, name=...), closing the coroutine if the group refuses it
+          this.line(j, `T[${ref}] = group_task(G[${pyStr(s.group)}], ${coro}${name})`);
+        } else {
+          this.line(j, `T[${ref}] = asyncio.create_task(${coro}${name})`);
+        }
+        this.line(j, `emit("create_task", ref=${ref}, name=task_name(T[${ref}]))`);
         return;
       }
       case "cancel": {
         const ref = pyStr(s.task);
         const msg = s.msg === undefined ? "" : pyScalar(s.msg);
-        this.line(i, `if bound(${ref}):`);
-        this.line(i + 1, `emit("cancel", ref=${ref}, returned=T[${ref}].cancel(${msg}))`);
+        this.line(this.ifBound(i, s.task), `emit("cancel", ref=${ref}, returned=T[${ref}].cancel(${msg}))`);
         return;
       }
-      case "inspect": {
-        const ref = pyStr(s.task);
-        const t = `T[${ref}]`;
-        this.line(i, `if bound(${ref}):`);
-        this.line(i + 1, `emit("inspect", ref=${ref}, done=${t}.done(), cancelled=${t}.cancelled(), cancelling=${t}.cancelling())`);
+      case "inspect":
+        this.line(this.ifBound(i, s.task), `inspect(${pyStr(s.task)})`);
         return;
-      }
       case "raise":
-        this.line(i, `raise ${this.exception(s.exc, where)}`);
+        this.line(i, `raise ${this.exception(s.exc, where + ".exc")}`);
         return;
       case "return":
         this.line(i, s.value === undefined || s.value === null ? "return None" : `return ${pyScalar(s.value)}`);
@@ -322,6 +453,107 @@ class Emitter {
       case "try":
         this.tryStep(s, i, where);
         return;
+      case "create_future": {
+        const ref = pyStr(s.future);
+        this.line(i, `T[${ref}] = labelled(asyncio.get_running_loop().create_future(), ${ref})`);
+        this.line(i, `emit("create_future", ref=${ref})`);
+        return;
+      }
+      case "set_result": {
+        const ref = pyStr(s.future);
+        this.line(this.ifBound(i, s.future), `probe("set_result", ${ref}, T[${ref}].set_result, ${pyScalar(s.value)})`);
+        return;
+      }
+      case "set_exception": {
+        const ref = pyStr(s.future);
+        const exc = this.exception(s.exc, where + ".exc");
+        this.line(this.ifBound(i, s.future), `probe("set_exception", ${ref}, T[${ref}].set_exception, ${exc})`);
+        return;
+      }
+      case "result":
+      case "exception": {
+        const ref = pyStr(s.task);
+        this.line(this.ifBound(i, s.task), `probe("${s.op}", ${ref}, T[${ref}].${s.op})`);
+        return;
+      }
+      case "uncancel": {
+        // the method is looked up inside the probe: a future has none (AttributeError, recorded)
+        const ref = pyStr(s.task);
+        this.line(this.ifBound(i, s.task), `probe("uncancel", ${ref}, lambda: T[${ref}].uncancel())`);
+        return;
+      }
+      case "set_name":
+        this.line(this.ifBound(i, s.task), `T[${pyStr(s.task)}].set_name(${pyStr(s.name)})`);
+        return;
+      case "current_task":
+        this.line(i, 'emit("current_task", name=task_name(asyncio.current_task()))');
+        return;
+      case "all_tasks":
+        this.line(i, 'emit("all_tasks", names=sorted(task_name(t) for t in asyncio.all_tasks()))');
+        return;
+      case "add_done_callback":
+        this.line(this.ifBound(i, s.task), `T[${pyStr(s.task)}].add_done_callback(${this.cb(s.callback, where + ".callback")})`);
+        return;
+      case "remove_done_callback": {
+        const ref = pyStr(s.task);
+        const cb = this.cb(s.callback, where + ".callback");
+        this.line(
+          this.ifBound(i, s.task),
+          `emit("remove_done_callback", ref=${ref}, callback=${pyStr(s.callback)}, returned=T[${ref}].remove_done_callback(${cb}))`,
+        );
+        return;
+      }
+      case "call_soon":
+      case "call_later":
+      case "call_at": {
+        const cb = this.cb(s.callback, where + ".callback");
+        const args = s.op === "call_soon" ? cb : `${pyNumber(s.op === "call_later" ? s.delay : s.when)}, ${cb}`;
+        const bind = s.handle === undefined ? "" : `H[${pyStr(s.handle)}] = `;
+        this.line(i, `${bind}asyncio.get_running_loop().${s.op}(${args})`);
+        return;
+      }
+      case "cancel_handle":
+        this.line(this.ifBound(i, s.handle, "H"), `H[${pyStr(s.handle)}].cancel()`);
+        return;
+      case "taskgroup":
+        this.line(i, `async with asyncio.TaskGroup() as G[${pyStr(s.group)}]:`);
+        this.steps(s.body, i + 1, where + ".body");
+        return;
+      case "new_taskgroup":
+        this.line(i, `G[${pyStr(s.group)}] = asyncio.TaskGroup()`);
+        return;
+      case "timeout": {
+        const cm = s.cm === undefined ? "" : ` as CM[${pyStr(s.cm)}]`;
+        this.line(i, `async with asyncio.${truthy(s.at) ? "timeout_at" : "timeout"}(${pyTime(s.delay)})${cm}:`);
+        this.steps(s.body, i + 1, where + ".body");
+        return;
+      }
+      case "reschedule": {
+        const when = s.delay === null || truthy(s.at) ? pyTime(s.delay) : `asyncio.get_running_loop().time() + ${pyNumber(s.delay)}`;
+        this.line(this.ifBound(i, s.cm, "CM"), `CM[${pyStr(s.cm)}].reschedule(${when})`);
+        return;
+      }
+      case "inspect_timeout": {
+        const cm = `CM[${pyStr(s.cm)}]`;
+        this.line(
+          this.ifBound(i, s.cm, "CM"),
+          `emit("inspect_timeout", ref=${pyStr(s.cm)}, when=value_data(${cm}.when()), expired=${cm}.expired())`,
+        );
+        return;
+      }
+      case "as_completed": {
+        const timeout = s.timeout === undefined || s.timeout === null ? "" : `, timeout=${pyTime(s.timeout)}`;
+        const it = `asyncio.as_completed(${this.parts(s.on, where, "on")}${timeout})`;
+        if (s.mode === "async") {
+          this.line(i, `async for fut in ${it}:`);
+          this.line(i + 1, 'emit("as_completed", item=value_data(fut))');
+          this.awaitRecorded(i + 1, '"as_completed"', "fut");
+        } else {
+          this.line(i, `for aw in ${it}:`);
+          this.awaitRecorded(i + 1, '"as_completed"', "aw");
+        }
+        return;
+      }
       default:
         throw new Error(`${where}.op: unknown op ${JSON.stringify((s as { op: unknown }).op)}`);
     }
@@ -329,14 +561,26 @@ class Emitter {
 
   tryStep(s: TryStep, i: number, where: string): void {
     const handlers = s.except ?? [];
+    const star = truthy(s.star);
+    if (star && (handlers.length < 1 || handlers.length > MAX_STAR_CLAUSES)) {
+      throw new Error(`${where}.except: a try with except* needs 1 to ${MAX_STAR_CLAUSES} clauses`);
+    }
     this.line(i, "try:");
     this.steps(s.body, i + 1, where + ".body");
     handlers.forEach((h, k) => {
       const cls = lookup(CATCH_EXPR, h?.type);
       if (cls === undefined) throw new Error(`${where}.except[${k}].type: unknown exception type ${JSON.stringify(h.type)}`);
-      this.line(i, `except ${cls} as e:`);
-      this.line(i + 1, "caught(e)");
       const body = h.body ?? [];
+      if (star) {
+        if (h.type === "ExceptionGroup" || h.type === "BaseExceptionGroup") {
+          throw new Error(`${where}.except[${k}].type: except* cannot name ${h.type}`);
+        }
+        if (containsReturn(body)) {
+          throw new Error(`${where}.except[${k}].body: "return" cannot appear in an except* handler`);
+        }
+      }
+      this.line(i, `except${star ? "*" : ""} ${cls} as e:`);
+      this.line(i + 1, "caught(e)");
       if (body.length > 0) this.steps(body, i + 1, `${where}.except[${k}].body`);
       if (truthy(h.reraise)) this.line(i + 1, "raise");
     });
@@ -349,30 +593,46 @@ class Emitter {
   }
 }
 
+function checkDefinitions(defs: unknown, where: string, what: string): Set<string> {
+  if (!Array.isArray(defs)) throw new Error(`${where}: must be a list`);
+  const seen = new Set<string>();
+  defs.forEach((c, i) => {
+    if (typeof c?.name !== "string" || !Array.isArray(c.body)) {
+      throw new Error(`${where}[${i}]: must be an object with a name and a body`);
+    }
+    if (seen.has(c.name)) throw new Error(`${where}[${i}].name: duplicate ${what} ${JSON.stringify(c.name)}`);
+    seen.add(c.name);
+  });
+  return seen;
+}
+
 /** Generate the reproducer program for `scenario`. Throws on a scenario the driver would reject. */
 export function toPython(scenario: Scenario, opts: ToPythonOptions = {}): string {
   const coros = scenario.coroutines;
-  if (!Array.isArray(coros)) throw new Error("$.coroutines: must be a list");
-  const seen = new Set<string>();
-  coros.forEach((c, i) => {
-    if (typeof c?.name !== "string" || !Array.isArray(c.body)) {
-      throw new Error(`$.coroutines[${i}]: must be an object with a name and a body`);
-    }
-    if (seen.has(c.name)) throw new Error(`$.coroutines[${i}].name: duplicate coroutine ${JSON.stringify(c.name)}`);
-    seen.add(c.name);
-  });
+  const seen = checkDefinitions(coros, "$.coroutines", "coroutine");
   if (!seen.has("main")) throw new Error("$.coroutines: no coroutine named 'main'");
+  const callbacks = scenario.callbacks ?? [];
+  checkDefinitions(callbacks, "$.callbacks", "callback");
 
-  const names = pythonNames(coros);
-  const em = new Emitter(names);
+  const names = pythonFunctionNames(coros, callbacks);
+  const em = new Emitter(names.coroutines, names.callbacks);
   coros.forEach((c, i) => {
     em.line(0, "");
     em.line(0, "");
     em.line(0, `@coroutine(${pyStr(c.name)})`);
-    em.line(0, `async def ${names.get(c.name)}():`);
+    em.line(0, `async def ${names.coroutines.get(c.name)}():`);
     em.steps(c.body, 1, `$.coroutines[${i}].body`);
   });
+  callbacks.forEach((c, i) => {
+    em.line(0, "");
+    em.line(0, "");
+    em.line(0, `@callback(${pyStr(c.name)})`);
+    em.line(0, `def ${names.callbacks.get(c.name)}():`);
+    em.steps(c.body, 1, `$.callbacks[${i}].body`, true);
+  });
 
+  const eager = truthy(scenario.eager);
+  const version = requiredVersion(scenario);
   const header: string[] = [
     "#!/usr/bin/env python3",
     "# aiospec reproducer, generated by aiospec from a scenario.",
@@ -386,35 +646,54 @@ export function toPython(scenario: Scenario, opts: ToPythonOptions = {}): string
     header.push("#");
     for (const l of String(scenario.description).split("\n")) header.push("#   " + pyComment(l));
   }
-  return [...header, PRELUDE_DOC, PRELUDE, "", "# " + "-".repeat(64) + " the scenario", ...em.lines.slice(1), MAIN_BLOCK].join("\n") + "\n";
+  const main = eager ? "run(main(), eager=True)" : "run(main())";
+  return [
+    ...header,
+    prelude_doc(version, main),
+    PRELUDE,
+    "",
+    "# " + "-".repeat(64) + " the scenario",
+    ...em.lines.slice(1),
+    "",
+    "",
+    'if __name__ == "__main__":',
+    `    ${main}`,
+  ].join("\n") + "\n";
 }
 
 // ------------------------------------------------------------ the fixed parts
 
-const PRELUDE_DOC = String.raw`#
-# Run it with any Python 3.11 or later (standard library only):
+function prelude_doc(version: string, main: string): string {
+  return String.raw`#
+# Run it with Python ${version} or later (standard library only):
 #
 #     python3 this_file.py
 #
 # It prints one JSON object per line for each event, as the aiospec CPython
 # driver records them ("enter"/"exit" of each coroutine, "log", "create_task",
-# "awaited", "cancel", "inspect", "caught", "unbound", ...), then one line
-# with how the run ended ("end"), the outcome of main ("main"), of every task
-# ("tasks") and of the shutdown phase ("shutdown", if any).
+# "awaited", "cancel", "inspect", "caught", "unbound", "callback", ...), then
+# one line with how the run ended ("end"), the outcome of main ("main"), of
+# every task ("tasks") and of the shutdown phase ("shutdown", if any).
 #
-# The coroutines at the bottom are ordinary asyncio code. They run on a small
-# event loop (VirtualTimeLoop below) whose clock is virtual: asyncio.sleep(n)
-# advances the clock by n without waiting, so the program is deterministic
-# and instant, and a deadlock (nothing can ever run again) is reported
-# instead of hanging. Replace run(main()) at the bottom by asyncio.run(main())
-# to run the same code in real time: the events come in the same order (with
-# real times), except that timers due at the same virtual instant may fire in
-# another order, a deadlock hangs, leftover tasks are cancelled in no
-# particular order, and no final outcome line is printed.`;
+# The coroutines and callbacks at the bottom are ordinary asyncio code. They
+# run on a small event loop (VirtualTimeLoop below) whose clock is virtual:
+# asyncio.sleep(n) advances the clock by n without waiting, so the program is
+# deterministic and instant, and a deadlock (nothing can ever run again) is
+# reported instead of hanging. Tasks and futures hash to their creation
+# number (1, 2, 3, ...) instead of their address, so that asyncio's sets of
+# them (TaskGroup's, wait's, as_completed's) iterate in the same order in
+# every run. Replace ${main} at the bottom by asyncio.run(main()) to run the
+# same code in real time: the events come in the same order (with real
+# times), except that timers due at the same virtual instant may fire in
+# another order, sets of tasks may iterate in another order, a deadlock
+# hangs, leftover tasks are cancelled in no particular order, and no final
+# outcome line is printed.`;
+}
 
 const PRELUDE = String.raw`
 import asyncio
 import functools
+import itertools
 import json
 import re
 import warnings
@@ -424,9 +703,20 @@ class CustomError(Exception):
     """The scenario's own Exception subclass."""
 
 
-# ---------------------------------------------------------------- recording
+# A coroutine object that never ran (asyncio.wait refuses coroutines; a task
+# cancelled before its first step never starts the coroutine it was given,
+# nor the coroutines that one was given) is reported by the garbage
+# collector, at a moment that is no part of the run: the driver leaves such
+# reports out, and so does this program.
+warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
 
-T = {}  # task handles: T["t1"] is the task that create_task bound to "t1"
+
+# ---------------------------------------------------------------- recording
+# Handles, one table per kind, as in the scenario:
+T = {}   # tasks and futures: T["t1"] is what create_task / create_future bound to "t1"
+G = {}   # TaskGroups
+CM = {}  # timeout context managers
+H = {}   # timer handles of call_soon / call_later / call_at
 LOOP = None  # the virtual-time event loop, set by run()
 NAME_BASE = 0  # default task names are printed so that main is "Task-1"
 RECORDING = True  # once the run is over, nothing more is printed
@@ -437,7 +727,11 @@ def emit(ev, **fields):
     if not RECORDING:
         return
     loop = LOOP if LOOP is not None else asyncio.get_running_loop()  # under asyncio.run()
-    event = {"time": number(loop.time()), "task": task_name(asyncio.current_task(loop)), "ev": ev}
+    try:
+        current = asyncio.current_task(loop)
+    except RuntimeError:
+        current = None
+    event = {"time": number(loop.time()), "task": task_name(current), "ev": ev}
     event.update(fields)
     print(json.dumps(event), flush=True)
 
@@ -447,7 +741,7 @@ def log(label):
 
 
 def caught(e):
-    """Called first thing in an except clause."""
+    """Called first thing in an except (or except*) clause."""
     emit("caught", exc=exc_data(e))
 
 
@@ -459,22 +753,78 @@ def awaited(on, value=None, exc=None):
         emit("awaited", on=on, value=value_data(value))
 
 
-def bound(ref):
-    """Is the handle bound to a task yet? If not, record an "unbound" event."""
-    if T.get(ref) is None:
+def bound(ref, table=T):
+    """Is the handle bound yet? If not, record an "unbound" event."""
+    if table.get(ref) is None:
         emit("unbound", ref=ref)
         return False
     return True
 
 
 def handle(ref):
-    """The task bound to ref, or None (after an "unbound" event)."""
+    """The task or future bound to ref, or None (after an "unbound" event)."""
     return T[ref] if bound(ref) else None
 
 
+def present(*aws):
+    """The awaitables that are there: unbound handles (None) left out."""
+    return [a for a in aws if a is not None]
+
+
 def gather(*aws, return_exceptions=False):
-    """asyncio.gather, leaving out unbound handles (None)."""
-    return asyncio.gather(*[a for a in aws if a is not None], return_exceptions=return_exceptions)
+    """asyncio.gather, leaving out unbound handles."""
+    return asyncio.gather(*present(*aws), return_exceptions=return_exceptions)
+
+
+def shield(aw):
+    """asyncio.shield, or None for an unbound handle."""
+    return None if aw is None else asyncio.shield(aw)
+
+
+def wait_for(aw, timeout):
+    """asyncio.wait_for, or None for an unbound handle."""
+    return None if aw is None else asyncio.wait_for(aw, timeout)
+
+
+async def wait(aws, timeout=None, return_when=asyncio.ALL_COMPLETED):
+    """done, pending = await asyncio.wait(...), as the two sets in a stable order."""
+    done, pending = await asyncio.wait(aws, timeout=timeout, return_when=return_when)
+    return [sorted_by_encoding(done), sorted_by_encoding(pending)]
+
+
+def probe(ev, ref, method, *args):
+    """Record what a method call returns or raises; never propagate."""
+    try:
+        value = method(*args)
+    except BaseException as e:
+        emit(ev, ref=ref, exc=exc_data(e))
+    else:
+        emit(ev, ref=ref, value=value_data(value))
+
+
+def inspect(ref):
+    """Record done() and cancelled(), and for a task cancelling() and its name."""
+    fut = T[ref]
+    fields = {"done": fut.done(), "cancelled": fut.cancelled()}
+    if isinstance(fut, TASK_TYPES):
+        fields["cancelling"] = fut.cancelling()
+        fields["name"] = task_name(fut)
+    emit("inspect", ref=ref, **fields)
+
+
+def labelled(fut, ref):
+    """A future made by create_future is printed as {"future": ref}."""
+    fut._aiospec_label = ref
+    return fut
+
+
+def group_task(group, coro, name=None):
+    """group.create_task(coro, name=name); a refused coroutine is closed (3.13 does it itself)."""
+    try:
+        return group.create_task(coro, name=name)
+    except BaseException:
+        coro.close()
+        raise
 
 
 def coroutine(name):
@@ -494,16 +844,55 @@ def coroutine(name):
     return decorate
 
 
+def callback(name):
+    """Decorator: record each run of a callback, with the future a done callback gets."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def recorded(*args):
+            fields = {"callback": name}
+            if args:
+                fields["arg"] = value_data(args[0])
+            emit("callback", **fields)
+            fn()
+        return recorded
+    return decorate
+
+
 # ---------------------------------------------------------------- encoding
 # Values are printed as the driver encodes them: exceptions as
-# {"type", "args"}, tasks as {"task": name}, integral floats as integers, and
-# reprs of asyncio objects inside strings elided (they carry addresses).
+# {"type", "args"} (with "exceptions" for groups, "cause" for __cause__),
+# tasks as {"task": name}, futures of create_future as {"future": handle},
+# other futures as {"repr": "Future"}, integral floats as integers, and reprs
+# of asyncio objects inside strings elided (they carry addresses).
 
-_REPR = re.compile(r"<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b[^<>]*(?:<[^<>]*>[^<>]*)*>")
+_REPR_START = re.compile(r"<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b")
 
 
 def normalize_message(s):
-    return _REPR.sub("<...>", s)
+    """Replace every asyncio repr in s, brackets nested to any depth, by <...>."""
+    out = []
+    i = 0
+    while True:
+        m = _REPR_START.search(s, i)
+        if m is None:
+            out.append(s[i:])
+            return "".join(out)
+        out.append(s[i:m.start()])
+        depth = 0
+        j = m.start()
+        while j < len(s):
+            if s[j] == "<":
+                depth += 1
+            elif s[j] == ">":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if depth != 0:  # unbalanced: leave the rest as it is
+            out.append(s[m.start():])
+            return "".join(out)
+        out.append("<...>")
+        i = j + 1
 
 
 def number(x):
@@ -516,7 +905,7 @@ def task_name(task):
     if task is None:
         return None
     name = task.get_name()
-    m = re.fullmatch(r"Task-(\d+)", name)
+    m = re.fullmatch(r"Task-([0-9]+)", name)
     if m:
         return "Task-%d" % (int(m.group(1)) - NAME_BASE)
     return name
@@ -529,23 +918,33 @@ def exc_data(e):
         out["exceptions"] = [exc_data(x) for x in e.exceptions]
     else:
         out["args"] = [value_data(a) for a in e.args]
+    if e.__cause__ is not None:
+        out["cause"] = exc_data(e.__cause__)
     return out
 
 
 def value_data(v):
-    if v is None or isinstance(v, bool):
-        return v
-    if isinstance(v, str):
-        return normalize_message(v)
+    if v is None or isinstance(v, (bool, str)):
+        return normalize_message(v) if isinstance(v, str) else v
     if isinstance(v, (int, float)):
         return number(v)
     if isinstance(v, (list, tuple)):
         return [value_data(x) for x in v]
     if isinstance(v, BaseException):
         return {"exc": exc_data(v)}
-    if isinstance(v, asyncio.Task):
+    if isinstance(v, TASK_TYPES):
         return {"task": task_name(v)}
+    label = getattr(v, "_aiospec_label", None)
+    if label is not None:
+        return {"future": label}
+    if asyncio.isfuture(v):
+        return {"repr": "Future"}  # asyncio's own futures (gather's, shield's): the class is a detail
     return {"repr": type(v).__name__}
+
+
+def sorted_by_encoding(objs):
+    """A set of tasks / futures as a list, ordered by their encodings."""
+    return sorted(objs, key=lambda o: json.dumps(value_data(o), sort_keys=True, separators=(",", ":")))
 
 
 def task_state(task):
@@ -567,9 +966,9 @@ def handle_of(task):
 
 
 # ---------------------------------------------------------------- the loop
-# CPython's own Task, Future and gather run unmodified on this loop; only the
-# selector is replaced: instead of waiting for I/O or for the next timer, it
-# advances the virtual clock to that timer.
+# CPython's own Task, Future, gather, TaskGroup, timeout, wait, ... run
+# unmodified on this loop; only the selector is replaced: instead of waiting
+# for I/O or for the next timer, it advances the virtual clock to that timer.
 
 MAX_LOOP_ITERATIONS = 200_000
 
@@ -601,12 +1000,34 @@ class VirtualSelector:
         pass
 
 
+def pinned(cls, name):
+    """A subclass of an asyncio Task or Future class whose hash is its creation
+    number on the loop instead of its address: sets of tasks and futures then
+    iterate in the same order in every run (and in the driver's order)."""
+
+    def __init__(self, *args, **kwargs):
+        self._aiospec_hash = kwargs["loop"].next_hash()
+        cls.__init__(self, *args, **kwargs)
+
+    def __hash__(self):
+        return self._aiospec_hash
+
+    return type(name, (cls,), {"__init__": __init__, "__hash__": __hash__, "__module__": cls.__module__})
+
+
+# The C Task and the pure-Python Task are unrelated classes.
+TASK_TYPES = (asyncio.Task, asyncio.tasks._PyTask)
+PINNED_TASK = pinned(asyncio.Task, "Task")
+PINNED_FUTURE = pinned(asyncio.Future, "Future")
+
+
 class VirtualTimeLoop(asyncio.BaseEventLoop):
     def __init__(self):
         super().__init__()
         self._now = 0.0
         self._iterations = 0
         self._selector = VirtualSelector(self)
+        self._hashes = itertools.count(1)
         self.created_tasks = []
 
     def time(self):
@@ -618,10 +1039,31 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     def _write_to_self(self):
         pass
 
+    def next_hash(self):
+        return next(self._hashes)
+
     def create_task(self, coro, *, name=None, context=None):
-        task = super().create_task(coro, name=name, context=context)
+        if self._task_factory is not None:
+            # The factory (the eager one) makes the task; the base class
+            # names it afterwards, as CPython does.
+            try:
+                task = super().create_task(coro, name=name, context=context)
+            except SystemError as e:
+                # The C Task hashes the task while a KeyboardInterrupt or
+                # SystemExit from its eager first step is pending; with the
+                # pinned (Python-level) __hash__ that turns into SystemError.
+                # Plain asyncio lets the original through: so does this loop.
+                if isinstance(e.__cause__, (KeyboardInterrupt, SystemExit)):
+                    raise e.__cause__ from None
+                raise
+        else:
+            self._check_closed()
+            task = PINNED_TASK(coro, loop=self, name=name, context=context)
         self.created_tasks.append(task)
         return task
+
+    def create_future(self):
+        return PINNED_FUTURE(loop=self)
 
 
 def exception_handler(loop, context):
@@ -630,6 +1072,8 @@ def exception_handler(loop, context):
     # collector runs; the driver leaves them out.
     if "never retrieved" in message or "destroyed but it is pending" in message:
         return
+    if message.startswith("Exception in callback"):
+        message = "Exception in callback"  # the callback's repr is implementation detail
     fields = {"message": normalize_message(message)}
     if context.get("exception") is not None:
         fields["exc"] = exc_data(context["exception"])
@@ -653,13 +1097,35 @@ def run_loop(fut):
         return {"kind": "error", "exc": exc_data(e)}
 
 
-def run(coro):
+def name_base():
+    """Where the process-wide counter of default task names stands: a
+    throwaway task, on a throwaway loop, takes the next number (the main task
+    would be Task-<base + 1>, but it is not always named so: on 3.13.0 a task
+    factory's tasks are named "None")."""
+    loop = VirtualTimeLoop()
+
+    async def probe():
+        pass
+
+    coro = probe()
+    task = asyncio.Task(coro, loop=loop)
+    base = int(task.get_name().split("-")[1])
+    task._log_destroy_pending = False
+    coro.close()
+    loop._ready.clear()
+    loop.close()
+    return base
+
+
+def run(coro, eager=False):
     """Run coro as the main task, like asyncio.run(coro), on the virtual-time loop."""
     global LOOP, NAME_BASE, RECORDING
     LOOP = VirtualTimeLoop()
+    if eager:
+        LOOP.set_task_factory(asyncio.create_eager_task_factory(PINNED_TASK))
     LOOP.set_exception_handler(exception_handler)
+    NAME_BASE = name_base()
     main_task = LOOP.create_task(coro)
-    NAME_BASE = int(main_task.get_name().split("-")[1]) - 1
     end = run_loop(main_task)
     tasks = [dict(name=task_name(t), ref=handle_of(t), **task_state(t)) for t in LOOP.created_tasks]
     outcome = {"end": end, "main": task_state(main_task), "tasks": tasks}
@@ -687,8 +1153,3 @@ def run(coro):
                 except BaseException:
                     pass
     LOOP.close()`;
-
-const MAIN_BLOCK = String.raw`
-
-if __name__ == "__main__":
-    run(main())`;

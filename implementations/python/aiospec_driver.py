@@ -315,6 +315,12 @@ STEP_FIELDS = {
     "as_completed": {"on": _LIST},
 }
 NESTED_BODIES = ("body", "finally")
+# What a callback body may do: it runs inside the loop, outside any task.
+SYNC_OPS = {
+    "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
+    "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
+    "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
+}
 MAX_STAR_CLAUSES = 3
 
 
@@ -367,6 +373,8 @@ def check_scenario(scenario):
                 raise ScenarioError("%s.exceptions: an exception group needs at least one exception" % path)
             for j, x in enumerate(subs):
                 exc_spec(x, "%s.exceptions[%d]" % (path, j))
+                if t == "ExceptionGroup" and not issubclass(EXCEPTION_TYPES[x["type"]], Exception):
+                    raise ScenarioError("%s.exceptions[%d]: an ExceptionGroup holds only Exceptions" % (path, j))
 
     def awaitable(a, path):
         if not isinstance(a, dict):
@@ -425,10 +433,16 @@ def check_scenario(scenario):
                 if isinstance(st.get(key), list):
                     steps(st[key], "%s.%s" % (p, key))
 
+    def sync_only(body, path):
+        for i, st in enumerate(body):
+            if st.get("op") not in SYNC_OPS:
+                raise ScenarioError("%s[%d].op: a callback runs synchronously; %r awaits" % (path, i, st.get("op")))
+
     for i, c in enumerate(coros):
         steps(c["body"], "$.coroutines[%d].body" % i)
     for i, c in enumerate(callbacks):
         steps(c["body"], "$.callbacks[%d].body" % i)
+        sync_only(c["body"], "$.callbacks[%d].body" % i)
 
 
 class _NeverRaised(BaseException):

@@ -7,18 +7,36 @@
  *     a step with a known `op` is checked against that op's schema only, an
  *     awaitable against the schema of its kind key only.
  *  2. meaning, on a structurally valid scenario; every problem found is
- *     reported: coroutine names are unique, "main" exists, referenced
- *     coroutines exist, the call/spawn graph is acyclic (so runs terminate),
- *     every task handle used is bound by some create_task, and no explicit
- *     task name looks like a default one (default names are renumbered in
- *     traces, so a chosen "Task-3" would read differently per implementation).
+ *     reported:
+ *     - coroutine names are unique and "main" exists; callback names are
+ *       unique; every referenced coroutine and callback exists;
+ *     - the call / spawn / schedule graph (coroutines and callbacks) is
+ *       acyclic, so runs terminate, and so is the waits-for graph of tasks
+ *       (a cycle of awaits makes cancel() recurse without end);
+ *     - callback bodies hold only steps that do not await (SYNC_OPS);
+ *     - handles: task/future, TaskGroup, timeout and timer handles are
+ *       separate namespaces (one name, one kind); every handle used is bound
+ *       by some step of its kind; set_result / set_exception name a handle
+ *       bound by create_future, uncancel / set_name one bound by create_task;
+ *     - except* (`star`): 1 to 3 clauses, no ExceptionGroup /
+ *       BaseExceptionGroup clause type, no `return` in a handler;
+ *     - exception groups have a string message at most and at least one
+ *       member, an ExceptionGroup only Exceptions; only groups have members;
+ *     - as_completed takes task/future handles only, wait also coroutines;
+ *     - no explicit task name (create_task, set_name) looks like a default
+ *       one (default names are renumbered in traces, so a chosen "Task-3"
+ *       would read differently per implementation).
+ *
+ * Also here: `scenarioFeatures` (what a scenario uses, for skipping it on
+ * implementations that lack a feature) and `requiredVersion` (the oldest
+ * Python that runs it).
  *
  * Paths are JSONPath-like and rooted at "$", e.g. `$.coroutines[0].body[3].ticks`.
  */
 import Ajv2020, { type ErrorObject, type SchemaObject } from "ajv/dist/2020";
 import schemaJson from "./scenario.schema.json";
-import { OPS, walkSteps } from "./types";
-import type { Awaitable, Scenario } from "./types";
+import { AWAITABLE_KINDS, OPS, SYNC_OPS, walkSteps } from "./types";
+import type { Awaitable, ExceptionSpec, Scenario, Step, TryStep } from "./types";
 
 export interface ValidationError {
   /** Where: a JSONPath-like string rooted at "$". */
@@ -32,8 +50,6 @@ export type ValidationResult =
 
 /** The JSON Schema of scenarios (draft 2020-12), as loaded from scenario.schema.json. */
 export const scenarioSchema: SchemaObject = schemaJson;
-
-const AWAITABLE_KINDS = ["task", "coro", "sleep", "gather"] as const;
 
 /** Default task names, as CPython's `Task-(\d+)` (Python's \d matches any Unicode decimal digit). */
 const DEFAULT_TASK_NAME = /^Task-\p{Nd}+$/u;
@@ -265,17 +281,137 @@ interface Ref {
   path: string;
 }
 
-interface Refs {
-  coros: Ref[];
-  handles: Ref[];
+/** The kinds of handles; each kind is its own namespace. */
+type HandleKind = "task" | "group" | "cm" | "timer";
+
+const KIND_NAMES: Record<HandleKind, string> = {
+  task: "task/future handle",
+  group: "TaskGroup handle",
+  cm: "timeout handle",
+  timer: "timer handle",
+};
+
+const KIND_BINDERS: Record<HandleKind, string> = {
+  task: "no create_task or create_future step in the scenario binds",
+  group: "no taskgroup or new_taskgroup step in the scenario has group",
+  cm: "no timeout step in the scenario has cm",
+  timer: "no call_soon, call_later or call_at step in the scenario has handle",
+};
+
+/** One occurrence of a handle name: a binding (by `op`) or a use (by `op`). */
+interface HandleUse {
+  kind: HandleKind;
+  name: string;
+  path: string;
+  op: string;
+  bind: boolean;
+  /** A use that needs a binding by this op specifically (set_result needs create_future, ...). */
+  needs?: "create_future" | "create_task";
 }
 
-function awaitableRefs(aw: Awaitable, path: string, out: Refs, onCoro?: (name: string) => void): void {
-  if ("task" in aw) out.handles.push({ name: aw.task, path: `${path}.task` });
-  else if ("coro" in aw) {
-    out.coros.push({ name: aw.coro, path: `${path}.coro` });
-    onCoro?.(aw.coro);
-  } else if ("gather" in aw) aw.gather.forEach((p, i) => awaitableRefs(p, `${path}.gather[${i}]`, out, onCoro));
+const GROUP_TYPES = new Set(["ExceptionGroup", "BaseExceptionGroup"]);
+/** Raisable types that are BaseExceptions but not Exceptions. */
+const BASE_ONLY_TYPES = new Set(["KeyboardInterrupt", "SystemExit", "CancelledError"]);
+const SYNC = new Set<string>(SYNC_OPS);
+
+/** Is the exception this spec builds an Exception (rather than only a BaseException)? */
+function isException(spec: ExceptionSpec): boolean {
+  if (BASE_ONLY_TYPES.has(spec.type)) return false;
+  // BaseExceptionGroup(msg, excs) is an ExceptionGroup when every member is an Exception.
+  if (spec.type === "BaseExceptionGroup") return (spec.exceptions ?? []).every(isException);
+  return true;
+}
+
+/** Exception groups are Type(message, exceptions): check the shape Python accepts. */
+function exceptionErrors(spec: ExceptionSpec, path: string, errors: ValidationError[]): void {
+  const group = GROUP_TYPES.has(spec.type);
+  if (group) {
+    if (spec.exceptions === undefined || spec.exceptions.length === 0) {
+      errors.push({
+        path: `${path}.exceptions`,
+        message: `an exception group needs at least one exception in "exceptions" (Python raises ValueError for ${spec.type}(msg, []))`,
+      });
+    }
+    const args = spec.args ?? [];
+    if (args.length > 1) {
+      errors.push({
+        path: `${path}.args`,
+        message: `${spec.type} takes one argument, its message ("args": ["message"]); its members go in "exceptions"`,
+      });
+    } else if (args.length === 1 && typeof args[0] !== "string") {
+      errors.push({
+        path: `${path}.args[0]`,
+        message: `the message of ${withArticle(spec.type)} must be a string (Python raises TypeError), got ${show(args[0])}`,
+      });
+    }
+    (spec.exceptions ?? []).forEach((x, i) => {
+      const p = `${path}.exceptions[${i}]`;
+      if (spec.type === "ExceptionGroup" && !isException(x)) {
+        errors.push({
+          path: `${p}.type`,
+          message: `an ExceptionGroup can only hold Exceptions, and ${describeException(x)} is not one ` +
+            "(Python raises TypeError: Cannot nest BaseExceptions in an ExceptionGroup); use a BaseExceptionGroup",
+        });
+      }
+      exceptionErrors(x, p, errors);
+    });
+  } else if (spec.exceptions !== undefined) {
+    errors.push({
+      path: `${path}.exceptions`,
+      message: `only ExceptionGroup and BaseExceptionGroup have "exceptions", not ${spec.type}`,
+    });
+  }
+}
+
+function describeException(spec: ExceptionSpec): string {
+  return spec.type === "BaseExceptionGroup" ? "a BaseExceptionGroup holding BaseExceptions" : `a ${spec.type}`;
+}
+
+/** The key naming an awaitable's kind. */
+function kindOf(aw: Awaitable): (typeof AWAITABLE_KINDS)[number] {
+  return AWAITABLE_KINDS.find((k) => k in aw)!;
+}
+
+/** Every awaitable inside `aw` (itself included), with its path, depth first. */
+function* walkAwaitable(aw: Awaitable, path: string): Generator<{ aw: Awaitable; path: string }> {
+  yield { aw, path };
+  if ("gather" in aw) for (let i = 0; i < aw.gather.length; i++) yield* walkAwaitable(aw.gather[i], `${path}.gather[${i}]`);
+  else if ("wait" in aw) for (let i = 0; i < aw.wait.length; i++) yield* walkAwaitable(aw.wait[i], `${path}.wait[${i}]`);
+  else if ("shield" in aw) yield* walkAwaitable(aw.shield, `${path}.shield`);
+  else if ("wait_for" in aw) yield* walkAwaitable(aw.wait_for, `${path}.wait_for`);
+}
+
+/** The awaitables a step holds: an await's `on`, an as_completed's parts. */
+function* stepAwaitables(step: Step, path: string): Generator<{ aw: Awaitable; path: string }> {
+  if (step.op === "await") yield* walkAwaitable(step.on, `${path}.on`);
+  else if (step.op === "as_completed") {
+    for (let i = 0; i < step.on.length; i++) yield* walkAwaitable(step.on[i], `${path}.on[${i}]`);
+  }
+}
+
+/** Every step inside a list of steps (nested bodies included), with its path. */
+function* walkBody(steps: Step[], path: string): Generator<{ step: Step; path: string }> {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    const p = `${path}[${i}]`;
+    yield { step, path: p };
+    if (step.op === "try") {
+      yield* walkBody(step.body, `${p}.body`);
+      for (let j = 0; j < (step.except ?? []).length; j++) yield* walkBody(step.except![j].body ?? [], `${p}.except[${j}].body`);
+      yield* walkBody(step.finally ?? [], `${p}.finally`);
+    } else if (step.op === "taskgroup" || step.op === "timeout") {
+      yield* walkBody(step.body, `${p}.body`);
+    }
+  }
+}
+
+/** Graph nodes: a coroutine by its name, a callback as "callback:NAME" (names cannot contain ":"). */
+const callbackNode = (name: string): string => `callback:${name}`;
+
+const MAX_STAR_CLAUSES = 3;
+
+function listOf(names: string[]): string {
+  return names.length <= 12 ? names.join(", ") : `${names.slice(0, 12).join(", ")}, ...`;
 }
 
 function semanticErrors(scenario: Scenario): ValidationError[] {
@@ -296,76 +432,199 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
   if (!firstDef.has("main")) {
     errors.push({ path: "$.coroutines", message: 'no coroutine named "main": the entry point is missing' });
   }
+  // Callback names: unique (a namespace of their own).
+  const firstCallback = new Map<string, number>();
+  (scenario.callbacks ?? []).forEach((c, i) => {
+    const first = firstCallback.get(c.name);
+    if (first === undefined) firstCallback.set(c.name, i);
+    else {
+      errors.push({
+        path: `$.callbacks[${i}].name`,
+        message: `duplicate callback name "${c.name}" (also defined at $.callbacks[${first}].name)`,
+      });
+    }
+  });
 
   // References from every step, in document order.
-  const edges = new Map<string, Ref[]>(); // coroutine -> coroutines it calls, awaits or spawns
-  for (const name of firstDef.keys()) edges.set(name, []);
-  const bound = new Set<string>();
-  const boundTo = new Map<string, Set<string>>(); // handle -> coroutines its tasks run
+  const known = [...firstDef.keys()];
+  const knownCallbacks = [...firstCallback.keys()];
+  // The call / spawn / schedule graph: coroutine or callback -> coroutines it
+  // calls, awaits or spawns and callbacks it schedules.
+  const edges = new Map<string, Ref[]>();
+  for (const name of known) edges.set(name, []);
+  for (const name of knownCallbacks) edges.set(callbackNode(name), []);
+  const boundTo = new Map<string, Set<string>>(); // task handle -> coroutines its tasks run
   const waitsOn: Array<{ coro: string; ref: Ref }> = []; // awaited handles, per coroutine
   const callEdges = new Map<string, Ref[]>(); // inline calls: the callee's awaits are the caller's
-  for (const name of firstDef.keys()) callEdges.set(name, []);
-  const handleRefs: Ref[] = [];
-  const known = [...firstDef.keys()];
-  for (const { step, path, coro } of walkSteps(scenario)) {
-    const refs: Refs = { coros: [], handles: [] };
+  for (const name of known) callEdges.set(name, []);
+  const handles: HandleUse[] = [];
+
+  const coroRef = (node: string, name: string, path: string, inline: boolean): void => {
+    if (!firstDef.has(name)) {
+      errors.push({ path, message: `unknown coroutine "${name}" (defined: ${listOf(known)})` });
+      return;
+    }
+    edges.get(node)?.push({ name, path });
+    if (inline) callEdges.get(node)?.push({ name, path });
+  };
+  const callbackRef = (node: string, name: string, path: string, schedules: boolean): void => {
+    if (!firstCallback.has(name)) {
+      errors.push({
+        path,
+        message: knownCallbacks.length > 0
+          ? `unknown callback "${name}" (defined: ${listOf(knownCallbacks)})`
+          : `unknown callback "${name}" (the scenario defines no callbacks: add it to "callbacks")`,
+      });
+      return;
+    }
+    if (schedules) edges.get(node)?.push({ name: callbackNode(name), path });
+  };
+  const use = (kind: HandleKind, name: string, path: string, op: string, needs?: HandleUse["needs"]): void => {
+    handles.push({ kind, name, path, op, bind: false, needs });
+  };
+  const bind = (kind: HandleKind, name: string, path: string, op: string): void => {
+    handles.push({ kind, name, path, op, bind: true });
+  };
+  const taskName = (name: string | undefined, path: string): void => {
+    if (name !== undefined && DEFAULT_TASK_NAME.test(name)) {
+      errors.push({
+        path,
+        message: `task name ${show(name)} looks like a default task name (Task-N); ` +
+          "default names are renumbered in traces, so choose another name or leave it out",
+      });
+    }
+  };
+
+  for (const { step, path, coro: node } of walkSteps(scenario)) {
+    const inCallback = node.startsWith("callback:");
+    if (inCallback && !SYNC.has(step.op)) {
+      errors.push({
+        path: `${path}.op`,
+        message: `a callback cannot run a "${step.op}" step: a callback is a plain function the loop calls outside any task, ` +
+          `so it cannot await, return a value or hold a block (steps a callback can run: ${SYNC_OPS.join(", ")})`,
+      });
+    }
     switch (step.op) {
       case "call":
-        refs.coros.push({ name: step.coro, path: `${path}.coro` });
-        if (firstDef.has(step.coro)) callEdges.get(coro)?.push({ name: step.coro, path: `${path}.coro` });
+        coroRef(node, step.coro, `${path}.coro`, true);
         break;
       case "create_task":
-        refs.coros.push({ name: step.coro, path: `${path}.coro` });
-        bound.add(step.task);
-        if (!boundTo.has(step.task)) boundTo.set(step.task, new Set());
-        boundTo.get(step.task)!.add(step.coro);
-        if (step.name !== undefined && DEFAULT_TASK_NAME.test(step.name)) {
-          errors.push({
-            path: `${path}.name`,
-            message: `task name ${show(step.name)} looks like a default task name (Task-N); ` +
-              "default names are renumbered in traces, so choose another name or leave it out",
-          });
+        coroRef(node, step.coro, `${path}.coro`, false);
+        bind("task", step.task, `${path}.task`, "create_task");
+        if (firstDef.has(step.coro)) {
+          if (!boundTo.has(step.task)) boundTo.set(step.task, new Set());
+          boundTo.get(step.task)!.add(step.coro);
         }
+        if (step.group !== undefined) use("group", step.group, `${path}.group`, "create_task");
+        taskName(step.name, `${path}.name`);
         break;
-      case "await": {
-        const before = refs.handles.length;
-        awaitableRefs(step.on, `${path}.on`, refs, (name) => {
-          if (firstDef.has(name)) callEdges.get(coro)?.push({ name, path: `${path}.on` });
-        });
-        for (const r of refs.handles.slice(before)) waitsOn.push({ coro, ref: r });
+      case "create_future":
+        bind("task", step.future, `${path}.future`, "create_future");
         break;
-      }
+      case "set_result":
+      case "set_exception":
+        use("task", step.future, `${path}.future`, step.op, "create_future");
+        if (step.op === "set_exception") exceptionErrors(step.exc, `${path}.exc`, errors);
+        break;
+      case "raise":
+        exceptionErrors(step.exc, `${path}.exc`, errors);
+        break;
       case "cancel":
       case "inspect":
-        refs.handles.push({ name: step.task, path: `${path}.task` });
+      case "result":
+      case "exception":
+        use("task", step.task, `${path}.task`, step.op);
+        break;
+      case "uncancel":
+      case "set_name":
+        use("task", step.task, `${path}.task`, step.op, "create_task");
+        if (step.op === "set_name") taskName(step.name, `${path}.name`);
+        break;
+      case "add_done_callback":
+      case "remove_done_callback":
+        use("task", step.task, `${path}.task`, step.op);
+        callbackRef(node, step.callback, `${path}.callback`, step.op === "add_done_callback");
+        break;
+      case "call_soon":
+      case "call_later":
+      case "call_at":
+        callbackRef(node, step.callback, `${path}.callback`, true);
+        if (step.handle !== undefined) bind("timer", step.handle, `${path}.handle`, step.op);
+        break;
+      case "cancel_handle":
+        use("timer", step.handle, `${path}.handle`, step.op);
+        break;
+      case "taskgroup":
+      case "new_taskgroup":
+        bind("group", step.group, `${path}.group`, step.op);
+        break;
+      case "timeout":
+        if (step.cm !== undefined) bind("cm", step.cm, `${path}.cm`, step.op);
+        break;
+      case "reschedule":
+      case "inspect_timeout":
+        use("cm", step.cm, `${path}.cm`, step.op);
+        break;
+      case "try":
+        if (step.star) starErrors(step, path, errors);
+        break;
+      case "as_completed":
+        step.on.forEach((part, i) => {
+          const kind = kindOf(part);
+          if (kind === "coro") {
+            errors.push({
+              path: `${path}.on[${i}]`,
+              message: "as_completed takes task and future handles only, not coroutines: CPython wraps coroutines in tasks " +
+                "in the order of a set, which follows their memory addresses, so the tasks would be created (and named) " +
+                "in a different order from run to run; create the tasks first (create_task) and pass their handles",
+            });
+          } else if (kind !== "task") {
+            errors.push({
+              path: `${path}.on[${i}]`,
+              message: `as_completed takes task and future handles only ({"task": H}), not ${withArticle(`{${kind}} awaitable`)}`,
+            });
+          }
+        });
         break;
       default:
         break;
     }
-    for (const r of refs.coros) {
-      if (firstDef.has(r.name)) edges.get(coro)!.push(r);
-      else {
-        const list = known.length <= 12 ? known.join(", ") : `${known.slice(0, 12).join(", ")}, ...`;
-        errors.push({ path: r.path, message: `unknown coroutine "${r.name}" (defined: ${list})` });
+    for (const { aw, path: at } of stepAwaitables(step, path)) {
+      if ("task" in aw) {
+        use("task", aw.task, `${at}.task`, step.op);
+        if (step.op === "await" || step.op === "as_completed") waitsOn.push({ coro: node, ref: { name: aw.task, path: `${at}.task` } });
+      } else if ("coro" in aw) {
+        coroRef(node, aw.coro, `${at}.coro`, true);
+      } else if ("wait" in aw) {
+        aw.wait.forEach((part, i) => {
+          const kind = kindOf(part);
+          if (kind !== "task" && kind !== "coro") {
+            errors.push({
+              path: `${at}.wait[${i}]`,
+              message: `wait takes task and future handles ({"task": H}) and coroutines ({"coro": C}, which Python 3.11+ ` +
+                `rejects with TypeError), not ${withArticle(`{${kind}} awaitable`)}`,
+            });
+          }
+        });
       }
-    }
-    handleRefs.push(...refs.handles);
-  }
-  for (const r of handleRefs) {
-    if (!bound.has(r.name)) {
-      errors.push({
-        path: r.path,
-        message: `task handle "${r.name}" is never bound: no create_task step in the scenario has task "${r.name}"`,
-      });
     }
   }
 
-  const callCycles = cycleErrors(known, edges, (name, cycle) =>
-    `coroutine "${name}" calls or spawns itself through ${cycle.join(" -> ")}; scenarios must terminate`);
+  errors.push(...handleErrors(handles));
+
+  const callCycles = cycleErrors([...known, ...knownCallbacks.map(callbackNode)], edges, (name, cycle) => {
+    if (cycle.every((n) => !n.startsWith("callback:"))) {
+      return `coroutine "${name}" calls or spawns itself through ${cycle.join(" -> ")}; scenarios must terminate`;
+    }
+    const what = name.startsWith("callback:") ? `callback "${name.slice("callback:".length)}"` : `coroutine "${name}"`;
+    return `${what} is scheduled again by what it schedules or spawns: ${cycle.join(" -> ")} ` +
+      "(call_soon, call_later, call_at and add_done_callback schedule a callback); scenarios must terminate";
+  });
   errors.push(...callCycles);
   if (callCycles.length === 0) {
     // The waits-for graph: a task running X waits for a task running Y when X
-    // (or a coroutine X calls inline) awaits a handle bound to a task of Y.
+    // (or a coroutine X calls inline) awaits a handle bound to a task of Y —
+    // directly, or through a gather, shield, wait_for, wait or as_completed.
     // Tasks that could await each other are rejected: cancelling one of them
     // cancels the other, which cancels the first, without end (CPython hits
     // RecursionError), so such a scenario has no bounded meaning.
@@ -373,7 +632,7 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
     for (const [c, refs] of callEdges) waits.set(c, [...refs]);
     for (const { coro, ref } of waitsOn) {
       for (const target of boundTo.get(ref.name) ?? []) {
-        if (firstDef.has(target)) waits.get(coro)!.push({ name: target, path: ref.path });
+        if (firstDef.has(target)) waits.get(coro)?.push({ name: target, path: ref.path });
       }
     }
     errors.push(...cycleErrors(known, waits, (name, cycle) =>
@@ -383,9 +642,145 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
   return errors;
 }
 
+/** except*: 1 to 3 clauses, no group types, no `return` inside a handler. */
+function starErrors(step: TryStep, path: string, errors: ValidationError[]): void {
+  const clauses = step.except ?? [];
+  if (clauses.length === 0) {
+    errors.push({
+      path: `${path}.except`,
+      message: `a try with "star": true needs 1 to ${MAX_STAR_CLAUSES} except* clauses; this one has none ` +
+        '(leave "star" out for a plain try/finally)',
+    });
+  } else if (clauses.length > MAX_STAR_CLAUSES) {
+    errors.push({
+      path: `${path}.except`,
+      message: `a try with "star": true has at most ${MAX_STAR_CLAUSES} except* clauses; this one has ${clauses.length}`,
+    });
+  }
+  clauses.forEach((h, j) => {
+    if (GROUP_TYPES.has(h.type)) {
+      errors.push({
+        path: `${path}.except[${j}].type`,
+        message: `except* cannot name ${h.type} (Python raises TypeError: catching ExceptionGroup with except* is not allowed); ` +
+          "use a plain try/except to catch the group itself",
+      });
+    }
+    for (const inner of walkBody(h.body ?? [], `${path}.except[${j}].body`)) {
+      if (inner.step.op === "return") {
+        errors.push({
+          path: inner.path,
+          message: "a \"return\" cannot appear in an except* handler (Python: SyntaxError: 'break', 'continue' and " +
+            "'return' cannot appear in an except* block); return after the try, or from a coroutine the handler calls",
+        });
+      }
+    }
+  });
+}
+
 /**
- * Depth-first search of the call/spawn graph, from each coroutine in
- * definition order; every back edge closes a cycle, reported at the
+ * Handle namespaces: each name is of one kind; every use is bound by a step
+ * of its kind somewhere; set_result / set_exception need a create_future,
+ * uncancel / set_name a create_task.
+ */
+function handleErrors(handles: HandleUse[]): ValidationError[] {
+  const errors: ValidationError[] = [];
+  const first = new Map<string, HandleUse>();
+  const clashes = new Set<string>(); // paths with a kind error
+  const binders = new Map<string, Set<string>>(); // `${kind}:${name}` -> ops binding it
+  for (const h of handles) {
+    const f = first.get(h.name);
+    if (f === undefined) first.set(h.name, h);
+    else if (f.kind !== h.kind) {
+      clashes.add(h.path);
+      errors.push({
+        path: h.path,
+        message: `"${h.name}" is used as ${withArticle(KIND_NAMES[h.kind])} here but as ${withArticle(KIND_NAMES[f.kind])} at ${f.path}; ` +
+          "task/future, TaskGroup, timeout and timer handles are separate namespaces, so give them different names",
+      });
+    }
+    if (h.bind) {
+      const key = `${h.kind}:${h.name}`;
+      if (!binders.has(key)) binders.set(key, new Set());
+      binders.get(key)!.add(h.op);
+    }
+  }
+  for (const h of handles) {
+    if (h.bind || clashes.has(h.path)) continue;
+    const ops = binders.get(`${h.kind}:${h.name}`);
+    if (ops === undefined) {
+      errors.push({
+        path: h.path,
+        message: `${KIND_NAMES[h.kind].replace(/^task\/future/, "task")} "${h.name}" is never bound: ${KIND_BINDERS[h.kind]} "${h.name}"`,
+      });
+    } else if (h.needs !== undefined && !ops.has(h.needs)) {
+      const why = h.needs === "create_future"
+        ? `a Task's ${h.op}() always raises RuntimeError`
+        : `a Future has no ${h.op}()`;
+      errors.push({
+        path: h.path,
+        message: `${h.op} needs ${h.needs === "create_future" ? "a future" : "a task"}: handle "${h.name}" is bound only by ` +
+          `${[...ops].join(" and ")}, never by ${h.needs} (${why})`,
+      });
+    }
+  }
+  return errors;
+}
+
+// ---------------------------------------------------------------- versions and features
+
+/** Python versions, oldest first. */
+export type PythonVersion = "3.11" | "3.12" | "3.13";
+
+/**
+ * Features a scenario can use that appeared after Python 3.11, the oldest
+ * version the language targets, with the version that brought them.
+ */
+export const FEATURE_VERSIONS: Readonly<Record<string, PythonVersion>> = {
+  eager: "3.12", // asyncio.eager_task_factory / create_eager_task_factory
+  "as_completed:async": "3.13", // async iteration of asyncio.as_completed
+};
+
+/**
+ * Every feature name `scenarioFeatures` can report: the ops, the awaitable
+ * kinds, "eager" (the scenario runs with the eager task factory), "except*"
+ * (a try with `star`) and "as_completed:async" (as_completed with mode
+ * "async"). Op and awaitable kind names overlap ("sleep"): one name, one
+ * feature of asyncio.
+ */
+export const FEATURES: readonly string[] = [
+  ...new Set<string>([...OPS, ...AWAITABLE_KINDS, "eager", "except*", "as_completed:async"]),
+];
+
+/**
+ * The features a scenario uses, sorted: what an implementation must provide
+ * to run it (harness code skips scenarios that use a feature an
+ * implementation lists as unsupported). Assumes a structurally valid scenario.
+ */
+export function scenarioFeatures(scenario: Scenario): string[] {
+  const found = new Set<string>();
+  if (scenario.eager) found.add("eager");
+  for (const { step, path } of walkSteps(scenario)) {
+    found.add(step.op);
+    if (step.op === "try" && step.star) found.add("except*");
+    if (step.op === "as_completed" && step.mode === "async") found.add("as_completed:async");
+    for (const { aw } of stepAwaitables(step, path)) found.add(kindOf(aw));
+  }
+  return [...found].sort();
+}
+
+/** The oldest Python version that can run the scenario: "3.11" unless it uses a feature of FEATURE_VERSIONS. */
+export function requiredVersion(scenario: Scenario): PythonVersion {
+  let version: PythonVersion = "3.11";
+  for (const f of scenarioFeatures(scenario)) {
+    const v = FEATURE_VERSIONS[f];
+    if (v !== undefined && v > version) version = v;
+  }
+  return version;
+}
+
+/**
+ * Depth-first search of a graph (call / spawn / schedule, or waits-for), from
+ * each node in definition order; every back edge closes a cycle, reported at the
  * reference that closes it.
  */
 function cycleErrors(
