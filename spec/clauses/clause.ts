@@ -59,6 +59,12 @@ export interface Clause {
   check(ctx: CheckContext): Verdict;
   /** Why a version is excluded, when it is (e.g. "added in 3.12"). */
   note?: string;
+  /**
+   * Implementations on which the clause fails — proof that it can fail:
+   * mutant ids ("mutant:NAME") or fixture ids, listed in docs/spec.md and
+   * checked by test/clauses.test.ts.
+   */
+  brokenBy: readonly string[];
 }
 
 export const ALL_VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];

@@ -15,6 +15,7 @@ export const differential = clause({
   versions: ALL_VERSIONS,
   level: "exact",
   needs: [],
+  brokenBy: ["mutant:lifo-ready"],
   scenarios: (version) => scenarioArb({ version }),
   check({ trace, expected }) {
     const want = expected();

@@ -1,0 +1,6 @@
+/**
+ * Clauses: as_completed. (Being written.)
+ */
+import type { Clause } from "./clause";
+
+export const CLAUSES: Clause[] = [];

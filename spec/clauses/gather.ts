@@ -1,0 +1,6 @@
+/**
+ * Clauses: gather. (Being written.)
+ */
+import type { Clause } from "./clause";
+
+export const CLAUSES: Clause[] = [];

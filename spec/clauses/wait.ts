@@ -1,0 +1,6 @@
+/**
+ * Clauses: wait. (Being written.)
+ */
+import type { Clause } from "./clause";
+
+export const CLAUSES: Clause[] = [];

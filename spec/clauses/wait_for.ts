@@ -1,0 +1,6 @@
+/**
+ * Clauses: wait_for. (Being written.)
+ */
+import type { Clause } from "./clause";
+
+export const CLAUSES: Clause[] = [];
