@@ -7,14 +7,25 @@
  *   cpython                                       python3 on PATH, through the driver
  *   cpython-3.11 | cpython-3.12 | cpython-3.13    a discovered interpreter (pyenv, or python3.X on PATH)
  *   ...+pytask                                    the same, with the pure-Python Task instead of the C Task
+ *   ./impl.ts, /abs/impl.js, impl.ts[@3.X]        a TypeScript / CommonJS module exporting an implementation
+ *   cmd:COMMAND LINE                              any program speaking the driver protocol
  *
  * A target runs scenarios and returns traces; every target says which Python
  * version's behaviour it claims.
+ *
+ * Isolation (harness/isolation/): implementations under test are buggy by
+ * definition. Modules run in worker threads and drivers in child processes,
+ * each case under a time limit; whatever goes wrong becomes a rejected run()
+ * with a TargetFailure ("timeout" | "error", reason) for that case, the
+ * worker or process is replaced for the next one (a bounded number of
+ * times), and nothing is left running after close(). The trusted reference
+ * and mutants run in-process unless `isolate: true` is asked for.
+ * docs/adapters.md describes the ids, the module contract and the protocol.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DriverProcess } from "./driver";
+import { DriverHello, DriverProcess } from "./driver";
 import { runScenario } from "./interpreter";
 import type { AsyncioImplementation } from "./api";
 import type { Scenario } from "../spec/scenario/types";
@@ -22,6 +33,16 @@ import type { Trace } from "../spec/scenario/trace";
 import { NEWEST, VERSIONS, makeReference, isPythonVersion } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { MUTANTS, findMutant } from "../implementations/mutants";
+import { IsolationEvent, IsolationLimits, IsolationStats, resolveLimits } from "./isolation/limits";
+import { Engine, EngineInfo, Supervisor } from "./isolation/supervisor";
+import { WorkerEngine } from "./isolation/worker-engine";
+import type { ImplSpec } from "./isolation/load";
+import { CommandLineError, splitCommandLine } from "./isolation/cmdline";
+
+export { DEFAULT_LIMITS } from "./isolation/limits";
+export type { IsolationEvent, IsolationLimits, IsolationStats } from "./isolation/limits";
+export { liveResources } from "./isolation/resources";
+export { TargetFailure } from "./runner";
 
 /** Bad input from the user: the CLI prints the message on one line and exits 2. */
 export class UsageError extends Error {}
@@ -34,8 +55,26 @@ export interface Target {
   description: string;
   /** Scenario features the implementation declares it lacks (clauses needing them are skipped). */
   unsupported?: readonly string[];
+  /** How it runs: in the harness's own thread (trusted code), in a worker thread, or in a child process. */
+  isolation?: IsolationStats["isolation"];
+  /**
+   * Run one scenario. A failure of the implementation (no trace in time, a
+   * crash, a malformed trace, ...) rejects with a TargetFailure (runner.ts)
+   * whose verdict is "timeout" or "error".
+   */
   run(scenario: Scenario): Promise<Trace>;
-  close(): void;
+  /** Stop the target's worker / process; the promise (which never rejects) resolves once it is gone. */
+  close(): void | Promise<void>;
+  /** Counters of an isolated target: cases, timeouts, errors, restarts, and why it gave up. */
+  stats?(): IsolationStats;
+}
+
+/** Options of resolveTarget / resolvePair. Every limit defaults to DEFAULT_LIMITS. */
+export interface TargetOptions extends Partial<IsolationLimits> {
+  /** Run the reference or a mutant in a worker thread too (modules and cmd: drivers are always isolated). */
+  isolate?: boolean;
+  /** Told about restarts and about a target giving up (e.g. to print a warning). */
+  onEvent?: (e: IsolationEvent) => void;
 }
 
 export const DRIVER_PATH = path.resolve(__dirname, "..", "implementations", "python", "aiospec_driver.py");
@@ -47,6 +86,7 @@ export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, de
     version,
     description,
     unsupported: impl.unsupported ?? [],
+    isolation: "in-process",
     run: async (s) => runScenario(impl, s),
     close: () => {},
   };
@@ -98,40 +138,177 @@ export function whichSync(cmd: string): string | null {
   return null;
 }
 
-async function driverTarget(id: string, python: string, pytask: boolean): Promise<Target> {
-  const driver = new DriverProcess(python, ["-u", DRIVER_PATH], pytask ? { task: "py" } : {});
-  let hello;
+function limitsFrom(id: string, options: TargetOptions): IsolationLimits {
   try {
-    hello = await driver.hello;
+    return resolveLimits(options);
   } catch (e) {
-    driver.close();
     throw new UsageError(`implementation "${id}": ${(e as Error).message}`);
   }
-  if (!isPythonVersion(hello.version)) {
-    driver.close();
-    throw new UsageError(
-      `implementation "${id}": ${python} is Python ${hello.python}; aiospec models ${VERSIONS.join(", ")}`,
-    );
+}
+
+/** A target whose implementation runs out of the harness's reach, supervised. */
+async function supervisedTarget(
+  id: string,
+  kind: "worker" | "process",
+  make: () => Engine,
+  options: TargetOptions,
+  failure: (reason: string) => string,
+  finish: (info: EngineInfo) => { id: string; description: string } = (info) => ({ id, description: info.description }),
+): Promise<Target> {
+  const limits = limitsFrom(id, options);
+  const sup = new Supervisor(id, kind, make, limits, options.onEvent);
+  let info: EngineInfo;
+  try {
+    info = await sup.start();
+  } catch (e) {
+    throw new UsageError(failure((e as Error).message));
   }
+  const named = finish(info);
+  (sup as { id: string }).id = named.id;
   return {
-    id,
-    version: hello.version,
-    description: `${hello.implementation} ${hello.python} (${pytask ? "pure-Python Task" : "C Task"}) at ${hello.executable}`,
-    run: (s) => driver.run(s),
+    id: named.id,
+    version: info.version,
+    description: named.description,
+    unsupported: info.unsupported,
+    isolation: kind,
+    run: (s) => sup.run(s),
+    close: () => sup.close(),
+    stats: () => ({ ...sup.stats }),
+  };
+}
+
+function workerTarget(id: string, spec: ImplSpec, options: TargetOptions, failure: (reason: string) => string, finish?: (info: EngineInfo) => { id: string; description: string }): Promise<Target> {
+  const limits = limitsFrom(id, options);
+  return supervisedTarget(id, "worker", () => new WorkerEngine(spec, limits, id), options, failure, finish);
+}
+
+/** An engine around a driver process: ready once it said a valid hello. */
+function driverEngine(
+  command: string,
+  args: string[],
+  label: string,
+  limits: IsolationLimits,
+  task: "c" | "py" | undefined,
+  describe: (h: DriverHello) => string,
+): Engine {
+  const driver = new DriverProcess(command, args, { task, maxLineBytes: limits.maxReplyBytes, label });
+  const ready = driver.hello.then((h): EngineInfo => {
+    if (!isPythonVersion(h.version)) {
+      void driver.close();
+      const who = h.python ? `${h.implementation || "the driver"} ${h.python}` : "the driver";
+      throw new Error(`${command} is ${who}, claiming Python ${h.version}; aiospec models ${VERSIONS.join(", ")}`);
+    }
+    return { version: h.version, description: describe(h), unsupported: [] };
+  });
+  ready.catch(() => {});
+  return {
+    ready,
+    run: (s, timeoutMs) => driver.run(s, { timeoutMs }),
+    get dead() {
+      return driver.dead;
+    },
+    onDeath: (cb) => driver.onDeath(cb),
     close: () => driver.close(),
   };
 }
 
+function cpythonTarget(id: string, python: string, pytask: boolean, options: TargetOptions): Promise<Target> {
+  const limits = limitsFrom(id, options);
+  const describe = (h: DriverHello) =>
+    `${h.implementation} ${h.python} (${pytask ? "pure-Python Task" : "C Task"}) at ${h.executable}`;
+  return supervisedTarget(
+    id,
+    "process",
+    () => driverEngine(python, ["-u", DRIVER_PATH], id, limits, pytask ? "py" : undefined, describe),
+    options,
+    (reason) => `implementation "${id}": ${reason}`,
+  );
+}
+
+/** The argv of a cmd: id. */
+export function parseCmdId(id: string): string[] {
+  try {
+    return splitCommandLine(id.slice("cmd:".length));
+  } catch (e) {
+    if (e instanceof CommandLineError) throw new UsageError(`implementation "${id}": ${e.message}`);
+    throw e;
+  }
+}
+
+function cmdTarget(id: string, options: TargetOptions): Promise<Target> {
+  const argv = parseCmdId(id);
+  const limits = limitsFrom(id, options);
+  const describe = (h: DriverHello) => {
+    const what = [h.implementation, h.python].filter(Boolean).join(" ");
+    return `driver \`${argv.join(" ")}\`${what ? ` (${what})` : ""}, Python ${h.version} behaviour, in a child process`;
+  };
+  return supervisedTarget(
+    id,
+    "process",
+    () => driverEngine(argv[0], argv.slice(1), id, limits, undefined, describe),
+    options,
+    (reason) => `implementation "${id}" cannot start: ${reason}`,
+  );
+}
+
+/** A module id: the file and the version asked for with @3.X, or null when id does not name a file. */
+export function parseModuleId(id: string): { file: string; version?: string } | null {
+  let file = id;
+  let version: string | undefined;
+  const m = /^(.*)@(\d+\.\d+)$/.exec(id);
+  if (m && !fs.existsSync(path.resolve(id))) {
+    file = m[1];
+    version = m[2];
+  }
+  const looksLikePath =
+    /^\.\.?[\\/]/.test(file) || path.isAbsolute(file) || /\.[cm]?[jt]s$/.test(file);
+  return looksLikePath ? { file, version } : null;
+}
+
+function moduleTarget(id: string, mod: { file: string; version?: string }, versionHint: PythonVersion | undefined, options: TargetOptions): Promise<Target> {
+  if (mod.version !== undefined && !isPythonVersion(mod.version)) {
+    throw new UsageError(`unknown implementation "${id}": versions are ${VERSIONS.map((x) => "@" + x).join(", ")}`);
+  }
+  const abs = path.resolve(mod.file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw new UsageError(`implementation "${id}": no such file ${abs}`);
+  }
+  if (!stat.isFile()) throw new UsageError(`implementation "${id}": ${abs} is not a file`);
+  const explicit = mod.version as PythonVersion | undefined;
+  const spec: ImplSpec = { kind: "module", path: abs, version: explicit ?? versionHint ?? NEWEST, explicit: explicit !== undefined };
+  return workerTarget(
+    id,
+    spec,
+    options,
+    (reason) => `implementation "${id}" cannot be loaded: ${reason}`,
+    // A factory's version was the harness's choice: the id that replays the target names it.
+    (info) => ({ id: info.factory && !explicit ? `${mod.file}@${info.version}` : id, description: info.description }),
+  );
+}
+
 /**
  * Resolve an implementation id. `versionHint` is the version plain
- * `reference` (or a mutant without @version) takes: when comparing with a
- * CPython, the reference follows that CPython's version.
+ * `reference` (or a mutant without @version, or a module exporting a
+ * factory) takes: when comparing with a CPython, the reference follows that
+ * CPython's version. `options` sets the isolation limits (per-case
+ * `timeoutMs`, ...) and `isolate` (run the reference / mutants in a worker).
+ *
+ * Throws a UsageError (one line) for an unknown id and for an implementation
+ * that cannot start at all.
  */
-export async function resolveTarget(id: string, versionHint?: PythonVersion): Promise<Target> {
+export async function resolveTarget(id: string, versionHint?: PythonVersion, options: TargetOptions = {}): Promise<Target> {
+  limitsFrom(id, options);
+  if (id.startsWith("cmd:")) return cmdTarget(id, options);
   if (id === "reference" || id.startsWith("reference@") || id.startsWith("reference+")) {
     const pyTask = id.endsWith("+pytask");
     const base = pyTask ? id.slice(0, -"+pytask".length) : id;
     const v = parseVersionSuffix(id, base.slice("reference".length)) ?? versionHint ?? NEWEST;
+    if (options.isolate) {
+      return workerTarget(`reference@${v}${pyTask ? "+pytask" : ""}`, { kind: "reference", version: v, pyTask }, options, (r) => `implementation "${id}": ${r}`);
+    }
     const flavour = pyTask ? "pure-Python Task" : "C Task";
     return tsTarget(makeReference(v, { pyTask }), v, `TypeScript reference, Python ${v} profile, ${flavour}`);
   }
@@ -142,6 +319,9 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion): Pr
       throw new UsageError(`unknown mutant "${name}": known mutants are ${MUTANTS.map((x) => x.name).join(", ")}`);
     }
     const v = parseVersionSuffix(id, rest.length ? "@" + rest.join("@") : "") ?? versionHint ?? NEWEST;
+    if (options.isolate) {
+      return workerTarget(`mutant:${m.name}@${v}`, { kind: "mutant", name: m.name, version: v }, options, (r) => `implementation "${id}": ${r}`);
+    }
     return tsTarget(m.make(v), v, `mutant ${m.name}: ${m.description}`);
   }
   const cp = /^cpython(?:-(3\.\d+))?(\+pytask)?$/.exec(id);
@@ -150,32 +330,51 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion): Pr
     if (cp[1] === undefined) {
       const python = whichSync("python3");
       if (!python) throw new UsageError(`implementation "${id}": no python3 on PATH`);
-      return driverTarget(id, python, pytask);
+      return cpythonTarget(id, python, pytask, options);
     }
     const found = findCPython(cp[1]);
     if (!found.path) {
       throw new UsageError(`implementation "${id}": no CPython ${cp[1]} found (looked for ${found.looked.join(" and ")})`);
     }
-    return driverTarget(id, found.path, pytask);
+    return cpythonTarget(id, found.path, pytask, options);
   }
+  const mod = parseModuleId(id);
+  if (mod) return moduleTarget(id, mod, versionHint, options);
   throw new UsageError(
-    `unknown implementation "${id}": expected reference[@3.X], mutant:NAME, cpython, cpython-3.X or cpython-3.X+pytask`,
+    `unknown implementation "${id}": expected reference[@3.X][+pytask], mutant:NAME[@3.X], cpython, cpython-3.X[+pytask], a module path (./impl.ts) or cmd:"COMMAND LINE"`,
   );
 }
 
-/** Resolve two ids for a comparison: a plain `reference` follows the other side's version. */
-export async function resolvePair(a: string, b: string): Promise<[Target, Target]> {
-  const floating = (id: string) =>
-    id === "reference" || id === "reference+pytask" || (id.startsWith("mutant:") && !id.includes("@"));
-  if (floating(a) && !floating(b)) {
-    const tb = await resolveTarget(b);
-    return [await resolveTarget(a, tb.version), tb];
+/**
+ * How firmly an id fixes its Python version: 0 for the reference or a mutant
+ * without @3.X (they follow the other side), 1 for a module without @3.X (a
+ * factory follows, an object claims its own), 2 for the rest.
+ */
+function fixedness(id: string): number {
+  if (id === "reference" || id === "reference+pytask" || (id.startsWith("mutant:") && !id.includes("@"))) return 0;
+  if (!id.startsWith("cmd:") && !/^(reference|mutant:|cpython)/.test(id)) {
+    const mod = parseModuleId(id);
+    if (mod && mod.version === undefined) return 1;
   }
-  const ta = await resolveTarget(a);
+  return 2;
+}
+
+/** Resolve two ids for a comparison: the side whose version is less fixed follows the other's. */
+export async function resolvePair(a: string, b: string, options: TargetOptions = {}): Promise<[Target, Target]> {
+  if (fixedness(a) < fixedness(b)) {
+    const tb = await resolveTarget(b, undefined, options);
+    try {
+      return [await resolveTarget(a, tb.version, options), tb];
+    } catch (e) {
+      await tb.close();
+      throw e;
+    }
+  }
+  const ta = await resolveTarget(a, undefined, options);
   try {
-    return [ta, await resolveTarget(b, ta.version)];
+    return [ta, await resolveTarget(b, ta.version, options)];
   } catch (e) {
-    ta.close();
+    await ta.close();
     throw e;
   }
 }

@@ -1,0 +1,66 @@
+/**
+ * A cheap structural check of a trace coming from an implementation under
+ * test (a worker thread or a driver process): the fields every consumer
+ * relies on have the right types. It does not check the meaning of events;
+ * the clauses do that.
+ */
+
+const RUN_ENDS = new Set(["complete", "deadlock", "interrupted", "iteration_limit", "error"]);
+const STATES = new Set(["pending", "cancelled", "result", "exception"]);
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (typeof x === "string") return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + "…" : x)}`;
+  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
+}
+
+function runEnd(x: unknown, where: string): string | null {
+  if (!isObject(x)) return `${where} is ${describe(x)}, not an object`;
+  if (typeof x.kind !== "string" || !RUN_ENDS.has(x.kind)) {
+    return `${where}.kind is ${describe(x.kind)}, not one of ${[...RUN_ENDS].join(", ")}`;
+  }
+  if ((x.kind === "interrupted" || x.kind === "error") && !isObject(x.exc)) return `${where}.exc is missing`;
+  return null;
+}
+
+function outcome(x: unknown, where: string): string | null {
+  if (!isObject(x)) return `${where} is ${describe(x)}, not an object`;
+  if (typeof x.state !== "string" || !STATES.has(x.state)) {
+    return `${where}.state is ${describe(x.state)}, not one of ${[...STATES].join(", ")}`;
+  }
+  if (x.state === "exception" && !isObject(x.exc)) return `${where}.exc is missing`;
+  return null;
+}
+
+/** Why x is not a well-formed trace, or null when it is. */
+export function traceShapeError(x: unknown): string | null {
+  if (!isObject(x)) return `the trace is ${describe(x)}, not an object`;
+  if (!Array.isArray(x.events)) return `trace.events is ${describe(x.events)}, not an array`;
+  for (let i = 0; i < x.events.length; i++) {
+    const e = x.events[i];
+    const where = `trace.events[${i}]`;
+    if (!isObject(e)) return `${where} is ${describe(e)}, not an object`;
+    if (typeof e.ev !== "string") return `${where}.ev is ${describe(e.ev)}, not a string`;
+    if (typeof e.time !== "number" || !Number.isFinite(e.time)) return `${where}.time is ${describe(e.time)}, not a number`;
+    if (e.task !== null && typeof e.task !== "string") return `${where}.task is ${describe(e.task)}, not a task name or null`;
+  }
+  const end = runEnd(x.end, "trace.end");
+  if (end !== null) return end;
+  const main = outcome(x.main, "trace.main");
+  if (main !== null) return main;
+  if (!Array.isArray(x.tasks)) return `trace.tasks is ${describe(x.tasks)}, not an array`;
+  for (let i = 0; i < x.tasks.length; i++) {
+    const t = x.tasks[i];
+    const where = `trace.tasks[${i}]`;
+    const o = outcome(t, where);
+    if (o !== null) return o;
+    if (typeof (t as Record<string, unknown>).name !== "string") return `${where}.name is ${describe((t as Record<string, unknown>).name)}, not a string`;
+  }
+  if (x.shutdown !== undefined) return runEnd(x.shutdown, "trace.shutdown");
+  return null;
+}
