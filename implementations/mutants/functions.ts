@@ -1,11 +1,531 @@
 /**
- * Mutants for the clauses of this group. (Being written.)
+ * Mutants for the clauses of the asyncio functions: gather, shield,
+ * wait_for, wait and as_completed.
  *
  * A mutant is the reference with one behaviour broken: replace one function
  * of the implementation object (`{ ...makeReference(v), gather: ... }`), or
  * subclass a reference class and install it (loopClass, task factories).
  * Reference files are never edited for a mutant.
+ *
+ * Most of them wrap the reference function and bend one thing; a few
+ * (shield's, wait_for's no-wait) are small rewrites with the bug in place,
+ * as someone writing the function from the documentation might make it.
  */
+import type { AsyncioImplementation, Coroutine, PyAsCompleted, PyFuture, ReturnWhen } from "../../harness/api";
+import { isCoroutine } from "../../harness/api";
+import { EventLoop, makeReference } from "../reference";
+import type { Profile, PythonVersion } from "../reference";
+import { PyBaseException, TimeoutError, pyexc } from "../reference/exceptions";
+import { Future } from "../reference/futures";
+import { GatheringFuture, ensure_future } from "../reference/gather";
+import { get_running_loop } from "../reference/loop";
+import type { TaskFactory } from "../reference/loop";
 import type { Mutant } from "./mutant";
 
-export const MUTANTS: Mutant[] = [];
+type Aw = Coroutine | PyFuture;
+
+/** A mutant made by changing some of the reference's functions. */
+function mutant(
+  name: string,
+  description: string,
+  change: (ref: AsyncioImplementation, v: PythonVersion) => Partial<AsyncioImplementation>,
+): Mutant {
+  return {
+    name,
+    description,
+    make: (v) => {
+      const ref = makeReference(v);
+      return { ...ref, ...change(ref, v), id: `mutant:${name}@${v}` };
+    },
+  };
+}
+
+/** A mutant whose loop has one version flag of its profile inverted. */
+function flippedProfile(name: string, description: string, flag: keyof Profile): Mutant {
+  class FlippedLoop extends EventLoop {
+    constructor(profile: Profile, factory: TaskFactory) {
+      super({ ...profile, [flag]: !profile[flag] }, factory);
+    }
+  }
+  return {
+    name,
+    description,
+    make: (v) => ({ ...makeReference(v, { loopClass: FlippedLoop }), id: `mutant:${name}@${v}` }),
+  };
+}
+
+/** `await aw`: a future through its __await__, a coroutine inline. */
+function* awaitIt(aw: Aw): Coroutine {
+  return yield* ("__await__" in aw ? aw.__await__() : aw);
+}
+
+/** Wait until fut is done, without raising what it raised. */
+function* waitDone(fut: Future): Coroutine<void> {
+  if (fut.done()) return;
+  const waiter = fut.loop.create_future();
+  fut.add_done_callback(() => {
+    if (!waiter.done()) waiter.set_result(null);
+  });
+  yield* waiter.__await__();
+}
+
+// ---------------------------------------------------------------- gather
+
+const gatherCompletionOrder = mutant(
+  "gather-completion-order",
+  "gather lists the results in the order the children finished, not in argument order",
+  (ref) => ({
+    gather: (aws, re) => {
+      const outer = ref.gather(aws, re);
+      if (!(outer instanceof GatheringFuture) || outer.done()) return outer;
+      const order: Future[] = [];
+      const distinct = [...new Set(outer.children)];
+      for (const c of distinct) c.add_done_callback((f) => order.push(f));
+      const setResult = outer.set_result.bind(outer);
+      outer.set_result = (results: unknown) => {
+        const byChild = new Map<Future, unknown>();
+        outer.children.forEach((c, i) => byChild.set(c, (results as unknown[])[i]));
+        const seq = [...order, ...distinct.filter((c) => !order.includes(c))];
+        const out: unknown[] = [];
+        for (const c of seq) for (const d of outer.children) if (d === c) out.push(byChild.get(c));
+        setResult(out);
+      };
+      return outer;
+    },
+  }),
+);
+
+const gatherWaitsForAllOnError = mutant(
+  "gather-waits-for-all-on-error",
+  "without return_exceptions, gather waits for every child and then raises the first exception in argument order",
+  (ref) => ({
+    gather: (aws, re) => {
+      if (re || aws.length === 0) return ref.gather(aws, re);
+      const inner = ref.gather(aws, true) as Future;
+      const out = inner.loop.create_future();
+      inner.add_done_callback(() => {
+        if (out.done()) return;
+        if (inner.cancelled()) out.cancel();
+        else if (inner.exception() !== null) out.set_exception(inner.exception()!);
+        else {
+          const results = inner.result() as unknown[];
+          const exc = results.find((r) => r instanceof PyBaseException) as PyBaseException | undefined;
+          if (exc) out.set_exception(exc);
+          else out.set_result(results);
+        }
+      });
+      out.cancel = (msg: string | null = null) => !out.done() && inner.cancel(msg);
+      return out;
+    },
+  }),
+);
+
+const gatherCancelsOnError = mutant(
+  "gather-cancels-on-error",
+  "when a child's exception propagates out of gather, gather cancels the other children",
+  (ref) => ({
+    gather: (aws, re) => {
+      const outer = ref.gather(aws, re);
+      if (outer instanceof GatheringFuture) {
+        outer.add_done_callback((f) => {
+          if (!f.cancelled() && f.exception() !== null) for (const c of outer.children) c.cancel();
+        });
+      }
+      return outer;
+    },
+  }),
+);
+
+const gatherIgnoresReturnExceptions = mutant(
+  "gather-ignores-return-exceptions",
+  "gather ignores return_exceptions=True: the first exception propagates",
+  (ref) => ({ gather: (aws) => ref.gather(aws, false) }),
+);
+
+const gatherCancelNotPropagated = mutant(
+  "gather-cancel-not-propagated",
+  "cancelling a gather cancels only its own future: the children keep running",
+  (ref) => ({
+    gather: (aws, re) => {
+      const outer = ref.gather(aws, re);
+      if (outer instanceof GatheringFuture) outer.cancel = (msg: string | null = null) => Future.prototype.cancel.call(outer, msg);
+      return outer;
+    },
+  }),
+);
+
+const gatherChildCancelCancelsAll = mutant(
+  "gather-child-cancel-cancels-all",
+  "a child task cancelled on its own cancels the whole gather, and so its siblings",
+  (ref) => ({
+    gather: (aws, re) => {
+      let outer: PyFuture | null = null;
+      // Registered before gather's own callbacks, so it runs first.
+      const onDone = (f: PyFuture): void => {
+        if (f.cancelled() && outer !== null && !outer.done()) outer.cancel();
+      };
+      for (const aw of aws) if (!isCoroutine(aw) && !aw.done()) aw.add_done_callback(onDone);
+      outer = ref.gather(aws, re);
+      return outer;
+    },
+  }),
+);
+
+const gatherCancelledEntryKeepsMessage = mutant(
+  "gather-cancelled-entry-keeps-message",
+  "with return_exceptions, a cancelled task's entry is the CancelledError that ended it (message included), not CancelledError('')",
+  (ref) => ({
+    gather: (aws, re) => {
+      const outer = ref.gather(aws, re);
+      if (!re || !(outer instanceof GatheringFuture) || outer.done()) return outer;
+      const setResult = outer.set_result.bind(outer);
+      outer.set_result = (results: unknown) =>
+        setResult((results as unknown[]).map((r, i) => (outer.children[i].cancelled() ? outer.children[i].makeCancelledError() : r)));
+      return outer;
+    },
+  }),
+);
+
+const gatherEmptyHangs = mutant(
+  "gather-empty-hangs",
+  "gather() of nothing never completes (it only completes when its last child does)",
+  (ref) => ({ gather: (aws, re) => (aws.length === 0 ? get_running_loop().create_future() : ref.gather(aws, re)) }),
+);
+
+const gatherDedupCollapses = mutant(
+  "gather-dedup-collapses",
+  "an awaitable passed to gather twice appears once in the results",
+  (ref) => ({ gather: (aws, re) => ref.gather([...new Set(aws)], re) }),
+);
+
+const gatherFastPathFlipped = flippedProfile(
+  "gather-fast-path-flipped",
+  "gather's handling of children already done is the other version's: at once on 3.11, through done callbacks on 3.12+",
+  "gatherEagerDoneChildren",
+);
+
+// ---------------------------------------------------------------- shield
+
+const shieldCancelsInner = mutant(
+  "shield-cancels-inner",
+  "cancelling a shield's outer future cancels the inner one too (no protection)",
+  (ref) => ({
+    shield: (aw) => {
+      const inner = ensure_future(aw, null);
+      const outer = ref.shield(inner);
+      if (outer !== inner) {
+        const cancel = outer.cancel.bind(outer);
+        outer.cancel = (msg?: string | null) => {
+          inner.cancel(msg ?? null);
+          return cancel(msg);
+        };
+      }
+      return outer;
+    },
+  }),
+);
+
+interface ShieldBugs {
+  /** Check inner.cancelled() before reading its exception (the reference does). */
+  checkCancelled: boolean;
+  /** Pass the inner's exception on (the reference does). */
+  passException: boolean;
+  /** Return an inner that is already done as it is (the reference does). */
+  shortcutDone: boolean;
+}
+
+/** shield written from scratch, with some of the reference's care left out. */
+function brokenShield(bugs: ShieldBugs): (aw: Aw) => PyFuture {
+  return (arg) => {
+    const inner = ensure_future(arg, null);
+    if (bugs.shortcutDone && inner.done()) return inner;
+    const outer = inner.loop.create_future();
+    const innerDone = (inner: Future): void => {
+      if (outer.cancelled()) {
+        if (!inner.cancelled()) inner.exception();
+        return;
+      }
+      if (bugs.checkCancelled && inner.cancelled()) {
+        outer.cancel();
+        return;
+      }
+      const exc = inner.exception(); // raises CancelledError for a cancelled inner
+      if (exc !== null) {
+        if (bugs.passException) outer.set_exception(exc);
+        else outer.set_result(null);
+      } else outer.set_result(inner.result());
+    };
+    inner.add_done_callback(innerDone);
+    outer.add_done_callback(() => {
+      if (!inner.done()) inner.remove_done_callback(innerDone);
+    });
+    return outer;
+  };
+}
+
+const shieldIgnoresInnerCancel = mutant(
+  "shield-ignores-inner-cancel",
+  "shield reads a cancelled inner's exception(), which raises in the callback: the shield never completes",
+  () => ({ shield: brokenShield({ checkCancelled: false, passException: true, shortcutDone: true }) }),
+);
+
+const shieldSwallowsException = mutant(
+  "shield-swallows-exception",
+  "shield gives None when the inner raised, instead of raising its exception",
+  () => ({ shield: brokenShield({ checkCancelled: true, passException: false, shortcutDone: true }) }),
+);
+
+const shieldAlwaysWraps = mutant(
+  "shield-always-wraps",
+  "shield of an inner that is already done still makes an outer future, completed a loop iteration later",
+  () => ({ shield: brokenShield({ checkCancelled: true, passException: true, shortcutDone: false }) }),
+);
+
+// ---------------------------------------------------------------- wait_for
+
+const waitForNeverTimesOut = mutant(
+  "wait_for-never-times-out",
+  "wait_for ignores its timeout and waits for the awaitable however long it takes",
+  (ref) => ({ wait_for: (aw) => ref.wait_for(aw, null) }),
+);
+
+/** wait_for that cancels on timeout but raises TimeoutError at once, without waiting for the awaitable to end. */
+function* noWaitWaitFor(aw: Aw, timeout: number | null): Coroutine {
+  const loop = get_running_loop();
+  if (timeout === null) return yield* awaitIt(aw);
+  const fut = ensure_future(aw, loop);
+  if (fut.done()) return fut.result();
+  const waiter = loop.create_future();
+  const release = (): void => {
+    if (!waiter.done()) waiter.set_result(null);
+  };
+  const timer = loop.call_later(timeout, release);
+  fut.add_done_callback(release);
+  try {
+    yield* waiter.__await__();
+  } catch (e) {
+    fut.remove_done_callback(release);
+    fut.cancel();
+    throw e;
+  } finally {
+    timer.cancel();
+  }
+  if (fut.done()) return fut.result();
+  fut.remove_done_callback(release);
+  fut.cancel();
+  throw TimeoutError(); // no CancelledError to chain: it has not happened yet
+}
+
+const waitForNoWait = mutant(
+  "wait_for-no-wait",
+  "on timeout, wait_for cancels the awaitable and raises TimeoutError at once, without waiting for it to end (and without a cause)",
+  () => ({ wait_for: noWaitWaitFor }),
+);
+
+const waitForNotCancelling = mutant(
+  "wait_for-not-cancelling",
+  "wait_for never cancels the awaitable (as if it were shielded): on timeout or cancellation it keeps running",
+  (ref) => ({ wait_for: (aw, t) => ref.wait_for(ref.shield(aw), t) }),
+);
+
+const waitForNoneIsZero = mutant(
+  "wait_for-none-is-zero",
+  "wait_for takes timeout=None for 0: it times out at once",
+  (ref) => ({ wait_for: (aw, t) => ref.wait_for(aw, t ?? 0) }),
+);
+
+const waitForResultDropped = mutant(
+  "wait_for-result-dropped",
+  "wait_for waits correctly but returns None instead of the awaitable's result",
+  (ref) => ({
+    wait_for: function* (aw, t) {
+      yield* ref.wait_for(aw, t);
+      return null;
+    },
+  }),
+);
+
+const waitForZeroRuns = mutant(
+  "wait_for-zero-runs",
+  "wait_for with timeout 0 lets the awaitable start before cancelling it (a deadline of now, not an immediate cancel)",
+  (ref) => ({
+    wait_for: function* (aw, t) {
+      if (t !== 0) return yield* ref.wait_for(aw, t);
+      const cm = ref.timeout(0);
+      yield* cm.__aenter__();
+      let result: unknown;
+      try {
+        result = yield* awaitIt(aw);
+      } catch (e) {
+        if (e instanceof PyBaseException) yield* cm.__aexit__(e);
+        throw e;
+      }
+      yield* cm.__aexit__(null);
+      return result;
+    },
+  }),
+);
+
+const waitForVersionFlipped = flippedProfile(
+  "wait_for-version-flipped",
+  "wait_for is the other version's: 3.12's (timeout(), the coroutine inline) on 3.11, 3.11's (a new task) on 3.12+",
+  "waitForUsesTimeout",
+);
+
+// ---------------------------------------------------------------- wait
+
+const waitRaisesTimeout = mutant(
+  "wait-raises-timeout",
+  "wait raises TimeoutError when its timeout passes with awaitables still pending",
+  (ref) => ({
+    wait: function* (aws, t, rw) {
+      const start = get_running_loop().time();
+      const [done, pending] = yield* ref.wait(aws, t, rw);
+      if (t !== null && pending.length > 0 && get_running_loop().time() >= start + t) throw TimeoutError();
+      return [done, pending];
+    },
+  }),
+);
+
+const waitCancelsPending = mutant(
+  "wait-cancels-pending",
+  "wait cancels the awaitables still pending when it returns",
+  (ref) => ({
+    wait: function* (aws, t, rw) {
+      const [done, pending] = yield* ref.wait(aws, t, rw);
+      for (const p of pending) p.cancel();
+      return [done, pending];
+    },
+  }),
+);
+
+const waitFirstCompletedWaitsAll = mutant(
+  "wait-first-completed-waits-all",
+  "wait(return_when=FIRST_COMPLETED) waits for all of them",
+  (ref) => ({ wait: (aws, t, rw) => ref.wait(aws, t, rw === "FIRST_COMPLETED" ? "ALL_COMPLETED" : rw) }),
+);
+
+const waitAllCompletedReturnsEarly = mutant(
+  "wait-all-completed-returns-early",
+  "wait(return_when=ALL_COMPLETED) returns as soon as the first awaitable is done",
+  (ref) => ({ wait: (aws, t, rw) => ref.wait(aws, t, rw === "ALL_COMPLETED" ? "FIRST_COMPLETED" : rw) }),
+);
+
+const waitFirstExceptionWaitsAll = mutant(
+  "wait-first-exception-waits-all",
+  "wait(return_when=FIRST_EXCEPTION) waits for all of them",
+  (ref) => ({ wait: (aws, t, rw) => ref.wait(aws, t, rw === "FIRST_EXCEPTION" ? "ALL_COMPLETED" : rw) }),
+);
+
+const waitIgnoresTimeout = mutant(
+  "wait-ignores-timeout",
+  "wait ignores its timeout",
+  (ref) => ({ wait: (aws, _t, rw) => ref.wait(aws, null, rw) }),
+);
+
+const waitEmptyOk = mutant(
+  "wait-empty-ok",
+  "wait() of an empty set gives two empty sets instead of raising ValueError",
+  (ref) => ({
+    wait: function* (aws, t, rw: ReturnWhen) {
+      if (aws.length === 0) return [[], []] as [PyFuture[], PyFuture[]];
+      return yield* ref.wait(aws, t, rw);
+    },
+  }),
+);
+
+const waitWrapsCoroutines = mutant(
+  "wait-wraps-coroutines",
+  "wait wraps coroutines in tasks (as before 3.11) instead of raising TypeError",
+  (ref) => ({ wait: (aws, t, rw) => ref.wait(aws.map((aw) => (isCoroutine(aw) ? ensure_future(aw, null) : aw)), t, rw) }),
+);
+
+// ---------------------------------------------------------------- as_completed
+
+const asCompletedArgumentOrder = mutant(
+  "as-completed-argument-order",
+  "as_completed hands out the awaitables in argument order, not as they finish (and ignores the timeout)",
+  (ref, v) => ({
+    as_completed: (aws) => {
+      const futs = [...new Set(aws.map((aw) => ensure_future(aw, null)))];
+      let i = 0;
+      const it: PyAsCompleted = { __next__: () => (i < futs.length ? futs[i++] : undefined) };
+      if (v >= "3.13") {
+        it.__anext__ = function* () {
+          if (i >= futs.length) throw pyexc("StopAsyncIteration");
+          const f = futs[i++];
+          yield* waitDone(f);
+          return f;
+        };
+      }
+
+      return it;
+    },
+  }),
+);
+
+const asCompletedIgnoresTimeout = mutant(
+  "as-completed-ignores-timeout",
+  "as_completed ignores its timeout",
+  (ref) => ({ as_completed: (aws) => ref.as_completed(aws, null) }),
+);
+
+const asCompletedAsyncNewFutures = mutant(
+  "as-completed-async-new-futures",
+  "async iteration of as_completed yields new futures with the outcomes, not the original tasks",
+  (ref) => ({
+    as_completed: (aws, t) => {
+      const it = ref.as_completed(aws, t);
+      const anext = it.__anext__?.bind(it);
+      if (anext === undefined) return it;
+      return {
+        __next__: () => it.__next__(),
+        __anext__: function* () {
+          const f = (yield* anext()) as Future;
+          const copy = f.loop.create_future();
+          if (f.cancelled()) copy.cancel();
+          else if (f.exception() !== null) copy.set_exception(f.exception()!);
+          else copy.set_result(f.result());
+          return copy;
+        },
+      };
+    },
+  }),
+);
+
+export const MUTANTS: Mutant[] = [
+  gatherCompletionOrder,
+  gatherWaitsForAllOnError,
+  gatherCancelsOnError,
+  gatherIgnoresReturnExceptions,
+  gatherCancelNotPropagated,
+  gatherChildCancelCancelsAll,
+  gatherCancelledEntryKeepsMessage,
+  gatherEmptyHangs,
+  gatherDedupCollapses,
+  gatherFastPathFlipped,
+  shieldCancelsInner,
+  shieldIgnoresInnerCancel,
+  shieldSwallowsException,
+  shieldAlwaysWraps,
+  waitForNeverTimesOut,
+  waitForNoWait,
+  waitForNotCancelling,
+  waitForNoneIsZero,
+  waitForResultDropped,
+  waitForZeroRuns,
+  waitForVersionFlipped,
+  waitRaisesTimeout,
+  waitCancelsPending,
+  waitFirstCompletedWaitsAll,
+  waitAllCompletedReturnsEarly,
+  waitFirstExceptionWaitsAll,
+  waitIgnoresTimeout,
+  waitEmptyOk,
+  waitWrapsCoroutines,
+  asCompletedArgumentOrder,
+  asCompletedIgnoresTimeout,
+  asCompletedAsyncNewFutures,
+];
+
+

@@ -1,6 +1,181 @@
 /**
- * Clauses: as_completed. (Being written.)
+ * Clauses: asyncio.as_completed ("Waiting Primitives").
+ *
+ * main creates tasks t0, t1, ... (named w0, w1, ..., running coroutines
+ * c0, c1, ... that sleep and return 10 + i or raise ValueError(i)) and
+ * iterates as_completed over them in some order, catching what the loop
+ * raises, then sleeps until every task is over. The properties compare the
+ * `awaited` (and `as_completed`) events with the tasks' exit events.
  */
-import type { Clause } from "./clause";
+import fc from "fast-check";
+import type { Awaitable, CoroutineDef, Scenario, Step } from "../scenario/types";
+import type { Trace, TraceValue } from "../scenario/trace";
+import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import type { Clause, Verdict } from "./clause";
+import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex } from "./gather";
 
-export const CLAUSES: Clause[] = [];
+const SOURCE = { url: DOCS.tasks + "#asyncio.as_completed", section: "Waiting Primitives" };
+
+interface Member {
+  ticks: number;
+  raises: boolean;
+}
+
+function asCompletedScenario(members: readonly Member[], order: readonly number[], o: { timeout?: number | null; mode?: "iter" | "async" }, after: number): Scenario {
+  const coroutines: CoroutineDef[] = [];
+  const spawn: Step[] = [];
+  members.forEach((m, i) => {
+    coroutines.push(childCoro(`c${i}`, i, m.ticks, m.raises));
+    spawn.push({ op: "create_task", coro: `c${i}`, task: `t${i}`, name: `w${i}` });
+  });
+  const on: Awaitable[] = order.map((i) => ({ task: `t${i}` }));
+  const step: Step & { op: "as_completed" } = { op: "as_completed", on };
+  if (o.timeout !== undefined) step.timeout = o.timeout;
+  if (o.mode !== undefined) step.mode = o.mode;
+  const main: Step[] = [...spawn, catching("BaseException", [step])];
+  if (after > 0) main.push({ op: "sleep", ticks: after });
+  return scenarioOf(main, coroutines);
+}
+
+/** Members, and a permutation of them (the argument order). */
+const membersArb = (raises: boolean, maxTicks = 4) =>
+  fc
+    .array(fc.record({ ticks: fc.integer({ min: 0, max: maxTicks }), raises: raises ? fc.boolean() : fc.constant(false) }), { minLength: 1, maxLength: 4 })
+    .chain((ms) => fc.shuffledSubarray(ms.map((_, i) => i), { minLength: ms.length, maxLength: ms.length }).map((order) => ({ ms, order })));
+
+/** The tasks' exits, in the order they happened (completion order). */
+interface Exit {
+  i: number;
+  coro: string;
+  time: number;
+  outcome: TraceValue;
+  failed: boolean;
+  cancelled: boolean;
+}
+
+function completionOrder(trace: Trace, n: number): Exit[] {
+  const names = new Set(Array.from({ length: n }, (_, i) => `c${i}`));
+  return eventsOf(trace, "exit")
+    .filter((x) => names.has(x.e.coro))
+    .map((x) => ({ i: x.i, coro: x.e.coro, time: x.e.time, outcome: outcomeOf(x.e), failed: x.e.exc !== undefined, cancelled: isCancelled(x.e) }));
+}
+
+function memberCount(scenario: Scenario): number {
+  return scenario.coroutines.length - 1;
+}
+
+/** What as_completed must hand out: the outcomes in completion order, up to the first exception. */
+function expectedOutcomes(trace: Trace, n: number, before = Infinity) {
+  const out: Exit[] = [];
+  for (const c of completionOrder(trace, n)) {
+    if (c.time >= before) break;
+    out.push(c);
+    if (c.failed) break;
+  }
+  return out;
+}
+
+function checkCompletionOrder(scenario: Scenario, trace: Trace): Verdict {
+  const n = memberCount(scenario);
+  const got = awaitedBy(trace, "Task-1", "as_completed").map((x) => outcomeOf(x.e));
+  const want = expectedOutcomes(trace, n).map((c) => c.outcome);
+  if (!same(got, want)) return `as_completed handed out ${show(got)}; in completion order (up to the first exception) the tasks gave ${show(want)}`;
+  return true;
+}
+
+function checkTimeout(scenario: Scenario, trace: Trace): Verdict {
+  const n = memberCount(scenario);
+  const step = scenario.coroutines[0].body.find((s) => s.op === "try");
+  const timeout = step?.op === "try" && step.body[0].op === "as_completed" ? step.body[0].timeout ?? null : null;
+  if (timeout === null) return "no timeout";
+  const got = awaitedBy(trace, "Task-1", "as_completed");
+  const want = expectedOutcomes(trace, n, timeout);
+  const before = got.slice(0, want.length).map((x) => outcomeOf(x.e));
+  if (!same(before, want.map((c) => c.outcome))) {
+    return `before the timeout, as_completed handed out ${show(got.map((x) => outcomeOf(x.e)))}; the tasks finished by then gave ${show(want.map((c) => c.outcome))}`;
+  }
+  const failedFirst = want.length > 0 && want[want.length - 1].failed;
+  if (!failedFirst) {
+    // Plain iteration raises it from an await (an `awaited` event); async
+    // iteration from the iteration step itself. Either way main catches it.
+    const caught = eventsOf(trace, "caught").find((x) => x.e.task === "Task-1");
+    if (!caught) return `nothing was raised when the timeout (t=${timeout}) expired`;
+    if (caught.e.exc.type !== "TimeoutError") return `after the tasks finished in time, the loop over as_completed raised ${show(caught.e.exc)}, not TimeoutError`;
+    if (caught.e.time !== timeout) return `as_completed raised TimeoutError at t=${caught.e.time}, not at the timeout (t=${timeout})`;
+    const extra = got.slice(want.length).filter((x) => x.e.exc?.type !== "TimeoutError");
+    if (extra.length > 0) return `as_completed handed out ${show(extra.map((x) => outcomeOf(x.e)))} after the timeout`;
+  }
+  const end = shutdownIndex(trace);
+  const exits = completionOrder(trace, n);
+  if (exits.length < n || exits.some((x) => x.i > end)) return "a task did not run to its end after the timeout";
+  const cancelled = exits.find((x) => x.cancelled);
+  if (cancelled) return `task of ${cancelled.coro} was cancelled: as_completed's timeout cancels nothing`;
+  return true;
+}
+
+function checkAsyncItems(scenario: Scenario, trace: Trace): Verdict {
+  const n = memberCount(scenario);
+  const want = expectedOutcomes(trace, n);
+  const items = eventsOf(trace, "as_completed").filter((x) => x.e.task === "Task-1");
+  const awaited = awaitedBy(trace, "Task-1", "as_completed");
+  const wantItems = want.map((c) => ({ task: `w${c.coro.slice(1)}` }));
+  const gotItems = items.map((x) => x.e.item);
+  if (!same(gotItems, wantItems)) return `async iteration yielded ${show(gotItems)}; the tasks in completion order are ${show(wantItems)}`;
+  const gotOutcomes = awaited.map((x) => outcomeOf(x.e));
+  if (!same(gotOutcomes, want.map((c) => c.outcome))) return `awaiting the yielded tasks gave ${show(gotOutcomes)}, not ${show(want.map((c) => c.outcome))}`;
+  return true;
+}
+
+export const CLAUSES: Clause[] = [
+  clause({
+    id: "as_completed.completion_order",
+    statement: "Iterating over as_completed() gives awaitables whose outcomes come in the order the tasks finish, not in argument order; the first exception ends the loop.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["as_completed", "task", "create_task", "sleep", "raise", "try"],
+    brokenBy: ["mutant:as-completed-argument-order"],
+    scenarios: () =>
+      fc
+        .record({ m: membersArb(true), mode: fc.constantFrom<"iter" | undefined>(undefined, "iter"), timeout: fc.constantFrom<number | null | undefined>(undefined, null, 50) })
+        .map(({ m, mode, timeout }) => asCompletedScenario(m.ms, m.order, { mode, timeout }, 0)),
+    check: ({ scenario, trace }) => checkCompletionOrder(scenario, trace),
+  }),
+  clause({
+    id: "as_completed.timeout",
+    statement: "When as_completed()'s timeout expires, the next await raises TimeoutError, after the outcomes of the tasks that finished in time; the unfinished tasks are not cancelled.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["as_completed", "as_completed:async", "task", "create_task", "sleep", "raise", "try"],
+    brokenBy: ["mutant:as-completed-ignores-timeout"],
+    scenarios: (version) =>
+      fc
+        .record({
+          m: membersArb(true, 5),
+          timeout: fc.integer({ min: 1, max: 4 }),
+          slow: fc.nat(),
+          mode: version >= "3.13" ? fc.constantFrom<"iter" | "async" | undefined>(undefined, "iter", "async") : fc.constant(undefined),
+        })
+        .map(({ m, timeout, slow, mode }) => {
+          // No task ends exactly at the timeout (which comes first is a tie); one ends after it.
+          const ms = m.ms.map((x) => ({ ...x, ticks: x.ticks === timeout ? timeout + 1 : x.ticks }));
+          const k = slow % ms.length;
+          ms[k] = { ...ms[k], ticks: Math.max(ms[k].ticks, timeout + 1) };
+          return asCompletedScenario(ms, m.order, { timeout, mode }, 7);
+        }),
+    check: ({ scenario, trace }) => checkTimeout(scenario, trace),
+  }),
+  clause({
+    id: "as_completed.async_yields_tasks",
+    statement: "Since 3.13, `async for` over as_completed() yields the original tasks themselves, in the order they finish.",
+    source: SOURCE,
+    versions: ["3.13"],
+    level: "documented",
+    note: "async iteration of as_completed is new in 3.13 (gh-77714)",
+    needs: ["as_completed", "as_completed:async", "task", "create_task", "sleep", "raise", "try"],
+    brokenBy: ["mutant:as-completed-async-new-futures", "mutant:as-completed-argument-order"],
+    scenarios: () => membersArb(true).map((m) => asCompletedScenario(m.ms, m.order, { mode: "async" }, 0)),
+    check: ({ scenario, trace }) => checkAsyncItems(scenario, trace),
+  }),
+];

@@ -1,6 +1,324 @@
 /**
- * Clauses: wait. (Being written.)
+ * Clauses: asyncio.wait ("Waiting Primitives").
+ *
+ * The members waited for are tasks t0, t1, ... (named w0, w1, ..., running
+ * coroutines c0, c1, ... that sleep and then return 10 + i or raise
+ * ValueError(i)) and futures f0, f1, ... that a call_later callback resolves
+ * the same way. A member's completion is read off the trace: its coroutine's
+ * exit event, or the set_result / set_exception event of its callback. main
+ * awaits the wait and then sleeps until every member is over, so the
+ * properties can also see what happens to the members left pending.
  */
-import type { Clause } from "./clause";
+import fc from "fast-check";
+import type { Awaitable, CallbackDef, CoroutineDef, ReturnWhen, Scenario, Step } from "../scenario/types";
+import type { Trace, TraceValue } from "../scenario/trace";
+import { canonicalJson } from "../scenario/trace";
+import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import type { Clause, Verdict } from "./clause";
+import { awaitedBy, catching, childCoro, enterOf, eventsOf, isCancelled, outcomeOf, scenarioOf, show, shutdownIndex, valueError } from "./gather";
 
-export const CLAUSES: Clause[] = [];
+const SOURCE = { url: DOCS.tasks + "#asyncio.wait", section: "Waiting Primitives" };
+
+type WaitAw = Extract<Awaitable, { wait: Awaitable[] }>;
+
+interface Member {
+  kind: "task" | "future";
+  ticks: number;
+  raises: boolean;
+}
+
+interface WaitOptions {
+  timeout?: number | null;
+  returnWhen?: ReturnWhen;
+}
+
+/** main creates the members, awaits the wait (catching anything), then sleeps `after` ticks. */
+function waitScenario(members: readonly Member[], o: WaitOptions, after: number): Scenario {
+  const spawn: Step[] = [];
+  const parts: Awaitable[] = [];
+  const coroutines: CoroutineDef[] = [];
+  const callbacks: CallbackDef[] = [];
+  members.forEach((m, i) => {
+    if (m.kind === "task") {
+      coroutines.push(childCoro(`c${i}`, i, m.ticks, m.raises));
+      spawn.push({ op: "create_task", coro: `c${i}`, task: `t${i}`, name: `w${i}` });
+      parts.push({ task: `t${i}` });
+    } else {
+      spawn.push({ op: "create_future", future: `f${i}` }, { op: "call_later", delay: m.ticks, callback: `resolve${i}` });
+      callbacks.push({
+        name: `resolve${i}`,
+        body: [m.raises ? { op: "set_exception", future: `f${i}`, exc: valueError(i) } : { op: "set_result", future: `f${i}`, value: 10 + i }],
+      });
+      parts.push({ task: `f${i}` });
+    }
+  });
+  const w: WaitAw = { wait: parts };
+  if (o.timeout !== undefined) w.timeout = o.timeout;
+  if (o.returnWhen !== undefined) w.return_when = o.returnWhen;
+  const main: Step[] = [...spawn, catching("BaseException", [{ op: "await", on: w }])];
+  if (after > 0) main.push({ op: "sleep", ticks: after });
+  return scenarioOf(main, coroutines, callbacks);
+}
+
+const memberArb = (raises: boolean): fc.Arbitrary<Member> =>
+  fc.record({
+    kind: fc.constantFrom<Member["kind"]>("task", "task", "future"),
+    ticks: fc.integer({ min: 0, max: 4 }),
+    raises: raises ? fc.boolean() : fc.constant(false),
+  });
+
+const membersArb = (raises: boolean) => fc.array(memberArb(raises), { minLength: 1, maxLength: 4 });
+
+/** What the scenario waits for: member i's encoding in wait's sets, and how it completes in the trace. */
+interface Completion {
+  key: string;
+  encoded: TraceValue;
+  /** Index and time of its completion event; undefined when it never completed. */
+  at?: { i: number; time: number; failed: boolean; cancelled: boolean };
+}
+
+function completions(scenario: Scenario, trace: Trace): Completion[] {
+  const w = waitOf(scenario);
+  return w.wait.map((p) => {
+    const h = (p as { task: string }).task;
+    if (h.startsWith("t")) {
+      const i = h.slice(1);
+      const x = eventsOf(trace, "exit").find((e) => e.e.coro === `c${i}`);
+      const encoded = { task: `w${i}` };
+      return {
+        key: canonicalJson(encoded),
+        encoded,
+        at: x && { i: x.i, time: x.e.time, failed: x.e.exc !== undefined && !isCancelled(x.e), cancelled: isCancelled(x.e) },
+      };
+    }
+    const encoded = { future: h };
+    // The callback's probe succeeded: the future completed then (a probe that
+    // raised found it done already, e.g. cancelled).
+    const x = trace.events.findIndex((e) => (e.ev === "set_result" || e.ev === "set_exception") && e.ref === h && e.exc === undefined);
+    const at = x < 0 ? undefined : { i: x, time: trace.events[x].time, failed: trace.events[x].ev === "set_exception", cancelled: false };
+    return { key: canonicalJson(encoded), encoded, at };
+  });
+}
+
+function waitOf(scenario: Scenario): WaitAw {
+  for (const s of scenario.coroutines[0].body) {
+    if (s.op === "try" && s.body[0].op === "await" && "wait" in s.body[0].on) return s.body[0].on;
+  }
+  throw new Error("no wait in main");
+}
+
+/** The wait's awaited event, which must have a value [done, pending]. */
+function theWait(trace: Trace): { i: number; time: number; done: string[]; pending: string[] } | string {
+  const aw = awaitedBy(trace, "Task-1", "wait")[0];
+  if (!aw) return `the await of wait never finished (${trace.end.kind})`;
+  if (aw.e.exc !== undefined) return `wait raised ${show(aw.e.exc)}`;
+  const v = aw.e.value;
+  if (!Array.isArray(v) || v.length !== 2 || !Array.isArray(v[0]) || !Array.isArray(v[1])) return `wait gave ${show(v)}, not (done, pending)`;
+  return { i: aw.i, time: aw.e.time, done: (v[0] as TraceValue[]).map(canonicalJson), pending: (v[1] as TraceValue[]).map(canonicalJson) };
+}
+
+/**
+ * The sets wait gives are right: every member is in exactly one of them,
+ * done holding exactly the members that had completed when the wait
+ * returned.
+ */
+function checkSets(cs: readonly Completion[], w: { i: number; done: string[]; pending: string[] }): Verdict {
+  const all = new Set(cs.map((c) => c.key));
+  for (const k of [...w.done, ...w.pending]) if (!all.has(k)) return `wait's sets hold ${k}, which was not waited for`;
+  for (const c of cs) {
+    const inDone = w.done.includes(c.key);
+    const inPending = w.pending.includes(c.key);
+    if (inDone === inPending) return `${c.key} is in ${inDone ? "both sets" : "neither set"}`;
+    const finished = c.at !== undefined && c.at.i < w.i;
+    if (finished && !inDone) return `${c.key} had completed when wait returned but is in pending`;
+    if (!finished && inDone) return `${c.key} is in done but had not completed when wait returned`;
+  }
+  return true;
+}
+
+/** When wait should return: the time its return_when condition (or its timeout) is met. */
+function expectedTime(cs: readonly Completion[], o: WaitOptions, start: number): number | string {
+  const times = cs.map((c) => c.at?.time);
+  if (times.some((t) => t === undefined)) return "a member never completed";
+  const ts = times as number[];
+  let when = Math.max(...ts);
+  if (o.returnWhen === "FIRST_COMPLETED") when = Math.min(...ts);
+  if (o.returnWhen === "FIRST_EXCEPTION") {
+    const failed = cs.filter((c) => c.at!.failed).map((c) => c.at!.time);
+    if (failed.length > 0) when = Math.min(when, ...failed);
+  }
+  if (o.timeout !== undefined && o.timeout !== null) when = Math.min(when, start + o.timeout);
+  return when;
+}
+
+/** The common property: wait returned (never raised) at the right time, with the right sets. */
+function checkWait(scenario: Scenario, trace: Trace): Verdict {
+  const w = waitOf(scenario);
+  const o: WaitOptions = { timeout: w.timeout, returnWhen: w.return_when };
+  const got = theWait(trace);
+  if (typeof got === "string") return got;
+  const cs = completions(scenario, trace);
+  const sets = checkSets(cs, got);
+  if (sets !== true) return sets;
+  const want = expectedTime(cs, o, 0);
+  if (typeof want === "string") return want;
+  if (got.time !== want) {
+    return `wait(return_when=${o.returnWhen ?? "ALL_COMPLETED"}, timeout=${o.timeout ?? null}) returned at t=${got.time}, not t=${want}`;
+  }
+  return true;
+}
+
+// ---- generators
+
+/** No timeout (or one that never matters); the given return_when. */
+const conditionArb = (returnWhen: ReturnWhen | undefined, raises: boolean) =>
+  fc
+    .record({ members: membersArb(raises), timeout: fc.constantFrom<number | null | undefined>(undefined, null, 50) })
+    .map(({ members, timeout }) => waitScenario(members, { timeout, returnWhen }, 5));
+
+/** A timeout that expires while at least one member is still running. */
+const timeoutArb = fc
+  .record({
+    members: membersArb(true),
+    timeout: fc.integer({ min: 0, max: 3 }),
+    returnWhen: fc.constantFrom<ReturnWhen | undefined>(undefined, "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"),
+    slow: fc.nat(),
+  })
+  .map(({ members, timeout, returnWhen, slow }) => {
+    const ms = members.map((m) => ({ ...m }));
+    const k = slow % ms.length;
+    ms[k] = { ...ms[k], ticks: Math.max(ms[k].ticks, timeout + 1) };
+    return waitScenario(ms, { timeout, returnWhen }, 6);
+  });
+
+export const CLAUSES: Clause[] = [
+  clause({
+    id: "wait.all_completed",
+    statement: "wait() with return_when=ALL_COMPLETED (the default) returns (done, pending) when every awaitable is done, with all of them in done; it raises none of their exceptions.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait-all-completed-returns-early"],
+    scenarios: () =>
+      fc.oneof(conditionArb(undefined, true), conditionArb("ALL_COMPLETED", true)),
+    check: ({ scenario, trace }) => {
+      const r = checkWait(scenario, trace);
+      if (r !== true) return r;
+      const got = theWait(trace) as Exclude<ReturnType<typeof theWait>, string>;
+      return got.pending.length === 0 ? true : `wait(ALL_COMPLETED) left ${got.pending.join(", ")} pending`;
+    },
+  }),
+  clause({
+    id: "wait.first_completed",
+    statement: "wait() with return_when=FIRST_COMPLETED returns as soon as any awaitable is done, with the ones done by then in done and the others in pending.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait-first-completed-waits-all"],
+    scenarios: () => conditionArb("FIRST_COMPLETED", true),
+    check: ({ scenario, trace }) => checkWait(scenario, trace),
+  }),
+  clause({
+    id: "wait.first_exception",
+    statement: "wait() with return_when=FIRST_EXCEPTION returns as soon as any awaitable ends with an exception, or when all are done if none does.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait-first-exception-waits-all"],
+    scenarios: () => conditionArb("FIRST_EXCEPTION", true),
+    check: ({ scenario, trace }) => checkWait(scenario, trace),
+  }),
+  clause({
+    id: "wait.timeout_returns",
+    statement: "When wait()'s timeout expires first, it returns (done, pending) at that moment, with the unfinished awaitables in pending: it does not raise TimeoutError.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait-raises-timeout", "mutant:wait-ignores-timeout"],
+    scenarios: () => timeoutArb,
+    check: ({ scenario, trace }) => checkWait(scenario, trace),
+  }),
+  clause({
+    id: "wait.no_cancel",
+    statement: "wait() does not cancel the awaitables still pending when it returns (after a timeout or a FIRST_* condition): they run on to their own end.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait-cancels-pending"],
+    scenarios: () => fc.oneof(timeoutArb, conditionArb("FIRST_COMPLETED", true), conditionArb("FIRST_EXCEPTION", true)),
+    check: ({ scenario, trace }) => {
+      const end = shutdownIndex(trace);
+      for (const c of completions(scenario, trace)) {
+        if (c.at === undefined || c.at.i > end) return `${c.key} did not run to its end after wait returned`;
+        if (c.at.cancelled) return `${c.key} was cancelled`;
+      }
+      return true;
+    },
+  }),
+  clause({
+    id: "wait.empty",
+    statement: "wait() of an empty collection raises ValueError.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "sleep", "try"],
+    brokenBy: ["mutant:wait-empty-ok"],
+    scenarios: () =>
+      fc
+        .record({
+          timeout: fc.constantFrom<number | null | undefined>(undefined, null, 0, 3),
+          returnWhen: fc.constantFrom<ReturnWhen | undefined>(undefined, "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"),
+          before: fc.integer({ min: 0, max: 2 }),
+        })
+        .map(({ timeout, returnWhen, before }) => {
+          const w: WaitAw = { wait: [] };
+          if (timeout !== undefined) w.timeout = timeout;
+          if (returnWhen !== undefined) w.return_when = returnWhen;
+          return scenarioOf([{ op: "sleep", ticks: before }, catching("BaseException", [{ op: "await", on: w }])], []);
+        }),
+    check: ({ trace }) => {
+      const aw = awaitedBy(trace, "Task-1", "wait")[0];
+      if (!aw) return `the await of wait() never finished (${trace.end.kind})`;
+      if (aw.e.exc?.type !== "ValueError") return `wait() of nothing gave ${show(outcomeOf(aw.e))}, not ValueError`;
+      return true;
+    },
+  }),
+  clause({
+    id: "wait.coroutine_rejected",
+    statement: "wait() refuses bare coroutines (since 3.11): it raises TypeError, and the coroutine never runs.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait", "coro", "task", "create_task", "sleep", "try"],
+    brokenBy: ["mutant:wait-wraps-coroutines"],
+    scenarios: () =>
+      fc
+        .record({ tasks: fc.integer({ min: 0, max: 2 }), at: fc.nat(), returnWhen: fc.constantFrom<ReturnWhen | undefined>(undefined, "FIRST_COMPLETED") })
+        .map(({ tasks, at, returnWhen }) => {
+          const coroutines: CoroutineDef[] = [{ name: "bare", body: [{ op: "log", label: "bare runs" }, { op: "return", value: 1 }] }];
+          const spawn: Step[] = [];
+          const parts: Awaitable[] = [];
+          for (let i = 0; i < tasks; i++) {
+            coroutines.push(childCoro(`c${i}`, i, 1, false));
+            spawn.push({ op: "create_task", coro: `c${i}`, task: `t${i}`, name: `w${i}` });
+            parts.push({ task: `t${i}` });
+          }
+          parts.splice(at % (parts.length + 1), 0, { coro: "bare" });
+          const w: WaitAw = { wait: parts };
+          if (returnWhen !== undefined) w.return_when = returnWhen;
+          return scenarioOf([...spawn, catching("BaseException", [{ op: "await", on: w }]), { op: "sleep", ticks: 2 }], coroutines);
+        }),
+    check: ({ trace }) => {
+      const aw = awaitedBy(trace, "Task-1", "wait")[0];
+      if (!aw) return `the await of wait never finished (${trace.end.kind})`;
+      if (aw.e.exc?.type !== "TypeError") return `wait() of a coroutine gave ${show(outcomeOf(aw.e))}, not TypeError`;
+      if (enterOf(trace, "bare")) return "the coroutine passed to wait() ran";
+      return true;
+    },
+  }),
+];

@@ -1,6 +1,281 @@
 /**
- * Clauses: wait_for. (Being written.)
+ * Clauses: asyncio.wait_for ("Timeouts").
+ *
+ * The awaitable is a coroutine `slow` (run inline on 3.12+, in a task of
+ * its own on 3.11) or a task `t` main created (named "slow_task"); `slow`
+ * sleeps some ticks and returns 42 or raises ValueError(7), and may need
+ * time to clean up when cancelled (a `finally` that sleeps a tick). The
+ * properties compare the `awaited` event on "wait_for" with the exit event
+ * of `slow`.
  */
-import type { Clause } from "./clause";
+import fc from "fast-check";
+import type { Awaitable, CoroutineDef, Step } from "../scenario/types";
+import type { Trace } from "../scenario/trace";
+import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import type { Clause, Verdict } from "./clause";
+import { awaitedBy, catching, enterOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
 
-export const CLAUSES: Clause[] = [];
+const SOURCE = { url: DOCS.tasks + "#asyncio.wait_for", section: "Timeouts" };
+
+interface Slow {
+  kind: "coro" | "task";
+  ticks: number;
+  raises: boolean;
+  /** A finally block that sleeps this many ticks (and logs) before the coroutine ends; null: none. */
+  cleanup: number | null;
+}
+
+function slowCoro(s: Slow): CoroutineDef {
+  const work: Step[] = [{ op: "sleep", ticks: s.ticks }, s.raises ? { op: "raise", exc: valueError(7) } : { op: "return", value: 42 }];
+  if (s.cleanup === null) return { name: "slow", body: work };
+  return { name: "slow", body: [{ op: "try", body: work, finally: [{ op: "sleep", ticks: s.cleanup }, { op: "log", label: "cleaned up" }] }] };
+}
+
+function slowPart(s: Slow): { part: Awaitable; spawn: Step[] } {
+  if (s.kind === "coro") return { part: { coro: "slow" }, spawn: [] };
+  return { part: { task: "t" }, spawn: [{ op: "create_task", coro: "slow", task: "t", name: "slow_task" }] };
+}
+
+/** main: wait_for(slow, timeout), catching what it raises, then sleep `after` ticks. */
+function waitForScenario(s: Slow, timeout: number | null, after = 0) {
+  const { part, spawn } = slowPart(s);
+  const main: Step[] = [...spawn, catching("BaseException", [{ op: "await", on: { wait_for: part, timeout } }])];
+  if (after > 0) main.push({ op: "sleep", ticks: after });
+  return scenarioOf(main, [slowCoro(s)]);
+}
+
+const slowArb = (o: { minTicks: number; maxTicks: number; raises?: boolean; cleanup?: boolean }): fc.Arbitrary<Slow> =>
+  fc.record({
+    kind: fc.constantFrom<Slow["kind"]>("coro", "task"),
+    ticks: fc.integer({ min: o.minTicks, max: o.maxTicks }),
+    raises: o.raises ? fc.boolean() : fc.constant(false),
+    cleanup: o.cleanup ? fc.option(fc.integer({ min: 0, max: 2 }), { nil: null }) : fc.constant(null),
+  });
+
+function theWaitFor(trace: Trace, task = "Task-1") {
+  const aw = awaitedBy(trace, task, "wait_for")[0];
+  return aw ?? `${task}'s await of wait_for never finished (${trace.end.kind})`;
+}
+
+// ---- the timeout expires
+
+/** slow takes longer than the timeout (1..3 ticks), maybe with a cleanup. */
+const expiresArb = fc
+  .record({ slow: slowArb({ minTicks: 2, maxTicks: 8, cleanup: true }), timeout: fc.integer({ min: 1, max: 3 }) })
+  .filter(({ slow, timeout }) => slow.ticks > timeout)
+  .map(({ slow, timeout }) => waitForScenario(slow, timeout));
+
+function checkExpires(trace: Trace): Verdict {
+  const aw = theWaitFor(trace);
+  if (typeof aw === "string") return aw;
+  const x = exitOf(trace, "slow");
+  if (!x) return "the awaitable never ended";
+  if (!isCancelled(x.e)) return `the awaitable was not cancelled when the timeout expired: it ended with ${show(outcomeOf(x.e))}`;
+  if (aw.e.exc?.type !== "TimeoutError") return `wait_for gave ${show(outcomeOf(aw.e))} when the timeout expired, not TimeoutError`;
+  if (aw.i < x.i) return "wait_for raised TimeoutError before the cancelled awaitable had ended";
+  return true;
+}
+
+export const CLAUSES: Clause[] = [
+  clause({
+    id: "wait_for.timeout_cancels_and_waits",
+    statement: "When the timeout expires, wait_for cancels the awaitable, waits until it has really ended, and then raises TimeoutError.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
+    brokenBy: ["mutant:wait_for-never-times-out", "mutant:wait_for-no-wait", "mutant:wait_for-not-cancelling"],
+    scenarios: () => expiresArb,
+    check: ({ trace }) => checkExpires(trace),
+  }),
+  clause({
+    id: "wait_for.timeout_cause",
+    statement: "The TimeoutError raised when wait_for's timeout expires has the awaitable's CancelledError as its cause.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
+    brokenBy: ["mutant:wait_for-no-wait"],
+    scenarios: () => expiresArb,
+    check: ({ trace }) => {
+      const aw = theWaitFor(trace);
+      if (typeof aw === "string") return aw;
+      if (aw.e.exc?.type !== "TimeoutError") return `wait_for gave ${show(outcomeOf(aw.e))} when the timeout expired, not TimeoutError`;
+      if (aw.e.exc.cause?.type !== "CancelledError") return `the TimeoutError's cause is ${show(aw.e.exc.cause)}, not a CancelledError`;
+      return true;
+    },
+  }),
+  clause({
+    id: "wait_for.swallowed_cancellation",
+    statement: "If the awaitable catches the cancellation wait_for's timeout sends it and returns a value, wait_for returns that value instead of raising TimeoutError.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
+    brokenBy: ["mutant:wait_for-no-wait"],
+    scenarios: () =>
+      fc
+        .record({ kind: fc.constantFrom<Slow["kind"]>("coro", "task"), ticks: fc.integer({ min: 2, max: 6 }), timeout: fc.integer({ min: 1, max: 3 }), extra: fc.integer({ min: 0, max: 2 }) })
+        .filter(({ ticks, timeout }) => ticks > timeout)
+        .map(({ kind, ticks, timeout, extra }) => {
+          const { part, spawn } = slowPart({ kind, ticks, raises: false, cleanup: null });
+          const slow: CoroutineDef = {
+            name: "slow",
+            body: [
+              { op: "try", body: [{ op: "sleep", ticks }], except: [{ type: "CancelledError", body: [{ op: "sleep", ticks: extra }] }] },
+              { op: "return", value: 42 },
+            ],
+          };
+          return scenarioOf([...spawn, catching("BaseException", [{ op: "await", on: { wait_for: part, timeout } }])], [slow]);
+        }),
+    check: ({ trace }) => {
+      const aw = theWaitFor(trace);
+      if (typeof aw === "string") return aw;
+      const x = exitOf(trace, "slow");
+      if (!x || !same(outcomeOf(x.e), 42)) return "the awaitable did not return 42 after catching the cancellation";
+      if (!same(outcomeOf(aw.e), 42)) return `wait_for gave ${show(outcomeOf(aw.e))}; the awaitable swallowed the cancellation and returned 42`;
+      return true;
+    },
+  }),
+  clause({
+    id: "wait_for.no_timeout",
+    statement: "With timeout=None, wait_for waits for the awaitable however long it takes and gives its result or raises its exception.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait_for-none-is-zero"],
+    scenarios: () =>
+      slowArb({ minTicks: 0, maxTicks: 1000, raises: true }).map((s) => waitForScenario(s, null)),
+    check: ({ trace }) => checkInTime(trace),
+  }),
+  clause({
+    id: "wait_for.in_time",
+    statement: "When the awaitable ends before the timeout, wait_for gives its result or raises its exception, when it ends, without cancelling anything.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait_for-result-dropped"],
+    scenarios: () =>
+      fc
+        .record({ slow: slowArb({ minTicks: 0, maxTicks: 5, raises: true }), margin: fc.integer({ min: 1, max: 5 }) })
+        .map(({ slow, margin }) => waitForScenario(slow, slow.ticks + margin)),
+    check: ({ trace }) => checkInTime(trace),
+  }),
+  clause({
+    id: "wait_for.zero_timeout",
+    statement: "With a timeout of 0, wait_for cancels the awaitable before it can start: a coroutine (or a task that has not started) never runs, and wait_for raises TimeoutError; a task already done gives its result.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
+    brokenBy: ["mutant:wait_for-zero-runs"],
+    scenarios: () =>
+      fc
+        .record({ kind: fc.constantFrom("coro", "task", "done_task"), ticks: fc.integer({ min: 0, max: 2 }) })
+        .map(({ kind, ticks }) => {
+          const slow: Slow = { kind: kind === "coro" ? "coro" : "task", ticks, raises: false, cleanup: null };
+          const { part, spawn } = slowPart(slow);
+          const body = kind === "done_task" ? [{ op: "return", value: 42 } as Step] : slowCoro(slow).body;
+          const wait: Step[] = kind === "done_task" ? [{ op: "sleep", ticks: 0 }] : [];
+          return scenarioOf([...spawn, ...wait, catching("BaseException", [{ op: "await", on: { wait_for: part, timeout: 0 } }])], [{ name: "slow", body }]);
+        }),
+    check: ({ scenario, trace }) => {
+      const aw = theWaitFor(trace);
+      if (typeof aw === "string") return aw;
+      const done = scenario.coroutines[0].body.some((s) => s.op === "sleep");
+      const entered = enterOf(trace, "slow");
+      if (done) {
+        if (!same(outcomeOf(aw.e), 42)) return `wait_for(task already done, 0) gave ${show(outcomeOf(aw.e))}, not the task's result 42`;
+        return true;
+      }
+      if (entered) return "the awaitable started running although the timeout was 0";
+      if (aw.e.exc?.type !== "TimeoutError") return `wait_for(aw, 0) gave ${show(outcomeOf(aw.e))}, not TimeoutError`;
+      return true;
+    },
+  }),
+  clause({
+    id: "wait_for.cancel_cancels_awaitable",
+    statement: "Cancelling the task that awaits wait_for cancels the awaitable too, and the await raises CancelledError (not TimeoutError).",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "documented",
+    needs: ["wait_for", "coro", "task", "create_task", "sleep", "cancel", "try"],
+    brokenBy: ["mutant:wait_for-not-cancelling"],
+    scenarios: () =>
+      fc
+        .record({ slow: slowArb({ minTicks: 3, maxTicks: 6, cleanup: true }), timeout: fc.option(fc.integer({ min: 8, max: 20 }), { nil: null }) })
+        .map(({ slow, timeout }) => {
+          const { part, spawn } = slowPart(slow);
+          const main: Step[] = [
+            ...spawn,
+            { op: "create_task", coro: "waiter", task: "w", name: "waiter" },
+            { op: "sleep", ticks: 1 },
+            { op: "cancel", task: "w" },
+            { op: "sleep", ticks: 10 },
+          ];
+          return scenarioOf(main, [{ name: "waiter", body: [{ op: "await", on: { wait_for: part, timeout } }] }, slowCoro(slow)]);
+        }),
+    check: ({ trace }) => {
+      const aw = theWaitFor(trace, "waiter");
+      if (typeof aw === "string") return aw;
+      const x = exitOf(trace, "slow");
+      if (!x) return "the awaitable never ended";
+      if (!isCancelled(x.e)) return `the awaitable ended with ${show(outcomeOf(x.e))}: cancelling wait_for did not cancel it`;
+      if (!isCancelled(aw.e)) return `the cancelled wait_for gave ${show(outcomeOf(aw.e))} instead of raising CancelledError`;
+      return true;
+    },
+  }),
+  clause({
+    id: "wait_for.coroutine_in_new_task",
+    statement: "On 3.11, wait_for with a timeout wraps a coroutine in a new task: the coroutine does not run in the awaiting task.",
+    source: SOURCE,
+    versions: ["3.11"],
+    level: "exact",
+    note: "3.12 reimplemented wait_for on top of asyncio.timeout (gh-96764): the coroutine runs in the caller's task",
+    needs: ["wait_for", "coro", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait_for-version-flipped"],
+    scenarios: () => inlineArb,
+    check: ({ trace }) => {
+      const e = enterOf(trace, "slow");
+      if (!e) return "the coroutine never ran";
+      if (e.e.task === "Task-1") return "the coroutine ran in the awaiting task, not in a task of its own";
+      return true;
+    },
+  }),
+  clause({
+    id: "wait_for.coroutine_in_caller_task",
+    statement: "Since 3.12, wait_for runs a coroutine in the awaiting task itself (under asyncio.timeout), without creating a task.",
+    source: SOURCE,
+    versions: ["3.12", "3.13"],
+    level: "exact",
+    note: "gh-96764; 3.11 wraps the coroutine in a new task",
+    needs: ["wait_for", "coro", "sleep", "raise", "try"],
+    brokenBy: ["mutant:wait_for-version-flipped"],
+    scenarios: () => inlineArb,
+    check: ({ trace }) => {
+      const e = enterOf(trace, "slow");
+      if (!e) return "the coroutine never ran";
+      if (e.e.task !== "Task-1") return `the coroutine ran in task ${e.e.task}, not in the awaiting task`;
+      if (trace.tasks.length !== 1) return `wait_for created ${trace.tasks.length - 1} task(s)`;
+      return true;
+    },
+  }),
+];
+
+/** A coroutine under wait_for with a positive timeout, in time or not. */
+const inlineArb = fc
+  .record({ ticks: fc.integer({ min: 0, max: 4 }), raises: fc.boolean(), timeout: fc.integer({ min: 1, max: 5 }) })
+  .map(({ ticks, raises, timeout }) => waitForScenario({ kind: "coro", ticks, raises, cleanup: null }, timeout));
+
+function checkInTime(trace: Trace): Verdict {
+  const aw = theWaitFor(trace);
+  if (typeof aw === "string") return aw;
+  const x = exitOf(trace, "slow");
+  if (!x) return `the awaitable never ended (wait_for gave ${show(outcomeOf(aw.e))})`;
+  if (isCancelled(x.e)) return "the awaitable was cancelled although it finished in time";
+  if (!same(outcomeOf(aw.e), outcomeOf(x.e))) return `wait_for gave ${show(outcomeOf(aw.e))}; the awaitable's outcome was ${show(outcomeOf(x.e))}`;
+  if (aw.e.time !== x.e.time) return `wait_for returned at t=${aw.e.time}, not when the awaitable ended (t=${x.e.time})`;
+  return true;
+}

@@ -1,0 +1,40 @@
+/**
+ * The function clauses (gather, shield, wait_for, wait, as_completed):
+ * their generators make valid scenarios the clause's versions can run, and
+ * `needs` lists every feature those scenarios use (but the basics every
+ * implementation has).
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { CLAUSES as gather } from "../spec/clauses/gather";
+import { CLAUSES as shield } from "../spec/clauses/shield";
+import { CLAUSES as waitFor } from "../spec/clauses/wait_for";
+import { CLAUSES as wait } from "../spec/clauses/wait";
+import { CLAUSES as asCompleted } from "../spec/clauses/as_completed";
+import { FEATURES, requiredVersion, scenarioFeatures, validateScenario, formatValidationErrors } from "../spec/scenario/validate";
+import { MUTANTS } from "../implementations/mutants";
+
+const MINE = [...gather, ...shield, ...waitFor, ...wait, ...asCompleted];
+const BASICS = new Set(["await", "log", "return"]);
+
+describe.each(MINE.map((c) => [c.id, c] as const))("%s", (_id, c) => {
+  it.each(c.versions.map((v) => [v]))("generates valid scenarios for %s, using only what it needs", (v) => {
+    for (const f of c.needs) expect(FEATURES).toContain(f);
+    const used = new Set<string>();
+    for (const s of fc.sample(c.scenarios(v), { numRuns: 100, seed: 3 })) {
+      const r = validateScenario(s);
+      expect(r.ok, r.ok ? "" : `${formatValidationErrors(r.errors)}\n${JSON.stringify(s)}`).toBe(true);
+      expect(requiredVersion(s) <= v).toBe(true);
+      for (const f of scenarioFeatures(s)) used.add(f);
+    }
+    const missing = [...used].filter((f) => !BASICS.has(f) && !c.needs.includes(f));
+    expect(missing, `features used but not in needs`).toEqual([]);
+  });
+
+  it("names existing mutants as breakers", () => {
+    for (const b of c.brokenBy) {
+      expect(b.startsWith("mutant:")).toBe(true);
+      expect(MUTANTS.map((m) => m.name)).toContain(b.slice("mutant:".length));
+    }
+  });
+});
