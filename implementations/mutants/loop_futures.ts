@@ -1,11 +1,396 @@
 /**
- * Mutants for the clauses of this group. (Being written.)
+ * Mutants for the loop, coroutine, sleep, done-callback and future clauses.
  *
  * A mutant is the reference with one behaviour broken: replace one function
- * of the implementation object (`{ ...makeReference(v), gather: ... }`), or
+ * of the implementation object (`{ ...makeReference(v), sleep: ... }`), or
  * subclass a reference class and install it (loopClass, task factories).
  * Reference files are never edited for a mutant.
+ *
+ * Futures and tasks are changed through one mixin applied to both Future
+ * and Task (a Task is a Future), installed by a loop subclass whose
+ * create_future and task factory make the mutant classes. The eager task
+ * factory still makes plain tasks: these mutants are meant for lazy tasks.
  */
+import type { AsyncioImplementation, Coroutine } from "../../harness/api";
+import { EventLoop, Future, Task, makeReference } from "../reference";
+import type { Profile, PythonVersion } from "../reference";
+import type { TaskFactory } from "../reference/loop";
+import { Callback, Handle, TimerHandle } from "../reference/handles";
+import { heappush } from "../reference/heapq";
+import { isinstance } from "../reference/exceptions";
+import type { DoneCallback } from "../reference/futures";
 import type { Mutant } from "./mutant";
 
-export const MUTANTS: Mutant[] = [];
+type LoopClass = new (profile: Profile, factory: TaskFactory) => EventLoop;
+
+function withLoop(name: string, description: string, loopClass: LoopClass): Mutant {
+  return { name, description, make: (v) => ({ ...makeReference(v, { loopClass }), id: `mutant:${name}@${v}` }) };
+}
+
+function withImpl(name: string, description: string, change: (ref: AsyncioImplementation) => Partial<AsyncioImplementation>): Mutant {
+  return {
+    name,
+    description,
+    make: (v: PythonVersion) => {
+      const ref = makeReference(v);
+      return { ...ref, ...change(ref), id: `mutant:${name}@${v}` };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the loop
+
+/** Callbacks scheduled during an iteration run in that same iteration: the loop drains its ready queue before looking at timers again. */
+class DrainLoop extends EventLoop {
+  runOnce(): void {
+    super.runOnce();
+    while (this.ready.length > 0) {
+      const batch = this.ready;
+      this.ready = [];
+      for (const h of batch) if (!h.cancelled) h.run();
+    }
+  }
+}
+
+/** call_later(0) and call_at(a time not after now) go straight to the ready queue, like call_soon (as uvloop does). */
+class LaterZeroIsSoonLoop extends EventLoop {
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    if (when > this.time()) return super.call_at(when, callback, ...args);
+    const timer = new TimerHandle(when, callback, args, this);
+    this.ready.push(timer);
+    return timer;
+  }
+}
+
+/** A timer that breaks ties between equal deadlines by registration order, as uvloop does. */
+class FifoTimerHandle extends TimerHandle {
+  constructor(when: number, readonly seq: number, callback: Callback, args: unknown[], loop: EventLoop) {
+    super(when, callback, args, loop);
+  }
+  lt(other: TimerHandle): boolean {
+    if (this.when !== other.when) return this.when < other.when;
+    return this.seq < (other as FifoTimerHandle).seq;
+  }
+}
+
+/** The reference's timer heap (a private field: mutants may reach it, reference code never does this). */
+function timerHeap(loop: EventLoop): TimerHandle[] {
+  return (loop as unknown as { scheduled: TimerHandle[] }).scheduled;
+}
+
+class FifoTiesLoop extends EventLoop {
+  private seq = 0;
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    const timer = new FifoTimerHandle(when, this.seq++, callback, args, this);
+    heappush(timerHeap(this), timer);
+    timer.scheduled = true;
+    return timer;
+  }
+}
+
+/** Cancelled timers are never counted, so the heap is never rebuilt: they only leave it from its head. */
+class NoRebuildLoop extends EventLoop {
+  timerHandleCancelled(): void {}
+}
+
+/** call_at(when) treats `when` as a delay from now. */
+class CallAtRelativeLoop extends EventLoop {
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    return super.call_at(this.time() + when, callback, ...args);
+  }
+  call_later(delay: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    return super.call_at(this.time() + delay, callback, ...args);
+  }
+}
+
+/** Every timer fires one tick after its deadline. */
+class LateTimersLoop extends EventLoop {
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    return super.call_at(when + 1, callback, ...args);
+  }
+}
+
+/** Handle.cancel() does nothing on the handles call_soon, call_later and call_at return. */
+class CancelNoopLoop extends EventLoop {
+  call_soon(callback: Callback, ...args: unknown[]): Handle {
+    const h = super.call_soon(callback, ...args);
+    h.cancel = () => {};
+    return h;
+  }
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    const h = super.call_at(when, callback, ...args);
+    h.cancel = () => {};
+    return h;
+  }
+}
+
+/**
+ * The loop moves one due timer to the ready queue per iteration ("if"
+ * instead of "while"): the others wait, behind what the iteration
+ * schedules. Emulated on top of the reference: the extra timers are held
+ * back, and a no-op callback keeps the loop from advancing its clock while
+ * any are held.
+ */
+class OneTimerLoop extends EventLoop {
+  private held: Handle[] = [];
+  private readonly keepAwake = () => {};
+  protected takeReadyBatch(): Handle[] {
+    const batch = super.takeReadyBatch();
+    const fresh = batch.filter((h) => h instanceof TimerHandle);
+    const rest = batch.filter((h) => !(h instanceof TimerHandle));
+    const candidates = [...this.held, ...fresh];
+    this.held = candidates.slice(1);
+    if (this.held.length > 0) this.call_soon(this.keepAwake);
+    return candidates.length > 0 ? [...rest, candidates[0]] : rest;
+  }
+}
+
+/**
+ * Tasks start only when something waits for them (adds a done callback, as
+ * `await` does): the step create_task schedules is held back until then.
+ */
+class LazyTaskLoop extends EventLoop {
+  private capturing = false;
+  private captured: Handle | null = null;
+  constructor(profile: Profile, _factory: TaskFactory) {
+    super(profile, (loop, coro, name) => (loop as LazyTaskLoop).lazyTask(coro as Coroutine, name));
+  }
+  private lazyTask(coro: Coroutine, name: string | null): Task {
+    this.capturing = true;
+    let task: Task;
+    try {
+      task = new Task(coro, this, name);
+    } finally {
+      this.capturing = false;
+    }
+    const start = this.captured;
+    this.captured = null;
+    if (start === null) return task;
+    let started = false;
+    const add = task.add_done_callback.bind(task);
+    task.add_done_callback = (fn) => {
+      if (!started) {
+        started = true;
+        this.ready.push(start);
+      }
+      add(fn);
+    };
+    return task;
+  }
+  call_soon(callback: Callback, ...args: unknown[]): Handle {
+    if (!this.capturing) return super.call_soon(callback, ...args);
+    const h = new Handle(callback, args, this);
+    this.captured = h;
+    return h;
+  }
+}
+
+// ---------------------------------------------------------------- futures and tasks
+
+type FutureCtor = new (...args: any[]) => Future;
+
+/** A loop whose futures (create_future) and tasks are made of the mixin's classes. */
+function futureLoop(mix: <B extends FutureCtor>(Base: B) => B, tasksToo = true): LoopClass {
+  const F = mix(Future as FutureCtor);
+  const T = tasksToo ? (mix(Task as unknown as FutureCtor) as unknown as typeof Task) : Task;
+  return class extends EventLoop {
+    constructor(profile: Profile, _factory: TaskFactory) {
+      super(profile, (loop, coro, name) => new T(coro as Coroutine, loop, name));
+    }
+    create_future(): Future {
+      const f = new F(this);
+      f.pyHash = this.nextHash();
+      return f;
+    }
+  };
+}
+
+function futureMutant(name: string, description: string, mix: <B extends FutureCtor>(Base: B) => B, tasksToo = true): Mutant {
+  return withLoop(name, description, futureLoop(mix, tasksToo));
+}
+
+const mutants: Mutant[] = [
+  // ---- loop ordering
+  withLoop(
+    "soon-same-iteration",
+    "callbacks scheduled during an iteration run in that same iteration (the ready queue is drained before timers are looked at again)",
+    DrainLoop,
+  ),
+  withLoop("later0-is-soon", "call_later(0) and call_at(now or earlier) queue the callback at once, like call_soon (uvloop's way)", LaterZeroIsSoonLoop),
+  withLoop("fifo-ties", "timers with equal deadlines run in registration order (uvloop's way), not in heap order", FifoTiesLoop),
+  withLoop("no-heap-rebuild", "the loop never rebuilds its timer heap, however many timers are cancelled", NoRebuildLoop),
+  withLoop("call-at-relative", "call_at(when) takes `when` as a delay from now instead of an absolute time", CallAtRelativeLoop),
+  withLoop("timers-late", "every timer runs one tick after its deadline", LateTimersLoop),
+  withLoop("handle-cancel-noop", "cancelling a handle from call_soon, call_later or call_at does nothing: the callback still runs", CancelNoopLoop),
+  withLoop("one-timer-per-iteration", "the loop makes only one due timer ready per iteration; the others wait behind what it schedules", OneTimerLoop),
+  // ---- sleep
+  withImpl("sleep0-no-yield", "asyncio.sleep(0) returns without giving up the loop", (ref) => ({
+    sleep: (delay, result) => (delay <= 0 ? (function* (): Coroutine { return result ?? null; })() : ref.sleep(delay, result)),
+  })),
+  withImpl("sleep0-yields-twice", "asyncio.sleep(0) gives up the loop twice", (ref) => ({
+    sleep: (delay, result) =>
+      delay <= 0
+        ? (function* (): Coroutine {
+            yield null;
+            yield null;
+            return result ?? null;
+          })()
+        : ref.sleep(delay, result),
+  })),
+  withImpl("sleep-ignores-result", "asyncio.sleep(delay, result) returns None whatever the result", (ref) => ({
+    sleep: (delay) => ref.sleep(delay, null),
+  })),
+  withImpl("sleep-short", "asyncio.sleep(delay) with delay >= 1 sleeps one tick less", (ref) => ({
+    sleep: (delay, result) => ref.sleep(delay >= 1 ? delay - 1 : delay, result),
+  })),
+  // ---- tasks and awaiting
+  withLoop("lazy-tasks", "a task starts only when something awaits it (or adds a done callback), not soon after create_task", LazyTaskLoop),
+  futureMutant("await-always-yields", "awaiting a future or task that is already done still gives up the loop once", (Base) =>
+    class extends Base {
+      *__await__(): Coroutine {
+        if (this.done()) yield null;
+        return yield* super.__await__();
+      }
+    },
+  ),
+  futureMutant("result-consumed", "a future's result is handed out once: result() afterwards returns None", (Base) =>
+    class extends Base {
+      result(): unknown {
+        const r = super.result();
+        this.resultValue = null;
+        return r;
+      }
+    },
+  ),
+  // ---- done callbacks
+  futureMutant("done-callbacks-sync", "done callbacks are called synchronously when the future finishes, not scheduled with call_soon", (Base) =>
+    class extends Base {
+      protected scheduleCallbacks(): void {
+        const callbacks = this.callbacks;
+        this.callbacks = [];
+        for (const cb of callbacks) cb(this);
+      }
+    },
+  ),
+  futureMutant("callbacks-lifo", "a future's done callbacks are scheduled newest first", (Base) =>
+    class extends Base {
+      protected scheduleCallbacks(): void {
+        this.callbacks.reverse();
+        super.scheduleCallbacks();
+      }
+    },
+  ),
+  futureMutant("callbacks-not-cleared", "finishing a future schedules its callbacks but keeps them in its list, so remove_done_callback still finds them", (Base) =>
+    class extends Base {
+      protected scheduleCallbacks(): void {
+        const kept = [...this.callbacks];
+        super.scheduleCallbacks();
+        this.callbacks = kept;
+      }
+    },
+  ),
+  futureMutant("add-when-done-sync", "add_done_callback on a future that is already done calls the callback at once", (Base) =>
+    class extends Base {
+      add_done_callback(fn: DoneCallback): void {
+        if (this.done()) fn(this);
+        else super.add_done_callback(fn);
+      }
+    },
+  ),
+  futureMutant("add-when-done-dropped", "add_done_callback on a future that is already done never calls the callback", (Base) =>
+    class extends Base {
+      add_done_callback(fn: DoneCallback): void {
+        if (!this.done()) super.add_done_callback(fn);
+      }
+    },
+  ),
+  futureMutant("remove-first-only", "remove_done_callback removes only the first registration of the callback", (Base) =>
+    class extends Base {
+      remove_done_callback(fn: DoneCallback): number {
+        const i = this.callbacks.indexOf(fn);
+        if (i < 0) return 0;
+        this.callbacks.splice(i, 1);
+        return 1;
+      }
+    },
+  ),
+  futureMutant(
+    "cancel-skips-callbacks",
+    "Future.cancel() marks the future cancelled without scheduling its done callbacks",
+    (Base) =>
+      class extends Base {
+        cancel(msg: string | null = null): boolean {
+          if (this.state !== "PENDING") return false;
+          this.state = "CANCELLED";
+          this.cancelMessage = msg;
+          return true;
+        }
+      },
+    false,
+  ),
+  // ---- the Future API
+  futureMutant("result-pending-none", "result() and exception() of a pending future return None instead of raising InvalidStateError", (Base) =>
+    class extends Base {
+      result(): unknown {
+        return this.done() ? super.result() : null;
+      }
+      exception() {
+        return this.done() ? super.exception() : null;
+      }
+    },
+  ),
+  futureMutant("exception-raises", "exception() raises the future's exception instead of returning it", (Base) =>
+    class extends Base {
+      exception() {
+        const e = super.exception();
+        if (e !== null) throw e;
+        return e;
+      }
+    },
+  ),
+  futureMutant("exception-cancelled-none", "exception() of a cancelled future returns None instead of raising CancelledError", (Base) =>
+    class extends Base {
+      exception() {
+        return this.cancelled() ? null : super.exception();
+      }
+    },
+  ),
+  futureMutant(
+    "set-when-done-ignored",
+    "set_result() and set_exception() on a future that is already done are silently ignored",
+    (Base) =>
+      class extends Base {
+        set_result(result: unknown): void {
+          if (!this.done()) super.set_result(result);
+        }
+        set_exception(exception: Parameters<Future["set_exception"]>[0]): void {
+          if (!this.done()) super.set_exception(exception);
+        }
+      },
+    false,
+  ),
+  futureMutant("cancelled-by-exception", "cancelled() is also true for a future finished with a CancelledError exception", (Base) =>
+    class extends Base {
+      cancelled(): boolean {
+        return super.cancelled() || (this.state === "FINISHED" && isinstance(this.exceptionValue, "CancelledError"));
+      }
+    },
+  ),
+  futureMutant("cancel-done-true", "cancel() of a future that is already done returns True (and changes nothing)", (Base) =>
+    class extends Base {
+      cancel(msg: string | null = null): boolean {
+        if (this.done()) return true;
+        return super.cancel(msg);
+      }
+    },
+  ),
+  futureMutant("cancel-msg-dropped", "cancel(msg) forgets the message: the CancelledError has no arguments", (Base) =>
+    class extends Base {
+      cancel(): boolean {
+        return super.cancel(null);
+      }
+    },
+  ),
+];
+
+export const MUTANTS: Mutant[] = mutants;

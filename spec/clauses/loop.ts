@@ -1,6 +1,791 @@
 /**
- * Clauses: loop. (Being written.)
+ * Clauses: the event loop's ordering, which the task documentation relies
+ * on ("Event Loop" page: Scheduling callbacks, Scheduling delayed callbacks,
+ * Callback Handles).
+ *
+ *   call_soon        FIFO, each callback once, at the next iteration
+ *   call_later(0)    due timers join the ready queue after what call_soon queued
+ *   call_later/at    deadline order, never early; exact time on the virtual clock
+ *   equal deadlines  any order (documented); CPython's heap order (exact),
+ *                    including the heap rebuild when most timers are cancelled
+ *   Handle.cancel    a cancelled callback never runs
+ *   clock resolution every timer due at a tick becomes ready in one iteration
+ *
+ * The scenarios are small and dedicated: main registers callbacks (and
+ * callbacks register others, each callback registered exactly once), and a
+ * log step right after each registration records where it happened in the
+ * trace (`reg:NAME...`), so the properties read the registration order and
+ * time off the trace itself. Main ends with a sleep long enough for
+ * everything to run.
+ *
+ * This file also exports the small helpers the other clause files of this
+ * group (coroutines, callbacks, futures) share.
  */
-import type { Clause } from "./clause";
+import fc from "fast-check";
+import type { CallbackDef, CoroutineDef, Scenario, Step } from "../scenario/types";
+import type { Trace, TraceEvent } from "../scenario/trace";
+import { canonicalJson } from "../scenario/trace";
+import { ALL_VERSIONS, Clause, DOCS, clause } from "./clause";
 
-export const CLAUSES: Clause[] = [];
+// ---------------------------------------------------------------- shared helpers
+
+/** A scenario from main's body, callbacks and other coroutines. */
+export function build(main: Step[], callbacks: CallbackDef[] = [], coroutines: CoroutineDef[] = [], description?: string): Scenario {
+  const s: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: main }, ...coroutines] };
+  if (description !== undefined) s.description = description;
+  if (callbacks.length > 0) s.callbacks = callbacks;
+  return s;
+}
+
+export const log = (label: string): Step => ({ op: "log", label });
+export const sleep = (ticks: number): Step => ({ op: "sleep", ticks });
+
+/** An event with its index in the trace. */
+export type Indexed<E extends TraceEvent["ev"] = TraceEvent["ev"]> = Extract<TraceEvent, { ev: E }> & { i: number };
+
+export function eventsOf<E extends TraceEvent["ev"]>(trace: Trace, ev: E): Array<Indexed<E>> {
+  const out: Array<Indexed<E>> = [];
+  trace.events.forEach((e, i) => {
+    if (e.ev === ev) out.push({ ...(e as Extract<TraceEvent, { ev: E }>), i });
+  });
+  return out;
+}
+
+/** The callback events, in order. */
+export function callbackRuns(trace: Trace): Array<Indexed<"callback">> {
+  return eventsOf(trace, "callback");
+}
+
+/** Log events by label (labels are unique in these scenarios). */
+export function logsByLabel(trace: Trace): Map<string, Indexed<"log">> {
+  const m = new Map<string, Indexed<"log">>();
+  for (const e of eventsOf(trace, "log")) if (!m.has(e.label)) m.set(e.label, e);
+  return m;
+}
+
+export const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
+export const show = (x: unknown): string => canonicalJson(x);
+
+/** Where a trace event is, for messages: "event 7 (t=3)". */
+export const at = (e: { i: number; time: number }): string => `event ${e.i} (t=${e.time})`;
+
+/**
+ * A forest of callbacks, each registered exactly once, by main (in one of
+ * its segments) or by a callback with a lower index: the raw form is one
+ * record per callback; shrinking removes callbacks and moves registrations
+ * to main.
+ */
+interface TreeNode<K> {
+  parent: number;
+  seg: number;
+  kind: K;
+}
+
+interface Placed<K> {
+  index: number;
+  kind: K;
+  /** -1: main; else the registering callback's index. */
+  parent: number;
+  seg: number;
+}
+
+function place<K>(nodes: Array<TreeNode<K>>, segments: number): Array<Placed<K>> {
+  return nodes.map((n, j) => {
+    const p = n.parent % (j + 1);
+    return { index: j, kind: n.kind, parent: p === 0 ? -1 : p - 1, seg: n.seg % Math.max(1, segments) };
+  });
+}
+
+// ---------------------------------------------------------------- Python's heapq, as a model
+
+/** A timer as the model sees it: a deadline; equal deadlines are ordered by nothing but the heap. */
+interface ModelTimer {
+  key: number;
+  name: string | null; // null: a sleep's own timer
+  cancelled: boolean;
+  scheduled: boolean;
+}
+
+function siftdown(heap: ModelTimer[], start: number, pos: number): void {
+  const item = heap[pos];
+  while (pos > start) {
+    const parentpos = (pos - 1) >> 1;
+    const parent = heap[parentpos];
+    if (item.key < parent.key) {
+      heap[pos] = parent;
+      pos = parentpos;
+      continue;
+    }
+    break;
+  }
+  heap[pos] = item;
+}
+
+function siftup(heap: ModelTimer[], pos: number): void {
+  const end = heap.length;
+  const start = pos;
+  const item = heap[pos];
+  let child = 2 * pos + 1;
+  while (child < end) {
+    const right = child + 1;
+    if (right < end && !(heap[child].key < heap[right].key)) child = right;
+    heap[pos] = heap[child];
+    pos = child;
+    child = 2 * pos + 1;
+  }
+  heap[pos] = item;
+  siftdown(heap, start, pos);
+}
+
+function heappush(heap: ModelTimer[], t: ModelTimer): void {
+  heap.push(t);
+  siftdown(heap, 0, heap.length - 1);
+}
+
+function heappop(heap: ModelTimer[]): ModelTimer {
+  const last = heap.pop()!;
+  if (heap.length === 0) return last;
+  const top = heap[0];
+  heap[0] = last;
+  siftup(heap, 0);
+  return top;
+}
+
+function heapify(heap: ModelTimer[]): void {
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftup(heap, i);
+}
+
+/**
+ * What CPython's BaseEventLoop does with main's timers, when main only
+ * registers timers (call_later / call_at, each with its own callback and
+ * handle), cancels their handles and sleeps (at least one tick at a time),
+ * and the callbacks do nothing: the callbacks run in the order the heap
+ * pops them. Each iteration starts by rebuilding the heap without its
+ * cancelled timers when more than 100 are scheduled and more than half of
+ * those are cancelled, else by popping cancelled timers off its head; then
+ * the clock jumps to the first deadline and every timer due then is popped.
+ * The count of cancelled timers goes down only when the head is dropped
+ * (a cancelled timer popped as due still counts), as in CPython.
+ */
+export function modelTimerRuns(main: Step[]): Array<{ name: string; time: number }> {
+  let heap: ModelTimer[] = [];
+  let now = 0;
+  let cancelledCount = 0;
+  const handles = new Map<string, ModelTimer>();
+  const runs: Array<{ name: string; time: number }> = [];
+  const iterationStart = () => {
+    const n = heap.length;
+    if (n > 100 && cancelledCount / n > 0.5) {
+      const kept: ModelTimer[] = [];
+      for (const t of heap) {
+        if (t.cancelled) t.scheduled = false;
+        else kept.push(t);
+      }
+      heapify(kept);
+      heap = kept;
+      cancelledCount = 0;
+    } else {
+      while (heap.length > 0 && heap[0].cancelled) {
+        cancelledCount--;
+        heappop(heap).scheduled = false;
+      }
+    }
+  };
+  for (const s of main) {
+    if (s.op === "call_later" || s.op === "call_at") {
+      const t: ModelTimer = { key: s.op === "call_later" ? now + s.delay : s.when, name: s.callback, cancelled: false, scheduled: true };
+      heappush(heap, t);
+      if (s.handle !== undefined) handles.set(s.handle, t);
+    } else if (s.op === "cancel_handle") {
+      const t = handles.get(s.handle);
+      if (t !== undefined && !t.cancelled) {
+        if (t.scheduled) cancelledCount++;
+        t.cancelled = true;
+      }
+    } else if (s.op === "sleep") {
+      if (s.ticks < 1) throw new Error("modelTimerRuns: sleeps of at least one tick only");
+      const wake: ModelTimer = { key: now + s.ticks, name: null, cancelled: false, scheduled: true };
+      heappush(heap, wake);
+      let woken = false;
+      for (;;) {
+        iterationStart();
+        if (woken) break; // main's wake-up runs in this iteration
+        now = Math.max(now, heap[0].key);
+        while (heap.length > 0 && heap[0].key <= now) {
+          const t = heappop(heap);
+          t.scheduled = false;
+          if (t === wake) woken = true;
+          else if (!t.cancelled) runs.push({ name: t.name!, time: now });
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------- call_soon
+
+const soonFifo = clause({
+  id: "loop.call_soon.fifo",
+  statement:
+    "Callbacks scheduled with loop.call_soon run in the order they were registered, whoever registered them, each exactly once.",
+  source: { url: DOCS.loop + "#asyncio.loop.call_soon", section: "Scheduling callbacks" },
+  versions: ALL_VERSIONS,
+  level: "documented",
+  needs: ["call_soon", "log", "sleep"],
+  brokenBy: ["mutant:lifo-ready"],
+  scenarios: () =>
+    fc
+      .record({
+        nodes: fc.array(fc.record({ parent: fc.nat(), seg: fc.nat(), kind: fc.constant(null) }), { minLength: 2, maxLength: 8 }),
+        segments: fc.integer({ min: 1, max: 3 }),
+      })
+      .map(({ nodes, segments }) => {
+        const placed = place(nodes, segments);
+        const reg = (j: number): Step[] => [{ op: "call_soon", callback: `s${j}` }, log(`soon:s${j}`)];
+        const main: Step[] = [];
+        for (let seg = 0; seg < segments; seg++) {
+          if (seg > 0) main.push(sleep(0));
+          for (const p of placed) if (p.parent === -1 && p.seg === seg) main.push(...reg(p.index));
+        }
+        main.push(sleep(1));
+        const callbacks = placed.map((p) => ({
+          name: `s${p.index}`,
+          body: placed.filter((c) => c.parent === p.index).flatMap((c) => reg(c.index)),
+        }));
+        return build(main, callbacks);
+      }),
+  check({ trace }) {
+    const registered = eventsOf(trace, "log").filter((e) => e.label.startsWith("soon:")).map((e) => e.label.slice(5));
+    const ran = callbackRuns(trace).map((e) => e.callback);
+    if (same(registered, ran)) return true;
+    return `callbacks were registered in the order ${registered.join(", ")} but ran as ${ran.join(", ") || "(none)"}`;
+  },
+});
+
+// ---------------------------------------------------------------- call_later(0) against call_soon
+
+type SoonKind = { kind: "soon" } | { kind: "later0" } | { kind: "past"; back: number };
+
+const laterZero = clause({
+  id: "loop.call_later.zero_after_soon",
+  statement:
+    "A timer already due when it is registered (call_later(0), or call_at a time not after now) runs at the next iteration, " +
+    "after every callback call_soon queued before that iteration began and before what those callbacks queue in turn.",
+  source: { url: DOCS.loop + "#asyncio.loop.call_later", section: "Scheduling delayed callbacks" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_at", "call_later", "call_soon", "log", "sleep"],
+  brokenBy: ["mutant:later0-is-soon", "mutant:soon-same-iteration", "mutant:lifo-ready"],
+  scenarios: () =>
+    fc
+      .record({
+        nodes: fc.array(
+          fc.record({
+            parent: fc.nat(),
+            seg: fc.nat(),
+            kind: fc.oneof(
+              fc.constant<SoonKind>({ kind: "soon" }),
+              fc.constant<SoonKind>({ kind: "later0" }),
+              fc.nat(3).map((back): SoonKind => ({ kind: "past", back })),
+            ),
+          }),
+          { minLength: 2, maxLength: 9 },
+        ),
+        segments: fc.integer({ min: 1, max: 3 }),
+        start: fc.nat(3),
+      })
+      .map(({ nodes, segments, start }) => {
+        const placed = place(nodes, segments);
+        const reg = (p: Placed<SoonKind>): Step[] => {
+          const callback = `c${p.index}`;
+          const k = p.kind;
+          const step: Step =
+            k.kind === "soon"
+              ? { op: "call_soon", callback }
+              : k.kind === "later0"
+                ? { op: "call_later", delay: 0, callback }
+                : { op: "call_at", when: Math.max(0, start - k.back), callback };
+          return [step, log(`reg:${callback}`)];
+        };
+        const main: Step[] = start > 0 ? [sleep(start)] : [];
+        for (let seg = 0; seg < segments; seg++) {
+          if (seg > 0) main.push(sleep(0));
+          for (const p of placed) if (p.parent === -1 && p.seg === seg) main.push(...reg(p));
+        }
+        main.push(sleep(1));
+        const callbacks = placed.map((p) => ({ name: `c${p.index}`, body: placed.filter((c) => c.parent === p.index).flatMap(reg) }));
+        return build(main, callbacks);
+      }),
+  check({ scenario, trace }) {
+    // Iteration by iteration: first what call_soon queued during the
+    // previous iteration (main's continuation after a sleep(0) included), in
+    // order; then the timers that were due, in any order among themselves
+    // (loop.call_at.equal_deadlines states which).
+    type Item = { soon: boolean; name: string } | { main: number };
+    const children = new Map<string, Item[]>();
+    const regsOf = (steps: Step[]): Item[] =>
+      steps.flatMap((s): Item[] =>
+        s.op === "call_soon" ? [{ soon: true, name: s.callback }] : s.op === "call_later" || s.op === "call_at" ? [{ soon: false, name: s.callback }] : [],
+      );
+    for (const c of scenario.callbacks ?? []) children.set(c.name, regsOf(c.body));
+    const mainBody = scenario.coroutines[0].body;
+    const segs: Step[][] = [[]];
+    for (const s of mainBody) {
+      if (s.op === "sleep" && s.ticks === 0) segs.push([]);
+      else if (s.op !== "sleep") segs[segs.length - 1].push(s);
+    }
+    const mainChildren = (k: number): Item[] => [...regsOf(segs[k]), ...(k + 1 < segs.length ? [{ main: k + 1 }] : [])];
+    const ran = callbackRuns(trace);
+    let pos = 0;
+    let soon: Item[] = [];
+    let timers: Item[] = [];
+    const enqueue = (items: Item[]) => {
+      for (const it of items) ("main" in it || it.soon ? soon : timers).push(it);
+    };
+    enqueue(mainChildren(0));
+    for (let iteration = 1; soon.length > 0 || timers.length > 0; iteration++) {
+      const [nowSoon, nowTimers] = [soon, timers];
+      soon = [];
+      timers = [];
+      for (const it of nowSoon) {
+        if ("main" in it) {
+          enqueue(mainChildren(it.main));
+          continue;
+        }
+        const e = ran[pos];
+        if (e === undefined || e.callback !== it.name) {
+          return `${it.name} (call_soon) should run next, iteration ${iteration} after main's registrations, but ${e ? `${e.callback} ran at ${at(e)}` : "nothing more ran"}`;
+        }
+        pos++;
+        enqueue(children.get(it.name) ?? []);
+      }
+      const due = new Set(nowTimers.map((t) => ("main" in t ? "" : t.name)));
+      for (let k = 0; k < nowTimers.length; k++) {
+        const e = ran[pos];
+        if (e === undefined || !due.has(e.callback)) {
+          const want = [...due].join(" or ");
+          return `a due timer (${want}) should run next, after the call_soon callbacks queued before its iteration, but ${e ? `${e.callback} ran at ${at(e)}` : "nothing more ran"}`;
+        }
+        due.delete(e.callback);
+        pos++;
+        enqueue(children.get(e.callback) ?? []);
+      }
+    }
+    if (pos !== ran.length) return `${ran[pos].callback} ran at ${at(ran[pos])}, more often than it was registered`;
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- call_later / call_at: deadlines
+
+type TimerKind = { kind: "later"; delay: number } | { kind: "at"; when: number };
+
+interface TimerReg {
+  name: string;
+  /** The registration's log event. */
+  reg: Indexed<"log">;
+  deadline: number;
+  /** When it can run at the earliest: its deadline, or its registration time if that is later. */
+  due: number;
+}
+
+/** Registrations logged as reg:NAME:later:D or reg:NAME:at:W. */
+function timerRegs(trace: Trace): TimerReg[] {
+  const out: TimerReg[] = [];
+  for (const e of eventsOf(trace, "log")) {
+    const m = /^reg:([A-Za-z0-9_]+):(later|at):(\d+)$/.exec(e.label);
+    if (!m) continue;
+    const deadline = m[2] === "later" ? e.time + Number(m[3]) : Number(m[3]);
+    out.push({ name: m[1], reg: e, deadline, due: Math.max(deadline, e.time) });
+  }
+  return out;
+}
+
+function timerStep(kind: TimerKind, callback: string, handle?: string): Step[] {
+  const h = handle === undefined ? {} : { handle };
+  const step: Step =
+    kind.kind === "later" ? { op: "call_later", delay: kind.delay, callback, ...h } : { op: "call_at", when: kind.when, callback, ...h };
+  return [step, log(`reg:${callback}:${kind.kind}:${kind.kind === "later" ? kind.delay : kind.when}`)];
+}
+
+const timerKindArb = (maxDelay: number, maxWhen: number): fc.Arbitrary<TimerKind> =>
+  fc.oneof(
+    fc.nat(maxDelay).map((delay): TimerKind => ({ kind: "later", delay })),
+    fc.nat(maxWhen).map((when): TimerKind => ({ kind: "at", when })),
+  );
+
+/** Timers registered by main (in segments separated by sleeps) and by the timers' own callbacks. */
+const timerTreeArb = (opts: { far: boolean }) =>
+  fc
+    .record({
+      nodes: fc.array(fc.record({ parent: fc.nat(), seg: fc.nat(), kind: timerKindArb(6, 10) }), { minLength: 2, maxLength: 8 }),
+      sleeps: fc.array(fc.nat(3), { minLength: 0, maxLength: 2 }),
+      far: opts.far ? fc.option(fc.integer({ min: 90_000, max: 200_000 }), { nil: undefined, freq: 3 }) : fc.constant(undefined),
+    })
+    .map(({ nodes, sleeps, far }) => {
+      const placed = place(nodes, sleeps.length + 1);
+      const main: Step[] = [];
+      for (let seg = 0; seg <= sleeps.length; seg++) {
+        if (seg > 0) main.push(sleep(sleeps[seg - 1]));
+        for (const p of placed) if (p.parent === -1 && p.seg === seg) main.push(...timerStep(p.kind, `t${p.index}`));
+      }
+      if (far !== undefined) main.push(...timerStep({ kind: "later", delay: far }, "far"));
+      main.push(sleep((far ?? 0) + 100));
+      const callbacks: CallbackDef[] = placed.map((p) => ({
+        name: `t${p.index}`,
+        body: placed.filter((c) => c.parent === p.index).flatMap((c) => timerStep(c.kind, `t${c.index}`)),
+      }));
+      if (far !== undefined) callbacks.push({ name: "far", body: [] });
+      return build(main, callbacks);
+    });
+
+const deadlineOrder = clause({
+  id: "loop.call_later.order",
+  statement:
+    "A callback scheduled with call_later or call_at runs exactly once, never before its deadline, and after every timer " +
+    "with an earlier deadline that was registered before it became due; timers with equal deadlines run in any order.",
+  source: { url: DOCS.loop + "#asyncio.loop.call_later", section: "Scheduling delayed callbacks" },
+  versions: ALL_VERSIONS,
+  level: "documented",
+  needs: ["call_at", "call_later", "log", "sleep"],
+  brokenBy: ["mutant:call-at-relative"],
+  scenarios: () => timerTreeArb({ far: false }),
+  check({ trace }) {
+    const regs = timerRegs(trace);
+    const runs = callbackRuns(trace);
+    const runOf = new Map<string, Indexed<"callback">>();
+    for (const r of regs) {
+      const mine = runs.filter((e) => e.callback === r.name);
+      if (mine.length !== 1) return `${r.name}, registered at ${at(r.reg)}, ran ${mine.length} times`;
+      if (mine[0].time < r.deadline) return `${r.name} ran at t=${mine[0].time}, before its deadline t=${r.deadline}`;
+      runOf.set(r.name, mine[0]);
+    }
+    for (const a of regs) {
+      for (const b of regs) {
+        const ra = runOf.get(a.name)!;
+        const rb = runOf.get(b.name)!;
+        if (a.deadline < b.deadline && a.reg.time < b.due && rb.i < ra.i) {
+          return `${b.name} (deadline t=${b.deadline}) ran at ${at(rb)} before ${a.name} (deadline t=${a.deadline}, registered at ${at(a.reg)}), which ran at ${at(ra)}`;
+        }
+      }
+    }
+    return true;
+  },
+});
+
+const deadlineTime = clause({
+  id: "loop.call_later.time",
+  statement:
+    "On the virtual clock a timer runs exactly at its deadline, or at once (the next iteration) if its deadline had passed " +
+    "when it was registered: the loop's clock jumps straight to the next deadline, however far (beyond the one-day cap of a single wait).",
+  source: { url: DOCS.loop + "#asyncio.loop.call_at", section: "Scheduling delayed callbacks" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_at", "call_later", "log", "sleep"],
+  brokenBy: ["mutant:timers-late", "mutant:call-at-relative"],
+  scenarios: () => timerTreeArb({ far: true }),
+  check({ trace }) {
+    const runs = callbackRuns(trace);
+    for (const r of timerRegs(trace)) {
+      const mine = runs.filter((e) => e.callback === r.name);
+      if (mine.length !== 1) return `${r.name}, registered at ${at(r.reg)}, ran ${mine.length} times`;
+      if (mine[0].time !== r.due) {
+        return `${r.name} (registered at ${at(r.reg)}, deadline t=${r.deadline}) ran at t=${mine[0].time}, not t=${r.due}`;
+      }
+    }
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- equal deadlines: the heap
+
+/**
+ * Main's body for the heap clauses: segments of registrations (small
+ * deadlines, so many are equal) and cancellations of earlier handles, each
+ * segment followed by a sleep of at least one tick.
+ */
+const heapRegArb = fc.record({
+  kind: fc.oneof(
+    { weight: 3, arbitrary: fc.nat(2).map((d) => ({ later: d })) },
+    { weight: 1, arbitrary: fc.integer({ min: -1, max: 2 }).map((d) => ({ at: d })) },
+  ),
+  cancel: fc.option(fc.nat(), { nil: undefined, freq: 3 }),
+});
+
+const heapSegmentArb = (minLength: number, maxLength: number) =>
+  fc.record({ regs: fc.array(heapRegArb, { minLength, maxLength }), sleep: fc.integer({ min: 1, max: 3 }) });
+
+const heapScenarioArb = (opts: { many: boolean }) =>
+  fc
+    .record({
+      first: opts.many ? heapSegmentArb(101, 125) : heapSegmentArb(1, 14),
+      rest: fc.array(heapSegmentArb(1, 14), { minLength: 0, maxLength: opts.many ? 1 : 2 }),
+      // For the rebuild: which timers of the first segment to cancel (more than half of the heap in the end).
+      extraCancels: opts.many ? fc.array(fc.boolean(), { minLength: 125, maxLength: 125 }) : fc.constant([] as boolean[]),
+    })
+    .map(({ first, rest, extraCancels }) => {
+      const main: Step[] = [];
+      const callbacks: CallbackDef[] = [];
+      let now = 0;
+      let n = 0;
+      [first, ...rest].forEach((seg, si) => {
+        for (const r of seg.regs) {
+          const name = `e${n}`;
+          const handle = `h${n}`;
+          if ("later" in r.kind) main.push({ op: "call_later", delay: r.kind.later, callback: name, handle });
+          else main.push({ op: "call_at", when: Math.max(0, now + r.kind.at), callback: name, handle });
+          callbacks.push({ name, body: [] });
+          n++;
+          if (r.cancel !== undefined) main.push({ op: "cancel_handle", handle: `h${r.cancel % n}` });
+        }
+        if (opts.many && si === 0) {
+          // Cancel more than half of what the heap holds when main sleeps (these timers and the sleep's own).
+          const cancelled = new Set<number>();
+          for (const s of main) if (s.op === "cancel_handle") cancelled.add(Number(s.handle.slice(1)));
+          const enough = () => cancelled.size * 2 > n + 1;
+          for (const pass of [0, 1]) {
+            for (let k = 0; k < n && !enough(); k++) {
+              if ((pass === 1 || extraCancels[k]) && !cancelled.has(k)) {
+                cancelled.add(k);
+                main.push({ op: "cancel_handle", handle: `h${k}` });
+              }
+            }
+          }
+        }
+        main.push(sleep(seg.sleep));
+        now += seg.sleep;
+      });
+      main.push(sleep(10));
+      return build(main, callbacks);
+    });
+
+/**
+ * The rebuild that comes late: of many timers due at t=1 most are
+ * cancelled, but not enough for a rebuild at once; popped as due, they keep
+ * counting, so at t=2 the count exceeds half of the timers left (more than
+ * 100, due at t=2), and the heap of live timers is rebuilt then.
+ */
+const staleRebuildArb = fc
+  .record({ a: fc.integer({ min: 60, max: 100 }), b: fc.integer({ min: 101, max: 115 }), seed: fc.array(fc.nat(), { minLength: 215, maxLength: 215 }) })
+  .chain(({ a, b, seed }) => {
+    const lo = Math.floor((b + 1) / 2) + 1;
+    const hi = Math.min(a, Math.floor((a + b + 1) / 2));
+    return fc.integer({ min: lo, max: hi }).map((c) => ({ a, b, c, seed }));
+  })
+  .map(({ a, b, c, seed }) => {
+    // Deadlines 1 (a of them) and 2 (b), in an order the seed shuffles.
+    const kinds = [...Array<number>(a).fill(1), ...Array<number>(b).fill(2)];
+    for (let i = kinds.length - 1; i > 0; i--) {
+      const j = seed[i] % (i + 1);
+      [kinds[i], kinds[j]] = [kinds[j], kinds[i]];
+    }
+    const main: Step[] = [];
+    const callbacks: CallbackDef[] = [];
+    const ones: number[] = [];
+    kinds.forEach((d, n) => {
+      main.push({ op: "call_later", delay: d, callback: `e${n}`, handle: `h${n}` });
+      callbacks.push({ name: `e${n}`, body: [] });
+      if (d === 1) ones.push(n);
+    });
+    // Cancel c of the timers due at t=1, in a seeded order.
+    for (let i = ones.length - 1; i > 0; i--) {
+      const j = seed[(i * 7) % seed.length] % (i + 1);
+      [ones[i], ones[j]] = [ones[j], ones[i]];
+    }
+    for (const n of ones.slice(0, c)) main.push({ op: "cancel_handle", handle: `h${n}` });
+    main.push(sleep(3), sleep(1));
+    return build(main, callbacks);
+  });
+
+function checkHeapOrder({ scenario, trace }: { scenario: Scenario; trace: Trace }): true | string {
+  const want = modelTimerRuns(scenario.coroutines[0].body);
+  const got = callbackRuns(trace).map((e) => ({ name: e.callback, time: e.time }));
+  for (let k = 0; k < Math.max(want.length, got.length); k++) {
+    const w = want[k];
+    const g = got[k];
+    if (w === undefined) return `${g.name} ran at t=${g.time} after every timer the heap holds had run`;
+    if (g === undefined) return `${w.name} should have run at t=${w.time} (heap order), but nothing more ran`;
+    if (w.name !== g.name || w.time !== g.time) {
+      const next = want.slice(k + 1, k + 6).map((x) => x.name).join(", ");
+      return `timer run #${k + 1}: CPython's heap order gives ${w.name} at t=${w.time}${next ? ` (then ${next})` : ""}, but ${g.name} ran at t=${g.time}`;
+    }
+  }
+  return true;
+}
+
+const equalDeadlines = clause({
+  id: "loop.call_at.equal_deadlines",
+  statement:
+    "Timers with equal deadlines run in the order CPython's binary heap (heapq, comparing deadlines only) pops them, " +
+    "not in registration order; cancelled timers leave the heap from its head, lazily.",
+  source: { url: DOCS.loop + "#asyncio.loop.call_later", section: "Scheduling delayed callbacks" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_at", "call_later", "cancel_handle", "sleep"],
+  brokenBy: ["mutant:fifo-ties"],
+  scenarios: () => heapScenarioArb({ many: false }),
+  check: checkHeapOrder,
+});
+
+const heapRebuild = clause({
+  id: "loop.call_at.cancelled_rebuild",
+  statement:
+    "When more than 100 timers are scheduled and more than half of them are counted as cancelled, an iteration rebuilds the " +
+    "heap from the live timers (heapify), which reorders timers with equal deadlines; a cancelled timer popped as due, " +
+    "rather than dropped from the head, stays counted, so the rebuild can come iterations later.",
+  source: { url: DOCS.loop + "#asyncio.TimerHandle.cancel", section: "Callback Handles" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_at", "call_later", "cancel_handle", "sleep"],
+  brokenBy: ["mutant:no-heap-rebuild", "mutant:fifo-ties"],
+  scenarios: () => fc.oneof(heapScenarioArb({ many: true }), staleRebuildArb),
+  check: checkHeapOrder,
+});
+
+// ---------------------------------------------------------------- Handle.cancel
+
+type HandleKind = { kind: "soon" } | TimerKind;
+
+const handleCancel = clause({
+  id: "loop.handle.cancel",
+  statement:
+    "A callback whose handle (from call_soon, call_later or call_at) is cancelled before it runs never runs, even when it was " +
+    "already due; cancelling a handle whose callback ran changes nothing, and the other callbacks run as scheduled.",
+  source: { url: DOCS.loop + "#asyncio.Handle.cancel", section: "Callback Handles" },
+  versions: ALL_VERSIONS,
+  level: "documented",
+  needs: ["call_at", "call_later", "call_soon", "cancel_handle", "log", "sleep"],
+  brokenBy: ["mutant:handle-cancel-noop"],
+  scenarios: () =>
+    fc
+      .record({
+        nodes: fc.array(
+          fc.record({
+            parent: fc.nat(),
+            seg: fc.nat(),
+            kind: fc.oneof(fc.constant<HandleKind>({ kind: "soon" }), timerKindArb(3, 4)),
+          }),
+          { minLength: 2, maxLength: 8 },
+        ),
+        cancels: fc.array(fc.record({ target: fc.nat(), where: fc.nat(), seg: fc.nat(), pos: fc.nat() }), { minLength: 1, maxLength: 6 }),
+        sleeps: fc.array(fc.nat(2), { minLength: 0, maxLength: 2 }),
+      })
+      .map(({ nodes, cancels, sleeps }) => {
+        const segments = sleeps.length + 1;
+        const placed = place(nodes, segments);
+        const reg = (p: Placed<HandleKind>): Step[] => {
+          const callback = `k${p.index}`;
+          const handle = `h${p.index}`;
+          if (p.kind.kind === "soon") return [{ op: "call_soon", callback, handle }, log(`reg:${handle}`)];
+          return [timerStep(p.kind, callback, handle)[0], log(`reg:${handle}`)];
+        };
+        const segs: Step[][] = Array.from({ length: segments }, (_, seg) =>
+          placed.filter((p) => p.parent === -1 && p.seg === seg).flatMap(reg),
+        );
+        const bodies: Step[][] = placed.map((p) => placed.filter((c) => c.parent === p.index).flatMap(reg));
+        for (const c of cancels) {
+          const target = `h${c.target % placed.length}`;
+          const steps: Step[] = [{ op: "cancel_handle", handle: target }, log(`cancel:${target}:${c.where}:${c.pos}`)];
+          const where = c.where % (placed.length + 1);
+          const body = where === 0 ? segs[c.seg % segments] : bodies[where - 1];
+          // Insert between steps pairs (a registration and its log stay together).
+          const slot = 2 * (c.pos % (body.length / 2 + 1));
+          body.splice(slot, 0, ...steps);
+        }
+        const main: Step[] = [];
+        segs.forEach((s, k) => {
+          if (k > 0) main.push(sleep(sleeps[k - 1]));
+          main.push(...s);
+        });
+        main.push(sleep(20));
+        return build(main, placed.map((p) => ({ name: `k${p.index}`, body: bodies[p.index] })));
+      }),
+  check({ trace }) {
+    const events = trace.events;
+    const runs = callbackRuns(trace);
+    const firstCancel = new Map<string, number>();
+    eventsOf(trace, "log").forEach((e) => {
+      const m = /^cancel:(h\d+):/.exec(e.label);
+      if (!m) return;
+      const before = events[e.i - 1];
+      if (before && before.ev === "unbound") return; // the handle was not bound yet: nothing was cancelled
+      if (!firstCancel.has(m[1])) firstCancel.set(m[1], e.i);
+    });
+    for (const reg of eventsOf(trace, "log")) {
+      const m = /^reg:(h(\d+))$/.exec(reg.label);
+      if (!m) continue;
+      const handle = m[1];
+      const name = `k${m[2]}`;
+      const mine = runs.filter((e) => e.callback === name);
+      const cancelAt = firstCancel.get(handle) ?? Infinity;
+      if (mine.length > 1) return `${name} ran ${mine.length} times`;
+      if (mine.length === 1 && mine[0].i > cancelAt) {
+        return `${name} ran at ${at(mine[0])} although its handle ${handle} was cancelled at event ${cancelAt}`;
+      }
+      if (mine.length === 0 && cancelAt === Infinity) return `${name} (handle ${handle}, registered at ${at(reg)}) never ran, and nothing cancelled it`;
+    }
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- clock resolution
+
+const dueTogether = clause({
+  id: "loop.timers.due_together",
+  statement:
+    "When the loop's clock reaches a deadline, every timer due within the clock resolution of now becomes ready in that " +
+    "same iteration, so timers due at one tick run back to back, before anything they schedule with call_soon.",
+  source: { url: DOCS.loop + "#asyncio.loop.call_later", section: "Scheduling delayed callbacks" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_at", "call_later", "call_soon", "log", "sleep"],
+  brokenBy: ["mutant:one-timer-per-iteration"],
+  scenarios: () =>
+    fc
+      .record({
+        timers: fc.array(
+          fc.record({ kind: fc.oneof(fc.integer({ min: 1, max: 3 }).map((d): TimerKind => ({ kind: "later", delay: d })), fc.nat(3).map((w): TimerKind => ({ kind: "at", when: w }))), follow: fc.boolean() }),
+          { minLength: 2, maxLength: 8 },
+        ),
+      })
+      .map(({ timers }) => {
+        const main: Step[] = timers.flatMap((t, k) => timerStep(t.kind, `t${k}`));
+        main.push(sleep(10));
+        const callbacks: CallbackDef[] = [];
+        timers.forEach((t, k) => {
+          callbacks.push({ name: `t${k}`, body: t.follow ? [{ op: "call_soon", callback: `f${k}` }] : [] });
+          if (t.follow) callbacks.push({ name: `f${k}`, body: [] });
+        });
+        return build(main, callbacks);
+      }),
+  check({ trace }) {
+    const regs = timerRegs(trace);
+    const runs = callbackRuns(trace);
+    const idx = (name: string) => runs.find((e) => e.callback === name);
+    for (const r of regs) {
+      const follow = idx(`f${r.name.slice(1)}`);
+      if (follow === undefined) continue;
+      for (const other of regs) {
+        if (other.due !== r.due) continue;
+        const o = idx(other.name);
+        if (o === undefined) return `${other.name} (due at t=${other.due}) never ran`;
+        if (o.i > follow.i) {
+          return `${other.name}, due at t=${other.due} like ${r.name}, ran at ${at(o)}, after f${r.name.slice(1)} (which ${r.name} scheduled with call_soon) ran at ${at(follow)}`;
+        }
+      }
+    }
+    return true;
+  },
+});
+
+export const CLAUSES: Clause[] = [
+  soonFifo,
+  laterZero,
+  deadlineOrder,
+  deadlineTime,
+  equalDeadlines,
+  heapRebuild,
+  handleCancel,
+  dueTogether,
+];
