@@ -1,0 +1,325 @@
+/**
+ * aiospec as a vitest suite: `import { conformance } from "aiospec/vitest"`.
+ *
+ * Called in a test file, `conformance(impl, options)` registers
+ *
+ *   describe("aiospec conformance: <impl id>")
+ *     it("<clause id>: <statement>")            one test per clause, run with runClause
+ *     it.skip("... [skipped: <reason>]")        clauses for other versions / unsupported features
+ *     it.fails("... [known failure: <reason>]") clauses listed in options.knownFailures
+ *
+ * A failing test's error is a ConformanceFailure whose message holds the
+ * counterexample: the statement and the verdict, the first difference from
+ * the reference's trace, how to replay the case (seed and fast-check path),
+ * the scenario as JSON, both traces, and the scenario as a standalone Python
+ * program (harness/reproducers/python.ts).
+ *
+ * This module imports vitest, so it only loads inside a vitest run. The
+ * package exports it as TypeScript source ("aiospec/vitest" ->
+ * harness/vitest.ts): vitest transforms .ts files itself, including those in
+ * node_modules (see docs/vitest.md).
+ */
+import { describe, it } from "vitest";
+import type { AsyncioImplementation } from "./api";
+import { CLAUSES } from "../spec/clauses";
+import type { Clause, Level } from "../spec/clauses/clause";
+import { FEATURES } from "../spec/scenario/validate";
+import { firstDifference } from "../spec/scenario/trace";
+import { NEWEST, VERSIONS, isPythonVersion } from "../implementations/reference";
+import type { PythonVersion } from "../implementations/reference";
+import { runClause, skipReason } from "./runner";
+import type { ClauseResult } from "./runner";
+import { tsTarget } from "./targets";
+import type { Target } from "./targets";
+import { formatDifference, formatTrace } from "./format";
+import { toPython } from "./reproducers/python";
+
+export type { AsyncioImplementation } from "./api";
+export type { Clause, Level } from "../spec/clauses/clause";
+export type { ClauseResult } from "./runner";
+export type { PythonVersion } from "../implementations/reference";
+
+/** An implementation, or a function making one for a Python version (then `version` picks it). */
+export type ImplementationSource = AsyncioImplementation | ((version: PythonVersion) => AsyncioImplementation);
+
+export interface ConformanceOptions {
+  /**
+   * The Python version whose behaviour is checked. Default: the
+   * implementation's `pythonVersion` (an object), or the newest modelled
+   * version (a factory, which is then called with it).
+   */
+  version?: PythonVersion;
+  /** Scenarios per clause (default 100; the environment variable AIOSPEC_RUNS overrides it). */
+  runs?: number;
+  /**
+   * The run's seed (default 1, so that every run checks the same scenarios;
+   * AIOSPEC_SEED overrides it, AIOSPEC_SEED=random picks a new one per run).
+   * Each clause derives its own seed from it and its id.
+   */
+  seed?: number;
+  /**
+   * Clause ids to check, as globs (`"gather.*"`, `?` for one character);
+   * several globs (an array, or separated by commas) select their union.
+   * Default: all.
+   */
+  clauses?: string | readonly string[];
+  /**
+   * "exact" (default): every clause. "documented": only what the Python
+   * documentation guarantees; clauses of CPython's observed behaviour
+   * (level "exact") are skipped.
+   */
+  level?: Level;
+  /**
+   * Clauses the implementation is known to fail, id -> why. They run as
+   * `it.fails`: the test passes while the clause fails, and fails once the
+   * implementation is fixed (remove the entry then). Unknown ids are an error.
+   */
+  knownFailures?: Readonly<Record<string, string>>;
+  /**
+   * The clauses to draw from (default: aiospec's whole specification,
+   * CLAUSES). Pass your own Clause objects to check behaviour of your own
+   * with the same machinery.
+   */
+  spec?: readonly Clause[];
+  /** Per-clause test timeout in milliseconds (default 60000). */
+  timeoutMs?: number;
+  /**
+   * fast-check path of one case, to replay exactly the counterexample a
+   * failure reported (with its seed); `clauses` must then select one clause.
+   */
+  path?: string;
+}
+
+/** What conformance() registers for one clause. */
+export interface PlannedClause {
+  clause: Clause;
+  /** run: `it`; skip: `it.skip`; fails: `it.fails` (a known failure). */
+  mode: "run" | "skip" | "fails";
+  /** Why the clause is skipped, or why it is known to fail. */
+  reason?: string;
+  title: string;
+}
+
+export interface ConformancePlan {
+  implementation: AsyncioImplementation;
+  target: Target;
+  version: PythonVersion;
+  runs: number;
+  seed: number;
+  path?: string;
+  timeoutMs: number;
+  /** The describe block's title. */
+  title: string;
+  clauses: PlannedClause[];
+}
+
+/** A clause failed: the message holds the counterexample, `result` all of it as data. */
+export class ConformanceFailure extends Error {
+  constructor(
+    readonly clauseId: string,
+    readonly result: ClauseResult,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ConformanceFailure";
+  }
+}
+
+/** A mistake in the conformance() call itself (thrown when the test file is collected). */
+export class ConformanceUsageError extends Error {
+  constructor(message: string) {
+    super(`aiospec conformance: ${message}`);
+    this.name = "ConformanceUsageError";
+  }
+}
+
+/** Environment variables, as process.env holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_RUNS = 100;
+export const DEFAULT_SEED = 1;
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** A clause-id glob, as the CLI's --clause takes it: `*` any run of characters, `?` one. */
+function globRegExp(glob: string): RegExp {
+  return new RegExp("^" + glob.trim().replace(/[.+^${}()|[\]\\-]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+}
+
+function envInt(name: string, env: Env, min: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConformanceUsageError(`${name}=${raw}: expected an integer >= ${min}`);
+  return n;
+}
+
+function seedFrom(options: ConformanceOptions, env: Env): number {
+  if (env["AIOSPEC_SEED"] === "random") return (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+  const fromEnv = envInt("AIOSPEC_SEED", env, -(2 ** 31));
+  const seed = fromEnv ?? options.seed ?? DEFAULT_SEED;
+  if (!Number.isInteger(seed)) throw new ConformanceUsageError(`seed ${seed}: expected an integer`);
+  return seed | 0;
+}
+
+function resolveImplementation(source: ImplementationSource, options: ConformanceOptions): [AsyncioImplementation, PythonVersion] {
+  const known = VERSIONS.join(", ");
+  if (options.version !== undefined && !isPythonVersion(options.version)) {
+    throw new ConformanceUsageError(`version "${options.version}" is not modelled (versions: ${known})`);
+  }
+  const fromFactory = typeof source === "function";
+  const asked = options.version ?? NEWEST;
+  const impl: AsyncioImplementation = fromFactory ? source(asked) : source;
+  if (typeof impl !== "object" || impl === null || typeof impl.new_event_loop !== "function" || typeof impl.id !== "string") {
+    throw new ConformanceUsageError("expected an AsyncioImplementation (id, pythonVersion, new_event_loop, ...) or a function returning one");
+  }
+  const claimed = impl.pythonVersion;
+  if (!isPythonVersion(claimed)) throw new ConformanceUsageError(`${impl.id} claims Python ${claimed}; aiospec models ${known}`);
+  if (fromFactory && claimed !== asked) {
+    throw new ConformanceUsageError(`the factory was asked for Python ${asked} but returned ${impl.id}, which claims ${claimed}`);
+  }
+  if (!fromFactory && options.version !== undefined && claimed !== options.version) {
+    throw new ConformanceUsageError(
+      `${impl.id} claims Python ${claimed}, not ${options.version}: pass a factory (version) => implementation to check other versions`,
+    );
+  }
+  const unknown = (impl.unsupported ?? []).filter((f) => !FEATURES.includes(f));
+  if (unknown.length > 0) {
+    throw new ConformanceUsageError(`${impl.id} declares unknown feature(s) unsupported: ${unknown.join(", ")} (features: ${FEATURES.join(", ")})`);
+  }
+  return [impl, claimed];
+}
+
+/** Decide what conformance() registers, without registering anything. `env` defaults to process.env. */
+export function planConformance(source: ImplementationSource, options: ConformanceOptions = {}, env: Env = process.env): ConformancePlan {
+  const clauses = options.spec ?? CLAUSES;
+  const [impl, version] = resolveImplementation(source, options);
+  const runs = envInt("AIOSPEC_RUNS", env, 1) ?? options.runs ?? DEFAULT_RUNS;
+  if (!Number.isInteger(runs) || runs < 1) throw new ConformanceUsageError(`runs ${runs}: expected an integer >= 1`);
+  const seed = seedFrom(options, env);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new ConformanceUsageError(`timeoutMs ${timeoutMs}: expected a positive number of milliseconds`);
+  const level = options.level ?? "exact";
+  if (level !== "exact" && level !== "documented") throw new ConformanceUsageError(`level "${level}": expected "documented" or "exact"`);
+
+  // Several globs, as an array or separated by commas (as with the CLI's --clause).
+  const globs = (options.clauses === undefined ? ["*"] : typeof options.clauses === "string" ? [options.clauses] : [...options.clauses])
+    .flatMap((g) => g.split(","));
+  const patterns = globs.map(globRegExp);
+  const selected = clauses.filter((c) => patterns.some((re) => re.test(c.id)));
+  if (selected.length === 0) throw new ConformanceUsageError(`no clause matches ${globs.map((g) => JSON.stringify(g)).join(", ")}`);
+  const known = options.knownFailures ?? {};
+  const unknownIds = Object.keys(known).filter((id) => !clauses.some((c) => c.id === id));
+  if (unknownIds.length > 0) throw new ConformanceUsageError(`knownFailures names no clause: ${unknownIds.join(", ")}`);
+  if (options.path !== undefined && selected.length !== 1) {
+    throw new ConformanceUsageError(`path replays one case of one clause, but ${selected.length} clauses are selected: set clauses to one id`);
+  }
+
+  const target = tsTarget(impl, version, `${impl.id}, checked as Python ${version}`);
+  const planned = selected.map((c): PlannedClause => {
+    const base = `${c.id}: ${c.statement}`;
+    let reason = skipReason(c, target);
+    if (reason === null && level === "documented" && c.level === "exact") {
+      reason = "checks CPython's exact behaviour; level is \"documented\"";
+    }
+    if (reason !== null) return { clause: c, mode: "skip", reason, title: `${base} [skipped: ${reason}]` };
+    const why = known[c.id];
+    if (why !== undefined) return { clause: c, mode: "fails", reason: why, title: `${base} [known failure: ${why}]` };
+    return { clause: c, mode: "run", title: base };
+  });
+  return {
+    implementation: impl,
+    target,
+    version,
+    runs,
+    seed,
+    ...(options.path !== undefined ? { path: options.path } : {}),
+    timeoutMs,
+    title: `aiospec conformance: ${impl.id}${impl.id.includes(version) ? "" : ` (Python ${version})`}`,
+    clauses: planned,
+  };
+}
+
+function indent(text: string, by: string): string {
+  return text.replace(/^/gm, by);
+}
+
+/** The message of a failed or broken clause: everything needed to understand and replay it. */
+export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult): string {
+  const id = plan.implementation.id;
+  const head = `${c.id} fails on ${id} (Python ${plan.version}): ${c.statement}`;
+  if (r.status === "error") return `${c.id} could not be checked on ${id}: ${r.reason}`;
+  const x = r.counterexample;
+  if (!x) return `${head}\n${r.reason ?? "no counterexample"}`;
+  const replay = `{ version: "${plan.version}", seed: ${plan.seed}, clauses: "${c.id}", path: "${x.path}" }`;
+  const lines = [
+    head,
+    `${x.verdict}: ${x.message}`,
+    "",
+  ];
+  if (x.trace && x.expected) {
+    lines.push(`First difference (${id} vs reference@${plan.version}):`, formatDifference(firstDifference(x.trace, x.expected), id, "expected"), "");
+  }
+  lines.push(
+    `Replay: seed ${plan.seed}, path "${x.path}" (clause seed ${r.seed}, after ${r.runs} scenario(s))`,
+    `  conformance(impl, ${replay})`,
+    `  or: AIOSPEC_SEED=${plan.seed} npx vitest run -t "${c.id}"`,
+    "",
+    "Scenario (JSON):",
+    indent(JSON.stringify(x.scenario, null, 2), "  "),
+  );
+  if (x.trace) lines.push(`Trace of ${id}:`, formatTrace(x.trace));
+  if (x.expected) lines.push(`Expected (reference@${plan.version}):`, formatTrace(x.expected));
+  let program: string;
+  try {
+    program = toPython(x.scenario, { title: `aiospec: ${c.id} fails on ${id} (seed ${plan.seed}, path ${x.path})` });
+  } catch (e) {
+    program = `# (no Python reproducer: ${(e as Error).message})`;
+  }
+  lines.push("As a Python program (python3 repro.py prints CPython's trace):", indent(program, "  "));
+  return lines.join("\n");
+}
+
+/**
+ * Check one clause of a plan: resolves with the result when the clause
+ * holds, throws a ConformanceFailure when it fails (or cannot be checked).
+ */
+export async function checkClause(plan: ConformancePlan, c: Clause): Promise<ClauseResult> {
+  const r = await runClause(c, plan.target, { runs: plan.runs, seed: plan.seed, ...(plan.path !== undefined ? { path: plan.path } : {}) });
+  if (r.status === "fail" || r.status === "error") throw new ConformanceFailure(c.id, r, formatFailure(plan, c, r));
+  return r;
+}
+
+/**
+ * Register the conformance suite of an implementation: call it at the top
+ * level of a test file (or inside a describe). Returns the plan it
+ * registered.
+ */
+export function conformance(impl: ImplementationSource, options: ConformanceOptions = {}): ConformancePlan {
+  const plan = planConformance(impl, options);
+  describe(plan.title, () => {
+    for (const p of plan.clauses) {
+      if (p.mode === "skip") {
+        it.skip(p.title, () => {});
+        continue;
+      }
+      const register = p.mode === "fails" ? it.fails : it;
+      register(
+        p.title,
+        async (ctx) => {
+          const r = await checkClause(plan, p.clause);
+          const skipped = Object.entries(r.skipped ?? {});
+          if (skipped.length === 0) return;
+          const total = skipped.reduce((n, [, k]) => n + k, 0);
+          const note =
+            `${total} of ${r.runs} scenarios skipped: they use ${skipped.map(([f, n]) => `${f} (${n})`).join(", ")}, ` +
+            `which ${plan.implementation.id} declares unsupported`;
+          // Nothing was checked: say so rather than pass.
+          if (total >= r.runs) ctx.skip(note);
+          await ctx.annotate(note);
+        },
+        plan.timeoutMs,
+      );
+    }
+  });
+  return plan;
+}
