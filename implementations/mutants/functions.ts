@@ -493,7 +493,21 @@ const asCompletedAsyncNewFutures = mutant(
   }),
 );
 
+/** ensure_future as if it wrapped every awaitable, tasks included, in a new task. */
+const ensureFutureWrapsTasks = mutant(
+  "ensure-future-wraps-tasks",
+  "ensure_future (under gather) wraps a Task in another new Task instead of passing it through",
+  (ref) => ({
+    gather: (aws, re) =>
+      ref.gather(
+        aws.map((a) => ("get_name" in (a as object) ? (function* () { return yield* (a as PyFuture).__await__(); })() : a)),
+        re,
+      ),
+  }),
+);
+
 export const MUTANTS: Mutant[] = [
+  ensureFutureWrapsTasks,
   gatherCompletionOrder,
   gatherWaitsForAllOnError,
   gatherCancelsOnError,

@@ -10,9 +10,10 @@
  *   fut.cancel             cancel(): True and cancelled when pending, False and nothing when done
  *   fut.await              awaiting a future suspends until it is done, then gives its outcome
  *
- * Not expressible in the scenario language: get_loop(), isfuture(),
- * ensure_future() and wrap_future() (no op names them; the interpreters
- * make futures with loop.create_future only).
+ * Not expressible in the scenario language: get_loop(), isfuture() and
+ * wrap_future() (no op names them; the interpreters make futures with
+ * loop.create_future only). ensure_future() is reached through gather(),
+ * which passes every awaitable through it (fut.ensure_future.wraps).
  *
  * The futures' own story is read off the trace: every step that finishes
  * (or tries to finish) a future — set_result, set_exception, cancel — is
@@ -529,4 +530,51 @@ const awaitFuture = clause({
   },
 });
 
-export const CLAUSES: Clause[] = [resultPending, resultValue, cancelledRaises, cancelMsg, setWhenDone, doneState, cancel, awaitFuture];
+// ---------------------------------------------------------------- Future Functions: ensure_future
+
+/**
+ * gather() passes each awaitable through ensure_future: the scenario makes n
+ * tasks, then gathers some of them (repeats allowed) and k coroutines.
+ */
+const ensureFutureScenario = fc
+  .record({
+    tasks: fc.integer({ min: 0, max: 3 }),
+    parts: fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 5 }),
+  })
+  .map(({ tasks, parts }): Scenario => {
+    const body: Step[] = [];
+    for (let i = 0; i < tasks; i++) body.push({ op: "create_task", coro: "w", task: `t${i}` });
+    const gathered = parts.map((p) => (p >= 0 && p < tasks ? { task: `t${p}` } : { coro: "w" }));
+    body.push({ op: "await", on: { gather: gathered } });
+    return { aiospec: 1, coroutines: [{ name: "main", body }, { name: "w", body: [{ op: "sleep", ticks: 0 }, { op: "return", value: 1 }] }] };
+  });
+
+const ensureFutureWraps = clause({
+  id: "fut.ensure_future.wraps",
+  statement:
+    "ensure_future() — which gather() applies to each awaitable — wraps a coroutine in a new Task that runs it, " +
+    "and returns a Task or Future unchanged.",
+  source: { url: DOCS.futures + "#asyncio.ensure_future", section: "Future Functions" },
+  versions: ALL_VERSIONS,
+  level: "documented",
+  needs: ["create_task", "gather", "sleep"],
+  brokenBy: ["mutant:ensure-future-wraps-tasks"],
+  scenarios: () => ensureFutureScenario,
+  check({ scenario, trace }) {
+    const main = scenario.coroutines[0].body;
+    const explicit = main.filter((s) => s.op === "create_task").length;
+    const last = main[main.length - 1];
+    const parts = last.op === "await" && "gather" in last.on ? last.on.gather : [];
+    const coros = parts.filter((p) => "coro" in p).length;
+    const expected = 1 + explicit + coros;
+    if (trace.tasks.length !== expected) {
+      return `${trace.tasks.length} tasks were created; main, ${explicit} create_task and ${coros} gathered coroutine(s) make ${expected}`;
+    }
+    const mainName = trace.tasks[0]?.name;
+    const inMain = trace.events.find((e) => e.ev === "enter" && e.coro === "w" && e.task === mainName);
+    if (inMain) return `a gathered coroutine ran inline in the main task at t=${inMain.time} instead of in a task of its own`;
+    return true;
+  },
+});
+
+export const CLAUSES: Clause[] = [ensureFutureWraps, resultPending, resultValue, cancelledRaises, cancelMsg, setWhenDone, doneState, cancel, awaitFuture];
