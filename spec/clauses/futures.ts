@@ -557,7 +557,7 @@ const ensureFutureWraps = clause({
   source: { url: DOCS.futures + "#asyncio.ensure_future", section: "Future Functions" },
   versions: ALL_VERSIONS,
   level: "documented",
-  needs: ["create_task", "gather", "sleep"],
+  needs: ["await", "coro", "create_task", "gather", "return", "sleep", "task"],
   brokenBy: ["mutant:ensure-future-wraps-tasks"],
   scenarios: () => ensureFutureScenario,
   check({ scenario, trace }) {
