@@ -1,21 +1,27 @@
 /**
- * The aiospec command line (see docs/cli.md and ../shared/design.md):
+ * The aiospec command line (see docs/cli.md, docs/reports.md and ../shared/design.md):
  *
  *   aiospec list [--json]
+ *   aiospec run --impl ID [--clause GLOB] [--runs N] [--seed S] [--path P]
+ *               [--json F] [--junit F] [--markdown F] [--html F] [--out DIR]
+ *               [--baseline F [--update-baseline] [--strict]] [--timeout-ms N] [--jobs N]
+ *   aiospec report [--out DIR] [--impl ID]... [--mutants] [--runs N] [--seed S] [--jobs N]
  *   aiospec replay FILE.json --impl ID [--json]
  *   aiospec diff ID_A ID_B [--runs N] [--seed S] [--path P]
  *
- * Exit codes: 0 success / no divergence, 1 divergence, 2 usage error or
- * harness failure (one line on stderr says what).
+ * Exit codes: 0 success (conformant, matching the baseline, no divergence),
+ * 1 conformance failures / divergence, 2 usage error or harness failure (one
+ * line on stderr says what), 130 interrupted (the reports written hold the
+ * clauses that finished, marked incomplete).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { parseScenarioText } from "../spec/scenario/validate";
 import { canonicalJson, firstDifference } from "../spec/scenario/trace";
-import { findClauses } from "../spec/clauses";
-import type { Clause } from "../spec/clauses/clause";
-import { ClauseResult, runClause } from "./runner";
+import { loadClauses } from "./clauseset";
+import { defaultJobs } from "./pool";
+import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun } from "./reports/commands";
 import { Target, UsageError, findCPython, resolvePair, resolveTarget, whichSync } from "./targets";
 import { DiffResult, Divergence, differential } from "./differential";
 import { formatDifference, formatTrace } from "./format";
@@ -195,48 +201,6 @@ async function cmdDiff(
   }
 }
 
-async function cmdRun(opts: { impl: string; clause?: string; runs: number; seed?: number; path?: string; json?: string }): Promise<number> {
-  const clauses = findClauses(opts.clause);
-  if (clauses.length === 0) throw new UsageError(`no clause matches "${opts.clause}" (see \`aiospec list\`)`);
-  const target = await resolveTarget(opts.impl);
-  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
-  const results: ClauseResult[] = [];
-  try {
-    process.stderr.write(`aiospec run: ${target.id} (${target.description}); ${clauses.length} clause(s), ${opts.runs} runs each, seed ${seed}\n`);
-    for (const c of clauses) {
-      const r = await runClause(c, target, { runs: opts.runs, seed, path: opts.path });
-      results.push(r);
-      const tag = { pass: "PASS", fail: "FAIL", skip: "SKIP", error: "ERROR" }[r.status];
-      process.stdout.write(`${tag.padEnd(5)} ${c.id} [${c.level}]${r.status === "skip" || r.status === "error" ? ` — ${r.reason}` : ` (${r.runs} scenarios, ${r.elapsedMs} ms)`}\n`);
-      if (r.counterexample) process.stdout.write(describeCounterexample(c, target, r) + "\n");
-    }
-  } finally {
-    target.close();
-  }
-  const failed = results.filter((r) => r.status === "fail").length;
-  const errors = results.filter((r) => r.status === "error").length;
-  process.stdout.write(`${results.filter((r) => r.status === "pass").length} passed, ${failed} failed, ${results.filter((r) => r.status === "skip").length} skipped${errors ? `, ${errors} errors` : ""}\n`);
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ implementation: target.id, version: target.version, seed, results }, null, 2) + "\n");
-  return errors > 0 ? 2 : failed > 0 ? 1 : 0;
-}
-
-function describeCounterexample(c: Clause, target: Target, r: ClauseResult): string {
-  const x = r.counterexample!;
-  const lines = [
-    `  ${c.statement}`,
-    `  ${x.verdict}: ${x.message}`,
-    "  Scenario (JSON):",
-    JSON.stringify(x.scenario, null, 2).replace(/^/gm, "    "),
-    "  As a Python program:",
-    toPython(x.scenario, { title: `aiospec: ${c.id} fails on ${target.id}` }).replace(/^/gm, "    "),
-  ];
-  if (x.trace) lines.push(`  Trace of ${target.id}:`, formatTrace(x.trace).replace(/^/gm, "  "));
-  if (x.expected) lines.push(`  Expected (reference@${target.version}):`, formatTrace(x.expected).replace(/^/gm, "  "));
-  if (x.trace && x.expected) lines.push("  First difference:", formatDifference(firstDifference(x.trace, x.expected), target.id, "expected").replace(/^/gm, "  "));
-  lines.push(`  Replay: npx aiospec run --impl ${target.id} --clause ${c.id} --seed ${r.seed} --path ${x.path} (clause seed ${r.seed})`);
-  return lines.join("\n");
-}
-
 async function cmdList(opts: { json?: boolean }): Promise<number> {
   const impls: Array<{ id: string; description: string; available: boolean }> = [];
   for (const v of VERSIONS) impls.push({ id: `reference@${v}`, description: `TypeScript reference, Python ${v} profile`, available: true });
@@ -248,10 +212,14 @@ async function cmdList(opts: { json?: boolean }): Promise<number> {
     impls.push({ id: `cpython-${v}+pytask`, description: `${found.path || "not found"}, pure-Python Task`, available: !!found.path });
   }
   for (const m of MUTANTS) impls.push({ id: `mutant:${m.name}`, description: m.description, available: true });
+  const clauses = loadClauses().map((c) => ({ id: c.id, level: c.level, versions: [...c.versions], statement: c.statement }));
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ implementations: impls }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ implementations: impls, clauses }, null, 2) + "\n");
   } else {
+    process.stdout.write("Implementations (- = not available here):\n");
     for (const i of impls) process.stdout.write(`${i.available ? " " : "-"} ${i.id.padEnd(22)} ${i.description}\n`);
+    process.stdout.write(`\nClauses (${clauses.length}):\n`);
+    for (const c of clauses) process.stdout.write(`  ${c.id.padEnd(40)} ${c.level.padEnd(10)} ${c.versions.join(",").padEnd(15)} ${c.statement}\n`);
   }
   return 0;
 }
@@ -268,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("list")
-    .description("list the implementations aiospec can run here")
+    .description("list the implementations aiospec can run here, and the clauses")
     .option("--json", "machine-readable output")
     .action(async (opts) => {
       code = await cmdList(opts);
@@ -286,15 +254,43 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("run")
-    .description("run the specification's clauses against one implementation")
+    .description("check the specification's clauses against one implementation and write conformance reports")
     .requiredOption("--impl <id>", "implementation id (see `aiospec list`)")
-    .option("--clause <glob>", "only clauses whose id matches, e.g. 'gather.*'")
-    .option("--runs <n>", "scenarios per clause", intOption("runs", 1), 100)
-    .option("--seed <s>", "seed (default: random, printed)", seedOption)
-    .option("--path <p>", "fast-check path: replay one case (with --clause and the clause seed)")
-    .option("--json <file>", "write the results as JSON")
+    .option("--clause <glob>", "only clauses whose id matches, e.g. 'gather.*' (* any run, ? one character; comma-separated)")
+    .option("--runs <n>", "scenarios per clause", intOption("runs", 1), DEFAULT_RUNS)
+    .option("--seed <s>", "run seed, a 32-bit integer (default: random, printed)", seedOption)
+    .option("--path <p>", "replay one case: the fast-check path a failure printed (with its --seed and --clause)")
+    .option("--json <file>", "write the JSON report (harness/reports/report.schema.json)")
+    .option("--junit <file>", "write a JUnit XML report (one test case per clause)")
+    .option("--markdown <file>", "write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    .option("--html <file>", "write a self-contained HTML page")
+    .option("--out <dir>", "write every format into DIR (report.json, junit.xml, report.md, report.html)")
+    .option("--baseline <file>", "known failures: failures listed there do not fail the run (docs/reports.md)")
+    .option("--update-baseline", "rewrite the --baseline file from this run's failures")
+    .option("--strict", "with --baseline: an unexpected pass (a listed failure that passes) fails the run")
+    .option("--timeout-ms <n>", "time limit for one scenario on the implementation", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
+    .option("--jobs <n>", `clauses run in parallel, each job with its own implementation instance (default: ${defaultJobs()}, the cores here)`, intOption("jobs", 1))
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 conformant (or only the baseline's known failures), 1 failures, 2 usage error or harness failure, 130 interrupted (Ctrl-C; reports are written, marked incomplete).",
+    )
     .action(async (opts) => {
       code = await cmdRun(opts);
+    });
+
+  program
+    .command("report")
+    .description("regenerate the conformance matrix (implementations here × clauses) into reports/")
+    .option("--out <dir>", "where to write matrix.json, index.html and summary.md", REPORTS_DIR)
+    .option("--impl <id>", "an implementation for the matrix (repeatable; default: reference@3.11..3.13 and every cpython-3.X found)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--mutants", "add every mutant (mutant:NAME) to the matrix")
+    .option("--clause <glob>", "only clauses whose id matches")
+    .option("--runs <n>", "scenarios per clause", intOption("runs", 1), DEFAULT_RUNS)
+    .option("--seed <s>", "run seed (fixed by default, so the committed reports are reproducible)", seedOption, 1)
+    .option("--timeout-ms <n>", "time limit for one scenario", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
+    .option("--jobs <n>", "clauses run in parallel", intOption("jobs", 1))
+    .action(async (opts) => {
+      code = await cmdReport(opts);
     });
 
   program
@@ -316,7 +312,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are successes; every other parse error is a usage error.
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version") return 0;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      if (e.code === "commander.help") return e.exitCode === 0 ? 0 : 2;
       return 2;
     }
     if (e instanceof UsageError) {

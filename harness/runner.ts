@@ -22,7 +22,14 @@ export interface Counterexample {
   message: string;
   trace?: Trace;
   expected?: Trace;
+  /**
+   * The run's seed (what `--seed` takes): with `path`, `aiospec run --clause
+   * ID --seed SEED --path PATH` replays exactly this case.
+   */
   seed: number;
+  /** The clause's own seed, clauseSeed(seed, id): what fast-check ran with. */
+  clauseSeed: number;
+  /** fast-check's path of the shrunk case. */
   path: string;
 }
 
@@ -43,9 +50,19 @@ export interface ClauseResult {
 export interface RunOptions {
   runs: number;
   seed: number;
-  /** fast-check path, to replay one case of one clause. */
+  /** fast-check path, to replay one case of one clause (with the run seed that reported it). */
   path?: string;
+  /** Called after each case (generated or shrunk) with the number of cases so far. */
+  onCase?: (n: number) => void;
+  /**
+   * Once aborted, the remaining cases fail at once and the result is
+   * meaningless: the caller discards it (Ctrl-C, or a pool shutting down).
+   */
+  signal?: AbortSignal;
 }
+
+/** How often a clause run lets the event loop turn (signals, IPC, progress) while it runs in-process targets. */
+const YIELD_EVERY_MS = 20;
 
 /** A failure raised by the target itself (it could not produce a trace). */
 export class TargetFailure extends Error {
@@ -108,7 +125,17 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   const reason = skipReason(c, target);
   if (reason !== null) return { ...base, status: "skip", reason, runs: 0, elapsedMs: 0 };
   const skipped: Record<string, number> = {};
+  let cases = 0;
+  let lastYield = Date.now();
   const property = fc.asyncProperty(c.scenarios(target.version), async (s) => {
+    // In-process targets run synchronously to the end of a scenario: let
+    // timers, signals and messages through now and then.
+    if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = Date.now();
+    }
+    if (opts.signal?.aborted) throw new Error("aborted");
+    opts.onCase?.(++cases);
     const feature = unsupportedFeature(s, [target]);
     if (feature !== null) {
       skipped[feature] = (skipped[feature] ?? 0) + 1;
@@ -127,6 +154,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   if (!details.counterexample) {
     return { ...base, status: "error", reason: String(details.errorInstance ?? "fast-check failed"), runs: details.numRuns, elapsedMs };
   }
+  if (opts.signal?.aborted) return { ...base, status: "error", reason: "aborted", runs: details.numRuns, elapsedMs };
   const scenario = details.counterexample[0];
   const again = await runCase(c, target, scenario);
   return {
@@ -140,7 +168,8 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
       message: again.message ?? "the shrunk case passed when re-run: the implementation is not deterministic",
       trace: again.trace,
       expected: again.expected,
-      seed,
+      seed: opts.seed,
+      clauseSeed: seed,
       path: details.counterexamplePath ?? "",
     },
   };

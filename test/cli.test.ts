@@ -117,3 +117,274 @@ describe("aiospec list", () => {
     expect(ids).toEqual(expect.arrayContaining(["reference@3.11", "reference@3.13", "cpython", "cpython-3.12+pytask", "mutant:lifo-ready"]));
   });
 });
+
+// ---------------------------------------------------------------- run, report: the harness as a product
+
+import { spawn } from "node:child_process";
+import { main } from "../harness/cli";
+import { reportProblems } from "../harness/reports/schemas";
+
+const FIXTURE_CLAUSES = path.resolve(__dirname, "fixtures", "reports", "clauses.ts");
+
+/** The CLI with the fixture clause set (test/fixtures/reports/clauses.ts). */
+function fixture(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1", AIOSPEC_CLAUSES: FIXTURE_CLAUSES } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The CLI in this process (for what fails before anything runs): exit code and what it wrote. */
+async function inProcess(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out: out.join(""), err: err.join("") };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+const json = (f: string) => JSON.parse(fs.readFileSync(f, "utf8"));
+
+/** A report without the fields that may differ between two runs with the same inputs. */
+function deterministic(report: any) {
+  const copy = JSON.parse(JSON.stringify(report));
+  delete copy.timing;
+  for (const r of copy.results) delete r.elapsedMs;
+  return copy;
+}
+
+describe("--help", () => {
+  it("every command has --help (exit 0, usage on stdout)", async () => {
+    for (const cmd of ["list", "run", "report", "replay", "diff"]) {
+      const r = await inProcess(cmd, "--help");
+      expect(r.code, cmd).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^Usage: aiospec ${cmd}`));
+    }
+    const run = await inProcess("run", "--help");
+    for (const flag of ["--impl", "--clause", "--runs", "--seed", "--path", "--json", "--junit", "--markdown", "--html", "--out", "--baseline", "--update-baseline", "--strict", "--timeout-ms", "--jobs"]) {
+      expect(run.out).toContain(flag);
+    }
+    expect(run.out).toMatch(/130 interrupted/);
+    expect((await inProcess("--help")).code).toBe(0);
+    expect((await inProcess("help", "run")).code).toBe(0);
+    expect((await inProcess()).code).toBe(2); // no command: help on stderr, usage error
+  });
+});
+
+describe("aiospec run: usage errors", () => {
+  it("exit 2 with one line saying what is wrong, and write no report file", async () => {
+    const out = path.join(tmp, "usage-out");
+    const bad = file("bad-baseline.json", JSON.stringify({ format: "aiospec-baseline", schemaVersion: 1, knownFailures: [{ implementation: "x" }] }));
+    const cases: Array<[string[], RegExp]> = [
+      [["--impl", "reference", "--bogus"], /unknown option '--bogus'/],
+      [["--impl", "jython"], /unknown implementation "jython"/],
+      [["--impl", "reference", "--baseline", path.join(tmp, "no-such-baseline.json")], /cannot read baseline .*no-such-baseline\.json: ENOENT/],
+      [["--impl", "reference", "--baseline", bad], /invalid baseline .*: \$\.knownFailures\[0\]: must have required property/],
+      [["--impl", "reference", "--seed", "x1"], /seed must be an integer/],
+      [["--impl", "reference", "--seed", "99999999999"], /seed must be a 32-bit integer/],
+      [["--impl", "reference", "--clause", "gather.[ab]"], /bad --clause glob "gather\.\[ab\]"/],
+      [["--impl", "reference", "--clause", "nosuch.*"], /no clause matches "nosuch\.\*"/],
+      [["--impl", "reference", "--clause", "differential.trace", "--path", "1:2"], /--path replays a case of an earlier run: give that run's --seed too/],
+      [["--impl", "reference", "--seed", "1", "--path", "1:2"], /--path replays a case of one clause/],
+      [["--impl", "reference", "--seed", "1", "--clause", "differential.trace", "--path", "x"], /bad --path "x"/],
+      [["--impl", "reference", "--update-baseline"], /--update-baseline needs --baseline FILE/],
+      [["--impl", "reference", "--strict"], /--strict needs --baseline FILE/],
+      [["--impl", "reference", "--runs", "0"], /runs must be an integer >= 1/],
+      [["--impl", "reference", "--jobs", "many"], /jobs must be an integer/],
+      [["--impl", "reference", "--junit", path.join(tmp, "no", "such", "dir", "j.xml")], /--junit .*: directory .* does not exist/],
+      [["--impl", "reference", "--json", tmp], /--json .*: is a directory/],
+      [["--impl", "reference", "--json", path.join(out, "report.json")], /--json .*: directory .* does not exist/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await inProcess("run", ...args, "--out", out);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.err, args.join(" ")).toMatch(pattern);
+      expect(fs.existsSync(out), `${args.join(" ")}: no report written`).toBe(false);
+    }
+  });
+});
+
+describe("aiospec run", () => {
+  it("exit 0 on a conformant implementation; 1 with failures, each with the command that replays it", () => {
+    const ok = fixture("run", "--impl", "reference", "--clause", "fixture.fast.*", "--runs", "30", "--seed", "2", "--jobs", "1");
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/^PASS {2}fixture\.fast\.holds \[documented\]/m);
+    expect(ok.out).toMatch(/^SKIP {2}fixture\.fast\.old \[documented\] — holds for Python 3\.11/m);
+    expect(ok.out).toMatch(/^3 passed, 0 failed, 1 skipped$/m);
+    expect(ok.err).toMatch(/aiospec run: reference@3\.13 .*4 clause\(s\), 30 runs each, seed 2, 1 job\(s\)/);
+
+    const bad = fixture("run", "--impl", "mutant:lifo-ready", "--clause", "fixture.fast.*", "--runs", "50", "--seed", "1", "--json", "lifo.json");
+    expect(bad.code, bad.err).toBe(1);
+    expect(bad.out).toMatch(/^FAIL {2}fixture\.fast\.order \[exact\]/m);
+    expect(bad.out).toMatch(/First difference:\n {4}at events\[\d+\]:/);
+    expect(bad.out).toMatch(/Scenario \(JSON\):/);
+    expect(bad.out).toMatch(/As a Python program \(its scenario part; the whole program is \.aiospec\/counterexamples\/run-mutant_lifo-ready@3\.13-fixture\.fast\.order-seed1\.py\):/);
+    expect(fs.existsSync(path.join(tmp, ".aiospec", "counterexamples", "run-mutant_lifo-ready@3.13-fixture.fast.order-seed1.json"))).toBe(true);
+    const replay = /Replay: (npx aiospec run --impl mutant:lifo-ready@3\.13 --clause fixture\.fast\.order --seed 1 --path (\S+))/.exec(bad.out);
+    expect(replay).not.toBeNull();
+    const report = json(path.join(tmp, "lifo.json"));
+    expect(reportProblems(report)).toEqual([]);
+    const failure = report.results.find((r: any) => r.id === "fixture.fast.order").failure;
+    expect(failure.replay).toBe(replay![1]);
+
+    // The printed command replays exactly that case: same shrunk scenario, same message.
+    const again = fixture(...replay![1].split(" ").slice(2), "--json", "replayed.json");
+    expect(again.code, again.err).toBe(1);
+    const replayed = json(path.join(tmp, "replayed.json"));
+    expect(replayed.results).toHaveLength(1);
+    expect(replayed.results[0].failure.scenario).toEqual(failure.scenario);
+    expect(replayed.results[0].failure.message).toBe(failure.message);
+  });
+
+  it("the same seed gives the same report, whatever the number of jobs (timing fields aside)", () => {
+    const args = ["run", "--impl", "mutant:lifo-ready", "--clause", "fixture.fast.*", "--runs", "40", "--seed", "77"];
+    const one = fixture(...args, "--jobs", "1", "--json", "det1.json");
+    const two = fixture(...args, "--jobs", "2", "--json", "det2.json");
+    const twoAgain = fixture(...args, "--jobs", "3", "--json", "det3.json");
+    expect([one.code, two.code, twoAgain.code]).toEqual([1, 1, 1]);
+    expect(two.err).toMatch(/2 job\(s\)/);
+    const [a, b, c] = ["det1.json", "det2.json", "det3.json"].map((f) => json(path.join(tmp, f)));
+    expect(b.timing.jobs).toBe(2);
+    expect(deterministic(b)).toEqual(deterministic(a));
+    expect(deterministic(c)).toEqual(deterministic(a));
+    // Results in clause order, and the stdout lines too.
+    const lines = (s: string) => s.split("\n").filter((l) => /^(PASS|FAIL|SKIP|ERROR) /.test(l)).map((l) => l.replace(/\(\d+ scenarios, \d+ ms\)/, ""));
+    expect(lines(two.out)).toEqual(lines(one.out));
+  });
+
+  it("baselines: known failures pass, new failures fail, unexpected passes are reported (and fail with --strict); --update-baseline writes it", () => {
+    const run = (...extra: string[]) => fixture("run", "--impl", "mutant:lifo-ready", "--clause", "fixture.fast.*", "--runs", "50", "--seed", "1", "--jobs", "1", ...extra);
+    const known = file("known.json", JSON.stringify({ format: "aiospec-baseline", schemaVersion: 1, knownFailures: [{ implementation: "mutant:lifo-ready", clause: "fixture.fast.order", reason: "LIFO on purpose" }] }));
+    const r1 = run("--baseline", known, "--json", "b1.json");
+    expect(r1.code, r1.out + r1.err).toBe(0);
+    expect(r1.out).toMatch(/^FAIL {2}fixture\.fast\.order \[exact\] .*\(known failure\)$/m);
+    expect(r1.out).toMatch(/baseline .*known\.json: 1 known failure\(s\), 0 new failure\(s\), 0 unexpected pass\(es\)/);
+    const b1 = json(path.join(tmp, "b1.json"));
+    expect(b1.outcome).toBe("matches-baseline");
+    expect(b1.results[1].baseline).toEqual({ status: "known-failure", reason: "LIFO on purpose" });
+
+    const empty = file("empty.json", JSON.stringify({ format: "aiospec-baseline", schemaVersion: 1, knownFailures: [] }));
+    const r2 = run("--baseline", empty);
+    expect(r2.code).toBe(1);
+    expect(r2.out).toMatch(/new failures: fixture\.fast\.order/);
+
+    const stale = file("stale.json", JSON.stringify({ format: "aiospec-baseline", schemaVersion: 1, knownFailures: [
+      { implementation: "mutant:lifo-ready", clause: "fixture.fast.order", reason: "LIFO" },
+      { implementation: "mutant:lifo-ready@3.13", clause: "fixture.fast.holds", reason: "fixed since" },
+    ] }));
+    const r3 = run("--baseline", stale);
+    expect(r3.code).toBe(0);
+    expect(r3.out).toMatch(/unexpected passes .*: fixture\.fast\.holds/);
+    const r4 = run("--baseline", stale, "--strict", "--junit", "strict.xml");
+    expect(r4.code).toBe(1);
+    expect(fs.readFileSync(path.join(tmp, "strict.xml"), "utf8")).toMatch(/type="unexpected-pass"/);
+
+    const fresh = path.join(tmp, "fresh-baseline.json");
+    const r5 = run("--baseline", fresh, "--update-baseline");
+    expect(r5.code, r5.err).toBe(0);
+    expect(r5.out).toMatch(/baseline .*fresh-baseline\.json updated: 1 known failure\(s\) \(\+1, -0\)/);
+    expect(json(fresh).knownFailures).toEqual([{ implementation: "mutant:lifo-ready", clause: "fixture.fast.order", reason: expect.stringMatching(/^traces part at events/) }]);
+    expect(run("--baseline", fresh).code).toBe(0);
+    const r6 = run("--baseline", stale, "--update-baseline");
+    expect(r6.code).toBe(0);
+    expect(json(stale).knownFailures).toEqual([{ implementation: "mutant:lifo-ready", clause: "fixture.fast.order", reason: "LIFO" }]);
+  });
+
+  it("Ctrl-C: writes valid reports marked incomplete with every finished clause, exits 130", async () => {
+    const outDir = path.join(tmp, "interrupted");
+    const child = spawn(process.execPath, [BIN, "run", "--impl", "reference", "--clause", "fixture.*", "--runs", "1000", "--seed", "3", "--jobs", "2", "--out", outDir], {
+      cwd: tmp,
+      env: { ...process.env, CI: "1", AIOSPEC_CLAUSES: FIXTURE_CLAUSES },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no clause finished: ${stdout}${stderr}`)), 90_000);
+      child.stdout.on("data", (d) => {
+        stdout += d;
+        if (/^SKIP {2}fixture\.fast\.old/m.test(stdout)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    const sent = Date.now();
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code, stderr).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(stderr).toMatch(/interrupted \(Ctrl-C\); reporting the 4 clause\(s\) that finished/);
+    const report = json(path.join(outDir, "report.json"));
+    expect(reportProblems(report)).toEqual([]);
+    expect(report.complete).toBe(false);
+    expect(report.outcome).toBe("interrupted");
+    expect(report.exitCode).toBe(130);
+    expect(report.results.map((r: any) => r.id)).toEqual(["fixture.fast.holds", "fixture.fast.order", "fixture.fast.labels", "fixture.fast.old"]);
+    expect(report.notRun).toEqual(["fixture.slow.busy"]);
+    expect(report.summary.notRun).toBe(1);
+    const junit = fs.readFileSync(path.join(outDir, "junit.xml"), "utf8");
+    expect(junit).toMatch(/<testcase name="fixture\.slow\.busy"[^>]*>\s*<skipped message="not run: the run was interrupted"\/>/);
+    expect(fs.readFileSync(path.join(outDir, "report.md"), "utf8")).toMatch(/INTERRUPTED/);
+    expect(fs.readdirSync(outDir).sort()).toEqual(["junit.xml", "report.html", "report.json", "report.md"]); // no temporary files left
+  });
+
+  const haveScript = fs.existsSync("/usr/bin/script");
+  it.skipIf(!haveScript)("shows a progress bar on a terminal, plain lines otherwise", () => {
+    // `script` gives the command a pseudo-terminal; CI must be unset for the bar.
+    const env: Record<string, string | undefined> = { ...process.env, AIOSPEC_CLAUSES: FIXTURE_CLAUSES };
+    delete env.CI;
+    const cmd = `${process.execPath} ${BIN} run --impl reference --clause 'fixture.fast.*' --runs 20 --seed 1 --jobs 1`;
+    const tty = spawnSync("/usr/bin/script", ["-qec", cmd, "/dev/null"], { encoding: "utf8", cwd: tmp, env: env as NodeJS.ProcessEnv });
+    expect(tty.status, tty.stdout).toBe(0);
+    expect(tty.stdout).toMatch(/\d\/4 clauses \| \d+ scenarios \| 0 failed/);
+    expect(tty.stdout).toMatch(/PASS {2}fixture\.fast\.holds/);
+    const plain = fixture("run", "--impl", "reference", "--clause", "fixture.fast.*", "--runs", "20", "--seed", "1", "--jobs", "1");
+    expect(plain.out + plain.err).not.toMatch(/clauses \|/);
+    expect(plain.out).not.toMatch(/\x1b/);
+  });
+
+  it("runs the real specification's differential clause and writes every format", () => {
+    const r = aiospec("run", "--impl", "reference@3.12", "--clause", "differential.*", "--runs", "30", "--seed", "4", "--out", "real");
+    expect(r.code, r.err).toBe(0);
+    const report = json(path.join(tmp, "real", "report.json"));
+    expect(reportProblems(report)).toEqual([]);
+    expect(report.results.map((x: any) => [x.id, x.status])).toEqual([["differential.trace", "pass"]]);
+    expect(r.err).toMatch(/wrote real\/report\.json, real\/junit\.xml, real\/report\.md, real\/report\.html/);
+  });
+});
+
+describe("aiospec report", () => {
+  it("writes the matrix (JSON, HTML, Markdown) for the implementations asked for", () => {
+    const out = path.join(tmp, "matrix");
+    const r = fixture("report", "--impl", "reference@3.11", "--impl", "mutant:lifo-ready", "--clause", "fixture.fast.*", "--runs", "30", "--out", out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^reference@3\.11 +4 passed, 0 failed, 0 skipped/m);
+    expect(r.out).toMatch(/^mutant:lifo-ready@3\.13 +2 passed, 1 failed, 1 skipped/m);
+    const m = json(path.join(out, "matrix.json"));
+    expect(reportProblems(m)).toEqual([]);
+    expect(m.format).toBe("aiospec-matrix");
+    expect(m.options.seed).toBe(1);
+    expect(m.reports.map((x: any) => x.implementation.id)).toEqual(["reference@3.11", "mutant:lifo-ready@3.13"]);
+    const html = fs.readFileSync(path.join(out, "index.html"), "utf8");
+    expect(html).toContain("<th title=\"TypeScript reference, Python 3.11 profile, C Task\"><code>reference@3.11</code></th>");
+    expect(html).toContain('value="differs"');
+    expect(fs.readFileSync(path.join(out, "summary.md"), "utf8")).toMatch(/\| `fixture.fast.order` \| exact \| pass \| FAIL \|/);
+  });
+
+  it("lists the default matrix: every reference profile and every CPython found", async () => {
+    const { matrixImplementations } = await import("../harness/reports/commands");
+    const ids = matrixImplementations(false);
+    expect(ids.slice(0, 3)).toEqual(["reference@3.11", "reference@3.12", "reference@3.13"]);
+    expect(ids.every((id) => /^(reference@|cpython-)3\.\d+$/.test(id))).toBe(true);
+    expect(matrixImplementations(true)).toContain("mutant:lifo-ready");
+  });
+});

@@ -1,0 +1,270 @@
+/**
+ * The report model: what one `aiospec run` found (RunReport) and what
+ * `aiospec report` found across implementations (MatrixReport). Every writer
+ * (JSON, JUnit XML, Markdown, HTML) renders these objects; the JSON writer
+ * writes them as they are, and harness/reports/report.schema.json is their
+ * schema (docs/reports.md documents it).
+ *
+ * Fields that differ between two runs with the same inputs: `timing` and
+ * every `results[].elapsedMs`. Everything else is a function of the
+ * implementation, the clauses, the seed and the options.
+ */
+import type { Clause, Level } from "../../spec/clauses/clause";
+import type { Scenario } from "../../spec/scenario/types";
+import { Trace, firstDifference } from "../../spec/scenario/trace";
+import type { CaseVerdict, ClauseResult } from "../runner";
+import { toPython } from "../reproducers/python";
+import { formatDifference } from "../format";
+import { areaOf } from "../clauseset";
+import { Baseline, BaselineOutcome, applyBaseline } from "./baseline";
+import pkg from "../../package.json";
+
+export const REPORT_FORMAT = "aiospec-report";
+export const MATRIX_FORMAT = "aiospec-matrix";
+/** Bumped on any change that could break a reader of the reports (docs/reports.md). */
+export const SCHEMA_VERSION = 1;
+
+/** Exit codes (docs/cli.md). */
+export const EXIT = { ok: 0, failures: 1, usage: 2, interrupted: 130 } as const;
+
+export type Status = ClauseResult["status"];
+
+export interface Counts {
+  total: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  errors: number;
+}
+
+export interface Summary extends Counts {
+  /** Selected clauses that did not finish (the run was interrupted). */
+  notRun: number;
+  byLevel: Record<Level, Counts>;
+}
+
+export interface FirstDifference {
+  /** "events[12]", "end", "main", "tasks[2]" or "shutdown". */
+  where: string;
+  /** The implementation's side. */
+  actual: unknown;
+  /** The reference's side. */
+  expected: unknown;
+  /** The same, as the terminal shows it. */
+  text: string;
+}
+
+export interface FailureReport {
+  verdict: CaseVerdict;
+  message: string;
+  /** The shrunk scenario. */
+  scenario: Scenario;
+  /** The shrunk scenario as a runnable Python program. */
+  python: string;
+  /** The implementation's trace (absent when it produced none). */
+  trace?: Trace;
+  /** The reference's trace for the same version. */
+  expected?: Trace;
+  firstDifference?: FirstDifference;
+  /** The run seed: `--seed` of the replay command. */
+  seed: number;
+  /** The clause's seed (what fast-check ran with). */
+  clauseSeed: number;
+  /** fast-check's path: `--path` of the replay command. */
+  path: string;
+  /** The command that replays exactly this case. */
+  replay: string;
+}
+
+export type BaselineMark = "known-failure" | "new-failure" | "unexpected-pass";
+
+export interface ClauseReport {
+  id: string;
+  area: string;
+  statement: string;
+  level: Level;
+  versions: string[];
+  source: { url: string; section: string };
+  status: Status;
+  /** Why the clause was skipped, or how the harness failed. */
+  reason?: string;
+  /** Cases run (generated; shrinking not counted). */
+  runs: number;
+  /** The clause seed. */
+  seed: number;
+  elapsedMs: number;
+  /** Cases skipped because the implementation lacks a feature they use, by feature. */
+  skippedCases?: Record<string, number>;
+  baseline?: { status: BaselineMark; reason?: string };
+  failure?: FailureReport;
+}
+
+export interface ImplementationInfo {
+  /** The id as given to --impl. */
+  requested: string;
+  /** The resolved id (e.g. reference@3.13 for reference). */
+  id: string;
+  /** The Python version whose behaviour it claims. */
+  version: string;
+  description: string;
+}
+
+export type Outcome = "conformant" | "matches-baseline" | "failures" | "harness-error" | "interrupted";
+
+export interface Timing {
+  startedAt: string;
+  finishedAt: string;
+  elapsedMs: number;
+  jobs: number;
+}
+
+export interface RunReport {
+  format: typeof REPORT_FORMAT;
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: "aiospec"; version: string };
+  /** false when the run was interrupted: `results` then holds the clauses that finished. */
+  complete: boolean;
+  implementation: ImplementationInfo;
+  options: { runs: number; seed: number; clause: string | null; path: string | null; timeoutMs: number; strict: boolean };
+  outcome: Outcome;
+  exitCode: number;
+  summary: Summary;
+  baseline: BaselineOutcome | null;
+  /** Finished clauses, in specification order. */
+  results: ClauseReport[];
+  /** Selected clauses that did not finish, in specification order. */
+  notRun: string[];
+  timing: Timing;
+}
+
+export interface MatrixReport {
+  format: typeof MATRIX_FORMAT;
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: "aiospec"; version: string };
+  complete: boolean;
+  options: { runs: number; seed: number; timeoutMs: number };
+  /** One run report per implementation, in matrix column order. */
+  reports: RunReport[];
+  timing: Timing;
+}
+
+export function toolInfo(): { name: "aiospec"; version: string } {
+  return { name: "aiospec", version: pkg.version };
+}
+
+/** A word for the shell: as is when safe, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function replayCommand(impl: string, clause: string, seed: number, path: string): string {
+  return `npx aiospec run --impl ${shellWord(impl)} --clause ${shellWord(clause)} --seed ${seed} --path ${shellWord(path)}`;
+}
+
+function emptyCounts(): Counts {
+  return { total: 0, passed: 0, failed: 0, skipped: 0, errors: 0 };
+}
+
+function count(c: Counts, status: Status): void {
+  c.total++;
+  if (status === "pass") c.passed++;
+  else if (status === "fail") c.failed++;
+  else if (status === "skip") c.skipped++;
+  else c.errors++;
+}
+
+export function summarize(results: readonly ClauseReport[], notRun: number): Summary {
+  const s: Summary = { ...emptyCounts(), notRun, byLevel: { documented: emptyCounts(), exact: emptyCounts() } };
+  for (const r of results) {
+    count(s, r.status);
+    count(s.byLevel[r.level], r.status);
+  }
+  return s;
+}
+
+export function clauseReport(c: Clause, r: ClauseResult, targetId: string): ClauseReport {
+  const out: ClauseReport = {
+    id: c.id,
+    area: areaOf(c.id),
+    statement: c.statement,
+    level: c.level,
+    versions: [...c.versions],
+    source: { url: c.source.url, section: c.source.section },
+    status: r.status,
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    runs: r.runs,
+    seed: r.seed,
+    elapsedMs: r.elapsedMs,
+    ...(r.skipped && Object.keys(r.skipped).length ? { skippedCases: { ...r.skipped } } : {}),
+  };
+  const x = r.counterexample;
+  if (x) {
+    const d = x.trace && x.expected ? firstDifference(x.trace, x.expected) : null;
+    out.failure = {
+      verdict: x.verdict,
+      message: x.message,
+      scenario: x.scenario,
+      python: toPython(x.scenario, { title: `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})` }),
+      ...(x.trace ? { trace: x.trace } : {}),
+      ...(x.expected ? { expected: x.expected } : {}),
+      ...(d ? { firstDifference: { where: d.where, actual: d.a, expected: d.b, text: formatDifference(d, targetId, "expected") } } : {}),
+      seed: x.seed,
+      clauseSeed: x.clauseSeed,
+      path: x.path,
+      replay: replayCommand(targetId, c.id, x.seed, x.path),
+    };
+  }
+  return out;
+}
+
+export interface RunInput {
+  implementation: ImplementationInfo;
+  /** The selected clauses, in specification order. */
+  clauses: readonly Clause[];
+  /** Results by clause index (undefined: did not finish). */
+  results: ReadonlyArray<ClauseResult | undefined>;
+  options: RunReport["options"];
+  baseline: { file: string; data: Baseline } | null;
+  interrupted: boolean;
+  timing: Timing;
+}
+
+export function buildRunReport(input: RunInput): RunReport {
+  const results: ClauseReport[] = [];
+  const notRun: string[] = [];
+  input.clauses.forEach((c, i) => {
+    const r = input.results[i];
+    if (r) results.push(clauseReport(c, r, input.implementation.id));
+    else notRun.push(c.id);
+  });
+  const baseline = input.baseline
+    ? applyBaseline(results, input.baseline.data, input.baseline.file, input.implementation, input.options.strict)
+    : null;
+  const summary = summarize(results, notRun.length);
+  let outcome: Outcome;
+  if (input.interrupted) outcome = "interrupted";
+  else if (summary.errors > 0 || notRun.length > 0) outcome = "harness-error";
+  else if (baseline) outcome = baseline.newFailures.length > 0 || (input.options.strict && baseline.unexpectedPasses.length > 0) ? "failures" : "matches-baseline";
+  else outcome = summary.failed > 0 ? "failures" : "conformant";
+  const exitCode = { interrupted: EXIT.interrupted, "harness-error": EXIT.usage, failures: EXIT.failures, "matches-baseline": EXIT.ok, conformant: EXIT.ok }[outcome];
+  return {
+    format: REPORT_FORMAT,
+    schemaVersion: SCHEMA_VERSION,
+    tool: toolInfo(),
+    complete: !input.interrupted && notRun.length === 0,
+    implementation: input.implementation,
+    options: input.options,
+    outcome,
+    exitCode,
+    summary,
+    baseline,
+    results,
+    notRun,
+    timing: input.timing,
+  };
+}
+
+/** A report as a one-line total: "88 passed, 1 failed, 1 skipped". */
+export function totalsLine(s: Summary): string {
+  return `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped${s.errors ? `, ${s.errors} errors` : ""}${s.notRun ? `, ${s.notRun} not run` : ""}`;
+}
