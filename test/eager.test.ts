@@ -26,6 +26,7 @@ import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
 import type { CallbackDef, CoroutineDef, Scenario, Step } from "../spec/scenario/types";
+import { describeDifference } from "./helpers/difference";
 
 // ---------------------------------------------------------------- harness
 
@@ -57,13 +58,6 @@ function runOnDriver(python: string, scenarios: Scenario[], task: TaskKind): Dri
   return run;
 }
 
-function describeDifference(reference: Trace, cpython: Trace): string {
-  const d = firstDifference(reference, cpython);
-  if (d === null) return "traces are equal";
-  const show = (x: unknown) =>
-    x !== null && typeof x === "object" && "ev" in (x as object) ? formatEvent(x as TraceEvent) : JSON.stringify(x);
-  return `first difference at ${d.where}\n  reference: ${show(d.a)}\n  cpython:   ${show(d.b)}`;
-}
 
 const targets: Array<{ version: PythonVersion; python: string }> = (["3.12", "3.13"] as const)
   .map((v) => ({ version: v, python: findCPython(v).path }))

@@ -20,6 +20,7 @@ import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/tr
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
 import { formatValidationErrors, requiredVersion, validateScenario } from "../spec/scenario/validate";
+import { describeDifference } from "./helpers/difference";
 
 const EXAMPLES_DIR = path.resolve(__dirname, "..", "spec", "examples");
 
@@ -74,13 +75,6 @@ function runAllOnCPython(python: string): DriverRun {
   return run;
 }
 
-function describeDifference(reference: Trace, cpython: Trace): string {
-  const d = firstDifference(reference, cpython);
-  if (d === null) return "traces are equal";
-  const show = (x: unknown) =>
-    x !== null && typeof x === "object" && "ev" in (x as object) ? formatEvent(x as TraceEvent) : JSON.stringify(x);
-  return `first difference at ${d.where}\n  reference: ${show(d.a)}\n  cpython:   ${show(d.b)}`;
-}
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
   { version: "3.11", python: "python3" },

@@ -21,6 +21,7 @@ import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { describeDifference } from "./helpers/difference";
 import type {
   CatchableType, ExceptClause, ExceptionSpec, RaisableType, Scalar, Scenario, Step, TryStep,
 } from "../spec/scenario/types";
@@ -355,13 +356,6 @@ function runAllOnCPython(python: string, list: Case[]): DriverRun {
   return run;
 }
 
-function describeDifference(reference: Trace, cpython: Trace): string {
-  const d = firstDifference(reference, cpython);
-  if (d === null) return "traces are equal";
-  const show = (x: unknown) =>
-    x !== null && typeof x === "object" && "ev" in (x as object) ? formatEvent(x as TraceEvent) : JSON.stringify(x);
-  return `first difference at ${d.where}\n  reference: ${show(d.a)}\n  cpython:   ${show(d.b)}`;
-}
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
   { version: "3.11", python: "python3" },

@@ -28,6 +28,7 @@ import { PyBaseException } from "../harness/pyexc";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
 import type { Awaitable, CatchableType, ExceptClause, ExceptionSpec, Scalar, Scenario, Step } from "../spec/scenario/types";
+import { describeDifference } from "./helpers/difference";
 
 // ---------------------------------------------------------------- a small vocabulary for scenarios
 
@@ -730,13 +731,6 @@ function runAllOnCPython(python: string): DriverRun {
   return run;
 }
 
-function describeDifference(reference: Trace, cpython: Trace): string {
-  const d = firstDifference(reference, cpython);
-  if (d === null) return "traces are equal";
-  const show = (x: unknown) =>
-    x !== null && typeof x === "object" && "ev" in (x as object) ? formatEvent(x as TraceEvent) : JSON.stringify(x);
-  return `first difference at ${d.where}\n  reference: ${show(d.a)}\n  cpython:   ${show(d.b)}`;
-}
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
   { version: "3.11", python: "python3" },

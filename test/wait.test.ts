@@ -23,6 +23,7 @@ import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
 import type { Awaitable, CallbackDef, ExceptionSpec, ReturnWhen, Scalar, Scenario, Step } from "../spec/scenario/types";
+import { describeDifference } from "./helpers/difference";
 
 // ---------------------------------------------------------------- a small scenario vocabulary
 
@@ -456,13 +457,6 @@ function runOnCPython(python: string, selected: Case[]): DriverRun {
   return run;
 }
 
-function describeDifference(reference: Trace, cpython: Trace): string {
-  const d = firstDifference(reference, cpython);
-  if (d === null) return "traces are equal";
-  const show = (x: unknown) =>
-    x !== null && typeof x === "object" && "ev" in (x as object) ? formatEvent(x as TraceEvent) : JSON.stringify(x);
-  return `first difference at ${d.where}\n  reference: ${show(d.a)}\n  cpython:   ${show(d.b)}`;
-}
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
   { version: "3.11", python: "python3" },
