@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import * as fc from "fast-check";
 import { scenarioArb } from "../spec/scenario/arbitraries";
 import { runScenario } from "../harness/interpreter";
-import { makeReference, isPythonVersion } from "../implementations/reference";
+import { makeReference, isReferenceVersion as isPythonVersion } from "../implementations/reference";
 import { DriverProcess } from "../harness/driver";
 import { DRIVER_PATH, resolvePair } from "../harness/targets";
 import { differential } from "../harness/differential";

@@ -45,6 +45,15 @@ export interface DriverHello {
   /** "C" or "py" for the Python driver's Task class; free text otherwise. */
   task: string;
   executable: string;
+  /** The event loop the driver runs ("asyncio", "uvloop", "nest_asyncio", "MODULE:FACTORY"). */
+  loop?: string;
+  /** The loop package's version, when it has one. */
+  loop_version?: string | null;
+  /** "virtual": the loop's clock is virtual; "real": one tick is tick_ms milliseconds of real time. */
+  clock?: "virtual" | "real";
+  tick_ms?: number;
+  /** Scenario features (spec/scenario/validate.ts FEATURES) the driver cannot run: scenarios using them are skipped. */
+  unsupported?: string[];
 }
 
 export interface DriverOptions {

@@ -30,7 +30,9 @@ import { runScenario } from "./interpreter";
 import type { AsyncioImplementation } from "./api";
 import type { Scenario } from "../spec/scenario/types";
 import type { Trace } from "../spec/scenario/trace";
-import { NEWEST, VERSIONS, makeReference, isPythonVersion } from "../implementations/reference";
+import { NEWEST, VERSIONS, makeReference, isReferenceVersion } from "../implementations/reference";
+import { PYTHON_VERSIONS, isPythonVersion } from "../spec/scenario/versions";
+import { FEATURES } from "../spec/scenario/validate";
 import type { PythonVersion } from "../implementations/reference";
 import { MUTANTS, findMutant } from "../implementations/mutants";
 import { IsolationEvent, IsolationLimits, IsolationStats, resolveLimits } from "./isolation/limits";
@@ -92,10 +94,11 @@ export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, de
   };
 }
 
+/** The @3.X of a reference or mutant id: a version the reference models. */
 function parseVersionSuffix(id: string, rest: string): PythonVersion | undefined {
   if (rest === "") return undefined;
   const v = rest.slice(1);
-  if (!rest.startsWith("@") || !isPythonVersion(v)) {
+  if (!rest.startsWith("@") || !isReferenceVersion(v)) {
     throw new UsageError(`unknown implementation "${id}": versions are ${VERSIONS.map((x) => "@" + x).join(", ")}`);
   }
   return v;
@@ -196,9 +199,19 @@ function driverEngine(
     if (!isPythonVersion(h.version)) {
       void driver.close();
       const who = h.python ? `${h.implementation || "the driver"} ${h.python}` : "the driver";
-      throw new Error(`${command} is ${who}, claiming Python ${h.version}; aiospec models ${VERSIONS.join(", ")}`);
+      throw new Error(`${command} is ${who}, claiming Python ${h.version}; aiospec knows ${PYTHON_VERSIONS.join(", ")}`);
     }
-    return { version: h.version, description: describe(h), unsupported: [] };
+    const unsupported = h.unsupported ?? [];
+    if (!Array.isArray(unsupported) || unsupported.some((f) => typeof f !== "string")) {
+      void driver.close();
+      throw new Error(`${command} said hello with "unsupported" ${JSON.stringify(unsupported)}: expected a list of feature names`);
+    }
+    const unknown = unsupported.filter((f) => !FEATURES.includes(f));
+    if (unknown.length > 0) {
+      void driver.close();
+      throw new Error(`${command} declares unknown feature(s) ${unknown.map((f) => JSON.stringify(f)).join(", ")} unsupported; features are ${FEATURES.join(", ")}`);
+    }
+    return { version: h.version, description: describe(h), unsupported };
   });
   ready.catch(() => {});
   return {
@@ -267,7 +280,7 @@ export function parseModuleId(id: string): { file: string; version?: string } | 
 
 function moduleTarget(id: string, mod: { file: string; version?: string }, versionHint: PythonVersion | undefined, options: TargetOptions): Promise<Target> {
   if (mod.version !== undefined && !isPythonVersion(mod.version)) {
-    throw new UsageError(`unknown implementation "${id}": versions are ${VERSIONS.map((x) => "@" + x).join(", ")}`);
+    throw new UsageError(`unknown implementation "${id}": versions are ${PYTHON_VERSIONS.map((x) => "@" + x).join(", ")}`);
   }
   const abs = path.resolve(mod.file);
   let stat: fs.Stats;

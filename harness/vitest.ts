@@ -25,7 +25,8 @@ import { CLAUSES } from "../spec/clauses";
 import type { Clause, Level } from "../spec/clauses/clause";
 import { FEATURES } from "../spec/scenario/validate";
 import { firstDifference } from "../spec/scenario/trace";
-import { NEWEST, VERSIONS, isPythonVersion } from "../implementations/reference";
+import { NEWEST } from "../implementations/reference";
+import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../spec/scenario/versions";
 import type { PythonVersion } from "../implementations/reference";
 import { runClause, skipReason } from "./runner";
 import type { ClauseResult } from "./runner";
@@ -164,7 +165,7 @@ function seedFrom(options: ConformanceOptions, env: Env): number {
 function resolveImplementation(source: ImplementationSource, options: ConformanceOptions): [AsyncioImplementation, PythonVersion] {
   const known = VERSIONS.join(", ");
   if (options.version !== undefined && !isPythonVersion(options.version)) {
-    throw new ConformanceUsageError(`version "${options.version}" is not modelled (versions: ${known})`);
+    throw new ConformanceUsageError(`version "${options.version}" is not a Python version aiospec knows (versions: ${known})`);
   }
   const fromFactory = typeof source === "function";
   const asked = options.version ?? NEWEST;
@@ -173,7 +174,7 @@ function resolveImplementation(source: ImplementationSource, options: Conformanc
     throw new ConformanceUsageError("expected an AsyncioImplementation (id, pythonVersion, new_event_loop, ...) or a function returning one");
   }
   const claimed = impl.pythonVersion;
-  if (!isPythonVersion(claimed)) throw new ConformanceUsageError(`${impl.id} claims Python ${claimed}; aiospec models ${known}`);
+  if (!isPythonVersion(claimed)) throw new ConformanceUsageError(`${impl.id} claims Python ${claimed}; aiospec knows ${known}`);
   if (fromFactory && claimed !== asked) {
     throw new ConformanceUsageError(`the factory was asked for Python ${asked} but returned ${impl.id}, which claims ${claimed}`);
   }

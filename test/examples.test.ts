@@ -8,6 +8,7 @@
  * found (pyenv or python3.X on PATH). Each interpreter runs all examples in one
  * driver process: every scenario is one input line.
  */
+import { compareVersions } from "../spec/scenario/versions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -106,7 +107,7 @@ describe.each(targets)("examples on CPython $version ($python) vs reference@$ver
   examples.forEach((example, id) => {
     const known = KNOWN_REFERENCE_DEFECTS[example.name]?.includes(version) ?? false;
     const needs = requiredVersion(example.scenario);
-    if (needs > version) {
+    if (compareVersions(needs, version) > 0) {
       it.skip(`${example.name} (needs Python ${needs})`, () => {});
       return;
     }

@@ -3,6 +3,7 @@
  * run on real CPython and print exactly the trace the driver records for the
  * same scenario; scenario strings cannot break out of their literals.
  */
+import { compareVersions } from "../spec/scenario/versions";
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { spawnSync } from "node:child_process";
@@ -34,7 +35,7 @@ const VERSION_OF = new Map(PYTHONS.map((p) => [p, pythonVersion(p)]));
 
 /** Can `python` run the scenario (eager tasks need 3.12, async as_completed 3.13)? */
 function runsOn(scenario: Scenario, python: string): boolean {
-  return requiredVersion(scenario) <= VERSION_OF.get(python)!;
+  return compareVersions(requiredVersion(scenario), VERSION_OF.get(python)!) <= 0;
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-repro-"));

@@ -1064,7 +1064,8 @@ describe("validateScenario: the whole task API", () => {
 
 describe("scenarioFeatures and requiredVersion", () => {
   it("lists every feature of the whole-API scenario", () => {
-    expect(scenarioFeatures(wholeApi as Scenario)).toEqual([...FEATURES].sort());
+    // Every feature but cancel messages (tested below).
+    expect(scenarioFeatures(wholeApi as Scenario)).toEqual([...FEATURES].filter((f) => f !== "cancel:msg").sort());
     expect(requiredVersion(wholeApi as Scenario)).toBe("3.13");
   });
 
@@ -1080,16 +1081,30 @@ describe("scenarioFeatures and requiredVersion", () => {
     expect(requiredVersion(s)).toBe("3.11");
   });
 
+  it("gates cancel messages at 3.9 and exception groups at 3.11", () => {
+    const main = (body: unknown[]) => ({ aiospec: 1 as const, coroutines: [{ name: "main", body }] }) as Scenario;
+    const cancelMsg = main([{ op: "create_future", future: "f" }, { op: "cancel", task: "f", msg: "bye" }]);
+    expect(scenarioFeatures(cancelMsg)).toContain("cancel:msg");
+    expect(requiredVersion(cancelMsg)).toBe("3.9");
+    expect(requiredVersion(main([{ op: "create_future", future: "f" }, { op: "cancel", task: "f" }]))).toBe("3.8");
+    const raiseGroup = main([{ op: "raise", exc: { type: "ExceptionGroup", args: ["eg"], exceptions: [{ type: "ValueError" }] } }]);
+    expect(scenarioFeatures(raiseGroup)).toContain("exception_group");
+    expect(requiredVersion(raiseGroup)).toBe("3.11");
+    const catchGroup = main([{ op: "try", body: [], except: [{ type: "BaseExceptionGroup" }] }]);
+    expect(scenarioFeatures(catchGroup)).toContain("exception_group");
+    expect(scenarioFeatures(main([{ op: "raise", exc: { type: "ValueError" } }]))).not.toContain("exception_group");
+  });
+
   it("gates eager tasks at 3.12 and async as_completed at 3.13", () => {
     const base = { aiospec: 1 as const, coroutines: [{ name: "main", body: [] }] };
-    expect(requiredVersion(base)).toBe("3.11");
+    expect(requiredVersion(base)).toBe("3.8");
     expect(scenarioFeatures(base)).toEqual([]);
     expect(requiredVersion({ ...base, eager: true })).toBe("3.12");
-    expect(requiredVersion({ ...base, eager: false })).toBe("3.11");
+    expect(requiredVersion({ ...base, eager: false })).toBe("3.8");
     const asyncIter: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "as_completed", on: [], mode: "async" }] }] };
     expect(requiredVersion(asyncIter)).toBe("3.13");
     expect(scenarioFeatures(asyncIter)).toEqual(["as_completed", "as_completed:async"]);
-    expect(requiredVersion({ ...asyncIter, coroutines: [{ name: "main", body: [{ op: "as_completed", on: [], mode: "iter" }] }] })).toBe("3.11");
+    expect(requiredVersion({ ...asyncIter, coroutines: [{ name: "main", body: [{ op: "as_completed", on: [], mode: "iter" }] }] })).toBe("3.8");
     expect(Object.keys(FEATURE_VERSIONS).every((f) => FEATURES.includes(f))).toBe(true);
   });
 });

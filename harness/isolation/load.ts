@@ -10,8 +10,8 @@
  */
 import * as path from "node:path";
 import type { AsyncioImplementation } from "../api";
-import { VERSIONS } from "../../implementations/reference/profile";
-import type { PythonVersion } from "../../implementations/reference/profile";
+import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../../spec/scenario/versions";
+import type { PythonVersion } from "../../spec/scenario/versions";
 
 export type ImplSpec =
   | {
@@ -42,9 +42,6 @@ export const REQUIRED_METHODS = [
   "as_completed", "TaskGroup", "timeout", "timeout_at", "current_task", "all_tasks",
 ] as const;
 
-function isPythonVersion(v: string): v is PythonVersion {
-  return (VERSIONS as readonly string[]).includes(v);
-}
 
 /** The module failed to load or does not export an implementation (a one-line reason). */
 export class LoadError extends Error {}
@@ -80,7 +77,7 @@ export function checkImplementation(impl: unknown, where: string): AsyncioImplem
   }
   if (typeof x.pythonVersion !== "string" || !isPythonVersion(x.pythonVersion)) {
     throw new LoadError(
-      `${where} claims pythonVersion ${JSON.stringify(x.pythonVersion)}; aiospec models ${VERSIONS.join(", ")}`,
+      `${where} claims pythonVersion ${JSON.stringify(x.pythonVersion)}; aiospec knows ${VERSIONS.join(", ")}`,
     );
   }
   if (x.unsupported !== undefined && !(Array.isArray(x.unsupported) && x.unsupported.every((f) => typeof f === "string"))) {

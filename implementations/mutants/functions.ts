@@ -21,6 +21,7 @@ import { GatheringFuture, ensure_future } from "../reference/gather";
 import { get_running_loop } from "../reference/loop";
 import type { TaskFactory } from "../reference/loop";
 import type { Mutant } from "./mutant";
+import { atLeast } from "../../spec/scenario/versions";
 
 type Aw = Coroutine | PyFuture;
 
@@ -450,7 +451,7 @@ const asCompletedArgumentOrder = mutant(
       const futs = [...new Set(aws.map((aw) => ensure_future(aw, null)))];
       let i = 0;
       const it: PyAsCompleted = { __next__: () => (i < futs.length ? futs[i++] : undefined) };
-      if (v >= "3.13") {
+      if (atLeast(v, "3.13")) {
         it.__anext__ = function* () {
           if (i >= futs.length) throw pyexc("StopAsyncIteration");
           const f = futs[i++];

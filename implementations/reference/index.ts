@@ -22,7 +22,8 @@
  */
 import type { AsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/api";
 import { EventLoop, TaskFactory } from "./loop";
-import { Profile, PythonVersion, NEWEST, VERSIONS, profileFor } from "./profile";
+import { Profile, PythonVersion, NEWEST, profileFor } from "./profile";
+import { atLeast } from "../../spec/scenario/versions";
 import { all_tasks, create_task, current_task, taskFactory, eagerTaskFactory } from "./tasks";
 import { sleep } from "./sleep";
 import { gather } from "./gather";
@@ -36,7 +37,8 @@ import { TaskGroup } from "./taskgroups";
 export { EventLoop } from "./loop";
 export { Future } from "./futures";
 export { Task } from "./tasks";
-export { VERSIONS, NEWEST } from "./profile";
+export { VERSIONS, NEWEST, isReferenceVersion } from "./profile";
+export { PYTHON_VERSIONS, isPythonVersion, atLeast, compareVersions } from "../../spec/scenario/versions";
 export type { PythonVersion, Profile } from "./profile";
 
 /** Hooks mutants use to change one behaviour; the reference itself uses none. */
@@ -67,10 +69,7 @@ export function makeReference(version: PythonVersion = NEWEST, variation: Variat
     current_task: () => current_task(),
     all_tasks: () => all_tasks(),
     // asyncio.eager_task_factory exists from 3.12 on.
-    ...(version >= "3.12" ? { use_eager_task_factory: (loop: PyEventLoop) => (loop as EventLoop).set_task_factory(eagerTaskFactory) } : {}),
+    ...(atLeast(version, "3.12") ? { use_eager_task_factory: (loop: PyEventLoop) => (loop as EventLoop).set_task_factory(eagerTaskFactory) } : {}),
   };
 }
 
-export function isPythonVersion(v: string): v is PythonVersion {
-  return (VERSIONS as readonly string[]).includes(v);
-}

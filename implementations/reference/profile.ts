@@ -4,9 +4,17 @@
  * with the change that introduced it, so the differences read as a list.
  */
 
-export type PythonVersion = "3.11" | "3.12" | "3.13";
+import type { PythonVersion } from "../../spec/scenario/versions";
+
+export type { PythonVersion } from "../../spec/scenario/versions";
+/** The versions the reference models (an implementation may claim others: spec/scenario/versions.ts). */
 export const VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
 export const NEWEST: PythonVersion = "3.13";
+
+/** Does the reference model `v`? */
+export function isReferenceVersion(v: string): v is PythonVersion {
+  return (VERSIONS as readonly string[]).includes(v);
+}
 
 export interface Profile {
   version: PythonVersion;
@@ -113,6 +121,7 @@ export interface Profile {
 }
 
 export function profileFor(version: PythonVersion, pyTask = false): Profile {
+  if (!isReferenceVersion(version)) throw new Error(`the reference does not model Python ${version}; it models ${VERSIONS.join(", ")}`);
   const v = VERSIONS.indexOf(version);
   return {
     version,

@@ -11,6 +11,7 @@ import fc from "fast-check";
 import type { Awaitable, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceValue } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { atLeast } from "../scenario/versions";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex } from "./gather";
 
@@ -155,7 +156,7 @@ export const CLAUSES: Clause[] = [
           m: membersArb(true, 5),
           timeout: fc.integer({ min: 1, max: 4 }),
           slow: fc.nat(),
-          mode: version >= "3.13" ? fc.constantFrom<"iter" | "async" | undefined>(undefined, "iter", "async") : fc.constant(undefined),
+          mode: atLeast(version, "3.13") ? fc.constantFrom<"iter" | "async" | undefined>(undefined, "iter", "async") : fc.constant(undefined),
         })
         .map(({ m, timeout, slow, mode }) => {
           // No task ends exactly at the timeout (which comes first is a tie); one ends after it.

@@ -265,7 +265,7 @@ const message = clause({
   source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
   versions: ALL_VERSIONS,
   level: "documented",
-  needs: ["await", "cancel", "create_task", "log", "return", "sleep", "task", "try"],
+  needs: ["cancel:msg", "await", "cancel", "create_task", "log", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-drops-msg"],
   scenarios: () => messageArb(),
   check({ scenario, trace }) {

@@ -314,7 +314,7 @@ const cancelMsg = clause({
   source: { url: DOCS.futures + "#asyncio.Future.cancel", section: "Future Object" },
   versions: ALL_VERSIONS,
   level: "exact",
-  needs: ["add_done_callback", "await", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep", "task", "try"],
+  needs: ["cancel:msg", "add_done_callback", "await", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-msg-dropped"],
   scenarios: () =>
     futureOpsArb(

@@ -602,7 +602,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE,
     versions: ALL_VERSIONS,
     level: "exact",
-    needs: ["gather", "task", "create_task", "create_future", "set_result", "sleep", "cancel", "call_later", "raise"],
+    needs: ["cancel:msg", "gather", "task", "create_task", "create_future", "set_result", "sleep", "cancel", "call_later", "raise"],
     brokenBy: ["mutant:gather-cancelled-entry-keeps-message"],
     scenarios: () => cancelledEntryArb,
     check: ({ scenario, trace }) => checkCancelledEntry(scenario, trace),

@@ -72,7 +72,11 @@ import type {
 } from "./types";
 import { OPS, walkSteps } from "./types";
 
-export type PythonVersion = "3.11" | "3.12" | "3.13";
+import { atLeast } from "./versions";
+import type { PythonVersion } from "./versions";
+
+export type { PythonVersion } from "./versions";
+/** The versions the generators are written for (older ones generate what 3.11 would, less what they lack). */
 export const PYTHON_VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
 
 export interface ScenarioArbOptions {
@@ -94,12 +98,12 @@ export interface ScenarioArbOptions {
 
 /** Does `version` have asyncio.eager_task_factory? */
 export function supportsEager(version: PythonVersion): boolean {
-  return version >= "3.12";
+  return atLeast(version, "3.12");
 }
 
 /** Can `version` iterate asyncio.as_completed asynchronously (async for)? */
 export function supportsAsyncAsCompleted(version: PythonVersion): boolean {
-  return version >= "3.13";
+  return atLeast(version, "3.13");
 }
 
 // ---------------------------------------------------------------- kinds

@@ -37,6 +37,8 @@ import Ajv2020, { type ErrorObject, type SchemaObject } from "ajv/dist/2020";
 import schemaJson from "./scenario.schema.json";
 import { AWAITABLE_KINDS, OPS, SYNC_OPS, walkSteps } from "./types";
 import type { Awaitable, ExceptionSpec, Scenario, Step, TryStep } from "./types";
+import { compareVersions } from "./versions";
+import type { PythonVersion } from "./versions";
 
 export interface ValidationError {
   /** Where: a JSONPath-like string rooted at "$". */
@@ -728,14 +730,25 @@ function handleErrors(handles: HandleUse[]): ValidationError[] {
 
 // ---------------------------------------------------------------- versions and features
 
-/** Python versions, oldest first. */
-export type PythonVersion = "3.11" | "3.12" | "3.13";
+export type { PythonVersion } from "./versions";
 
 /**
- * Features a scenario can use that appeared after Python 3.11, the oldest
- * version the language targets, with the version that brought them.
+ * Features a scenario can use that appeared after Python 3.8, the oldest
+ * version aiospec knows, with the version that brought them. Drivers for
+ * older Pythons declare them unsupported in their hello
+ * (implementations/python/aiospec_driver.py), so scenarios using them are
+ * skipped there, not failed.
  */
 export const FEATURE_VERSIONS: Readonly<Record<string, PythonVersion>> = {
+  "cancel:msg": "3.9", // Task.cancel(msg) / Future.cancel(msg)
+  taskgroup: "3.11", // asyncio.TaskGroup
+  new_taskgroup: "3.11",
+  timeout: "3.11", // asyncio.timeout / timeout_at
+  reschedule: "3.11",
+  inspect_timeout: "3.11",
+  uncancel: "3.11", // Task.uncancel / Task.cancelling
+  "except*": "3.11", // PEP 654
+  exception_group: "3.11", // ExceptionGroup / BaseExceptionGroup
   eager: "3.12", // asyncio.eager_task_factory / create_eager_task_factory
   "as_completed:async": "3.13", // async iteration of asyncio.as_completed
 };
@@ -743,13 +756,19 @@ export const FEATURE_VERSIONS: Readonly<Record<string, PythonVersion>> = {
 /**
  * Every feature name `scenarioFeatures` can report: the ops, the awaitable
  * kinds, "eager" (the scenario runs with the eager task factory), "except*"
- * (a try with `star`) and "as_completed:async" (as_completed with mode
- * "async"). Op and awaitable kind names overlap ("sleep"): one name, one
- * feature of asyncio.
+ * (a try with `star`), "as_completed:async" (as_completed with mode
+ * "async"), "cancel:msg" (a cancel with a message) and "exception_group"
+ * (an ExceptionGroup or BaseExceptionGroup raised, set or caught by type).
+ * Op and awaitable kind names overlap ("sleep"): one name, one feature of
+ * asyncio.
  */
 export const FEATURES: readonly string[] = [
-  ...new Set<string>([...OPS, ...AWAITABLE_KINDS, "eager", "except*", "as_completed:async"]),
+  ...new Set<string>([...OPS, ...AWAITABLE_KINDS, "eager", "except*", "as_completed:async", "cancel:msg", "exception_group"]),
 ];
+
+function usesGroup(e: ExceptionSpec): boolean {
+  return GROUP_TYPES.has(e.type) || (e.exceptions ?? []).some(usesGroup);
+}
 
 /**
  * The features a scenario uses, sorted: what an implementation must provide
@@ -763,17 +782,20 @@ export function scenarioFeatures(scenario: Scenario): string[] {
     found.add(step.op);
     if (step.op === "try" && step.star) found.add("except*");
     if (step.op === "as_completed" && step.mode === "async") found.add("as_completed:async");
+    if (step.op === "cancel" && step.msg !== undefined) found.add("cancel:msg");
+    if ((step.op === "raise" || step.op === "set_exception") && usesGroup(step.exc)) found.add("exception_group");
+    if (step.op === "try" && (step.except ?? []).some((h) => GROUP_TYPES.has(h.type))) found.add("exception_group");
     for (const { aw } of stepAwaitables(step, path)) found.add(kindOf(aw));
   }
   return [...found].sort();
 }
 
-/** The oldest Python version that can run the scenario: "3.11" unless it uses a feature of FEATURE_VERSIONS. */
+/** The oldest Python version that can run the scenario: "3.8" unless it uses a feature of FEATURE_VERSIONS. */
 export function requiredVersion(scenario: Scenario): PythonVersion {
-  let version: PythonVersion = "3.11";
+  let version: PythonVersion = "3.8";
   for (const f of scenarioFeatures(scenario)) {
     const v = FEATURE_VERSIONS[f];
-    if (v !== undefined && v > version) version = v;
+    if (v !== undefined && compareVersions(v, version) > 0) version = v;
   }
   return version;
 }
