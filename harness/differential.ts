@@ -5,6 +5,7 @@
  */
 import * as fc from "fast-check";
 import { scenarioArb } from "../spec/scenario/arbitraries";
+import { compareVersions } from "../spec/scenario/versions";
 import { scenarioFeatures } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
 import { Trace, TraceDifference, firstDifference } from "../spec/scenario/trace";
@@ -69,7 +70,7 @@ export async function compareOn(a: Target, b: Target, s: Scenario): Promise<Dive
 }
 
 export async function differential(a: Target, b: Target, opts: DiffOptions): Promise<DiffResult> {
-  const version = a.version <= b.version ? a.version : b.version;
+  const version = compareVersions(a.version, b.version) <= 0 ? a.version : b.version;
   const started = Date.now();
   let count = 0;
   const skipped: Record<string, number> = {};

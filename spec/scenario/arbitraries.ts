@@ -73,6 +73,7 @@ import type {
 import { OPS, walkSteps } from "./types";
 
 import { atLeast } from "./versions";
+import { downgradeScenario } from "./downgrade";
 import type { PythonVersion } from "./versions";
 
 export type { PythonVersion } from "./versions";
@@ -1919,9 +1920,19 @@ export function rawScenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<RawS
     });
 }
 
-/** Valid, terminating, small scenarios using every operation `opts.version` supports. */
+/**
+ * Valid, terminating, small scenarios using every operation `opts.version`
+ * supports. For Pythons older than 3.11 the generators' 3.11 scenarios are
+ * rewritten to what that version has (spec/scenario/downgrade.ts).
+ */
 export function scenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<Scenario> {
   const o = normalise(opts);
+  if (!atLeast(o.version, "3.11")) {
+    const old = o.version;
+    return scenarioArb({ ...o, version: "3.11" })
+      .map((s) => downgradeScenario(s, old))
+      .filter((s): s is Scenario => s !== null);
+  }
   return rawScenarioArb(o).map((raw) =>
     lowerScenario(raw, { maxSteps: o.maxSteps, maxDepth: o.maxDepth, version: o.version }),
   );
