@@ -1,32 +1,90 @@
 #!/usr/bin/env python3
 """aiospec driver: runs aiospec scenarios on the real asyncio of the Python
-that runs this file.
+that runs this file (CPython 3.8 to 3.14, PyPy 3.9, Pyodide), on asyncio's
+own loop or another one (uvloop, nest_asyncio, any loop factory).
+
+    python3 aiospec_driver.py [--loop asyncio|uvloop|nest_asyncio|MODULE:FACTORY]
+                              [--clock virtual|real] [--tick-ms N]
 
 Protocol (JSON lines, one long-lived process, many scenarios):
-  - on start the driver writes one line  {"hello": {...}}  describing itself;
+  - on start the driver writes one line  {"hello": {...}}  describing itself:
+    the Python version it is, its loop and clock, and the scenario features
+    it cannot run ("unsupported");
   - each request line is  {"id": ID, "scenario": {...}, "options": {...}};
   - each reply line is    {"id": ID, "trace": {...}}  or  {"id": ID, "error": "..."}.
 A line that is not valid JSON gets {"id": null, "error": "..."} and the driver
 keeps serving. Scenario text is data: it is interpreted step by step, never
-evaluated as code.
+evaluated as code. An unknown argument, or a loop that cannot be imported,
+is refused with one line on stderr and exit code 2, before the hello.
 
-The loop is a subclass of asyncio.BaseEventLoop whose selector advances a
-virtual clock instead of sleeping, so CPython's own Task, Future and gather
-code runs unmodified, deterministically and fast. When nothing is ready, no
-timer is scheduled and the main task is pending, the selector would block
-forever: that is recorded as a deadlock outcome instead of a hang.
+Hosts that cannot give the driver a stdin (Pyodide) import this file and
+call configure(argv), hello_line() and serve_line(line) themselves.
+
+Virtual clock (the default on asyncio's own loop and nest_asyncio): the loop
+is a subclass of asyncio.BaseEventLoop whose selector advances a virtual
+clock instead of sleeping, so CPython's own Task, Future and gather code runs
+unmodified, deterministically and fast. When nothing is ready, no timer is
+scheduled and the main task is pending, the selector would block forever:
+that is recorded as a deadlock outcome instead of a hang.
+
+Real clock (uvloop, foreign loops, or --clock real): one tick of a scenario
+is tick_ms milliseconds of real time; see RealClock and Watchdog below.
 """
 
+import argparse
 import asyncio
 import itertools
 import json
+import os
 import platform
 import re
 import sys
+import time
 import traceback
 
 PROTOCOL = 1
 MAX_LOOP_ITERATIONS = 200_000
+# Where the driver cannot count loop iterations (a loop that is not a
+# BaseEventLoop, e.g. uvloop), the number of events of one run is capped
+# instead; past it the run ends as {"kind": "iteration_limit"}.
+MAX_REAL_EVENTS = 100_000
+DEFAULT_TICK_MS = 30
+PY = sys.version_info[:2]
+EMSCRIPTEN = sys.platform == "emscripten"
+
+# ExceptionGroup and BaseExceptionGroup exist from Python 3.11 on.
+try:
+    _EG = ExceptionGroup  # noqa: F821
+    _BEG = BaseExceptionGroup  # noqa: F821
+    GROUP_TYPES = (_BEG,)
+except NameError:
+    _EG = _BEG = None
+    GROUP_TYPES = ()
+
+
+def _load_sibling(name):
+    """Import module `name` from the directory of this file (else from sys.path)."""
+    import importlib
+    import importlib.util
+    here = globals().get("__file__")
+    if here:
+        path = os.path.join(os.path.dirname(os.path.abspath(here)), name + ".py")
+        if os.path.exists(path):
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            return module
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(
+            "the aiospec driver needs %s.py next to aiospec_driver.py on Python 3.11 and later%s"
+            % (name, " (looked in %s)" % os.path.dirname(os.path.abspath(here)) if here else ""))
+
+
+# try / except* is a SyntaxError before 3.11: it lives in its own module.
+_star = _load_sibling("aiospec_star") if PY >= (3, 11) else None
 
 
 # ---------------------------------------------------------------- exceptions
@@ -52,11 +110,13 @@ EXCEPTION_TYPES = {
     "SystemExit": SystemExit,
     "CancelledError": asyncio.CancelledError,
     "TimeoutError": asyncio.TimeoutError,
-    "ExceptionGroup": ExceptionGroup,
-    "BaseExceptionGroup": BaseExceptionGroup,
     "Exception": Exception,
     "BaseException": BaseException,
 }
+if _EG is not None:
+    EXCEPTION_TYPES["ExceptionGroup"] = _EG
+    EXCEPTION_TYPES["BaseExceptionGroup"] = _BEG
+GROUP_NAMES = ("ExceptionGroup", "BaseExceptionGroup")
 
 # Reprs of asyncio objects (tasks, futures, coroutines) carry addresses and
 # file positions; messages that embed them are compared with the repr elided.
@@ -113,6 +173,48 @@ class VirtualSelector:
         pass
 
 
+class VirtualSelectorOver(VirtualSelector):
+    """A virtual selector standing in for the real selector of a loop made
+    elsewhere (a MODULE:FACTORY loop): select() is virtual, everything else
+    (the loop's self-pipe registration, close) goes to the real one."""
+
+    def __init__(self, loop, inner):
+        VirtualSelector.__init__(self, loop)
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def close(self):
+        self._inner.close()
+
+
+class CountingSelector:
+    """Wraps a real selector (real-time mode on a BaseEventLoop): counts
+    iterations, and turns a select that would block forever (no timeout:
+    nothing ready, no timer) into a deadlock. Scenarios do no I/O, so
+    nothing else could ever wake the loop."""
+
+    def __init__(self, loop, inner):
+        self._loop = loop
+        self._inner = inner
+
+    def select(self, timeout=None):
+        loop = self._loop
+        loop._iterations += 1
+        if loop._iterations > MAX_LOOP_ITERATIONS:
+            raise IterationLimit()
+        if timeout is None:
+            raise Deadlock()
+        return self._inner.select(timeout)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def close(self):
+        self._inner.close()
+
+
 def pinned(cls, name):
     """A subclass of an asyncio Task or Future class whose hash is its
     creation number in the scenario instead of its address.
@@ -135,44 +237,59 @@ def pinned(cls, name):
     return type(name, (cls,), {"__init__": __init__, "__hash__": __hash__, "__module__": cls.__module__})
 
 
-# The C Task and the pure-Python Task are unrelated classes.
-TASK_TYPES = (asyncio.Task, asyncio.tasks._PyTask)
-PINNED_TASK = pinned(asyncio.Task, "Task")
-PINNED_PY_TASK = pinned(asyncio.tasks._PyTask, "Task")
-PINNED_FUTURE = pinned(asyncio.Future, "Future")
+_PINNED = {}
 
 
-class VirtualTimeLoop(asyncio.BaseEventLoop):
-    def __init__(self, task_class=PINNED_TASK):
-        super().__init__()
-        self._now = 0.0
-        self._iterations = 0
-        self._selector = VirtualSelector(self)
+def pinned_class(cls):
+    """pinned(cls), made once per class (Task -> "Task", Future -> "Future")."""
+    p = _PINNED.get(cls)
+    if p is None:
+        p = _PINNED[cls] = pinned(cls, "Task" if issubclass(cls, TASK_TYPES) else "Future")
+    return p
+
+
+# The C Task and the pure-Python Task are unrelated classes; where there is
+# no C Task (PyPy), asyncio.Task is the pure-Python one.
+PY_TASK = getattr(asyncio.tasks, "_PyTask", None)
+TASK_TYPES = tuple(c for i, c in enumerate((asyncio.Task, PY_TASK)) if c is not None and c not in (asyncio.Task, PY_TASK)[:i])
+PINNED_TASK = pinned_class(asyncio.Task)
+PINNED_PY_TASK = pinned_class(PY_TASK) if PY_TASK is not None else None
+PINNED_FUTURE = pinned_class(asyncio.Future)
+
+
+def task_flavour():
+    """"C" when asyncio.Task is the C Task, "py" when it is the pure-Python one
+    (PyPy; nest_asyncio replaces the C Task by the Python one)."""
+    return "py" if asyncio.Task is PY_TASK else "C"
+
+
+class _Pinning:
+    """What pinned tasks and futures need of their loop: next_hash(), and
+    created_tasks, the tasks the loop made, in creation order."""
+
+    def _init_pinning(self, task_class, future_class):
         self._task_class = task_class
+        self._future_class = future_class
         self._hashes = itertools.count(1)
         self.created_tasks = []
-
-    def time(self):
-        return self._now
-
-    def _process_events(self, event_list):
-        pass
-
-    def _write_to_self(self):
-        pass
 
     def next_hash(self):
         return next(self._hashes)
 
+
+class PinnedTasks(_Pinning):
+    """create_task for a loop whose tasks are pinned (see pinned())."""
+
     def use_eager_tasks(self):
         self.set_task_factory(asyncio.create_eager_task_factory(self._task_class))
 
-    def create_task(self, coro, *, name=None, context=None):
+    def create_task(self, coro, *, name=None, **kwargs):
+        # kwargs: context (3.11+), eager_start (3.14), as the caller gives them.
         if self._task_factory is not None:
             # The factory (the eager one) makes the task; the base class
             # names it afterwards, as CPython does.
             try:
-                task = super().create_task(coro, name=name, context=context)
+                task = super().create_task(coro, name=name, **kwargs)
             except SystemError as e:
                 # The C Task hashes the task while a KeyboardInterrupt or
                 # SystemExit from its eager first step is pending; with our
@@ -183,12 +300,307 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
                 raise
         else:
             self._check_closed()
-            task = self._task_class(coro, loop=self, name=name, context=context)
+            task = self._task_class(coro, loop=self, name=name, **kwargs)
         self.created_tasks.append(task)
         return task
 
+
+class PinnedFutures(_Pinning):
+    """create_future for a loop whose futures are pinned."""
+
     def create_future(self):
-        return PINNED_FUTURE(loop=self)
+        return self._future_class(loop=self)
+
+
+class VirtualTimeLoop(PinnedTasks, PinnedFutures, asyncio.BaseEventLoop):
+    def __init__(self, task_class=None, future_class=None):
+        super().__init__()
+        self._now = 0.0
+        self._iterations = 0
+        self._selector = VirtualSelector(self)
+        self._init_pinning(task_class or PINNED_TASK, future_class or PINNED_FUTURE)
+
+    def time(self):
+        return self._now
+
+    def _process_events(self, event_list):
+        pass
+
+    def _write_to_self(self):
+        pass
+
+
+class _ProbeLoop(asyncio.BaseEventLoop):
+    """A loop that is never run: only the default-name probe uses it (built
+    directly: under Pyodide asyncio.new_event_loop() is a WebLoop)."""
+
+    def _process_events(self, event_list):
+        pass
+
+    def _write_to_self(self):
+        pass
+
+
+# -- loops made elsewhere (--loop uvloop, --loop MODULE:FACTORY, --clock real)
+
+class _VirtualClock:
+    """Mixed into a BaseEventLoop made elsewhere: its clock becomes virtual."""
+
+    def time(self):
+        return self._now
+
+
+class _SnapDeadlines:
+    """Mixed into a BaseEventLoop in real-time mode: deadlines a scenario asked
+    for land exactly on their tick, so that equal deadlines are equal floats
+    (CPython's timer heap breaks ties by its own order, not by insertion)."""
+
+    def call_at(self, when, callback, *args, **kwargs):
+        clock = getattr(self, "_aiospec_clock", None)
+        if clock is not None:
+            when = clock.snap(when)
+        return super().call_at(when, callback, *args, **kwargs)
+
+
+_ADAPTED = {}
+
+
+def _adapted_class(cls, mixins):
+    key = (cls, mixins)
+    sub = _ADAPTED.get(key)
+    if sub is None:
+        sub = _ADAPTED[key] = type("Aiospec" + cls.__name__, mixins + (cls,), {"__module__": cls.__module__})
+    return sub
+
+
+def _recording_factory(loop, make):
+    """A task factory that makes a task with `make` and lists it in loop.created_tasks."""
+
+    def factory(lp, coro, **kwargs):
+        try:
+            task = make(lp, coro, **kwargs)
+        except SystemError as e:  # see PinnedTasks.create_task
+            if isinstance(e.__cause__, (KeyboardInterrupt, SystemExit)):
+                raise e.__cause__ from None
+            raise
+        loop.created_tasks.append(task)
+        return task
+
+    return factory
+
+
+def _plain_factory(task_class):
+    def make(lp, coro, **kwargs):
+        return task_class(coro, loop=lp, **kwargs)
+    return make
+
+
+def _pin_futures(loop, future_class):
+    """Replace a loop's own create_future when it makes plain asyncio futures
+    (uvloop's does): same class, pinned hash. Other futures keep theirs."""
+    probe = loop.create_future()
+    if type(probe) is future_class.__bases__[0]:
+        loop.create_future = lambda: future_class(loop=loop)
+
+
+def adapt_base_loop(loop, virtual, task_class, future_class, eager):
+    """Adapt a BaseEventLoop made elsewhere (--clock real on asyncio's loop, a
+    MODULE:FACTORY loop): its class gains pinned tasks and futures, unless it
+    overrides create_task / create_future (then a task factory pins its
+    tasks), and a virtual clock or, in real time, a counting selector and
+    deadlines snapped to their ticks."""
+    cls = type(loop)
+    own_tasks = getattr(cls, "create_task", None) is asyncio.BaseEventLoop.create_task
+    own_futures = getattr(cls, "create_future", None) is asyncio.BaseEventLoop.create_future
+    mixins = ((PinnedTasks,) if own_tasks else ()) + ((PinnedFutures,) if own_futures else ()) + (_Pinning,)
+    mixins += (_VirtualClock,) if virtual else (_SnapDeadlines,)
+    inner = loop._selector
+    loop._iterations = 0
+    if virtual:
+        loop._now = 0.0
+        loop._selector = VirtualSelectorOver(loop, inner)
+    else:
+        loop._selector = CountingSelector(loop, inner)
+    loop.__class__ = _adapted_class(cls, mixins)
+    loop._init_pinning(task_class, future_class)
+    if not own_tasks:
+        make = asyncio.create_eager_task_factory(task_class) if eager else _plain_factory(task_class)
+        loop.set_task_factory(_recording_factory(loop, make))
+    elif eager:
+        loop.use_eager_tasks()
+    if not own_futures:
+        _pin_futures(loop, future_class)
+    return loop
+
+
+def adapt_foreign_loop(loop, task_class, future_class, eager):
+    """Adapt a loop that is not a BaseEventLoop (uvloop): a task factory pins
+    and lists its tasks; its create_future is replaced when it makes plain
+    asyncio futures."""
+    try:
+        hashes = itertools.count(1)
+        loop.next_hash = lambda: next(hashes)
+        loop.created_tasks = []
+    except AttributeError:
+        raise ScenarioError("cannot adapt a %s: its instances take no attributes" % type(loop).__name__)
+    make = asyncio.create_eager_task_factory(task_class) if eager else _plain_factory(task_class)
+    loop.set_task_factory(_recording_factory(loop, make))
+    _pin_futures(loop, future_class)
+    return loop
+
+
+# ---------------------------------------------------------------- real time
+
+class RealClock:
+    """Scenario time in real time: one tick is `tick` seconds of the loop's
+    clock, counted from t0, the run's start.
+
+    Scenario delays and deadlines are in ticks. Every deadline the driver
+    hands to asyncio is put on the tick grid, t0 + k * tick, computed the
+    same way each time, so that two timers due at the same tick have equal
+    deadlines (as in virtual time) whenever they were scheduled. Relative
+    delays (sleep, wait_for, wait, as_completed) are converted to the grid
+    deadline minus the current time, and a BaseEventLoop snaps what asyncio
+    computes from them back onto that deadline (snap()). Event times are
+    round((loop.time() - t0) / tick).
+    """
+
+    def __init__(self, loop, tick):
+        self.loop = loop
+        self.tick = tick
+        self.t0 = 0.0
+        self.targets = {}    # deadline (loop time) -> ticks: every deadline asked for
+        self.whens = {}      # deadline handed to a timeout -> ticks (for when())
+        self.last_deadline = None  # time.monotonic() of the latest deadline asked for
+        self.tolerance = tick / 4
+
+    def start(self):
+        self.t0 = self.loop.time()
+
+    def now(self):
+        """The current time in ticks."""
+        return int(round((self.loop.time() - self.t0) / self.tick))
+
+    def register(self, ticks):
+        when = self.t0 + ticks * self.tick
+        self.targets[when] = ticks
+        mono = time.monotonic() + (when - self.loop.time())
+        if self.last_deadline is None or mono > self.last_deadline:
+            self.last_deadline = mono
+        return when
+
+    def delay(self, d):
+        """A relative delay for asyncio (sleep, wait_for, wait, as_completed), in seconds."""
+        if d is None:
+            return None
+        when = self.register(self.now() + d)
+        if d <= 0:
+            return d * self.tick  # keeps asyncio's "delay <= 0" paths
+        return max(when - self.loop.time(), 1e-6)
+
+    def at(self, w):
+        """An absolute deadline (call_at), in the loop's time."""
+        return self.register(w)
+
+    def deadline(self, w):
+        """A timeout's deadline (timeout, timeout_at, reschedule) in the loop's
+        time: one at or before the current tick must compare <= loop.time(),
+        as it does in virtual time (the timeout then expires at once)."""
+        if w is None:
+            return None
+        when = self.register(w)
+        if w <= self.now():
+            when = min(when, self.loop.time())
+        self.whens[when] = w
+        return when
+
+    def ticks_of(self, when):
+        """A deadline given back by asyncio (Timeout.when()), in ticks."""
+        if when is None:
+            return None
+        if when in self.whens:
+            return enc_number(self.whens[when])
+        if when in self.targets:
+            return enc_number(self.targets[when])
+        return int(round((when - self.t0) / self.tick))
+
+    def snap(self, when):
+        """The deadline asked for that `when` stands for, if any is within a quarter tick."""
+        best = None
+        for g in self.targets:
+            dist = abs(g - when)
+            if dist <= self.tolerance and (best is None or dist < abs(best - when)):
+                best = g
+        return when if best is None else best
+
+
+class Watchdog:
+    """Deadlock detection on a loop whose selector the driver cannot see (a
+    loop that is not a BaseEventLoop, e.g. uvloop), in real time.
+
+    A thread wakes up every few milliseconds. The run is suspect once the
+    main future is not done, real time is past the last deadline the driver
+    asked for plus a grace period, and no event has been recorded for that
+    grace period. A suspect run is confirmed from inside the loop: a probe
+    queued with call_soon_threadsafe runs behind everything already ready,
+    and declares a deadlock (stopping the loop) only if no event was recorded
+    and no deadline asked for in the meantime. A slow machine delays the
+    probe along with the scenario's own callbacks, whose events then cancel
+    the verdict; the thread keeps watching.
+    """
+
+    def __init__(self, loop, run, clock, grace):
+        self.loop = loop
+        self.run = run
+        self.clock = clock
+        self.grace = grace
+        self.thread = None
+
+    def start(self, fut):
+        import threading
+        self.fut = fut
+        self.stopping = threading.Event()
+        self.probed = threading.Event()
+        self.thread = threading.Thread(target=self.watch, name="aiospec-watchdog", daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.thread is not None:
+            self.stopping.set()
+            self.thread.join()
+            self.thread = None
+
+    def quiet_since(self):
+        last = self.run.last_activity
+        if self.clock.last_deadline is not None and self.clock.last_deadline > last:
+            last = self.clock.last_deadline
+        return last
+
+    def watch(self):
+        poll = min(0.02, self.grace / 4)
+        while not self.stopping.wait(poll):
+            if self.fut.done() or self.run.ended is not None:
+                continue
+            if time.monotonic() - self.quiet_since() < self.grace:
+                continue
+            self.probed.clear()
+            mark = (len(self.run.events), self.clock.last_deadline)
+            try:
+                self.loop.call_soon_threadsafe(self.probe, mark)
+            except RuntimeError:  # the loop is closed
+                return
+            while not self.probed.wait(poll):
+                if self.stopping.is_set():
+                    return
+
+    def probe(self, mark):
+        try:
+            if (not self.fut.done() and self.run.ended is None
+                    and (len(self.run.events), self.clock.last_deadline) == mark):
+                self.run.ended = {"kind": "deadlock"}
+                self.loop.stop()
+        finally:
+            self.probed.set()
 
 
 # ---------------------------------------------------------------- encoding
@@ -216,7 +628,7 @@ class Encoder:
 
     def exc(self, e):
         out = {"type": type(e).__name__}
-        if isinstance(e, BaseExceptionGroup):
+        if isinstance(e, GROUP_TYPES):
             out["args"] = [self.value(e.args[0])]
             out["exceptions"] = [self.exc(x) for x in e.exceptions]
         else:
@@ -452,9 +864,16 @@ class _NeverRaised(BaseException):
 class Run:
     """One scenario's execution: the handle tables, the events, the loop."""
 
-    def __init__(self, scenario, loop, enc):
+    def __init__(self, scenario, loop, enc, clock=None):
         self.loop = loop
         self.enc = enc
+        # Real-time mode: a RealClock, else None (virtual time: the loop's).
+        self.clock = clock
+        # How a run was ended from outside run_until_complete (the watchdog,
+        # the event cap), else None.
+        self.ended = None
+        self.last_activity = time.monotonic()
+        self.event_cap = None
         self.events = []
         self.handles = {}    # task and future handles
         self.groups = {}     # TaskGroup handles
@@ -476,9 +895,21 @@ class Run:
             current = asyncio.current_task(self.loop)
         except RuntimeError:
             current = None
-        event = {"time": enc_number(self.loop.time()), "task": self.enc.task_name(current), "ev": ev}
+        if self.clock is None:
+            now = enc_number(self.loop.time())
+        else:
+            now = self.clock.now()
+            self.last_activity = time.monotonic()
+            if self.event_cap is not None and len(self.events) >= self.event_cap and self.ended is None:
+                self.ended = {"kind": "iteration_limit"}
+                self.loop.stop()
+        event = {"time": now, "task": self.enc.task_name(current), "ev": ev}
         event.update(fields)
         self.events.append(event)
+
+    def delay(self, d):
+        """A scenario's relative delay (ticks) as asyncio takes it."""
+        return d if self.clock is None else self.clock.delay(d)
 
     # -- coroutines
     async def coroutine(self, name):
@@ -522,7 +953,7 @@ class Run:
         if "coro" in spec:
             return self.coroutine(spec["coro"])
         if "sleep" in spec:
-            return asyncio.sleep(spec["sleep"], spec.get("result"))
+            return asyncio.sleep(self.delay(spec["sleep"]), spec.get("result"))
         if "gather" in spec:
             parts = self.awaitables(spec["gather"])
             return asyncio.gather(*parts, return_exceptions=bool(spec.get("return_exceptions", False)))
@@ -531,10 +962,10 @@ class Run:
             return None if inner is None else asyncio.shield(inner)
         if "wait_for" in spec:
             inner = self.awaitable(spec["wait_for"])
-            return None if inner is None else asyncio.wait_for(inner, spec["timeout"])
+            return None if inner is None else asyncio.wait_for(inner, self.delay(spec["timeout"]))
         if "wait" in spec:
             parts = self.awaitables(spec["wait"])
-            return self.wait(parts, spec.get("timeout"), spec.get("return_when", "ALL_COMPLETED"))
+            return self.wait(parts, self.delay(spec.get("timeout")), spec.get("return_when", "ALL_COMPLETED"))
         raise ScenarioError("unknown awaitable %r" % (sorted(spec),))
 
     def awaitables(self, specs):
@@ -562,7 +993,7 @@ class Run:
         cls = EXCEPTION_TYPES.get(spec.get("type"))
         if cls is None or cls in (Exception, BaseException):
             raise ScenarioError("cannot raise %r" % (spec.get("type"),))
-        if cls in (ExceptionGroup, BaseExceptionGroup):
+        if cls is not None and cls in (_EG, _BEG):
             args = spec.get("args", [])
             return cls(args[0] if args else "", [self.make_exception(x) for x in spec.get("exceptions", [])])
         return cls(*spec.get("args", []))
@@ -598,7 +1029,7 @@ class Run:
         self.emit("log", label=s["label"])
 
     async def op_sleep(self, s):
-        await asyncio.sleep(s["ticks"])
+        await asyncio.sleep(self.delay(s["ticks"]))
 
     async def op_call(self, s):
         await self.coroutine(s["coro"])
@@ -634,7 +1065,7 @@ class Run:
     def op_cancel(self, s):
         fut = self.lookup(s["task"])
         if fut is not None:
-            returned = fut.cancel(s["msg"]) if "msg" in s else fut.cancel()
+            returned = fut.cancel(s["msg"]) if "msg" in s else fut.cancel()  # msg: 3.9+ (feature cancel:msg)
             self.emit("cancel", ref=s["task"], returned=returned)
 
     def op_inspect(self, s):
@@ -642,7 +1073,8 @@ class Run:
         if fut is not None:
             fields = {"done": fut.done(), "cancelled": fut.cancelled()}
             if isinstance(fut, TASK_TYPES):
-                fields["cancelling"] = fut.cancelling()
+                if hasattr(fut, "cancelling"):  # 3.11+
+                    fields["cancelling"] = fut.cancelling()
                 fields["name"] = self.enc.task_name(fut)
             self.emit("inspect", ref=s["task"], **fields)
 
@@ -714,10 +1146,18 @@ class Run:
         self.bind_timer(s, self.loop.call_soon(self.callback(s["callback"])))
 
     def op_call_later(self, s):
-        self.bind_timer(s, self.loop.call_later(s["delay"], self.callback(s["callback"])))
+        delay = s["delay"]
+        if self.clock is None:
+            handle = self.loop.call_later(delay, self.callback(s["callback"]))
+        elif delay > 0:
+            handle = self.loop.call_at(self.clock.at(self.clock.now() + delay), self.callback(s["callback"]))
+        else:
+            handle = self.loop.call_later(self.clock.delay(delay), self.callback(s["callback"]))
+        self.bind_timer(s, handle)
 
     def op_call_at(self, s):
-        self.bind_timer(s, self.loop.call_at(s["when"], self.callback(s["callback"])))
+        when = s["when"] if self.clock is None else self.clock.at(s["when"])
+        self.bind_timer(s, self.loop.call_at(when, self.callback(s["callback"])))
 
     def op_cancel_handle(self, s):
         handle = self.lookup(s["handle"], self.timers)
@@ -735,7 +1175,11 @@ class Run:
 
     async def op_timeout(self, s):
         delay = s["delay"]
-        cm = asyncio.timeout_at(delay) if s.get("at") else asyncio.timeout(delay)
+        if self.clock is None:
+            cm = asyncio.timeout_at(delay) if s.get("at") else asyncio.timeout(delay)
+        else:
+            w = delay if (delay is None or s.get("at")) else self.clock.now() + delay
+            cm = asyncio.timeout_at(self.clock.deadline(w))
         if "cm" in s:
             self.cms[s["cm"]] = cm
         async with cm:
@@ -745,17 +1189,21 @@ class Run:
         cm = self.lookup(s["cm"], self.cms)
         if cm is not None:
             delay = s["delay"]
-            when = delay if (delay is None or s.get("at")) else self.loop.time() + delay
+            if self.clock is None:
+                when = delay if (delay is None or s.get("at")) else self.loop.time() + delay
+            else:
+                when = self.clock.deadline(delay if (delay is None or s.get("at")) else self.clock.now() + delay)
             cm.reschedule(when)
 
     def op_inspect_timeout(self, s):
         cm = self.lookup(s["cm"], self.cms)
         if cm is not None:
-            self.emit("inspect_timeout", ref=s["cm"], when=self.enc.value(cm.when()), expired=cm.expired())
+            when = self.enc.value(cm.when()) if self.clock is None else self.clock.ticks_of(cm.when())
+            self.emit("inspect_timeout", ref=s["cm"], when=when, expired=cm.expired())
 
     async def op_as_completed(self, s):
         parts = self.awaitables(s["on"])
-        timeout = s.get("timeout")
+        timeout = self.delay(s.get("timeout"))
         if s.get("mode") == "async":
             async for fut in asyncio.as_completed(parts, timeout=timeout):
                 self.emit("as_completed", item=self.enc.value(fut))
@@ -776,6 +1224,11 @@ class Run:
     async def op_try(self, s):
         if s.get("star"):
             return await self.try_star(s)
+        # try / except / finally. The finally part is written as an except
+        # BaseException clause plus the normal path, not as `finally:`, because
+        # a `return` in a finally block is a SyntaxWarning from Python 3.14 on
+        # (PEP 765); the behaviour is the same: a `return` in the scenario's
+        # finally body replaces whatever was leaving the block.
         result = None
         try:
             try:
@@ -792,14 +1245,19 @@ class Run:
                 result = await self.steps(handler.get("body", []))
                 if handler.get("reraise") and not isinstance(result, Return):
                     raise
-        finally:
+        except BaseException:
             final = await self.steps(s.get("finally", []))
             if isinstance(final, Return):
                 return final
+            raise
+        final = await self.steps(s.get("finally", []))
+        if isinstance(final, Return):
+            return final
         return result
 
     async def try_star(self, s):
-        """try / except* / finally, with Python's own except* machinery.
+        """try / except* / finally, with Python's own except* machinery (in
+        aiospec_star.py: except* is a SyntaxError before Python 3.11).
 
         Clauses are real `except*` clauses whose types are computed; unused
         ones name an exception that is never raised. Handler bodies cannot
@@ -810,24 +1268,9 @@ class Run:
             raise ScenarioError("at most %d except* clauses" % MAX_STAR_CLAUSES)
         types = [EXCEPTION_TYPES[h["type"]] for h in handlers]
         types += [_NeverRaised] * (MAX_STAR_CLAUSES - len(types))
-        result = None
-        try:
-            try:
-                result = await self.steps(s.get("body", []))
-            except* types[0] as eg:
-                if await self.star_handler(handlers[0], eg):
-                    raise
-            except* types[1] as eg:
-                if await self.star_handler(handlers[1], eg):
-                    raise
-            except* types[2] as eg:
-                if await self.star_handler(handlers[2], eg):
-                    raise
-        finally:
-            final = await self.steps(s.get("finally", []))
-            if isinstance(final, Return):
-                return final
-        return result
+        if _star is None:
+            raise ScenarioError("except* needs Python 3.11 or later")
+        return await _star.try_star(self, s, handlers, types, lambda r: isinstance(r, Return))
 
     async def star_handler(self, handler, eg):
         """Run an except* handler body; say whether to re-raise (a bare raise, in the clause itself)."""
@@ -856,7 +1299,9 @@ def name_base(task_class):
     it stands so that default names read Task-1, Task-2, ... in every run."""
     global _probe_loop
     if _probe_loop is None:
-        _probe_loop = asyncio.new_event_loop()
+        # A plain BaseEventLoop, never run: under Pyodide
+        # asyncio.new_event_loop() is a WebLoop, which has no _ready.
+        _probe_loop = _ProbeLoop()
         _probe_loop.set_exception_handler(lambda loop, ctx: None)
 
     async def probe():
@@ -871,8 +1316,10 @@ def name_base(task_class):
     return base
 
 
-def run_loop(loop, run, fut, phase):
+def run_loop(loop, run, fut, phase, watchdog=None):
     """Run the loop until fut is done; say how the run ended."""
+    if watchdog is not None:
+        watchdog.start(fut)
     try:
         loop.run_until_complete(fut)
         return {"kind": "complete"}
@@ -887,17 +1334,32 @@ def run_loop(loop, run, fut, phase):
         # main task's outcome, recorded separately.
         if fut.done():
             return {"kind": "complete"}
+        if run.ended is not None:
+            # The watchdog or the event cap stopped the loop.
+            return run.ended
         return {"kind": "error", "exc": run.enc.exc(e)}
+    finally:
+        if watchdog is not None:
+            watchdog.stop()
+
+
+def task_class_for(options):
+    """The pinned Task class a request asks for ({"task": "py"}: the pure-Python Task)."""
+    if options.get("task") == "py":
+        if PY_TASK is None:
+            raise Unsupported("the pure-Python Task (asyncio.tasks._PyTask) is not available on %s" % python_description())
+        return pinned_class(PY_TASK)
+    return pinned_class(asyncio.Task)
 
 
 def run_scenario(scenario, options):
-    task_class = PINNED_PY_TASK if options.get("task") == "py" else PINNED_TASK
+    cfg = current_config()
+    task_class = task_class_for(options)
     check_scenario(scenario)
-    loop = VirtualTimeLoop(task_class)
-    if scenario.get("eager"):
-        if not hasattr(asyncio, "create_eager_task_factory"):
-            raise ScenarioError("eager tasks need Python 3.12 or later")
-        loop.use_eager_tasks()
+    eager = bool(scenario.get("eager"))
+    if eager and not hasattr(asyncio, "create_eager_task_factory"):
+        raise ScenarioError("eager tasks need Python 3.12 or later")
+    loop, clock = cfg.new_loop(task_class, pinned_class(asyncio.Future), eager)
     enc = Encoder(name_base(task_class))
 
     def handler(lp, ctx):
@@ -914,12 +1376,23 @@ def run_scenario(scenario, options):
         run.emit("exception_handler", **fields)
 
     loop.set_exception_handler(handler)
-    run = Run(scenario, loop, enc)
+    run = Run(scenario, loop, enc, clock)
+    watchdog = None
+    if clock is not None and not isinstance(loop, asyncio.BaseEventLoop):
+        # No selector of ours to see a deadlock or count iterations.
+        watchdog = Watchdog(loop, run, clock, cfg.grace)
+        run.event_cap = MAX_REAL_EVENTS
     if "main" not in run.coroutines:
         raise ScenarioError("no coroutine named 'main'")
+    # Pyodide marks its own WebLoop as running; no loop may run inside
+    # another. Elsewhere there is no running loop here: this changes nothing.
+    outer_loop = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
     try:
+        if clock is not None:
+            clock.start()
         main = loop.create_task(run.coroutine("main"))
-        end = run_loop(loop, run, main, "main")
+        end = run_loop(loop, run, main, "main", watchdog)
         tasks = [dict(name=enc.task_name(t), ref=run_ref(run, t), **task_state(enc, t))
                  for t in loop.created_tasks]
         main_state = task_state(enc, main)
@@ -931,7 +1404,7 @@ def run_scenario(scenario, options):
             run.emit("shutdown")
             for t in pending:
                 t.cancel()
-            shutdown = run_loop(loop, run, asyncio.gather(*pending, return_exceptions=True), "shutdown")
+            shutdown = run_loop(loop, run, asyncio.gather(*pending, return_exceptions=True), "shutdown", watchdog)
         run.closed = True
         trace = {
             "events": list(run.events),
@@ -962,6 +1435,7 @@ def run_scenario(scenario, options):
             loop.close()
         except Exception:
             pass
+        asyncio.events._set_running_loop(outer_loop)
 
 
 def run_ref(run, task):
@@ -971,17 +1445,317 @@ def run_ref(run, task):
     return None
 
 
+# ---------------------------------------------------------------- features
+
+# What each Python version lacks, as the harness names scenario features
+# (spec/scenario/validate.ts FEATURES / FEATURE_VERSIONS).
+FEATURES_SINCE = (
+    ((3, 9), ("cancel:msg",)),
+    ((3, 11), ("taskgroup", "new_taskgroup", "timeout", "reschedule", "inspect_timeout", "uncancel",
+               "except*", "exception_group")),
+    ((3, 12), ("eager",)),
+    ((3, 13), ("as_completed:async",)),
+)
+AWAITABLE_KINDS = ("task", "coro", "sleep", "gather", "shield", "wait_for", "wait")
+
+
+def version_unsupported():
+    """The features this Python lacks, oldest first."""
+    out = []
+    for since, features in FEATURES_SINCE:
+        if PY < since:
+            out.extend(features)
+    return out
+
+
+def _uses_group(e):
+    if not isinstance(e, dict):
+        return False
+    if e.get("type") in GROUP_NAMES:
+        return True
+    subs = e.get("exceptions")
+    return isinstance(subs, list) and any(_uses_group(x) for x in subs)
+
+
+def scenario_features(scenario):
+    """The features a scenario uses, sorted, as spec/scenario/validate.ts
+    scenarioFeatures names them. Malformed parts are skipped (check_scenario
+    reports them)."""
+    found = set()
+    if scenario.get("eager"):
+        found.add("eager")
+
+    def awaitable(a):
+        if not isinstance(a, dict):
+            return
+        for kind in AWAITABLE_KINDS:
+            if kind in a:
+                found.add(kind)
+                break
+        for key in ("gather", "wait"):
+            if isinstance(a.get(key), list):
+                for x in a[key]:
+                    awaitable(x)
+        for key in ("shield", "wait_for"):
+            if key in a:
+                awaitable(a[key])
+
+    def walk(body):
+        if not isinstance(body, list):
+            return
+        for st in body:
+            if not isinstance(st, dict):
+                continue
+            op = st.get("op")
+            if isinstance(op, str):
+                found.add(op)
+            if op == "try":
+                if st.get("star"):
+                    found.add("except*")
+                handlers = st.get("except") if isinstance(st.get("except"), list) else []
+                if any(isinstance(h, dict) and h.get("type") in GROUP_NAMES for h in handlers):
+                    found.add("exception_group")
+                walk(st.get("body"))
+                for h in handlers:
+                    if isinstance(h, dict):
+                        walk(h.get("body"))
+                walk(st.get("finally"))
+            elif op in ("taskgroup", "timeout"):
+                walk(st.get("body"))
+            elif op == "as_completed":
+                if st.get("mode") == "async":
+                    found.add("as_completed:async")
+                for a in st.get("on") if isinstance(st.get("on"), list) else []:
+                    awaitable(a)
+            elif op == "cancel" and "msg" in st:
+                found.add("cancel:msg")
+            elif op in ("raise", "set_exception") and _uses_group(st.get("exc")):
+                found.add("exception_group")
+            elif op == "await":
+                awaitable(st.get("on"))
+
+    for key in ("coroutines", "callbacks"):
+        items = scenario.get(key)
+        for c in items if isinstance(items, list) else []:
+            if isinstance(c, dict):
+                walk(c.get("body"))
+    return sorted(found)
+
+
+# ---------------------------------------------------------------- configuration
+
+class UsageError(Exception):
+    """A command line the driver refuses (exit code 2, before the hello)."""
+
+
+class Unsupported(Exception):
+    """A request this Python or loop cannot run: an error reply, not a crash."""
+
+
+def python_description():
+    return "%s %s" % (platform.python_implementation(), platform.python_version())
+
+
+def _dist_version(*names):
+    try:
+        from importlib import metadata
+    except ImportError:  # 3.7
+        return None
+    for name in names:
+        try:
+            return metadata.version(name)
+        except Exception:
+            pass
+    return None
+
+
+def _import(what, module, hint=""):
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except BaseException as e:  # ImportError, or whatever the module raises
+        raise UsageError("%s: cannot import %s (%s: %s)%s" % (what, module, type(e).__name__, e, hint))
+
+
+_FACTORY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+
+
+class Config:
+    """How the driver runs scenarios: which loop, which clock."""
+
+    def __init__(self, loop="asyncio", clock="virtual", tick_ms=None, make_loop=None, loop_version=None,
+                 nest=None, base=True):
+        self.loop = loop              # the name in the hello
+        self.clock = clock            # "virtual" | "real"
+        self.tick_ms = tick_ms        # real clock only
+        self.make_loop = make_loop    # a factory of loops made elsewhere (uvloop, MODULE:FACTORY)
+        self.loop_version = loop_version
+        self.nest = nest              # the nest_asyncio module, for --loop nest_asyncio
+        self.base = base              # the loop is an asyncio.BaseEventLoop
+        tick = (tick_ms or DEFAULT_TICK_MS) / 1000.0
+        # The watchdog's grace period (loops that are not a BaseEventLoop).
+        self.grace = max(0.3, 10 * tick)
+
+    def unsupported(self):
+        """{feature: where}: what this Python and this loop cannot run."""
+        where = "Python %d.%d" % PY
+        return {f: where for f in version_unsupported()}
+
+    def new_loop(self, task_class, future_class, eager):
+        """A fresh loop for one scenario, and its RealClock (None in virtual time)."""
+        if self.make_loop is None:
+            if self.clock == "virtual":
+                loop = VirtualTimeLoop(task_class, future_class)
+                if eager:
+                    loop.use_eager_tasks()
+            else:
+                loop = adapt_base_loop(asyncio.SelectorEventLoop(), False, task_class, future_class, eager)
+            if self.nest is not None:
+                self.nest.apply(loop)
+        else:
+            loop = self.make_loop()
+            if isinstance(loop, asyncio.BaseEventLoop):
+                loop = adapt_base_loop(loop, self.clock == "virtual", task_class, future_class, eager)
+            else:
+                loop = adapt_foreign_loop(loop, task_class, future_class, eager)
+        if self.clock == "virtual":
+            return loop, None
+        clock = RealClock(loop, self.tick_ms / 1000.0)
+        loop._aiospec_clock = clock
+        return loop, clock
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _positive_ms(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError("must be a positive number of milliseconds, got %r" % text)
+    return int(v) if v.is_integer() else v
+
+
+def argument_parser():
+    p = _ArgumentParser(
+        prog="aiospec_driver.py",
+        allow_abbrev=False,
+        description="Run aiospec scenarios (JSON lines on stdin) on this Python's asyncio; "
+                    "traces as JSON lines on stdout, after a hello line (docs/adapters.md).",
+    )
+    p.add_argument("--loop", default="asyncio", metavar="asyncio|uvloop|nest_asyncio|MODULE:FACTORY",
+                   help="the event loop: asyncio's own (default); uvloop; asyncio's made re-entrant by "
+                        "nest_asyncio.apply(); or FACTORY() from MODULE (e.g. uvloop:new_event_loop)")
+    p.add_argument("--clock", choices=("virtual", "real"), default=None,
+                   help="virtual: time advances when nothing is ready (default for asyncio, nest_asyncio and "
+                        "factories of asyncio.BaseEventLoop subclasses); real: a tick is --tick-ms of real "
+                        "time (the only clock of uvloop and of other loops)")
+    p.add_argument("--tick-ms", type=_positive_ms, default=None, metavar="N",
+                   help="real clock only: milliseconds per tick (default %d)" % DEFAULT_TICK_MS)
+    return p
+
+
+def configure(argv=None):
+    """Parse the driver's arguments (a list, without the program name) and
+    set up the loop they ask for; raise UsageError when they cannot be run.
+    Returns the Config, which the driver then uses."""
+    global _config
+    ns = argument_parser().parse_args([] if argv is None else list(argv))
+    name = ns.loop
+    make_loop = None
+    nest = None
+    version = None
+    base = True
+    if name == "asyncio":
+        pass
+    elif name == "nest_asyncio":
+        nest = _import("--loop nest_asyncio", "nest_asyncio", "; install it with: python3 -m pip install nest_asyncio")
+        version = getattr(nest, "__version__", None) or _dist_version("nest_asyncio", "nest-asyncio")
+    elif name == "uvloop":
+        uvloop = _import("--loop uvloop", "uvloop", "; install it with: python3 -m pip install uvloop")
+        make_loop = uvloop.new_event_loop
+        version = getattr(uvloop, "__version__", None) or _dist_version("uvloop")
+        base = False
+    else:
+        m = _FACTORY.match(name)
+        if m is None:
+            raise UsageError("--loop: expected asyncio, uvloop, nest_asyncio or MODULE:FACTORY, got %r" % name)
+        module = _import("--loop %s" % name, m.group(1))
+        factory = module
+        for part in m.group(2).split("."):
+            factory = getattr(factory, part, None)
+            if factory is None:
+                raise UsageError("--loop %s: %s has no attribute %s" % (name, m.group(1), m.group(2)))
+        if not callable(factory):
+            raise UsageError("--loop %s: %s.%s is not callable" % (name, m.group(1), m.group(2)))
+        try:
+            sample = factory()
+        except BaseException as e:
+            raise UsageError("--loop %s: %s() failed (%s: %s)" % (name, m.group(2), type(e).__name__, e))
+        if not isinstance(sample, asyncio.AbstractEventLoop):
+            raise UsageError("--loop %s: %s() returned %s, not an event loop" % (name, m.group(2), type(sample).__name__))
+        base = isinstance(sample, asyncio.BaseEventLoop)
+        try:
+            sample.close()
+        except Exception:
+            pass
+        make_loop = factory
+        top = m.group(1).split(".")[0]
+        version = getattr(sys.modules.get(top), "__version__", None) or _dist_version(top)
+        if version is not None and not isinstance(version, str):
+            version = str(version)
+    clock = ns.clock
+    if clock is None:
+        clock = "virtual" if base else "real"
+    if clock == "virtual" and not base:
+        what = "uvloop's clock is libuv's" if name == "uvloop" else "a %s is not an asyncio.BaseEventLoop and its clock" % name
+        raise UsageError("--clock virtual: %s cannot be virtualised; use --clock real (the default for this loop)" % what)
+    if clock == "real" and EMSCRIPTEN:
+        raise UsageError("--clock real: real time needs a selector that can block, which Pyodide has not")
+    if ns.tick_ms is not None and clock != "real":
+        raise UsageError("--tick-ms applies to --clock real only")
+    tick_ms = (ns.tick_ms or DEFAULT_TICK_MS) if clock == "real" else None
+    cfg = Config(name, clock, tick_ms, make_loop, version, nest, base)
+    if nest is not None:
+        # nest_asyncio replaces asyncio's C Task and Future by the pure-Python
+        # ones when first applied: do it now, so that the hello says so.
+        nest.apply(VirtualTimeLoop())
+    _config = cfg
+    return cfg
+
+
+_config = None
+
+
+def current_config():
+    if _config is None:
+        configure([])
+    return _config
+
+
 # ---------------------------------------------------------------- serving
 
 def hello():
-    return {
+    cfg = current_config()
+    h = {
         "protocol": PROTOCOL,
         "implementation": platform.python_implementation(),
         "python": platform.python_version(),
-        "version": "%d.%d" % sys.version_info[:2],
-        "task": "C" if asyncio.Task is not getattr(asyncio.tasks, "_PyTask", None) else "py",
-        "executable": sys.executable,
+        "version": "%d.%d" % PY,
+        "task": task_flavour(),
+        "loop": cfg.loop,
+        "loop_version": cfg.loop_version,
+        "clock": cfg.clock,
     }
+    if cfg.clock == "real":
+        h["tick_ms"] = cfg.tick_ms
+    h["unsupported"] = sorted(cfg.unsupported())
+    h["executable"] = sys.executable
+    return h
 
 
 def handle_line(line):
@@ -996,23 +1770,47 @@ def handle_line(line):
     if not isinstance(scenario, dict):
         return {"id": rid, "error": "request has no scenario object"}
     options = req.get("options") or {}
+    if not isinstance(options, dict):
+        options = {}
+    unsupported = current_config().unsupported()
+    for feature in scenario_features(scenario):
+        if feature in unsupported:
+            return {"id": rid, "error": "unsupported feature %s on %s" % (feature, unsupported[feature])}
     try:
         return {"id": rid, "trace": run_scenario(scenario, options)}
+    except Unsupported as e:
+        return {"id": rid, "error": str(e)}
     except (ScenarioError, KeyError, TypeError, ValueError) as e:
         return {"id": rid, "error": "cannot interpret scenario: %s: %s" % (type(e).__name__, e)}
     except Exception as e:
         return {"id": rid, "error": "driver failure: %s" % "".join(traceback.format_exception_only(type(e), e)).strip()}
 
 
-def main():
+def hello_line():
+    """The hello, as the line to write (without the newline)."""
+    return json.dumps({"hello": hello()})
+
+
+def serve_line(line):
+    """One request line in, its reply line out (without the newline): what a
+    host that runs the driver itself (Pyodide) calls for each request."""
+    return json.dumps(handle_line(line), sort_keys=True, separators=(",", ":"))
+
+
+def main(argv=None):
+    try:
+        configure(sys.argv[1:] if argv is None else argv)
+    except UsageError as e:
+        sys.stderr.write("aiospec_driver.py: %s (see --help)\n" % " ".join(str(e).split()))
+        sys.stderr.flush()
+        sys.exit(2)
     out = sys.stdout
-    out.write(json.dumps({"hello": hello()}) + "\n")
+    out.write(hello_line() + "\n")
     out.flush()
     for line in sys.stdin:
         if not line.strip():
             continue
-        reply = handle_line(line)
-        out.write(json.dumps(reply, sort_keys=True, separators=(",", ":")) + "\n")
+        out.write(serve_line(line) + "\n")
         out.flush()
 
 
