@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+"use strict";
+/*
+ * aiospec driver for CPython in WebAssembly (Pyodide), on Node.js.
+ *
+ *   node implementations/pyodide/driver.js --pyodide 0.27|0.29|314 [ARGS...]
+ *
+ * Speaks the driver protocol of docs/adapters.md on stdin/stdout: one hello
+ * line, then one reply line per request line. It loads Pyodide from the
+ * peers directory (`npm run peers` installs it there: .peers/node_modules/
+ * pyodide-0.27 etc., or $AIOSPEC_PEERS_DIR), writes the project's Python
+ * driver (implementations/python/aiospec_driver.py, read from disk now) into
+ * Pyodide's virtual file system (with its sibling .py files), imports it and
+ * hands it every request line: through its hello_line() / serve_line(line)
+ * when it has them, else through hello() / handle_line(line) with a small
+ * adaptation to Pyodide (BOOT below). ARGS other than --pyodide go to the
+ * Python driver's configure(argv) (--loop, --clock, ...; it refuses what it
+ * does not know: one line on stderr, exit code 2).
+ *
+ * Nothing is fetched at run time: Pyodide's core and the standard library
+ * (asyncio included) are files of the npm package, and no package is loaded.
+ * A fetch of any URL fails loudly instead of going to a CDN.
+ */
+
+const fs = require("node:fs");
+const path = require("node:path");
+const readline = require("node:readline");
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PY_DIR = path.join(ROOT, "implementations", "python");
+const PY_DRIVER = path.join(PY_DIR, "aiospec_driver.py");
+/** The Pyodide lines the peers script installs (npm alias pyodide-<line>) and their CPython. */
+const LINES = ["0.27", "0.29", "314"]; // CPython 3.12, 3.13, 3.14
+const USAGE = `usage: node ${path.relative(process.cwd(), __filename) || __filename} --pyodide ${LINES.join("|")} [python driver arguments...]`;
+
+// The protocol owns stdout: everything else (Pyodide's own messages, Python's
+// print) goes to stderr.
+const writeOut = process.stdout.write.bind(process.stdout);
+console.log = console.error;
+console.info = console.error;
+
+function die(message, code = 2) {
+  process.stderr.write(`aiospec pyodide driver: ${message}\n`);
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  let line;
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--pyodide" || a.startsWith("--pyodide=")) {
+      const v = a === "--pyodide" ? argv[++i] : a.slice("--pyodide=".length);
+      if (v === undefined) die(`--pyodide needs a version (${LINES.join(", ")}); ${USAGE}`);
+      line = v.replace(/^v/, "");
+      if (!LINES.includes(line)) die(`unknown Pyodide version ${JSON.stringify(v)}: expected one of ${LINES.join(", ")}`);
+    } else if (a === "-h" || a === "--help") {
+      process.stderr.write(USAGE + "\n");
+      process.exit(0);
+    } else {
+      rest.push(a);
+    }
+  }
+  if (line === undefined) die(`no --pyodide VERSION given; ${USAGE}`);
+  return { line, rest };
+}
+
+function peersDir() {
+  return path.resolve(process.env.AIOSPEC_PEERS_DIR || path.join(ROOT, ".peers"));
+}
+
+function blockNetwork() {
+  const refuse = (what) => () => {
+    throw new Error(`aiospec pyodide driver: no network access at run time (${what} refused)`);
+  };
+  globalThis.fetch = (url) => Promise.reject(new Error(`aiospec pyodide driver: no network access at run time (fetch ${String(url)} refused)`));
+  if (typeof globalThis.XMLHttpRequest !== "undefined") globalThis.XMLHttpRequest = refuse("XMLHttpRequest");
+}
+
+// Python run once, after the driver module is imported. It picks the
+// driver's own entry points when it has them (hello_line / serve_line: the
+// portable driver, which handles sys.platform == "emscripten" itself), else
+// adapts the older one: Pyodide's WebLoop is marked as running (BaseEventLoop
+// refuses to run under it) and asyncio.new_event_loop() is a WebLoop, which
+// the default-name probe cannot use.
+const BOOT = String.raw`
+import asyncio, json, sys
+import aiospec_driver as _d
+
+_portable = hasattr(_d, "serve_line") and hasattr(_d, "hello_line")
+_args = sys.argv[1:]
+# The driver's own argument check (configure(argv): it refuses an unknown
+# argument with one line on stderr and SystemExit(2)); an older driver takes none.
+_exit = None
+_configure = getattr(_d, "configure", None)
+try:
+    if callable(_configure):
+        _configure(_args)
+    elif _args:
+        raise SystemExit("the Python driver takes no arguments (got %s)" % " ".join(_args))
+except SystemExit as e:
+    _exit = e.code if isinstance(e.code, (int, str)) else str(e.code)
+except Exception as e:
+    if type(e).__name__ != "UsageError":
+        raise
+    _exit = "aiospec_driver.py: %s (see --help)" % " ".join(str(e).split())
+
+if not _portable:
+    asyncio.events._set_running_loop(None)
+    if getattr(_d, "_probe_loop", 0) is None and hasattr(_d, "VirtualTimeLoop"):
+        _probe = _d.VirtualTimeLoop()
+        _probe.set_exception_handler(lambda loop, ctx: None)
+        _d._probe_loop = _probe
+
+
+def _aiospec_hello(pyodide_version, pyodide_dir):
+    if _portable:
+        h = json.loads(_d.hello_line())
+        h = h.get("hello", h)
+    else:
+        h = _d.hello()
+    impl = str(h.get("implementation") or "CPython")
+    if pyodide_version not in impl:
+        if "pyodide" in impl.lower():
+            h["implementation"] = "%s %s" % (impl, pyodide_version)
+        else:
+            h["implementation"] = "Pyodide %s %s" % (pyodide_version, impl)
+    h["pyodide"] = pyodide_version
+    h["pyodide_dir"] = pyodide_dir
+    h["entry"] = "serve_line" if _portable else "handle_line"
+    return json.dumps({"hello": h}, sort_keys=True, separators=(",", ":"))
+
+
+def _aiospec_serve(line):
+    if _portable:
+        return _d.serve_line(line)
+    asyncio.events._set_running_loop(None)
+    return json.dumps(_d.handle_line(line), sort_keys=True, separators=(",", ":"))
+`;
+
+function requestId(line) {
+  try {
+    const req = JSON.parse(line);
+    return req !== null && typeof req === "object" && !Array.isArray(req) && "id" in req ? req.id : null;
+  } catch {
+    return null;
+  }
+}
+
+function oneLine(s) {
+  return String(s).replace(/\s+/g, " ").trim();
+}
+
+async function main() {
+  const { line, rest } = parseArgs(process.argv.slice(2));
+  const peers = peersDir();
+  const dir = path.join(peers, "node_modules", `pyodide-${line}`);
+  if (!fs.existsSync(path.join(dir, "pyodide.js"))) {
+    die(`Pyodide ${line} is not installed (no ${path.relative(process.cwd(), dir) || dir}): run \`npm run peers\` (or \`npm run peers -- --only pyodide\`)`);
+  }
+  // The driver and its sibling modules (aiospec_star.py, ...): every .py file of its directory.
+  const sources = new Map();
+  try {
+    fs.accessSync(PY_DRIVER, fs.constants.R_OK);
+    for (const f of fs.readdirSync(PY_DIR)) {
+      if (f.endsWith(".py")) sources.set(f, fs.readFileSync(path.join(PY_DIR, f), "utf8"));
+    }
+  } catch (e) {
+    die(`cannot read the Python driver ${PY_DRIVER}: ${e.message}`);
+  }
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+
+  blockNetwork();
+  const { loadPyodide } = require(path.join(dir, "pyodide.js"));
+  const toStderr = (s) => process.stderr.write(s + "\n");
+  let pyodide;
+  try {
+    pyodide = await loadPyodide({
+      indexURL: dir + path.sep,
+      packageCacheDir: dir,
+      stdin: () => null,
+      stdout: toStderr,
+      stderr: toStderr,
+      args: [],
+      checkAPIVersion: true,
+    });
+  } catch (e) {
+    die(`Pyodide ${pkg.version} failed to load from ${dir}: ${oneLine(e && e.message ? e.message : e)}`, 1);
+  }
+
+  // The driver's file, as a module of the virtual file system.
+  pyodide.FS.mkdirTree("/aiospec");
+  for (const [f, text] of sources) pyodide.FS.writeFile(`/aiospec/${f}`, text, { encoding: "utf8" });
+  const sys = pyodide.pyimport("sys");
+  sys.path.insert(0, "/aiospec");
+  sys.argv = pyodide.toPy(["/aiospec/aiospec_driver.py", ...rest]);
+  sys.destroy();
+  const ns = pyodide.globals.get("dict")();
+  try {
+    pyodide.runPython(BOOT, { globals: ns });
+  } catch (e) {
+    // A PythonError's message is the traceback: its last line says what happened.
+    const lines = String(e && e.message ? e.message : e).split("\n").filter((l) => l.trim() !== "");
+    die(`the Python driver failed to start in Pyodide ${pkg.version}: ${oneLine(lines[lines.length - 1] || "")}`);
+  }
+  const exit = ns.get("_exit");
+  if (exit !== undefined && exit !== null) {
+    if (typeof exit === "number") process.exit(exit); // the driver said why, on stderr
+    die(String(exit));
+  }
+  const hello = ns.get("_aiospec_hello");
+  const serve = ns.get("_aiospec_serve");
+  writeOut(hello(pkg.version, dir) + "\n");
+  hello.destroy();
+
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  rl.on("line", (text) => {
+    if (text.trim() === "") return;
+    let reply;
+    try {
+      reply = serve(text);
+    } catch (e) {
+      const isPythonError = e && (e.constructor && e.constructor.name === "PythonError" || typeof e.type === "string");
+      if (!isPythonError || e.pyodide_fatal_error) {
+        // The interpreter is gone (a trap, a stack overflow): stop, so that
+        // the harness gets a replacement.
+        process.stderr.write(`aiospec pyodide driver: Pyodide failed: ${oneLine(e && e.stack ? e.stack : e)}\n`);
+        process.exit(70);
+      }
+      const msg = oneLine(e.message).slice(-2000);
+      reply = JSON.stringify({ id: requestId(text), error: `driver failure (Pyodide): ${msg}` });
+    }
+    writeOut(reply + "\n");
+  });
+  rl.on("close", () => {
+    // Pyodide may leave timers behind; the replies are written (stdout to a
+    // pipe or file is synchronous on POSIX), so end now.
+    writeOut("", () => process.exit(0));
+  });
+}
+
+main().catch((e) => die(`unexpected failure: ${oneLine(e && e.stack ? e.stack : e)}`, 1));
