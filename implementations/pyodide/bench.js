@@ -3,11 +3,11 @@
 /*
  * Start-up time, throughput and trace differences of the Pyodide driver.
  *
- *   node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--json]
+ *   node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--starts N] [--json]
  *
  * For each Pyodide line installed in the peers directory it starts
  * driver.js (through the driver protocol, as the harness does), times the
- * hello, runs every example scenario (spec/examples/**\/*.json) --repeat
+ * hello (--starts times: the median and the fastest), runs every example scenario (spec/examples/**\/*.json) --repeat
  * times, and compares each trace with
  *  - the recorded CPython trace spec/examples/docs/expected/NAME.3.X.json
  *    (3.X = the Python version the driver claims), when there is one;
@@ -30,14 +30,15 @@ const DRIVER = path.join(__dirname, "driver.js");
 const ALL_LINES = ["0.27", "0.29", "314"];
 
 function parseArgs(argv) {
-  const o = { lines: ALL_LINES, repeat: 3, json: false };
+  const o = { lines: ALL_LINES, repeat: 3, starts: 3, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--pyodide") o.lines = String(argv[++i]).split(",");
     else if (a === "--repeat") o.repeat = Math.max(1, Number(argv[++i]) | 0);
+    else if (a === "--starts") o.starts = Math.max(1, Number(argv[++i]) | 0);
     else if (a === "--json") o.json = true;
     else {
-      process.stderr.write(`bench.js: unknown argument ${JSON.stringify(a)}; usage: node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--json]\n`);
+      process.stderr.write(`bench.js: unknown argument ${JSON.stringify(a)}; usage: node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--starts N] [--json]\n`);
       process.exit(2);
     }
   }
@@ -89,6 +90,17 @@ function firstDifference(a, b, where = "$") {
   return { where, a, b };
 }
 
+/** CPU time (user + system, all threads) a live process has used, in ms: less load-dependent than wall time. */
+function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 /** A driver child process: start it, wait for its hello, send requests one at a time. */
 class Driver {
   constructor(cmd, args) {
@@ -113,6 +125,7 @@ class Driver {
     });
     this.hello = this.next().then((h) => {
       this.startMs = Number(process.hrtime.bigint() - this.t0) / 1e6;
+      this.startCpuMs = cpuMs(this.child.pid);
       return h.hello;
     });
     this.id = 0;
@@ -162,19 +175,36 @@ async function main() {
   const rows = [];
   const diffs = [];
   const cpythonCache = new Map();
+  const startTimes = async (cmd, args) => {
+    const ms = [];
+    const cpu = [];
+    for (let i = 0; i < o.starts; i++) {
+      const s = new Driver(cmd, args);
+      await s.hello;
+      ms.push(s.startMs);
+      cpu.push(s.startCpuMs);
+      await s.close();
+    }
+    ms.sort((a, b) => a - b);
+    cpu.sort((a, b) => a - b);
+    const mid = Math.floor((ms.length - 1) / 2);
+    return { min: ms[0], median: ms[mid], cpuMedian: cpu[mid] };
+  };
   for (const line of o.lines) {
-    const d = new Driver(process.execPath, [DRIVER, "--pyodide", line]);
-    let hello;
+    let starts;
     try {
-      hello = await d.hello;
+      starts = await startTimes(process.execPath, [DRIVER, "--pyodide", line]);
     } catch (e) {
       rows.push({ line, error: e.message });
       continue;
     }
+    const d = new Driver(process.execPath, [DRIVER, "--pyodide", line]);
+    const hello = await d.hello;
     const version = hello.version;
     // Compare with the pyenv CPython of the same minor version, else the newest one here.
     const cmpMinor = pyenvPython(version) ? version : ["3.13", "3.12", "3.11"].find((v) => pyenvPython(v));
     const traces = [];
+    const cpu0 = cpuMs(d.child.pid);
     const t0 = process.hrtime.bigint();
     for (let r = 0; r < o.repeat; r++) {
       for (const ex of exs) {
@@ -183,13 +213,16 @@ async function main() {
       }
     }
     const runMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const runCpuMs = cpuMs(d.child.pid) - cpu0;
     await d.close();
 
     if (!cpythonCache.has(cmpMinor)) {
       const py = pyenvPython(cmpMinor);
+      const cStarts = await startTimes(py, ["-u", PY_DRIVER]);
       const c = new Driver(py, ["-u", PY_DRIVER]);
       const ch = await c.hello;
       const ct = [];
+      const ccpu0 = cpuMs(c.child.pid);
       const c0 = process.hrtime.bigint();
       for (let r = 0; r < o.repeat; r++) {
         for (const ex of exs) {
@@ -198,8 +231,9 @@ async function main() {
         }
       }
       const cMs = Number(process.hrtime.bigint() - c0) / 1e6;
+      const cCpuMs = cpuMs(c.child.pid) - ccpu0;
       await c.close();
-      cpythonCache.set(cmpMinor, { hello: ch, traces: ct, startMs: c.startMs, runMs: cMs });
+      cpythonCache.set(cmpMinor, { hello: ch, traces: ct, starts: cStarts, runMs: cMs, runCpuMs: cCpuMs });
     }
     const cp = cpythonCache.get(cmpMinor);
     let vsRecorded = 0;
@@ -227,12 +261,14 @@ async function main() {
       pyodide: hello.pyodide,
       python: hello.python,
       entry: hello.entry,
-      startMs: Math.round(d.startMs),
+      start: starts,
       scenarios: n,
       perSec: Math.round((n / runMs) * 1000),
+      perCpuSec: Math.round((n / runCpuMs) * 1000),
       cpython: cp.hello.python,
-      cpythonStartMs: Math.round(cp.startMs),
+      cpythonStart: cp.starts,
       cpythonPerSec: Math.round((n / cp.runMs) * 1000),
+      cpythonPerCpuSec: Math.round((n / cp.runCpuMs) * 1000),
       recorded: recordedCount,
       diffRecorded: vsRecorded,
       diffCpython: vsLive,
@@ -246,15 +282,17 @@ async function main() {
     console.log(`pyodide ${d.pyodide} ${d.example} vs ${d.against}: first difference at ${d.where}\n    pyodide: ${show(d.a)}\n    cpython: ${show(d.b)}`);
   }
   console.log("");
-  console.log("line  pyodide   python   start-up  scenarios/s | cpython  start-up  scenarios/s | differ: recorded  live CPython");
+  const ms = (x) => `${Math.round(x.median)}/${Math.round(x.min)}/${Math.round(x.cpuMedian)}cpu`;
+  console.log(`start-up: wall median / wall fastest / CPU median of ${o.starts} starts, in ms; scenarios/s: ${exs.length} examples x ${o.repeat} in one process, per wall second / per CPU second`);
+  console.log("line  pyodide   python               start-up  scenarios/s | cpython            start-up  scenarios/s | differ: recorded  live CPython");
   for (const r of rows) {
     if (r.error) {
       console.log(`${r.line.padEnd(5)} ${r.error}`);
       continue;
     }
     console.log(
-      `${r.line.padEnd(5)} ${r.pyodide.padEnd(9)} ${r.python.padEnd(8)} ${String(r.startMs + " ms").padStart(8)}  ${String(r.perSec).padStart(11)} | ` +
-        `${r.cpython.padEnd(8)} ${String(r.cpythonStartMs + " ms").padStart(8)}  ${String(r.cpythonPerSec).padStart(11)} | ` +
+      `${r.line.padEnd(5)} ${r.pyodide.padEnd(9)} ${r.python.padEnd(8)} ${ms(r.start).padStart(22)}  ${(r.perSec + "/" + r.perCpuSec).padStart(11)} | ` +
+        `${r.cpython.padEnd(8)} ${ms(r.cpythonStart).padStart(18)}  ${(r.cpythonPerSec + "/" + r.cpythonPerCpuSec).padStart(11)} | ` +
         `${String(r.diffRecorded + "/" + r.recorded).padStart(14)}  ${String(r.diffCpython + "/" + exs.length).padStart(12)}`,
     );
   }

@@ -27,8 +27,9 @@ const path = require("node:path");
 const readline = require("node:readline");
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const PY_DIR = path.join(ROOT, "implementations", "python");
-const PY_DRIVER = path.join(PY_DIR, "aiospec_driver.py");
+// $AIOSPEC_PYTHON_DRIVER: another aiospec_driver.py (an older one, say), with its siblings.
+const PY_DRIVER = path.resolve(process.env.AIOSPEC_PYTHON_DRIVER || path.join(ROOT, "implementations", "python", "aiospec_driver.py"));
+const PY_DIR = path.dirname(PY_DRIVER);
 /** The Pyodide lines the peers script installs (npm alias pyodide-<line>) and their CPython. */
 const LINES = ["0.27", "0.29", "314"]; // CPython 3.12, 3.13, 3.14
 const USAGE = `usage: node ${path.relative(process.cwd(), __filename) || __filename} --pyodide ${LINES.join("|")} [python driver arguments...]`;
@@ -158,12 +159,14 @@ async function main() {
   if (!fs.existsSync(path.join(dir, "pyodide.js"))) {
     die(`Pyodide ${line} is not installed (no ${path.relative(process.cwd(), dir) || dir}): run \`npm run peers\` (or \`npm run peers -- --only pyodide\`)`);
   }
-  // The driver and its sibling modules (aiospec_star.py, ...): every .py file of its directory.
+  // The driver (as aiospec_driver.py) and its sibling modules (aiospec_star.py, ...).
   const sources = new Map();
   try {
-    fs.accessSync(PY_DRIVER, fs.constants.R_OK);
+    sources.set("aiospec_driver.py", fs.readFileSync(PY_DRIVER, "utf8"));
     for (const f of fs.readdirSync(PY_DIR)) {
-      if (f.endsWith(".py")) sources.set(f, fs.readFileSync(path.join(PY_DIR, f), "utf8"));
+      if (f.endsWith(".py") && f !== path.basename(PY_DRIVER) && !sources.has(f)) {
+        sources.set(f, fs.readFileSync(path.join(PY_DIR, f), "utf8"));
+      }
     }
   } catch (e) {
     die(`cannot read the Python driver ${PY_DRIVER}: ${e.message}`);
