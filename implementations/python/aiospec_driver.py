@@ -33,6 +33,7 @@ is tick_ms milliseconds of real time; see RealClock and Watchdog below.
 
 import argparse
 import asyncio
+import bisect
 import itertools
 import json
 import os
@@ -461,29 +462,45 @@ class RealClock:
     deadlines (as in virtual time) whenever they were scheduled. Relative
     delays (sleep, wait_for, wait, as_completed) are converted to the grid
     deadline minus the current time, and a BaseEventLoop snaps what asyncio
-    computes from them back onto that deadline (snap()). Event times are
-    round((loop.time() - t0) / tick).
+    computes from them back onto that deadline (snap()).
+
+    The current time, in ticks, is the latest tick asked for whose deadline
+    real time has reached (0 at the start): in virtual time the clock only
+    ever moves to the deadline of a timer, and this is that deadline. It is
+    what events record and what relative delays count from, so that a loop
+    that starts or wakes up late (a loaded machine) still schedules and
+    records on the grid; only a callback delayed past the next tick's
+    deadline is seen at the wrong time.
     """
 
     def __init__(self, loop, tick):
         self.loop = loop
         self.tick = tick
         self.t0 = 0.0
+        self.ticks = [0]     # every tick asked for, sorted
         self.targets = {}    # deadline (loop time) -> ticks: every deadline asked for
         self.whens = {}      # deadline handed to a timeout -> ticks (for when())
         self.last_deadline = None  # time.monotonic() of the latest deadline asked for
         self.tolerance = tick / 4
+        # Timers may run a little before their deadline by the loop's clock
+        # (uvloop's clock counts milliseconds): that much early still counts.
+        self.slack = min(0.002, tick / 10)
 
     def start(self):
         self.t0 = self.loop.time()
+        self.targets[self.t0] = 0
 
     def now(self):
         """The current time in ticks."""
-        return int(round((self.loop.time() - self.t0) / self.tick))
+        reached = (self.loop.time() + self.slack - self.t0) / self.tick
+        i = bisect.bisect_right(self.ticks, reached)
+        return self.ticks[i - 1] if i > 0 else 0
 
     def register(self, ticks):
         when = self.t0 + ticks * self.tick
-        self.targets[when] = ticks
+        if when not in self.targets:
+            self.targets[when] = ticks
+            bisect.insort(self.ticks, ticks)
         mono = time.monotonic() + (when - self.loop.time())
         if self.last_deadline is None or mono > self.last_deadline:
             self.last_deadline = mono
@@ -1712,8 +1729,9 @@ def configure(argv=None):
     if clock is None:
         clock = "virtual" if base else "real"
     if clock == "virtual" and not base:
-        what = "uvloop's clock is libuv's" if name == "uvloop" else "a %s is not an asyncio.BaseEventLoop and its clock" % name
-        raise UsageError("--clock virtual: %s cannot be virtualised; use --clock real (the default for this loop)" % what)
+        what = ("uvloop's clock is libuv's own" if name == "uvloop"
+                else "%s makes loops that are not asyncio.BaseEventLoop subclasses: their clock" % name)
+        raise UsageError("--clock virtual: %s and cannot be virtualised; use --clock real (the default for this loop)" % what)
     if clock == "real" and EMSCRIPTEN:
         raise UsageError("--clock real: real time needs a selector that can block, which Pyodide has not")
     if ns.tick_ms is not None and clock != "real":
