@@ -17,6 +17,7 @@
 #   pypy3                        PyPy 3.9 (7.3.11): apt pypy3                                 [pypy, apt]
 #   pyodide-0.27 / -0.29 / -314  CPython 3.12 / 3.13 / 3.14 in WebAssembly: npm, side by side
 #                                in $AIOSPEC_PEERS_DIR (default .peers/, gitignored)          [pyodide, npm]
+#                                (+ the Pyodide driver's start-up snapshots, in .peers/snapshots/)
 #
 # apt-get needs root: when not root, or without apt-get, the apt peers are
 # reported absent with the reason and the script goes on. `apt-get update`
@@ -364,6 +365,26 @@ if [ $npm_needed = 1 ]; then
     done
     fi
   fi
+fi
+
+# The Pyodide driver's start-up snapshot (implementations/pyodide/driver.js
+# makes it at its first start, in $PEERS_DIR/snapshots/): made here once, so
+# that the first test run starts fast; this also checks that the driver starts.
+if [ $CHECK = 0 ]; then
+  for line in "${PYODIDE_LINES[@]}"; do
+    peer=pyodide-$line
+    case "${STATUS[$peer]}" in found | installed) ;; *) continue ;; esac
+    if ls "$PEERS_DIR"/snapshots/pyodide-"${PYODIDE_PIN[$line]}"-*.bin >/dev/null 2>&1; then continue; fi
+    t0=$(date +%s)
+    if hello=$(AIOSPEC_PEERS_DIR="$PEERS_DIR" node "$ROOT/implementations/pyodide/driver.js" --pyodide "$line" </dev/null 2>/tmp/aiospec-peers-$$.err | head -n 1) &&
+      [[ "$hello" == '{"hello"'* ]]; then
+      say "$peer" "driver started in $(($(date +%s) - t0)) s and made its start-up snapshot in $PEERS_DIR/snapshots"
+    else
+      NOTE[$peer]="${NOTE[$peer]}; the driver did not start: $(tail -n 1 /tmp/aiospec-peers-$$.err)"
+      say "$peer" "the driver did not start: $(tail -n 1 /tmp/aiospec-peers-$$.err)"
+    fi
+    rm -f /tmp/aiospec-peers-$$.err
+  done
 fi
 
 # ---------------------------------------------------------------- report

@@ -32,7 +32,7 @@ const PY_DRIVER = path.resolve(process.env.AIOSPEC_PYTHON_DRIVER || path.join(RO
 const PY_DIR = path.dirname(PY_DRIVER);
 /** The Pyodide lines the peers script installs (npm alias pyodide-<line>) and their CPython. */
 const LINES = ["0.27", "0.29", "314"]; // CPython 3.12, 3.13, 3.14
-const USAGE = `usage: node ${path.relative(process.cwd(), __filename) || __filename} --pyodide ${LINES.join("|")} [python driver arguments...]`;
+const USAGE = `usage: node ${path.relative(process.cwd(), __filename) || __filename} --pyodide ${LINES.join("|")} [--no-snapshot] [python driver arguments...]`;
 
 // The protocol owns stdout: everything else (Pyodide's own messages, Python's
 // print) goes to stderr.
@@ -47,6 +47,7 @@ function die(message, code = 2) {
 
 function parseArgs(argv) {
   let line;
+  let snapshot = !/^(0|no|false)$/i.test(process.env.AIOSPEC_PYODIDE_SNAPSHOT || "");
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -55,6 +56,8 @@ function parseArgs(argv) {
       if (v === undefined) die(`--pyodide needs a version (${LINES.join(", ")}); ${USAGE}`);
       line = v.replace(/^v/, "");
       if (!LINES.includes(line)) die(`unknown Pyodide version ${JSON.stringify(v)}: expected one of ${LINES.join(", ")}`);
+    } else if (a === "--no-snapshot") {
+      snapshot = false;
     } else if (a === "-h" || a === "--help") {
       process.stderr.write(USAGE + "\n");
       process.exit(0);
@@ -63,7 +66,7 @@ function parseArgs(argv) {
     }
   }
   if (line === undefined) die(`no --pyodide VERSION given; ${USAGE}`);
-  return { line, rest };
+  return { line, rest, snapshot };
 }
 
 function peersDir() {
@@ -152,8 +155,85 @@ function oneLine(s) {
   return String(s).replace(/\s+/g, " ").trim();
 }
 
+// Start-up snapshots. Most of Pyodide's start-up (seconds) is the
+// interpreter's own bootstrap and the first imports; a memory snapshot taken
+// right after them (Pyodide's makeMemorySnapshot / _loadSnapshot) restores
+// that state in a third of the time. The snapshot holds only the standard
+// library's state: the driver itself is read from disk and imported after the
+// restore, at every start. It is made by the first start that finds none,
+// kept in <peers>/snapshots/ under a name that changes with Pyodide's files,
+// and ignored (and replaced) when it cannot be loaded. --no-snapshot or
+// AIOSPEC_PYODIDE_SNAPSHOT=0: plain start-up, no snapshot read or written.
+const SNAPSHOT_FORMAT = 1;
+const PRELOAD = "import argparse, asyncio, functools, importlib, importlib.util, itertools, json, os, platform, re, time, traceback";
+
+function snapshotFile(dir, pkg, peers) {
+  const stamp = ["pyodide.asm.wasm", "python_stdlib.zip"]
+    .map((f) => {
+      const st = fs.statSync(path.join(dir, f));
+      return `${st.size}-${Math.floor(st.mtimeMs)}`;
+    })
+    .join("-");
+  return path.join(peers, "snapshots", `pyodide-${pkg.version}-${stamp}-f${SNAPSHOT_FORMAT}.bin`);
+}
+
+async function startPyodide(dir, pkg, peers, useSnapshot) {
+  const { loadPyodide } = require(path.join(dir, "pyodide.js"));
+  const toStderr = (s) => process.stderr.write(s + "\n");
+  const options = {
+    indexURL: dir + path.sep,
+    packageCacheDir: dir,
+    stdin: () => null,
+    stdout: toStderr,
+    stderr: toStderr,
+    args: [],
+    checkAPIVersion: true,
+  };
+  let file = null;
+  if (useSnapshot) {
+    try {
+      file = snapshotFile(dir, pkg, peers);
+    } catch {
+      file = null;
+    }
+  }
+  if (file !== null && fs.existsSync(file)) {
+    try {
+      return await loadPyodide({ ...options, _loadSnapshot: fs.readFileSync(file) });
+    } catch (e) {
+      process.stderr.write(`aiospec pyodide driver: the start-up snapshot ${file} did not load (${oneLine(e && e.message ? e.message : e).slice(0, 200)}); starting without it\n`);
+      try {
+        fs.unlinkSync(file);
+      } catch {}
+    }
+  }
+  let pyodide;
+  try {
+    pyodide = await loadPyodide(file !== null ? { ...options, _makeSnapshot: true } : options);
+  } catch (e) {
+    die(`Pyodide ${pkg.version} failed to load from ${dir}: ${oneLine(e && e.message ? e.message : e)}`, 1);
+  }
+  pyodide.runPython(PRELOAD);
+  if (file !== null) {
+    // Written under a temporary name, then renamed: a concurrent start sees a whole file or none.
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      const snap = pyodide.makeMemorySnapshot();
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(tmp, snap);
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {}
+      process.stderr.write(`aiospec pyodide driver: no start-up snapshot written (${oneLine(e && e.message ? e.message : e).slice(0, 200)})\n`);
+    }
+  }
+  return pyodide;
+}
+
 async function main() {
-  const { line, rest } = parseArgs(process.argv.slice(2));
+  const { line, rest, snapshot } = parseArgs(process.argv.slice(2));
   const peers = peersDir();
   const dir = path.join(peers, "node_modules", `pyodide-${line}`);
   if (!fs.existsSync(path.join(dir, "pyodide.js"))) {
@@ -174,22 +254,7 @@ async function main() {
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
 
   blockNetwork();
-  const { loadPyodide } = require(path.join(dir, "pyodide.js"));
-  const toStderr = (s) => process.stderr.write(s + "\n");
-  let pyodide;
-  try {
-    pyodide = await loadPyodide({
-      indexURL: dir + path.sep,
-      packageCacheDir: dir,
-      stdin: () => null,
-      stdout: toStderr,
-      stderr: toStderr,
-      args: [],
-      checkAPIVersion: true,
-    });
-  } catch (e) {
-    die(`Pyodide ${pkg.version} failed to load from ${dir}: ${oneLine(e && e.message ? e.message : e)}`, 1);
-  }
+  const pyodide = await startPyodide(dir, pkg, peers, snapshot);
 
   // The driver's file, as a module of the virtual file system.
   pyodide.FS.mkdirTree("/aiospec");
