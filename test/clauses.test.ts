@@ -6,6 +6,7 @@
  *    makes it fail. (CPython's side: test/clauses-cpython.test.ts.)
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { isReferenceVersion } from "../implementations/reference";
 import { CLAUSES } from "../spec/clauses";
 import { DOCS } from "../spec/clauses/clause";
 import { runClause } from "../harness/runner";
@@ -40,7 +41,8 @@ describe("clause metadata", () => {
 });
 
 describe.each(CLAUSES.map((c) => [c.id, c] as const))("%s", (_id, c) => {
-  it.each(c.versions.map((v) => [v]))("holds for reference@%s", async (v) => {
+  // The reference models some of the versions a clause claims (3.8-3.10 are checked on CPython only).
+  it.each(c.versions.filter(isReferenceVersion).map((v) => [v]))("holds for reference@%s", async (v) => {
     const r = await runClause(c, await target(`reference@${v}`), { runs: RUNS, seed: 1 });
     expect(r.status, r.counterexample ? `${r.counterexample.message}\n${JSON.stringify(r.counterexample.scenario)}` : r.reason).toBe("pass");
   });
@@ -48,7 +50,7 @@ describe.each(CLAUSES.map((c) => [c.id, c] as const))("%s", (_id, c) => {
   it.each(c.brokenBy.map((b) => [b]))("fails on %s", async (breaker) => {
     // A breaker has to make the clause fail for at least one version the clause claims.
     const verdicts: string[] = [];
-    for (const v of c.versions) {
+    for (const v of c.versions.filter(isReferenceVersion)) {
       const r = await runClause(c, await target(`${breaker}@${v}`), { runs: Math.max(RUNS * 5, 300), seed: 1 });
       verdicts.push(`${v}: ${r.status}`);
       if (r.status === "fail") return;

@@ -10,7 +10,7 @@
 import fc from "fast-check";
 import type { Awaitable, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceValue } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import { atLeast } from "../scenario/versions";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex } from "./gather";
@@ -146,7 +146,7 @@ export const CLAUSES: Clause[] = [
     id: "as_completed.timeout",
     statement: "When as_completed()'s timeout expires, the next await raises TimeoutError, after the outcomes of the tasks that finished in time; the unfinished tasks are not cancelled.",
     source: SOURCE,
-    versions: ALL_VERSIONS,
+    versions: SINCE_3_11,
     level: "documented",
     needs: ["as_completed", "as_completed:async", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:as-completed-ignores-timeout"],

@@ -12,7 +12,7 @@ import fc from "fast-check";
 import type { Scalar, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import type { Clause } from "./clause";
 import type { LifecycleOptions } from "./tasks";
 import {
@@ -263,7 +263,7 @@ const message = clause({
   statement:
     "cancel(msg) puts msg in the CancelledError: the coroutine sees CancelledError(msg), and so does the task awaiting the cancelled task.",
   source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["cancel:msg", "await", "cancel", "create_task", "log", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-drops-msg"],
@@ -294,7 +294,7 @@ const cancellingCounts = clause({
   statement:
     "cancelling() is the number of cancel() calls on the task that returned True, less the uncancel() calls (never below zero); the cancellation being delivered does not reset it.",
   source: { url: DOCS.tasks + "#asyncio.Task.cancelling", section: "Task Cancellation" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: lifecycleNeeds(COUNTS),
   brokenBy: ["mutant:cancelling-flag", "mutant:uncancel-noop"],
@@ -321,7 +321,7 @@ const uncancelDecrements = clause({
   id: "cancellation.uncancel",
   statement: "uncancel() withdraws one cancel request: it returns the number left, one less than cancelling() was, and at zero it stays at zero.",
   source: { url: DOCS.tasks + "#asyncio.Task.uncancel", section: "Task Cancellation" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: lifecycleNeeds(UNCANCEL),
   brokenBy: ["mutant:uncancel-noop"],

@@ -65,9 +65,35 @@ export interface Clause {
    * checked by test/clauses.test.ts.
    */
   brokenBy: readonly string[];
+  /**
+   * Set when the clause can only be checked on a virtual clock, saying why
+   * ("needs up to 200 100 ticks: 100 minutes a scenario at 30 ms a tick").
+   * On an implementation whose clock is real (one tick is some milliseconds
+   * of wall time: uvloop, --clock real) the clause is skipped with this
+   * reason: its scenarios would take too long, or what it states (exact
+   * deadlines, hundreds of timers due in the same tick) only a virtual clock
+   * can reproduce.
+   */
+  virtualTimeOnly?: string;
 }
 
-export const ALL_VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
+/**
+ * Version ranges, each verified by running the clauses on that CPython
+ * (scripts/verify-versions.ts; docs/findings.md says why a clause starts
+ * later than 3.8).
+ */
+export const ALL_VERSIONS: readonly PythonVersion[] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
+/**
+ * Features a clause may use in some of its cases without listing them in
+ * `needs`: an implementation that lacks one (CPython 3.8 has no
+ * cancel(msg)) skips those cases, counted, and runs the others.
+ */
+export const OPTIONAL_FEATURES: readonly string[] = ["cancel:msg"];
+
+/** From 3.9: Task.cancel(msg), and wait_for's TimeoutError chained to the cancellation. */
+export const SINCE_3_9: readonly PythonVersion[] = ["3.9", "3.10", "3.11", "3.12", "3.13"];
+/** From 3.11: TaskGroup, timeout(), uncancel()/cancelling(), cancel messages reaching the awaiter, wait() refusing coroutines. */
+export const SINCE_3_11: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
 
 export function clause(c: Clause): Clause {
   if (!/^[a-z_]+(\.[a-z0-9_]+)+$/.test(c.id)) throw new Error(`clause id ${c.id} must be dotted lower-case, area first`);

@@ -7,12 +7,13 @@ import { scenarioArb } from "../scenario/arbitraries";
 import { canonicalJson, firstDifference, formatEvent } from "../scenario/trace";
 import type { TraceEvent } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { VERSIONS } from "../../implementations/reference/profile";
 
 export const differential = clause({
   id: "differential.trace",
   statement: "Every scenario produces, event for event, the trace CPython produces for the same Python version.",
   source: { url: DOCS.tasks, section: "Coroutines and Tasks (all of it)" },
-  versions: ALL_VERSIONS,
+  versions: VERSIONS,
   level: "exact",
   needs: [],
   brokenBy: ["mutant:lifo-ready"],

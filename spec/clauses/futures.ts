@@ -26,7 +26,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step } from "../scenario/types";
 import { walkSteps } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
-import { ALL_VERSIONS, Clause, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, Clause, DOCS, clause, SINCE_3_9 } from "./clause";
 import { at, build, callbackRuns, eventsOf, log, same, show, sleep } from "./loop";
 
 // ---------------------------------------------------------------- the model
@@ -312,7 +312,7 @@ const cancelMsg = clause({
     "The CancelledError that result(), exception() or an await raise for a future cancelled with cancel(msg) carries msg " +
     "as its argument; without msg it has no arguments.",
   source: { url: DOCS.futures + "#asyncio.Future.cancel", section: "Future Object" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_9,
   level: "exact",
   needs: ["cancel:msg", "add_done_callback", "await", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-msg-dropped"],

@@ -16,7 +16,7 @@ import fc from "fast-check";
 import type { Awaitable, CallbackDef, CoroutineDef, ExceptionSpec, Scenario, Step } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
 import type { Clause, Verdict } from "./clause";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.gather", section: "Running Tasks Concurrently" };
@@ -600,7 +600,7 @@ export const CLAUSES: Clause[] = [
     id: "gather.cancelled_entry_message",
     statement: "With return_exceptions=True, a cancelled child's entry is a new CancelledError with the message its cancel() recorded: a future's message is kept, but a task's entry is always CancelledError('') (the message that cancelled it, even one its coroutine raised itself, is dropped).",
     source: SOURCE,
-    versions: ALL_VERSIONS,
+    versions: SINCE_3_9,
     level: "exact",
     needs: ["cancel:msg", "gather", "task", "create_task", "create_future", "set_result", "sleep", "cancel", "call_later", "raise"],
     brokenBy: ["mutant:gather-cancelled-entry-keeps-message"],

@@ -24,7 +24,7 @@ import { PyBaseException, isinstance } from "../../harness/pyexc";
 import type { ExceptionSpec, RaisableType, Scalar, Scenario, Step, CatchableType } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import type { Clause, Verdict } from "./clause";
 
 // ================================================================ vocabulary: building scenarios
@@ -268,7 +268,7 @@ const waitAtExit = clause({
   statement:
     "Leaving the async with block of a TaskGroup waits until every task of the group is done, including tasks added to the group while it waits.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-no-wait", "mutant:tg-closed-at-exit"],
@@ -322,7 +322,7 @@ const failureCancelsOthers = clause({
   statement:
     "The first time a task of a TaskGroup fails with an exception other than CancelledError, the group cancels its other tasks that are still running.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-no-cancel-siblings"],
@@ -382,7 +382,7 @@ const failureCancelsBody = clause({
   statement:
     "When a task of a TaskGroup fails while the body of the async with block is still running, the task running the body is cancelled: the CancelledError interrupts the body's await but does not leave the block, which raises the group's ExceptionGroup instead.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-no-cancel-body", "mutant:tg-first-error-bare"],
@@ -434,7 +434,7 @@ const exceptionGroupClause = clause({
   statement:
     "Once all its tasks are done, a TaskGroup whose tasks failed raises their exceptions (every one other than CancelledError, in any order) together in an ExceptionGroup, or a BaseExceptionGroup when one of them is not an Exception.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-first-error-bare"],
@@ -484,7 +484,7 @@ const bodyError = clause({
   statement:
     "When the body of the async with block raises, the TaskGroup treats it like a failing task: it cancels its tasks, waits for them, and raises an ExceptionGroup of their failures and the body's exception — unless that is CancelledError, which is left out (and propagates when nothing failed).",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-only-failure-aborts", "mutant:tg-first-error-bare"],
@@ -546,7 +546,7 @@ const baseError = clause({
   statement:
     "When a task of a TaskGroup, or the body, raises KeyboardInterrupt or SystemExit, the group still cancels its other tasks and waits for them, then re-raises that exception itself, not in an exception group.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-groups-base-error", "mutant:tg-only-failure-aborts"],
@@ -595,7 +595,7 @@ const parentCancel = clause({
   statement:
     "Cancelling the task running a TaskGroup's block cancels the group's tasks; the block waits for them, then the CancelledError (not an exception group) leaves it.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task", "cancel"],
   brokenBy: ["mutant:tg-only-failure-aborts"],
@@ -852,7 +852,7 @@ const createTaskInactive = clause({
   statement:
     "TaskGroup.create_task on a group that was never entered, or whose block has finished (whether or not it failed), raises RuntimeError, and the coroutine never runs.",
   source: { url: TG_CREATE, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   note: "3.13 also closes the coroutine (gh-115957), which no trace shows",
   level: "documented",
   needs: ["taskgroup", "create_task"],
@@ -898,7 +898,7 @@ const createTaskShuttingDown = clause({
   statement:
     "Once a failure has made a TaskGroup cancel its tasks, create_task on it raises RuntimeError (from its cancelled tasks or its cancelled body alike), and the coroutine never runs.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-never-refuses"],
@@ -942,7 +942,7 @@ const cancelOrder = clause({
   statement:
     "A TaskGroup cancels its remaining tasks in the iteration order of its set of tasks, which follows their hashes (CPython's set order), not necessarily their creation order.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "exact",
   needs: ["taskgroup", "create_task", "create_future"],
   brokenBy: ["mutant:tg-cancel-creation-order"],
@@ -992,7 +992,7 @@ const cancelledChild = clause({
   statement:
     "A task of a TaskGroup that ends cancelled (cancelled by another task, or raising CancelledError itself) is not a failure: the group does not cancel its other tasks, and the block ends normally.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task", "cancel"],
   brokenBy: ["mutant:tg-cancelled-child-aborts"],
@@ -1043,7 +1043,7 @@ const nested = clause({
   statement:
     "With one TaskGroup nested in another's body, failures of the inner group's tasks come out of the inner block as an ExceptionGroup, which the outer group raises among its own tasks' failures, even when tasks of both fail at once.",
   source: { url: TG, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-first-error-bare"],
@@ -1112,7 +1112,7 @@ const terminate = clause({
   statement:
     "A task group is terminated by adding a task that raises an exception: the group cancels its tasks still running, and an except* clause for that exception type catches it while the tasks done before stay done.",
   source: { url: DOCS.tasks + "#terminating-a-task-group", section: "Terminating a Task Group" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task", "except*"],
   brokenBy: ["mutant:tg-no-cancel-siblings"],

@@ -23,7 +23,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import type { Clause } from "./clause";
 
 // ---------------------------------------------------------------- helpers: scenarios
@@ -928,7 +928,7 @@ const cancellingNotAState = clause({
   statement:
     "Cancelling is not a state of its own: right after cancel() returned True the task is neither done nor cancelled (only cancelling() counts the request) until it runs again.",
   source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Object" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: lifecycleNeeds(NOT_A_STATE),
   brokenBy: ["mutant:cancel-marks-cancelled"],

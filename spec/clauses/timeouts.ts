@@ -15,7 +15,7 @@
 import fc from "fast-check";
 import type { Scenario, Step, TimeoutStep } from "../scenario/types";
 import type { ExceptionData, Trace } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import type { Clause, Verdict } from "./clause";
 import {
   attempt, awaitTask, cancel, caughtBefore, eventsOf, fmt, future, guarded, inspect, isCancelled, log, logEvent, logIndex,
@@ -90,7 +90,7 @@ const expires = clause({
   statement:
     "When the deadline of a timeout() or timeout_at() block passes while the block is still awaiting, the task is cancelled — inside the block the await raises CancelledError — and the block raises TimeoutError, caused by that CancelledError, at the deadline.",
   source: { url: TIMEOUT, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout"],
   brokenBy: ["mutant:timeout-raises-cancelled"],
@@ -126,7 +126,7 @@ const inTime = clause({
   statement:
     "A timeout() or timeout_at() block that finishes before its deadline ends normally and leaves nothing behind: the deadline passing later cancels nothing, and expired() stays false.",
   source: { url: TIMEOUT, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-timer-outlives-block"],
@@ -168,7 +168,7 @@ const pastDeadline = clause({
   statement:
     "A deadline that is already past when it is set (timeout(0), timeout_at() of a past time, reschedule() to a past time) does not interrupt the block at once: it fires at the next iteration of the event loop, so the block's next await raises and the block raises TimeoutError, while a block that never awaits again ends normally, not expired.",
   source: { url: DOCS.tasks + "#asyncio.Timeout", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-past-deadline-ignored", "mutant:timeout-past-deadline-at-once", "mutant:timeout-reschedule-ignored"],
@@ -219,7 +219,7 @@ const when = clause({
   statement:
     "Timeout.when() is the current deadline: the loop time at entry plus the delay for timeout(), the given time for timeout_at(), None for no deadline, and after reschedule() the new deadline.",
   source: { url: DOCS.tasks + "#asyncio.Timeout.when", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout", "reschedule"],
   brokenBy: ["mutant:timeout-reschedule-ignored"],
@@ -261,7 +261,7 @@ const reschedule = clause({
   statement:
     "Timeout.reschedule() moves the deadline of an active timeout: the block then expires at the new deadline, earlier or later than the old one (at the next loop iteration if it is already past), and never once rescheduled to None.",
   source: { url: DOCS.tasks + "#asyncio.Timeout.reschedule", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "reschedule"],
   brokenBy: ["mutant:timeout-reschedule-ignored", "mutant:timeout-past-deadline-ignored", "mutant:timeout-none-fires"],
@@ -310,7 +310,7 @@ const rescheduleFinished = clause({
   statement:
     "Timeout.reschedule() raises RuntimeError once the timeout is no longer active — after its block ended, or once its deadline has fired — and leaves when() as it was.",
   source: { url: DOCS.tasks + "#asyncio.Timeout.reschedule", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "exact",
   needs: ["timeout", "reschedule", "inspect_timeout"],
   brokenBy: ["mutant:timeout-reschedule-anytime"],
@@ -353,7 +353,7 @@ const expired = clause({
   statement:
     "Timeout.expired() is false until the deadline fires and true from then on — already inside the block while the CancelledError travels, and after the block — and stays false for a block that ends in time.",
   source: { url: DOCS.tasks + "#asyncio.Timeout.expired", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-expired-after-exit"],
@@ -389,7 +389,7 @@ const none = clause({
   statement:
     "A timeout(None) or timeout_at(None) block has no deadline: it never expires however long it awaits, when() is None and expired() false.",
   source: { url: TIMEOUT, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-none-fires"],
@@ -418,7 +418,7 @@ const nestedInner = clause({
   statement:
     "Timeouts nest: when the inner block's deadline comes first, the inner block raises TimeoutError, which the outer block's code can catch and go on, and the outer timeout still expires at its own deadline.",
   source: { url: DOCS.tasks + "#asyncio.Timeout", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-raises-cancelled", "mutant:timeout-no-uncancel"],
@@ -470,7 +470,7 @@ const nestedOuter = clause({
   statement:
     "Timeouts nest: when the outer block's deadline comes first while the inner block runs, the inner timeout lets the CancelledError through untouched (it did not expire) and the outer block raises TimeoutError.",
   source: { url: DOCS.tasks + "#asyncio.Timeout", section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-converts-foreign"],
@@ -507,7 +507,7 @@ const foreign = clause({
   statement:
     "A timeout block turns only its own cancellation into TimeoutError: when the task is cancelled from elsewhere while the block runs, even at the moment of the deadline, CancelledError leaves the block.",
   source: { url: TIMEOUT, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "cancel"],
   brokenBy: ["mutant:timeout-converts-foreign"],
@@ -538,7 +538,7 @@ const cancellingRestored = clause({
   statement:
     "A timeout block leaves the task's cancellation count as it found it: after the block, expired or not, cancelling() is what it was on entry.",
   source: { url: TIMEOUT, section: SECTION },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "documented",
   needs: ["timeout", "inspect"],
   brokenBy: ["mutant:timeout-no-uncancel"],

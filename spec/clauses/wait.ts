@@ -13,7 +13,7 @@ import fc from "fast-check";
 import type { Awaitable, CallbackDef, CoroutineDef, ReturnWhen, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceValue } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, childCoro, enterOf, eventsOf, isCancelled, outcomeOf, scenarioOf, show, shutdownIndex, valueError } from "./gather";
 
@@ -292,7 +292,7 @@ export const CLAUSES: Clause[] = [
     id: "wait.coroutine_rejected",
     statement: "wait() refuses bare coroutines (since 3.11): it raises TypeError, and the coroutine never runs.",
     source: SOURCE,
-    versions: ALL_VERSIONS,
+    versions: SINCE_3_11,
     level: "documented",
     needs: ["wait", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait-wraps-coroutines"],

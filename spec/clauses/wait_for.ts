@@ -11,7 +11,7 @@
 import fc from "fast-check";
 import type { Awaitable, CoroutineDef, Step } from "../scenario/types";
 import type { Trace } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, enterOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
 
@@ -92,7 +92,7 @@ export const CLAUSES: Clause[] = [
     id: "wait_for.timeout_cause",
     statement: "The TimeoutError raised when wait_for's timeout expires has the awaitable's CancelledError as its cause.",
     source: SOURCE,
-    versions: ALL_VERSIONS,
+    versions: SINCE_3_9,
     level: "exact",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait_for-no-wait"],
@@ -109,7 +109,7 @@ export const CLAUSES: Clause[] = [
     id: "wait_for.swallowed_cancellation",
     statement: "If the awaitable catches the cancellation wait_for's timeout sends it and returns a value, wait_for returns that value instead of raising TimeoutError.",
     source: SOURCE,
-    versions: ALL_VERSIONS,
+    versions: SINCE_3_9,
     level: "exact",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait_for-no-wait"],
