@@ -245,14 +245,22 @@ export class DriverProcess {
       }
       const h = (msg as { hello: Record<string, unknown> }).hello;
       const text = (k: string) => (typeof h[k] === "string" ? (h[k] as string) : "");
-      this.helloResolve({
+      const hello: DriverHello = {
         protocol: h.protocol as number,
         version: h.version as string,
         implementation: text("implementation"),
         python: text("python"),
         task: text("task"),
         executable: text("executable"),
-      });
+      };
+      // The optional fields pass through as the driver sent them; `unsupported`
+      // is checked by the caller (harness/targets.ts), which knows the features.
+      if (typeof h.loop === "string") hello.loop = h.loop;
+      if (typeof h.loop_version === "string" || h.loop_version === null) hello.loop_version = h.loop_version as string | null;
+      if (h.clock === "virtual" || h.clock === "real") hello.clock = h.clock;
+      if (typeof h.tick_ms === "number" && Number.isFinite(h.tick_ms) && h.tick_ms > 0) hello.tick_ms = h.tick_ms;
+      if (h.unsupported !== undefined) hello.unsupported = h.unsupported as string[];
+      this.helloResolve(hello);
       return;
     }
     if (typeof msg !== "object" || msg === null || Array.isArray(msg) || !("id" in msg)) {

@@ -4,9 +4,9 @@
  *   reference, reference@3.11 | @3.12 | @3.13   the TypeScript reference (plain = newest profile)
  *   reference...+pytask                           the reference modelling the pure-Python Task
  *   mutant:NAME[@3.X]                             a deliberately faulty reference
- *   cpython                                       python3 on PATH, through the driver
- *   cpython-3.11 | cpython-3.12 | cpython-3.13    a discovered interpreter (pyenv, or python3.X on PATH)
- *   ...+pytask                                    the same, with the pure-Python Task instead of the C Task
+ *   cpython, cpython-3.X, cpython-3.X.Y           a CPython found here, through the Python driver
+ *   pypy-3.X, pyodide-3.12|3.13|3.14, nest_asyncio  PyPy, Pyodide (Node), nest_asyncio's CPython
+ *   ...+pytask +uvloop +nest_asyncio +realtime    modifiers (harness/discovery.ts has the grammar)
  *   ./impl.ts, /abs/impl.js, impl.ts[@3.X]        a TypeScript / CommonJS module exporting an implementation
  *   cmd:COMMAND LINE                              any program speaking the driver protocol
  *
@@ -23,9 +23,10 @@
  * docs/adapters.md describes the ids, the module contract and the protocol.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { DriverHello, DriverProcess } from "./driver";
+import { UsageError } from "./errors";
+import { DRIVER_PATH, InterpreterId, driverArgs, locate, parseInterpreterId } from "./discovery";
 import { runScenario } from "./interpreter";
 import type { AsyncioImplementation } from "./api";
 import type { Scenario } from "../spec/scenario/types";
@@ -45,9 +46,8 @@ export { DEFAULT_LIMITS } from "./isolation/limits";
 export type { IsolationEvent, IsolationLimits, IsolationStats } from "./isolation/limits";
 export { liveResources } from "./isolation/resources";
 export { TargetFailure } from "./runner";
-
-/** Bad input from the user: the CLI prints the message on one line and exits 2. */
-export class UsageError extends Error {}
+export { UsageError } from "./errors";
+export { DRIVER_PATH, findCPython, whichSync } from "./discovery";
 
 export interface Target {
   id: string;
@@ -57,6 +57,16 @@ export interface Target {
   description: string;
   /** Scenario features the implementation declares it lacks (clauses needing them are skipped). */
   unsupported?: readonly string[];
+  /**
+   * "virtual": time is the loop's virtual clock (deterministic); "real": one
+   * tick of a scenario is `tickMs` milliseconds of real time (uvloop,
+   * +realtime), so a loaded machine can make a run flaky.
+   */
+  clock: "virtual" | "real";
+  /** Real clock: the length of one tick in milliseconds (from the driver's hello). */
+  tickMs?: number;
+  /** The implementation's full version, for reports: "3.11.7" (the driver's hello), "Pyodide 0.27.8 / 3.12.7". */
+  fullVersion?: string;
   /** How it runs: in the harness's own thread (trusted code), in a worker thread, or in a child process. */
   isolation?: IsolationStats["isolation"];
   /**
@@ -69,6 +79,13 @@ export interface Target {
   close(): void | Promise<void>;
   /** Counters of an isolated target: cases, timeouts, errors, restarts, and why it gave up. */
   stats?(): IsolationStats;
+  /**
+   * A fresh restart budget (isolated targets): the limit on restarts counts
+   * from here, and a target that was given up on starts a new worker /
+   * driver. The clause runner calls it at the start of every clause, so that
+   * an implementation given up on in one clause still runs the others.
+   */
+  resetRestarts?(): void;
 }
 
 /** Options of resolveTarget / resolvePair. Every limit defaults to DEFAULT_LIMITS. */
@@ -79,8 +96,6 @@ export interface TargetOptions extends Partial<IsolationLimits> {
   onEvent?: (e: IsolationEvent) => void;
 }
 
-export const DRIVER_PATH = path.resolve(__dirname, "..", "implementations", "python", "aiospec_driver.py");
-
 /** A target for an in-process TypeScript implementation. */
 export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, description: string): Target {
   return {
@@ -88,6 +103,7 @@ export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, de
     version,
     description,
     unsupported: impl.unsupported ?? [],
+    clock: "virtual",
     isolation: "in-process",
     run: async (s) => runScenario(impl, s),
     close: () => {},
@@ -102,43 +118,6 @@ function parseVersionSuffix(id: string, rest: string): PythonVersion | undefined
     throw new UsageError(`unknown implementation "${id}": versions are ${VERSIONS.map((x) => "@" + x).join(", ")}`);
   }
   return v;
-}
-
-/** Where a CPython 3.X interpreter lives, or null. */
-export function findCPython(version: string): { path: string; looked: string[] } {
-  const looked: string[] = [];
-  const root = process.env.PYENV_ROOT || path.join(os.homedir(), ".pyenv");
-  const versionsDir = path.join(root, "versions");
-  looked.push(path.join(versionsDir, `${version}.*`, "bin", "python3"));
-  try {
-    const candidates = fs
-      .readdirSync(versionsDir)
-      .filter((d) => d.startsWith(version + ".") && /^\d+\.\d+\.\d+$/.test(d))
-      .sort((a, b) => Number(b.split(".")[2]) - Number(a.split(".")[2]));
-    for (const d of candidates) {
-      const p = path.join(versionsDir, d, "bin", "python3");
-      if (fs.existsSync(p)) return { path: p, looked };
-    }
-  } catch {
-    /* no pyenv */
-  }
-  const onPath = whichSync(`python${version}`);
-  looked.push(`python${version} on PATH`);
-  return { path: onPath ?? "", looked };
-}
-
-export function whichSync(cmd: string): string | null {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* keep looking */
-    }
-  }
-  return null;
 }
 
 function limitsFrom(id: string, options: TargetOptions): IsolationLimits {
@@ -173,10 +152,14 @@ async function supervisedTarget(
     version: info.version,
     description: named.description,
     unsupported: info.unsupported,
+    clock: info.clock ?? "virtual",
+    ...(info.tickMs !== undefined ? { tickMs: info.tickMs } : {}),
+    ...(info.fullVersion ? { fullVersion: info.fullVersion } : {}),
     isolation: kind,
     run: (s) => sup.run(s),
     close: () => sup.close(),
     stats: () => ({ ...sup.stats }),
+    resetRestarts: () => sup.resetRestarts(),
   };
 }
 
@@ -193,6 +176,7 @@ function driverEngine(
   limits: IsolationLimits,
   task: "c" | "py" | undefined,
   describe: (h: DriverHello) => string,
+  check: (h: DriverHello) => string | null = () => null,
 ): Engine {
   const driver = new DriverProcess(command, args, { task, maxLineBytes: limits.maxReplyBytes, label });
   const ready = driver.hello.then((h): EngineInfo => {
@@ -211,7 +195,19 @@ function driverEngine(
       void driver.close();
       throw new Error(`${command} declares unknown feature(s) ${unknown.map((f) => JSON.stringify(f)).join(", ")} unsupported; features are ${FEATURES.join(", ")}`);
     }
-    return { version: h.version, description: describe(h), unsupported };
+    const wrong = check(h);
+    if (wrong !== null) {
+      void driver.close();
+      throw new Error(wrong);
+    }
+    return {
+      version: h.version,
+      description: describe(h),
+      unsupported,
+      clock: h.clock ?? "virtual",
+      ...(h.tick_ms !== undefined ? { tickMs: h.tick_ms } : {}),
+      ...(h.python ? { fullVersion: h.python } : {}),
+    };
   });
   ready.catch(() => {});
   return {
@@ -225,14 +221,35 @@ function driverEngine(
   };
 }
 
-function cpythonTarget(id: string, python: string, pytask: boolean, options: TargetOptions): Promise<Target> {
+/** A driver on an interpreter an id names (harness/discovery.ts): the hello must match the id. */
+function interpreterTarget(p: InterpreterId, command: string, args: string[], options: TargetOptions): Promise<Target> {
+  const id = p.id;
   const limits = limitsFrom(id, options);
-  const describe = (h: DriverHello) =>
-    `${h.implementation} ${h.python} (${pytask ? "pure-Python Task" : "C Task"}) at ${h.executable}`;
+  const describe = (h: DriverHello) => {
+    const task = p.pytask || h.task === "py" ? "pure-Python Task" : h.task === "C" ? "C Task" : `${h.task || "its"} Task`;
+    const parts = [`${h.implementation || p.family} ${h.python}`.trim(), `(${task})`];
+    if (h.loop && h.loop !== "asyncio") parts.push(`on ${h.loop}${h.loop_version ? ` ${h.loop_version}` : ""}`);
+    if (h.clock === "real") parts.push(`real clock${h.tick_ms ? ` (${h.tick_ms} ms a tick)` : ""}`);
+    if (h.executable) parts.push(`at ${h.executable}`);
+    return parts.join(" ");
+  };
+  const check = (h: DriverHello): string | null => {
+    const who = `${command}${args[0] === "-u" ? "" : ` ${args.join(" ")}`} is ${h.implementation || "a driver"} ${h.python || ""}`.trim();
+    if (p.minor !== undefined && h.version !== p.minor) return `${who}, claiming Python ${h.version}, not ${p.minor}`;
+    if (p.patch !== undefined && h.python !== p.patch) return `${who}, not ${p.patch}`;
+    if (p.family === "pypy" && !/pypy/i.test(h.implementation)) return `${who}, not PyPy`;
+    if (p.loop !== "asyncio" && h.loop !== p.loop) {
+      return `the driver did not confirm --loop ${p.loop} (its hello says loop ${JSON.stringify(h.loop ?? null)}): it cannot run +${p.loop}`;
+    }
+    if (p.realtime && h.clock !== "real") {
+      return `the driver did not confirm the real clock (its hello says clock ${JSON.stringify(h.clock ?? null)}): it cannot run +realtime`;
+    }
+    return null;
+  };
   return supervisedTarget(
     id,
     "process",
-    () => driverEngine(python, ["-u", DRIVER_PATH], id, limits, pytask ? "py" : undefined, describe),
+    () => driverEngine(command, args, id, limits, p.pytask ? "py" : undefined, describe, check),
     options,
     (reason) => `implementation "${id}": ${reason}`,
   );
@@ -302,6 +319,14 @@ function moduleTarget(id: string, mod: { file: string; version?: string }, versi
   );
 }
 
+/** The version hint for the reference or a mutant: it must be one the reference models. */
+function modelled(id: string, hint: PythonVersion | undefined): PythonVersion | undefined {
+  if (hint === undefined || isReferenceVersion(hint)) return hint;
+  throw new UsageError(
+    `${id} cannot follow Python ${hint}: the reference models ${VERSIONS.join(", ")}; compare the implementation with another one of Python ${hint}`,
+  );
+}
+
 /**
  * Resolve an implementation id. `versionHint` is the version plain
  * `reference` (or a mutant without @version, or a module exporting a
@@ -318,7 +343,7 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion, opt
   if (id === "reference" || id.startsWith("reference@") || id.startsWith("reference+")) {
     const pyTask = id.endsWith("+pytask");
     const base = pyTask ? id.slice(0, -"+pytask".length) : id;
-    const v = parseVersionSuffix(id, base.slice("reference".length)) ?? versionHint ?? NEWEST;
+    const v = parseVersionSuffix(id, base.slice("reference".length)) ?? modelled(id, versionHint) ?? NEWEST;
     if (options.isolate) {
       return workerTarget(`reference@${v}${pyTask ? "+pytask" : ""}`, { kind: "reference", version: v, pyTask }, options, (r) => `implementation "${id}": ${r}`);
     }
@@ -331,30 +356,22 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion, opt
     if (!m) {
       throw new UsageError(`unknown mutant "${name}": known mutants are ${MUTANTS.map((x) => x.name).join(", ")}`);
     }
-    const v = parseVersionSuffix(id, rest.length ? "@" + rest.join("@") : "") ?? versionHint ?? NEWEST;
+    const v = parseVersionSuffix(id, rest.length ? "@" + rest.join("@") : "") ?? modelled(id, versionHint) ?? NEWEST;
     if (options.isolate) {
       return workerTarget(`mutant:${m.name}@${v}`, { kind: "mutant", name: m.name, version: v }, options, (r) => `implementation "${id}": ${r}`);
     }
     return tsTarget(m.make(v), v, `mutant ${m.name}: ${m.description}`);
   }
-  const cp = /^cpython(?:-(3\.\d+))?(\+pytask)?$/.exec(id);
-  if (cp) {
-    const pytask = cp[2] !== undefined;
-    if (cp[1] === undefined) {
-      const python = whichSync("python3");
-      if (!python) throw new UsageError(`implementation "${id}": no python3 on PATH`);
-      return cpythonTarget(id, python, pytask, options);
-    }
-    const found = findCPython(cp[1]);
-    if (!found.path) {
-      throw new UsageError(`implementation "${id}": no CPython ${cp[1]} found (looked for ${found.looked.join(" and ")})`);
-    }
-    return cpythonTarget(id, found.path, pytask, options);
+  const interp = parseInterpreterId(id);
+  if (interp) {
+    const found = await locate(interp);
+    if (found.status === "absent") throw new UsageError(`${interp.id} is not installed here (${found.why}): run ${found.install}`);
+    return interpreterTarget(interp, found.command!, found.args!, options);
   }
   const mod = parseModuleId(id);
   if (mod) return moduleTarget(id, mod, versionHint, options);
   throw new UsageError(
-    `unknown implementation "${id}": expected reference[@3.X][+pytask], mutant:NAME[@3.X], cpython, cpython-3.X[+pytask], a module path (./impl.ts) or cmd:"COMMAND LINE"`,
+    `unknown implementation "${id}": expected reference[@3.X][+pytask], mutant:NAME[@3.X], cpython[-3.X[.Y]], pypy-3.X, pyodide-3.X, nest_asyncio (with +pytask +uvloop +nest_asyncio +realtime), a module path (./impl.ts) or cmd:"COMMAND LINE"`,
   );
 }
 

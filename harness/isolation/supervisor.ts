@@ -24,6 +24,10 @@ export interface EngineInfo {
   implId?: string;
   /** The module exported a factory (worker engines). */
   factory?: boolean;
+  /** Drivers: "virtual" or "real" clock, the length of a tick in real time, and the full version ("3.11.7"), from the hello. */
+  clock?: "virtual" | "real";
+  tickMs?: number;
+  fullVersion?: string;
 }
 
 /** One worker thread or one child process running an implementation. */
@@ -47,6 +51,8 @@ export class Supervisor {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly engines = new Set<Engine>();
+  /** stats.restarts when the restart budget was last reset (resetRestarts). */
+  private budgetBase = 0;
   readonly stats: IsolationStats;
 
   constructor(
@@ -118,15 +124,34 @@ export class Supervisor {
   private died(engine: Engine, reason: string): void {
     void engine.close().then(() => this.engines.delete(engine));
     if (engine !== this.engine || this.closed || this.info === null) return;
-    if (this.stats.restarts >= this.limits.maxRestarts) {
+    const used = this.stats.restarts - this.budgetBase;
+    if (used >= this.limits.maxRestarts) {
       this.engine = null;
       this.giveUp(
-        `${this.id} was given up after ${this.stats.restarts} restart(s) of its ${this.what} (the limit is ${this.limits.maxRestarts}); the last failure: ${reason}`,
+        `${this.id} was given up after ${used} restart(s) of its ${this.what} (the limit is ${this.limits.maxRestarts}${this.resets > 0 ? " per clause" : ""}); the last failure: ${reason}`,
       );
       return;
     }
     this.stats.restarts++;
     this.onEvent?.({ kind: "restart", target: this.id, reason, restarts: this.stats.restarts });
+    this.spawn();
+  }
+
+  private resets = 0;
+
+  /**
+   * A fresh restart budget (the clause runner calls it at the start of each
+   * clause): maxRestarts counts the restarts since the last call, and a
+   * target given up on gets a new engine, so that an implementation given up
+   * on in one clause still runs the next. stats.restarts keeps counting.
+   */
+  resetRestarts(): void {
+    this.resets++;
+    this.budgetBase = this.stats.restarts;
+    if (this.stats.gaveUp === null || this.closed || this.info === null) return;
+    this.stats.gaveUp = null;
+    const old = this.engine;
+    if (old !== null) void old.close().then(() => this.engines.delete(old));
     this.spawn();
   }
 
