@@ -7,7 +7,7 @@
  *               [--baseline F [--update-baseline] [--strict]] [--timeout-ms N] [--jobs N]
  *   aiospec report [--out DIR] [--impl ID]... [--mutants] [--runs N] [--seed S] [--jobs N]
  *   aiospec replay FILE.json --impl ID [--json]
- *   aiospec diff ID_A ID_B [--runs N] [--seed S] [--path P]
+ *   aiospec diff ID_A ID_B [--runs N] [--seed S] [--path P] [--distinct N] [--ignore SIG]... [--json]
  *
  * Exit codes: 0 success (conformant, matching the baseline, no divergence),
  * 1 conformance failures / divergence, 2 usage error or harness failure (one
@@ -17,13 +17,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { parseScenarioText } from "../spec/scenario/validate";
-import { canonicalJson, firstDifference } from "../spec/scenario/trace";
+import { FEATURE_VERSIONS, parseScenarioText } from "../spec/scenario/validate";
+import { canonicalJson } from "../spec/scenario/trace";
+import { compareVersions } from "../spec/scenario/versions";
 import { loadClauses } from "./clauseset";
 import { defaultJobs } from "./pool";
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun } from "./reports/commands";
-import { Target, UsageError, findCPython, resolvePair, resolveTarget, whichSync } from "./targets";
-import { DiffResult, Divergence, differential } from "./differential";
+import { Target, UsageError, resolvePair, resolveTarget } from "./targets";
+import { DiffResult, commonVersion, differential, divergenceSignature } from "./differential";
+import { combineSelection, selectClauses } from "./glob";
+import { PEERS_COMMAND, listInterpreters } from "./discovery";
 import { formatDifference, formatTrace } from "./format";
 import { toPython } from "./reproducers/python";
 import { MUTANTS } from "../implementations/mutants";
@@ -92,6 +95,11 @@ function progressReporter(total: number): { tick: (n: number) => void; done: () 
   };
 }
 
+/** A word for a POSIX shell: as is when safe, else single-quoted (so that printed commands can be pasted). */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 function saveCounterexample(a: Target, b: Target, seed: number, scenario: unknown): string {
   const dir = path.resolve(".aiospec", "counterexamples");
   fs.mkdirSync(dir, { recursive: true });
@@ -101,36 +109,44 @@ function saveCounterexample(a: Target, b: Target, seed: number, scenario: unknow
   return path.relative(process.cwd(), file);
 }
 
-/** A short key for a divergence: where the traces part and how, ignoring the details. */
-export function divergenceSignature(d: Divergence): string {
-  const diff = d.difference;
-  if (diff === null) return "no-trace";
-  const where = diff.where.replace(/\[\d+\]/, "");
-  const shape = (x: unknown): string => {
-    if (typeof x !== "object" || x === null) return String(x);
-    const o = x as Record<string, unknown>;
-    return typeof o.ev === "string" ? `${o.ev}` : typeof o.state === "string" ? `${o.state}` : Object.keys(o).sort().join(",");
-  };
-  const keys = (x: unknown) => (typeof x === "object" && x !== null ? Object.keys(x as object) : []);
-  const a = diff.a as Record<string, unknown>;
-  const b = diff.b as Record<string, unknown>;
-  const changed = [...new Set([...keys(a), ...keys(b)])]
-    .filter((k) => JSON.stringify(a?.[k]) !== JSON.stringify(b?.[k]))
-    .sort();
-  return `${where}:${shape(a)}/${shape(b)}:${changed.join(",")}`;
+export { divergenceSignature } from "./differential";
+
+interface DiffOptionsCli {
+  runs: number;
+  seed?: number;
+  path?: string;
+  distinct: number;
+  ignore?: string[];
+  json?: boolean;
 }
 
-function describeDivergence(a: Target, b: Target, idA: string, idB: string, seed: number, result: DiffResult): string {
-  const d = result.divergence!;
-  const file = saveCounterexample(a, b, seed, d.scenario);
+/** One divergence found: what the text and the JSON output show. */
+interface Found {
+  signature: string;
+  seed: number;
+  result: DiffResult;
+  saved: string;
+  replay: string[];
+}
+
+function replayCommands(a: Target, b: Target, seed: number, result: DiffResult, ignore: readonly string[], saved: string): string[] {
+  const ignores = ignore.map((p) => ` --ignore ${shellWord(p)}`).join("");
   return [
-    `DIVERGENCE between ${a.id} and ${b.id} (after ${result.runs} scenarios, shrunk ${result.shrinks ?? 0} times)`,
+    `npx aiospec diff ${shellWord(a.id)} ${shellWord(b.id)} --seed ${seed} --path ${shellWord(result.path ?? "")}${ignores}`,
+    `npx aiospec replay ${shellWord(saved)} --impl ${shellWord(a.id)}`,
+  ];
+}
+
+function describeDivergence(a: Target, b: Target, f: Found): string {
+  const d = f.result.divergence!;
+  return [
+    `DIVERGENCE between ${a.id} and ${b.id} (after ${f.result.runs} scenarios, shrunk ${f.result.shrinks ?? 0} times)`,
     "",
     "Scenario (JSON):",
     JSON.stringify(d.scenario, null, 2),
     "",
     "Scenario as a Python program:",
-    toPython(d.scenario, { title: `aiospec counterexample: ${a.id} vs ${b.id}, seed ${seed}` }),
+    toPython(d.scenario, { title: `aiospec counterexample: ${a.id} vs ${b.id}, seed ${f.seed}` }),
     `Trace of ${a.id}:`,
     formatTrace(d.a),
     "",
@@ -140,88 +156,210 @@ function describeDivergence(a: Target, b: Target, idA: string, idB: string, seed
     "First difference:",
     formatDifference(d.difference, a.id, b.id),
     "",
-    `Seed ${seed}, path ${result.path ?? "-"}. Replay it with:`,
-    `  npx aiospec diff ${idA} ${idB} --seed ${seed} --path ${result.path ?? ""}`,
-    `  npx aiospec replay ${file} --impl ${a.id}`,
+    `Signature: ${f.signature} (to pass over divergences of this shape and search on: --ignore ${shellWord(f.signature)})`,
+    `Seed ${f.seed}, path ${f.result.path ?? "-"}. Replay it with:`,
+    ...f.replay.map((c) => `  ${c}`),
     "",
   ].join("\n");
 }
 
-async function cmdDiff(
-  idA: string,
-  idB: string,
-  opts: { runs: number; seed?: number; path?: string; distinct: number },
-): Promise<number> {
+/** Why a feature's scenarios were skipped: who declares it unsupported, or which version lacks it. */
+function skipWhy(feature: string, a: Target, b: Target): string {
+  const who = [a, b].filter((t) => (t.unsupported ?? []).includes(feature)).map((t) => t.id);
+  if (who.length > 0) return `${who.join(" and ")} declare${who.length === 1 ? "s" : ""} unsupported`;
+  const since = FEATURE_VERSIONS[feature];
+  return `Python ${commonVersion(a, b)} lacks${since ? ` (added in ${since})` : ""}`;
+}
+
+/** A line when the two sides are not the same Python (version, or release), or null. */
+function versionNote(a: Target, b: Target): string | null {
+  const full = (t: Target) => (t.fullVersion && t.fullVersion !== t.version ? ` (${t.fullVersion})` : "");
+  if (compareVersions(a.version, b.version) !== 0) {
+    const older = commonVersion(a, b);
+    const newer = older === a.version ? b.version : a.version;
+    return `${a.id} behaves as Python ${a.version}${full(a)} and ${b.id} as ${b.version}${full(b)}: the scenarios use only what ${older} has, and what changed up to ${newer} shows up as divergences`;
+  }
+  if (a.fullVersion && b.fullVersion && a.fullVersion !== b.fullVersion) {
+    return `both behave as Python ${a.version}, but ${a.id} is ${a.fullVersion} and ${b.id} is ${b.fullVersion}`;
+  }
+  return null;
+}
+
+async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): Promise<number> {
+  const ignore = opts.ignore ?? [];
+  for (const p of ignore) if (p.trim() === "") throw new UsageError("--ignore needs a divergence signature (or a glob over signatures), as a divergence prints it");
+  if (opts.path !== undefined) {
+    if (!/^\d+(:\d+)*$/.test(opts.path)) throw new UsageError(`bad --path "${opts.path}": expected numbers separated by colons, as a divergence prints it`);
+    if (opts.seed === undefined) throw new UsageError("--path replays a case of an earlier diff: give its --seed too");
+  }
   const [a, b] = await resolvePair(idA, idB);
   try {
     const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
     process.stderr.write(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} scenarios, seed ${seed}\n`);
+    const note = versionNote(a, b);
+    if (note && !opts.json) process.stderr.write(`note: ${note}\n`);
     const progress = progressReporter(opts.runs);
     // Each search stops at its first divergence; with --distinct N, new
     // searches (next seeds) go on, within the --runs budget, until N
     // divergences of different shapes are found.
-    const found = new Map<string, { seed: number; result: DiffResult }>();
+    const found = new Map<string, Found>();
     let used = 0;
     let elapsed = 0;
+    let compared = 0;
+    let bothErrored = 0;
+    let bothErroredExample: { a: string; b: string } | undefined;
     const skipped: Record<string, number> = {};
+    const ignored: Record<string, number> = {};
     for (let i = 0; used < opts.runs && found.size < opts.distinct; i++) {
       const s = (seed + i) | 0;
       const base = used;
       const result = await differential(a, b, {
-        runs: opts.runs - used, seed: s, path: i === 0 ? opts.path : undefined, onRun: (n) => progress.tick(base + n),
+        runs: opts.runs - used, seed: s, path: i === 0 ? opts.path : undefined, ignore, onRun: (n) => progress.tick(base + n),
       });
       used += result.runs;
       elapsed += result.elapsedMs;
+      compared += result.compared;
+      bothErrored += result.bothErrored;
+      bothErroredExample ??= result.bothErroredExample;
       for (const [f, n] of Object.entries(result.skipped)) skipped[f] = (skipped[f] ?? 0) + n;
+      for (const [g, n] of Object.entries(result.ignored)) ignored[g] = (ignored[g] ?? 0) + n;
       if (!result.divergence) break;
       const sig = divergenceSignature(result.divergence);
-      if (!found.has(sig)) found.set(sig, { seed: s, result });
+      if (!found.has(sig)) {
+        const saved = saveCounterexample(a, b, s, result.divergence.scenario);
+        found.set(sig, { signature: sig, seed: s, result, saved, replay: replayCommands(a, b, s, result, ignore, saved) });
+      }
       if (opts.path) break;
     }
     progress.done();
-    if (found.size === 0) {
-      const rate = (used / Math.max(elapsed, 1)) * 1000;
-      process.stdout.write(`no divergence: ${used} scenarios in ${(elapsed / 1000).toFixed(1)} s (${rate.toFixed(0)} scenarios/s), seed ${seed}\n`);
-      for (const [feature, n] of Object.entries(skipped)) {
-        process.stdout.write(`  ${n} scenario(s) skipped: they use ${feature}, which an implementation declares unsupported\n`);
+    const skippedTotal = Object.values(skipped).reduce((x, y) => x + y, 0);
+    const ignoredTotal = Object.values(ignored).reduce((x, y) => x + y, 0);
+    const code = found.size === 0 ? 0 : 1;
+    if (opts.json) {
+      const side = (t: Target, requested: string) => ({
+        requested,
+        id: t.id,
+        version: t.version,
+        fullVersion: t.fullVersion ?? null,
+        description: t.description,
+        clock: t.clock,
+        unsupported: [...(t.unsupported ?? [])],
+      });
+      const out = {
+        a: side(a, idA),
+        b: side(b, idB),
+        versionsDiffer: compareVersions(a.version, b.version) !== 0,
+        note,
+        seed,
+        scenarios: used,
+        compared,
+        skipped,
+        skippedTotal,
+        bothErrored,
+        bothErroredExample: bothErroredExample ?? null,
+        ignored,
+        ignoredTotal,
+        elapsedMs: elapsed,
+        divergences: [...found.values()].map((f) => ({
+          signature: f.signature,
+          seed: f.seed,
+          path: f.result.path ?? null,
+          shrinks: f.result.shrinks ?? 0,
+          scenario: f.result.divergence!.scenario,
+          a: f.result.divergence!.a,
+          b: f.result.divergence!.b,
+          difference: f.result.divergence!.difference,
+          saved: f.saved,
+          replay: f.replay,
+        })),
+      };
+      process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+      return code;
+    }
+    const lines: string[] = [];
+    if (found.size > 0) {
+      lines.push(...[...found.values()].map((f) => describeDivergence(a, b, f)));
+      if (opts.distinct > 1) {
+        lines.push(`${found.size} distinct divergence(s) in ${used} scenarios:`);
+        for (const sig of found.keys()) lines.push(`  ${sig}`);
+        lines.push("");
       }
-      return 0;
+    } else {
+      const rate = (used / Math.max(elapsed, 1)) * 1000;
+      lines.push(`no divergence: ${used} scenarios in ${(elapsed / 1000).toFixed(1)} s (${rate.toFixed(0)} scenarios/s), seed ${seed}`);
     }
-    const parts = [...found.values()].map(({ seed: s, result }) => describeDivergence(a, b, idA, idB, s, result));
-    if (opts.distinct > 1) {
-      parts.push(`${found.size} distinct divergence(s) in ${used} scenarios:`);
-      for (const sig of found.keys()) parts.push(`  ${sig}`);
-      parts.push("");
+    if (note) lines.push(`note: ${note}`);
+    lines.push(`${used} scenario${used === 1 ? "" : "s"}: ${compared} compared, ${skippedTotal} skipped, ${bothErrored} both errored, ${ignoredTotal} ignored`);
+    for (const [feature, n] of Object.entries(skipped).sort((x, y) => y[1] - x[1])) {
+      lines.push(`  skipped ${n}: they use ${feature}, which ${skipWhy(feature, a, b)}`);
     }
-    process.stdout.write(parts.join("\n"));
-    return 1;
+    if (bothErrored > 0) {
+      const e = bothErroredExample!;
+      lines.push(`  both errored ${bothErrored}: neither side produced a trace (not compared); the first: ${a.id}: ${e.a} | ${b.id}: ${e.b}`);
+    }
+    for (const [sig, n] of Object.entries(ignored).sort((x, y) => y[1] - x[1])) lines.push(`  ignored ${n}: ${sig}`);
+    process.stdout.write(lines.join("\n") + "\n");
+    return code;
   } finally {
-    a.close();
-    b.close();
+    await Promise.all([a.close(), b.close()]);
   }
 }
 
 async function cmdList(opts: { json?: boolean }): Promise<number> {
-  const impls: Array<{ id: string; description: string; available: boolean }> = [];
-  for (const v of VERSIONS) impls.push({ id: `reference@${v}`, description: `TypeScript reference, Python ${v} profile`, available: true });
-  const python3 = whichSync("python3");
-  impls.push({ id: "cpython", description: `python3 on PATH${python3 ? ` (${python3})` : ""}`, available: python3 !== null });
-  for (const v of VERSIONS) {
-    const found = findCPython(v);
-    impls.push({ id: `cpython-${v}`, description: found.path || `not found (looked for ${found.looked.join(" and ")})`, available: !!found.path });
-    impls.push({ id: `cpython-${v}+pytask`, description: `${found.path || "not found"}, pure-Python Task`, available: !!found.path });
+  interface Row {
+    id: string;
+    kind: "reference" | "cpython" | "pypy" | "pyodide" | "mutant";
+    status: "found" | "absent";
+    available: boolean;
+    version: string | null;
+    fullVersion: string | null;
+    path: string | null;
+    package: { name: string; version: string } | null;
+    description: string;
+    why: string | null;
+    install: string | null;
   }
-  for (const m of MUTANTS) impls.push({ id: `mutant:${m.name}`, description: m.description, available: true });
+  const rows: Row[] = [];
+  const inProcess = (id: string, kind: Row["kind"], version: string | null, description: string): Row =>
+    ({ id, kind, status: "found", available: true, version, fullVersion: null, path: null, package: null, description, why: null, install: null });
+  for (const v of VERSIONS) rows.push(inProcess(`reference@${v}`, "reference", v, `TypeScript reference, Python ${v} profile`));
+  for (const l of await listInterpreters()) {
+    const found = l.status === "found";
+    const description = found
+      ? [l.path ?? "", l.package ? `${l.package.name} ${l.package.version}` : ""].filter(Boolean).join(", ")
+      : `absent: ${l.why}; install: ${l.install}`;
+    rows.push({ ...l, kind: l.family, available: found, description });
+  }
+  for (const m of MUTANTS) rows.push(inProcess(`mutant:${m.name}`, "mutant", null, m.description));
   const clauses = loadClauses().map((c) => ({ id: c.id, level: c.level, versions: [...c.versions], statement: c.statement }));
+  const peers = `${PEERS_COMMAND} (scripts/peers.sh, as in the README) installs the missing uvloop, nest_asyncio, PyPy and Pyodide peers; CPythons come from pyenv`;
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ implementations: impls, clauses }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ implementations: rows, peers: PEERS_COMMAND, clauses }, null, 2) + "\n");
   } else {
-    process.stdout.write("Implementations (- = not available here):\n");
-    for (const i of impls) process.stdout.write(`${i.available ? " " : "-"} ${i.id.padEnd(22)} ${i.description}\n`);
+    process.stdout.write("Implementations (- = absent here, with the command that installs it):\n");
+    const width = Math.max(...rows.map((r) => r.id.length)) + 1;
+    for (const r of rows) {
+      const version = r.fullVersion ?? r.version ?? "";
+      process.stdout.write(`${r.available ? " " : "-"} ${r.id.padEnd(width)} ${version.padEnd(15)} ${r.description}\n`);
+    }
+    process.stdout.write(`\n${peers}.\n`);
     process.stdout.write(`\nClauses (${clauses.length}):\n`);
     for (const c of clauses) process.stdout.write(`  ${c.id.padEnd(40)} ${c.level.padEnd(10)} ${c.versions.join(",").padEnd(15)} ${c.statement}\n`);
   }
   return 0;
+}
+
+/** Commander's collector of a repeatable option. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** --clause and --exclude as the one glob the run and report commands select with (harness/glob.ts). */
+function withSelection<T extends { clause?: string }>(opts: T & { exclude?: string[] }): T {
+  const { exclude, ...rest } = opts;
+  const clause = combineSelection(opts.clause, exclude);
+  if (clause !== undefined) selectClauses(loadClauses(), clause); // a usage error now, before anything starts
+  return { ...rest, clause } as unknown as T;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -257,6 +395,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("check the specification's clauses against one implementation and write conformance reports")
     .requiredOption("--impl <id>", "implementation id (see `aiospec list`)")
     .option("--clause <glob>", "only clauses whose id matches, e.g. 'gather.*' (* any run, ? one character; comma-separated)")
+    .option("--exclude <glob>", "leave out the clauses whose id matches (repeatable; same syntax as --clause)", collect)
     .option("--runs <n>", "scenarios per clause", intOption("runs", 1), DEFAULT_RUNS)
     .option("--seed <s>", "run seed, a 32-bit integer (default: random, printed)", seedOption)
     .option("--path <p>", "replay one case: the fast-check path a failure printed (with its --seed and --clause)")
@@ -275,7 +414,7 @@ export async function main(argv: string[]): Promise<number> {
       "\nExit codes: 0 conformant (or only the baseline's known failures), 1 failures, 2 usage error or harness failure, 130 interrupted (Ctrl-C; reports are written, marked incomplete).",
     )
     .action(async (opts) => {
-      code = await cmdRun(opts);
+      code = await cmdRun(withSelection(opts));
     });
 
   program
@@ -285,12 +424,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("--impl <id>", "an implementation for the matrix (repeatable; default: reference@3.11..3.13 and every cpython-3.X found)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--mutants", "add every mutant (mutant:NAME) to the matrix")
     .option("--clause <glob>", "only clauses whose id matches")
+    .option("--exclude <glob>", "leave out the clauses whose id matches (repeatable)", collect)
     .option("--runs <n>", "scenarios per clause", intOption("runs", 1), DEFAULT_RUNS)
     .option("--seed <s>", "run seed (fixed by default, so the committed reports are reproducible)", seedOption, 1)
     .option("--timeout-ms <n>", "time limit for one scenario", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
     .option("--jobs <n>", "clauses run in parallel", intOption("jobs", 1))
     .action(async (opts) => {
-      code = await cmdReport(opts);
+      code = await cmdReport(withSelection(opts));
     });
 
   program
@@ -302,6 +442,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--seed <s>", "fast-check seed (default: random, printed)", seedOption)
     .option("--path <p>", "fast-check path: replay exactly the case a previous run reported")
     .option("--distinct <n>", "keep searching (next seeds, within --runs) until N differently-shaped divergences are found", intOption("distinct", 1), 1)
+    .option("--ignore <signature>", "pass over divergences with this signature (as a divergence prints it; * and ? glob) and search on (repeatable)", collect)
+    .option("--json", "print the counts and the divergences as JSON")
     .action(async (a, b, opts) => {
       code = await cmdDiff(a, b, opts);
     });

@@ -9,7 +9,11 @@ const BIN = path.resolve(__dirname, "..", "bin", "aiospec.js");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-cli-"));
 
 function aiospec(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" } });
+  return aiospecEnv({}, ...args);
+}
+
+function aiospecEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1", ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -63,7 +67,10 @@ describe("aiospec replay", () => {
       [["replay", path.join(tmp, "nope.json"), "--impl", "reference"], /cannot read .*nope\.json: ENOENT/],
       [["replay", f, "--impl", "jython"], /unknown implementation "jython"/],
       [["replay", f, "--impl", "reference@2.7"], /unknown implementation "reference@2.7": versions are @3.11, @3.12, @3.13/],
-      [["replay", f, "--impl", "cpython-3.99"], /no CPython 3.99 found \(looked for .*3\.99\.\*\/bin\/python3 and python3.99 on PATH\)/],
+      [["replay", f, "--impl", "cpython-3.99"], /unknown implementation "cpython-3.99": CPython 3.99 is not a Python version aiospec knows/],
+      [["replay", f, "--impl", "cpython-3.11+turbo"], /unknown modifier "\+turbo" in "cpython-3.11\+turbo": the modifiers are \+pytask, \+uvloop, \+nest_asyncio, \+realtime/],
+      [["replay", f, "--impl", "pyodide-3.12+realtime"], /modifier "\+realtime" does not apply to pyodide-3.12: it takes \+pytask/],
+      [["replay", f, "--impl", "cpython+uvloop+nest_asyncio"], /cannot be combined/],
       [["replay", f, "--impl", "mutant:nonesuch"], /unknown mutant "nonesuch"/],
     ] as Array<[string[], RegExp]>) {
       const r = aiospec(...args);
@@ -91,7 +98,7 @@ describe("aiospec diff", () => {
     expect(r.out).toMatch(/Trace of mutant:lifo-ready@3.11:/);
     expect(r.out).toMatch(/Trace of cpython:/);
     expect(r.out).toMatch(/First difference:\n  at events\[\d+\]:/);
-    const replay = /npx aiospec diff mutant:lifo-ready cpython --seed 1 --path (\S+)/.exec(r.out);
+    const replay = /npx aiospec diff mutant:lifo-ready@3.11 cpython --seed 1 --path (\S+)/.exec(r.out);
     expect(replay).not.toBeNull();
     const saved = /npx aiospec replay (\S+) --impl/.exec(r.out)![1];
     expect(fs.existsSync(path.join(tmp, saved))).toBe(true);
@@ -386,5 +393,148 @@ describe("aiospec report", () => {
     expect(ids.slice(0, 3)).toEqual(["reference@3.11", "reference@3.12", "reference@3.13"]);
     expect(ids.every((id) => /^(reference@|cpython-)3\.\d+$/.test(id))).toBe(true);
     expect(matrixImplementations(true)).toContain("mutant:lifo-ready");
+  });
+});
+
+// ---------------------------------------------------------------- interpreters, unsupported features, diff counts
+
+const UNSUPPORTED_DRIVER = path.resolve(__dirname, "fixtures", "impls", "unsupported_driver.py");
+const unsupportedDriver = (...args: string[]) => `cmd:python3 ${UNSUPPORTED_DRIVER}${args.map((a) => " " + a).join("")}`;
+
+describe("aiospec list: every interpreter id", () => {
+  it("lists each id found or absent, an absent one with the command that installs it, and names npm run peers", () => {
+    const r = aiospec("list", "--json");
+    expect(r.code, r.err).toBe(0);
+    const listing = JSON.parse(r.out);
+    expect(listing.peers).toBe("npm run peers");
+    const byId = new Map<string, any>(listing.implementations.map((i: any) => [i.id, i]));
+    const expected = ["cpython", "nest_asyncio", "pypy-3.9", "pyodide-3.12", "pyodide-3.13", "pyodide-3.14"];
+    for (const v of ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]) {
+      expected.push(`cpython-${v}`, `cpython-${v}+pytask`, `cpython-${v}+realtime`, `cpython-${v}+uvloop`, `cpython-${v}+nest_asyncio`);
+    }
+    for (const id of expected) {
+      const i = byId.get(id);
+      expect(i, id).toBeDefined();
+      expect(["found", "absent"], id).toContain(i.status);
+      expect(i.available, id).toBe(i.status === "found");
+      if (i.status === "found") expect(i.fullVersion && i.path, id).toBeTruthy();
+      else expect(i.install, id).toBeTruthy();
+    }
+    const text = aiospec("list");
+    expect(text.out).toContain("npm run peers");
+    for (const line of text.out.split("\n").filter((l) => /^- (cpython|pypy|pyodide|nest)/.test(l))) expect(line).toMatch(/absent: .*; install: /);
+  });
+
+  it("an absent peer is one line and exit 2, naming the command that installs it", () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-no-peers-"));
+    const r = aiospecEnv({ AIOSPEC_PEERS_DIR: empty }, "replay", file("peer.json", good), "--impl", "pyodide-3.13");
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(/^aiospec: pyodide-3.13 is not installed here \(.*\): run npm run peers$/m);
+  });
+});
+
+describe("a driver that declares features unsupported", () => {
+  it("gets skips, not failures: its taskgroup clauses are skipped with the reason, the others run", () => {
+    const impl = unsupportedDriver("--unsupported", "taskgroup,new_taskgroup");
+    const r = aiospec("run", "--impl", impl, "--clause", "taskgroup.wait_at_exit,taskgroup.nested,gather.order,differential.trace", "--runs", "30", "--seed", "4", "--jobs", "1", "--json", "unsupported.json");
+    expect(r.code, r.out + r.err).toBe(0);
+    const report = json(path.join(tmp, "unsupported.json"));
+    const status = Object.fromEntries(report.results.map((x: any) => [x.id, x.status]));
+    expect(status).toEqual({ "gather.order": "pass", "taskgroup.wait_at_exit": "skip", "taskgroup.nested": "skip", "differential.trace": "pass" });
+    for (const x of report.results.filter((y: any) => y.status === "skip")) expect(x.reason).toMatch(/does not support taskgroup/);
+    expect(r.out).toMatch(/^SKIP {2}taskgroup\.nested \[documented\] — .* does not support taskgroup$/m);
+  });
+});
+
+describe("aiospec run --exclude", () => {
+  it("leaves clauses out (repeatable, globs), and refuses an exclusion that matches nothing or leaves nothing", async () => {
+    const r = aiospec("run", "--impl", "reference", "--clause", "gather.*", "--exclude", "gather.c*", "--exclude", "gather.empty", "--runs", "5", "--seed", "1", "--jobs", "1", "--json", "exclude.json");
+    expect(r.code, r.err).toBe(0);
+    const ids = json(path.join(tmp, "exclude.json")).results.map((x: any) => x.id);
+    expect(ids.length).toBeGreaterThan(2);
+    expect(ids.every((id: string) => id.startsWith("gather.") && !id.startsWith("gather.c") && id !== "gather.empty")).toBe(true);
+    for (const [args, pattern] of [
+      [["--exclude", "nosuch.*"], /no clause matches the exclusion "nosuch\.\*"/],
+      [["--clause", "gather.order", "--exclude", "gather.*"], /no clause is left/],
+      [["--exclude", "gather.[x]"], /bad --exclude glob/],
+    ] as Array<[string[], RegExp]>) {
+      const bad = await inProcess("run", "--impl", "reference", ...args);
+      expect(bad.code, args.join(" ")).toBe(2);
+      expect(bad.err.trim().split("\n")).toHaveLength(1);
+      expect(bad.err).toMatch(pattern);
+    }
+  });
+});
+
+describe("aiospec diff: what was compared", () => {
+  it("prints how many scenarios were compared, skipped (by feature) and both errored, in text and JSON", () => {
+    const a = unsupportedDriver("--fail-on", "sleep");
+    const b = unsupportedDriver("--fail-on", "sleep", "--unsupported", "gather");
+    const r = aiospec("diff", a, b, "--runs", "80", "--seed", "5");
+    expect(r.code, r.err).toBe(0);
+    const m = /^80 scenarios: (\d+) compared, (\d+) skipped, (\d+) both errored, 0 ignored$/m.exec(r.out);
+    expect(m, r.out).not.toBeNull();
+    const [compared, skipped, both] = m!.slice(1).map(Number);
+    expect(compared + skipped + both).toBe(80);
+    expect(compared).toBeGreaterThan(0);
+    expect(both).toBeGreaterThan(0);
+    expect(r.out).toMatch(new RegExp(`^  skipped ${skipped}: they use gather, which .* declares unsupported$`, "m"));
+    expect(r.out).toMatch(/^ {2}both errored \d+: neither side produced a trace \(not compared\); the first: .*fails on sleep on purpose/m);
+
+    const j = aiospec("diff", a, b, "--runs", "80", "--seed", "5", "--json");
+    expect(j.code).toBe(0);
+    const d = JSON.parse(j.out);
+    expect(d).toMatchObject({ scenarios: 80, compared, skipped: { gather: skipped }, skippedTotal: skipped, bothErrored: both, ignoredTotal: 0, divergences: [] });
+    expect(d.bothErroredExample.a).toMatch(/fails on sleep on purpose/);
+    expect(d.b.unsupported).toContain("gather");
+  });
+
+  it("--ignore passes over a known divergence (by signature, or a glob over it) and searches on", () => {
+    const first = aiospec("diff", "mutant:lifo-ready", "reference", "--runs", "300", "--seed", "1", "--json");
+    expect(first.code).toBe(1);
+    const sig = JSON.parse(first.out).divergences[0].signature;
+    // Signatures are matched on every scenario's divergence (shrinking included): no divergence of that shape is reported.
+    const exact = JSON.parse(aiospec("diff", "mutant:lifo-ready", "reference", "--runs", "300", "--seed", "1", "--json", "--ignore", sig).out);
+    for (const dv of exact.divergences) expect(dv.signature).not.toBe(sig);
+    const glob = aiospec("diff", "mutant:lifo-ready", "reference", "--runs", "300", "--seed", "1", "--ignore", "events:*", "--ignore", "tasks:*", "--ignore", "main:*", "--ignore", "end:*");
+    expect([0, 1]).toContain(glob.code);
+    expect(glob.out).toMatch(/^300 scenarios: \d+ compared, 0 skipped, 0 both errored, \d+ ignored$/m);
+    expect(glob.out).toMatch(/^ {2}ignored \d+: events:/m);
+  });
+
+  it("says when the two sides are different Python versions", () => {
+    const r = aiospec("diff", "reference@3.12", "reference@3.13", "--runs", "30", "--seed", "1");
+    expect(r.out).toMatch(/^note: reference@3.12 behaves as Python 3.12 and reference@3.13 as 3.13: the scenarios use only what 3.12 has/m);
+  });
+
+  it("prints replay commands that a POSIX shell runs as printed, quoting ids with blanks and quotes", () => {
+    // A driver path with a blank and a quote, through a symbolic link.
+    const dir = path.join(tmp, "it's a dir");
+    fs.mkdirSync(dir, { recursive: true });
+    const link = path.join(dir, "driver.py");
+    if (!fs.existsSync(link)) fs.symlinkSync(UNSUPPORTED_DRIVER, link);
+    const id = `cmd:python3 "${link}" --fail-on sleep`;
+    const r = aiospec("diff", id, "reference", "--runs", "200", "--seed", "9");
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/^Signature: no-trace:a /m);
+    const commands = r.out.split("\n").filter((l) => l.startsWith("  npx aiospec ")).map((l) => l.trim());
+    expect(commands).toHaveLength(2);
+    // `npx aiospec` is this checkout's bin/aiospec.js, found on PATH.
+    const bin = path.join(tmp, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "npx"), `#!/bin/sh\n[ "$1" = aiospec ] && shift\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
+    const sh = (command: string) => {
+      const x = spawnSync("sh", ["-c", command], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1", PATH: `${bin}${path.delimiter}${process.env.PATH}` } });
+      return { code: x.status, out: x.stdout, err: x.stderr };
+    };
+    const diff = sh(commands[0]);
+    expect(diff.code, diff.err).toBe(1);
+    expect(diff.out).toMatch(/^Signature: no-trace:a /m);
+    expect(diff.out).toContain(commands[0]);
+    const replay = sh(commands[1]);
+    expect(replay.code).toBe(2);
+    expect(replay.err).toMatch(/fails on sleep on purpose/);
   });
 });
