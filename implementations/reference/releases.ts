@@ -1,0 +1,28 @@
+/**
+ * The CPython release each reference profile was built and checked against.
+ *
+ * Patch releases change behaviour too (docs/findings.md: 3.11.2 raises
+ * timeout()'s TimeoutError without a cause, 3.11.7 chains it; 3.13.2 names
+ * eager tasks differently from 3.13.0): a run against another patch release
+ * says so, next to its verdicts.
+ */
+import type { PythonVersion } from "./profile";
+
+export const MODELLED_RELEASES: Readonly<Partial<Record<PythonVersion, string>>> = {
+  "3.11": "3.11.7",
+  "3.12": "3.12.1",
+  "3.13": "3.13.0",
+  "3.14": "3.14.2",
+};
+
+/**
+ * A sentence when `release` (an implementation's full version, e.g. "3.11.2")
+ * is not the release the reference models for its minor version, else null.
+ */
+export function patchLevelNote(version: PythonVersion, release: string | undefined): string | null {
+  const modelled = MODELLED_RELEASES[version];
+  if (!modelled || !release || !/^\d+\.\d+\.\d+/.test(release)) return null;
+  const plain = /^\d+\.\d+\.\d+/.exec(release)![0];
+  if (plain === modelled) return null;
+  return `the clauses and the reference's ${version} profile describe CPython ${modelled}; this implementation is ${release}: a difference may be the patch release's (docs/findings.md lists the known ones)`;
+}
