@@ -3,7 +3,7 @@
 /*
  * Start-up time, throughput and trace differences of the Pyodide driver.
  *
- *   node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--starts N] [--json]
+ *   node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--starts N] [--no-snapshot] [--json]
  *
  * For each Pyodide line installed in the peers directory it starts
  * driver.js (through the driver protocol, as the harness does), times the
@@ -30,15 +30,16 @@ const DRIVER = path.join(__dirname, "driver.js");
 const ALL_LINES = ["0.27", "0.29", "314"];
 
 function parseArgs(argv) {
-  const o = { lines: ALL_LINES, repeat: 3, starts: 3, json: false };
+  const o = { lines: ALL_LINES, repeat: 3, starts: 3, json: false, driverArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--pyodide") o.lines = String(argv[++i]).split(",");
     else if (a === "--repeat") o.repeat = Math.max(1, Number(argv[++i]) | 0);
     else if (a === "--starts") o.starts = Math.max(1, Number(argv[++i]) | 0);
     else if (a === "--json") o.json = true;
+    else if (a === "--no-snapshot") o.driverArgs.push(a);
     else {
-      process.stderr.write(`bench.js: unknown argument ${JSON.stringify(a)}; usage: node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--starts N] [--json]\n`);
+      process.stderr.write(`bench.js: unknown argument ${JSON.stringify(a)}; usage: node implementations/pyodide/bench.js [--pyodide 0.27,0.29,314] [--repeat N] [--starts N] [--no-snapshot] [--json]\n`);
       process.exit(2);
     }
   }
@@ -193,12 +194,12 @@ async function main() {
   for (const line of o.lines) {
     let starts;
     try {
-      starts = await startTimes(process.execPath, [DRIVER, "--pyodide", line]);
+      starts = await startTimes(process.execPath, [DRIVER, "--pyodide", line, ...o.driverArgs]);
     } catch (e) {
       rows.push({ line, error: e.message });
       continue;
     }
-    const d = new Driver(process.execPath, [DRIVER, "--pyodide", line]);
+    const d = new Driver(process.execPath, [DRIVER, "--pyodide", line, ...o.driverArgs]);
     const hello = await d.hello;
     const version = hello.version;
     // Compare with the pyenv CPython of the same minor version, else the newest one here.
