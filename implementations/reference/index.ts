@@ -56,7 +56,8 @@ export function makeReference(version: PythonVersion = NEWEST, variation: Variat
     id: `reference@${version}${variation.pyTask ? "+pytask" : ""}`,
     pythonVersion: version,
     new_event_loop: () => new LoopClass(profile, taskFactory),
-    create_task: (coro: Coroutine, name?: string | null) => create_task(coro, name ?? null),
+    // eagerStart: 3.14's create_task(eager_start=...) (undefined: not given).
+    create_task: (coro: Coroutine, name?: string | null, eagerStart?: boolean | null) => create_task(coro, name ?? null, eagerStart),
     sleep: (delay: number, result?: unknown) => sleep(delay, result ?? null),
     gather: (aws: Array<Coroutine | PyFuture>, returnExceptions: boolean) => gather(aws, returnExceptions),
     shield: (aw) => shield(aw),

@@ -12,7 +12,7 @@
 import { Deadlock, ExceptionHandlerContext, IterationLimit, MAX_LOOP_ITERATIONS, PyFuture } from "../../harness/api";
 import { Callback, Handle, TimerHandle } from "./handles";
 import { heapify, heappop, heappush } from "./heapq";
-import { RuntimeError, isinstance } from "./exceptions";
+import { RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { Profile } from "./profile";
 import { Future } from "./futures";
 import type { Task } from "./tasks";
@@ -35,7 +35,11 @@ export function running_loop_or_null(): EventLoop | null {
   return runningLoop;
 }
 
-export type TaskFactory = (loop: EventLoop, coro: Generator, name: string | null) => Task;
+/**
+ * A task factory: (loop, coro, name) and, on 3.14, eager_start when the
+ * caller gave it (undefined: not given; null: eager_start=None).
+ */
+export type TaskFactory = (loop: EventLoop, coro: Generator, name: string | null, eagerStart?: boolean | null) => Task;
 
 export class EventLoop {
   private now = 0;
@@ -112,13 +116,25 @@ export class EventLoop {
     return fut;
   }
 
-  create_task(coro: Generator, name: string | null = null): Task {
+  /**
+   * loop.create_task(coro, name=None). eagerStart is 3.14's eager_start
+   * keyword (gh-128307): undefined when not given (before 3.14 giving it
+   * is a TypeError), otherwise passed on to the factory or the Task.
+   */
+  create_task(coro: Generator, name: string | null = null, eagerStart?: boolean | null): Task {
+    if (eagerStart !== undefined && !this.profile.createTaskEagerStart) {
+      throw pyexc("TypeError", "BaseEventLoop.create_task() got an unexpected keyword argument 'eager_start'");
+    }
     if (this.closed) throw RuntimeError("Event loop is closed");
     const factory = this.customTaskFactory;
-    if (factory === null) return this.defaultTaskFactory(this, coro, name);
-    // A factory is called without the name (asyncio's "legacy API", used
-    // when no context is given) and the task is named afterwards: an eager
-    // task runs its first step under its default name (gh-128308).
+    if (factory === null) return this.defaultTaskFactory(this, coro, name, eagerStart);
+    // 3.14 passes its keyword arguments on to the factory (gh-128308): an
+    // eager task runs its first step under its name, and nothing is
+    // renamed afterwards.
+    if (this.profile.taskFactoryGetsName) return factory(this, coro, name, eagerStart);
+    // Before, a factory is called without the name (asyncio's "legacy API",
+    // used when no context is given) and the task is named afterwards: an
+    // eager task runs its first step under its default name.
     const task = factory(this, coro, null);
     if (name !== null) task.set_name(name);
     else if (this.profile.factoryTaskRenamedEvenUnnamed) task.set_name("None"); // set_name(None): str(None)

@@ -5,10 +5,11 @@
  */
 
 import type { PythonVersion } from "../../spec/scenario/versions";
+import { atLeast } from "../../spec/scenario/versions";
 
 export type { PythonVersion } from "../../spec/scenario/versions";
 /** The versions the reference models (an implementation may claim others: spec/scenario/versions.ts). */
-export const VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
+export const VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13", "3.14"];
 export const NEWEST: PythonVersion = "3.13";
 
 /** Does the reference model `v`? */
@@ -118,28 +119,72 @@ export interface Profile {
    * sets up at the first next() and only supports plain iteration.
    */
   asCompletedIterator: boolean;
+  /**
+   * loop.create_task passes its keyword arguments (name, eager_start, ...)
+   * on to an installed task factory, and asyncio.eager_task_factory hands
+   * them to the Task it makes (3.14, gh-128308 and gh-128307). The task is
+   * not renamed afterwards: an eager task runs its first step under its
+   * given name, and an unnamed one keeps its default name. Before, the
+   * factory is called without the name and the task renamed after its
+   * first step (see factoryTaskRenamedEvenUnnamed).
+   */
+  taskFactoryGetsName: boolean;
+  /**
+   * create_task(coro, eager_start=True/False) (asyncio.create_task,
+   * loop.create_task, TaskGroup.create_task) starts that one task eagerly,
+   * or not, whatever the task factory (3.14, gh-128307).
+   */
+  createTaskEagerStart: boolean;
+  /**
+   * asyncio.shield: when the outer future is cancelled while the inner is
+   * still running, a done callback is added to the inner that reports an
+   * exception it ends with to the loop's exception handler ("<Type>
+   * exception in shielded future"), instead of silently marking it
+   * retrieved (3.14, gh-86802).
+   */
+  shieldReportsLateException: boolean;
+  /**
+   * Only with pyTask: asyncio.current_task() and asyncio.all_tasks() are
+   * the C module's, which read the C Task's own bookkeeping (the running
+   * task kept in the thread state, gh-129898; a per-thread list of tasks,
+   * gh-128002), while the pure-Python Task records itself only in
+   * tasks.py's _current_tasks / _scheduled_tasks / _eager_tasks -- which
+   * 3.13 imported from the C module, shared, and 3.14 no longer does. So
+   * with _PyTask, current_task() is None and all_tasks() is empty, and
+   * TaskGroup and timeout() (which need the current task) raise
+   * RuntimeError (3.14).
+   */
+  pyTaskUnseenByCurrentTask: boolean;
 }
 
 export function profileFor(version: PythonVersion, pyTask = false): Profile {
   if (!isReferenceVersion(version)) throw new Error(`the reference does not model Python ${version}; it models ${VERSIONS.join(", ")}`);
-  const v = VERSIONS.indexOf(version);
+  const from = (min: PythonVersion): boolean => atLeast(version, min);
   return {
     version,
     pyTask,
-    namedCreateTaskTakesCounter: v <= VERSIONS.indexOf("3.12"),
-    gatherEagerDoneChildren: v >= VERSIONS.indexOf("3.12"),
-    uncancelClearsMustCancel: v >= VERSIONS.indexOf("3.13"),
-    factoryTaskRenamedEvenUnnamed: v >= VERSIONS.indexOf("3.13"),
-    setExceptionWrapsStopIteration: v >= VERSIONS.indexOf("3.13"),
-    taskGroupRenamesNewTask: v <= VERSIONS.indexOf("3.12"),
-    taskGroupDoneTaskFastPath: v >= VERSIONS.indexOf("3.12"),
-    taskGroupUncancelsAfterWaiting: v >= VERSIONS.indexOf("3.13"),
-    taskGroupRecancelsCancellingParent: v >= VERSIONS.indexOf("3.13"),
-    taskGroupMatchesCancelledErrorSubclasses: v >= VERSIONS.indexOf("3.13"),
-    taskGroupClosesRejectedCoroutine: v >= VERSIONS.indexOf("3.13"),
-    waitForUsesTimeout: v >= VERSIONS.indexOf("3.12"),
-    timeoutInsertsTimeoutError: v >= VERSIONS.indexOf("3.13"),
-    timeoutMatchesCancelledErrorSubclasses: v >= VERSIONS.indexOf("3.13"),
-    asCompletedIterator: v >= VERSIONS.indexOf("3.13"),
+    namedCreateTaskTakesCounter: !from("3.13"),
+    gatherEagerDoneChildren: from("3.12"),
+    uncancelClearsMustCancel: from("3.13"),
+    // 3.13.0 only among the modelled versions: 3.14 hands the name to the factory.
+    factoryTaskRenamedEvenUnnamed: from("3.13") && !from("3.14"),
+    setExceptionWrapsStopIteration: from("3.13"),
+    taskGroupRenamesNewTask: !from("3.13"),
+    // Removed again by gh-128550 (3.14; backported to 3.13.2 -- Pyodide
+    // 0.29's CPython has it -- and to the 3.12 branch; the 3.12 and 3.13
+    // profiles model 3.12.1 and 3.13.0, which predate it).
+    taskGroupDoneTaskFastPath: from("3.12") && !from("3.14"),
+    taskGroupUncancelsAfterWaiting: from("3.13"),
+    taskGroupRecancelsCancellingParent: from("3.13"),
+    taskGroupMatchesCancelledErrorSubclasses: from("3.13"),
+    taskGroupClosesRejectedCoroutine: from("3.13"),
+    waitForUsesTimeout: from("3.12"),
+    timeoutInsertsTimeoutError: from("3.13"),
+    timeoutMatchesCancelledErrorSubclasses: from("3.13"),
+    asCompletedIterator: from("3.13"),
+    taskFactoryGetsName: from("3.14"),
+    createTaskEagerStart: from("3.14"),
+    shieldReportsLateException: from("3.14"),
+    pyTaskUnseenByCurrentTask: pyTask && from("3.14"),
   };
 }

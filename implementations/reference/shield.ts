@@ -16,6 +16,18 @@ import type { Coroutine, PyFuture } from "../../harness/api";
 import { Future } from "./futures";
 import { ensure_future } from "./gather";
 
+/**
+ * tasks._log_on_exception (3.14): the done callback a cancelled shield
+ * leaves on its inner future. A module-level function, so that every
+ * shield of the same inner adds and removes the same callback.
+ */
+function logOnException(fut: Future): void {
+  if (fut.cancelled()) return;
+  const exc = fut.exception();
+  if (exc === null) return;
+  fut.loop.call_exception_handler({ message: `${exc.type} exception in shielded future`, exception: exc });
+}
+
 export function shield(arg: Coroutine | PyFuture): Future {
   const inner = ensure_future(arg, null);
   if (inner.done()) return inner;
@@ -23,8 +35,9 @@ export function shield(arg: Coroutine | PyFuture): Future {
 
   const innerDone = (inner: Future): void => {
     if (outer.cancelled()) {
-      // Nobody waits for the outcome any more; reading it marks it retrieved.
-      if (!inner.cancelled()) inner.exception();
+      // Nobody waits for the outcome any more; reading it marks it
+      // retrieved (before 3.14; 3.14 reports it instead: outerDone).
+      if (!inner.cancelled() && !inner.loop.profile.shieldReportsLateException) inner.exception();
       return;
     }
     if (inner.cancelled()) {
@@ -37,8 +50,17 @@ export function shield(arg: Coroutine | PyFuture): Future {
   };
 
   // The outer ended first (it was cancelled): stop mirroring the inner.
+  // 3.14 (gh-86802) reports an exception the inner ends with to the loop's
+  // exception handler instead: one reporting callback per inner, however
+  // many shields were cancelled (it is removed and added again).
   const outerDone = (): void => {
-    if (!inner.done()) inner.remove_done_callback(innerDone);
+    if (!inner.done()) {
+      inner.remove_done_callback(innerDone);
+      if (inner.loop.profile.shieldReportsLateException) {
+        inner.remove_done_callback(logOnException);
+        inner.add_done_callback(logOnException);
+      }
+    }
   };
 
   inner.add_done_callback(innerDone);

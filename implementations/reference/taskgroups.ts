@@ -26,11 +26,11 @@
  * re-cancels a parent being cancelled from outside when it raises the group.
  */
 import type { Coroutine, PyTask, PyTaskGroup } from "../../harness/api";
-import { PyBaseException, RuntimeError, isinstance } from "./exceptions";
+import { PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";
 import { PySet } from "./pyset";
-import type { Task } from "./tasks";
+import { Task, current_task } from "./tasks";
 
 const GROUP_MESSAGE = "unhandled errors in a TaskGroup";
 
@@ -72,7 +72,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
   *__aenter__(): Coroutine<this> {
     if (this.entered) throw RuntimeError(`TaskGroup ${this.repr()} has already been entered`);
     if (this.loop === null) this.loop = get_running_loop();
-    this.parentTask = this.loop.currentTask;
+    this.parentTask = current_task();
     if (this.parentTask === null) throw RuntimeError(`TaskGroup ${this.repr()} cannot determine the parent task`);
     this.entered = true;
     return this;
@@ -147,9 +147,16 @@ export class AsyncioTaskGroup implements PyTaskGroup {
     return undefined;
   }
 
-  /** group.create_task(coro, name=None): a child task. */
-  create_task(coro: Coroutine, name: string | null = null): PyTask {
+  /**
+   * group.create_task(coro, name=None): a child task. eagerStart: 3.14's
+   * eager_start keyword, passed on to loop.create_task (undefined: not
+   * given; before 3.14 giving it is a TypeError).
+   */
+  create_task(coro: Coroutine, name: string | null = null, eagerStart?: boolean | null): PyTask {
     const profile = (this.loop ?? get_running_loop()).profile;
+    if (eagerStart !== undefined && !profile.createTaskEagerStart) {
+      throw pyexc("TypeError", "TaskGroup.create_task() got an unexpected keyword argument 'eager_start'");
+    }
     const reject = (why: string): never => {
       const error = RuntimeError(`TaskGroup ${this.repr()} ${why}`);
       if (profile.taskGroupClosesRejectedCoroutine) coro.return(undefined); // coro.close()
@@ -165,7 +172,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
       task = loop.create_task(coro); // takes a default name (and its number) ...
       if (name !== null) task.set_name(name); // ... then is renamed
     } else {
-      task = loop.create_task(coro, name);
+      task = loop.create_task(coro, name, eagerStart);
     }
 
     if (profile.taskGroupDoneTaskFastPath && task.done()) {

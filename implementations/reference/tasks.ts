@@ -13,7 +13,7 @@
  * CancelledError propagates out of the coroutine is the task cancelled.
  */
 import type { Coroutine, PyTask } from "../../harness/api";
-import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance } from "./exceptions";
+import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";
 
@@ -206,9 +206,17 @@ export class Task extends Future implements PyTask {
   }
 }
 
-/** asyncio.create_task(coro, name=None). */
-export function create_task(coro: Coroutine, name: string | null = null): Task {
+/**
+ * asyncio.create_task(coro, name=None), and on 3.14 eager_start=...
+ * (gh-128307; undefined: not given), which 3.14 passes on to
+ * loop.create_task with the name.
+ */
+export function create_task(coro: Coroutine, name: string | null = null, eagerStart?: boolean | null): Task {
   const loop = get_running_loop();
+  if (eagerStart !== undefined) {
+    if (!loop.profile.createTaskEagerStart) throw pyexc("TypeError", "create_task() got an unexpected keyword argument 'eager_start'");
+    return loop.create_task(coro, name, eagerStart);
+  }
   if (loop.profile.namedCreateTaskTakesCounter) {
     // 3.11 / 3.12 create the task unnamed, then rename it.
     const task = loop.create_task(coro);
@@ -221,26 +229,38 @@ export function create_task(coro: Coroutine, name: string | null = null): Task {
 /** asyncio.all_tasks(): the running loop's tasks, scheduled or in an eager first step, that are not done. */
 export function all_tasks(): Task[] {
   const loop = get_running_loop();
+  // 3.14's C all_tasks() does not see pure-Python tasks (profile.ts).
+  if (loop.profile.pyTaskUnseenByCurrentTask) return [];
   const tasks = new Set([...loop.scheduledTasks, ...loop.eagerTasks]);
   return [...tasks].filter((t) => !t.done());
 }
 
 /** asyncio.current_task(): the task whose step is running, or null in a plain callback. */
 export function current_task(): Task | null {
-  return get_running_loop().currentTask;
+  const loop = get_running_loop();
+  // 3.14's C current_task() does not see pure-Python tasks (profile.ts).
+  if (loop.profile.pyTaskUnseenByCurrentTask) return null;
+  return loop.currentTask;
 }
 
-/** What loop.create_task makes when no task factory is installed: a Task. */
-export function taskFactory(loop: EventLoop, coro: Generator, name: string | null): Task {
-  return new Task(coro as Coroutine, loop, name);
+/**
+ * What loop.create_task makes when no task factory is installed: a Task,
+ * started eagerly only when eager_start is true (3.14: Task(coro,
+ * eager_start=None) is a lazy task).
+ */
+export function taskFactory(loop: EventLoop, coro: Generator, name: string | null, eagerStart?: boolean | null): Task {
+  return new Task(coro as Coroutine, loop, name, eagerStart === true);
 }
 
 /**
  * asyncio.eager_task_factory (3.12+, gh-97696): a Task that starts eagerly.
  * A coroutine that finishes without suspending never reaches the loop.
+ * On 3.14 an eager_start given to create_task overrides it (the factory's
+ * eager_start=True is a keyword default: eager_start=None or False makes a
+ * lazy task).
  */
-export function eagerTaskFactory(loop: EventLoop, coro: Generator, name: string | null): Task {
-  return new Task(coro as Coroutine, loop, name, true);
+export function eagerTaskFactory(loop: EventLoop, coro: Generator, name: string | null, eagerStart?: boolean | null): Task {
+  return new Task(coro as Coroutine, loop, name, eagerStart === undefined ? true : eagerStart === true);
 }
 
 export { CancelledError };
