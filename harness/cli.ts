@@ -328,7 +328,8 @@ async function cmdList(opts: { json?: boolean }): Promise<number> {
     const description = found
       ? [l.path ?? "", l.package ? `${l.package.name} ${l.package.version}` : ""].filter(Boolean).join(", ")
       : `absent: ${l.why}; install: ${l.install}`;
-    rows.push({ ...l, kind: l.family, available: found, description });
+    const { family, ...rest } = l;
+    rows.push({ ...rest, kind: family, available: found, description });
   }
   for (const m of MUTANTS) rows.push(inProcess(`mutant:${m.name}`, "mutant", null, m.description));
   const clauses = loadClauses().map((c) => ({ id: c.id, level: c.level, versions: [...c.versions], statement: c.statement }));
@@ -337,7 +338,7 @@ async function cmdList(opts: { json?: boolean }): Promise<number> {
     process.stdout.write(JSON.stringify({ implementations: rows, peers: PEERS_COMMAND, clauses }, null, 2) + "\n");
   } else {
     process.stdout.write("Implementations (- = absent here, with the command that installs it):\n");
-    const width = Math.max(...rows.map((r) => r.id.length)) + 1;
+    const width = Math.max(...rows.filter((r) => r.kind !== "mutant").map((r) => r.id.length)) + 1;
     for (const r of rows) {
       const version = r.fullVersion ?? r.version ?? "";
       process.stdout.write(`${r.available ? " " : "-"} ${r.id.padEnd(width)} ${version.padEnd(15)} ${r.description}\n`);
