@@ -79,3 +79,36 @@ describe("implementations that lack an operation", () => {
     expect(r.skipped.taskgroup ?? 0).toBeGreaterThan(10);
   });
 });
+
+describe("what a diff counts", () => {
+  it("every generated scenario once: compared, skipped, both errored or ignored", async () => {
+    const [ref, py] = await pair("reference", "cpython");
+    const r = await differential(ref, py, { runs: 300, seed: 3 });
+    expect(r.divergence).toBeUndefined();
+    const skipped = Object.values(r.skipped).reduce((x, y) => x + y, 0);
+    const ignored = Object.values(r.ignored).reduce((x, y) => x + y, 0);
+    expect(r.compared + skipped + r.bothErrored + ignored).toBe(300);
+    expect(r.compared).toBeGreaterThan(200);
+  });
+
+  it("an ignored signature (or a glob over it) is passed over and the search goes on", async () => {
+    const [mutant, ref] = await pair("mutant:lifo-ready", "reference");
+    const first = await differential(mutant, ref, { runs: 300, seed: 1 });
+    expect(first.divergence).toBeDefined();
+    const all = await differential(mutant, ref, { runs: 300, seed: 1, ignore: ["*"] });
+    expect(all.divergence).toBeUndefined();
+    const ignored = Object.values(all.ignored).reduce((x, y) => x + y, 0);
+    expect(ignored).toBeGreaterThan(0);
+    expect(all.compared + ignored).toBe(300);
+  });
+
+  it("versions are compared as numbers: 3.9 is older than 3.10", async () => {
+    const { commonVersion, tooNewFeature } = await import("../harness/differential");
+    const stub = (version: string) => ({ version }) as unknown as Target;
+    expect(commonVersion(stub("3.10"), stub("3.9"))).toBe("3.9");
+    expect(commonVersion(stub("3.13"), stub("3.12"))).toBe("3.12");
+    const tg = { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "taskgroup", body: [] }] }] } as never;
+    expect(tooNewFeature(tg, "3.9")).toBe("taskgroup");
+    expect(tooNewFeature(tg, "3.11")).toBeNull();
+  });
+});

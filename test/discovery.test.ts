@@ -129,7 +129,7 @@ describe("discovery on this machine", () => {
 
   it("a release id finds that release: both 3.11s are reachable", async (ctx) => {
     const found = (await listing).filter((r) => /^cpython-3\.11\.\d+$/.test(r.id) && r.status === "found");
-    if (found.length < 2) ctx.skip(); // needs pyenv's 3.11.7 and Debian's 3.11.2
+    if (found.length < 2) ctx.skip("needs two CPython 3.11 releases (pyenv's 3.11.7 and Debian's 3.11.2)");
     const paths = new Set(found.map((r) => r.path));
     expect(paths.size).toBe(found.length);
     for (const r of found) expect(r.fullVersion).toBe(r.id.slice("cpython-".length));
@@ -163,14 +163,14 @@ const sleepy: Scenario = {
 
 describe("targets started from interpreter ids", () => {
   it("carry the full version and the clock from the driver's hello", async (ctx) => {
-    if (!(await has("cpython-3.11.2"))) ctx.skip(); // Debian's python3.11
+    if (!(await has("cpython-3.11.2"))) ctx.skip("needs Debian's /usr/bin/python3.11 (3.11.2)");
     const t = await target("cpython-3.11.2");
     expect(t).toMatchObject({ id: "cpython-3.11.2", version: "3.11", fullVersion: "3.11.2", clock: "virtual" });
     expect((await t.run(sleepy)).events.some((e) => e.ev === "log")).toBe(true);
   });
 
   it("+uvloop runs on the real clock, with the tick from the hello", async (ctx) => {
-    if (!(await has("cpython-3.11+uvloop"))) ctx.skip(); // npm run peers installs uvloop
+    if (!(await has("cpython-3.11+uvloop"))) ctx.skip("needs uvloop for a CPython 3.11: npm run peers");
     const t = await target("cpython-3.11+uvloop");
     expect(t.clock).toBe("real");
     expect(t.tickMs).toBeGreaterThan(0);
@@ -179,7 +179,7 @@ describe("targets started from interpreter ids", () => {
   });
 
   it("pypy-3.9 is a PyPy claiming 3.9, declaring what 3.9 lacks unsupported", async (ctx) => {
-    if (!(await has("pypy-3.9"))) ctx.skip(); // npm run peers (apt-get install pypy3)
+    if (!(await has("pypy-3.9"))) ctx.skip("needs PyPy 3.9: npm run peers (apt-get install pypy3)");
     const t = await target("pypy-3.9");
     expect(t.version).toBe("3.9");
     expect(t.description).toMatch(/PyPy/);
@@ -187,7 +187,7 @@ describe("targets started from interpreter ids", () => {
   });
 
   it("an absent interpreter is one UsageError naming the install command", async (ctx) => {
-    if (await has("cpython-3.14")) ctx.skip(); // this machine has a CPython 3.14
+    if (await has("cpython-3.14")) ctx.skip("this machine has a CPython 3.14: nothing absent to try");
     await expect(resolveTarget("cpython-3.14")).rejects.toThrow(/^cpython-3.14 is not installed here \(no CPython 3.14 found .*\): run pyenv install 3.14/);
   });
 
