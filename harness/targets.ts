@@ -221,9 +221,14 @@ function driverEngine(
   };
 }
 
+/** The start limit of a Pyodide target (the driver's hello), unless one is given. */
+export const PYODIDE_START_TIMEOUT_MS = 60_000;
+
 /** A driver on an interpreter an id names (harness/discovery.ts): the hello must match the id. */
 function interpreterTarget(p: InterpreterId, command: string, args: string[], options: TargetOptions): Promise<Target> {
   const id = p.id;
+  // Pyodide loads CPython's WebAssembly and standard library first: seconds, more on a loaded machine.
+  if (p.family === "pyodide" && options.startTimeoutMs === undefined) options = { ...options, startTimeoutMs: PYODIDE_START_TIMEOUT_MS };
   const limits = limitsFrom(id, options);
   const describe = (h: DriverHello) => {
     const task = p.pytask || h.task === "py" ? "pure-Python Task" : h.task === "C" ? "C Task" : `${h.task || "its"} Task`;
