@@ -371,14 +371,25 @@ class _SnapDeadlines:
 def _time_foreign_timers(loop, clock):
     """For a loop that is not a BaseEventLoop: its call_later / call_at
     (asyncio's own code calls them on the loop object) report how late their
-    timers run."""
+    timers run, and a call_later whose deadline is one the driver asked for
+    becomes a call_at of that deadline. (uvloop counts milliseconds from the
+    time it last read its clock: a relative delay computed earlier can land
+    a millisecond off, and break a tie between two timers due at one tick;
+    its call_at reads the clock and converts at once.)"""
     call_later, call_at = loop.call_later, loop.call_at
+    inside = []  # uvloop's call_at calls self.call_later: that one goes through
 
     def timed_call_later(delay, callback, *args, **kwargs):
-        return call_later(delay, clock.timed(loop.time() + delay, callback), *args, **kwargs)
+        if inside:
+            return call_later(delay, callback, *args, **kwargs)
+        return timed_call_at(clock.snap(loop.time() + delay), callback, *args, **kwargs)
 
     def timed_call_at(when, callback, *args, **kwargs):
-        return call_at(when, clock.timed(when, callback), *args, **kwargs)
+        inside.append(True)
+        try:
+            return call_at(when, clock.timed(when, callback), *args, **kwargs)
+        finally:
+            inside.pop()
 
     loop.call_later = timed_call_later
     loop.call_at = timed_call_at
@@ -497,7 +508,7 @@ class RealClock:
     def __init__(self, loop, tick):
         self.loop = loop
         self.tick = tick
-        self.t0 = 0.0
+        self.t0 = None
         self.ticks = [0]     # every tick asked for, sorted
         self.targets = {}    # deadline (loop time) -> ticks: every deadline asked for
         self.whens = {}      # deadline handed to a timeout -> ticks (for when())
@@ -515,16 +526,23 @@ class RealClock:
         self.slack = min(0.002, tick / 10)
 
     def start(self):
+        """Time 0 is when the run first looks at the clock: main's first
+        step, in the loop's first iteration (as in virtual time), however
+        long the loop took to get there."""
         self.t0 = self.loop.time()
         self.targets[self.t0] = 0
 
     def now(self):
         """The current time in ticks."""
+        if self.t0 is None:
+            self.start()
         reached = (self.loop.time() + self.slack - self.t0) / self.tick
         i = bisect.bisect_right(self.ticks, reached)
         return self.ticks[i - 1] if i > 0 else 0
 
     def register(self, ticks):
+        if self.t0 is None:
+            self.start()
         when = self.t0 + ticks * self.tick
         if when not in self.targets:
             self.targets[when] = ticks
@@ -561,8 +579,8 @@ class RealClock:
 
     def ticks_of(self, when):
         """A deadline given back by asyncio (Timeout.when()), in ticks."""
-        if when is None:
-            return None
+        if when is None or self.t0 is None:
+            return when
         if when in self.whens:
             return enc_number(self.whens[when])
         if when in self.targets:
@@ -575,6 +593,8 @@ class RealClock:
         given back as it is."""
         if getattr(callback, "_aiospec_timed", False):
             return callback
+        if self.t0 is None:
+            self.start()
         due = max(when, self.loop.time())
         tick = self.targets.get(self.snap(when))
         if tick is None:
@@ -610,8 +630,9 @@ class Watchdog:
     asked for plus a grace period, and no event has been recorded for that
     grace period. A suspect run is confirmed from inside the loop: a probe
     queued with call_soon_threadsafe runs behind everything already ready,
-    and declares a deadlock (stopping the loop) only if no event was recorded
-    and no deadline asked for in the meantime. A slow machine delays the
+    queues itself again a few times (behind whatever those callbacks made
+    ready), and declares a deadlock (stopping the loop) only if no event was
+    recorded and no deadline asked for in the meantime. A slow machine delays the
     probe along with the scenario's own callbacks, whose events then cancel
     the verdict; the thread keeps watching.
     """
@@ -660,14 +681,25 @@ class Watchdog:
                 if self.stopping.is_set():
                     return
 
-    def probe(self, mark):
+    PROBE_HOPS = 5
+
+    def probe(self, mark, hops=0):
+        """In the loop: if nothing happened since `mark`, queue itself again
+        (behind whatever became ready meanwhile) until PROBE_HOPS hops have
+        passed, then declare the deadlock."""
+        done = True
         try:
             if (not self.fut.done() and self.run.ended is None
                     and (len(self.run.events), self.clock.last_deadline) == mark):
-                self.run.ended = {"kind": "deadlock"}
-                self.loop.stop()
+                if hops < self.PROBE_HOPS:
+                    self.loop.call_soon(self.probe, mark, hops + 1)
+                    done = False
+                else:
+                    self.run.ended = {"kind": "deadlock"}
+                    self.loop.stop()
         finally:
-            self.probed.set()
+            if done:
+                self.probed.set()
 
 
 # ---------------------------------------------------------------- encoding
@@ -1461,8 +1493,6 @@ def run_scenario(scenario, options, stats=None):
     outer_loop = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(None)
     try:
-        if clock is not None:
-            clock.start()
         main = loop.create_task(run.coroutine("main"))
         end = run_loop(loop, run, main, "main", watchdog)
         tasks = [dict(name=enc.task_name(t), ref=run_ref(run, t), **task_state(enc, t))
