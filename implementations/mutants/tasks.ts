@@ -424,6 +424,11 @@ export const MUTANTS: Mutant[] = [
     "with a task factory, an unnamed task is renamed \"None\" on 3.11 / 3.12 and keeps its default name on 3.13 (the versions' behaviours swapped)",
     (v) => withProfile(v, (p) => ({ factoryTaskRenamedEvenUnnamed: !p.factoryTaskRenamedEvenUnnamed })),
   ),
+  mutant(
+    "factory-name-flipped",
+    "with a task factory, loop.create_task passes the name to the factory before 3.14 (seen on 3.13, where asyncio.create_task hands the name to the loop) and, on 3.14, calls it without the name and renames the task after its first step (the versions' behaviours swapped)",
+    (v) => withProfile(v, (p) => ({ taskFactoryGetsName: !p.taskFactoryGetsName })),
+  ),
   mutant("eager-factory-gets-name", "loop.create_task passes the name to the task factory and does not rename the task after", (v) => {
     class NamingLoop extends EventLoop {
       create_task(coro: Generator, name: string | null = null): Task {

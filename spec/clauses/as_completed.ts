@@ -171,7 +171,7 @@ export const CLAUSES: Clause[] = [
     id: "as_completed.async_yields_tasks",
     statement: "Since 3.13, `async for` over as_completed() yields the original tasks themselves, in the order they finish.",
     source: SOURCE,
-    versions: ["3.13"],
+    versions: ["3.13", "3.14"],
     level: "documented",
     note: "async iteration of as_completed is new in 3.13 (gh-77714)",
     needs: ["as_completed", "as_completed:async", "task", "create_task", "sleep", "raise", "try"],

@@ -388,7 +388,7 @@ const uncancelWithdraws = clause({
   statement:
     "When uncancel() brings the count of requests to zero, a cancellation not yet delivered is withdrawn: the task goes on without ever seeing CancelledError.",
   source: { url: DOCS.tasks + "#asyncio.Task.uncancel", section: "Task Cancellation" },
-  versions: ["3.13"],
+  versions: ["3.13", "3.14"],
   level: "documented",
   needs: WITHDRAW_NEEDS,
   note: "changed in 3.13 (gh-116720); 3.11 and 3.12 deliver the cancellation anyway",

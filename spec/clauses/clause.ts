@@ -82,7 +82,7 @@ export interface Clause {
  * (scripts/verify-versions.ts; docs/findings.md says why a clause starts
  * later than 3.8).
  */
-export const ALL_VERSIONS: readonly PythonVersion[] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
+export const ALL_VERSIONS: readonly PythonVersion[] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"];
 /**
  * Features a clause may use in some of its cases without listing them in
  * `needs`: an implementation that lacks one (CPython 3.8 has no
@@ -91,9 +91,9 @@ export const ALL_VERSIONS: readonly PythonVersion[] = ["3.8", "3.9", "3.10", "3.
 export const OPTIONAL_FEATURES: readonly string[] = ["cancel:msg"];
 
 /** From 3.9: Task.cancel(msg), and wait_for's TimeoutError chained to the cancellation. */
-export const SINCE_3_9: readonly PythonVersion[] = ["3.9", "3.10", "3.11", "3.12", "3.13"];
+export const SINCE_3_9: readonly PythonVersion[] = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"];
 /** From 3.11: TaskGroup, timeout(), uncancel()/cancelling(), cancel messages reaching the awaiter, wait() refusing coroutines. */
-export const SINCE_3_11: readonly PythonVersion[] = ["3.11", "3.12", "3.13"];
+export const SINCE_3_11: readonly PythonVersion[] = ["3.11", "3.12", "3.13", "3.14"];
 
 export function clause(c: Clause): Clause {
   if (!/^[a-z_]+(\.[a-z0-9_]+)+$/.test(c.id)) throw new Error(`clause id ${c.id} must be dotted lower-case, area first`);

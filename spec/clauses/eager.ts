@@ -26,7 +26,7 @@ import type { Clause } from "./clause";
 import type { PythonVersion } from "../../implementations/reference/profile";
 import { VALUE_POOL, createIndex, createSteps, enterIndex, exitIndex, inspect, is, isDefaultName, log, ret, scenarioOf, sleep, spawn } from "./tasks";
 
-const EAGER_VERSIONS: readonly PythonVersion[] = ["3.12", "3.13"];
+const EAGER_VERSIONS: readonly PythonVersion[] = ["3.12", "3.13", "3.14"];
 const show = (x: unknown): string => canonicalJson(x);
 /** The scenario features eagerArb uses. */
 const EAGER_NEEDS = [
@@ -234,7 +234,7 @@ const firstStepDefaultName = clause({
   statement:
     "loop.create_task calls the task factory without the name and names the task afterwards: an eager task runs its first step under a default name Task-N, and has the name it was given once create_task returns.",
   source: SOURCE,
-  versions: EAGER_VERSIONS,
+  versions: ["3.12", "3.13"],
   level: "exact",
   needs: EAGER_NEEDS,
   note: "3.13.0; later 3.13 releases pass the name to the factory (gh-128308)",
@@ -280,7 +280,7 @@ const unnamedDefault = clause({
   id: "eager.unnamed_task_keeps_default_name",
   statement: "With a task factory installed, a task created without a name keeps its default name Task-N, main included.",
   source: SOURCE,
-  versions: ["3.12"],
+  versions: ["3.12", "3.14"],
   level: "exact",
   needs: EAGER_NEEDS,
   note: "CPython 3.13.0 names such tasks \"None\" (gh-130033)",
@@ -297,12 +297,37 @@ const unnamedDefault = clause({
   },
 });
 
+const firstStepGivenName = clause({
+  id: "eager.first_step_given_name",
+  statement:
+    "loop.create_task passes the name to the task factory: an eager task runs its first step under the name it was given, and still has that name once create_task returns.",
+  source: SOURCE,
+  versions: ["3.14"],
+  level: "exact",
+  needs: EAGER_NEEDS,
+  note: "3.14 passes create_task's keyword arguments on to the task factory (gh-128308); 3.12 and 3.13.0 rename the task after its first step (eager.first_step_default_name)",
+  brokenBy: ["mutant:factory-name-flipped"],
+  scenarios: () => eagerArb({ named: "always" }),
+  check({ scenario, trace }) {
+    const ev = trace.events;
+    for (const { step, created, entered } of firstSteps(scenario, ev)) {
+      if (entered === -1 || created === -1) continue;
+      const during = ev[entered].task;
+      if (during !== step.name) return `${step.coro} ran its eager first step as ${show(during)}, not under its name ${show(step.name)}`;
+      const after = ev[created];
+      if (is(after, "create_task") && after.name !== step.name) return `create_task(name=${show(step.name)}) returned a task named ${show(after.name)}`;
+    }
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   firstStepInline,
   finishedNeverScheduled,
   currentTaskFirstStep,
   allTasksFirstStep,
   firstStepDefaultName,
+  firstStepGivenName,
   unnamedNone,
   unnamedDefault,
 ];

@@ -633,7 +633,7 @@ export const CLAUSES: Clause[] = [
     id: "gather.done_children_immediate",
     statement: "Since 3.12, a gather whose children are all done already is itself done when created: awaiting it does not give up the loop (a task created just before has not started yet).",
     source: SOURCE,
-    versions: ["3.12", "3.13"],
+    versions: ["3.12", "3.13", "3.14"],
     level: "exact",
     note: "gh-97696's fast paths: 3.11 handles finished children through done callbacks, a loop iteration later",
     needs: ["gather", "task", "create_task", "sleep", "raise", "try"],

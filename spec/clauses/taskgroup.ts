@@ -674,7 +674,7 @@ const collisionKept = clause({
   statement:
     "When the task running a TaskGroup is cancelled from outside while the group must raise an ExceptionGroup, the group keeps that cancellation: after the ExceptionGroup, the task's next await raises CancelledError.",
   source: { url: TG, section: SECTION },
-  versions: ["3.13"],
+  versions: ["3.13", "3.14"],
   note: "3.11 and 3.12 lose the outside cancellation (taskgroup.collision_lost); kept since 3.13, gh-116720",
   level: "documented",
   needs: ["taskgroup", "create_task", "cancel"],
@@ -757,7 +757,7 @@ const cancellingRestored = clause({
   statement:
     "A TaskGroup preserves the cancellation count of the task running it: after a block in which tasks failed, that task's cancelling() is what it was before the block.",
   source: { url: TG, section: SECTION },
-  versions: ["3.13"],
+  versions: ["3.13", "3.14"],
   note: "3.11 and 3.12 leave the count one higher when the failure comes after the body ended (taskgroup.cancelling_leak); fixed in 3.13, gh-116720",
   level: "documented",
   needs: ["taskgroup", "create_task", "inspect"],
@@ -798,7 +798,7 @@ const recancelCounted = clause({
   statement:
     "When a TaskGroup raises its ExceptionGroup while the task running it has cancel requests counted by cancelling() — even one delivered and swallowed before the block — it cancels that task again, so its next await raises CancelledError; with no request counted, nothing is re-cancelled.",
   source: { url: TG, section: SECTION },
-  versions: ["3.13"],
+  versions: ["3.13", "3.14"],
   note: "gh-116720 decides 'cancelled from outside' by cancelling() > 0; 3.11 and 3.12 never re-cancel",
   level: "exact",
   needs: ["taskgroup", "create_task", "inspect"],

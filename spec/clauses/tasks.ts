@@ -593,7 +593,7 @@ const counterUnnamed = clause({
   id: "tasks.default_name_counter_unnamed",
   statement: "asyncio.create_task(coro, name=S) passes the name to the task, so only unnamed tasks use up default-name numbers: they are Task-1, Task-2, ... in creation order.",
   source: { url: DOCS.tasks + "#asyncio.create_task", section: "Creating Tasks" },
-  versions: ["3.13"],
+  versions: ["3.13", "3.14"],
   level: "exact",
   needs: NAMES_NEEDS,
   note: "3.11 and 3.12 rename the task after creating it: named tasks take a number too",

@@ -248,7 +248,7 @@ export const CLAUSES: Clause[] = [
     id: "wait_for.coroutine_in_caller_task",
     statement: "Since 3.12, wait_for runs a coroutine in the awaiting task itself (under asyncio.timeout), without creating a task.",
     source: SOURCE,
-    versions: ["3.12", "3.13"],
+    versions: ["3.12", "3.13", "3.14"],
     level: "exact",
     note: "gh-96764; 3.11 wraps the coroutine in a new task",
     needs: ["wait_for", "coro", "sleep", "raise", "try"],

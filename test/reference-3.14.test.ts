@@ -1,0 +1,345 @@
+/**
+ * reference@3.14 against CPython 3.14.
+ *
+ * There is no native CPython 3.14 here: CPython 3.14.2 runs in Node through
+ * Pyodide 314 (implementations/pyodide/driver.js; `npm run peers` installs
+ * it into .peers/, or $AIOSPEC_PEERS_DIR). When it is installed:
+ *  - every example scenario (spec/examples/**) runs on it and on
+ *    reference@3.14, with the C Task and with the pure-Python Task, and the
+ *    traces must be equal;
+ *  - so must a few hundred generated 3.14 scenarios (fixed seeds).
+ * When it is not, those suites are skipped and their names say why.
+ *
+ * Without Pyodide: one pure reference test per behaviour that 3.14 changed
+ * (the 3.14 flags of implementations/reference/profile.ts), each against
+ * the 3.13 profile.
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import fc from "fast-check";
+import type { Coroutine } from "../harness/api";
+import { runScenario } from "../harness/interpreter";
+import { PyBaseException } from "../harness/pyexc";
+import { makeReference } from "../implementations/reference";
+import type { PythonVersion } from "../implementations/reference";
+import { get_running_loop } from "../implementations/reference/loop";
+import type { EventLoop } from "../implementations/reference/loop";
+import { profileFor } from "../implementations/reference/profile";
+import { sleep } from "../implementations/reference/sleep";
+import { AsyncioTaskGroup } from "../implementations/reference/taskgroups";
+import { Task, create_task, current_task, eagerTaskFactory } from "../implementations/reference/tasks";
+import { scenarioArb } from "../spec/scenario/arbitraries";
+import { canonicalJson } from "../spec/scenario/trace";
+import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import type { Scenario } from "../spec/scenario/types";
+import { requiredVersion } from "../spec/scenario/validate";
+import { compareVersions } from "../spec/scenario/versions";
+import { describeDifference } from "./helpers/difference";
+
+const ROOT = path.resolve(__dirname, "..");
+const EXAMPLES_DIR = path.join(ROOT, "spec", "examples");
+const DRIVER = path.join(ROOT, "implementations", "pyodide", "driver.js");
+const PEERS = path.resolve(process.env.AIOSPEC_PEERS_DIR ?? path.join(ROOT, ".peers"));
+const PYODIDE_314 = path.join(PEERS, "node_modules", "pyodide-314", "pyodide.js");
+
+function example(name: string): Scenario {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, name), "utf8")) as Scenario;
+}
+
+function listJson(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== "expected") out.push(...listJson(p));
+    else if (entry.isFile() && entry.name.endsWith(".json")) out.push(p);
+  }
+  return out.sort();
+}
+
+const ref = (version: PythonVersion, scenario: Scenario, pyTask = false): Trace => runScenario(makeReference(version, { pyTask }), scenario);
+
+/** The events, as "[task] ev field=value" strings, leaving out enter/exit noise when asked. */
+function lines(trace: Trace): string[] {
+  return trace.events.map((e: TraceEvent) => {
+    const { ev, task, time, ...rest } = e as TraceEvent & Record<string, unknown>;
+    return `t=${time} [${task ?? "-"}] ${ev} ${canonicalJson(rest)}`;
+  });
+}
+
+function labels(trace: Trace): string[] {
+  return trace.events.filter((e) => e.ev === "log").map((e) => (e as { label: string }).label);
+}
+
+// ---------------------------------------------------------------- the reference alone
+
+describe("reference@3.14: what changed since 3.13 (no Pyodide needed)", () => {
+  it("models 3.14 with the 3.14 flags on and the 3.13.0 ones they replace off", () => {
+    const p13 = profileFor("3.13");
+    const p14 = profileFor("3.14");
+    expect([p13.taskFactoryGetsName, p14.taskFactoryGetsName]).toEqual([false, true]);
+    expect([p13.factoryTaskRenamedEvenUnnamed, p14.factoryTaskRenamedEvenUnnamed]).toEqual([true, false]);
+    expect([p13.createTaskEagerStart, p14.createTaskEagerStart]).toEqual([false, true]);
+    expect([p13.taskGroupDoneTaskFastPath, p14.taskGroupDoneTaskFastPath]).toEqual([true, false]);
+    expect([p13.shieldReportsLateException, p14.shieldReportsLateException]).toEqual([false, true]);
+    expect([profileFor("3.13", true).pyTaskUnseenByCurrentTask, profileFor("3.14", true).pyTaskUnseenByCurrentTask]).toEqual([false, true]);
+    expect(profileFor("3.14", false).pyTaskUnseenByCurrentTask).toBe(false);
+  });
+
+  it("taskFactoryGetsName (gh-128308): an eager task's first step runs under its given name; unnamed tasks keep Task-N", () => {
+    const s = example("versions/eager-task-names.json");
+    const t13 = ref("3.13", s);
+    const t14 = ref("3.14", s);
+    // 3.13.0: first step under the default name, renamed after; unnamed tasks renamed "None".
+    expect(t13.events.filter((e) => e.ev === "current_task").map((e) => (e as { name: string }).name)).toEqual(["None", "Task-2", "Task-3", "given", "None"]);
+    // 3.14: the given name from the first step on; no renaming, so no "None" and no number taken.
+    expect(t14.events.filter((e) => e.ev === "current_task").map((e) => (e as { name: string }).name)).toEqual(["Task-1", "given", "Task-2", "given", "Task-2"]);
+    expect(t14.tasks.map((t) => t.name)).toEqual(["Task-1", "given", "Task-2"]);
+  });
+
+  it("taskGroupDoneTaskFastPath off (gh-128550): leaving a group waits for the done callback of a child that finished eagerly", () => {
+    const s = example("versions/taskgroup-eager-child-done-callback.json");
+    expect(labels(ref("3.13", s))).toEqual(["after group", "w resumed"]);
+    expect(labels(ref("3.14", s))).toEqual(["w resumed", "after group"]);
+    // 3.12.1 has the fast path too.
+    expect(labels(ref("3.12", s))).toEqual(["after group", "w resumed"]);
+  });
+
+  it("shieldReportsLateException (gh-86802): an exception the inner ends with after its shield was cancelled goes to the exception handler", () => {
+    const s = example("versions/shield-cancelled-reports-late-exception.json");
+    const handler = (t: Trace) => t.events.filter((e) => e.ev === "exception_handler");
+    expect(handler(ref("3.13", s))).toEqual([]);
+    expect(handler(ref("3.14", s))).toEqual([
+      { ev: "exception_handler", task: null, time: 1, message: "ValueError exception in shielded future", exc: { type: "ValueError", args: ["late"] } },
+    ]);
+    // Otherwise the traces are the same.
+    const rest = (t: Trace) => lines({ ...t, events: t.events.filter((e) => e.ev !== "exception_handler") });
+    expect(rest(ref("3.14", s))).toEqual(rest(ref("3.13", s)));
+  });
+
+  it("shieldReportsLateException: one report per inner however many of its shields were cancelled; none for a result or a cancellation", () => {
+    const s: Scenario = {
+      aiospec: 1,
+      description: "two cancelled shields of a failing task, one of a task that is then cancelled, one of a task that returns",
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_task", coro: "fails", task: "i" },
+            { op: "create_task", coro: "shield_i", task: "w1" },
+            { op: "create_task", coro: "shield_i", task: "w2" },
+            { op: "create_task", coro: "returns", task: "j" },
+            { op: "create_task", coro: "shield_j", task: "w3" },
+            { op: "create_task", coro: "returns", task: "k" },
+            { op: "create_task", coro: "shield_k", task: "w4" },
+            { op: "sleep", ticks: 0 },
+            { op: "cancel", task: "w1" },
+            { op: "cancel", task: "w2" },
+            { op: "cancel", task: "w3" },
+            { op: "cancel", task: "w4" },
+            { op: "await", on: { gather: [{ task: "w1" }, { task: "w2" }, { task: "w3" }, { task: "w4" }], return_exceptions: true } },
+            { op: "cancel", task: "j" },
+            { op: "sleep", ticks: 2 },
+          ],
+        },
+        { name: "fails", body: [{ op: "sleep", ticks: 1 }, { op: "raise", exc: { type: "ValueError", args: ["late"] } }] },
+        { name: "returns", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: 3 }] },
+        { name: "shield_i", body: [{ op: "await", on: { shield: { task: "i" } } }] },
+        { name: "shield_j", body: [{ op: "await", on: { shield: { task: "j" } } }] },
+        { name: "shield_k", body: [{ op: "await", on: { shield: { task: "k" } } }] },
+      ],
+    };
+    const reports = ref("3.14", s).events.filter((e) => e.ev === "exception_handler");
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ message: "ValueError exception in shielded future", time: 1 });
+  });
+
+  it("pyTaskUnseenByCurrentTask (gh-129898, gh-128002): with _PyTask, current_task() is None, all_tasks() empty, TaskGroup and timeout() refuse", () => {
+    const s = example("versions/pytask-unseen-by-current-task.json");
+    const t = ref("3.14", s, true);
+    expect(t.events.every((e) => e.task === null)).toBe(true);
+    const byEv = (ev: string) => t.events.filter((e) => e.ev === ev).map((e) => canonicalJson(e));
+    expect(byEv("current_task")).toEqual([canonicalJson({ ev: "current_task", name: null, task: null, time: 0 }), canonicalJson({ ev: "current_task", name: null, task: null, time: 0 })]);
+    expect(byEv("all_tasks")).toEqual([canonicalJson({ ev: "all_tasks", names: [], task: null, time: 0 })]);
+    expect(t.events.filter((e) => e.ev === "caught").map((e) => (e as { exc: { args: string[] } }).exc.args[0])).toEqual([
+      "TaskGroup <...> cannot determine the parent task",
+      "Timeout should be used inside a task",
+    ]);
+    // The C Task on 3.14, and _PyTask on 3.13, see the task as before.
+    for (const other of [ref("3.14", s), ref("3.13", s, true)]) {
+      expect(other.events.filter((e) => e.ev === "current_task").map((e) => (e as { name: string }).name)).toEqual(["Task-1", "Task-2"]);
+      expect(labels(other)).toEqual(["in group", "in timeout"]);
+    }
+  });
+
+  describe("createTaskEagerStart (gh-128307): create_task(coro, eager_start=...)", () => {
+    /** Run main() on a fresh reference loop of `version` (with the eager task factory when asked); return what it logged. */
+    function run(version: PythonVersion, eagerFactory: boolean, main: (log: string[]) => Coroutine): string[] {
+      const impl = makeReference(version);
+      const loop = impl.new_event_loop() as EventLoop;
+      if (eagerFactory) loop.set_task_factory(eagerTaskFactory);
+      const log: string[] = [];
+      loop.run_until_complete(loop.create_task(main(log)));
+      return log;
+    }
+    function* child(log: string[]): Coroutine<undefined> {
+      log.push(`start ${current_task()!.get_name()}`);
+      yield* sleep(0);
+      log.push("end");
+      return undefined;
+    }
+    type Via = "asyncio" | "loop" | "taskgroup";
+    /** Create child through `via` with eager_start (undefined: not given), then log, then await it. */
+    function* createThenAwait(log: string[], via: Via, eagerStart: boolean | null | undefined): Coroutine<undefined> {
+      let task: Task;
+      if (via === "taskgroup") {
+        const group = new AsyncioTaskGroup();
+        yield* group.__aenter__();
+        task = group.create_task(child(log), "nm", eagerStart) as Task;
+        log.push("created");
+        yield* group.__aexit__(null);
+      } else {
+        task = via === "asyncio" ? create_task(child(log), "nm", eagerStart) : get_running_loop().create_task(child(log), "nm", eagerStart);
+        log.push("created");
+      }
+      yield* task.__await__();
+      return undefined;
+    }
+    const EAGER = ["start nm", "created", "end"];
+    const LAZY = ["created", "start nm", "end"];
+
+    // What CPython 3.14.2 does (checked on Pyodide 314: the same matrix of calls).
+    const cases: Array<{ factory: boolean; eagerStart: boolean | null | undefined; want: string[] }> = [
+      { factory: false, eagerStart: undefined, want: LAZY },
+      { factory: false, eagerStart: true, want: EAGER },
+      { factory: false, eagerStart: false, want: LAZY },
+      { factory: false, eagerStart: null, want: LAZY },
+      { factory: true, eagerStart: undefined, want: EAGER },
+      { factory: true, eagerStart: true, want: EAGER },
+      { factory: true, eagerStart: false, want: LAZY },
+      // The factory's eager_start=True is a keyword default: an explicit None overrides it.
+      { factory: true, eagerStart: null, want: LAZY },
+    ];
+    for (const via of ["asyncio", "loop", "taskgroup"] as const) {
+      it.each(cases.map((c) => [c.factory ? "eager factory" : "no factory", String(c.eagerStart), c] as const))(
+        `${via}: %s, eager_start=%s`,
+        (_f, _e, c) => {
+          expect(run("3.14", c.factory, (log) => createThenAwait(log, via, c.eagerStart))).toEqual(c.want);
+        },
+      );
+    }
+
+    it("is a TypeError before 3.14", () => {
+      const messages: string[] = [];
+      run("3.13", false, function* (log) {
+        for (const make of [
+          () => create_task(child(log), null, true),
+          () => get_running_loop().create_task(child(log), null, false),
+          () => new AsyncioTaskGroup().create_task(child(log), null, null),
+        ]) {
+          try {
+            make();
+          } catch (e) {
+            messages.push(`${(e as PyBaseException).type}: ${(e as PyBaseException).args[0]}`);
+          }
+        }
+        yield* sleep(0);
+      });
+      expect(messages).toEqual([
+        "TypeError: create_task() got an unexpected keyword argument 'eager_start'",
+        "TypeError: BaseEventLoop.create_task() got an unexpected keyword argument 'eager_start'",
+        "TypeError: TaskGroup.create_task() got an unexpected keyword argument 'eager_start'",
+      ]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- against Pyodide's CPython 3.14
+
+interface DriverRun {
+  hello: { version: string; python: string; implementation?: string };
+  traces: Map<number, Trace>;
+  errors: Map<number, string>;
+}
+
+/** Run scenarios on Pyodide 314's CPython, all in one driver process. */
+function runOnPyodide(scenarios: Scenario[], pyTask: boolean): DriverRun {
+  const options = pyTask ? { task: "py" } : {};
+  const input = scenarios.map((scenario, id) => JSON.stringify({ id, scenario, options })).join("\n") + "\n";
+  const r = spawnSync(process.execPath, [DRIVER, "--pyodide", "314"], {
+    input,
+    encoding: "utf8",
+    maxBuffer: 512 * 1024 * 1024,
+    timeout: 15 * 60_000,
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`the Pyodide 314 driver exited with ${r.status}: ${r.stderr}`);
+  const out = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const run: DriverRun = { hello: out[0].hello, traces: new Map(), errors: new Map() };
+  for (const reply of out.slice(1)) {
+    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
+    else run.traces.set(reply.id, reply.trace);
+  }
+  return run;
+}
+
+const examples = listJson(EXAMPLES_DIR)
+  .map((file) => ({ name: path.relative(EXAMPLES_DIR, file).split(path.sep).join("/"), scenario: JSON.parse(fs.readFileSync(file, "utf8")) as Scenario }))
+  .filter((e) => compareVersions(requiredVersion(e.scenario), "3.14") <= 0);
+
+/** Generated scenarios: the C Task gets more of them (it is what asyncio uses). */
+const GENERATED = [
+  { pyTask: false, seed: 314, count: 300 },
+  { pyTask: true, seed: 3140, count: 120 },
+];
+
+const installed = fs.existsSync(PYODIDE_314) && fs.existsSync(DRIVER);
+const why = !fs.existsSync(DRIVER) ? `${path.relative(ROOT, DRIVER)} is missing` : `Pyodide 314 is not installed (${path.relative(ROOT, PYODIDE_314)}; npm run peers)`;
+
+for (const pyTask of [false, true]) {
+  const title = `reference@3.14${pyTask ? "+pytask" : ""} vs Pyodide 314 (CPython 3.14.2${pyTask ? ", pure-Python Task" : ""})`;
+  if (!installed) {
+    describe.skip(`${title} — skipped: ${why}`, () => {
+      it("needs Pyodide 314", () => {});
+    });
+    continue;
+  }
+  describe(title, () => {
+    const generated = GENERATED.find((g) => g.pyTask === pyTask)!;
+    const sampled = fc.sample(scenarioArb({ version: "3.14" }), { seed: generated.seed, numRuns: generated.count });
+    let run: DriverRun | undefined;
+    const pyodide = (): DriverRun => (run ??= runOnPyodide([...examples.map((e) => e.scenario), ...sampled], pyTask));
+
+    it("runs CPython 3.14", { timeout: 15 * 60_000 }, () => {
+      expect(pyodide().hello.version).toBe("3.14");
+    });
+
+    examples.forEach((e, id) => {
+      it(e.name, { timeout: 15 * 60_000 }, () => {
+        const r = pyodide();
+        expect(r.errors.get(id), "the driver ran the scenario").toBeUndefined();
+        const cpython = r.traces.get(id)!;
+        const reference = ref("3.14", e.scenario, pyTask);
+        expect(canonicalJson(reference), describeDifference(reference, cpython)).toBe(canonicalJson(cpython));
+      });
+    });
+
+    it(`${generated.count} generated 3.14 scenarios (seed ${generated.seed})`, { timeout: 15 * 60_000 }, () => {
+      const r = pyodide();
+      const differ: string[] = [];
+      sampled.forEach((scenario, k) => {
+        const id = examples.length + k;
+        const error = r.errors.get(id);
+        if (error !== undefined) {
+          differ.push(`#${k}: the driver failed: ${error}\n${JSON.stringify(scenario)}`);
+          return;
+        }
+        const reference = ref("3.14", scenario, pyTask);
+        const cpython = r.traces.get(id)!;
+        if (canonicalJson(reference) !== canonicalJson(cpython)) differ.push(`#${k}: ${describeDifference(reference, cpython)}\n${JSON.stringify(scenario)}`);
+      });
+      expect(differ.slice(0, 3).join("\n\n"), `${differ.length} of ${sampled.length} differ`).toBe("");
+    });
+  });
+}
