@@ -23,6 +23,7 @@ import { compareVersions } from "../spec/scenario/versions";
 import { loadClauses } from "./clauseset";
 import { defaultJobs } from "./pool";
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun } from "./reports/commands";
+import { REALTIME } from "./runner";
 import { Target, UsageError, resolvePair, resolveTarget } from "./targets";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "./differential";
 import { combineSelection, selectClauses } from "./glob";
@@ -397,7 +398,7 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption("--impl <id>", "implementation id (see `aiospec list`)")
     .option("--clause <glob>", "only clauses whose id matches, e.g. 'gather.*' (* any run, ? one character; comma-separated)")
     .option("--exclude <glob>", "leave out the clauses whose id matches (repeatable; same syntax as --clause)", collect)
-    .option("--runs <n>", "scenarios per clause", intOption("runs", 1), DEFAULT_RUNS)
+    .option("--runs <n>", `scenarios per clause (default: ${DEFAULT_RUNS}; ${REALTIME.runs} on a real-clock implementation)`, intOption("runs", 1))
     .option("--seed <s>", "run seed, a 32-bit integer (default: random, printed)", seedOption)
     .option("--path <p>", "replay one case: the fast-check path a failure printed (with its --seed and --clause)")
     .option("--json <file>", "write the JSON report (harness/reports/report.schema.json)")
@@ -409,7 +410,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--update-baseline", "rewrite the --baseline file from this run's failures")
     .option("--strict", "with --baseline: an unexpected pass (a listed failure that passes) fails the run")
     .option("--timeout-ms <n>", "time limit for one scenario on the implementation", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
-    .option("--jobs <n>", `clauses run in parallel, each job with its own implementation instance (default: ${defaultJobs()}, the cores here)`, intOption("jobs", 1))
+    .option("--jobs <n>", `clauses run in parallel, each job with its own implementation instance (default: ${defaultJobs()}, the cores here; ${REALTIME.jobs} on a real-clock implementation)`, intOption("jobs", 1))
     .addHelpText(
       "after",
       "\nExit codes: 0 conformant (or only the baseline's known failures), 1 failures, 2 usage error or harness failure, 130 interrupted (Ctrl-C; reports are written, marked incomplete).",
@@ -422,11 +423,11 @@ export async function main(argv: string[]): Promise<number> {
     .command("report")
     .description("regenerate the conformance matrix (implementations here × clauses) into reports/")
     .option("--out <dir>", "where to write matrix.json, index.html and summary.md", REPORTS_DIR)
-    .option("--impl <id>", "an implementation for the matrix (repeatable; default: reference@3.11..3.13 and every cpython-3.X found)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--impl <id>", "an implementation for the matrix (repeatable; default: the references and every real asyncio aiospec knows, absent ones listed as absent)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--mutants", "add every mutant (mutant:NAME) to the matrix")
     .option("--clause <glob>", "only clauses whose id matches")
     .option("--exclude <glob>", "leave out the clauses whose id matches (repeatable)", collect)
-    .option("--runs <n>", "scenarios per clause", intOption("runs", 1), DEFAULT_RUNS)
+    .option("--runs <n>", `scenarios per clause (default: ${DEFAULT_RUNS}; ${REALTIME.runs} on a real-clock implementation)`, intOption("runs", 1))
     .option("--seed <s>", "run seed (fixed by default, so the committed reports are reproducible)", seedOption, 1)
     .option("--timeout-ms <n>", "time limit for one scenario", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
     .option("--jobs <n>", "clauses run in parallel", intOption("jobs", 1))

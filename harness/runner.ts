@@ -210,7 +210,7 @@ async function runCase(c: Clause, target: Target, s: Scenario): Promise<CaseOutc
     expected: () => (expected ??= runScenario(makeReference(target.version), s)),
   };
   const verdict = c.check(ctx);
-  if (verdict === true) return { ok: true };
+  if (verdict === true) return { ok: true, trace };
   return { ok: false, verdict: "fail", message: verdict, trace, expected };
 }
 

@@ -17,10 +17,15 @@ import { renderJUnit } from "../harness/reports/junit";
 import { mdCode, mdText, renderMarkdown, renderMatrixMarkdown } from "../harness/reports/markdown";
 import { renderHtml } from "../harness/reports/html";
 import { applyBaseline, emptyBaseline, loadBaseline, staleEntries, updateBaseline } from "../harness/reports/baseline";
-import { MATRIX_FORMAT, RunReport, replayCommand, shellWord } from "../harness/reports/model";
+import { AbsentImplementation, MATRIX_FORMAT, MatrixReport, RunReport, buildRunReport, replayCommand, shellWord } from "../harness/reports/model";
 import { clauseMatcher } from "../harness/glob";
-import { UsageError } from "../harness/targets";
-import { HOSTILE } from "./fixtures/reports/clauses";
+import { Target, UsageError } from "../harness/targets";
+import { runClause } from "../harness/runner";
+import { runScenario } from "../harness/interpreter";
+import { makeReference } from "../implementations/reference";
+import { canonicalJson } from "../spec/scenario/trace";
+import type { Scenario } from "../spec/scenario/types";
+import { CLAUSES as FIXTURE_CLAUSES, HOSTILE } from "./fixtures/reports/clauses";
 import { XSS_MESSAGE } from "./fixtures/reports/xss-impl";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -57,7 +62,7 @@ describe("JSON report", () => {
   it("validates against harness/reports/report.schema.json and holds what the run found", () => {
     for (const r of [xss, lifo]) expect(reportProblems(r)).toEqual([]);
     expect(lifo.format).toBe("aiospec-report");
-    expect(lifo.schemaVersion).toBe(1);
+    expect(lifo.schemaVersion).toBe(2);
     expect(lifo.complete).toBe(true);
     expect(lifo.implementation).toMatchObject({ requested: "mutant:lifo-ready", id: "mutant:lifo-ready@3.13", version: "3.13" });
     expect(lifo.results.map((r) => [r.id, r.status])).toEqual([
@@ -150,10 +155,13 @@ describe("Markdown", () => {
     expect(mdCode("a`b")).toBe("``a`b``");
   });
 
-  it("renders the matrix", () => {
-    const md = renderMatrixMarkdown({ format: MATRIX_FORMAT, schemaVersion: 1, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, xss], timing: lifo.timing });
-    expect(md).toMatch(/\| `fixture.fast.order` \| exact \| FAIL \| FAIL \|/);
-    expect(md).toMatch(/\| `fixture.fast.holds` \| documented \| pass \| pass \|/);
+  it("renders the matrix: the clauses whose verdicts differ, the others counted", () => {
+    const md = renderMatrixMarkdown({ format: MATRIX_FORMAT, schemaVersion: 2, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, xss], absent: [], timing: lifo.timing });
+    expect(md).toMatch(/\| `fixture.fast.labels` \| documented \| pass \| FAIL \|/);
+    expect(md).not.toMatch(/\| `fixture.fast.order` \|/);
+    expect(md).toMatch(/## Clauses whose verdicts differ \(1 of 4\)/);
+    expect(md).toMatch(/The other 3 clause\(s\) have the same verdict on every implementation \(1 pass, 1 FAIL, 1 skip: version\)/);
+    expect(md).toMatch(/^\| `mutant:lifo-ready@3\.13` \| 3\.13 \| virtual \| 50 \| 2 \| 1 \| 0 \| 1 \| 0 \| \d+\.\d s \|/m);
   });
 });
 
@@ -330,5 +338,154 @@ describe("clause globs and replay commands", () => {
     expect(shellWord("cmd:python3 my driver.py")).toBe("'cmd:python3 my driver.py'");
     expect(shellWord("it's")).toBe(`'it'\\''s'`);
     expect(replayCommand("./impl.ts", "a.b", -5, "1:2")).toBe("npx aiospec run --impl ./impl.ts --clause a.b --seed -5 --path 1:2");
+  });
+});
+
+describe("flaky clauses (real clock) and absent implementations", () => {
+  // A real-clock fake: the reference, whose first run of every scenario has a
+  // stray log event with a hostile label; every rerun is right.
+  const fakeReal = (label: string): Target => {
+    const seen = new Set<string>();
+    return {
+      id: "fake-realtime",
+      version: "3.13",
+      description: `real-clock fake ${label}`,
+      clock: "real",
+      tickMs: 30,
+      run: async (s: Scenario) => {
+        const trace = runScenario(makeReference("3.13"), s);
+        const key = canonicalJson(s);
+        if (!seen.has(key)) trace.events.push({ ev: "log", label, time: 0, task: null });
+        seen.add(key);
+        return trace;
+      },
+      close() {},
+    } as Target;
+  };
+  const timing = { startedAt: new Date(0).toISOString(), finishedAt: new Date(60_000).toISOString(), elapsedMs: 61_000, jobs: 1 };
+  let flaky: RunReport;
+  let matrix: MatrixReport;
+  const ABSENT: AbsentImplementation = { id: "cpython-3.14", description: "cpython-3.14 (Python 3.14)", reason: `no CPython 3.14 found ${HOSTILE}`, install: "pyenv install 3.14" };
+
+  beforeAll(async () => {
+    const clauses = FIXTURE_CLAUSES.filter((c) => c.id.startsWith("fixture.fast."));
+    const target = fakeReal(HOSTILE);
+    const results = [];
+    for (const c of clauses) results.push(await runClause(c, target, { runs: 4, seed: 2 }));
+    flaky = buildRunReport({
+      implementation: { requested: target.id, id: target.id, version: "3.13", description: target.description, fullVersion: "3.13.0", clock: "real", tickMs: 30 },
+      clauses,
+      results,
+      options: { runs: 4, seed: 2, clause: null, path: null, timeoutMs: 5000, strict: false, reruns: 2 },
+      notes: ["fake-realtime runs on a real clock (one tick = 30 ms): 4 scenarios per clause"],
+      baseline: null,
+      interrupted: false,
+      timing,
+    });
+    matrix = { format: MATRIX_FORMAT, schemaVersion: 2, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, flaky], absent: [ABSENT], timing };
+  });
+
+  it("a flaky clause is its own status: counted, valid JSON, exit 0", () => {
+    expect(flaky.results.map((r) => [r.id, r.status])).toEqual([
+      ["fixture.fast.holds", "pass"], // its property ignores the stray event
+      ["fixture.fast.order", "flaky"],
+      ["fixture.fast.labels", "flaky"],
+      ["fixture.fast.old", "skip"],
+    ]);
+    expect(flaky.summary).toMatchObject({ passed: 1, failed: 0, flaky: 2, skipped: 1 });
+    expect(flaky.outcome).toBe("flaky");
+    expect(flaky.exitCode).toBe(0);
+    expect(reportProblems(flaky)).toEqual([]);
+    expect(reportProblems(matrix)).toEqual([]);
+    const f = flaky.results[1].flaky!;
+    expect(f.trace!.events.at(-1)).toMatchObject({ ev: "log", label: HOSTILE });
+    expect(f.passingTrace!.events.some((e) => e.ev === "log" && e.label === HOSTILE)).toBe(false);
+    expect(f.replay).toBe("npx aiospec run --impl fake-realtime --clause fixture.fast.order --seed 2 --path 0");
+    // The schema wants the flaky details with the status.
+    const bad = JSON.parse(JSON.stringify(flaky));
+    delete bad.results[1].flaky;
+    expect(reportProblems(bad).join("\n")).toMatch(/flaky/);
+  });
+
+  it("Markdown matrix: implementation rows with version, clock and time; absent rows with the install command; flaky cells", () => {
+    const md = renderMatrixMarkdown(matrix);
+    expect(md).toMatch(/^\| `fake-realtime` \| 3\.13\.0 \| real, 30 ms\/tick \| 4 \| 1 \| 0 \| 2 \| 1 \| 0 \| 1 min 1 s \|/m);
+    expect(md).toMatch(/^\| `cpython-3\.14` \| — \| — \| — \| absent \|.*install: `pyenv install 3\.14` \|$/m);
+    expect(md).toMatch(/\| `fixture.fast.order` \| exact \| FAIL \| flaky \|/);
+    expect(md).toMatch(/\| `fixture.fast.labels` \| documented \| pass \| flaky \|/);
+    expect(md).toMatch(/## Clauses whose verdicts differ \(2 of 4\)/);
+    expect(md).not.toMatch(/\| `fixture.fast.old` \|/); // skipped on both: the same verdict
+    expect(md).toContain("> fake-realtime runs on a real clock");
+    const prose = md.replace(/`[^`\n]*`/g, "");
+    expect(prose).not.toMatch(/<script|<img/);
+    expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
+  });
+
+  it("Markdown run report: a Flaky section; the totals table gets a flaky column", () => {
+    const md = renderMarkdown(flaky);
+    expect(md).toMatch(/^## aiospec: `fake-realtime` — conformant, with flaky clauses/);
+    expect(md).toMatch(/\| level \| clauses \| passed \| failed \| flaky \| skipped \| errors \|/);
+    expect(md).toMatch(/### Flaky \(2\)/);
+    expect(md).toContain("npx aiospec run --impl fake-realtime --clause fixture.fast.order --seed 2 --path 0");
+    // A report without flaky clauses keeps the old table.
+    expect(renderMarkdown(lifo)).not.toMatch(/\| flaky \|/);
+  });
+
+  it("JUnit: a flaky clause passes, with a <flakyFailure> holding both runs", () => {
+    const xml = renderJUnit([flaky]);
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml);
+    expect(doc.testsuites).toMatchObject({ tests: "4", failures: "0", errors: "0", skipped: "1" });
+    const tc = (doc.testsuites.testsuite.testcase as Array<Record<string, any>>)[1];
+    expect(tc.failure).toBeUndefined();
+    expect(tc.flakyFailure.message).toContain(HOSTILE.replace(/"/g, '\\"'));
+    expect(tc.flakyFailure["#text"]).toContain("the failing run:");
+    expect(tc.flakyFailure["#text"]).toContain("the rerun that passed:");
+  });
+
+  it("HTML: flaky cells and articles with both traces, absent rows, everything escaped", () => {
+    const html = renderHtml(matrix.reports, { absent: matrix.absent });
+    expect(html).toContain('<option value="flaky">flaky</option>');
+    expect(html).toMatch(/<td class="st flaky" title="flaky: [^"]*"><a href="#f-1-fixture\.fast\.order">flaky<\/a><\/td>/);
+    expect(html).toContain('<section id="flaky"><h2>Flaky (2)</h2>');
+    expect(html).toContain("Trace of fake-realtime, the failing run");
+    expect(html).toContain("Trace of fake-realtime, the rerun that passed");
+    expect(html).toContain('<tr class="absent"><td><code>cpython-3.14</code></td>');
+    expect(html).toContain("install: <code>pyenv install 3.14</code>");
+    expect(html).toContain('<td class="st skip" title="holds for Python 3.11');
+    expect(html).toContain(">skip: version</td>");
+    expect(html).toContain("<td>3.13.0</td><td>real (30 ms a tick)</td>");
+    expect(html).not.toContain(HOSTILE);
+    expect(html).not.toMatch(/<img|<script>alert/);
+    fs.writeFileSync(path.join(tmp, "flaky-matrix.html"), html);
+  });
+
+  it.skipIf(!fs.existsSync(CHROMIUM))("in Chromium: the flaky and absent text reads as text, nothing runs, the flaky filter works", async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS.filter((f) => f !== "--headless") });
+    try {
+      const page = await browser.newPage();
+      await page.goto("file://" + path.join(tmp, "flaky-matrix.html") + "#status=flaky");
+      await page.waitForFunction("document.documentElement.dataset.ready === '1'");
+      expect(await page.evaluate("typeof window.__xss")).toBe("undefined");
+      expect(await page.$$eval("img", (els) => els.length)).toBe(0);
+      const shown = await page.$$eval("tr.clause:not([hidden])", (els) => els.map((e) => e.querySelector("code")!.textContent));
+      expect(shown).toEqual(["fixture.fast.order", "fixture.fast.labels"]);
+      expect(await page.textContent("tr.absent")).toContain(HOSTILE);
+      const msg = await page.$$eval("article.flaky .message", (els) => els.map((e) => e.textContent ?? ""));
+      expect(msg.some((m) => m.includes(HOSTILE.replace(/"/g, '\\"')))).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("baselines: a flaky clause is neither a new failure nor an unexpected pass, and --update-baseline keeps its entry", () => {
+    const impl = flaky.implementation;
+    const b = { ...emptyBaseline(), knownFailures: [{ implementation: "fake-realtime", clause: "fixture.fast.order", reason: "FIFO ties" }] };
+    const rs = JSON.parse(JSON.stringify(flaky.results)) as RunReport["results"];
+    const out = applyBaseline(rs, b, "b.json", impl, true);
+    expect(out).toEqual({ file: "b.json", strict: true, knownFailures: [], newFailures: [], unexpectedPasses: [], flaky: ["fixture.fast.order", "fixture.fast.labels"] });
+    expect(rs[1].baseline).toBeUndefined();
+    expect(updateBaseline(b, impl, rs).knownFailures).toEqual(b.knownFailures);
   });
 });

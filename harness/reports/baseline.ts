@@ -13,7 +13,10 @@
  * (reference -> reference@3.13); both fields take `*` wildcards. A clause
  * that fails and is listed is a known failure; one that fails and is not
  * listed is a new failure (exit 1); one that is listed and passes is an
- * unexpected pass (reported; exit 1 only with --strict).
+ * unexpected pass (reported; exit 1 only with --strict). A flaky clause (real
+ * clock: it failed, then passed when run again) is none of these: it is
+ * listed apart, fails nothing, and --update-baseline leaves its entry, if
+ * any, as it is.
  */
 import * as fs from "node:fs";
 import Ajv2020 from "ajv/dist/2020";
@@ -46,6 +49,8 @@ export interface BaselineOutcome {
   newFailures: string[];
   /** Clauses in the baseline that passed (fail the run only with --strict). */
   unexpectedPasses: string[];
+  /** Flaky clauses (real clock), listed in the baseline or not: they fail nothing. */
+  flaky?: string[];
 }
 
 let validator: ReturnType<Ajv2020["compile"]> | undefined;
@@ -121,6 +126,8 @@ export function applyBaseline(
 ): BaselineOutcome {
   const mine = entriesFor(b, impl);
   const out: BaselineOutcome = { file, strict, knownFailures: [], newFailures: [], unexpectedPasses: [] };
+  const flaky = results.filter((r) => r.status === "flaky").map((r) => r.id);
+  if (flaky.length) out.flaky = flaky;
   for (const r of results) {
     const e = entryFor(mine, r.id);
     let mark: BaselineMark | null = null;
@@ -154,7 +161,7 @@ export function updateBaseline(old: Baseline, impl: ImplementationInfo, results:
   const keep = old.knownFailures.filter((e) => {
     if (!mine.has(e) || e.clause.includes("*") || e.implementation.includes("*")) return true;
     const r = byId.get(e.clause);
-    return r === undefined || r.status === "skip" || r.status === "error" || r.status === "fail";
+    return r === undefined || r.status === "skip" || r.status === "error" || r.status === "fail" || r.status === "flaky";
   });
   const kept = entriesFor({ ...old, knownFailures: keep }, impl);
   const added: BaselineEntry[] = [];

@@ -6,20 +6,23 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Clause } from "../../spec/clauses/clause";
-import { VERSIONS } from "../../implementations/reference";
-import { MUTANTS } from "../../implementations/mutants";
 import { loadClauses } from "../clauseset";
 import { selectClauses } from "../glob";
 import { ClausePool, defaultJobs, openTarget } from "../pool";
 import { makeProgress } from "../progress";
-import type { ClauseResult } from "../runner";
+import { ClauseResult, REALTIME, targetClock, targetTickMs } from "../runner";
 import { DEFAULT_LIMITS, Target, UsageError, findCPython } from "../targets";
+import { VERSIONS } from "../../implementations/reference";
+import { MUTANTS } from "../../implementations/mutants";
+import { PYTHON_VERSIONS } from "../../spec/scenario/versions";
 import { writeFileAtomic } from "./atomic";
 import { Baseline, applyBaseline, loadBaseline, staleEntries, updateBaseline, writeBaseline } from "./baseline";
 import { renderHtml } from "./html";
 import { renderJUnit } from "./junit";
-import { renderMarkdown, renderMatrixMarkdown } from "./markdown";
+import { MARKDOWN_MAX_BYTES, renderMarkdown, renderMatrixMarkdown } from "./markdown";
+import { MatrixEntry, matrixEntries } from "./implementations";
 import {
+  AbsentImplementation,
   EXIT,
   ImplementationInfo,
   MATRIX_FORMAT,
@@ -32,7 +35,7 @@ import {
   toolInfo,
   totalsLine,
 } from "./model";
-import { failureText, indent, resultLine, saveFailure } from "./text";
+import { failureText, flakySummary, indent, resultLine, saveFailure } from "./text";
 
 export const DEFAULT_RUNS = 100;
 export const DEFAULT_TIMEOUT_MS = DEFAULT_LIMITS.timeoutMs;
@@ -40,7 +43,8 @@ export const DEFAULT_TIMEOUT_MS = DEFAULT_LIMITS.timeoutMs;
 export interface RunCommandOptions {
   impl: string;
   clause?: string;
-  runs: number;
+  /** Scenarios per clause; default DEFAULT_RUNS, or REALTIME.runs on a real clock. */
+  runs?: number;
   seed?: number;
   path?: string;
   json?: string;
@@ -159,7 +163,49 @@ function onInterrupt(stop: (signal: NodeJS.Signals) => void): () => void {
 }
 
 function implementationInfo(requested: string, t: Target): ImplementationInfo {
-  return { requested, id: t.id, version: t.version, description: t.description };
+  const full = (t as Target & { fullVersion?: string }).fullVersion;
+  const clock = targetClock(t);
+  const tickMs = targetTickMs(t);
+  return {
+    requested,
+    id: t.id,
+    version: t.version,
+    description: t.description,
+    ...(full ? { fullVersion: full } : {}),
+    clock,
+    ...(clock === "real" && tickMs !== undefined ? { tickMs } : {}),
+  };
+}
+
+/**
+ * How many scenarios and jobs a run on this target takes, and, on a real
+ * clock, what changed from the defaults and why (shown on the terminal and
+ * kept in the reports' `notes`).
+ */
+export function runPlan(
+  t: Target,
+  clauses: readonly Clause[],
+  given: { runs?: number; jobs?: number },
+): { runs: number; jobs: number; reruns: number; notes: string[] } {
+  const cores = defaultJobs();
+  if (targetClock(t) !== "real") return { runs: given.runs ?? DEFAULT_RUNS, jobs: given.jobs ?? cores, reruns: 0, notes: [] };
+  const runs = given.runs ?? REALTIME.runs;
+  const jobs = given.jobs ?? REALTIME.jobs;
+  const tick = targetTickMs(t);
+  const changed: string[] = [];
+  if (given.runs === undefined) changed.push(`${runs} scenarios per clause instead of ${DEFAULT_RUNS} (every tick is real time: the run takes minutes, not hours; --runs overrides)`);
+  if (given.jobs === undefined && cores > REALTIME.jobs) {
+    changed.push(`${jobs} job instead of ${cores} (drivers running side by side miss their ticks and fail spuriously; --jobs overrides)`);
+  }
+  const vto = clauses.filter((c) => c.virtualTimeOnly !== undefined).length;
+  const notes = [
+    `${t.id} runs on a real clock${tick ? ` (one tick = ${tick} ms)` : ""}: ` +
+      `${changed.length ? `${changed.join("; ")}; ` : ""}` +
+      `a failing case is run ${REALTIME.reruns} more times and counts only if it fails every time, else the clause is flaky (shown, not failed); ` +
+      `shrinking stops after ${REALTIME.shrinkLimit} candidates` +
+      `${vto ? `; ${vto} clause(s) that need a virtual clock are skipped` : ""}.`,
+  ];
+  return { runs, jobs, reruns: REALTIME.reruns, notes };
 }
 
 interface ExecuteResult {
@@ -230,17 +276,18 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   }
   if (opts.updateBaseline && opts.baseline === undefined) throw new UsageError("--update-baseline needs --baseline FILE (the file to write)");
   if (opts.strict && opts.baseline === undefined) throw new UsageError("--strict needs --baseline FILE (it makes unexpected passes fail the run)");
-  const plan = planOutputs(opts);
+  const outputs = planOutputs(opts);
   let baseline: Baseline | null = null;
   if (opts.baseline !== undefined) {
     baseline = loadBaseline(opts.baseline, opts.updateBaseline);
     if (opts.updateBaseline) checkWritable(opts.baseline, "--baseline");
   }
   const seed = opts.seed ?? randomSeed();
-  const jobs = opts.jobs ?? defaultJobs();
   const warnings: string[] = [];
   const target = await openTarget(opts.impl, { timeoutMs: opts.timeoutMs, onEvent: (e) => warnings.push(`${e.target}: ${e.kind === "restart" ? `restarted after: ${e.reason}` : `gave up: ${e.reason}`}`) });
   const impl = implementationInfo(opts.impl, target);
+  const plan = runPlan(target, clauses, opts);
+  const { runs, jobs } = plan;
   if (baseline) {
     for (const e of staleEntries(baseline, all.map((c) => c.id))) {
       process.stderr.write(`aiospec: warning: baseline ${opts.baseline}: no clause matches "${e.clause}" (${e.implementation})\n`);
@@ -250,9 +297,10 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   let run: ExecuteResult;
   try {
     process.stderr.write(
-      `aiospec run: ${target.id} (${target.description}); ${clauses.length} clause(s), ${opts.runs} runs each, seed ${seed}, ${Math.min(jobs, clauses.length)} job(s)\n`,
+      `aiospec run: ${target.id} (${target.description}); ${clauses.length} clause(s), ${runs} runs each, seed ${seed}, ${Math.min(jobs, clauses.length)} job(s)\n`,
     );
-    run = await execute(clauses, target, { impl: opts.impl, runs: opts.runs, seed, path: opts.path, timeoutMs: opts.timeoutMs, jobs }, "aiospec", (i, r, line) => {
+    for (const n of plan.notes) process.stderr.write(`aiospec: ${n}\n`);
+    run = await execute(clauses, target, { impl: opts.impl, runs, seed, path: opts.path, timeoutMs: opts.timeoutMs, jobs }, "aiospec", (i, r, line) => {
       const cr = clauseReport(clauses[i], r, target.id);
       if (baseline) applyBaseline([cr], baseline, opts.baseline!, impl, !!opts.strict);
       line(resultLine(cr));
@@ -260,6 +308,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
         line(indent(failureText(cr, target.id, target.version, { program: "scenario", saved: saveFailure(cr, target.id) })));
       }
       else if (cr.failure) line(`  ${cr.failure.verdict}: ${cr.failure.message}\n  Replay: ${cr.failure.replay}`);
+      if (cr.status === "flaky") line(indent(flakySummary(cr)));
     });
   } finally {
     await target.close();
@@ -267,8 +316,8 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   for (const w of warnings) process.stderr.write(`aiospec: warning: ${w}\n`);
 
   const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing };
-  const options = { runs: opts.runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs: opts.timeoutMs, strict: !!opts.strict };
-  let report = buildRunReport({ ...base, options, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
+  const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs: opts.timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
+  let report = buildRunReport({ ...base, options, notes: plan.notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
   let baselineNote = "";
   if (opts.updateBaseline && baseline && report.complete && report.summary.errors === 0) {
     const updated = updateBaseline(baseline, impl, report.results);
@@ -279,18 +328,22 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     const added = [...after].filter((k) => !before.has(k)).length;
     const removed = [...before].filter((k) => !after.has(k)).length;
     baselineNote = `baseline ${opts.baseline} updated: ${updated.knownFailures.length} known failure(s) (+${added}, -${removed})`;
-    report = buildRunReport({ ...base, options, baseline: { file: opts.baseline!, data: updated } });
+    report = buildRunReport({ ...base, options, notes: plan.notes, baseline: { file: opts.baseline!, data: updated } });
   } else if (opts.updateBaseline) {
     baselineNote = `baseline ${opts.baseline} not updated: the run ${report.complete ? "had harness errors" : "did not finish"}`;
   }
 
-  const written = writeRunReports(plan, report, opts.out);
+  const written = writeRunReports(outputs, report, opts.out);
   process.stdout.write(`${totalsLine(report.summary)}\n`);
   const b = report.baseline;
   if (b) {
     process.stdout.write(`baseline ${b.file}: ${b.knownFailures.length} known failure(s), ${b.newFailures.length} new failure(s), ${b.unexpectedPasses.length} unexpected pass(es)${b.strict ? " (strict)" : ""}\n`);
     if (b.newFailures.length) process.stdout.write(`  new failures: ${b.newFailures.join(", ")}\n`);
     if (b.unexpectedPasses.length) process.stdout.write(`  unexpected passes (no longer failing; remove them with --update-baseline): ${b.unexpectedPasses.join(", ")}\n`);
+  }
+  const flaky = report.results.filter((r) => r.status === "flaky");
+  if (flaky.length) {
+    process.stdout.write(`flaky (failed once, passed when run again; they do not fail the run): ${flaky.map((r) => r.id).join(", ")}\n`);
   }
   if (baselineNote) process.stdout.write(baselineNote + "\n");
   if (!report.complete) process.stdout.write(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
@@ -302,7 +355,8 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
 
 export interface ReportCommandOptions {
   out?: string;
-  runs: number;
+  /** Scenarios per clause; default DEFAULT_RUNS, or REALTIME.runs on a real clock. */
+  runs?: number;
   seed: number;
   clause?: string;
   impl?: string[];
@@ -313,69 +367,121 @@ export interface ReportCommandOptions {
 
 export const REPORTS_DIR = path.resolve(__dirname, "..", "..", "reports");
 
-/** The implementations of the matrix: every reference profile, every CPython found here, and (asked for) every mutant. */
+/**
+ * The virtual-clock core of the matrix, without probing anything: every
+ * reference profile and every CPython 3.X found (and, asked for, every
+ * mutant). `aiospec report` runs more: matrixEntries (implementations.ts).
+ */
 export function matrixImplementations(mutants: boolean): string[] {
   const ids = VERSIONS.map((v) => `reference@${v}`);
-  for (const v of VERSIONS) if (findCPython(v).path) ids.push(`cpython-${v}`);
+  for (const v of PYTHON_VERSIONS) if (findCPython(v).path) ids.push(`cpython-${v}`);
   if (mutants) ids.push(...MUTANTS.map((m) => `mutant:${m.name}`));
   return ids;
+}
+
+function duration(ms: number): string {
+  return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   const clauses = selectClauses(loadClauses(), opts.clause);
   const out = path.resolve(opts.out ?? REPORTS_DIR);
   checkOutDir(out);
-  const ids = opts.impl?.length ? opts.impl : matrixImplementations(!!opts.mutants);
-  const jobs = opts.jobs ?? defaultJobs();
-  // Resolve every implementation first: an unknown id is a usage error before anything runs.
-  const targets: Target[] = [];
-  try {
-    for (const id of ids) targets.push(await openTarget(id, { timeoutMs: opts.timeoutMs }));
-  } catch (e) {
-    await Promise.all(targets.map((t) => t.close()));
-    throw e;
+  // The default matrix: everything the discovery knows, absent ones too. With
+  // --impl: exactly those, each of which must start (else a usage error).
+  const explicit = !!opts.impl?.length;
+  const entries: MatrixEntry[] = explicit ? opts.impl!.map((id) => ({ id, status: "found", description: id })) : await matrixEntries({ mutants: !!opts.mutants });
+  const targets = new Map<string, Target>();
+  if (explicit) {
+    try {
+      for (const e of entries) targets.set(e.id, await openTarget(e.id, { timeoutMs: opts.timeoutMs }));
+    } catch (err) {
+      await Promise.all([...targets.values()].map((t) => t.close()));
+      throw err;
+    }
   }
+  const absent: AbsentImplementation[] = entries
+    .filter((e) => e.status === "absent")
+    .map((e) => ({ id: e.id, description: e.description, reason: e.why ?? "not found here", ...(e.install ? { install: e.install } : {}) }));
+  const runnable = entries.filter((e) => e.status === "found");
   const started = new Date();
   const reports: RunReport[] = [];
   let interrupted = false;
-  process.stderr.write(`aiospec report: ${ids.length} implementation(s) × ${clauses.length} clause(s), ${opts.runs} runs each, seed ${opts.seed}, ${jobs} job(s)\n`);
+  let runsShown = opts.runs ?? DEFAULT_RUNS;
+  let maxJobs = 1;
+  process.stderr.write(
+    `aiospec report: ${runnable.length} implementation(s) × ${clauses.length} clause(s), ${opts.runs ?? `${DEFAULT_RUNS} (${REALTIME.runs} on a real clock)`} runs each, seed ${opts.seed}` +
+      `${absent.length ? `; absent here: ${absent.map((a) => a.id).join(", ")}` : ""}\n`,
+  );
   try {
-    for (let k = 0; k < targets.length; k++) {
-      const target = targets[k];
-      if (interrupted) break;
-      const run = await execute(clauses, target, { impl: ids[k], runs: opts.runs, seed: opts.seed, timeoutMs: opts.timeoutMs, jobs }, target.id, () => {});
-      interrupted = run.interrupted;
-      const report = buildRunReport({
-        implementation: implementationInfo(ids[k], target),
-        clauses,
-        results: run.results,
-        interrupted: run.interrupted,
-        timing: run.timing,
-        options: { runs: opts.runs, seed: opts.seed, clause: opts.clause ?? null, path: null, timeoutMs: opts.timeoutMs, strict: false },
-        baseline: null,
-      });
-      reports.push(report);
-      const line = `${target.id.padEnd(24)} ${totalsLine(report.summary)} (${(run.timing.elapsedMs / 1000).toFixed(1)} s)`;
-      process.stdout.write(line + "\n");
+    for (let k = 0; k < runnable.length && !interrupted; k++) {
+      const e = runnable[k];
+      let target = targets.get(e.id);
+      if (!target) {
+        try {
+          target = await openTarget(e.id, { timeoutMs: opts.timeoutMs });
+        } catch (err) {
+          absent.push({ id: e.id, description: e.description, reason: `could not start: ${(err as Error).message}` });
+          process.stdout.write(`${e.id.padEnd(28)} could not start: ${(err as Error).message}\n`);
+          continue;
+        }
+      }
+      try {
+        const plan = runPlan(target, clauses, opts);
+        runsShown = opts.runs ?? DEFAULT_RUNS;
+        maxJobs = Math.max(maxJobs, plan.jobs);
+        process.stderr.write(`[${k + 1}/${runnable.length}] ${target.id}: ${target.description}; ${plan.runs} runs, ${plan.jobs} job(s)\n`);
+        for (const n of plan.notes) process.stderr.write(`  ${n}\n`);
+        const run = await execute(clauses, target, { impl: e.id, runs: plan.runs, seed: opts.seed, timeoutMs: opts.timeoutMs, jobs: plan.jobs }, target.id, () => {});
+        interrupted = run.interrupted;
+        const report = buildRunReport({
+          implementation: implementationInfo(e.id, target),
+          clauses,
+          results: run.results,
+          interrupted: run.interrupted,
+          timing: run.timing,
+          options: {
+            runs: plan.runs,
+            seed: opts.seed,
+            clause: opts.clause ?? null,
+            path: null,
+            timeoutMs: opts.timeoutMs,
+            strict: false,
+            ...(plan.reruns ? { reruns: plan.reruns } : {}),
+          },
+          notes: plan.notes,
+          baseline: null,
+        });
+        reports.push(report);
+        const line = `${target.id.padEnd(28)} ${totalsLine(report.summary)} (${duration(run.timing.elapsedMs)})`;
+        process.stdout.write(line + "\n");
+      } finally {
+        await target.close();
+        targets.delete(e.id);
+      }
     }
   } finally {
-    await Promise.all(targets.map((t) => t.close()));
+    await Promise.all([...targets.values()].map((t) => t.close()));
   }
   const finished = new Date();
   const matrix: MatrixReport = {
     format: MATRIX_FORMAT,
     schemaVersion: SCHEMA_VERSION,
     tool: toolInfo(),
-    complete: !interrupted && reports.length === ids.length && reports.every((r) => r.complete),
-    options: { runs: opts.runs, seed: opts.seed, timeoutMs: opts.timeoutMs },
+    complete: !interrupted && reports.length === runnable.length && reports.every((r) => r.complete),
+    options: { runs: runsShown, seed: opts.seed, timeoutMs: opts.timeoutMs },
     reports,
-    timing: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), elapsedMs: finished.getTime() - started.getTime(), jobs },
+    absent,
+    timing: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), elapsedMs: finished.getTime() - started.getTime(), jobs: maxJobs },
   };
   fs.mkdirSync(out, { recursive: true });
+  const md = renderMatrixMarkdown(matrix);
+  if (Buffer.byteLength(md, "utf8") > MARKDOWN_MAX_BYTES + 4096) process.stderr.write("aiospec: warning: summary.md is over 1 MiB\n");
   writeFileAtomic(path.join(out, "matrix.json"), JSON.stringify(matrix, null, 2) + "\n");
-  writeFileAtomic(path.join(out, "index.html"), renderHtml(reports, { seed: opts.seed, runs: opts.runs, generatedAt: matrix.timing.finishedAt }));
-  writeFileAtomic(path.join(out, "summary.md"), renderMatrixMarkdown(matrix));
-  process.stderr.write(`aiospec: wrote ${["matrix.json", "index.html", "summary.md"].map((f) => path.relative(process.cwd(), path.join(out, f)) || f).join(", ")}\n`);
+  writeFileAtomic(path.join(out, "index.html"), renderHtml(reports, { seed: opts.seed, runs: runsShown, generatedAt: matrix.timing.finishedAt, absent }));
+  writeFileAtomic(path.join(out, "summary.md"), md);
+  if (absent.length) process.stdout.write(`absent (${absent.length}): ${absent.map((a) => `${a.id}${a.install ? ` — ${a.install}` : ""}`).join("; ")}\n`);
+  process.stderr.write(`aiospec: wrote ${["matrix.json", "index.html", "summary.md"].map((f) => path.relative(process.cwd(), path.join(out, f)) || f).join(", ")} (${duration(matrix.timing.elapsedMs)})\n`);
   if (interrupted) return EXIT.interrupted;
   return reports.some((r) => r.summary.errors > 0) ? EXIT.usage : EXIT.ok;
 }

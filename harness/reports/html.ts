@@ -2,7 +2,9 @@
  * One self-contained HTML page: the implementation × clause matrix, with
  * filters (status, level, area, text) and, for every failure, its
  * reproducer (message, first difference, replay command with seed and
- * path, shrunk scenario as JSON, as a Python program, and both traces).
+ * path, shrunk scenario as JSON, as a Python program, and both traces); for
+ * every flaky clause (real clock), the failing run's trace and the passing
+ * rerun's; implementations that are absent here, with how to install them.
  *
  * Everything that comes from an implementation, a scenario or a clause is
  * escaped (escape-html) before it enters the page, in text and in
@@ -14,12 +16,13 @@
 import { createHash } from "node:crypto";
 import escapeHtml from "escape-html";
 import { formatTrace } from "../format";
-import type { ClauseReport, RunReport, Summary } from "./model";
+import type { AbsentImplementation, ClauseReport, RunReport, Summary } from "./model";
+import { cellWord } from "./markdown";
 
 const esc = (s: string | number | boolean): string => escapeHtml(String(s));
 
 const STYLE = `
-:root { --pass:#1a7f37; --fail:#cf222e; --skip:#6e7781; --error:#9a6700; --bg:#fff; --fg:#1f2328; --muted:#656d76; --line:#d0d7de; }
+:root { --pass:#1a7f37; --fail:#cf222e; --skip:#6e7781; --error:#9a6700; --flaky:#bc4c00; --bg:#fff; --fg:#1f2328; --muted:#656d76; --line:#d0d7de; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); margin: 0 auto; padding: 1rem 1.5rem 3rem; max-width: 1400px; }
 h1 { font-size: 1.5rem; margin: .2rem 0; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid var(--line); }
@@ -32,7 +35,9 @@ thead th { position: sticky; top: 0; background: #f6f8fa; }
 thead th code { white-space: nowrap; }
 td.st { text-align: center; white-space: nowrap; font-weight: 600; }
 .pass { color: var(--pass); } .fail { color: var(--fail); } .skip { color: var(--skip); } .error, .notrun { color: var(--error); }
-td.st.fail { background: #ffebe9; } td.st.pass { background: #dafbe1; }
+td.st.fail { background: #ffebe9; } td.st.pass { background: #dafbe1; } td.st.flaky { background: #fff1e5; }
+.flaky { color: var(--flaky); } tr.absent td { color: var(--muted); }
+td.st.skip { font-weight: normal; font-size: .85em; }
 code, pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: .5rem .7rem; overflow-x: auto; white-space: pre; margin: .2rem 0; }
 .filters { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; margin: 1rem 0; padding: .6rem .8rem; background: #f6f8fa; border-radius: 6px; position: sticky; top: 0; z-index: 2; }
@@ -40,6 +45,7 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; pa
 .filters input, .filters select { font: inherit; padding: .15rem .3rem; }
 article.failure { border: 1px solid var(--line); border-left: 4px solid var(--fail); border-radius: 6px; padding: .7rem 1rem; margin: 1rem 0; }
 article.failure.known { border-left-color: var(--skip); }
+article.failure.flaky { border-left-color: var(--flaky); }
 .tag { display: inline-block; font-size: .75rem; border: 1px solid var(--line); border-radius: 1rem; padding: 0 .5rem; margin-left: .4rem; color: var(--muted); }
 [hidden] { display: none !important; }
 `;
@@ -91,14 +97,14 @@ const SCRIPT_HASH = createHash("sha256").update(SCRIPT, "utf8").digest("base64")
 
 const CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${SCRIPT_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
 
-const WORD = { pass: "pass", fail: "FAIL", skip: "skip", error: "ERROR", notrun: "not run" } as const;
+const WORD = { pass: "pass", fail: "FAIL", flaky: "flaky", skip: "skip", error: "ERROR", notrun: "not run" } as const;
 
 function safeUrl(u: string): string | null {
   return /^https?:\/\/[^\s"'<>]+$/.test(u) ? u : null;
 }
 
 function totals(s: Summary): string {
-  return `<td class="pass">${s.passed}</td><td class="fail">${s.failed}</td><td class="skip">${s.skipped}</td><td class="error">${s.errors}</td><td class="notrun">${s.notRun}</td>` +
+  return `<td class="pass">${s.passed}</td><td class="fail">${s.failed}</td><td class="flaky">${s.flaky}</td><td class="skip">${s.skipped}</td><td class="error">${s.errors}</td><td class="notrun">${s.notRun}</td>` +
     `<td class="muted">documented ${s.byLevel.documented.passed}/${s.byLevel.documented.total - s.byLevel.documented.skipped} · exact ${s.byLevel.exact.passed}/${s.byLevel.exact.total - s.byLevel.exact.skipped}</td>`;
 }
 
@@ -141,7 +147,38 @@ function failureArticle(r: ClauseReport, report: RunReport, index: number): stri
   return parts.join("\n");
 }
 
+function flakyArticle(r: ClauseReport, report: RunReport, index: number): string {
+  const f = r.flaky!;
+  const impl = report.implementation;
+  const text = [r.id, impl.id, r.statement, f.message, "flaky"].join(" ").toLowerCase();
+  const parts = [
+    `<article class="failure flaky" id="${esc(anchor(index, r.id))}" data-filter data-status="${esc(r.status === "flaky" ? "flaky" : "fail")}" data-level="${esc(r.level)}" data-area="${esc(r.area)}" data-text="${esc(text)}">`,
+    `<h3><code>${esc(r.id)}</code> on <code>${esc(impl.id)}</code><span class="tag">${esc(r.level)}</span><span class="tag">flaky</span></h3>`,
+    `<p class="statement">${esc(r.statement)}</p>`,
+    `<p>${esc(f.cases)} case(s) failed, then passed when run again. The first failed ${esc(f.attempts - 1)} time(s), then passed on run ${esc(f.attempts)}:</p>`,
+    `<p><b>${esc(f.verdict)}:</b> <span class="message">${esc(f.message)}</span></p>`,
+  ];
+  if (f.firstDifference) parts.push(`<h4>First difference of the failing run</h4><pre>${esc(f.firstDifference.text)}</pre>`);
+  if (f.replay) parts.push(`<h4>Replay</h4><pre>${esc(f.replay)}</pre>`);
+  parts.push(
+    `<p class="muted">Seed ${esc(f.seed)} (clause seed ${esc(f.clauseSeed)})${f.path !== undefined ? `, path <code>${esc(f.path)}</code>` : ""}</p>`,
+    `<details><summary>The case (JSON)</summary><pre>${esc(JSON.stringify(f.scenario, null, 2))}</pre></details>`,
+    `<details><summary>As a Python program</summary><pre>${esc(f.python)}</pre></details>`,
+  );
+  if (f.trace) parts.push(`<details><summary>Trace of ${esc(impl.id)}, the failing run</summary><pre>${esc(formatTrace(f.trace))}</pre></details>`);
+  if (f.passingTrace) parts.push(`<details><summary>Trace of ${esc(impl.id)}, the rerun that passed</summary><pre>${esc(formatTrace(f.passingTrace))}</pre></details>`);
+  if (f.expected) parts.push(`<details><summary>Expected (reference@${esc(impl.version)})</summary><pre>${esc(formatTrace(f.expected))}</pre></details>`);
+  parts.push("</article>");
+  return parts.join("\n");
+}
+
+function duration(ms: number): string {
+  return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 export interface HtmlOptions {
+  /** Implementations of the matrix that did not run here (listed with how to install them). */
+  absent?: readonly AbsentImplementation[];
   title?: string;
   /** Run seed and scenarios per clause, shown in the header. */
   seed?: number;
@@ -196,17 +233,33 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
   out.push("</header>");
 
   out.push('<section id="summary"><h2>Implementations</h2><table>');
-  out.push("<thead><tr><th>implementation</th><th>description</th><th>outcome</th><th>passed</th><th>failed</th><th>skipped</th><th>errors</th><th>not run</th><th>by level (passed / run)</th></tr></thead><tbody>");
+  out.push(
+    "<thead><tr><th>implementation</th><th>version</th><th>clock</th><th>description</th><th>outcome</th><th>passed</th><th>failed</th><th>flaky</th><th>skipped</th><th>errors</th><th>not run</th><th>by level (passed / run)</th><th>runs</th><th>time</th></tr></thead><tbody>",
+  );
   for (const r of reports) {
     const b = r.baseline;
+    const impl = r.implementation;
     const outcome = r.outcome + (b ? ` (baseline: ${b.knownFailures.length} known, ${b.newFailures.length} new, ${b.unexpectedPasses.length} unexpected passes)` : "");
-    out.push(`<tr><td><code>${esc(r.implementation.id)}</code></td><td>${esc(r.implementation.description)}</td><td>${esc(outcome)}</td>${totals(r.summary)}</tr>`);
+    const clock = impl.clock === "real" ? `real${impl.tickMs ? ` (${impl.tickMs} ms a tick)` : ""}` : "virtual";
+    out.push(
+      `<tr><td><code>${esc(impl.id)}</code></td><td>${esc(impl.fullVersion ?? impl.version)}</td><td>${esc(clock)}</td><td>${esc(impl.description)}</td><td>${esc(outcome)}</td>${totals(r.summary)}` +
+        `<td>${esc(r.options.runs)}</td><td>${esc(duration(r.timing.elapsedMs))}</td></tr>`,
+    );
   }
-  out.push("</tbody></table></section>");
+  for (const a of opts.absent ?? []) {
+    out.push(
+      `<tr class="absent"><td><code>${esc(a.id)}</code></td><td>—</td><td>—</td><td>${esc(a.description)}</td><td>absent: ${esc(a.reason)}${a.install ? `<br>install: <code>${esc(a.install)}</code>` : ""}</td>` +
+        '<td colspan="9"></td></tr>',
+    );
+  }
+  out.push("</tbody></table>");
+  const notes = [...new Set(reports.flatMap((r) => r.notes ?? []))];
+  for (const n of notes) out.push(`<p class="banner">${esc(n)}</p>`);
+  out.push("</section>");
 
   out.push(
     '<section class="filters" aria-label="filters">',
-    '<label>Status <select id="f-status"><option value="">any</option><option value="fail">failing</option><option value="pass">passing</option><option value="skip">skipped</option><option value="error">harness error</option><option value="notrun">not run</option>' +
+    '<label>Status <select id="f-status"><option value="">any</option><option value="fail">failing</option><option value="flaky">flaky</option><option value="pass">passing</option><option value="skip">skipped</option><option value="error">harness error</option><option value="notrun">not run</option>' +
       (reports.length > 1 ? '<option value="differs">differs between implementations</option>' : "") +
       "</select></label>",
     '<label>Level <select id="f-level"><option value="">any</option><option value="documented">documented</option><option value="exact">exact</option></select></label>',
@@ -241,9 +294,15 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
         return;
       }
       const r = c.result;
-      const label = WORD[st as keyof typeof WORD] + (r?.baseline ? ` (${r.baseline.status === "known-failure" ? "known" : r.baseline.status === "new-failure" ? "new" : "unexpected"})` : "");
-      const title = r ? (r.status === "fail" ? r.failure?.message ?? "" : r.reason ?? `${r.runs} scenarios`) : "did not finish";
-      const inner = r?.status === "fail" ? `<a href="#${esc(anchor(i, r.id))}">${esc(label)}</a>` : esc(label);
+      const label = (r ? cellWord(r, false) : WORD[st as keyof typeof WORD]) + (r?.baseline ? ` (${r.baseline.status === "known-failure" ? "known" : r.baseline.status === "new-failure" ? "new" : "unexpected"})` : "");
+      const title = r
+        ? r.status === "fail"
+          ? r.failure?.message ?? ""
+          : r.status === "flaky"
+            ? `flaky: ${r.flaky?.message ?? ""}`
+            : r.reason ?? `${r.runs} scenarios${r.skippedCases ? `; cases skipped: ${Object.entries(r.skippedCases).map(([f, n]) => `${n} (${f})`).join(", ")}` : ""}`
+        : "did not finish";
+      const inner = r?.status === "fail" || r?.status === "flaky" ? `<a href="#${esc(anchor(i, r.id))}">${esc(label)}</a>` : esc(label);
       out.push(`<td class="st ${esc(st)}" title="${esc(title)}">${inner}</td>`);
     });
     out.push("</tr>");
@@ -254,6 +313,9 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
   out.push(`<section id="failures"><h2>Failures (${failures.length})</h2>`);
   if (failures.length === 0) out.push('<p class="muted">None.</p>');
   out.push(...failures, "</section>");
+
+  const flaky = reports.flatMap((rep, i) => rep.results.filter((r) => r.status === "flaky").map((r) => flakyArticle(r, rep, i)));
+  if (flaky.length) out.push(`<section id="flaky"><h2>Flaky (${flaky.length})</h2>`, '<p class="muted">A case failed, then passed when run again: timing noise on a real clock, not a reproducible failure. Flaky clauses do not fail a run.</p>', ...flaky, "</section>");
 
   const other = reports.flatMap((rep) => rep.results.filter((r) => r.status === "skip" || r.status === "error").map((r) => ({ rep, r })));
   out.push(`<section id="skipped"><h2>Skipped and harness errors (${other.length})</h2>`);

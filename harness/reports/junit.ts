@@ -4,7 +4,10 @@
  * property's verdict and whose body is the reproducer (first difference,
  * replay command, shrunk scenario, Python program, traces); a harness error
  * is an <error>; a skipped clause, a clause that did not run (interrupted)
- * and a known failure of the baseline are <skipped> with the reason.
+ * and a known failure of the baseline are <skipped> with the reason. A
+ * flaky clause (real clock: a case failed, then passed when run again)
+ * passes, with a <flakyFailure> (Maven Surefire's element for a test that
+ * passed on a rerun) holding the failing and the passing run.
  *
  * xmlbuilder2 escapes <, > and quotes in text and attribute values, but
  * leaves an "&" that starts something entity-like ("&amp;", "&nbsp;") as it
@@ -18,7 +21,7 @@
 import { create } from "xmlbuilder2";
 import type { XMLBuilder } from "xmlbuilder2/lib/interfaces";
 import type { RunReport } from "./model";
-import { failureText } from "./text";
+import { failureText, flakyText } from "./text";
 
 // eslint-disable-next-line no-control-regex
 const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -32,17 +35,20 @@ const seconds = (ms: number) => (ms / 1000).toFixed(3);
 function suite(root: XMLBuilder, report: RunReport, index: number): number[] {
   const impl = report.implementation;
   const strict = report.options.strict;
-  const cases: Array<{ name: string; area: string; time: number; kind: "pass" | "failure" | "error" | "skipped"; message?: string; type?: string; body?: string; out?: string }> = [];
+  const cases: Array<{ name: string; area: string; time: number; kind: "pass" | "failure" | "error" | "skipped"; message?: string; type?: string; body?: string; out?: string; flaky?: { message: string; type: string; body: string } }> = [];
   for (const r of report.results) {
     const out = [`${r.statement}`, `source: ${r.source.section} <${r.source.url}>`, `level: ${r.level}; clause seed ${r.seed}; ${r.runs} scenarios`];
     if (r.skippedCases) out.push(`cases skipped (unsupported features): ${JSON.stringify(r.skippedCases)}`);
-    const base = { name: r.id, area: r.area, time: r.elapsedMs };
+    const flaky = r.flaky ? { message: `flaky: ${r.flaky.message}`, type: r.flaky.verdict, body: flakyText(r, impl.id, impl.version) } : undefined;
+    const base = { name: r.id, area: r.area, time: r.elapsedMs, ...(flaky ? { flaky } : {}) };
     if (r.status === "fail" && r.baseline?.status === "known-failure") {
       cases.push({ ...base, kind: "skipped", message: `known failure (baseline): ${r.baseline.reason ?? ""}`, out: [...out, "", failureText(r, impl.id, impl.version)].join("\n") });
     } else if (r.status === "fail") {
       cases.push({ ...base, kind: "failure", message: r.failure!.message, type: r.failure!.verdict, body: failureText(r, impl.id, impl.version), out: out.join("\n") });
     } else if (r.status === "error") {
       cases.push({ ...base, kind: "error", message: r.reason ?? "harness error", type: "harness", out: out.join("\n") });
+    } else if (r.status === "flaky") {
+      cases.push({ ...base, kind: "pass", out: [...out, `flaky: ${r.flaky!.cases} case(s) failed, then passed when run again`].join("\n") });
     } else if (r.status === "skip") {
       cases.push({ ...base, kind: "skipped", message: r.reason ?? "skipped", out: out.join("\n") });
     } else if (r.baseline?.status === "unexpected-pass" && strict) {
@@ -80,6 +86,7 @@ function suite(root: XMLBuilder, report: RunReport, index: number): number[] {
   for (const c of cases) {
     const tc = s.ele("testcase", { name: xmlSafe(c.name), classname: xmlSafe(`${c.area} (${impl.id})`), time: seconds(c.time) });
     if (c.kind === "failure") tc.ele("failure", { message: xmlSafe(c.message!), type: c.type! }).txt(xmlSafe(c.body ?? ""));
+    if (c.flaky) tc.ele("flakyFailure", { message: xmlSafe(c.flaky.message), type: xmlSafe(c.flaky.type) }).txt(xmlSafe(c.flaky.body));
     else if (c.kind === "error") tc.ele("error", { message: xmlSafe(c.message!), type: c.type! });
     else if (c.kind === "skipped") tc.ele("skipped", { message: xmlSafe(c.message!) });
     if (c.out) tc.ele("system-out").txt(xmlSafe(c.out));

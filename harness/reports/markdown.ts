@@ -2,7 +2,8 @@
  * Markdown, for CI step summaries ($GITHUB_STEP_SUMMARY) and for reading in
  * a repository: totals by level, failures (documented and exact levels
  * apart) with the shrunk scenario, the first difference and the replay
- * command, the baseline's verdict, and skipped clauses with their reasons.
+ * command, the baseline's verdict, flaky clauses (real clock: failed, then
+ * passed when run again), and skipped clauses with their reasons.
  *
  * Text from an implementation or a scenario is either inside a code fence
  * longer than any run of backticks in it, or escaped: Markdown punctuation
@@ -43,10 +44,11 @@ export function mdBlock(s: string, lang = ""): string {
 }
 
 const LEVELS: Level[] = ["documented", "exact"];
-const STATUS_WORD = { pass: "pass", fail: "FAIL", skip: "skip", error: "ERROR" } as const;
+const STATUS_WORD = { pass: "pass", fail: "FAIL", flaky: "flaky", skip: "skip", error: "ERROR" } as const;
 
-function countsRow(name: string, c: Counts): string {
-  return `| ${name} | ${c.total} | ${c.passed} | ${c.failed} | ${c.skipped} | ${c.errors} |`;
+/** The totals table; the flaky column only when some clause was flaky. */
+function countsRow(name: string, c: Counts, withFlaky: boolean): string {
+  return `| ${name} | ${c.total} | ${c.passed} | ${c.failed} |${withFlaky ? ` ${c.flaky} |` : ""} ${c.skipped} | ${c.errors} |`;
 }
 
 /** Failures shown in full; later ones get their message and replay command only (GitHub caps a step summary at 1 MiB). */
@@ -83,6 +85,20 @@ function failureSection(r: ClauseReport, detailed: boolean): string[] {
   return out;
 }
 
+function flakySection(r: ClauseReport): string[] {
+  const f = r.flaky!;
+  const out = [
+    `#### ${mdCode(r.id)}`,
+    "",
+    `${f.cases} flaky case(s). The first failed ${f.attempts - 1} time(s) (**${f.verdict}:** ${mdText(f.message)}), then passed on run ${f.attempts}.`,
+    "",
+  ];
+  if (f.firstDifference) out.push("First difference of the failing run:", "", mdBlock(f.firstDifference.text), "");
+  if (f.replay) out.push("Replay:", "", mdBlock(f.replay, "sh"), "");
+  out.push("<details><summary>The case (JSON)</summary>", "", mdBlock(JSON.stringify(f.scenario, null, 2), "json"), "", "</details>", "");
+  return out;
+}
+
 /** The Markdown summary of one run. */
 export function renderMarkdown(report: RunReport): string {
   const s = report.summary;
@@ -92,6 +108,7 @@ export function renderMarkdown(report: RunReport): string {
     conformant: "conformant",
     "matches-baseline": "matches the baseline",
     failures: "FAILURES",
+    flaky: "conformant, with flaky clauses",
     "harness-error": "HARNESS ERROR",
     interrupted: "INTERRUPTED (incomplete report)",
   }[report.outcome];
@@ -102,9 +119,11 @@ export function renderMarkdown(report: RunReport): string {
     "",
   );
   if (!report.complete) out.push(`> **Incomplete:** ${report.notRun.length} selected clause(s) did not run.`, "");
-  out.push("| level | clauses | passed | failed | skipped | errors |", "|---|---:|---:|---:|---:|---:|");
-  for (const l of LEVELS) out.push(countsRow(l, s.byLevel[l]));
-  out.push(countsRow("**all**", s), "");
+  for (const n of report.notes ?? []) out.push(`> ${mdText(n)}`, "");
+  const withFlaky = s.flaky > 0;
+  out.push(`| level | clauses | passed | failed |${withFlaky ? " flaky |" : ""} skipped | errors |`, `|---|---:|---:|---:|${withFlaky ? "---:|" : ""}---:|---:|`);
+  for (const l of LEVELS) out.push(countsRow(l, s.byLevel[l], withFlaky));
+  out.push(countsRow("**all**", s, withFlaky), "");
   const b = report.baseline;
   if (b) {
     out.push(
@@ -125,6 +144,16 @@ export function renderMarkdown(report: RunReport): string {
     out.push(`### ${l === "documented" ? "Documented" : "Exact"}-level failures (${mine.length})`, "");
     for (const r of mine) out.push(...failureSection(r, shown++ < MARKDOWN_DETAILED_FAILURES));
   }
+  const flaky = report.results.filter((r) => r.status === "flaky");
+  if (flaky.length) {
+    out.push(
+      `### Flaky (${flaky.length})`,
+      "",
+      "A case failed, then passed when run again: timing noise of a real clock, not a reproducible failure. These do not fail the run.",
+      "",
+    );
+    for (const r of flaky) out.push(...flakySection(r));
+  }
   const errors = report.results.filter((r) => r.status === "error");
   if (errors.length) {
     out.push(`### Harness errors (${errors.length})`, "", "| clause | error |", "|---|---|");
@@ -141,39 +170,103 @@ export function renderMarkdown(report: RunReport): string {
   return out.join("\n") + "\n";
 }
 
-/** The Markdown matrix: clauses × implementations. */
+/** GitHub refuses a step summary over 1 MiB; the matrix stays under this many bytes. */
+export const MARKDOWN_MAX_BYTES = 1024 * 1024 - 4096;
+
+/** A cell of the matrix as a short word: "pass", "FAIL", "flaky", "skip: version", "skip: no eager_task_factory", "skip: virtual time". */
+export function cellWord(r: ClauseReport | undefined, notRun: boolean): string {
+  if (!r) return notRun ? "not run" : "";
+  if (r.status !== "skip") return STATUS_WORD[r.status];
+  if (r.skipKind === "version") return "skip: version";
+  if (r.skipKind === "virtual-time") return "skip: virtual time";
+  if (r.skipKind === "unsupported") {
+    const m = / does not support (.*)$/.exec(r.reason ?? "");
+    return m ? `skip: no ${m[1]}` : "skip: unsupported";
+  }
+  return "skip";
+}
+
+/** A version string as it is when it is harmless ("3.11.7", "Pyodide 0.27.8"), else as inline code. */
+function plainOrCode(s: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9 ._\/+-]*$/.test(s) ? s : mdCode(s);
+}
+
+function seconds(ms: number): string {
+  return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The Markdown matrix: one row per implementation (its full version, clock,
+ * totals and run time; absent ones with the command that installs them),
+ * then the clauses whose verdicts differ between implementations, one
+ * column per implementation. Clauses with the same verdict everywhere are
+ * counted, not listed (the HTML page and matrix.json have every one).
+ */
 export function renderMatrixMarkdown(m: MatrixReport): string {
   const out: string[] = [];
   out.push("# aiospec conformance matrix", "");
   out.push(
-    `Generated by \`aiospec report\` (aiospec ${m.tool.version}): seed ${m.options.seed}, ${m.options.runs} scenarios per clause${m.complete ? "" : " — **incomplete**"}. ` +
-      "The HTML page (index.html) has the failures with their reproducers; matrix.json has everything.",
+    `Generated by \`aiospec report\` (aiospec ${m.tool.version}): seed ${m.options.seed}, ${m.options.runs} scenarios per clause ` +
+      `(fewer on a real clock: see each implementation's runs)${m.complete ? "" : " — **incomplete**"}. ` +
+      "The HTML page (index.html) has every clause, the failures with their reproducers and the reasons of every skip; matrix.json has everything.",
     "",
   );
-  out.push("| implementation | description | passed | failed | skipped | errors |", "|---|---|---:|---:|---:|---:|");
+  out.push(
+    "| implementation | version | clock | runs | passed | failed | flaky | skipped | errors | time | description |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+  );
   for (const r of m.reports) {
     const s = r.summary;
-    out.push(`| ${mdCode(r.implementation.id)} | ${mdText(r.implementation.description)} | ${s.passed} | ${s.failed} | ${s.skipped} | ${s.errors} |`);
+    const impl = r.implementation;
+    const clock = impl.clock === "real" ? `real${impl.tickMs ? `, ${impl.tickMs} ms/tick` : ""}` : "virtual";
+    out.push(
+      `| ${mdCode(impl.id)} | ${plainOrCode(impl.fullVersion ?? impl.version)} | ${clock} | ${r.options.runs} | ${s.passed} | ${s.failed} | ${s.flaky} | ${s.skipped} | ${s.errors} | ${seconds(r.timing.elapsedMs)} | ${mdText(impl.description)} |`,
+    );
+  }
+  for (const a of m.absent ?? []) {
+    out.push(`| ${mdCode(a.id)} | — | — | — | absent | | | | | | ${mdText(a.reason)}${a.install ? `; install: ${mdCode(a.install)}` : ""} |`);
   }
   out.push("");
+  const notes = [...new Set(m.reports.flatMap((r) => r.notes ?? []))];
+  for (const n of notes) out.push(`> ${mdText(n)}`, "");
   const ids: Array<{ id: string; level: string }> = [];
   const seen = new Set<string>();
   for (const r of m.reports) {
-    for (const c of [...r.results.map((x) => ({ id: x.id, level: x.level })), ...r.notRun.map((id) => ({ id, level: "" }))]) {
+    for (const c of [...r.results.map((x) => ({ id: x.id, level: x.level as string })), ...r.notRun.map((id) => ({ id, level: "" }))]) {
       if (!seen.has(c.id)) {
         seen.add(c.id);
         ids.push(c);
       }
     }
   }
-  out.push(`| clause | level | ${m.reports.map((r) => mdCode(r.implementation.id)).join(" | ")} |`);
-  out.push(`|---|---|${m.reports.map(() => "---").join("|")}|`);
+  const byReport = m.reports.map((r) => new Map(r.results.map((x) => [x.id, x])));
+  const rows: string[] = [];
+  const same = new Map<string, number>();
   for (const c of ids) {
-    const cells = m.reports.map((r) => {
-      const x = r.results.find((y) => y.id === c.id);
-      return x ? STATUS_WORD[x.status] : r.notRun.includes(c.id) ? "not run" : "";
-    });
-    out.push(`| ${mdCode(c.id)} | ${c.level} | ${cells.join(" | ")} |`);
+    const cells = m.reports.map((r, k) => cellWord(byReport[k].get(c.id), r.notRun.includes(c.id)));
+    if (new Set(cells).size <= 1) {
+      same.set(cells[0] ?? "", (same.get(cells[0] ?? "") ?? 0) + 1);
+      continue;
+    }
+    rows.push(`| ${mdCode(c.id)} | ${c.level} | ${cells.join(" | ")} |`);
+  }
+  out.push(`## Clauses whose verdicts differ (${rows.length} of ${ids.length})`, "");
+  if (m.reports.length > 1) {
+    const agree = [...same.entries()].map(([w, n]) => `${n} ${w || "empty"}`).join(", ");
+    out.push(`The other ${ids.length - rows.length} clause(s) have the same verdict on every implementation${agree ? ` (${agree})` : ""}.`, "");
+  }
+  if (rows.length) {
+    out.push(`| clause | level | ${m.reports.map((r) => mdCode(r.implementation.id)).join(" | ")} |`);
+    out.push(`|---|---|${m.reports.map(() => "---").join("|")}|`);
+    let size = Buffer.byteLength(out.join("\n"), "utf8");
+    let shown = 0;
+    for (const row of rows) {
+      size += Buffer.byteLength(row, "utf8") + 1;
+      if (size > MARKDOWN_MAX_BYTES - 512) break;
+      out.push(row);
+      shown++;
+    }
+    if (shown < rows.length) out.push("", `…and ${rows.length - shown} more rows: cut to stay under GitHub's 1 MiB (index.html and matrix.json have them).`);
   }
   return out.join("\n") + "\n";
 }

@@ -12,7 +12,7 @@
 import type { Clause, Level } from "../../spec/clauses/clause";
 import type { Scenario } from "../../spec/scenario/types";
 import { Trace, firstDifference } from "../../spec/scenario/trace";
-import type { CaseVerdict, ClauseResult } from "../runner";
+import type { CaseVerdict, ClauseResult, Clock, FlakyCase, SkipKind } from "../runner";
 import { toPython } from "../reproducers/python";
 import { formatDifference } from "../format";
 import { areaOf } from "../clauseset";
@@ -21,8 +21,12 @@ import pkg from "../../package.json";
 
 export const REPORT_FORMAT = "aiospec-report";
 export const MATRIX_FORMAT = "aiospec-matrix";
-/** Bumped on any change that could break a reader of the reports (docs/reports.md). */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped on any change that could break a reader of the reports (docs/reports.md).
+ * 2: the status and outcome "flaky" (real-clock runs), counts.flaky, the
+ * matrix's absent implementations.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Exit codes (docs/cli.md). */
 export const EXIT = { ok: 0, failures: 1, usage: 2, interrupted: 130 } as const;
@@ -33,6 +37,8 @@ export interface Counts {
   total: number;
   passed: number;
   failed: number;
+  /** Real clock: clauses whose failing cases all passed when run again. */
+  flaky: number;
   skipped: number;
   errors: number;
 }
@@ -74,6 +80,33 @@ export interface FailureReport {
   path: string;
   /** The command that replays exactly this case. */
   replay: string;
+  /** Real clock: how many times the case ran, failing each time. */
+  attempts?: number;
+}
+
+/** A case that failed once and passed when run again (real clock): both runs. */
+export interface FlakyReport {
+  /** How many cases of the clause were flaky. */
+  cases: number;
+  /** Runs of the first flaky case until one passed. */
+  attempts: number;
+  /** The failing run's verdict and message. */
+  verdict: CaseVerdict;
+  message: string;
+  scenario: Scenario;
+  python: string;
+  /** The failing run's trace. */
+  trace?: Trace;
+  /** The trace of the rerun that passed. */
+  passingTrace?: Trace;
+  /** The reference's trace. */
+  expected?: Trace;
+  firstDifference?: FirstDifference;
+  seed: number;
+  clauseSeed: number;
+  /** fast-check's path, when known (then `replay` runs that case again). */
+  path?: string;
+  replay?: string;
 }
 
 export type BaselineMark = "known-failure" | "new-failure" | "unexpected-pass";
@@ -88,6 +121,8 @@ export interface ClauseReport {
   status: Status;
   /** Why the clause was skipped, or how the harness failed. */
   reason?: string;
+  /** For a skipped clause: "version", "unsupported" (a feature the implementation lacks) or "virtual-time" (real clock). */
+  skipKind?: SkipKind;
   /** Cases run (generated; shrinking not counted). */
   runs: number;
   /** The clause seed. */
@@ -97,6 +132,8 @@ export interface ClauseReport {
   skippedCases?: Record<string, number>;
   baseline?: { status: BaselineMark; reason?: string };
   failure?: FailureReport;
+  /** Real clock: the first flaky case (status "flaky", or "fail" when another case failed for good). */
+  flaky?: FlakyReport;
 }
 
 export interface ImplementationInfo {
@@ -107,9 +144,15 @@ export interface ImplementationInfo {
   /** The Python version whose behaviour it claims. */
   version: string;
   description: string;
+  /** The implementation's full version ("3.11.7", "Pyodide 0.27.8"), when it says it. */
+  fullVersion?: string;
+  /** "real" when one tick is tickMs milliseconds of wall time (uvloop, --clock real); "virtual" otherwise. */
+  clock?: Clock;
+  tickMs?: number;
 }
 
-export type Outcome = "conformant" | "matches-baseline" | "failures" | "harness-error" | "interrupted";
+/** "flaky": no failure, but some clause failed once and passed when run again (real clock). */
+export type Outcome = "conformant" | "flaky" | "matches-baseline" | "failures" | "harness-error" | "interrupted";
 
 export interface Timing {
   startedAt: string;
@@ -125,7 +168,18 @@ export interface RunReport {
   /** false when the run was interrupted: `results` then holds the clauses that finished. */
   complete: boolean;
   implementation: ImplementationInfo;
-  options: { runs: number; seed: number; clause: string | null; path: string | null; timeoutMs: number; strict: boolean };
+  options: {
+    runs: number;
+    seed: number;
+    clause: string | null;
+    path: string | null;
+    timeoutMs: number;
+    strict: boolean;
+    /** Extra runs of a failing case before it counts (real clock: 2). */
+    reruns?: number;
+  };
+  /** Defaults that changed because the implementation runs on a real clock, each with why. */
+  notes?: string[];
   outcome: Outcome;
   exitCode: number;
   summary: Summary;
@@ -145,7 +199,18 @@ export interface MatrixReport {
   options: { runs: number; seed: number; timeoutMs: number };
   /** One run report per implementation, in matrix column order. */
   reports: RunReport[];
+  /** Implementations of the matrix that are not installed here (or could not start): why, and how to install them. */
+  absent: AbsentImplementation[];
   timing: Timing;
+}
+
+export interface AbsentImplementation {
+  id: string;
+  description: string;
+  /** Why it did not run. */
+  reason: string;
+  /** The command that installs it, when there is one. */
+  install?: string;
 }
 
 export function toolInfo(): { name: "aiospec"; version: string } {
@@ -162,13 +227,14 @@ export function replayCommand(impl: string, clause: string, seed: number, path: 
 }
 
 function emptyCounts(): Counts {
-  return { total: 0, passed: 0, failed: 0, skipped: 0, errors: 0 };
+  return { total: 0, passed: 0, failed: 0, flaky: 0, skipped: 0, errors: 0 };
 }
 
 function count(c: Counts, status: Status): void {
   c.total++;
   if (status === "pass") c.passed++;
   else if (status === "fail") c.failed++;
+  else if (status === "flaky") c.flaky++;
   else if (status === "skip") c.skipped++;
   else c.errors++;
 }
@@ -192,6 +258,7 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string): Clau
     source: { url: c.source.url, section: c.source.section },
     status: r.status,
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.skipKind !== undefined ? { skipKind: r.skipKind } : {}),
     runs: r.runs,
     seed: r.seed,
     elapsedMs: r.elapsedMs,
@@ -212,9 +279,31 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string): Clau
       clauseSeed: x.clauseSeed,
       path: x.path,
       replay: replayCommand(targetId, c.id, x.seed, x.path),
+      ...(x.attempts !== undefined ? { attempts: x.attempts } : {}),
     };
   }
+  if (r.flaky) out.flaky = flakyReport(c, r.flaky, targetId);
   return out;
+}
+
+function flakyReport(c: Clause, f: FlakyCase & { cases: number }, targetId: string): FlakyReport {
+  const x = f.failing;
+  const d = x.trace && x.expected ? firstDifference(x.trace, x.expected) : null;
+  return {
+    cases: f.cases,
+    attempts: f.attempts,
+    verdict: x.verdict,
+    message: x.message,
+    scenario: f.scenario,
+    python: toPython(f.scenario, { title: `aiospec: ${c.id} was flaky on ${targetId} (seed ${f.seed}${f.path !== undefined ? `, path ${f.path}` : ""})` }),
+    ...(x.trace ? { trace: x.trace } : {}),
+    ...(f.passing.trace ? { passingTrace: f.passing.trace } : {}),
+    ...(x.expected ? { expected: x.expected } : {}),
+    ...(d ? { firstDifference: { where: d.where, actual: d.a, expected: d.b, text: formatDifference(d, targetId, "expected") } } : {}),
+    seed: f.seed,
+    clauseSeed: f.clauseSeed,
+    ...(f.path !== undefined ? { path: f.path, replay: replayCommand(targetId, c.id, f.seed, f.path) } : {}),
+  };
 }
 
 export interface RunInput {
@@ -224,6 +313,7 @@ export interface RunInput {
   /** Results by clause index (undefined: did not finish). */
   results: ReadonlyArray<ClauseResult | undefined>;
   options: RunReport["options"];
+  notes?: string[];
   baseline: { file: string; data: Baseline } | null;
   interrupted: boolean;
   timing: Timing;
@@ -245,8 +335,8 @@ export function buildRunReport(input: RunInput): RunReport {
   if (input.interrupted) outcome = "interrupted";
   else if (summary.errors > 0 || notRun.length > 0) outcome = "harness-error";
   else if (baseline) outcome = baseline.newFailures.length > 0 || (input.options.strict && baseline.unexpectedPasses.length > 0) ? "failures" : "matches-baseline";
-  else outcome = summary.failed > 0 ? "failures" : "conformant";
-  const exitCode = { interrupted: EXIT.interrupted, "harness-error": EXIT.usage, failures: EXIT.failures, "matches-baseline": EXIT.ok, conformant: EXIT.ok }[outcome];
+  else outcome = summary.failed > 0 ? "failures" : summary.flaky > 0 ? "flaky" : "conformant";
+  const exitCode = { interrupted: EXIT.interrupted, "harness-error": EXIT.usage, failures: EXIT.failures, "matches-baseline": EXIT.ok, flaky: EXIT.ok, conformant: EXIT.ok }[outcome];
   return {
     format: REPORT_FORMAT,
     schemaVersion: SCHEMA_VERSION,
@@ -254,6 +344,7 @@ export function buildRunReport(input: RunInput): RunReport {
     complete: !input.interrupted && notRun.length === 0,
     implementation: input.implementation,
     options: input.options,
+    ...(input.notes?.length ? { notes: input.notes } : {}),
     outcome,
     exitCode,
     summary,
@@ -264,7 +355,7 @@ export function buildRunReport(input: RunInput): RunReport {
   };
 }
 
-/** A report as a one-line total: "88 passed, 1 failed, 1 skipped". */
+/** A report as a one-line total: "88 passed, 1 failed, 2 flaky, 1 skipped". */
 export function totalsLine(s: Summary): string {
-  return `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped${s.errors ? `, ${s.errors} errors` : ""}${s.notRun ? `, ${s.notRun} not run` : ""}`;
+  return `${s.passed} passed, ${s.failed} failed, ${s.flaky ? `${s.flaky} flaky, ` : ""}${s.skipped} skipped${s.errors ? `, ${s.errors} errors` : ""}${s.notRun ? `, ${s.notRun} not run` : ""}`;
 }

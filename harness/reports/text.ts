@@ -27,6 +27,7 @@ export interface FailureTextOptions {
 export function failureText(r: ClauseReport, implId: string, version: string, opts: FailureTextOptions = {}): string {
   const x = r.failure!;
   const lines = [r.statement, `${x.verdict}: ${x.message}`];
+  if (x.attempts !== undefined && x.attempts > 1) lines.push(`(real clock: the case ran ${x.attempts} times and failed every time)`);
   if (x.firstDifference) lines.push("First difference:", x.firstDifference.text);
   lines.push(`Replay: ${x.replay}`, `Seed ${x.seed} (clause seed ${x.clauseSeed}), path ${x.path}`);
   if (opts.saved) lines.push(`Saved: ${opts.saved.scenario} (for aiospec replay) and ${opts.saved.python} (for python3)`);
@@ -59,8 +60,32 @@ export function saveFailure(r: ClauseReport, implId: string): { python: string; 
 
 /** One line per clause for the terminal: "PASS  gather.order [documented] (100 scenarios, 120 ms)". */
 export function resultLine(r: ClauseReport): string {
-  const tag = { pass: "PASS", fail: "FAIL", skip: "SKIP", error: "ERROR" }[r.status];
+  const tag = { pass: "PASS", fail: "FAIL", flaky: "FLAKY", skip: "SKIP", error: "ERROR" }[r.status];
   const mark = r.baseline ? ` (${r.baseline.status.replace("-", " ")})` : "";
   const detail = r.status === "skip" || r.status === "error" ? ` — ${r.reason}` : ` (${r.runs} scenarios, ${r.elapsedMs} ms)`;
   return `${tag.padEnd(5)} ${r.id} [${r.level}]${detail}${mark}`;
+}
+
+/** A flaky case in a few lines: what failed, that a rerun passed, how to replay it. */
+export function flakySummary(r: ClauseReport): string {
+  const f = r.flaky!;
+  const lines = [
+    `${f.cases} case(s) failed and then passed when run again; the first: ${f.verdict}: ${f.message}`,
+    `It failed ${f.attempts - 1} time(s), then passed on run ${f.attempts}: timing noise on a real clock, not a reproducible failure.`,
+  ];
+  if (f.replay) lines.push(`Replay: ${f.replay}`);
+  return lines.join("\n");
+}
+
+/** The whole story of a flaky case: the failing run's trace and the passing rerun's. */
+export function flakyText(r: ClauseReport, implId: string, version: string): string {
+  const f = r.flaky!;
+  const lines = [r.statement, flakySummary(r)];
+  if (f.firstDifference) lines.push("First difference (failing run vs the reference):", f.firstDifference.text);
+  lines.push(`Seed ${f.seed} (clause seed ${f.clauseSeed})${f.path !== undefined ? `, path ${f.path}` : ""}`);
+  lines.push("Scenario (JSON):", indent(JSON.stringify(f.scenario, null, 2)));
+  if (f.trace) lines.push(`Trace of ${implId}, the failing run:`, formatTrace(f.trace));
+  if (f.passingTrace) lines.push(`Trace of ${implId}, the rerun that passed:`, formatTrace(f.passingTrace));
+  if (f.expected) lines.push(`Expected (reference@${version}):`, formatTrace(f.expected));
+  return lines.join("\n");
 }

@@ -145,6 +145,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait_for-none-is-zero"],
+    virtualTimeOnly: "its scenarios wait up to 1 000 ticks (30 s a scenario at 30 ms a tick)",
     scenarios: () =>
       slowArb({ minTicks: 0, maxTicks: 1000, raises: true }).map((s) => waitForScenario(s, null)),
     check: ({ trace }) => checkInTime(trace),
