@@ -257,6 +257,16 @@ describe("real time on asyncio's own loop", () => {
     expect(h).toMatchObject({ loop: "asyncio", clock: "real", tick_ms: 25 });
   });
 
+  it("refuses a run that strays from the tick grid every time (a tick of 1 µs), and keeps serving", () => {
+    const sleeper = { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "sleep", ticks: 1 }, { op: "log", label: "x" }, { op: "sleep", ticks: 1 }] }] };
+    const quick = { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "log", label: "x" }] }] };
+    const r = driver(PYTHON, ["--clock", "real", "--tick-ms", "0.001"], requests({ scenario: sleeper }, { scenario: quick }));
+    expect(r.status).toBe(0);
+    expect(r.lines[1]).toEqual({ id: 1, error: expect.stringMatching(/^real time: a timer ran .* late \(one tick is 0.001 ms\) in each of 3 runs/) });
+    expect(r.stderr).toMatch(/request 1: .*\(attempt 3 of 3\)/);
+    expect(r.lines[2].trace.main).toEqual({ state: "result", value: null });
+  });
+
   it("gives the virtual clock's traces on small examples (ticks of 50 ms; one retry, the machine may be loaded)", () => {
     const input = requests(...scenarios.map((scenario) => ({ scenario })), { scenario: deadlock });
     const virtual = driver(PYTHON, [], input).lines.slice(1);

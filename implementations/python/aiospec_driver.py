@@ -443,9 +443,9 @@ def adapt_base_loop(loop, virtual, task_class, future_class, eager):
     tasks), and a virtual clock or, in real time, a counting selector and
     deadlines snapped to their ticks."""
     cls = type(loop)
-    own_tasks = getattr(cls, "create_task", None) is asyncio.BaseEventLoop.create_task
-    own_futures = getattr(cls, "create_future", None) is asyncio.BaseEventLoop.create_future
-    mixins = ((PinnedTasks,) if own_tasks else ()) + ((PinnedFutures,) if own_futures else ()) + (_Pinning,)
+    stock_tasks = getattr(cls, "create_task", None) is asyncio.BaseEventLoop.create_task
+    stock_futures = getattr(cls, "create_future", None) is asyncio.BaseEventLoop.create_future
+    mixins = ((PinnedTasks,) if stock_tasks else ()) + ((PinnedFutures,) if stock_futures else ()) + (_Pinning,)
     mixins += (_VirtualClock,) if virtual else (_SnapDeadlines,)
     inner = loop._selector
     loop._iterations = 0
@@ -456,12 +456,12 @@ def adapt_base_loop(loop, virtual, task_class, future_class, eager):
         loop._selector = CountingSelector(loop, inner)
     loop.__class__ = _adapted_class(cls, mixins)
     loop._init_pinning(task_class, future_class)
-    if not own_tasks:
+    if not stock_tasks:
         make = asyncio.create_eager_task_factory(task_class) if eager else _plain_factory(task_class)
         loop.set_task_factory(_recording_factory(loop, make))
     elif eager:
         loop.use_eager_tasks()
-    if not own_futures:
+    if not stock_futures:
         _pin_futures(loop, future_class)
     return loop
 
@@ -1922,7 +1922,7 @@ def run_real_time(scenario, options, rid):
 
 
 def _straying(late, drifted, tick_ms):
-    what = "a timer ran %.0f ms late (one tick is %s ms)" % (late * 1000, tick_ms)
+    what = "a timer ran %.3g ms late (one tick is %s ms)" % (late * 1000, tick_ms)
     if drifted:
         what += ", and callbacks ran past the next tick"
     return what
