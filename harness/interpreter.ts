@@ -17,6 +17,7 @@ import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../spec/scenario/trace";
 import { canonicalJson } from "../spec/scenario/trace";
 import { runTryStar } from "./exceptstar";
+import { expandScenario } from "../spec/scenario/repeat";
 
 // Reprs of asyncio objects carry addresses; messages embedding one are
 // compared with the repr elided (as the Python driver does).
@@ -575,7 +576,13 @@ function runSync(gen: Coroutine<StepResult>): void {
  * interpreter wraps that method on the loop to list tasks in creation order,
  * as the Python driver overrides it in its loop subclass.
  */
-export function runScenario(impl: AsyncioImplementation, scenario: Scenario): Trace {
+export function runScenario(impl: AsyncioImplementation, written: Scenario): Trace {
+  let scenario: Scenario;
+  try {
+    scenario = expandScenario(written); // repeat steps written out (spec/scenario/repeat.ts)
+  } catch (e) {
+    throw new ScenarioError((e as Error).message);
+  }
   if (!scenario.coroutines.some((c) => c.name === "main")) throw new ScenarioError("no coroutine named 'main'");
   const run = new ScenarioRun(impl, scenario);
   const loop = impl.new_event_loop();

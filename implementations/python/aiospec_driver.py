@@ -851,6 +851,166 @@ def contains_return(body):
     return False
 
 
+# -- repeat (spec/scenario/repeat.ts has the same expansion; keep them alike)
+MAX_REPEAT_TIMES = 100000
+MAX_EXPANDED_STEPS = 1000000
+REPEAT_NAME_FIELDS = {"label", "task", "future", "coro", "callback", "handle", "group", "cm", "name", "msg", "ref", "var"}
+_REPEAT_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)((?:\s*[-+*%]\s*\d+)*)\s*\}")
+_PLACEHOLDER_OP = re.compile(r"([-+*%])\s*(\d+)")
+
+
+def _has_repeat(v):
+    if isinstance(v, list):
+        return any(_has_repeat(x) for x in v)
+    if not isinstance(v, dict):
+        return False
+    if v.get("op") == "repeat" or "repeat" in v:
+        return True
+    return any(_has_repeat(x) for x in v.values())
+
+
+def _json_key(path, key):
+    if isinstance(key, int):
+        return "%s[%d]" % (path, key)
+    if re.match(r"^[A-Za-z_$][A-Za-z0-9_$]*$", key):
+        return "%s.%s" % (path, key)
+    return "%s[%s]" % (path, json.dumps(key))
+
+
+def expand_scenario(scenario):
+    """Write out every repeat step (and repeated awaitable), as
+    spec/scenario/repeat.ts does; raise ScenarioError naming the JSON path."""
+    if not isinstance(scenario, dict) or not _has_repeat(scenario):
+        return scenario
+    count = [0]
+
+    def count_one(path):
+        count[0] += 1
+        if count[0] > MAX_EXPANDED_STEPS:
+            raise ScenarioError("%s: the scenario expands to more than %d steps (repeats are bounded)" % (path, MAX_EXPANDED_STEPS))
+
+    def subst(s, key, env, path):
+        if not env or "{" not in s:
+            return s
+        whole = []
+
+        def one(m):
+            name = m.group(1)
+            if name not in env:
+                raise ScenarioError("%s: unknown repeat variable %r in %r" % (path, name, s))
+            x = env[name]
+            for op, n in _PLACEHOLDER_OP.findall(m.group(2)):
+                n = int(n)
+                if op == "+":
+                    x += n
+                elif op == "-":
+                    x -= n
+                elif op == "*":
+                    x *= n
+                else:
+                    if n == 0:
+                        raise ScenarioError("%s: modulo by zero in %r" % (path, m.group(0)))
+                    x %= n
+            if m.start() == 0 and m.end() == len(s):
+                whole.append(x)
+            return str(x)
+
+        out = _PLACEHOLDER.sub(one, s)
+        if whole and key not in REPEAT_NAME_FIELDS:
+            return whole[0]
+        return out
+
+    def check_times(times, path, what):
+        if isinstance(times, bool) or not isinstance(times, int) or not 0 <= times <= MAX_REPEAT_TIMES:
+            raise ScenarioError("%s: %s must be an integer from 0 to %d" % (path, what, MAX_REPEAT_TIMES))
+
+    def check_var(v, env, path):
+        if not isinstance(v, str) or not _REPEAT_VAR.match(v):
+            raise ScenarioError("%s: a repeat's var must be a name" % path)
+        if v in env:
+            raise ScenarioError("%s: repeat variable %r is already the variable of an enclosing repeat" % (path, v))
+
+    def step_list(lst, path, env):
+        if not isinstance(lst, list):
+            return value(lst, None, path, env)
+        out = []
+        for i, st in enumerate(lst):
+            step(st, _json_key(path, i), env, out)
+        return out
+
+    def step(st, path, env, out):
+        if isinstance(st, dict) and st.get("op") == "repeat":
+            for k in st:
+                if k not in ("op", "times", "var", "body"):
+                    raise ScenarioError("%s: unknown property %r (repeat step properties: op, times, var, body)" % (_json_key(path, k), k))
+            check_times(st.get("times"), path + ".times", "a repeat's times")
+            check_var(st.get("var"), env, path + ".var")
+            if not isinstance(st.get("body"), list):
+                raise ScenarioError("%s.body: a repeat needs a body: a list of steps" % path)
+            for k in range(st["times"]):
+                inner = dict(env)
+                inner[st["var"]] = k
+                for j, s in enumerate(st["body"]):
+                    step(s, _json_key(path + ".body", j), inner, out)
+            return
+        count_one(path)
+        out.append(value(st, None, path, env))
+
+    def value(v, key, path, env):
+        if isinstance(v, str):
+            return subst(v, key, env, path)
+        if isinstance(v, list):
+            if key in ("gather", "wait", "on"):
+                return awaitable_list(v, key, path, env)
+            return [value(x, key, _json_key(path, i), env) for i, x in enumerate(v)]
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for k, x in v.items():
+            p = _json_key(path, k)
+            if k in ("body", "finally") and isinstance(x, list):
+                out[k] = step_list(x, p, env)
+            elif k == "except" and isinstance(x, list):
+                out[k] = [value(h, None, _json_key(p, j), env) for j, h in enumerate(x)]
+            else:
+                out[k] = value(x, k, p, env)
+        return out
+
+    def awaitable_list(lst, key, path, env):
+        out = []
+        for i, item in enumerate(lst):
+            p = _json_key(path, i)
+            if isinstance(item, dict) and "repeat" in item:
+                for k in item:
+                    if k not in ("repeat", "var", "each"):
+                        raise ScenarioError("%s: unknown property %r (a repeated awaitable has repeat, var, each)" % (_json_key(p, k), k))
+                check_times(item.get("repeat"), p + ".repeat", "repeat")
+                check_var(item.get("var"), env, p + ".var")
+                if not isinstance(item.get("each"), dict):
+                    raise ScenarioError("%s.each: a repeated awaitable needs each: an awaitable" % p)
+                for k in range(item["repeat"]):
+                    count_one(p)
+                    inner = dict(env)
+                    inner[item["var"]] = k
+                    out.append(value(item["each"], None, p + ".each", inner))
+            else:
+                out.append(value(item, key, p, env))
+        return out
+
+    out = dict(scenario)
+    for key in ("coroutines", "callbacks"):
+        defs = scenario.get(key)
+        if not isinstance(defs, list):
+            continue
+        out[key] = [
+            dict(d, body=step_list(d["body"], "$.%s[%d].body" % (key, i), {}))
+            if isinstance(d, dict) and isinstance(d.get("body"), list) else d
+            for i, d in enumerate(defs)
+        ]
+    return out
+
+
 def check_scenario(scenario):
     """Reject what the interpreter could not run, naming the JSON path."""
     if scenario.get("aiospec") != 1:
@@ -1880,6 +2040,10 @@ def handle_line(line):
     options = req.get("options") or {}
     if not isinstance(options, dict):
         options = {}
+    try:
+        scenario = expand_scenario(scenario)
+    except ScenarioError as e:
+        return {"id": rid, "error": "cannot interpret scenario: ScenarioError: %s" % e}
     cfg = current_config()
     unsupported = cfg.unsupported()
     for feature in scenario_features(scenario):

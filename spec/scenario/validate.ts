@@ -38,6 +38,8 @@ import schemaJson from "./scenario.schema.json";
 import { AWAITABLE_KINDS, OPS, SYNC_OPS, walkSteps } from "./types";
 import type { Awaitable, ExceptionSpec, Scenario, Step, TryStep } from "./types";
 import { compareVersions } from "./versions";
+import { expandRepeats, expandScenario } from "./repeat";
+import type { Expansion } from "./repeat";
 import type { PythonVersion } from "./versions";
 
 export interface ValidationError {
@@ -74,13 +76,32 @@ function schemaValidator(): ReturnType<Ajv2020["compile"]> {
 
 /** Check that `input` is a valid scenario; on success it is returned as is, typed. */
 export function validateScenario(input: unknown): ValidationResult {
+  // repeat steps are written out first (./repeat.ts); the expanded scenario
+  // is what is checked and returned, with errors at the written paths.
+  const expansion = expandRepeats(input);
+  if (!expansion.ok) return { ok: false, errors: expansion.errors };
+  const data = expansion.value;
   const validate = schemaValidator();
-  if (!validate(input)) {
-    return { ok: false, errors: [structuralError(input, validate.errors ?? [])] };
+  if (!validate(data)) {
+    return { ok: false, errors: mapRepeatPaths(expansion, [structuralError(data, validate.errors ?? [])]) };
   }
-  const scenario = input as Scenario;
-  const errors = semanticErrors(scenario);
+  const scenario = data as Scenario;
+  const errors = mapRepeatPaths(expansion, semanticErrors(scenario));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, scenario };
+}
+
+/** Errors found in an expanded scenario, at the paths of the written one (one per path: a repeat repeats its errors). */
+function mapRepeatPaths(expansion: Expansion & { ok: true }, errors: ValidationError[]): ValidationError[] {
+  if (!expansion.expanded) return errors;
+  const seen = new Set<string>();
+  const out: ValidationError[] = [];
+  for (const e of errors) {
+    const { path, suffix } = expansion.mapPath(e.path);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    out.push({ path, message: e.message + suffix });
+  }
+  return out;
 }
 
 /**
@@ -778,7 +799,7 @@ function usesGroup(e: ExceptionSpec): boolean {
 export function scenarioFeatures(scenario: Scenario): string[] {
   const found = new Set<string>();
   if (scenario.eager) found.add("eager");
-  for (const { step, path } of walkSteps(scenario)) {
+  for (const { step, path } of walkSteps(expandScenario(scenario))) {
     found.add(step.op);
     if (step.op === "try" && step.star) found.add("except*");
     if (step.op === "as_completed" && step.mode === "async") found.add("as_completed:async");
