@@ -5,7 +5,8 @@
  * wrapped into a task if it is a coroutine). Cancelling the outer future —
  * which is what cancelling a task awaiting `shield(aw)` does — cancels only
  * the outer: the awaiting task gets its CancelledError while the inner keeps
- * running, and its eventual outcome is dropped (marked retrieved). The other
+ * running, and its eventual outcome is dropped (marked retrieved; 3.14
+ * reports an exception it ends with to the exception handler instead). The other
  * way round there is no shield: an inner that ends cancelled cancels the
  * outer, and its result or exception is passed on.
  *

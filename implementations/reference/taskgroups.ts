@@ -23,7 +23,9 @@
  * it is created (an eager task) on the spot; 3.13 names the task when it is
  * created instead of renaming it, closes the coroutine of a rejected
  * create_task, uncancels the parent only after the children are done, and
- * re-cancels a parent being cancelled from outside when it raises the group.
+ * re-cancels a parent being cancelled from outside when it raises the group;
+ * 3.14 drops 3.12's on-the-spot settling again (gh-128550): a child done at
+ * creation joins the group and is settled by its done callback, like any.
  */
 import type { Coroutine, PyTask, PyTaskGroup } from "../../harness/api";
 import { PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
