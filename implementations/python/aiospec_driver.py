@@ -1157,7 +1157,7 @@ class Run:
         if self.clock is None:
             now = enc_number(self.loop.time())
         else:
-            now = self.clock.now()
+            now = enc_number(self.clock.now())
             if now > self.clock.timer_tick:
                 self.clock.drifted = True
             self.last_activity = time.monotonic()
