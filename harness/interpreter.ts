@@ -18,6 +18,8 @@ import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue 
 import { canonicalJson } from "../spec/scenario/trace";
 import { runTryStar } from "./exceptstar";
 import { expandScenario } from "../spec/scenario/repeat";
+import { FEATURE_VERSIONS, scenarioFeatures } from "../spec/scenario/validate";
+import { compareVersions } from "../spec/scenario/versions";
 
 // Reprs of asyncio objects carry addresses; messages embedding one are
 // compared with the repr elided (as the Python driver does).
@@ -583,6 +585,10 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   } catch (e) {
     throw new ScenarioError((e as Error).message);
   }
+  // A feature newer than the modelled Python is refused before the run, in
+  // the Python driver's words ("unsupported feature eager on Python 3.11").
+  const tooNew = scenarioFeatures(scenario).find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], impl.pythonVersion) > 0);
+  if (tooNew !== undefined) throw new ScenarioError(`unsupported feature ${tooNew} on Python ${impl.pythonVersion}`);
   if (!scenario.coroutines.some((c) => c.name === "main")) throw new ScenarioError("no coroutine named 'main'");
   const run = new ScenarioRun(impl, scenario);
   const loop = impl.new_event_loop();
