@@ -127,6 +127,8 @@ export const REALTIME = {
   reruns: 2,
   /** Shrink candidates run after a failure. */
   shrinkLimit: 40,
+  /** Per-case time limit: the longest scenarios last about 100 ticks (3 s at 30 ms), and a loaded machine stretches them (`--timeout-ms` overrides). */
+  timeoutMs: 20_000,
 } as const;
 
 /** The clock of a target: "real" when it says so, else "virtual". */
@@ -207,7 +209,8 @@ async function runCase(c: Clause, target: Target, s: Scenario): Promise<CaseOutc
     scenario: s,
     trace,
     version: target.version,
-    expected: () => (expected ??= runScenario(makeReference(target.version), s)),
+    // The reference modelling the same Task (C or pure-Python) as the target.
+    expected: () => (expected ??= runScenario(makeReference(target.version, { pyTask: target.task === "py" }), s)),
   };
   const verdict = c.check(ctx);
   if (verdict === true) return { ok: true, trace };

@@ -67,6 +67,12 @@ export interface Target {
   tickMs?: number;
   /** The implementation's full version, for reports: "3.11.7" (the driver's hello), "Pyodide 0.27.8 / 3.12.7". */
   fullVersion?: string;
+  /**
+   * Which Task it runs, when known: "C" or "py" (the pure-Python Task of
+   * +pytask, and PyPy's only one). Clauses that compare with the reference
+   * compare with the reference modelling the same Task.
+   */
+  task?: "C" | "py";
   /** How it runs: in the harness's own thread (trusted code), in a worker thread, or in a child process. */
   isolation?: IsolationStats["isolation"];
   /**
@@ -155,6 +161,7 @@ async function supervisedTarget(
     clock: info.clock ?? "virtual",
     ...(info.tickMs !== undefined ? { tickMs: info.tickMs } : {}),
     ...(info.fullVersion ? { fullVersion: info.fullVersion } : {}),
+    ...(info.task ? { task: info.task } : {}),
     isolation: kind,
     run: (s) => sup.run(s),
     close: () => sup.close(),
@@ -207,6 +214,7 @@ function driverEngine(
       clock: h.clock ?? "virtual",
       ...(h.tick_ms !== undefined ? { tickMs: h.tick_ms } : {}),
       ...(h.python ? { fullVersion: h.python } : {}),
+      ...(task === "py" || h.task === "py" ? { task: "py" as const } : h.task === "C" ? { task: "C" as const } : {}),
     };
   });
   ready.catch(() => {});
@@ -353,7 +361,7 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion, opt
       return workerTarget(`reference@${v}${pyTask ? "+pytask" : ""}`, { kind: "reference", version: v, pyTask }, options, (r) => `implementation "${id}": ${r}`);
     }
     const flavour = pyTask ? "pure-Python Task" : "C Task";
-    return tsTarget(makeReference(v, { pyTask }), v, `TypeScript reference, Python ${v} profile, ${flavour}`);
+    return { ...tsTarget(makeReference(v, { pyTask }), v, `TypeScript reference, Python ${v} profile, ${flavour}`), task: pyTask ? "py" : "C" };
   }
   if (id.startsWith("mutant:")) {
     const [name, ...rest] = id.slice("mutant:".length).split("@");

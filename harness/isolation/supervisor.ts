@@ -28,6 +28,8 @@ export interface EngineInfo {
   clock?: "virtual" | "real";
   tickMs?: number;
   fullVersion?: string;
+  /** Which Task runs the scenarios: "C" (CPython's default) or "py" (the pure-Python Task: +pytask, PyPy). */
+  task?: "C" | "py";
 }
 
 /** One worker thread or one child process running an implementation. */
