@@ -18,7 +18,7 @@ import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue 
 import { canonicalJson } from "../spec/scenario/trace";
 import { runTryStar } from "./exceptstar";
 import { expandScenario } from "../spec/scenario/repeat";
-import { FEATURE_VERSIONS, scenarioFeatures } from "../spec/scenario/validate";
+import { FEATURE_VERSIONS, SELF_HANDLES, scenarioFeatures } from "../spec/scenario/validate";
 import { compareVersions } from "../spec/scenario/versions";
 
 // Reprs of asyncio objects carry addresses; messages embedding one are
@@ -141,6 +141,8 @@ export class ScenarioRun {
   private readonly callbackFns = new Map<string, DoneCallback & (() => void)>();
   readonly enc = new Encoder();
   loop!: PyEventLoop;
+  /** The main task, for the "$main" handle. */
+  mainTask: PyTask | null = null;
   /** True while the loop runs (current_task() needs a running loop). */
   private running = false;
 
@@ -201,6 +203,11 @@ export class ScenarioRun {
   }
 
   private lookup<T>(ref: string, table: Map<string, T>): T | null {
+    if ((table as Map<string, unknown>) === this.handles && SELF_HANDLES.includes(ref)) {
+      // "$current": asyncio.current_task() (null in a callback); "$main": the main task.
+      const task = ref === "$main" ? this.mainTask : this.running ? this.asyncio.current_task() : null;
+      if (task !== null) return task as unknown as T;
+    }
     const obj = table.get(ref);
     if (obj === undefined) {
       this.emit("unbound", { ref });
@@ -608,6 +615,7 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   });
   try {
     const main = loop.create_task(run.coroutine("main"));
+    run.mainTask = main;
     const end = run.runLoop(main);
     const tasks = run.created.map((t) => ({ name: t.get_name(), ref: refOf(run, t), ...taskState(run.enc, t) }));
     const mainState = taskState(run.enc, main);

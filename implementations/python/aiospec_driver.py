@@ -1116,6 +1116,10 @@ def check_scenario(scenario):
         sync_only(c["body"], "$.callbacks[%d].body" % i)
 
 
+# Task handles no step binds: the running task and the main task (spec/scenario/validate.ts SELF_HANDLES).
+SELF_HANDLES = ("$current", "$main")
+
+
 class _NeverRaised(BaseException):
     """Stands in for an absent except* clause (never raised)."""
 
@@ -1202,7 +1206,11 @@ class Run:
         return fn
 
     def lookup(self, ref, table=None):
-        obj = (self.handles if table is None else table).get(ref)
+        if table is None and ref in SELF_HANDLES:
+            # "$current": asyncio.current_task() (None in a callback); "$main": the main task.
+            obj = getattr(self, "main_task", None) if ref == "$main" else asyncio.current_task(self.loop)
+        else:
+            obj = (self.handles if table is None else table).get(ref)
         if obj is None:
             self.emit("unbound", ref=ref)
         return obj
@@ -1654,6 +1662,7 @@ def run_scenario(scenario, options, stats=None):
     asyncio.events._set_running_loop(None)
     try:
         main = loop.create_task(run.coroutine("main"))
+        run.main_task = main
         end = run_loop(loop, run, main, "main", watchdog)
         tasks = [dict(name=enc.task_name(t), ref=run_ref(run, t), **task_state(enc, t))
                  for t in loop.created_tasks]

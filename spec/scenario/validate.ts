@@ -55,6 +55,13 @@ export type ValidationResult =
 /** The JSON Schema of scenarios (draft 2020-12), as loaded from scenario.schema.json. */
 export const scenarioSchema: SchemaObject = schemaJson;
 
+/** Task handles that no step binds: the running task and the main task. */
+export const SELF_HANDLES: readonly string[] = ["$current", "$main"];
+const SELF_HANDLE_MEANING: Record<string, string> = {
+  $current: "the running task (asyncio.current_task())",
+  $main: "the main task",
+};
+
 /** Default task names, as CPython's `Task-(\d+)` (Python's \d matches any Unicode decimal digit). */
 const DEFAULT_TASK_NAME = /^Task-\p{Nd}+$/u;
 
@@ -274,6 +281,13 @@ function structuralError(input: unknown, errors: ErrorObject[]): ValidationError
       return { path: at, message: `must be ${list}` };
     }
     case "pattern":
+      if (title === "task handle") {
+        return {
+          path: at,
+          message: `must be a task handle: a name (a letter or underscore, then letters, digits or underscores, ` +
+            `64 characters at most), "$current" or "$main" (got ${show(data)})`,
+        };
+      }
       if (title === "name") {
         return {
           path: at,
@@ -503,9 +517,20 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
     if (schedules) edges.get(node)?.push({ name: callbackNode(name), path });
   };
   const use = (kind: HandleKind, name: string, path: string, op: string, needs?: HandleUse["needs"]): void => {
+    if (kind === "task" && SELF_HANDLES.includes(name)) {
+      // "$current" / "$main": tasks, bound by the run itself.
+      if (needs === "create_future") {
+        errors.push({ path, message: `${op} needs a future: "${name}" is a task (a Task's ${op}() always raises RuntimeError)` });
+      }
+      return;
+    }
     handles.push({ kind, name, path, op, bind: false, needs });
   };
   const bind = (kind: HandleKind, name: string, path: string, op: string): void => {
+    if (SELF_HANDLES.includes(name)) {
+      errors.push({ path, message: `"${name}" is reserved: it names ${SELF_HANDLE_MEANING[name]}, and no step can bind it` });
+      return;
+    }
     handles.push({ kind, name, path, op, bind: true });
   };
   const taskName = (name: string | undefined, path: string): void => {
@@ -613,6 +638,17 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
         break;
     }
     for (const { aw, path: at } of stepAwaitables(step, path)) {
+      if ("task" in aw && SELF_HANDLES.includes(aw.task)) {
+        errors.push({
+          path: `${at}.task`,
+          message: aw.task === "$current"
+            ? `"$current" cannot be awaited (nor gathered, shielded, waited for or passed to wait / as_completed): ` +
+              "a task awaiting itself gets RuntimeError, and through a gather or wait its cancellation recurses without end"
+            : `"$main" cannot be awaited (nor gathered, shielded, waited for or passed to wait / as_completed): ` +
+              "main may be waiting for the task that awaits it, a cycle of awaits (see termination)",
+        });
+        continue;
+      }
       if ("task" in aw) {
         use("task", aw.task, `${at}.task`, step.op);
         if (step.op === "await" || step.op === "as_completed") waitsOn.push({ coro: node, ref: { name: aw.task, path: `${at}.task` } });
