@@ -46,6 +46,10 @@ export interface PyHandle {
 export interface ExceptionHandlerContext {
   message: string;
   exception?: PyBaseException;
+  /** A destroyed task's report names the task ("Task was destroyed but it is pending!"). */
+  task?: PyTask;
+  /** "... exception was never retrieved" names the future (or task). */
+  future?: PyFuture;
 }
 
 export interface PyEventLoop {
@@ -122,6 +126,15 @@ export interface AsyncioImplementation {
   timeout_at(when: number | null): PyTimeout;
   current_task(): PyTask | null;
   all_tasks(): PyTask[];
+  /**
+   * gc mode (scenarios with gc / drop / weakref steps): collect every task
+   * and future unreachable from the loop's own roots and `roots` (what the
+   * scenario holds), reporting destroyed objects to the loop's exception
+   * handler in creation order. Without it, gc scenarios are unsupported.
+   */
+  gc_collect?(loop: PyEventLoop, roots: unknown[]): void;
+  /** gc mode: whether a task or future has not been collected. */
+  gc_alive?(obj: PyFuture): boolean;
 }
 
 /** Thrown by run_until_complete when nothing can ever happen again. */

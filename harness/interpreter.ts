@@ -17,6 +17,7 @@ import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../spec/scenario/trace";
 import { canonicalJson } from "../spec/scenario/trace";
 import { runTryStar } from "./exceptstar";
+import { usesGc } from "../spec/scenario/types";
 import { expandScenario } from "../spec/scenario/repeat";
 import { FEATURE_VERSIONS, SELF_HANDLES, scenarioFeatures } from "../spec/scenario/validate";
 import { compareVersions } from "../spec/scenario/versions";
@@ -145,6 +146,11 @@ export class ScenarioRun {
   mainTask: PyTask | null = null;
   /** True while the loop runs (current_task() needs a running loop). */
   private running = false;
+  /** gc mode (the scenario uses gc / drop / weakref steps): weak references, by name. */
+  gcMode = false;
+  readonly weakrefs = new Map<string, PyFuture>();
+  /** What the scenario holds besides its handle tables (the main task): gc roots. */
+  readonly gcRoots: unknown[] = [];
 
   constructor(readonly asyncio: AsyncioImplementation, scenario: Scenario) {
     for (const c of scenario.coroutines) this.bodies.set(c.name, c.body);
@@ -462,9 +468,37 @@ export class ScenarioRun {
       case "as_completed":
         yield* this.asCompleted(this.awaitables(s.on), s.timeout ?? null, s.mode ?? "iter");
         return;
+      // gc mode: weak references and garbage collection (see gcCollect)
+      case "gc":
+        this.gcCollect();
+        return;
+      case "drop":
+        if (this.lookup(s.handle, this.handles) !== null) this.handles.delete(s.handle);
+        return;
+      case "weakref": {
+        const obj = this.lookup(s.task, this.handles);
+        if (obj !== null) this.weakrefs.set(s.ref, obj);
+        return;
+      }
+      case "inspect_weakref": {
+        const obj = this.lookup(s.ref, this.weakrefs);
+        if (obj !== null) this.emit("weakref", { ref: s.ref, alive: this.asyncio.gc_alive!(obj) });
+        return;
+      }
       default:
         throw new ScenarioError(`unknown op ${JSON.stringify((s as { op: unknown }).op)}`);
     }
+  }
+
+  /**
+   * gc.collect(), as the driver's GcState defines it: everything the
+   * scenario no longer holds (its handle tables, the main task) and the
+   * loop cannot reach is destroyed; the reports reach the exception
+   * handler in creation order. (Weak references are not roots.)
+   */
+  gcCollect(): void {
+    const roots: unknown[] = [...this.gcRoots, ...this.handles.values(), ...this.groups.values(), ...this.cms.values(), ...this.timers.values()];
+    this.asyncio.gc_collect!(this.loop, roots);
   }
 
   private bindTimer(name: string | undefined, handle: PyHandle): void {
@@ -600,6 +634,8 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   const run = new ScenarioRun(impl, scenario);
   const loop = impl.new_event_loop();
   run.watch(loop);
+  run.gcMode = usesGc(scenario);
+  if (run.gcMode && (!impl.gc_collect || !impl.gc_alive)) throw new ScenarioError("gc steps are not supported by this implementation");
   if (scenario.eager) {
     if (!impl.use_eager_task_factory) throw new ScenarioError("eager tasks are not supported by this implementation");
     impl.use_eager_task_factory(loop);
@@ -608,15 +644,27 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
     const message = String(ctx.message);
     // Reports made when an object is destroyed depend on garbage collection
     // timing; the driver leaves them out too.
-    if (message.includes("never retrieved") || message.includes("destroyed but it is pending")) return;
-    const fields: Record<string, unknown> = { message: normalizeHandlerMessage(message) };
+    // In gc mode they are recorded at gc steps (gcCollect), naming the object.
+    const destroyed = message.includes("never retrieved") || message.includes("destroyed but it is pending");
+    if (destroyed && !run.gcMode) return;
+    const fields: Record<string, unknown> = { message: destroyed ? message : normalizeHandlerMessage(message) };
     if (ctx.exception) fields.exc = run.enc.exc(ctx.exception);
+    if (destroyed) fields.of = run.enc.value(ctx.task ?? ctx.future);
     run.emit("exception_handler", fields);
   });
   try {
     const main = loop.create_task(run.coroutine("main"));
     run.mainTask = main;
+    run.gcRoots.push(main);
     const end = run.runLoop(main);
+    if (run.gcMode) {
+      // The end of the main run is a gc point too (no task is running), and
+      // collected tasks leave the list (the driver's list is weak).
+      run.gcCollect();
+      const alive = run.created.filter((t) => impl.gc_alive!(t));
+      run.created.length = 0;
+      run.created.push(...alive);
+    }
     const tasks = run.created.map((t) => ({ name: t.get_name(), ref: refOf(run, t), ...taskState(run.enc, t) }));
     const mainState = taskState(run.enc, main);
     const trace: Trace = { events: run.events, end, main: mainState, tasks };

@@ -11,6 +11,7 @@ import { MUTANTS as loopFutures } from "./loop_futures";
 import { MUTANTS as tasks } from "./tasks";
 import { MUTANTS as functions } from "./functions";
 import { MUTANTS as groups } from "./groups";
+import { MUTANTS as gc } from "./gc";
 
 export type { Mutant } from "./mutant";
 
@@ -27,7 +28,7 @@ const lifoReady: Mutant = {
   make: (v) => ({ ...makeReference(v, { loopClass: LifoLoop }), id: `mutant:lifo-ready@${v}` }),
 };
 
-export const MUTANTS: Mutant[] = [lifoReady, ...loopFutures, ...tasks, ...functions, ...groups];
+export const MUTANTS: Mutant[] = [lifoReady, ...loopFutures, ...tasks, ...functions, ...groups, ...gc];
 
 export function findMutant(name: string): Mutant | undefined {
   return MUTANTS.find((m) => m.name === name);

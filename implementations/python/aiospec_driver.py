@@ -34,6 +34,7 @@ is tick_ms milliseconds of real time; see RealClock and Watchdog below.
 import argparse
 import asyncio
 import bisect
+import gc
 import itertools
 import json
 import os
@@ -42,6 +43,7 @@ import re
 import sys
 import time
 import traceback
+import weakref
 
 PROTOCOL = 1
 MAX_LOOP_ITERATIONS = 200_000
@@ -824,6 +826,11 @@ STEP_FIELDS = {
     "reschedule": {"cm": _STR, "delay": _OPT_NUM},
     "inspect_timeout": {"cm": _STR},
     "as_completed": {"on": _LIST},
+    # gc mode (see the garbage-collection section below)
+    "gc": {},
+    "drop": {"handle": _STR},
+    "weakref": {"task": _STR, "ref": _STR},
+    "inspect_weakref": {"ref": _STR},
 }
 NESTED_BODIES = ("body", "finally")
 # What a callback body may do: it runs inside the loop, outside any task.
@@ -831,6 +838,7 @@ SYNC_OPS = {
     "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
     "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
     "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
+    "gc", "drop", "weakref", "inspect_weakref",
 }
 MAX_STAR_CLAUSES = 3
 
@@ -1149,10 +1157,12 @@ class Run:
         self.coroutines = {c["name"]: c["body"] for c in scenario["coroutines"]}
         self.callbacks = {c["name"]: c["body"] for c in scenario.get("callbacks", [])}
         self.callback_fns = {}
+        # gc mode: a GcState (see "garbage collection" below), else None.
+        self.gc = None
 
     # -- events
     def emit(self, ev, **fields):
-        if self.closed:
+        if self.closed or self.gc is not None and self.gc.collecting:
             return
         try:
             current = asyncio.current_task(self.loop)
@@ -1481,6 +1491,24 @@ class Run:
             for aw in asyncio.as_completed(parts, timeout=timeout):
                 await self.await_recorded("as_completed", aw)
 
+    # -- gc mode: weak references and garbage collection (GcState below)
+    def op_gc(self, s):
+        self.gc.collect(self)
+
+    def op_drop(self, s):
+        if self.lookup(s["handle"]) is not None:
+            self.gc.limbo.append(self.handles.pop(s["handle"]))
+
+    def op_weakref(self, s):
+        obj = self.lookup(s["task"])
+        if obj is not None:
+            self.gc.weakrefs[s["ref"]] = weakref.ref(obj)
+
+    def op_inspect_weakref(self, s):
+        ref = self.lookup(s["ref"], self.gc.weakrefs)
+        if ref is not None:
+            self.emit("weakref", ref=s["ref"], alive=ref() is not None)
+
     async def await_recorded(self, what, aw):
         try:
             value = await aw
@@ -1556,6 +1584,96 @@ def run_sync(coro):
         return stop.value
     coro.close()
     raise ScenarioError("a callback body awaited")
+
+
+# ---------------------------------------------------------------- garbage collection
+
+GC_OPS = ("gc", "drop", "weakref", "inspect_weakref")
+
+
+def uses_gc(scenario):
+    """Whether a scenario runs in gc mode (it uses one of GC_OPS anywhere)."""
+    def walk(v):
+        if isinstance(v, list):
+            return any(walk(x) for x in v)
+        if isinstance(v, dict):
+            return v.get("op") in GC_OPS or any(walk(x) for x in v.values())
+        return False
+    return walk(scenario.get("coroutines", [])) or walk(scenario.get("callbacks", []))
+
+
+class _WeakTaskList:
+    """loop.created_tasks in gc mode: the tasks the loop made, in creation
+    order, held weakly (collected ones are left out)."""
+
+    def __init__(self):
+        self._refs = []
+
+    def append(self, task):
+        self._refs.append(weakref.ref(task))
+
+    def __iter__(self):
+        return iter([t for t in (r() for r in self._refs) if t is not None])
+
+
+class _HandleTable(dict):
+    """Run.handles in gc mode: a handle bound again lets go of its old object
+    into the limbo, as drop does."""
+
+    def __init__(self, limbo):
+        super().__init__()
+        self.limbo = limbo
+
+    def __setitem__(self, key, value):
+        old = self.get(key)
+        if old is not None and old is not value:
+            self.limbo.append(old)
+        super().__setitem__(key, value)
+
+
+class GcState:
+    """What gc mode adds to a run (docs/scenario-language.md, "Garbage collection").
+
+    CPython frees most objects by reference counting the moment the last
+    reference goes, and the rest (cycles: every pending task is in one) when
+    the collector runs. To make both observable at the same, well-defined
+    places, automatic collection is off during the run, objects the scenario
+    lets go of (drop, a handle bound again) wait in `limbo`, and only a gc
+    step (and the end of the main run) releases the limbo and runs
+    gc.collect(). The exception handler's reports about destroyed objects
+    ("Task was destroyed but it is pending!", "... exception was never
+    retrieved") are collected meanwhile and recorded after the collection,
+    ordered by the objects' creation numbers (their pinned hashes). Only
+    reports about tasks and futures made by loop.create_task /
+    loop.create_future count; events the scenario's coroutines would emit
+    while the collector closes them are not recorded.
+    """
+
+    def __init__(self):
+        self.limbo = []
+        self.weakrefs = {}
+        self.reports = []
+        self.collecting = False
+
+    def report(self, ctx, fields, enc):
+        obj = ctx.get("task") if ctx.get("task") is not None else ctx.get("future")
+        number = getattr(obj, "_aiospec_hash", None)
+        if number is None:
+            return
+        fields["of"] = enc.value(obj)
+        self.reports.append((number, fields))
+
+    def collect(self, run):
+        self.collecting = True
+        try:
+            while self.limbo:
+                self.limbo.pop(0)
+            gc.collect()
+        finally:
+            self.collecting = False
+        reports, self.reports = self.reports, []
+        for _, fields in sorted(reports, key=lambda r: r[0]):
+            run.emit("exception_handler", **fields)
 
 
 # ---------------------------------------------------------------- one scenario
@@ -1639,6 +1757,11 @@ def run_scenario(scenario, options, stats=None):
         # Reports made when an object is destroyed depend on when the
         # garbage collector runs; they belong to the gc part of the language.
         if "never retrieved" in message or "destroyed but it is pending" in message:
+            if run.gc is not None:
+                fields = {"message": message}
+                if ctx.get("exception") is not None:
+                    fields["exc"] = enc.exc(ctx["exception"])
+                run.gc.report(ctx, fields, enc)
             return
         if message.startswith("Exception in callback"):
             message = "Exception in callback"  # the callback's repr is implementation detail
@@ -1649,6 +1772,14 @@ def run_scenario(scenario, options, stats=None):
 
     loop.set_exception_handler(handler)
     run = Run(scenario, loop, enc, clock)
+    gc_was_enabled = gc.isenabled()
+    if uses_gc(scenario):
+        # gc mode: no automatic collection during the run (GcState).
+        gc.collect()
+        gc.disable()
+        run.gc = GcState()
+        run.handles = _HandleTable(run.gc.limbo)
+        loop.created_tasks = _WeakTaskList()
     watchdog = None
     if clock is not None and not isinstance(loop, asyncio.BaseEventLoop):
         # No selector of ours to see a deadlock or count iterations.
@@ -1664,6 +1795,8 @@ def run_scenario(scenario, options, stats=None):
         main = loop.create_task(run.coroutine("main"))
         run.main_task = main
         end = run_loop(loop, run, main, "main", watchdog)
+        if run.gc is not None:
+            run.gc.collect(run)
         tasks = [dict(name=enc.task_name(t), ref=run_ref(run, t), **task_state(enc, t))
                  for t in loop.created_tasks]
         main_state = task_state(enc, main)
@@ -1710,6 +1843,8 @@ def run_scenario(scenario, options, stats=None):
         except Exception:
             pass
         asyncio.events._set_running_loop(outer_loop)
+        if gc_was_enabled:
+            gc.enable()
 
 
 def run_ref(run, task):

@@ -34,6 +34,14 @@ export class Future implements PyFuture {
    * for futures made directly (they never go into a set).
    */
   pyHash: number | null = null;
+  /**
+   * Garbage collection (gc.ts): an exception was set and nobody has called
+   * result() or exception() since (CPython's __log_traceback); when such a
+   * future is destroyed the loop hears "... exception was never retrieved".
+   */
+  logTraceback = false;
+  /** Collected by gc.ts: nothing can reach it any more. */
+  collected = false;
   readonly loop: EventLoop;
 
   constructor(loop?: EventLoop) {
@@ -70,6 +78,7 @@ export class Future implements PyFuture {
     if (this.state === "CANCELLED") throw this.makeCancelledError();
     // The C Future's wording (futures.py says "Result is not ready.").
     if (this.state !== "FINISHED") throw InvalidStateError("Result is not set.");
+    this.logTraceback = false;
     if (this.exceptionValue !== null) throw this.exceptionValue;
     return this.resultValue;
   }
@@ -77,6 +86,7 @@ export class Future implements PyFuture {
   exception(): PyBaseException | null {
     if (this.state === "CANCELLED") throw this.makeCancelledError();
     if (this.state !== "FINISHED") throw InvalidStateError("Exception is not set.");
+    this.logTraceback = false;
     return this.exceptionValue;
   }
 
@@ -114,8 +124,14 @@ export class Future implements PyFuture {
       exception = wrapped;
     }
     this.exceptionValue = exception;
+    this.logTraceback = true;
     this.state = "FINISHED";
     this.scheduleCallbacks();
+  }
+
+  /** What this future holds strongly, for gc.ts: its done callbacks. */
+  gcReferents(): unknown[] {
+    return [...this.callbacks];
   }
 
   protected scheduleCallbacks(): void {

@@ -38,6 +38,11 @@ export class Handle {
     }
   }
 
+  /** What this handle holds strongly, for gc.ts: its callback and arguments (nothing once cancelled). */
+  gcReferents(): unknown[] {
+    return this.callback === null ? [] : [this.callback, ...this.args];
+  }
+
   describe(): string {
     return this.callback?.name ?? "<cancelled>";
   }

@@ -33,6 +33,8 @@ import { wait_for } from "./wait_for";
 import { as_completed } from "./as_completed";
 import { timeout, timeout_at } from "./timeouts";
 import { TaskGroup } from "./taskgroups";
+import { collect as gcCollect } from "./gc";
+import type { Future as GcFuture } from "./futures";
 
 export { EventLoop } from "./loop";
 export { Future } from "./futures";
@@ -69,6 +71,8 @@ export function makeReference(version: PythonVersion = NEWEST, variation: Variat
     timeout_at: (when) => timeout_at(when),
     current_task: () => current_task(),
     all_tasks: () => all_tasks(),
+    gc_collect: (loop: PyEventLoop, roots: unknown[]) => gcCollect(loop as EventLoop, roots),
+    gc_alive: (obj: PyFuture) => !(obj as GcFuture).collected,
     // asyncio.eager_task_factory exists from 3.12 on.
     ...(atLeast(version, "3.12") ? { use_eager_task_factory: (loop: PyEventLoop) => (loop as EventLoop).set_task_factory(eagerTaskFactory) } : {}),
   };

@@ -71,6 +71,11 @@ export class EventLoop {
    */
   readonly scheduledTasks = new Set<Task>();
   readonly eagerTasks = new Set<Task>();
+  /** Every task and future made by create_task / create_future, in creation order: what gc.ts may collect. */
+  readonly gcObjects: Future[] = [];
+  /** The batch runOnce is running and the position of the running handle: the rest is still in CPython's _ready. */
+  runningBatch: Handle[] = [];
+  runningBatchPos = 0;
 
   /** `defaultTaskFactory` makes the plain Task that loop.create_task makes when no factory is installed. */
   constructor(readonly profile: Profile, private readonly defaultTaskFactory: TaskFactory) {}
@@ -113,6 +118,7 @@ export class EventLoop {
   create_future(): Future {
     const fut = new Future(this);
     fut.pyHash = this.nextHash();
+    this.gcObjects.push(fut);
     return fut;
   }
 
@@ -168,6 +174,9 @@ export class EventLoop {
     }
     this.currentTask = null;
   }
+
+  /** Tasks set aside by swapCurrentTask while an eager first step runs (their steps are still on the stack: gc.ts roots). */
+  readonly swappedOutTasks: Task[] = [];
 
   /** Make task the current one, whatever was current; return what was. (An eager first step runs inside another task's step.) */
   swapCurrentTask(task: Task | null): Task | null {
@@ -288,8 +297,10 @@ export class EventLoop {
 
     const batch = this.takeReadyBatch();
     let i = 0;
+    this.runningBatch = batch;
     try {
       for (; i < batch.length; i++) {
+        this.runningBatchPos = i;
         const handle = batch[i];
         if (!handle.cancelled) handle.run();
       }
@@ -297,6 +308,7 @@ export class EventLoop {
       // A KeyboardInterrupt escaping mid-batch leaves the rest of the batch
       // queued, ahead of anything scheduled meanwhile, as asyncio's deque does.
       if (i < batch.length) this.ready = batch.slice(i + 1).concat(this.ready);
+      this.runningBatch = [];
     }
   }
 }

@@ -36,6 +36,10 @@ export class Task extends Future implements PyTask {
   constructor(coro: Coroutine, loop: EventLoop, name: string | null = null, eagerStart = false) {
     super(loop);
     this.pyHash = loop.nextHash();
+    loop.gcObjects.push(this);
+    // gc.ts: a scheduled step or a parked wake-up holds the task (a bound method in CPython).
+    (this.stepCallback as { gcRefs?: unknown[] }).gcRefs = [this];
+    (this.wakeupCallback as { gcRefs?: unknown[] }).gcRefs = [this];
     this.coro = coro;
     this.name = name ?? loop.nextTaskName();
     if (eagerStart && loop.is_running()) {
@@ -59,9 +63,11 @@ export class Task extends Future implements PyTask {
     const loop = this.loop;
     const previous = loop.swapCurrentTask(this);
     loop.eagerTasks.add(this);
+    if (previous !== null) loop.swappedOutTasks.push(previous);
     try {
       this.runAndHandleResult(null);
     } finally {
+      if (previous !== null) loop.swappedOutTasks.pop();
       loop.eagerTasks.delete(this);
       loop.swapCurrentTask(previous);
       if (!this.done()) loop.scheduledTasks.add(this);
@@ -71,6 +77,20 @@ export class Task extends Future implements PyTask {
   get_name(): string {
     return this.name;
   }
+
+  /**
+   * What a task holds strongly, for gc.ts: the future its coroutine waits on
+   * (fut_waiter, and the coroutine's frame), and its done callbacks. What
+   * else the coroutine's frames hold is not modelled (docs/scenario-language.md).
+   */
+  gcReferents(): unknown[] {
+    const out = super.gcReferents();
+    if (this.futWaiter !== null) out.push(this.futWaiter);
+    return out;
+  }
+
+  /** CPython's _log_destroy_pending: a pending task that is destroyed is reported. */
+  logDestroyPending = true;
 
   set_name(value: string): void {
     this.name = String(value);

@@ -18,9 +18,10 @@ import { CLAUSES as as_completed } from "./as_completed";
 import { CLAUSES as shield } from "./shield";
 import { CLAUSES as timeouts } from "./timeouts";
 import { CLAUSES as taskgroup } from "./taskgroup";
+import { CLAUSES as weakrefs } from "./weakrefs";
 
 export const CLAUSES: readonly Clause[] = [
-  ...loop, ...coroutines, ...callbacks, ...futures, ...tasks, ...cancellation, ...eager, ...gather, ...wait, ...wait_for, ...as_completed, ...shield, ...timeouts, ...taskgroup,
+  ...loop, ...coroutines, ...callbacks, ...futures, ...tasks, ...cancellation, ...eager, ...gather, ...wait, ...wait_for, ...as_completed, ...shield, ...timeouts, ...taskgroup, ...weakrefs,
   differential,
 ];
 

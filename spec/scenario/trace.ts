@@ -41,7 +41,8 @@ export type TraceEvent = EventBase & (
   | { ev: "inspect"; ref: string; done: boolean; cancelled: boolean; cancelling?: number; name?: string }
   | { ev: "caught"; exc: ExceptionData }
   | { ev: "unbound"; ref: string }
-  | { ev: "exception_handler"; message: string; exc?: ExceptionData }
+  /** `of`: in gc mode, the task or future a destruction report is about ("destroyed but it is pending", "never retrieved"). */
+  | { ev: "exception_handler"; message: string; exc?: ExceptionData; of?: TraceValue }
   | { ev: "shutdown" }
   | { ev: "create_future"; ref: string }
   // Probes: a method call's return value, or the exception it raised (never propagated).
@@ -52,6 +53,8 @@ export type TraceEvent = EventBase & (
   /** A scenario callback runs; `arg` is the future a done callback receives. */
   | { ev: "callback"; callback: string; arg?: TraceValue }
   | { ev: "inspect_timeout"; ref: string; when: TraceValue; expired: boolean }
+  /** inspect_weakref: whether the weakly referenced task or future is still alive. */
+  | { ev: "weakref"; ref: string; alive: boolean }
   /** async iteration of as_completed (3.13+) yielded this task or future. */
   | { ev: "as_completed"; item: TraceValue }
 );

@@ -148,6 +148,18 @@ export interface AsCompletedStep {
   mode?: "iter" | "async";
 }
 
+/**
+ * Weak references and garbage collection (see docs/scenario-language.md, "Garbage collection").
+ * gc: gc.collect(); the reports of objects freed since the last gc step (or now) are recorded here.
+ */
+export interface GcStep { op: "gc" }
+/** The scenario forgets its handle (a task or future): `del handles[H]`; the object lives on only if something else holds it. */
+export interface DropStep { op: "drop"; handle: string }
+/** weakrefs[ref] = weakref.ref(handles[task]) */
+export interface WeakrefStep { op: "weakref"; task: string; ref: string }
+/** Records whether weakrefs[ref]() is alive (not yet collected as of the last gc step). */
+export interface InspectWeakrefStep { op: "inspect_weakref"; ref: string }
+
 export type Step =
   | LogStep
   | SleepStep
@@ -179,7 +191,11 @@ export type Step =
   | TimeoutStep
   | RescheduleStep
   | InspectTimeoutStep
-  | AsCompletedStep;
+  | AsCompletedStep
+  | GcStep
+  | DropStep
+  | WeakrefStep
+  | InspectWeakrefStep;
 
 export type Op = Step["op"];
 export const OPS: readonly Op[] = [
@@ -188,7 +204,11 @@ export const OPS: readonly Op[] = [
   "current_task", "all_tasks", "add_done_callback", "remove_done_callback", "call_soon", "call_later",
   "call_at", "cancel_handle", "taskgroup", "new_taskgroup", "timeout", "reschedule", "inspect_timeout",
   "as_completed",
+  "gc", "drop", "weakref", "inspect_weakref",
 ];
+
+/** Ops that put a scenario in gc mode: collectable objects and their reports become observable. */
+export const GC_OPS: readonly Op[] = ["gc", "drop", "weakref", "inspect_weakref"];
 
 /**
  * Steps a plain callback may run: everything that does not await. (A
@@ -198,6 +218,7 @@ export const SYNC_OPS: readonly Op[] = [
   "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
   "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
   "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
+  "gc", "drop", "weakref", "inspect_weakref",
 ];
 
 /** A plain function run by the loop: a done callback (it gets the future) or a call_soon / call_later callback. */
@@ -256,4 +277,10 @@ export function countSteps(scenario: Scenario): number {
   let n = 0;
   for (const _ of walkSteps(scenario)) n++;
   return n;
+}
+
+/** Whether a scenario uses weak references or garbage collection (gc mode: see docs/scenario-language.md). */
+export function usesGc(scenario: Scenario): boolean {
+  for (const { step } of walkSteps(scenario)) if (GC_OPS.includes(step.op)) return true;
+  return false;
 }

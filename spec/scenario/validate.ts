@@ -319,13 +319,14 @@ interface Ref {
 }
 
 /** The kinds of handles; each kind is its own namespace. */
-type HandleKind = "task" | "group" | "cm" | "timer";
+type HandleKind = "task" | "group" | "cm" | "timer" | "weakref";
 
 const KIND_NAMES: Record<HandleKind, string> = {
   task: "task/future handle",
   group: "TaskGroup handle",
   cm: "timeout handle",
   timer: "timer handle",
+  weakref: "weak reference",
 };
 
 const KIND_BINDERS: Record<HandleKind, string> = {
@@ -333,6 +334,7 @@ const KIND_BINDERS: Record<HandleKind, string> = {
   group: "no taskgroup or new_taskgroup step in the scenario has group",
   cm: "no timeout step in the scenario has cm",
   timer: "no call_soon, call_later or call_at step in the scenario has handle",
+  weakref: "no weakref step in the scenario has ref",
 };
 
 /** One occurrence of a handle name: a binding (by `op`) or a use (by `op`). */
@@ -601,6 +603,16 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
         break;
       case "cancel_handle":
         use("timer", step.handle, `${path}.handle`, step.op);
+        break;
+      case "drop":
+        use("task", step.handle, `${path}.handle`, step.op);
+        break;
+      case "weakref":
+        use("task", step.task, `${path}.task`, step.op);
+        bind("weakref", step.ref, `${path}.ref`, step.op);
+        break;
+      case "inspect_weakref":
+        use("weakref", step.ref, `${path}.ref`, step.op);
         break;
       case "taskgroup":
       case "new_taskgroup":

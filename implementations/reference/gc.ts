@@ -1,0 +1,116 @@
+/**
+ * Garbage collection: which tasks and futures a gc step destroys, and what
+ * the loop's exception handler hears about them.
+ *
+ * CPython frees an object when nothing reaches it any more: at once by
+ * reference counting, or, for objects in a cycle (every pending task is in
+ * one: task -> the future it waits on -> that future's callbacks -> the
+ * task's wake-up), when the collector runs. The scenario language makes both
+ * visible only at gc steps and at the end of the main run (the driver holds
+ * let-go objects in a limbo until then: docs/scenario-language.md, "Garbage
+ * collection"), so at those points an object is gone exactly when it is
+ * unreachable from the roots. This module decides that by walking the
+ * reference's own object graph from the roots, deterministically; it never
+ * relies on JavaScript's collector (the reference keeps every object in
+ * loop.gcObjects and marks the collected ones).
+ *
+ * Edges (what holds what strongly, as in CPython):
+ *   future -> its done callbacks (a task's wake-up is a bound method: it
+ *             holds the task);
+ *   task   -> the future its coroutine waits on (fut_waiter, and the
+ *             coroutine frame that awaits it), and its done callbacks;
+ *   handle -> its callback and arguments (a task's step is a bound method;
+ *             sleep's timer holds the future the sleeping task waits on);
+ *   any object with gcReferents() -> what that returns.
+ * What else a coroutine's frames hold (locals of asyncio's own coroutines:
+ * wait's set of futures, as_completed's queue, ...) is not modelled: a
+ * scenario whose outcome depends on it can differ from CPython.
+ *
+ * When an object is destroyed (in creation order, as the driver orders the
+ * reports): a pending task is reported "Task was destroyed but it is
+ * pending!"; a task or future whose exception nobody retrieved (result(),
+ * exception(), or an await, which calls result()) is reported "<Task|Future>
+ * exception was never retrieved" with the exception.
+ */
+import type { Future } from "./futures";
+import type { EventLoop } from "./loop";
+import { Task } from "./tasks";
+
+/**
+ * The loop's own roots. Each is a root because CPython holds it from
+ * something that is not itself collectable while the loop runs:
+ */
+export function loopRoots(loop: EventLoop): unknown[] {
+  const roots: unknown[] = [];
+  // The ready queue (loop._ready, a deque owned by the loop): handles still
+  // to run in this iteration — the running one is held by _run_once's frame —
+  // and those queued for the next.
+  roots.push(...loop.runningBatch.slice(loop.runningBatchPos));
+  roots.push(...(loop as unknown as { ready: unknown[] }).ready);
+  // The timer heap (loop._scheduled): a sleeping task is held by its timer,
+  // through the sleep future and that future's wake-up callback.
+  roots.push(...(loop as unknown as { scheduled: unknown[] }).scheduled);
+  // The current task (asyncio's _current_tasks[loop]), and tasks whose step
+  // is on the C stack below an eager first step (swapped out, not finished).
+  if (loop.currentTask !== null) roots.push(loop.currentTask);
+  roots.push(...loop.swappedOutTasks);
+  // Tasks in their eager first step (asyncio's _eager_tasks is a plain set
+  // during the step).
+  roots.push(...loop.eagerTasks);
+  // Not a root: the task registry all_tasks() reads (asyncio's
+  // _scheduled_tasks is a WeakSet in 3.11-3.13; 3.14 keeps a per-thread
+  // list it does not count as a reference). A mutant holds it strongly.
+  return roots;
+}
+
+/** Mark everything reachable from roots. */
+export function reachable(roots: unknown[]): Set<unknown> {
+  const seen = new Set<unknown>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (x === null || x === undefined || seen.has(x)) continue;
+    if (typeof x !== "object" && typeof x !== "function") continue;
+    seen.add(x);
+    if (Array.isArray(x)) {
+      stack.push(...x);
+      continue;
+    }
+    const refs = (x as { gcRefs?: unknown[] }).gcRefs;
+    if (refs !== undefined) stack.push(...refs);
+    const referents = (x as { gcReferents?: () => unknown[] }).gcReferents;
+    if (typeof referents === "function") stack.push(...referents.call(x));
+  }
+  return seen;
+}
+
+/**
+ * gc.collect(): destroy every task and future of the loop that the roots
+ * (the loop's and the scenario's) do not reach, reporting as CPython's
+ * finalizers do.
+ */
+export function collect(loop: EventLoop, scenarioRoots: unknown[], ownRoots: unknown[] = loopRoots(loop)): void {
+  const alive = reachable([...ownRoots, ...scenarioRoots]);
+  const dead: Future[] = [];
+  for (const obj of loop.gcObjects) {
+    if (!obj.collected && !alive.has(obj)) dead.push(obj);
+  }
+  dead.sort((a, b) => (a.pyHash ?? 0) - (b.pyHash ?? 0));
+  for (const obj of dead) {
+    obj.collected = true;
+    if (obj instanceof Task) loop.scheduledTasks.delete(obj); // gone from the WeakSet
+  }
+  for (const obj of dead) {
+    if (obj instanceof Task && !obj.done()) {
+      if (obj.logDestroyPending) loop.call_exception_handler({ message: "Task was destroyed but it is pending!", task: obj });
+    } else if (obj.logTraceback) {
+      const exception = obj.exception() ?? undefined; // as CPython's finalizer reads it (not a retrieval any more)
+      const kind = obj instanceof Task ? "Task" : "Future";
+      loop.call_exception_handler({ message: `${kind} exception was never retrieved`, exception, future: obj });
+    }
+  }
+  // Forget what was collected (nothing can reach it any more).
+  const kept = loop.gcObjects.filter((o) => !o.collected);
+  loop.gcObjects.length = 0;
+  loop.gcObjects.push(...kept);
+}

@@ -1,0 +1,384 @@
+/**
+ * Clauses: weak references and garbage collection — the "Important" note
+ * under asyncio.create_task in "Creating Tasks": "Save a reference to the
+ * result of this function, to avoid a task disappearing mid-execution. The
+ * event loop only keeps weak references to tasks", and its background_tasks
+ * example.
+ *
+ * Scenarios run in gc mode (they use gc / drop / weakref steps: see
+ * docs/scenario-language.md, "Garbage collection"): an object the scenario
+ * lets go of is destroyed at the next gc step if nothing else holds it, and
+ * the exception handler's reports about destroyed objects appear there, in
+ * creation order, naming the object (`of`). A "set" of tasks is modelled by
+ * the handles themselves: add = create_task binds the handle, discard = a
+ * done callback that drops it; "the set is empty" = using the handle
+ * records `unbound`.
+ */
+import fc from "fast-check";
+import type { ExceptionSpec, Scenario, Step } from "../scenario/types";
+import type { Trace, TraceEvent } from "../scenario/trace";
+import { canonicalJson } from "../scenario/trace";
+import { DOCS, clause, SINCE_3_11 } from "./clause";
+import type { Clause } from "./clause";
+import { is, log, scenarioOf, sleep, spawn } from "./tasks";
+
+const SOURCE = { url: DOCS.tasks + "#asyncio.create_task", section: "Creating Tasks" };
+const show = (x: unknown): string => canonicalJson(x);
+const DESTROYED = "Task was destroyed but it is pending!";
+
+const gc: Step = { op: "gc" };
+const drop = (handle: string): Step => ({ op: "drop", handle });
+const weakref = (task: string, ref: string): Step => ({ op: "weakref", task, ref });
+const alive = (ref: string): Step => ({ op: "inspect_weakref", ref });
+const future = (f: string): Step => ({ op: "create_future", future: f });
+const awaitOn = (task: string): Step => ({ op: "await", on: { task } });
+
+/** The exception handler's reports about destroyed objects, in order. */
+function reports(trace: Trace): Array<TraceEvent & { ev: "exception_handler" }> {
+  return trace.events.filter(
+    (e): e is TraceEvent & { ev: "exception_handler" } =>
+      is(e, "exception_handler") && (e.message === DESTROYED || e.message.endsWith("exception was never retrieved")),
+  );
+}
+
+/** The alive/dead readings of weak reference `ref`, in order. */
+function readings(trace: Trace, ref: string): boolean[] {
+  return trace.events.filter((e) => is(e, "weakref") && e.ref === ref).map((e) => (e as { alive: boolean }).alive);
+}
+
+function logged(trace: Trace, label: string): boolean {
+  return trace.events.some((e) => is(e, "log") && e.label === label);
+}
+
+/** The last all_tasks() reading. */
+function lastAllTasks(trace: Trace): string[] | null {
+  const all = trace.events.filter((e) => is(e, "all_tasks"));
+  return all.length === 0 ? null : (all[all.length - 1] as { names: string[] }).names;
+}
+
+const NEEDS_BASE = ["create_task", "gc", "drop", "weakref", "inspect_weakref", "log", "sleep"];
+
+// ---------------------------------------------------------------- a sleeping task nobody holds
+
+const sleepingSurvives = clause({
+  id: "weakrefs.sleeping_task_survives_gc",
+  statement:
+    "A fire-and-forget task that sleeps is not collected even when nothing in the program refers to it: its timer holds it (through the sleep's future and its wake-up), so it completes; once it is done and unreferenced, a collection destroys it, silently.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: NEEDS_BASE,
+  brokenBy: ["mutant:gc-ignores-timers"],
+  scenarios: () =>
+    fc.record({ n: fc.integer({ min: 1, max: 3 }), ticks: fc.integer({ min: 1, max: 3 }), early: fc.boolean() }).map(({ n, ticks, early }) => {
+      const main: Step[] = [];
+      const coros: Array<[string, Step[]]> = [];
+      for (let i = 0; i < n; i++) {
+        coros.push([`bg${i}`, [sleep(ticks + i), log(`bg${i}:done`)]]);
+        main.push(spawn(`bg${i}`, `t${i}`, `bg-${i}`), weakref(`t${i}`, `w${i}`), drop(`t${i}`));
+      }
+      // early: collect before the tasks first ran (the ready queue holds them), else after.
+      if (!early) main.push(sleep(0));
+      main.push(gc, ...Array.from({ length: n }, (_, i) => alive(`w${i}`)), { op: "all_tasks" });
+      main.push(sleep(ticks + n + 1), gc, ...Array.from({ length: n }, (_, i) => alive(`w${i}`)));
+      return scenarioOf([["main", main], ...coros]);
+    }),
+  check({ scenario, trace }) {
+    const n = scenario.coroutines.length - 1;
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])}`;
+    for (let i = 0; i < n; i++) {
+      const r = readings(trace, `w${i}`);
+      if (show(r) !== show([true, false])) return `weak reference w${i} read ${show(r)}, expected alive after the first gc and dead after the last`;
+      if (!logged(trace, `bg${i}:done`)) return `bg${i} never completed`;
+    }
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- a task waiting on a future nobody holds
+
+const orphanDestroyed = clause({
+  id: "weakrefs.orphan_waiter_destroyed",
+  statement:
+    "A task waiting on a future that nothing else holds, once the program drops both, is collected by the next collection: the loop's exception handler hears \"Task was destroyed but it is pending!\" about it, once, its weak reference dies, and all_tasks() no longer lists it.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: [...NEEDS_BASE, "all_tasks", "await", "create_future", "task"],
+  brokenBy: ["mutant:strong-task-registry", "mutant:destroyed-pending-silent"],
+  scenarios: () =>
+    fc.record({ n: fc.integer({ min: 1, max: 3 }), order: fc.boolean(), twice: fc.boolean() }).map(({ n, order, twice }) => {
+      const main: Step[] = [];
+      const coros: Array<[string, Step[]]> = [];
+      for (let i = 0; i < n; i++) {
+        coros.push([`waiter${i}`, [awaitOn(`f${i}`), log(`waiter${i}:woke`)]]);
+        main.push(future(`f${i}`), spawn(`waiter${i}`, `t${i}`, `waiter-${i}`), weakref(`t${i}`, `w${i}`));
+      }
+      main.push(sleep(0), { op: "all_tasks" });
+      for (let i = 0; i < n; i++) main.push(...(order ? [drop(`t${i}`), drop(`f${i}`)] : [drop(`f${i}`), drop(`t${i}`)]));
+      main.push(gc, ...Array.from({ length: n }, (_, i) => alive(`w${i}`)));
+      if (twice) main.push(gc);
+      main.push({ op: "all_tasks" });
+      return scenarioOf([["main", main], ...coros]);
+    }),
+  check({ scenario, trace }) {
+    const n = scenario.coroutines.length - 1;
+    const got = reports(trace).map((e) => ({ message: e.message, of: e.of }));
+    const want = Array.from({ length: n }, (_, i) => ({ message: DESTROYED, of: { task: `waiter-${i}` } }));
+    if (show(got) !== show(want)) return `the exception handler heard ${show(got)}, expected ${show(want)}`;
+    for (let i = 0; i < n; i++) {
+      if (show(readings(trace, `w${i}`)) !== show([false])) return `weak reference w${i} read ${show(readings(trace, `w${i}`))} after the gc`;
+      if (logged(trace, `waiter${i}:woke`)) return `waiter${i} woke up`;
+    }
+    const last = lastAllTasks(trace);
+    if (show(last) !== show(["Task-1"])) return `all_tasks() after the gc is ${show(last)}, expected only main`;
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- the same task, saved in a "set"
+
+const savedSurvives = clause({
+  id: "weakrefs.saved_task_survives",
+  statement:
+    "The same waiting task, kept by the program (a set with add_done_callback(set.discard)), survives a collection, then completes, and the discard leaves nothing behind: after it the task is unreferenced and the next collection destroys it without a report.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: [...NEEDS_BASE, "add_done_callback", "await", "cancel", "create_future", "inspect", "task", "try"],
+  brokenBy: ["mutant:gc-ignores-program-references"],
+  scenarios: () =>
+    fc.record({ value: fc.constantFrom(1, "done", null) }).map(({ value }) => {
+      const waiter: Step[] = [
+        { op: "try", body: [awaitOn("f")], except: [{ type: "CancelledError", body: [log("waiter:stopped")] }] },
+        { op: "return", value },
+      ];
+      const main: Step[] = [
+        future("f"),
+        spawn("waiter", "t", "saved"),
+        { op: "add_done_callback", task: "t", callback: "discard_t" },
+        weakref("t", "w"),
+        sleep(0),
+        drop("f"),
+        gc,
+        alive("w"),
+        { op: "cancel", task: "t" },
+        sleep(1),
+        gc,
+        alive("w"),
+        { op: "inspect", task: "t" },
+      ];
+      return scenarioOf([["main", main], ["waiter", waiter]], { callbacks: [["discard_t", [drop("t")]]] });
+    }),
+  check({ trace }) {
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])}`;
+    if (show(readings(trace, "w")) !== show([true, false])) return `weak reference w read ${show(readings(trace, "w"))}, expected [true,false]`;
+    if (!logged(trace, "waiter:stopped")) return "the saved task did not run to completion";
+    if (!trace.events.some((e) => is(e, "callback") && e.callback === "discard_t")) return "discard never ran";
+    if (!trace.events.some((e) => is(e, "unbound") && e.ref === "t")) return "the set still holds the task after discard";
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- all_tasks holds no finished task
+
+const registryWeak = clause({
+  id: "weakrefs.all_tasks_keeps_nothing_alive",
+  statement:
+    "The loop's task registry (what all_tasks() reads) holds tasks weakly: a finished task the program no longer refers to is destroyed by the next collection.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: [...NEEDS_BASE, "all_tasks", "return"],
+  brokenBy: ["mutant:strong-task-registry"],
+  scenarios: () =>
+    fc.record({ n: fc.integer({ min: 1, max: 4 }) }).map(({ n }) => {
+      const main: Step[] = [];
+      const coros: Array<[string, Step[]]> = [];
+      for (let i = 0; i < n; i++) {
+        coros.push([`job${i}`, [{ op: "return", value: i }]]);
+        main.push(spawn(`job${i}`, `t${i}`), weakref(`t${i}`, `w${i}`));
+      }
+      main.push({ op: "all_tasks" }, sleep(1), { op: "all_tasks" });
+      for (let i = 0; i < n; i++) main.push(drop(`t${i}`));
+      main.push(gc, ...Array.from({ length: n }, (_, i) => alive(`w${i}`)));
+      return scenarioOf([["main", main], ...coros]);
+    }),
+  check({ scenario, trace }) {
+    const n = scenario.coroutines.length - 1;
+    for (let i = 0; i < n; i++) {
+      if (show(readings(trace, `w${i}`)) !== show([false])) return `weak reference w${i} read ${show(readings(trace, `w${i}`))}: the finished task outlived the gc`;
+    }
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])}`;
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- exceptions never retrieved
+
+const EXC_POOL: readonly ExceptionSpec[] = [
+  { type: "ValueError", args: ["boom"] },
+  { type: "CustomError", args: ["lost"] },
+  { type: "KeyError", args: ["k"] },
+];
+
+interface Retrieval { kind: "task" | "future"; exc: ExceptionSpec; how: "none" | "result" | "exception" | "await" }
+
+function retrievalScenario({ kind, exc, how }: Retrieval): Scenario {
+  const main: Step[] = [];
+  const coros: Array<[string, Step[]]> = [];
+  if (kind === "task") {
+    coros.push(["failing", [{ op: "raise", exc }]]);
+    main.push(spawn("failing", "t", "failing"), sleep(0));
+  } else {
+    main.push(future("t"), { op: "set_exception", future: "t", exc });
+  }
+  if (how === "result" || how === "exception") main.push({ op: how, task: "t" });
+  if (how === "await") main.push({ op: "try", body: [awaitOn("t")], except: [{ type: "Exception" }] });
+  main.push(weakref("t", "w"), drop("t"), gc, alive("w"), gc, log("end"));
+  return scenarioOf([["main", main], ...coros]);
+}
+
+const retrievalArb = (how: fc.Arbitrary<Retrieval["how"]>): fc.Arbitrary<Scenario> =>
+  fc.record({ kind: fc.constantFrom("task" as const, "future" as const), exc: fc.constantFrom(...EXC_POOL), how }).map(retrievalScenario);
+
+const neverRetrieved = clause({
+  id: "weakrefs.exception_never_retrieved_reported_once",
+  statement:
+    "A task or future whose exception nobody retrieved is reported when it is destroyed, once: the exception handler hears \"Task exception was never retrieved\" (\"Future exception ...\" for a future) with the exception.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: [...NEEDS_BASE, "create_future", "raise", "set_exception"],
+  brokenBy: ["mutant:never-retrieved-silent"],
+  scenarios: () => retrievalArb(fc.constant("none")),
+  check({ scenario, trace }) {
+    const isTask = scenario.coroutines.length > 1;
+    const raised = scenario.coroutines.flatMap((c) => c.body).find((s) => s.op === "raise" || s.op === "set_exception") as { exc: ExceptionSpec };
+    const got = reports(trace);
+    if (got.length !== 1) return `the exception handler heard ${got.length} reports (${show(got)}), expected one`;
+    const r = got[0];
+    const message = `${isTask ? "Task" : "Future"} exception was never retrieved`;
+    if (r.message !== message) return `the report says ${show(r.message)}, expected ${show(message)}`;
+    if (r.exc?.type !== raised.exc.type || show(r.exc.args) !== show(raised.exc.args)) return `the report carries ${show(r.exc)}, expected the ${raised.exc.type}`;
+    if (show(r.of) !== show(isTask ? { task: "failing" } : { future: "t" })) return `the report is about ${show(r.of)}`;
+    if (show(readings(trace, "w")) !== show([false])) return `weak reference w read ${show(readings(trace, "w"))} after the gc`;
+    return true;
+  },
+});
+
+const retrievalSilences = clause({
+  id: "weakrefs.retrieved_exception_not_reported",
+  statement:
+    "Retrieving the exception — calling result() or exception(), or awaiting the task or future — marks it retrieved: destroying the object afterwards reports nothing.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: [...NEEDS_BASE, "await", "create_future", "exception", "raise", "result", "set_exception", "task", "try"],
+  brokenBy: ["mutant:retrieval-not-noted"],
+  scenarios: () => retrievalArb(fc.constantFrom("result" as const, "exception" as const, "await" as const)),
+  check({ trace }) {
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])} about a retrieved exception`;
+    if (show(readings(trace, "w")) !== show([false])) return `weak reference w read ${show(readings(trace, "w"))} after the gc`;
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- cancel, then drop
+
+const cancelDrop = clause({
+  id: "weakrefs.cancelled_then_dropped",
+  statement:
+    "Cancelling a task and dropping it at once does not lose the cancellation: the wake-up the cancellation queues holds the task, so a collection right away leaves it alive, it runs its cancellation, and only once done is it destroyed, without a report.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "exact",
+  needs: [...NEEDS_BASE, "await", "cancel", "create_future", "task", "try"],
+  brokenBy: ["mutant:gc-ignores-ready"],
+  scenarios: () =>
+    fc.record({ on: fc.constantFrom("future" as const, "sleep" as const) }).map(({ on }) => {
+      const wait = on === "future" ? awaitOn("f") : sleep(5);
+      const worker: Step[] = [
+        { op: "try", body: [wait], except: [{ type: "CancelledError", body: [log("worker:cancelled")], reraise: true }] },
+      ];
+      const main: Step[] = [
+        ...(on === "future" ? [future("f")] : []),
+        spawn("worker", "t", "worker"),
+        weakref("t", "w"),
+        sleep(0),
+        { op: "cancel", task: "t" },
+        drop("t"),
+        ...(on === "future" ? [drop("f")] : []),
+        gc,
+        alive("w"),
+        sleep(1),
+        gc,
+        alive("w"),
+      ];
+      return scenarioOf([["main", main], ["worker", worker]]);
+    }),
+  check({ trace }) {
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])}`;
+    if (!logged(trace, "worker:cancelled")) return "the dropped task never ran its cancellation";
+    if (show(readings(trace, "w")) !== show([true, false])) return `weak reference w read ${show(readings(trace, "w"))}, expected [true,false]`;
+    return true;
+  },
+});
+
+// ---------------------------------------------------------------- the documentation's example
+
+/**
+ * The documentation's background-tasks example, end to end (also
+ * spec/examples/docs/creating-tasks-background-tasks-gc.json): ten tasks
+ * some_coro(param=i), each added to background_tasks and removed by
+ * add_done_callback(background_tasks.discard); main collects garbage while
+ * they run and after they are done.
+ */
+export function backgroundTasksExample(n = 10): Scenario {
+  const main: Step[] = [];
+  const coros: Array<[string, Step[]]> = [];
+  const callbacks: Array<[string, Step[]]> = [];
+  for (let i = 0; i < n; i++) {
+    coros.push([`some_coro_${i}`, [sleep(1), { op: "return", value: i }]]);
+    callbacks.push([`discard_${i}`, [drop(`task_${i}`)]]);
+    main.push(
+      spawn(`some_coro_${i}`, `task_${i}`),
+      { op: "add_done_callback", task: `task_${i}`, callback: `discard_${i}` },
+      weakref(`task_${i}`, `ref_${i}`),
+    );
+  }
+  main.push(gc, { op: "all_tasks" }, sleep(2), gc, { op: "all_tasks" });
+  for (let i = 0; i < n; i++) main.push(alive(`ref_${i}`));
+  const s = scenarioOf([["main", main], ...coros], { callbacks });
+  s.description =
+    "Python docs, 'Coroutines and Tasks' page, section 'Creating Tasks', the 'Important' note on create_task: 'Save a reference to the result of this function, to avoid a task disappearing mid-execution. The event loop only keeps weak references to tasks.' and its example `background_tasks = set(); for i in range(10): task = asyncio.create_task(some_coro(param=i)); background_tasks.add(task); task.add_done_callback(background_tasks.discard)`, end to end, with garbage collection. Mapping: the loop is unrolled; some_coro(param=i) is the stand-in coroutine some_coro_i (sleeps 1 tick, returns i); the set is the handles task_0 .. task_9 (add = create_task binds the handle, discard = the done callback discard_i, which drops it); weakref ref_i watches task_i. main then does what the snippet leaves to the program: it collects garbage (gc) while the tasks run, waits for them, collects again, and reads the weak references. What the trace shows: the collection while they run destroys nothing (the set holds them, and so do their timers); each task completes and its discard runs; afterwards the set is empty, all_tasks() is main alone, and the next collection destroys every task without a report.";
+  return s;
+}
+
+const docsExample = clause({
+  id: "weakrefs.docs_background_tasks",
+  statement:
+    "The documentation's background_tasks example: tasks held in a set with add_done_callback(set.discard) all complete, the set ends empty, and once discarded the finished tasks are destroyed by a collection without any report.",
+  source: SOURCE,
+  versions: SINCE_3_11,
+  level: "documented",
+  needs: [...NEEDS_BASE, "add_done_callback", "all_tasks", "return"],
+  brokenBy: ["mutant:strong-task-registry", "mutant:gc-ignores-timers"],
+  scenarios: () => fc.integer({ min: 1, max: 10 }).map((n) => backgroundTasksExample(n)),
+  check({ scenario, trace }) {
+    const n = scenario.coroutines.length - 1;
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])}`;
+    for (let i = 0; i < n; i++) {
+      const exit = trace.events.find((e) => is(e, "exit") && e.coro === `some_coro_${i}`) as { value?: unknown } | undefined;
+      if (exit === undefined || exit.value !== i) return `some_coro_${i} did not return ${i}`;
+      if (!trace.events.some((e) => is(e, "callback") && e.callback === `discard_${i}`)) return `discard_${i} never ran`;
+      if (show(readings(trace, `ref_${i}`)) !== show([false])) return `task_${i} outlived the last collection`;
+    }
+    if (show(lastAllTasks(trace)) !== show(["Task-1"])) return `all_tasks() at the end is ${show(lastAllTasks(trace))}`;
+    return true;
+  },
+});
+
+export const CLAUSES: Clause[] = [
+  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, docsExample,
+];
