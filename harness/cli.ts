@@ -8,6 +8,7 @@
  *   aiospec report [--out DIR] [--impl ID]... [--mutants] [--runs N] [--seed S] [--jobs N]
  *   aiospec replay FILE.json --impl ID [--json]
  *   aiospec diff ID_A ID_B [--runs N] [--seed S] [--path P] [--distinct N] [--ignore SIG]... [--json]
+ *               [--size small|medium|large]
  *
  * Exit codes: 0 success (conformant, matching the baseline, no divergence),
  * 1 conformance failures / divergence, 2 usage error or harness failure (one
@@ -26,6 +27,8 @@ import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun } from
 import { REALTIME } from "./runner";
 import { Target, UsageError, resolvePair, resolveTarget } from "./targets";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "./differential";
+import { SIZES } from "./sizes";
+import type { DiffSize } from "./sizes";
 import { combineSelection, selectClauses } from "./glob";
 import { PEERS_COMMAND, listInterpreters } from "./discovery";
 import { formatDifference, formatTrace } from "./format";
@@ -40,6 +43,11 @@ function intOption(name: string, min: number) {
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return n;
   };
+}
+
+function sizeOption(value: string): DiffSize {
+  if (!(SIZES as readonly string[]).includes(value)) throw new InvalidArgumentError(`size must be one of ${SIZES.join(", ")}`);
+  return value as DiffSize;
 }
 
 /** fast-check seeds are 32-bit integers. */
@@ -119,6 +127,7 @@ interface DiffOptionsCli {
   distinct: number;
   ignore?: string[];
   json?: boolean;
+  size: DiffSize;
 }
 
 /** One divergence found: what the text and the JSON output show. */
@@ -130,10 +139,11 @@ interface Found {
   replay: string[];
 }
 
-function replayCommands(a: Target, b: Target, seed: number, result: DiffResult, ignore: readonly string[], saved: string): string[] {
+function replayCommands(a: Target, b: Target, seed: number, result: DiffResult, ignore: readonly string[], saved: string, size: DiffSize = "small"): string[] {
   const ignores = ignore.map((p) => ` --ignore ${shellWord(p)}`).join("");
+  const sized = size === "small" ? "" : ` --size ${size}`;
   return [
-    `npx aiospec diff ${shellWord(a.id)} ${shellWord(b.id)} --seed ${seed} --path ${shellWord(result.path ?? "")}${ignores}`,
+    `npx aiospec diff ${shellWord(a.id)} ${shellWord(b.id)}${sized} --seed ${seed} --path ${shellWord(result.path ?? "")}${ignores}`,
     `npx aiospec replay ${shellWord(saved)} --impl ${shellWord(a.id)}`,
   ];
 }
@@ -196,7 +206,7 @@ async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): Promise<
   const [a, b] = await resolvePair(idA, idB);
   try {
     const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
-    process.stderr.write(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} scenarios, seed ${seed}\n`);
+    process.stderr.write(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} ${opts.size === "small" ? "" : `${opts.size} `}scenarios, seed ${seed}\n`);
     const note = versionNote(a, b);
     if (note && !opts.json) process.stderr.write(`note: ${note}\n`);
     const progress = progressReporter(opts.runs);
@@ -215,7 +225,7 @@ async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): Promise<
       const s = (seed + i) | 0;
       const base = used;
       const result = await differential(a, b, {
-        runs: opts.runs - used, seed: s, path: i === 0 ? opts.path : undefined, ignore, onRun: (n) => progress.tick(base + n),
+        runs: opts.runs - used, seed: s, path: i === 0 ? opts.path : undefined, ignore, onRun: (n) => progress.tick(base + n), size: opts.size,
       });
       used += result.runs;
       elapsed += result.elapsedMs;
@@ -228,7 +238,7 @@ async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): Promise<
       const sig = divergenceSignature(result.divergence);
       if (!found.has(sig)) {
         const saved = saveCounterexample(a, b, s, result.divergence.scenario);
-        found.set(sig, { signature: sig, seed: s, result, saved, replay: replayCommands(a, b, s, result, ignore, saved) });
+        found.set(sig, { signature: sig, seed: s, result, saved, replay: replayCommands(a, b, s, result, ignore, saved, opts.size) });
       }
       if (opts.path) break;
     }
@@ -446,6 +456,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--distinct <n>", "keep searching (next seeds, within --runs) until N differently-shaped divergences are found", intOption("distinct", 1), 1)
     .option("--ignore <signature>", "pass over divergences with this signature (as a divergence prints it; * and ? glob) and search on (repeatable)", collect)
     .option("--json", "print the counts and the divergences as JSON")
+    .option("--size <size>", "how big the generated scenarios are: small (default), medium, large (hundreds of tasks and timers, through repeat)", sizeOption, "small")
     .action(async (a, b, opts) => {
       code = await cmdDiff(a, b, opts);
     });

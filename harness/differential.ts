@@ -13,7 +13,8 @@
  * and the last one, when the search stopped at a divergence, is that divergence.
  */
 import * as fc from "fast-check";
-import { scenarioArb } from "../spec/scenario/arbitraries";
+import { sizedScenarioArb } from "./sizes";
+import type { DiffSize } from "./sizes";
 import { FEATURE_VERSIONS, scenarioFeatures } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
 import { Trace, TraceDifference, firstDifference } from "../spec/scenario/trace";
@@ -34,6 +35,8 @@ export interface DiffOptions {
    * A scenario diverging that way counts as ignored and the search goes on.
    */
   ignore?: readonly string[];
+  /** How big the generated scenarios are (harness/sizes.ts); default "small". */
+  size?: DiffSize;
 }
 
 export interface Divergence {
@@ -156,7 +159,7 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
   // Counting stops at the first divergence: the runs after it are fast-check shrinking it.
   let searching = true;
   const result: DiffResult = { runs: 0, seed: opts.seed, elapsedMs: 0, compared: 0, skipped: {}, bothErrored: 0, ignored: {} };
-  const property = fc.asyncProperty(scenarioArb({ version }), async (s) => {
+  const property = fc.asyncProperty(sizedScenarioArb(version, opts.size ?? "small"), async (s) => {
     const feature = unsupportedFeature(s, [a, b]) ?? tooNewFeature(s, version);
     if (feature !== null) {
       if (searching) {

@@ -26,6 +26,7 @@
  * line), so the program is pure ASCII and no scenario content can change its
  * code.
  */
+import { expandScenario } from "../../spec/scenario/repeat";
 import type {
   Awaitable,
   CallbackDef,
@@ -607,7 +608,8 @@ function checkDefinitions(defs: unknown, where: string, what: string): Set<strin
 }
 
 /** Generate the reproducer program for `scenario`. Throws on a scenario the driver would reject. */
-export function toPython(scenario: Scenario, opts: ToPythonOptions = {}): string {
+export function toPython(written: Scenario, opts: ToPythonOptions = {}): string {
+  const scenario = expandScenario(written); // repeat steps written out (spec/scenario/repeat.ts)
   const coros = scenario.coroutines;
   const seen = checkDefinitions(coros, "$.coroutines", "coroutine");
   if (!seen.has("main")) throw new Error("$.coroutines: no coroutine named 'main'");
