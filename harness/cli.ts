@@ -419,7 +419,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--baseline <file>", "known failures: failures listed there do not fail the run (docs/reports.md)")
     .option("--update-baseline", "rewrite the --baseline file from this run's failures")
     .option("--strict", "with --baseline: an unexpected pass (a listed failure that passes) fails the run")
-    .option("--timeout-ms <n>", "time limit for one scenario on the implementation", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
+    .option("--timeout-ms <n>", `time limit for one scenario on the implementation (default: ${DEFAULT_TIMEOUT_MS}; ${REALTIME.timeoutMs} on a real-clock implementation)`, intOption("timeout-ms", 1))
     .option("--jobs <n>", `clauses run in parallel, each job with its own implementation instance (default: ${defaultJobs()}, the cores here; ${REALTIME.jobs} on a real-clock implementation)`, intOption("jobs", 1))
     .addHelpText(
       "after",
@@ -439,8 +439,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--exclude <glob>", "leave out the clauses whose id matches (repeatable)", collect)
     .option("--runs <n>", `scenarios per clause (default: ${DEFAULT_RUNS}; ${REALTIME.runs} on a real-clock implementation)`, intOption("runs", 1))
     .option("--seed <s>", "run seed (fixed by default, so the committed reports are reproducible)", seedOption, 1)
-    .option("--timeout-ms <n>", "time limit for one scenario", intOption("timeout-ms", 1), DEFAULT_TIMEOUT_MS)
-    .option("--jobs <n>", "clauses run in parallel", intOption("jobs", 1))
+    .option("--timeout-ms <n>", `time limit for one scenario (default: ${DEFAULT_TIMEOUT_MS}; ${REALTIME.timeoutMs} on a real-clock implementation)`, intOption("timeout-ms", 1))
+    .option("--jobs <n>", `clauses run in parallel (default: the cores here; ${REALTIME.jobs} on a real-clock implementation)`, intOption("jobs", 1))
     .action(async (opts) => {
       code = await cmdReport(withSelection(opts));
     });

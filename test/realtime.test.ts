@@ -188,7 +188,7 @@ describe("aiospec run on a real-clock driver (test/fixtures/realtime/driver.js)"
     const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
     expect(reportProblems(report)).toEqual([]);
     expect(report.outcome).toBe("flaky");
-    expect(report.options).toMatchObject({ runs: 10, reruns: 2 });
+    expect(report.options).toMatchObject({ runs: 10, reruns: 2, timeoutMs: REALTIME.timeoutMs });
     expect(report.timing.jobs).toBe(1);
     expect(report.implementation).toMatchObject({ clock: "real", tickMs: 30, fullVersion: "3.13.99" });
     expect(report.notes[0]).toMatch(/real clock/);
@@ -228,6 +228,7 @@ describe("aiospec run on a real-clock driver (test/fixtures/realtime/driver.js)"
     const report = JSON.parse(fs.readFileSync(json, "utf8"));
     expect(report.results[0]).toMatchObject({ status: "fail", failure: { attempts: 3 } });
     expect(report.options.runs).toBe(3);
+    expect(report.notes[0]).toMatch(/20 s per scenario instead of 5 s/);
     expect(report.notes[0]).not.toMatch(/scenarios per clause instead/);
   });
 });

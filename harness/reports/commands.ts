@@ -11,7 +11,8 @@ import { selectClauses } from "../glob";
 import { ClausePool, defaultJobs, openTarget } from "../pool";
 import { makeProgress } from "../progress";
 import { ClauseResult, REALTIME, targetClock, targetTickMs } from "../runner";
-import { DEFAULT_LIMITS, Target, UsageError, findCPython } from "../targets";
+import { DEFAULT_LIMITS, IsolationEvent, Target, UsageError, findCPython } from "../targets";
+import { parseInterpreterId } from "../discovery";
 import { VERSIONS } from "../../implementations/reference";
 import { MUTANTS } from "../../implementations/mutants";
 import { PYTHON_VERSIONS } from "../../spec/scenario/versions";
@@ -55,7 +56,8 @@ export interface RunCommandOptions {
   baseline?: string;
   updateBaseline?: boolean;
   strict?: boolean;
-  timeoutMs: number;
+  /** Per-case time limit; default DEFAULT_TIMEOUT_MS, or REALTIME.timeoutMs on a real clock. */
+  timeoutMs?: number;
   jobs?: number;
 }
 
@@ -185,7 +187,7 @@ function implementationInfo(requested: string, t: Target): ImplementationInfo {
 export function runPlan(
   t: Target,
   clauses: readonly Clause[],
-  given: { runs?: number; jobs?: number },
+  given: { runs?: number; jobs?: number; timeoutMs?: number },
 ): { runs: number; jobs: number; reruns: number; notes: string[] } {
   const cores = defaultJobs();
   if (targetClock(t) !== "real") return { runs: given.runs ?? DEFAULT_RUNS, jobs: given.jobs ?? cores, reruns: 0, notes: [] };
@@ -196,6 +198,9 @@ export function runPlan(
   if (given.runs === undefined) changed.push(`${runs} scenarios per clause instead of ${DEFAULT_RUNS} (every tick is real time: the run takes minutes, not hours; --runs overrides)`);
   if (given.jobs === undefined && cores > REALTIME.jobs) {
     changed.push(`${jobs} job instead of ${cores} (drivers running side by side miss their ticks and fail spuriously; --jobs overrides)`);
+  }
+  if (given.timeoutMs === undefined) {
+    changed.push(`${REALTIME.timeoutMs / 1000} s per scenario instead of ${DEFAULT_TIMEOUT_MS / 1000} s (the longest scenarios take 3 s of real time, more on a loaded machine; --timeout-ms overrides)`);
   }
   const vto = clauses.filter((c) => c.virtualTimeOnly !== undefined).length;
   const notes = [
@@ -284,7 +289,9 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   }
   const seed = opts.seed ?? randomSeed();
   const warnings: string[] = [];
-  const target = await openTarget(opts.impl, { timeoutMs: opts.timeoutMs, onEvent: (e) => warnings.push(`${e.target}: ${e.kind === "restart" ? `restarted after: ${e.reason}` : `gave up: ${e.reason}`}`) });
+  const { target, timeoutMs } = await openForRun(opts.impl, opts.timeoutMs, (e) =>
+    warnings.push(`${e.target}: ${e.kind === "restart" ? `restarted after: ${e.reason}` : `gave up: ${e.reason}`}`),
+  );
   const impl = implementationInfo(opts.impl, target);
   const plan = runPlan(target, clauses, opts);
   const { runs, jobs } = plan;
@@ -300,7 +307,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
       `aiospec run: ${target.id} (${target.description}); ${clauses.length} clause(s), ${runs} runs each, seed ${seed}, ${Math.min(jobs, clauses.length)} job(s)\n`,
     );
     for (const n of plan.notes) process.stderr.write(`aiospec: ${n}\n`);
-    run = await execute(clauses, target, { impl: opts.impl, runs, seed, path: opts.path, timeoutMs: opts.timeoutMs, jobs }, "aiospec", (i, r, line) => {
+    run = await execute(clauses, target, { impl: opts.impl, runs, seed, path: opts.path, timeoutMs, jobs }, "aiospec", (i, r, line) => {
       const cr = clauseReport(clauses[i], r, target.id);
       if (baseline) applyBaseline([cr], baseline, opts.baseline!, impl, !!opts.strict);
       line(resultLine(cr));
@@ -316,7 +323,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   for (const w of warnings) process.stderr.write(`aiospec: warning: ${w}\n`);
 
   const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing };
-  const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs: opts.timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
+  const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
   let report = buildRunReport({ ...base, options, notes: plan.notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
   let baselineNote = "";
   if (opts.updateBaseline && baseline && report.complete && report.summary.errors === 0) {
@@ -351,6 +358,33 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   return report.exitCode;
 }
 
+/**
+ * Open a target for a run. On a real clock the per-case time limit defaults
+ * to REALTIME.timeoutMs: known from the id when it names a real-clock
+ * interpreter (+uvloop, +realtime), else learnt from the hello, and then the
+ * target is opened again with it.
+ */
+export async function openForRun(
+  id: string,
+  given: number | undefined,
+  onEvent?: (e: IsolationEvent) => void,
+): Promise<{ target: Target; timeoutMs: number }> {
+  let real = false;
+  try {
+    real = parseInterpreterId(id)?.realtime ?? false;
+  } catch {
+    /* a malformed id: openTarget says what is wrong with it */
+  }
+  let timeoutMs = given ?? (real ? REALTIME.timeoutMs : DEFAULT_TIMEOUT_MS);
+  let target = await openTarget(id, { timeoutMs, ...(onEvent ? { onEvent } : {}) });
+  if (given === undefined && targetClock(target) === "real" && timeoutMs < REALTIME.timeoutMs) {
+    await target.close();
+    timeoutMs = REALTIME.timeoutMs;
+    target = await openTarget(id, { timeoutMs, ...(onEvent ? { onEvent } : {}) });
+  }
+  return { target, timeoutMs };
+}
+
 // ---------------------------------------------------------------- report
 
 export interface ReportCommandOptions {
@@ -361,7 +395,7 @@ export interface ReportCommandOptions {
   clause?: string;
   impl?: string[];
   mutants?: boolean;
-  timeoutMs: number;
+  timeoutMs?: number;
   jobs?: number;
 }
 
@@ -391,12 +425,12 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   // --impl: exactly those, each of which must start (else a usage error).
   const explicit = !!opts.impl?.length;
   const entries: MatrixEntry[] = explicit ? opts.impl!.map((id) => ({ id, status: "found", description: id })) : await matrixEntries({ mutants: !!opts.mutants });
-  const targets = new Map<string, Target>();
+  const targets = new Map<string, { target: Target; timeoutMs: number }>();
   if (explicit) {
     try {
-      for (const e of entries) targets.set(e.id, await openTarget(e.id, { timeoutMs: opts.timeoutMs }));
+      for (const e of entries) targets.set(e.id, await openForRun(e.id, opts.timeoutMs));
     } catch (err) {
-      await Promise.all([...targets.values()].map((t) => t.close()));
+      await Promise.all([...targets.values()].map((t) => t.target.close()));
       throw err;
     }
   }
@@ -416,23 +450,24 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   try {
     for (let k = 0; k < runnable.length && !interrupted; k++) {
       const e = runnable[k];
-      let target = targets.get(e.id);
-      if (!target) {
+      let opened = targets.get(e.id);
+      if (!opened) {
         try {
-          target = await openTarget(e.id, { timeoutMs: opts.timeoutMs });
+          opened = await openForRun(e.id, opts.timeoutMs);
         } catch (err) {
           absent.push({ id: e.id, description: e.description, reason: `could not start: ${(err as Error).message}` });
           process.stdout.write(`${e.id.padEnd(28)} could not start: ${(err as Error).message}\n`);
           continue;
         }
       }
+      const { target, timeoutMs } = opened;
       try {
         const plan = runPlan(target, clauses, opts);
         runsShown = opts.runs ?? DEFAULT_RUNS;
         maxJobs = Math.max(maxJobs, plan.jobs);
         process.stderr.write(`[${k + 1}/${runnable.length}] ${target.id}: ${target.description}; ${plan.runs} runs, ${plan.jobs} job(s)\n`);
         for (const n of plan.notes) process.stderr.write(`  ${n}\n`);
-        const run = await execute(clauses, target, { impl: e.id, runs: plan.runs, seed: opts.seed, timeoutMs: opts.timeoutMs, jobs: plan.jobs }, target.id, () => {});
+        const run = await execute(clauses, target, { impl: e.id, runs: plan.runs, seed: opts.seed, timeoutMs, jobs: plan.jobs }, target.id, () => {});
         interrupted = run.interrupted;
         const report = buildRunReport({
           implementation: implementationInfo(e.id, target),
@@ -445,7 +480,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
             seed: opts.seed,
             clause: opts.clause ?? null,
             path: null,
-            timeoutMs: opts.timeoutMs,
+            timeoutMs,
             strict: false,
             ...(plan.reruns ? { reruns: plan.reruns } : {}),
           },
@@ -461,7 +496,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
       }
     }
   } finally {
-    await Promise.all([...targets.values()].map((t) => t.close()));
+    await Promise.all([...targets.values()].map((t) => t.target.close()));
   }
   const finished = new Date();
   const matrix: MatrixReport = {
@@ -469,7 +504,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
     schemaVersion: SCHEMA_VERSION,
     tool: toolInfo(),
     complete: !interrupted && reports.length === runnable.length && reports.every((r) => r.complete),
-    options: { runs: runsShown, seed: opts.seed, timeoutMs: opts.timeoutMs },
+    options: { runs: runsShown, seed: opts.seed, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS },
     reports,
     absent,
     timing: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), elapsedMs: finished.getTime() - started.getTime(), jobs: maxJobs },
