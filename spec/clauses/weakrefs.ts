@@ -18,7 +18,7 @@ import fc from "fast-check";
 import type { ExceptionSpec, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { DOCS, clause, SINCE_3_11 } from "./clause";
+import { ALL_VERSIONS, DOCS, clause } from "./clause";
 import type { Clause } from "./clause";
 import { is, log, scenarioOf, sleep, spawn } from "./tasks";
 
@@ -65,7 +65,7 @@ const sleepingSurvives = clause({
   statement:
     "A fire-and-forget task that sleeps is not collected even when nothing in the program refers to it: its timer holds it (through the sleep's future and its wake-up), so it completes; once it is done and unreferenced, a collection destroys it, silently.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: NEEDS_BASE,
   brokenBy: ["mutant:gc-ignores-timers"],
@@ -102,7 +102,7 @@ const orphanDestroyed = clause({
   statement:
     "A task waiting on a future that nothing else holds, once the program drops both, is collected by the next collection: the loop's exception handler hears \"Task was destroyed but it is pending!\" about it, once, its weak reference dies, and all_tasks() no longer lists it.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: [...NEEDS_BASE, "all_tasks", "await", "create_future", "task"],
   brokenBy: ["mutant:strong-task-registry", "mutant:destroyed-pending-silent"],
@@ -143,7 +143,7 @@ const savedSurvives = clause({
   statement:
     "The same waiting task, kept by the program (a set with add_done_callback(set.discard)), survives a collection, then completes, and the discard leaves nothing behind: after it the task is unreferenced and the next collection destroys it without a report.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: [...NEEDS_BASE, "add_done_callback", "await", "cancel", "create_future", "inspect", "task", "try"],
   brokenBy: ["mutant:gc-ignores-program-references"],
@@ -187,7 +187,7 @@ const registryWeak = clause({
   statement:
     "The loop's task registry (what all_tasks() reads) holds tasks weakly: a finished task the program no longer refers to is destroyed by the next collection.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: [...NEEDS_BASE, "all_tasks", "return"],
   brokenBy: ["mutant:strong-task-registry"],
@@ -247,7 +247,7 @@ const neverRetrieved = clause({
   statement:
     "A task or future whose exception nobody retrieved is reported when it is destroyed, once: the exception handler hears \"Task exception was never retrieved\" (\"Future exception ...\" for a future) with the exception.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: [...NEEDS_BASE, "create_future", "raise", "set_exception"],
   brokenBy: ["mutant:never-retrieved-silent"],
@@ -272,7 +272,7 @@ const retrievalSilences = clause({
   statement:
     "Retrieving the exception — calling result() or exception(), or awaiting the task or future — marks it retrieved: destroying the object afterwards reports nothing.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: [...NEEDS_BASE, "await", "create_future", "exception", "raise", "result", "set_exception", "task", "try"],
   brokenBy: ["mutant:retrieval-not-noted"],
@@ -291,7 +291,7 @@ const cancelDrop = clause({
   statement:
     "Cancelling a task and dropping it at once does not lose the cancellation: the wake-up the cancellation queues holds the task, so a collection right away leaves it alive, it runs its cancellation, and only once done is it destroyed, without a report.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "exact",
   needs: [...NEEDS_BASE, "await", "cancel", "create_future", "task", "try"],
   brokenBy: ["mutant:gc-ignores-ready"],
@@ -360,10 +360,10 @@ const docsExample = clause({
   statement:
     "The documentation's background_tasks example: tasks held in a set with add_done_callback(set.discard) all complete, the set ends empty, and once discarded the finished tasks are destroyed by a collection without any report.",
   source: SOURCE,
-  versions: SINCE_3_11,
+  versions: ALL_VERSIONS,
   level: "documented",
   needs: [...NEEDS_BASE, "add_done_callback", "all_tasks", "return"],
-  brokenBy: ["mutant:strong-task-registry", "mutant:gc-ignores-timers"],
+  brokenBy: ["mutant:strong-task-registry"],
   scenarios: () => fc.integer({ min: 1, max: 10 }).map((n) => backgroundTasksExample(n)),
   check({ scenario, trace }) {
     const n = scenario.coroutines.length - 1;
