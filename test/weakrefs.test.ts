@@ -96,6 +96,14 @@ describe("validator", () => {
     });
     expect(clash.ok).toBe(false);
   });
+
+  it("refuses to drop $main or $current (the run holds them), in one line", () => {
+    const r = validateScenario({ aiospec: 1, coroutines: [{ name: "main", body: [{ op: "drop", handle: "$main" }] }] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      '$.coroutines[0].body[0].handle: "$main" cannot be dropped: it names the main task, which the run itself holds, not a handle of the scenario',
+    ]);
+  });
 });
 
 const pythons: Array<{ version: PythonVersion; python: string }> = [

@@ -22,7 +22,7 @@
  *       BaseExceptionGroup clause type, no `return` in a handler;
  *     - exception groups have a string message at most and at least one
  *       member, an ExceptionGroup only Exceptions; only groups have members;
- *     - as_completed takes task/future handles only, wait also coroutines;
+ *     - as_completed and wait take task/future handles and coroutines;
  *     - no explicit task name (create_task, set_name) looks like a default
  *       one (default names are renumbered in traces, so a chosen "Task-3"
  *       would read differently per implementation).
@@ -605,7 +605,11 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
         use("timer", step.handle, `${path}.handle`, step.op);
         break;
       case "drop":
-        use("task", step.handle, `${path}.handle`, step.op);
+        if (SELF_HANDLES.includes(step.handle)) {
+          errors.push({ path: `${path}.handle`, message: `"${step.handle}" cannot be dropped: it names ${SELF_HANDLE_MEANING[step.handle]}, which the run itself holds, not a handle of the scenario` });
+        } else {
+          use("task", step.handle, `${path}.handle`, step.op);
+        }
         break;
       case "weakref":
         use("task", step.task, `${path}.task`, step.op);
@@ -631,17 +635,12 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
       case "as_completed":
         step.on.forEach((part, i) => {
           const kind = kindOf(part);
-          if (kind === "coro") {
+          // Coroutines are wrapped in tasks in the order of a set; both
+          // interpreters pin their hashes, so the order is reproducible.
+          if (kind !== "task" && kind !== "coro") {
             errors.push({
               path: `${path}.on[${i}]`,
-              message: "as_completed takes task and future handles only, not coroutines: CPython wraps coroutines in tasks " +
-                "in the order of a set, which follows their memory addresses, so the tasks would be created (and named) " +
-                "in a different order from run to run; create the tasks first (create_task) and pass their handles",
-            });
-          } else if (kind !== "task") {
-            errors.push({
-              path: `${path}.on[${i}]`,
-              message: `as_completed takes task and future handles only ({"task": H}), not ${withArticle(`{${kind}} awaitable`)}`,
+              message: `as_completed takes task and future handles ({"task": H}) and coroutines ({"coro": C}), not ${withArticle(`{${kind}} awaitable`)}`,
             });
           }
         });
