@@ -465,8 +465,19 @@ export class ScenarioRun {
         if (cm !== null) this.emit("inspect_timeout", { ref: s.cm, when: this.enc.value(cm.when()), expired: cm.expired() });
         return;
       }
-      case "as_completed":
-        yield* this.asCompleted(this.awaitables(s.on), s.timeout ?? null, s.mode ?? "iter");
+      case "as_completed": {
+        // Coroutines get a pinned hash, as the driver's PinnedCoroutine: as_completed
+        // wraps its inputs in tasks in the order of a set.
+        const parts: Aw[] = [];
+        for (const spec of s.on) {
+          const p = this.awaitable(spec);
+          if (p === null) continue;
+          if ("coro" in spec) this.pinHash(p);
+          parts.push(p);
+        }
+        yield* this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter");
+        return;
+      }
         return;
       // gc mode: weak references and garbage collection (see gcCollect)
       case "gc":
@@ -499,6 +510,12 @@ export class ScenarioRun {
   gcCollect(): void {
     const roots: unknown[] = [...this.gcRoots, ...this.handles.values(), ...this.groups.values(), ...this.cms.values(), ...this.timers.values()];
     this.asyncio.gc_collect!(this.loop, roots);
+  }
+
+  /** Give a coroutine object the next hash of the loop's counter (implementations that pin hashes have loop.nextHash). */
+  private pinHash(coro: Aw): void {
+    const next = (this.loop as { nextHash?: () => number }).nextHash;
+    if (next !== undefined) (coro as { pyHash?: number }).pyHash = next.call(this.loop);
   }
 
   private bindTimer(name: string | undefined, handle: PyHandle): void {

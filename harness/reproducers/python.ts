@@ -151,7 +151,7 @@ const PROGRAM_GLOBALS = [
   "emit", "log", "caught", "awaited", "bound", "handle", "present", "gather", "shield", "wait_for", "wait",
   "probe", "inspect", "labelled", "group_task", "coroutine", "callback",
   "number", "normalize_message", "task_name", "exc_data", "value_data", "sorted_by_encoding", "task_state", "handle_of",
-  "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE",
+  "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE", "PinnedCoroutine", "collections",
   "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "name_base", "run",
 ];
 
@@ -544,7 +544,18 @@ class Emitter {
       }
       case "as_completed": {
         const timeout = s.timeout === undefined || s.timeout === null ? "" : `, timeout=${pyTime(s.timeout)}`;
-        const it = `asyncio.as_completed(${this.parts(s.on, where, "on")}${timeout})`;
+        // Coroutines get pinned hashes, as the driver's PinnedCoroutine (as_completed wraps them in set order).
+        const on = Array.isArray(s.on) ? s.on : [];
+        const pinnedParts = on.some((p) => kindOf(p) === "coro")
+          ? (() => {
+            const parts = on.map((p, j) => {
+              const e = this.awaitable(p, `${where}.on[${j}]`);
+              return kindOf(p) === "coro" ? `PinnedCoroutine(${e}, asyncio.get_running_loop().next_hash())` : e;
+            });
+            return on.some(mayBeNone) ? `present(${parts.join(", ")})` : `[${parts.join(", ")}]`;
+          })()
+          : this.parts(s.on, where, "on");
+        const it = `asyncio.as_completed(${pinnedParts}${timeout})`;
         if (s.mode === "async") {
           this.line(i, `async for fut in ${it}:`);
           this.line(i + 1, 'emit("as_completed", item=value_data(fut))');
@@ -694,6 +705,7 @@ function prelude_doc(version: string, main: string): string {
 
 const PRELUDE = String.raw`
 import asyncio
+import collections.abc
 import functools
 import itertools
 import json
@@ -1021,6 +1033,32 @@ def pinned(cls, name):
 TASK_TYPES = (asyncio.Task, asyncio.tasks._PyTask)
 PINNED_TASK = pinned(asyncio.Task, "Task")
 PINNED_FUTURE = pinned(asyncio.Future, "Future")
+
+
+class PinnedCoroutine(collections.abc.Coroutine):
+    """A coroutine with a pinned hash: as_completed wraps its coroutines in
+    tasks in the order of a set of them."""
+
+    def __init__(self, coro, h):
+        self._coro, self._aiospec_hash = coro, h
+
+    def send(self, value):
+        return self._coro.send(value)
+
+    def throw(self, *args):
+        return self._coro.throw(*args)
+
+    def close(self):
+        return self._coro.close()
+
+    def __await__(self):
+        return self._coro.__await__()
+
+    def __hash__(self):
+        return self._aiospec_hash
+
+    def __eq__(self, other):
+        return self is other
 
 
 class VirtualTimeLoop(asyncio.BaseEventLoop):

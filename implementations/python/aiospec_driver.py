@@ -34,6 +34,7 @@ is tick_ms milliseconds of real time; see RealClock and Watchdog below.
 import argparse
 import asyncio
 import bisect
+import collections.abc
 import gc
 import itertools
 import json
@@ -1128,6 +1129,35 @@ def check_scenario(scenario):
 SELF_HANDLES = ("$current", "$main")
 
 
+class PinnedCoroutine(collections.abc.Coroutine):
+    """A coroutine object with a pinned hash (see Run.pin_coroutine);
+    asyncio takes it for a coroutine (collections.abc.Coroutine)."""
+
+    __slots__ = ("_coro", "_aiospec_hash")
+
+    def __init__(self, coro, h):
+        self._coro = coro
+        self._aiospec_hash = h
+
+    def send(self, value):
+        return self._coro.send(value)
+
+    def throw(self, *args):
+        return self._coro.throw(*args)
+
+    def close(self):
+        return self._coro.close()
+
+    def __await__(self):
+        return self._coro.__await__()
+
+    def __hash__(self):
+        return self._aiospec_hash
+
+    def __eq__(self, other):
+        return self is other
+
+
 class _NeverRaised(BaseException):
     """Stands in for an absent except* clause (never raised)."""
 
@@ -1246,6 +1276,13 @@ class Run:
             parts = self.awaitables(spec["wait"])
             return self.wait(parts, self.delay(spec.get("timeout")), spec.get("return_when", "ALL_COMPLETED"))
         raise ScenarioError("unknown awaitable %r" % (sorted(spec),))
+
+    def pin_coroutine(self, coro):
+        """as_completed makes a set of its inputs and wraps the coroutines in
+        tasks in the set's order: give the coroutine a pinned hash (from the
+        loop's counter, as tasks and futures get theirs) so that order, and
+        the tasks' names, are the same from run to run."""
+        return PinnedCoroutine(coro, self.loop.next_hash())
 
     def awaitables(self, specs):
         parts = [self.awaitable(p) for p in specs]
@@ -1481,7 +1518,8 @@ class Run:
             self.emit("inspect_timeout", ref=s["cm"], when=when, expired=cm.expired())
 
     async def op_as_completed(self, s):
-        parts = self.awaitables(s["on"])
+        parts = [self.pin_coroutine(p) if "coro" in spec else p
+                 for spec, p in ((spec, self.awaitable(spec)) for spec in s["on"]) if p is not None]
         timeout = self.delay(s.get("timeout"))
         if s.get("mode") == "async":
             async for fut in asyncio.as_completed(parts, timeout=timeout):

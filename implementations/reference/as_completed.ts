@@ -96,9 +96,13 @@ class Completions {
  * order (scenarios avoid mixing them).
  */
 function pySetOfAwaitables(aws: Aw[]): Aw[] {
-  const futures = new PySet<Future>(aws.filter((aw) => !isCoroutine(aw)) as Future[], setHash);
-  const coroutines = [...new Set(aws.filter(isCoroutine))];
-  return [...futures, ...coroutines];
+  // Coroutines with a pinned hash (the interpreter's, as the driver's
+  // PinnedCoroutine) go into the set with the futures; others after them.
+  const pinned = (aw: Aw): boolean => !isCoroutine(aw) || typeof (aw as { pyHash?: unknown }).pyHash === "number";
+  const hashOf = (aw: Aw): number => (isCoroutine(aw) ? (aw as unknown as { pyHash: number }).pyHash : setHash(aw as Future));
+  const set = new PySet<Aw>(aws.filter(pinned), hashOf);
+  const coroutines = [...new Set(aws.filter((aw) => !pinned(aw)))];
+  return [...set, ...coroutines];
 }
 
 /** 3.11 / 3.12: the generator; nothing happens before the first next(). */
