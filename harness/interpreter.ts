@@ -272,6 +272,11 @@ export class ScenarioRun {
       value = yield* this.await(aw);
     } catch (e) {
       this.emit("awaited", { on, exc: this.enc.exc(e) });
+      // gc mode: the exception's traceback keeps this frame, and so what it awaited (the driver's `aw`).
+      if (this.gcMode && e instanceof PyBaseException) {
+        const tb = e as PyBaseException & { gcRefs?: unknown[] };
+        (tb.gcRefs ??= []).push(aw);
+      }
       throw e;
     }
     this.emit("awaited", { on, value: this.enc.value(value) });

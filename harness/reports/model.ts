@@ -248,6 +248,15 @@ export function summarize(results: readonly ClauseReport[], notRun: number): Sum
   return s;
 }
 
+/** The Python reproducer, or a comment saying why there is none (gc steps have no reproducer yet). */
+function pythonReproducer(scenario: Scenario, title: string): string {
+  try {
+    return toPython(scenario, { title });
+  } catch (e) {
+    return `# no Python reproducer for this scenario: ${String((e as Error).message).replace(/\n/g, " ")}\n`;
+  }
+}
+
 export function clauseReport(c: Clause, r: ClauseResult, targetId: string): ClauseReport {
   const out: ClauseReport = {
     id: c.id,
@@ -271,7 +280,7 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string): Clau
       verdict: x.verdict,
       message: x.message,
       scenario: x.scenario,
-      python: toPython(x.scenario, { title: `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})` }),
+      python: pythonReproducer(x.scenario, `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})`),
       ...(x.trace ? { trace: x.trace } : {}),
       ...(x.expected ? { expected: x.expected } : {}),
       ...(d ? { firstDifference: { where: d.where, actual: d.a, expected: d.b, text: formatDifference(d, targetId, "expected") } } : {}),

@@ -1541,11 +1541,13 @@ class Run:
         obj = self.lookup(s["task"])
         if obj is not None:
             self.gc.weakrefs[s["ref"]] = weakref.ref(obj)
+            self.gc.seen.pop(s["ref"], None)
 
     def op_inspect_weakref(self, s):
         ref = self.lookup(s["ref"], self.gc.weakrefs)
         if ref is not None:
-            self.emit("weakref", ref=s["ref"], alive=ref() is not None)
+            # As of the last collection (GcState): alive unless a gc step found it dead.
+            self.emit("weakref", ref=s["ref"], alive=self.gc.seen.get(s["ref"], True))
 
     async def await_recorded(self, what, aw):
         try:
@@ -1692,6 +1694,10 @@ class GcState:
         self.weakrefs = {}
         self.reports = []
         self.collecting = False
+        # What each weak reference read at the last collection: inspect_weakref
+        # reports that, not the moment's state, since between collections
+        # reference counting frees objects at times the reference does not model.
+        self.seen = {}
 
     def report(self, ctx, fields, enc):
         obj = ctx.get("task") if ctx.get("task") is not None else ctx.get("future")
@@ -1709,6 +1715,7 @@ class GcState:
             gc.collect()
         finally:
             self.collecting = False
+        self.seen = {name: r() is not None for name, r in self.weakrefs.items()}
         reports, self.reports = self.reports, []
         for _, fields in sorted(reports, key=lambda r: r[0]):
             run.emit("exception_handler", **fields)

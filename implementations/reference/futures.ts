@@ -57,6 +57,7 @@ export class Future implements PyFuture {
   }
 
   cancel(msg: string | null = null): boolean {
+    this.logTraceback = false; // even on a done future (CPython's cancel() clears __log_traceback first)
     if (this.state !== "PENDING") return false;
     this.state = "CANCELLED";
     this.cancelMessage = msg;
@@ -131,7 +132,9 @@ export class Future implements PyFuture {
 
   /** What this future holds strongly, for gc.ts: its done callbacks. */
   gcReferents(): unknown[] {
-    return [...this.callbacks];
+    // Its result and exception too: an exception's traceback holds the
+    // frames it left, and their locals (gc.ts).
+    return [...this.callbacks, this.resultValue, this.exceptionValue, this.cancelledExc];
   }
 
   protected scheduleCallbacks(): void {

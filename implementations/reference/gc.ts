@@ -21,6 +21,12 @@
  *             coroutine frame that awaits it), and its done callbacks;
  *   handle -> its callback and arguments (a task's step is a bound method;
  *             sleep's timer holds the future the sleeping task waits on);
+ *   an exception -> its cause, context, grouped exceptions, and what the
+ *             frames of its traceback hold: the object each await it
+ *             propagated out of was awaiting (the driver's await_recorded
+ *             frame keeps `aw`; the interpreter notes it in gcRefs) — so a
+ *             task that failed with the exception of a task it awaited
+ *             keeps that task alive;
  *   any object with gcReferents() -> what that returns.
  * What else a coroutine's frames hold (locals of asyncio's own coroutines:
  * wait's set of futures, as_completed's queue, ...) is not modelled: a
@@ -35,6 +41,7 @@
 import type { Future } from "./futures";
 import type { EventLoop } from "./loop";
 import { Task } from "./tasks";
+import { PyBaseException } from "./exceptions";
 
 /**
  * The loop's own roots. Each is a root because CPython holds it from
@@ -75,6 +82,12 @@ export function reachable(roots: unknown[]): Set<unknown> {
     if (Array.isArray(x)) {
       stack.push(...x);
       continue;
+    }
+    if (x instanceof PyBaseException) {
+      // An exception holds its __cause__, __context__, grouped exceptions,
+      // and (gcRefs, set by the interpreter) what the frames of its
+      // traceback hold.
+      stack.push(x.cause, x.context, ...(x.exceptions ?? []));
     }
     const refs = (x as { gcRefs?: unknown[] }).gcRefs;
     if (refs !== undefined) stack.push(...refs);

@@ -113,6 +113,7 @@ export class Task extends Future implements PyTask {
    * Each call counts as one request (see cancelling()).
    */
   cancel(msg: string | null = null): boolean {
+    this.logTraceback = false; // even on a done task, as CPython's Task.cancel does
     if (this.done()) return false;
     this.numCancelsRequested++;
     if (this.futWaiter !== null && this.futWaiter.cancel(msg)) return true;

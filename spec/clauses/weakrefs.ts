@@ -17,7 +17,7 @@
 import fc from "fast-check";
 import type { ExceptionSpec, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
-import { canonicalJson } from "../scenario/trace";
+import { canonicalJson, firstDifference, formatEvent } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause } from "./clause";
 import type { Clause } from "./clause";
 import { is, log, scenarioOf, sleep, spawn } from "./tasks";
@@ -379,6 +379,91 @@ const docsExample = clause({
   },
 });
 
+// ---------------------------------------------------------------- random gc programs, against the reference
+
+const CHILD_KINDS = ["sleeper", "waiter", "failing", "returning", "joiner", "catcher"] as const;
+type ChildKind = (typeof CHILD_KINDS)[number];
+
+/**
+ * Random gc programs: main makes futures f0..f1 and children t0..tK of
+ * random kinds (sleeper: sleeps; waiter: awaits a future; failing: raises;
+ * returning: returns; joiner: awaits another child; catcher: awaits a
+ * future, catching CancelledError), watches them with weak references, then
+ * runs random steps: drop, gc, inspect_weakref, cancel, set_result,
+ * set_exception, result / exception, sleep, all_tasks, and ends with a gc
+ * and every weak reference read.
+ */
+function gcProgramArb(): fc.Arbitrary<Scenario> {
+  const action = fc.oneof(
+    fc.record({ op: fc.constant("drop" as const), i: fc.nat(5) }),
+    fc.record({ op: fc.constant("gc" as const) }),
+    fc.record({ op: fc.constant("inspect_weakref" as const), i: fc.nat(5) }),
+    fc.record({ op: fc.constant("cancel" as const), i: fc.nat(5) }),
+    fc.record({ op: fc.constant("set_result" as const), f: fc.nat(1) }),
+    fc.record({ op: fc.constant("set_exception" as const), f: fc.nat(1) }),
+    fc.record({ op: fc.constantFrom("result" as const, "exception" as const), i: fc.nat(5) }),
+    fc.record({ op: fc.constant("sleep" as const), ticks: fc.nat(2) }),
+    fc.record({ op: fc.constant("all_tasks" as const) }),
+  );
+  return fc
+    .record({
+      kinds: fc.array(fc.constantFrom(...CHILD_KINDS), { minLength: 1, maxLength: 4 }),
+      targets: fc.array(fc.nat(3), { minLength: 4, maxLength: 4 }),
+      actions: fc.array(action, { minLength: 1, maxLength: 12 }),
+    })
+    .map(({ kinds, targets, actions }) => {
+      const n = kinds.length;
+      const coros: Array<[string, Step[]]> = [];
+      const main: Step[] = [future("f0"), future("f1")];
+      kinds.forEach((kind: ChildKind, i) => {
+        const f = `f${i % 2}`;
+        const body: Step[] =
+          kind === "sleeper" ? [sleep(1 + (i % 3)), log(`c${i}:slept`)]
+          : kind === "waiter" ? [awaitOn(f), log(`c${i}:woke`)]
+          : kind === "failing" ? [sleep(i % 2), { op: "raise", exc: { type: "ValueError", args: [`c${i}`] } }]
+          : kind === "returning" ? [{ op: "return", value: i }]
+          : kind === "joiner" ? (targets[i] % n < i ? [awaitOn(`t${targets[i] % n}`), log(`c${i}:joined`)] : [sleep(1)])
+          : [{ op: "try", body: [awaitOn(f)], except: [{ type: "CancelledError", body: [log(`c${i}:cancelled`)] }] }];
+        coros.push([`c${i}`, body]);
+        main.push(spawn(`c${i}`, `t${i}`, `child-${i}`), weakref(`t${i}`, `w${i}`));
+      });
+      main.push(weakref("f0", "wf0"), weakref("f1", "wf1"));
+      const h = (i: number): string => (i >= n ? `f${i % 2}` : `t${i}`);
+      for (const a of actions) {
+        if (a.op === "drop") main.push(drop(h(a.i)));
+        else if (a.op === "gc") main.push(gc);
+        else if (a.op === "inspect_weakref") main.push(alive(a.i >= n ? `wf${a.i % 2}` : `w${a.i}`));
+        else if (a.op === "cancel") main.push({ op: "cancel", task: h(a.i) });
+        else if (a.op === "set_result") main.push({ op: "set_result", future: `f${a.f}`, value: a.f });
+        else if (a.op === "set_exception") main.push({ op: "set_exception", future: `f${a.f}`, exc: { type: "KeyError", args: [`f${a.f}`] } });
+        else if (a.op === "result" || a.op === "exception") main.push({ op: a.op, task: h(a.i) });
+        else if (a.op === "sleep") main.push(sleep(a.ticks));
+        else main.push({ op: "all_tasks" });
+      }
+      main.push(gc, ...Array.from({ length: n }, (_, i) => alive(`w${i}`)), alive("wf0"), alive("wf1"));
+      return scenarioOf([["main", main], ...coros]);
+    });
+}
+
+const gcDifferential = clause({
+  id: "weakrefs.random_programs_match",
+  statement:
+    "In random programs that drop tasks and futures, collect garbage and read weak references, what survives each collection, what the exception handler hears about what does not, and everything else, match CPython event for event.",
+  source: SOURCE,
+  versions: ALL_VERSIONS.filter((v) => v >= "3.11"),
+  level: "exact",
+  needs: [...NEEDS_BASE, "all_tasks", "await", "cancel", "create_future", "exception", "raise", "result", "return", "set_exception", "set_result", "task", "try"],
+  brokenBy: ["mutant:gc-ignores-timers", "mutant:strong-task-registry", "mutant:destroyed-pending-silent"],
+  scenarios: () => gcProgramArb(),
+  check({ trace, expected }) {
+    const want = expected();
+    if (canonicalJson(trace) === canonicalJson(want)) return true;
+    const d = firstDifference(trace, want)!;
+    const fmt = (x: unknown) => (typeof x === "object" && x !== null && "ev" in (x as object) ? formatEvent(x as TraceEvent) : show(x));
+    return `traces part at ${d.where}: got ${fmt(d.a)}, the reference gives ${fmt(d.b)}`;
+  },
+});
+
 export const CLAUSES: Clause[] = [
-  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, docsExample,
+  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, docsExample, gcDifferential,
 ];
