@@ -18,7 +18,7 @@ import fc from "fast-check";
 import type { ExceptionSpec, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson, firstDifference, formatEvent } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, DOCS, SINCE_3_11, clause } from "./clause";
 import type { Clause } from "./clause";
 import { is, log, scenarioOf, sleep, spawn } from "./tasks";
 
@@ -450,7 +450,7 @@ const gcDifferential = clause({
   statement:
     "In random programs that drop tasks and futures, collect garbage and read weak references, what survives each collection, what the exception handler hears about what does not, and everything else, match CPython event for event.",
   source: SOURCE,
-  versions: ALL_VERSIONS.filter((v) => v >= "3.11"),
+  versions: SINCE_3_11,
   level: "exact",
   needs: [...NEEDS_BASE, "all_tasks", "await", "cancel", "create_future", "exception", "raise", "result", "return", "set_exception", "set_result", "task", "try"],
   brokenBy: ["mutant:gc-ignores-timers", "mutant:strong-task-registry", "mutant:destroyed-pending-silent"],
