@@ -442,6 +442,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   const reports: RunReport[] = [];
   let interrupted = false;
   let runsShown = opts.runs ?? DEFAULT_RUNS;
+  let internalErrors = 0;
   let maxJobs = 1;
   process.stderr.write(
     `aiospec report: ${runnable.length} implementation(s) × ${clauses.length} clause(s), ${opts.runs ?? `${DEFAULT_RUNS} (${REALTIME.runs} on a real clock)`} runs each, seed ${opts.seed}` +
@@ -490,6 +491,12 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
         reports.push(report);
         const line = `${target.id.padEnd(28)} ${totalsLine(report.summary)} (${duration(run.timing.elapsedMs)})`;
         process.stdout.write(line + "\n");
+      } catch (err) {
+        // A bug of aiospec on one implementation must not lose the others' rows.
+        internalErrors++;
+        const message = (err as Error).message.split("\n")[0];
+        absent.push({ id: e.id, description: e.description, reason: `aiospec failed on it (internal error): ${message}` });
+        process.stderr.write(`aiospec: internal error on ${e.id}: ${(err as Error).stack ?? err}\n`);
       } finally {
         await target.close();
         targets.delete(e.id);
@@ -518,5 +525,5 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   if (absent.length) process.stdout.write(`absent (${absent.length}): ${absent.map((a) => `${a.id}${a.install ? ` — ${a.install}` : ""}`).join("; ")}\n`);
   process.stderr.write(`aiospec: wrote ${["matrix.json", "index.html", "summary.md"].map((f) => path.relative(process.cwd(), path.join(out, f)) || f).join(", ")} (${duration(matrix.timing.elapsedMs)})\n`);
   if (interrupted) return EXIT.interrupted;
-  return reports.some((r) => r.summary.errors > 0) ? EXIT.usage : EXIT.ok;
+  return internalErrors > 0 || reports.some((r) => r.summary.errors > 0) ? EXIT.usage : EXIT.ok;
 }

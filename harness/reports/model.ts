@@ -304,7 +304,7 @@ function flakyReport(c: Clause, f: FlakyCase & { cases: number }, targetId: stri
     verdict: x.verdict,
     message: x.message,
     scenario: f.scenario,
-    python: toPython(f.scenario, { title: `aiospec: ${c.id} was flaky on ${targetId} (seed ${f.seed}${f.path !== undefined ? `, path ${f.path}` : ""})` }),
+    python: pythonReproducer(f.scenario, `aiospec: ${c.id} was flaky on ${targetId} (seed ${f.seed}${f.path !== undefined ? `, path ${f.path}` : ""})`),
     ...(x.trace ? { trace: x.trace } : {}),
     ...(f.passing.trace ? { passingTrace: f.passing.trace } : {}),
     ...(x.expected ? { expected: x.expected } : {}),
