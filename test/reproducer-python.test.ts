@@ -804,6 +804,38 @@ const TASK_API_SCENARIOS: Record<string, Scenario> = {
     { name: "slow", body: [{ op: "sleep", ticks: 3 }, { op: "return", value: "slow" }] },
     { name: "setter", body: [{ op: "sleep", ticks: 2 }, { op: "set_exception", future: "f", exc: { type: "KeyError", args: ["f"] } }] },
   ),
+  "gc mode: drop, gc, weak references, destruction reports": scc(
+    [{ name: "discard", body: [{ op: "drop", handle: "saved" }, { op: "gc" }] }],
+    {
+      name: "main",
+      body: [
+        { op: "create_future", future: "f" },
+        { op: "create_task", coro: "waiter", task: "orphan", name: "orphan" },
+        { op: "create_task", coro: "waiter", task: "saved", name: "saved" },
+        { op: "create_task", coro: "bad", task: "bad", name: "bad" },
+        { op: "add_done_callback", task: "saved", callback: "discard" },
+        { op: "weakref", task: "orphan", ref: "w1" },
+        { op: "weakref", task: "saved", ref: "w2" },
+        { op: "weakref", task: "bad", ref: "w3" },
+        { op: "sleep", ticks: 0 },
+        { op: "drop", handle: "orphan" },
+        { op: "drop", handle: "bad" },
+        { op: "create_future", future: "f" },
+        { op: "gc" },
+        { op: "inspect_weakref", ref: "w1" },
+        { op: "inspect_weakref", ref: "w2" },
+        { op: "inspect_weakref", ref: "w3" },
+        { op: "cancel", task: "saved" },
+        { op: "sleep", ticks: 1 },
+        { op: "inspect_weakref", ref: "w2" },
+        { op: "inspect", task: "saved" },
+        { op: "drop", handle: "nothing" },
+        { op: "create_future", future: "nothing" },
+      ],
+    },
+    { name: "waiter", body: [{ op: "await", on: { task: "f" } }, { op: "log", label: "woke" }] },
+    { name: "bad", body: [{ op: "raise", exc: { type: "ValueError", args: ["lost"] } }] },
+  ),
 };
 
 // ------------------------------------------------------------ hostile strings

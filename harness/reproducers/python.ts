@@ -37,7 +37,7 @@ import type {
   Step,
   TryStep,
 } from "../../spec/scenario/types";
-import { SYNC_OPS } from "../../spec/scenario/types";
+import { SYNC_OPS, usesGc } from "../../spec/scenario/types";
 import { requiredVersion } from "../../spec/scenario/validate";
 
 export interface ToPythonOptions {
@@ -153,6 +153,7 @@ const PROGRAM_GLOBALS = [
   "number", "normalize_message", "task_name", "exc_data", "value_data", "sorted_by_encoding", "task_state", "handle_of",
   "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE", "PinnedCoroutine", "collections",
   "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "name_base", "run",
+  "gc", "weakref", "GC_MODE", "W", "SEEN", "LIMBO", "REPORTS", "COLLECTING", "Handles", "collect", "WeakTasks",
 ];
 
 /** Local variables of the generated functions: a function of that name could not be called where they are bound. */
@@ -380,7 +381,7 @@ class Emitter {
   }
 
   /** `if bound(ref[, table]):` and the indent of what follows. */
-  ifBound(i: number, ref: string, table?: "G" | "CM" | "H"): number {
+  ifBound(i: number, ref: string, table?: "G" | "CM" | "H" | "W"): number {
     this.line(i, `if bound(${pyStr(ref)}${table ? `, ${table}` : ""}):`);
     return i + 1;
   }
@@ -566,6 +567,19 @@ class Emitter {
         }
         return;
       }
+      // gc mode (docs/scenario-language.md, "Garbage collection"): see collect() in the prelude
+      case "gc":
+        this.line(i, "collect()");
+        return;
+      case "drop":
+        this.line(this.ifBound(i, s.handle), `LIMBO.append(T.pop(${pyStr(s.handle)}))`);
+        return;
+      case "weakref":
+        this.line(this.ifBound(i, s.task), `W[${pyStr(s.ref)}] = weakref.ref(T[${pyStr(s.task)}]); SEEN.pop(${pyStr(s.ref)}, None)`);
+        return;
+      case "inspect_weakref":
+        this.line(this.ifBound(i, s.ref, "W"), `emit("weakref", ref=${pyStr(s.ref)}, alive=SEEN.get(${pyStr(s.ref)}, True))`);
+        return;
       default:
         throw new Error(`${where}.op: unknown op ${JSON.stringify((s as { op: unknown }).op)}`);
     }
@@ -659,7 +673,8 @@ export function toPython(written: Scenario, opts: ToPythonOptions = {}): string 
     header.push("#");
     for (const l of String(scenario.description).split("\n")) header.push("#   " + pyComment(l));
   }
-  const main = eager ? "run(main(), eager=True)" : "run(main())";
+  const args = [...(eager ? ["eager=True"] : []), ...(usesGc(scenario) ? ["gc_mode=True"] : [])];
+  const main = `run(${["main()", ...args].join(", ")})`;
   return [
     ...header,
     prelude_doc(version, main),
@@ -707,10 +722,12 @@ const PRELUDE = String.raw`
 import asyncio
 import collections.abc
 import functools
+import gc
 import itertools
 import json
 import re
 import warnings
+import weakref
 
 
 class CustomError(Exception):
@@ -734,11 +751,62 @@ H = {}   # timer handles of call_soon / call_later / call_at
 LOOP = None  # the virtual-time event loop, set by run()
 NAME_BASE = 0  # default task names are printed so that main is "Task-1"
 RECORDING = True  # once the run is over, nothing more is printed
+# gc mode (the scenario uses gc / drop / weakref steps): weak references, what
+# each read at the last collection, objects let go of (freed only at gc
+# steps), and the destruction reports heard since the last gc step.
+GC_MODE = False
+W = {}
+SEEN = {}
+LIMBO = []
+REPORTS = []
+COLLECTING = False
+
+
+class Handles(dict):
+    """T: in gc mode a handle bound again lets go of its old object into LIMBO."""
+
+    def __setitem__(self, key, value):
+        old = self.get(key)
+        if GC_MODE and old is not None and old is not value:
+            LIMBO.append(old)
+        super().__setitem__(key, value)
+
+
+T = Handles()  # the task and future table, as such
+
+
+def collect():
+    """A gc step: release LIMBO, gc.collect(), then print the reports heard, in creation order."""
+    global COLLECTING, SEEN, REPORTS
+    COLLECTING = True
+    try:
+        while LIMBO:
+            LIMBO.pop(0)
+        gc.collect()
+    finally:
+        COLLECTING = False
+    SEEN = {name: r() is not None for name, r in W.items()}
+    reports, REPORTS = REPORTS, []
+    for _, fields in sorted(reports, key=lambda r: r[0]):
+        emit("exception_handler", **fields)
+
+
+class WeakTasks:
+    """LOOP.created_tasks in gc mode: held weakly, collected ones left out."""
+
+    def __init__(self):
+        self.refs = []
+
+    def append(self, task):
+        self.refs.append(weakref.ref(task))
+
+    def __iter__(self):
+        return iter([t for t in (r() for r in self.refs) if t is not None])
 
 
 def emit(ev, **fields):
     """Print one event: virtual time, current task, kind, and its fields."""
-    if not RECORDING:
+    if not RECORDING or COLLECTING:
         return
     loop = LOOP if LOOP is not None else asyncio.get_running_loop()  # under asyncio.run()
     try:
@@ -1111,6 +1179,12 @@ def exception_handler(loop, context):
     # Reports made when an object is destroyed depend on when the garbage
     # collector runs; the driver leaves them out.
     if "never retrieved" in message or "destroyed but it is pending" in message:
+        obj = context.get("task") if context.get("task") is not None else context.get("future")
+        if GC_MODE and getattr(obj, "_aiospec_hash", None) is not None:
+            fields = {"message": message, "of": value_data(obj)}
+            if context.get("exception") is not None:
+                fields["exc"] = exc_data(context["exception"])
+            REPORTS.append((obj._aiospec_hash, fields))
         return
     if message.startswith("Exception in callback"):
         message = "Exception in callback"  # the callback's repr is implementation detail
@@ -1157,16 +1231,24 @@ def name_base():
     return base
 
 
-def run(coro, eager=False):
+def run(coro, eager=False, gc_mode=False):
     """Run coro as the main task, like asyncio.run(coro), on the virtual-time loop."""
-    global LOOP, NAME_BASE, RECORDING
+    global LOOP, NAME_BASE, RECORDING, GC_MODE
     LOOP = VirtualTimeLoop()
+    if gc_mode:
+        # gc mode: no automatic collection; collections at gc steps and once after the main run.
+        GC_MODE = True
+        gc.collect()
+        gc.disable()
+        LOOP.created_tasks = WeakTasks()
     if eager:
         LOOP.set_task_factory(asyncio.create_eager_task_factory(PINNED_TASK))
     LOOP.set_exception_handler(exception_handler)
     NAME_BASE = name_base()
     main_task = LOOP.create_task(coro)
     end = run_loop(main_task)
+    if GC_MODE:
+        collect()
     tasks = [dict(name=task_name(t), ref=handle_of(t), **task_state(t)) for t in LOOP.created_tasks]
     outcome = {"end": end, "main": task_state(main_task), "tasks": tasks}
     # Shut down as asyncio.run does, but deterministically: cancel the tasks
