@@ -159,6 +159,17 @@ def normalize_message(s):
 
 # ---------------------------------------------------------------- the loop
 
+def count_iteration(loop, timeout):
+    """One loop iteration is about to wait: count it against the limit, and
+    turn a wait with no timeout (nothing ready, no timer; scenarios do no
+    I/O, so nothing could ever wake the loop) into a deadlock."""
+    loop._iterations += 1
+    if loop._iterations > MAX_LOOP_ITERATIONS:
+        raise IterationLimit()
+    if timeout is None:
+        raise Deadlock()
+
+
 class VirtualSelector:
     """Stands in for a selector: select(timeout) advances virtual time."""
 
@@ -166,14 +177,9 @@ class VirtualSelector:
         self._loop = loop
 
     def select(self, timeout=None):
-        loop = self._loop
-        loop._iterations += 1
-        if loop._iterations > MAX_LOOP_ITERATIONS:
-            raise IterationLimit()
-        if timeout is None:
-            raise Deadlock()
+        count_iteration(self._loop, timeout)
         if timeout > 0:
-            loop._now += timeout
+            self._loop._now += timeout
         return []
 
     def close(self):
@@ -207,12 +213,7 @@ class CountingSelector:
         self._inner = inner
 
     def select(self, timeout=None):
-        loop = self._loop
-        loop._iterations += 1
-        if loop._iterations > MAX_LOOP_ITERATIONS:
-            raise IterationLimit()
-        if timeout is None:
-            raise Deadlock()
+        count_iteration(self._loop, timeout)
         return self._inner.select(timeout)
 
     def __getattr__(self, name):
