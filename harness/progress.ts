@@ -9,8 +9,8 @@ import { MultiBar, Presets, SingleBar } from "cli-progress";
 export interface Progress {
   /** A clause started / made progress (cases so far). */
   update(index: number, cases: number): void;
-  /** A clause finished. */
-  finished(index: number): void;
+  /** A clause finished, with its status (failures and flaky clauses are counted on the bar). */
+  finished(index: number, status?: string): void;
   /** Print a line on stdout without tearing the bar. */
   line(text: string): void;
   stop(): void;
@@ -32,7 +32,7 @@ export function makeProgress(total: number, runs: number, label: string): Progre
   const multi = new MultiBar(
     {
       stream: process.stderr,
-      format: `${label} {bar} {value}/{total} clauses | {cases} scenarios | {failed} failed | {duration_formatted} elapsed, ETA {eta_formatted}`,
+      format: `${label} {bar} {value}/{total} clauses | {cases} scenarios | {failed} failed{flaky} | {duration_formatted} elapsed, ETA {eta_formatted}`,
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 20,
@@ -41,24 +41,27 @@ export function makeProgress(total: number, runs: number, label: string): Progre
     },
     Presets.shades_classic,
   );
-  const bar: SingleBar = multi.create(total, 0, { cases: 0, failed: 0 });
+  const bar: SingleBar = multi.create(total, 0, { cases: 0, failed: 0, flaky: "" });
   const running = new Map<number, number>();
   let doneCases = 0;
   let failed = 0;
+  let flaky = 0;
+  const flakyText = () => (flaky ? `, ${flaky} flaky` : "");
   const stdoutIsTerminal = Boolean(process.stdout.isTTY);
   const cases = () => doneCases + [...running.values()].reduce((a, b) => a + b, 0);
   return {
     update(index, n) {
       running.set(index, Math.min(n, runs));
-      bar.update({ cases: cases(), failed });
+      bar.update({ cases: cases(), failed, flaky: flakyText() });
     },
-    finished(index) {
+    finished(index, status) {
       doneCases += runs;
       running.delete(index);
-      bar.increment(1, { cases: cases(), failed });
+      if (status === "fail" || status === "error") failed++;
+      if (status === "flaky") flaky++;
+      bar.increment(1, { cases: cases(), failed, flaky: flakyText() });
     },
     line(text) {
-      if (/^(FAIL|ERROR)\b/.test(text)) failed++;
       if (stdoutIsTerminal) {
         // Printed above the bar at once (update() flushes the log and redraws).
         multi.log(text + "\n");

@@ -237,7 +237,7 @@ async function execute(
   const pool = new ClausePool(clauses, target, o, {
     onCase: (i, n) => progress.update(i, n),
     onResult: (i, r) => {
-      progress.finished(i);
+      progress.finished(i, r.status);
       pending.set(i, r);
       while (pending.has(nextToShow)) {
         onOrdered(nextToShow, pending.get(nextToShow)!, (t) => progress.line(t));
