@@ -13,11 +13,11 @@
 import { spawnSync } from "node:child_process";
 import * as fc from "fast-check";
 import { scenarioArb } from "../spec/scenario/arbitraries";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference, isReferenceVersion as isPythonVersion } from "../implementations/reference";
-import { DriverProcess } from "../harness/driver";
+import { DriverProcess } from "../harness/targets/driver";
 import { DRIVER_PATH, resolvePair } from "../harness/targets";
-import { differential } from "../harness/differential";
+import { differential } from "../harness/running/differential";
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 5000);

@@ -14,7 +14,7 @@ for (const stream of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-require("../harness/cli.ts")
+require("../harness/cli/cli.ts")
   .main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;

@@ -12,7 +12,7 @@
  * counterexample: the statement and the verdict, the first difference from
  * the reference's trace, how to replay the case (seed and fast-check path),
  * the scenario as JSON, both traces, and the scenario as a standalone Python
- * program (harness/reproducers/python.ts).
+ * program (harness/reproducing/python.ts).
  *
  * This module imports vitest, so it only loads inside a vitest run. The
  * package exports it as TypeScript source ("aiospec/vitest" ->
@@ -20,7 +20,7 @@
  * node_modules (see docs/vitest.md).
  */
 import { describe, it } from "vitest";
-import type { AsyncioImplementation } from "./api";
+import type { AsyncioImplementation } from "./engine/api";
 import { CLAUSES } from "../spec/clauses";
 import type { Clause, Level } from "../spec/clauses/clause";
 import { FEATURES } from "../spec/scenario/validate";
@@ -28,16 +28,16 @@ import { firstDifference } from "../spec/scenario/trace";
 import { NEWEST } from "../implementations/reference";
 import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../spec/scenario/versions";
 import type { PythonVersion } from "../implementations/reference";
-import { runClause, skipReason } from "./runner";
-import type { ClauseResult } from "./runner";
+import { runClause, skipReason } from "./running/runner";
+import type { ClauseResult } from "./running/runner";
 import { tsTarget } from "./targets";
 import type { Target } from "./targets";
-import { formatDifference, formatTrace } from "./format";
-import { toPython } from "./reproducers/python";
+import { formatDifference, formatTrace } from "./reporting/format";
+import { toPython } from "./reproducing/python";
 
-export type { AsyncioImplementation } from "./api";
+export type { AsyncioImplementation } from "./engine/api";
 export type { Clause, Level } from "../spec/clauses/clause";
-export type { ClauseResult } from "./runner";
+export type { ClauseResult } from "./running/runner";
 export type { PythonVersion } from "../implementations/reference";
 
 /** An implementation, or a function making one for a Python version (then `version` picks it). */

@@ -11,7 +11,7 @@
  * (canonical JSON — sorted keys — pretty-printed). Expected traces are never
  * typed by hand: this is the only writer.
  *
- * Interpreters: cpython-3.11, cpython-3.12, cpython-3.13 as harness/targets.ts
+ * Interpreters: cpython-3.11, cpython-3.12, cpython-3.13 as harness/targets/index.ts
  * resolves them (pyenv, or python3.X on PATH). A version whose interpreter is
  * missing is skipped with a warning and its files are left alone. Each
  * scenario runs twice; if the two traces differ, nothing is written for it

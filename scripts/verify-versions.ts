@@ -17,8 +17,8 @@ import * as fs from "node:fs";
 import { CLAUSES } from "../spec/clauses";
 import { isReferenceVersion } from "../implementations/reference";
 import { resolveTarget } from "../harness/targets";
-import { runClause } from "../harness/runner";
-import { selectClauses } from "../harness/glob";
+import { runClause } from "../harness/running/runner";
+import { selectClauses } from "../harness/running/glob";
 
 interface Row {
   clause: string;

@@ -9,8 +9,8 @@ import { CATCHABLE_TYPES, GC_OPS, OPS, RAISABLE_TYPES, SYNC_OPS, countSteps, wal
 import type { Awaitable, ExceptionSpec, Scalar, Scenario, Step } from "../spec/scenario/types";
 import { validateScenario, formatValidationErrors } from "../spec/scenario/validate";
 import type { ValidationError } from "../spec/scenario/validate";
-import { runScenario } from "../harness/interpreter";
-import { PyBaseException } from "../harness/pyexc";
+import { runScenario } from "../harness/engine/interpreter";
+import { PyBaseException } from "../harness/engine/pyexc";
 import { makeReference } from "../implementations/reference";
 import type { Trace } from "../spec/scenario/trace";
 

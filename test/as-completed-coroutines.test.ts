@@ -10,12 +10,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { validateScenario } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { toPython } from "../harness/reproducers/python";
+import { toPython } from "../harness/reproducing/python";
 
 const example = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, "..", "spec", "examples", "language", "as-completed-coroutines.json"), "utf8"),

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { CLAUSES } from "../spec/clauses";
-import { runClause } from "../harness/runner";
+import { runClause } from "../harness/running/runner";
 import { Target, findCPython, resolveTarget } from "../harness/targets";
 import type { PythonVersion } from "../implementations/reference";
 

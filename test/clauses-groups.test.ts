@@ -13,7 +13,7 @@ import { CLAUSES as TIMEOUTS } from "../spec/clauses/timeouts";
 import { caughtBefore, eventsOf, isGroup, logIndex } from "../spec/clauses/taskgroup";
 import type { Clause } from "../spec/clauses/clause";
 import { requiredVersion, scenarioFeatures, validateScenario } from "../spec/scenario/validate";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import type { Trace } from "../spec/scenario/trace";

@@ -12,7 +12,7 @@ import { CLAUSES as tasks } from "../spec/clauses/tasks";
 import { CLAUSES as cancellation } from "../spec/clauses/cancellation";
 import { CLAUSES as eager } from "../spec/clauses/eager";
 import { scenarioFeatures, validateScenario } from "../spec/scenario/validate";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 

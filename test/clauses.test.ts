@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isReferenceVersion } from "../implementations/reference";
 import { CLAUSES } from "../spec/clauses";
 import { DOCS } from "../spec/clauses/clause";
-import { runClause } from "../harness/runner";
+import { runClause } from "../harness/running/runner";
 import { Target, resolveTarget } from "../harness/targets";
 
 const RUNS = Number(process.env.AIOSPEC_CLAUSE_RUNS ?? 60);

@@ -128,8 +128,8 @@ describe("aiospec list", () => {
 // ---------------------------------------------------------------- run, report: the harness as a product
 
 import { spawn } from "node:child_process";
-import { main } from "../harness/cli";
-import { reportProblems } from "../harness/reports/schemas";
+import { main } from "../harness/cli/cli";
+import { reportProblems } from "../harness/reporting/schemas";
 
 const FIXTURE_CLAUSES = path.resolve(__dirname, "fixtures", "reports", "clauses.ts");
 
@@ -388,7 +388,7 @@ describe("aiospec report", () => {
   });
 
   it("lists the default matrix: every reference profile and every CPython found", async () => {
-    const { matrixImplementations } = await import("../harness/reports/commands");
+    const { matrixImplementations } = await import("../harness/cli/commands");
     const ids = matrixImplementations(false);
     expect(ids.slice(0, 3)).toEqual(["reference@3.11", "reference@3.12", "reference@3.13"]);
     expect(ids.every((id) => /^(reference@|cpython-)3\.\d+$/.test(id))).toBe(true);

@@ -4,7 +4,7 @@
  * (Long runs: `npm run long`, or `npx aiospec diff reference cpython-3.X --runs 20000`.)
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { differential } from "../harness/differential";
+import { differential } from "../harness/running/differential";
 import { Target, findCPython, resolvePair } from "../harness/targets";
 import { countSteps } from "../spec/scenario/types";
 
@@ -103,7 +103,7 @@ describe("what a diff counts", () => {
   });
 
   it("versions are compared as numbers: 3.9 is older than 3.10", async () => {
-    const { commonVersion, tooNewFeature } = await import("../harness/differential");
+    const { commonVersion, tooNewFeature } = await import("../harness/running/differential");
     const stub = (version: string) => ({ version }) as unknown as Target;
     expect(commonVersion(stub("3.10"), stub("3.9"))).toBe("3.9");
     expect(commonVersion(stub("3.13"), stub("3.12"))).toBe("3.12");

@@ -1,5 +1,5 @@
 /**
- * Interpreter ids (harness/discovery.ts): the grammar, what the ids find on
+ * Interpreter ids (harness/targets/discovery.ts): the grammar, what the ids find on
  * this machine, and the targets they start. Tests that need a peer this
  * machine lacks are skipped, saying which (`npm run peers` installs them).
  */
@@ -15,7 +15,7 @@ import {
   locate,
   looksLikeInterpreterId,
   parseInterpreterId,
-} from "../harness/discovery";
+} from "../harness/targets/discovery";
 import { Target, UsageError, resolveTarget } from "../harness/targets";
 import type { Scenario } from "../spec/scenario/types";
 

@@ -14,7 +14,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as path from "node:path";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference, VERSIONS } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { DriverProcess } from "../harness/driver";
+import { DriverProcess } from "../harness/targets/driver";
 import { FEATURE_VERSIONS } from "../spec/scenario/validate";
 import { compareVersions } from "../spec/scenario/versions";
 

@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";

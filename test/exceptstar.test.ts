@@ -1,6 +1,6 @@
 /**
  * try / except* / finally (PEP 654): the TypeScript interpreter
- * (harness/exceptstar.ts) against CPython's own `except*` run by the driver.
+ * (harness/engine/exceptstar.ts) against CPython's own `except*` run by the driver.
  *
  * Hand-written scenarios name the cases one by one (naked exceptions are
  * wrapped; split keeps the nesting; derive picks ExceptionGroup when only
@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { ScenarioError, runScenario } from "../harness/interpreter";
+import { ScenarioError, runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";

@@ -17,14 +17,14 @@ import * as path from "node:path";
 import {
   DEFAULT_LIMITS, Target, TargetOptions, UsageError, liveResources, parseModuleId, resolvePair, resolveTarget,
 } from "../harness/targets";
-import { TargetFailure, runClause } from "../harness/runner";
+import { TargetFailure, runClause } from "../harness/running/runner";
 import { differential } from "../spec/clauses/differential";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
-import { splitCommandLine } from "../harness/isolation/cmdline";
-import { traceShapeError } from "../harness/isolation/trace-shape";
+import { splitCommandLine } from "../harness/targets/isolation/cmdline";
+import { traceShapeError } from "../harness/targets/isolation/trace-shape";
 
 const FIX = path.resolve(__dirname, "fixtures", "impls");
 const fixture = (name: string) => path.join(FIX, name);

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { findCPython } from "../harness/targets";
 import { PySet } from "../implementations/reference/pyset";
-import { PyBaseException } from "../harness/pyexc";
+import { PyBaseException } from "../harness/engine/pyexc";
 
 type Op =
   | ["add" | "discard" | "remove" | "has", number]

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { expandRepeats, expandScenario } from "../spec/scenario/repeat";
 import { validateScenario, type ValidationError } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 

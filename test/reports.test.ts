@@ -12,16 +12,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { reportProblems } from "../harness/reports/schemas";
-import { renderJUnit } from "../harness/reports/junit";
-import { mdCode, mdText, renderMarkdown, renderMatrixMarkdown } from "../harness/reports/markdown";
-import { renderHtml } from "../harness/reports/html";
-import { applyBaseline, emptyBaseline, loadBaseline, staleEntries, updateBaseline } from "../harness/reports/baseline";
-import { AbsentImplementation, MATRIX_FORMAT, MatrixReport, RunReport, buildRunReport, replayCommand, shellWord } from "../harness/reports/model";
-import { clauseMatcher } from "../harness/glob";
+import { reportProblems } from "../harness/reporting/schemas";
+import { renderJUnit } from "../harness/reporting/junit";
+import { mdCode, mdText, renderMarkdown, renderMatrixMarkdown } from "../harness/reporting/markdown";
+import { renderHtml } from "../harness/reporting/html";
+import { applyBaseline, emptyBaseline, loadBaseline, staleEntries, updateBaseline } from "../harness/reporting/baseline";
+import { AbsentImplementation, MATRIX_FORMAT, MatrixReport, RunReport, replayCommand, shellWord } from "../harness/reporting/model";
+import { buildRunReport } from "../harness/reporting/run-report";
+import { clauseMatcher } from "../harness/running/glob";
 import { Target, UsageError } from "../harness/targets";
-import { runClause } from "../harness/runner";
-import { runScenario } from "../harness/interpreter";
+import { runClause } from "../harness/running/runner";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
@@ -59,7 +60,7 @@ beforeAll(() => {
 });
 
 describe("JSON report", () => {
-  it("validates against harness/reports/report.schema.json and holds what the run found", () => {
+  it("validates against harness/reporting/report.schema.json and holds what the run found", () => {
     for (const r of [xss, lifo]) expect(reportProblems(r)).toEqual([]);
     expect(lifo.format).toBe("aiospec-report");
     expect(lifo.schemaVersion).toBe(2);

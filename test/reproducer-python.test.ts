@@ -1,5 +1,5 @@
 /**
- * The Python reproducer (harness/reproducers/python.ts): generated programs
+ * The Python reproducer (harness/reproducing/python.ts): generated programs
  * run on real CPython and print exactly the trace the driver records for the
  * same scenario; scenario strings cannot break out of their literals.
  */
@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   PY_RESERVED, pyNumber, pyScalar, pyStr, pythonFunctionNames, pythonNames, toPython,
-} from "../harness/reproducers/python";
+} from "../harness/reproducing/python";
 import type { CallbackDef, Scenario, Step } from "../spec/scenario/types";
 import { OPS } from "../spec/scenario/types";
 import { FEATURES, formatValidationErrors, requiredVersion, scenarioFeatures, validateScenario } from "../spec/scenario/validate";

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { validateScenario } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import { DRIVER_PATH, findCPython } from "../harness/targets";

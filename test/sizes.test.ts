@@ -1,17 +1,17 @@
 /**
- * diff --size (harness/sizes.ts): small is the generator diff always used;
+ * diff --size (harness/running/sizes.ts): small is the generator diff always used;
  * medium and large scenarios stay valid and reach hundreds of tasks and
  * timers through repeat.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { sizedScenarioArb, wrapInRepeats } from "../harness/sizes";
+import { sizedScenarioArb, wrapInRepeats } from "../harness/running/sizes";
 import { scenarioArb } from "../spec/scenario/arbitraries";
 import { formatValidationErrors, validateScenario } from "../spec/scenario/validate";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { Scenario } from "../spec/scenario/types";
-import { toPython } from "../harness/reproducers/python";
+import { toPython } from "../harness/reproducing/python";
 
 describe("diff --size", () => {
   it("small is scenarioArb's default, case for case", () => {

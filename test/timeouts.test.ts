@@ -17,14 +17,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { EventLoop } from "../implementations/reference/loop";
 import { profileFor } from "../implementations/reference/profile";
 import { taskFactory } from "../implementations/reference/tasks";
 import { timeout, timeout_at } from "../implementations/reference/timeouts";
-import { PyBaseException } from "../harness/pyexc";
+import { PyBaseException } from "../harness/engine/pyexc";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
 import type { Awaitable, CatchableType, ExceptClause, ExceptionSpec, Scalar, Scenario, Step } from "../spec/scenario/types";

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { Scenario } from "../spec/scenario/types";
 

@@ -17,7 +17,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { ScenarioRun, runScenario } from "../harness/interpreter";
+import { ScenarioRun, runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";

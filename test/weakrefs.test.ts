@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { validateScenario } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
-import { runScenario } from "../harness/interpreter";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";

@@ -11,8 +11,8 @@
  * (shield's, wait_for's no-wait) are small rewrites with the bug in place,
  * as someone writing the function from the documentation might make it.
  */
-import type { AsyncioImplementation, Coroutine, PyAsCompleted, PyFuture, ReturnWhen } from "../../harness/api";
-import { isCoroutine } from "../../harness/api";
+import type { AsyncioImplementation, Coroutine, PyAsCompleted, PyFuture, ReturnWhen } from "../../harness/engine/api";
+import { isCoroutine } from "../../harness/engine/api";
 import { EventLoop, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
 import { PyBaseException, TimeoutError, pyexc } from "../reference/exceptions";

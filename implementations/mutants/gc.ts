@@ -5,7 +5,7 @@
  * object reports; the reference's files are not edited for them: each
  * replaces the implementation's gc_collect.
  */
-import type { AsyncioImplementation, PyEventLoop } from "../../harness/api";
+import type { AsyncioImplementation, PyEventLoop } from "../../harness/engine/api";
 import { EventLoop, Task, makeReference } from "../reference";
 import type { PythonVersion } from "../reference";
 import { collect, loopRoots } from "../reference/gc";

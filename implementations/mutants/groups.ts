@@ -20,7 +20,7 @@
  *   timeouts.ts, through public task methods only) in which one flag breaks
  *   one behaviour.
  */
-import type { AsyncioImplementation, Coroutine, PyTask, PyTaskGroup, PyTimeout } from "../../harness/api";
+import type { AsyncioImplementation, Coroutine, PyTask, PyTaskGroup, PyTimeout } from "../../harness/engine/api";
 import { EventLoop, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
 import { PyBaseException, RuntimeError, TimeoutError, isinstance } from "../reference/exceptions";

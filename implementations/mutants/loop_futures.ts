@@ -11,7 +11,7 @@
  * create_future and task factory make the mutant classes. The eager task
  * factory still makes plain tasks: these mutants are meant for lazy tasks.
  */
-import type { AsyncioImplementation, Coroutine } from "../../harness/api";
+import type { AsyncioImplementation, Coroutine } from "../../harness/engine/api";
 import { EventLoop, Future, Task, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
 import type { TaskFactory } from "../reference/loop";

@@ -1,5 +1,5 @@
 /** What a mutant is: a named, deliberately faulty variant of the reference. */
-import type { AsyncioImplementation } from "../../harness/api";
+import type { AsyncioImplementation } from "../../harness/engine/api";
 import type { PythonVersion } from "../reference";
 
 export interface Mutant {

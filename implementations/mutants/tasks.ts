@@ -18,7 +18,7 @@
  * are set only after the base constructor, which may already run an eager
  * first step.
  */
-import type { AsyncioImplementation, Coroutine, PyEventLoop } from "../../harness/api";
+import type { AsyncioImplementation, Coroutine, PyEventLoop } from "../../harness/engine/api";
 import { EventLoop, Future, Task, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
 import type { TaskFactory } from "../reference/loop";

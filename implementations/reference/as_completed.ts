@@ -20,10 +20,10 @@
  * also supports `async for`: each step waits and gives the finished task or
  * future itself, and the end is StopAsyncIteration.
  */
-import type { Coroutine, PyAsCompleted, PyFuture } from "../../harness/api";
-import { isCoroutine } from "../../harness/api";
+import type { Coroutine, PyAsCompleted, PyFuture } from "../../harness/engine/api";
+import { isCoroutine } from "../../harness/engine/api";
 import { TimeoutError } from "./exceptions";
-import { pyexc } from "../../harness/pyexc";
+import { pyexc } from "../../harness/engine/pyexc";
 import type { Future } from "./futures";
 import { ensure_future } from "./gather";
 import type { TimerHandle } from "./handles";

@@ -6,9 +6,9 @@
  * builtin TimeoutError since 3.11. InvalidStateError reports a future used in
  * the wrong state (a result read too early, a result set twice).
  */
-import { PyBaseException, pyexc } from "../../harness/pyexc";
+import { PyBaseException, pyexc } from "../../harness/engine/pyexc";
 
-export { PyBaseException, isinstance, pyexc } from "../../harness/pyexc";
+export { PyBaseException, isinstance, pyexc } from "../../harness/engine/pyexc";
 
 export function CancelledError(msg?: string | null): PyBaseException {
   return msg === undefined || msg === null ? pyexc("CancelledError") : pyexc("CancelledError", msg);

@@ -6,7 +6,7 @@
  * finishing the future schedules each one with call_soon, in registration
  * order, so they run on a later loop iteration after what is already queued.
  */
-import type { Coroutine, PyFuture } from "../../harness/api";
+import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { EventLoop } from "./loop";
 import { get_running_loop } from "./loop";

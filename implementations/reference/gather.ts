@@ -11,8 +11,8 @@
  * CancelledError. Cancelling the gather cancels every child; the gather then
  * ends with CancelledError once they are all done.
  */
-import type { Coroutine, PyFuture } from "../../harness/api";
-import { isCoroutine } from "../../harness/api";
+import type { Coroutine, PyFuture } from "../../harness/engine/api";
+import { isCoroutine } from "../../harness/engine/api";
 import { CancelledError, PyBaseException } from "./exceptions";
 import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";

@@ -20,7 +20,7 @@
  *   exceptions.ts CancelledError, InvalidStateError, TimeoutError
  *   profile.ts    what differs between Python versions
  */
-import type { AsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/api";
+import type { AsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/engine/api";
 import { EventLoop, TaskFactory } from "./loop";
 import { Profile, PythonVersion, NEWEST, profileFor } from "./profile";
 import { atLeast } from "../../spec/scenario/versions";

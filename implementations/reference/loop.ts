@@ -9,7 +9,7 @@
  * that were ready when the iteration began. Callbacks scheduled meanwhile
  * wait for the next iteration.
  */
-import { Deadlock, ExceptionHandlerContext, IterationLimit, MAX_LOOP_ITERATIONS, PyFuture } from "../../harness/api";
+import { Deadlock, ExceptionHandlerContext, IterationLimit, MAX_LOOP_ITERATIONS, PyFuture } from "../../harness/engine/api";
 import { Callback, Handle, TimerHandle } from "./handles";
 import { heapify, heappop, heappush } from "./heapq";
 import { RuntimeError, isinstance, pyexc } from "./exceptions";

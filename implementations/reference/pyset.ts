@@ -26,7 +26,7 @@
  * the same hashes on CPython's objects). Hashes are non-negative integers up
  * to 2**53 (CPython's are machine words; these are exact in a double).
  */
-import { PyBaseException, pyexc } from "../../harness/pyexc";
+import { PyBaseException, pyexc } from "../../harness/engine/pyexc";
 
 /** A hash table slot left by a discarded key. */
 const DUMMY: unique symbol = Symbol("dummy");

@@ -14,7 +14,7 @@
  * (so there are never "putters" to wake), task_done() / join() and their
  * counter and Event, shutdown() (3.13).
  */
-import type { Coroutine } from "../../harness/api";
+import type { Coroutine } from "../../harness/engine/api";
 import type { Future } from "./futures";
 import { get_running_loop } from "./loop";
 

@@ -13,7 +13,7 @@
  * An inner that is already done is returned as it is: there is nothing left
  * to protect.
  */
-import type { Coroutine, PyFuture } from "../../harness/api";
+import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { Future } from "./futures";
 import { ensure_future } from "./gather";
 

@@ -5,7 +5,7 @@
  * Otherwise a future is resolved by a timer; the timer is cancelled on the
  * way out, whether the sleep ended or was cancelled.
  */
-import type { Coroutine } from "../../harness/api";
+import type { Coroutine } from "../../harness/engine/api";
 import type { Future } from "./futures";
 import { get_running_loop } from "./loop";
 

@@ -27,7 +27,7 @@
  * 3.14 drops 3.12's on-the-spot settling again (gh-128550): a child done at
  * creation joins the group and is settled by its done callback, like any.
  */
-import type { Coroutine, PyTask, PyTaskGroup } from "../../harness/api";
+import type { Coroutine, PyTask, PyTaskGroup } from "../../harness/engine/api";
 import { PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";

@@ -12,7 +12,7 @@
  * CancelledError into the coroutine. The coroutine may catch it. Only when a
  * CancelledError propagates out of the coroutine is the task cancelled.
  */
-import type { Coroutine, PyTask } from "../../harness/api";
+import type { Coroutine, PyTask } from "../../harness/engine/api";
 import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";

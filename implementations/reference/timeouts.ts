@@ -25,7 +25,7 @@
  * rescheduled. A deadline already past when it is set does not fire at once:
  * the timer is a call_soon, so it fires at the next loop iteration.
  */
-import type { Coroutine, PyTimeout } from "../../harness/api";
+import type { Coroutine, PyTimeout } from "../../harness/engine/api";
 import { PyBaseException, RuntimeError, TimeoutError, isinstance } from "./exceptions";
 import type { Handle } from "./handles";
 import type { Profile } from "./profile";

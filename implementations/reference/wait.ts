@@ -18,9 +18,9 @@
  * the way out, normal or cancelled, the timer and the callbacks are removed,
  * so a member finishing later does not touch this wait.
  */
-import type { Coroutine, PyFuture, ReturnWhen } from "../../harness/api";
-import { isCoroutine } from "../../harness/api";
-import { pyexc } from "../../harness/pyexc";
+import type { Coroutine, PyFuture, ReturnWhen } from "../../harness/engine/api";
+import { isCoroutine } from "../../harness/engine/api";
+import { pyexc } from "../../harness/engine/pyexc";
 import type { Future } from "./futures";
 import type { TimerHandle } from "./handles";
 import { EventLoop, get_running_loop } from "./loop";

@@ -20,7 +20,7 @@
  * Both share the special case timeout <= 0: aw is not given a chance to run.
  * It is wrapped, cancelled at once (unless already done) and waited for.
  */
-import type { Coroutine, PyFuture } from "../../harness/api";
+import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { PyBaseException, TimeoutError, isinstance } from "./exceptions";
 import { Future } from "./futures";
 import { ensure_future } from "./gather";

@@ -20,7 +20,7 @@
  * spec/clauses/timeouts.ts shares it), then the children, then the clauses.
  */
 import fc from "fast-check";
-import { PyBaseException, isinstance } from "../../harness/pyexc";
+import { PyBaseException, isinstance } from "../../harness/engine/pyexc";
 import type { ExceptionSpec, RaisableType, Scalar, Scenario, Step, CatchableType } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";

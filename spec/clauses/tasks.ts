@@ -15,7 +15,7 @@
  * destroyed but it is pending!". Both are reported by the garbage collector
  * when it destroys the task, at a time that depends on references and
  * collection, not on the loop; both interpreters leave these reports out of
- * the trace (see harness/interpreter.ts), so no trace can show them.
+ * the trace (see harness/engine/interpreter.ts), so no trace can show them.
  *
  * The helpers below are shared with ./cancellation.ts and ./eager.ts.
  */

@@ -1,0 +1,706 @@
+/**
+ * Runs a scenario on any TypeScript implementation of harness/engine/api.ts and
+ * returns its trace.
+ *
+ * This is the TypeScript twin of the interpreter in
+ * implementations/python/aiospec_driver.py: the two must give every step the
+ * same meaning, event for event, so that a difference between traces is a
+ * difference between implementations and never between interpreters. Each
+ * op is one method, named as in the driver (op_log, op_await, ...).
+ */
+import {
+  AsyncioImplementation, Coroutine, Deadlock, DoneCallback, IterationLimit, PyAsyncContextManager,
+  PyEventLoop, PyFuture, PyHandle, PyTask, PyTaskGroup, PyTimeout,
+} from "./api";
+import { PyBaseException, isinstance, pyexc } from "./pyexc";
+import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "../../spec/scenario/types";
+import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../../spec/scenario/trace";
+import { canonicalJson } from "../../spec/scenario/trace";
+import { runTryStar } from "./exceptstar";
+import { CATCHABLE, Return, ScenarioError } from "./flow";
+import type { StepRunner } from "./flow";
+import { usesGc } from "../../spec/scenario/types";
+import { expandScenario } from "../../spec/scenario/repeat";
+import { FEATURE_VERSIONS, SELF_HANDLES, scenarioFeatures } from "../../spec/scenario/validate";
+import { compareVersions } from "../../spec/scenario/versions";
+
+// Reprs of asyncio objects carry addresses; messages embedding one are
+// compared with the repr elided (as the Python driver does).
+const REPR_START = /<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|Handle|TimerHandle)\b/g;
+
+/** Replace every asyncio repr in s, brackets nested to any depth, by <...>. */
+export function normalizeMessage(s: string): string {
+  let out = "";
+  let i = 0;
+  for (;;) {
+    REPR_START.lastIndex = i;
+    const m = REPR_START.exec(s);
+    if (m === null) return out + s.slice(i);
+    out += s.slice(i, m.index);
+    let depth = 0;
+    let j = m.index;
+    for (; j < s.length; j++) {
+      if (s[j] === "<") depth++;
+      else if (s[j] === ">" && --depth === 0) break;
+    }
+    if (depth !== 0) return out + s.slice(m.index); // unbalanced: leave the rest as it is
+    out += "<...>";
+    i = j + 1;
+  }
+}
+
+/** Exception-handler messages: the callback's repr is implementation detail. */
+export function normalizeHandlerMessage(s: string): string {
+  if (s.startsWith("Exception in callback")) return "Exception in callback";
+  return normalizeMessage(s);
+}
+
+
+export class Encoder {
+  /** Labels of the scenario's own futures (their handle at creation). */
+  readonly futureLabels = new WeakMap<object, string>();
+
+  taskName(task: PyTask | null): string | null {
+    return task === null ? null : task.get_name();
+  }
+
+  exc(e: unknown): ExceptionData {
+    // Anything else thrown is a defect of the implementation, not Python behaviour.
+    if (!(e instanceof PyBaseException)) throw e;
+    const out: ExceptionData = { type: e.type, args: [] };
+    if (e.exceptions) {
+      out.args = [this.value(e.args[0])];
+      out.exceptions = e.exceptions.map((x) => this.exc(x));
+    } else {
+      out.args = e.args.map((a) => this.value(a));
+    }
+    if (e.cause) out.cause = this.exc(e.cause);
+    return out;
+  }
+
+  value(v: unknown): TraceValue {
+    if (v === null || v === undefined) return null;
+    if (typeof v === "string") return normalizeMessage(v);
+    if (typeof v === "boolean" || typeof v === "number") return v;
+    if (Array.isArray(v)) return v.map((x) => this.value(x));
+    if (v instanceof PyBaseException) return { exc: this.exc(v) };
+    if (typeof v === "object" && typeof (v as PyTask).get_name === "function") {
+      return { task: (v as PyTask).get_name() };
+    }
+    const label = typeof v === "object" ? this.futureLabels.get(v as object) : undefined;
+    if (label !== undefined) return { future: label };
+    return { repr: typeof v === "object" ? "Future" : typeof v };
+  }
+
+  /** A set of tasks / futures as a list, ordered by their encodings (as the driver orders them). */
+  sorted<T>(objs: T[]): T[] {
+    const keyed = objs.map((o) => ({ o, k: canonicalJson(this.value(o)) }));
+    return keyed.sort((a, b) => cmp(a.k, b.k)).map((x) => x.o);
+  }
+}
+
+/** Python's string order (code points). */
+function cmp(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+function taskState(enc: Encoder, task: PyTask): TaskOutcome {
+  if (!task.done()) return { state: "pending" };
+  if (task.cancelled()) return { state: "cancelled" };
+  const exc = task.exception();
+  if (exc !== null) return { state: "exception", exc: enc.exc(exc) };
+  return { state: "result", value: enc.value(task.result()) };
+}
+
+
+type Aw = Coroutine | PyFuture;
+type StepResult = Return | undefined;
+
+export { CATCHABLE, Return, ScenarioError } from "./flow";
+
+export class ScenarioRun implements StepRunner {
+  readonly events: TraceEvent[] = [];
+  readonly handles = new Map<string, PyFuture>(); // tasks and futures
+  readonly groups = new Map<string, PyTaskGroup>();
+  readonly cms = new Map<string, PyTimeout>();
+  readonly timers = new Map<string, PyHandle>();
+  readonly created: PyTask[] = [];
+  private readonly bodies = new Map<string, Step[]>();
+  private readonly callbackBodies = new Map<string, Step[]>();
+  private readonly callbackFns = new Map<string, DoneCallback & (() => void)>();
+  readonly enc = new Encoder();
+  loop!: PyEventLoop;
+  /** The main task, for the "$main" handle. */
+  mainTask: PyTask | null = null;
+  /** True while the loop runs (current_task() needs a running loop). */
+  private running = false;
+  /** gc mode (the scenario uses gc / drop / weakref steps): weak references, by name. */
+  gcMode = false;
+  readonly weakrefs = new Map<string, PyFuture>();
+  /** What the scenario holds besides its handle tables (the main task): gc roots. */
+  readonly gcRoots: unknown[] = [];
+
+  constructor(readonly asyncio: AsyncioImplementation, scenario: Scenario) {
+    for (const c of scenario.coroutines) this.bodies.set(c.name, c.body);
+    for (const c of scenario.callbacks ?? []) this.callbackBodies.set(c.name, c.body);
+  }
+
+  /** List every task the loop creates, in creation order. */
+  watch(loop: PyEventLoop): void {
+    this.loop = loop;
+    const create = loop.create_task.bind(loop);
+    loop.create_task = (coro, name) => {
+      const task = create(coro, name);
+      this.created.push(task);
+      return task;
+    };
+  }
+
+  emit(ev: TraceEvent["ev"], fields: Record<string, unknown> = {}): void {
+    const current = this.running ? this.asyncio.current_task() : null;
+    this.events.push({ time: this.loop.time(), task: this.enc.taskName(current), ev, ...fields } as TraceEvent);
+  }
+
+  // ---- coroutines and callbacks
+
+  *coroutine(name: string): Coroutine<Scalar | undefined> {
+    const body = this.bodies.get(name);
+    if (body === undefined) throw new ScenarioError(`no coroutine named ${JSON.stringify(name)}`);
+    this.emit("enter", { coro: name });
+    let r: StepResult;
+    try {
+      r = yield* this.steps(body);
+    } catch (e) {
+      this.emit("exit", { coro: name, exc: this.enc.exc(e) });
+      throw e;
+    }
+    const value = r instanceof Return ? r.value : null;
+    this.emit("exit", { coro: name, value: this.enc.value(value) });
+    return value;
+  }
+
+  /** The function object for a scenario callback (one per name, so it can be removed). */
+  private callback(name: string): DoneCallback & (() => void) {
+    let fn = this.callbackFns.get(name);
+    if (fn === undefined) {
+      const body = this.callbackBodies.get(name);
+      if (body === undefined) throw new ScenarioError(`no callback named ${JSON.stringify(name)}`);
+      fn = (...args: unknown[]) => {
+        const fields: Record<string, unknown> = { callback: name };
+        if (args.length > 0) fields.arg = this.enc.value(args[0]);
+        this.emit("callback", fields);
+        runSync(this.steps(body));
+      };
+      this.callbackFns.set(name, fn);
+    }
+    return fn;
+  }
+
+  private lookup<T>(ref: string, table: Map<string, T>): T | null {
+    if ((table as Map<string, unknown>) === this.handles && SELF_HANDLES.includes(ref)) {
+      // "$current": asyncio.current_task() (null in a callback); "$main": the main task.
+      const task = ref === "$main" ? this.mainTask : this.running ? this.asyncio.current_task() : null;
+      if (task !== null) return task as unknown as T;
+    }
+    const obj = table.get(ref);
+    if (obj === undefined) {
+      this.emit("unbound", { ref });
+      return null;
+    }
+    return obj;
+  }
+
+  // ---- awaitables
+
+  /** Build what an `on` spec describes; null when a handle is unbound. */
+  private awaitable(spec: Awaitable): Aw | null {
+    const a = this.asyncio;
+    if ("task" in spec) return this.lookup(spec.task, this.handles);
+    if ("coro" in spec) return this.coroutine(spec.coro);
+    if ("sleep" in spec) return a.sleep(spec.sleep, spec.result ?? null);
+    if ("gather" in spec) return a.gather(this.awaitables(spec.gather), spec.return_exceptions ?? false);
+    if ("shield" in spec) {
+      const inner = this.awaitable(spec.shield);
+      return inner === null ? null : a.shield(inner);
+    }
+    if ("wait_for" in spec) {
+      const inner = this.awaitable(spec.wait_for);
+      return inner === null ? null : a.wait_for(inner, spec.timeout);
+    }
+    if ("wait" in spec) {
+      return this.wait(this.awaitables(spec.wait), spec.timeout ?? null, spec.return_when ?? "ALL_COMPLETED");
+    }
+    throw new ScenarioError(`unknown awaitable ${JSON.stringify(spec)}`);
+  }
+
+  private awaitables(specs: Awaitable[]): Aw[] {
+    return specs.map((p) => this.awaitable(p)).filter((p): p is Aw => p !== null);
+  }
+
+  /** asyncio.wait, its two sets given back as lists in a stable order (as the driver sorts them). */
+  private *wait(parts: Aw[], timeout: number | null, returnWhen: "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"): Coroutine {
+    const [done, pending] = yield* this.asyncio.wait(parts, timeout, returnWhen);
+    return [this.enc.sorted(done), this.enc.sorted(pending)];
+  }
+
+  private static describe(spec: Awaitable): string {
+    if ("task" in spec) return spec.task;
+    if ("coro" in spec) return `${spec.coro}()`;
+    for (const key of ["sleep", "gather", "shield", "wait_for", "wait"]) if (key in spec) return key;
+    return "?";
+  }
+
+  private *await(aw: Aw): Coroutine {
+    return yield* ("__await__" in aw ? aw.__await__() : aw);
+  }
+
+  private *awaitRecorded(on: string, aw: Aw): Coroutine {
+    let value: unknown;
+    try {
+      value = yield* this.await(aw);
+    } catch (e) {
+      this.emit("awaited", { on, exc: this.enc.exc(e) });
+      // gc mode: the exception's traceback keeps this frame, and so what it awaited (the driver's `aw`).
+      if (this.gcMode && e instanceof PyBaseException) {
+        const tb = e as PyBaseException & { gcRefs?: unknown[] };
+        (tb.gcRefs ??= []).push(aw);
+      }
+      throw e;
+    }
+    this.emit("awaited", { on, value: this.enc.value(value) });
+    return value;
+  }
+
+  makeException(spec: ExceptionSpec): PyBaseException {
+    if ((spec.type as string) === "Exception" || (spec.type as string) === "BaseException") {
+      throw new ScenarioError(`cannot raise ${spec.type}`);
+    }
+    if (spec.type === "ExceptionGroup" || spec.type === "BaseExceptionGroup") {
+      const args = spec.args ?? [];
+      const children = (spec.exceptions ?? []).map((x) => this.makeException(x));
+      const allExceptions = children.every((x) => isinstance(x, "Exception"));
+      if (spec.type === "ExceptionGroup" && !allExceptions) {
+        throw pyexc("TypeError", "Cannot nest BaseExceptions in an ExceptionGroup"); // raised by the constructor
+      }
+      // BaseExceptionGroup(msg, excs) makes an ExceptionGroup when every member is an Exception.
+      return new PyBaseException(allExceptions ? "ExceptionGroup" : "BaseExceptionGroup", [args.length ? args[0] : ""], children);
+    }
+    return pyexc(spec.type, ...(spec.args ?? []));
+  }
+
+  // ---- steps
+
+  *steps(steps: Step[]): Coroutine<StepResult> {
+    for (const s of steps) {
+      const r = yield* this.step(s);
+      if (r instanceof Return) return r;
+    }
+    return undefined;
+  }
+
+  /** Record what a synchronous method call returns or raises; never propagate. */
+  private probe(ev: TraceEvent["ev"], ref: string, call: () => unknown): void {
+    let value: unknown;
+    try {
+      value = call();
+    } catch (e) {
+      this.emit(ev, { ref, exc: this.enc.exc(e) });
+      return;
+    }
+    this.emit(ev, { ref, value: this.enc.value(value) });
+  }
+
+  private *step(s: Step): Coroutine<StepResult> {
+    const a = this.asyncio;
+    switch (s.op) {
+      case "log":
+        this.emit("log", { label: s.label });
+        return;
+      case "sleep":
+        yield* a.sleep(s.ticks);
+        return;
+      case "call":
+        yield* this.coroutine(s.coro);
+        return;
+      case "await": {
+        const aw = this.awaitable(s.on);
+        if (aw !== null) yield* this.awaitRecorded(ScenarioRun.describe(s.on), aw);
+        return;
+      }
+      case "create_task": {
+        let task: PyTask;
+        if (s.group !== undefined) {
+          const group = this.lookup(s.group, this.groups);
+          if (group === null) return;
+          task = group.create_task(this.coroutine(s.coro), s.name ?? null);
+        } else {
+          task = a.create_task(this.coroutine(s.coro), s.name ?? null);
+        }
+        this.handles.set(s.task, task);
+        this.emit("create_task", { ref: s.task, name: task.get_name() });
+        return;
+      }
+      case "cancel": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) this.emit("cancel", { ref: s.task, returned: s.msg !== undefined ? fut.cancel(s.msg) : fut.cancel() });
+        return;
+      }
+      case "inspect": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut === null) return;
+        const fields: Record<string, unknown> = { ref: s.task, done: fut.done(), cancelled: fut.cancelled() };
+        if (isTask(fut)) {
+          fields.cancelling = fut.cancelling();
+          fields.name = fut.get_name();
+        }
+        this.emit("inspect", fields);
+        return;
+      }
+      case "raise":
+        throw this.makeException(s.exc);
+      case "return":
+        return new Return(s.value ?? null);
+      case "try":
+        return s.star ? yield* runTryStar(this, s) : yield* this.tryStep(s);
+      case "create_future": {
+        const fut = this.loop.create_future();
+        this.enc.futureLabels.set(fut, s.future);
+        this.handles.set(s.future, fut);
+        this.emit("create_future", { ref: s.future });
+        return;
+      }
+      case "set_result": {
+        const fut = this.lookup(s.future, this.handles);
+        if (fut !== null) this.probe("set_result", s.future, () => fut.set_result(s.value ?? null));
+        return;
+      }
+      case "set_exception": {
+        const fut = this.lookup(s.future, this.handles);
+        if (fut !== null) {
+          const exc = this.makeException(s.exc);
+          this.probe("set_exception", s.future, () => fut.set_exception(exc));
+        }
+        return;
+      }
+      case "result": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) this.probe("result", s.task, () => fut.result());
+        return;
+      }
+      case "exception": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) this.probe("exception", s.task, () => fut.exception());
+        return;
+      }
+      case "uncancel": {
+        const task = this.lookup(s.task, this.handles);
+        if (task !== null) this.probe("uncancel", s.task, () => asTask(task, "uncancel").uncancel());
+        return;
+      }
+      case "set_name": {
+        const task = this.lookup(s.task, this.handles);
+        if (task !== null) asTask(task, "set_name").set_name(s.name);
+        return;
+      }
+      case "current_task":
+        this.emit("current_task", { name: this.enc.taskName(a.current_task()) });
+        return;
+      case "all_tasks":
+        this.emit("all_tasks", { names: a.all_tasks().map((t) => t.get_name()).sort(cmp) });
+        return;
+      case "add_done_callback": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) fut.add_done_callback(this.callback(s.callback));
+        return;
+      }
+      case "remove_done_callback": {
+        const fut = this.lookup(s.task, this.handles);
+        if (fut !== null) {
+          const returned = fut.remove_done_callback(this.callback(s.callback));
+          this.emit("remove_done_callback", { ref: s.task, callback: s.callback, returned });
+        }
+        return;
+      }
+      case "call_soon":
+        this.bindTimer(s.handle, this.loop.call_soon(this.callback(s.callback)));
+        return;
+      case "call_later":
+        this.bindTimer(s.handle, this.loop.call_later(s.delay, this.callback(s.callback)));
+        return;
+      case "call_at":
+        this.bindTimer(s.handle, this.loop.call_at(s.when, this.callback(s.callback)));
+        return;
+      case "cancel_handle": {
+        const h = this.lookup(s.handle, this.timers);
+        if (h !== null) h.cancel();
+        return;
+      }
+      case "taskgroup": {
+        const group = a.TaskGroup();
+        this.groups.set(s.group, group);
+        return yield* this.asyncWith(group, s.body);
+      }
+      case "new_taskgroup":
+        this.groups.set(s.group, a.TaskGroup());
+        return;
+      case "timeout": {
+        const cm = s.at ? a.timeout_at(s.delay) : a.timeout(s.delay);
+        if (s.cm !== undefined) this.cms.set(s.cm, cm);
+        return yield* this.asyncWith(cm, s.body);
+      }
+      case "reschedule": {
+        const cm = this.lookup(s.cm, this.cms);
+        if (cm !== null) cm.reschedule(s.delay === null || s.at ? s.delay : this.loop.time() + s.delay);
+        return;
+      }
+      case "inspect_timeout": {
+        const cm = this.lookup(s.cm, this.cms);
+        if (cm !== null) this.emit("inspect_timeout", { ref: s.cm, when: this.enc.value(cm.when()), expired: cm.expired() });
+        return;
+      }
+      case "as_completed": {
+        // Coroutines get a pinned hash, as the driver's PinnedCoroutine: as_completed
+        // wraps its inputs in tasks in the order of a set.
+        const parts: Aw[] = [];
+        for (const spec of s.on) {
+          const p = this.awaitable(spec);
+          if (p === null) continue;
+          if ("coro" in spec) this.pinHash(p);
+          parts.push(p);
+        }
+        yield* this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter");
+        return;
+      }
+        return;
+      // gc mode: weak references and garbage collection (see gcCollect)
+      case "gc":
+        this.gcCollect();
+        return;
+      case "drop":
+        if (this.lookup(s.handle, this.handles) !== null) this.handles.delete(s.handle);
+        return;
+      case "weakref": {
+        const obj = this.lookup(s.task, this.handles);
+        if (obj !== null) this.weakrefs.set(s.ref, obj);
+        return;
+      }
+      case "inspect_weakref": {
+        const obj = this.lookup(s.ref, this.weakrefs);
+        if (obj !== null) this.emit("weakref", { ref: s.ref, alive: this.asyncio.gc_alive!(obj) });
+        return;
+      }
+      default:
+        throw new ScenarioError(`unknown op ${JSON.stringify((s as { op: unknown }).op)}`);
+    }
+  }
+
+  /**
+   * gc.collect(), as the driver's GcState defines it: everything the
+   * scenario no longer holds (its handle tables, the main task) and the
+   * loop cannot reach is destroyed; the reports reach the exception
+   * handler in creation order. (Weak references are not roots.)
+   */
+  gcCollect(): void {
+    const roots: unknown[] = [...this.gcRoots, ...this.handles.values(), ...this.groups.values(), ...this.cms.values(), ...this.timers.values()];
+    this.asyncio.gc_collect!(this.loop, roots);
+  }
+
+  /** Give a coroutine object the next hash of the loop's counter (implementations that pin hashes have loop.nextHash). */
+  private pinHash(coro: Aw): void {
+    const next = (this.loop as { nextHash?: () => number }).nextHash;
+    if (next !== undefined) (coro as { pyHash?: number }).pyHash = next.call(this.loop);
+  }
+
+  private bindTimer(name: string | undefined, handle: PyHandle): void {
+    if (name !== undefined) this.timers.set(name, handle);
+  }
+
+  /** async with cm: body — Python's protocol: __aexit__ sees the exception and may suppress it. */
+  private *asyncWith(cm: PyAsyncContextManager, body: Step[]): Coroutine<StepResult> {
+    yield* cm.__aenter__();
+    let r: StepResult;
+    try {
+      r = yield* this.steps(body);
+    } catch (e) {
+      if (!(e instanceof PyBaseException)) throw e;
+      if (!(yield* cm.__aexit__(e))) throw e;
+      return undefined;
+    }
+    yield* cm.__aexit__(null);
+    return r;
+  }
+
+  private *asCompleted(parts: Aw[], timeout: number | null, mode: "iter" | "async"): Coroutine {
+    const it = this.asyncio.as_completed(parts, timeout);
+    if (mode === "async") {
+      // Before 3.13 as_completed returns a plain generator, which `async for` rejects.
+      if (!it.__anext__) throw pyexc("TypeError", "'async for' requires an object with __aiter__ method, got generator");
+      for (;;) {
+        let fut: PyFuture;
+        try {
+          fut = (yield* it.__anext__()) as PyFuture;
+        } catch (e) {
+          if (isinstance(e, "StopAsyncIteration")) return;
+          throw e;
+        }
+        this.emit("as_completed", { item: this.enc.value(fut) });
+        yield* this.awaitRecorded("as_completed", fut);
+      }
+    }
+    for (let aw = it.__next__(); aw !== undefined; aw = it.__next__()) {
+      yield* this.awaitRecorded("as_completed", aw);
+    }
+  }
+
+  /** try / except / finally, as Python runs it (a return in finally wins). */
+  private *tryStep(s: TryStep): Coroutine<StepResult> {
+    let result: StepResult;
+    try {
+      try {
+        result = yield* this.steps(s.body ?? []);
+      } catch (e) {
+        if (!(e instanceof PyBaseException)) throw e;
+        const handler = (s.except ?? []).find((h) => {
+          if (!CATCHABLE.has(h.type)) throw new ScenarioError(`unknown exception type ${h.type}`);
+          return isinstance(e, h.type);
+        });
+        if (handler === undefined) throw e;
+        this.emit("caught", { exc: this.enc.exc(e) });
+        result = yield* this.steps(handler.body ?? []);
+        if (handler.reraise && !(result instanceof Return)) throw e;
+      }
+    } finally {
+      const final = yield* this.steps(s.finally ?? []);
+      // eslint-disable-next-line no-unsafe-finally
+      if (final instanceof Return) return final;
+    }
+    return result;
+  }
+
+  /** Run the loop until fut is done and say how the run ended. */
+  runLoop(fut: PyFuture): RunEnd {
+    this.running = true;
+    try {
+      this.loop.run_until_complete(fut);
+      return { kind: "complete" };
+    } catch (e) {
+      if (e instanceof Deadlock) return { kind: "deadlock" };
+      if (e instanceof IterationLimit) return { kind: "iteration_limit" };
+      if (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit")) {
+        return { kind: "interrupted", exc: this.enc.exc(e) };
+      }
+      if (e instanceof PyBaseException) {
+        // run_until_complete re-raises the main task's exception: that is
+        // the main task's outcome, recorded separately.
+        if (fut.done()) return { kind: "complete" };
+        return { kind: "error", exc: this.enc.exc(e) };
+      }
+      throw e;
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+function isTask(f: PyFuture): f is PyTask {
+  return typeof (f as PyTask).get_name === "function";
+}
+
+function asTask(f: PyFuture, attribute: string): PyTask {
+  // A Future has no uncancel / set_name: the call fails as it does in Python.
+  if (!isTask(f)) throw pyexc("AttributeError", `'Future' object has no attribute '${attribute}'`);
+  return f;
+}
+
+/** Run a generator that never suspends (a callback body) to completion. */
+function runSync(gen: Coroutine<StepResult>): void {
+  const r = gen.next();
+  if (!r.done) {
+    gen.return(undefined);
+    throw new ScenarioError("a callback body awaited");
+  }
+}
+
+/**
+ * Run one scenario on an implementation and return the trace.
+ *
+ * Every task the implementation creates must go through `loop.create_task`
+ * (as CPython's asyncio.create_task, ensure_future and gather do): the
+ * interpreter wraps that method on the loop to list tasks in creation order,
+ * as the Python driver overrides it in its loop subclass.
+ */
+export function runScenario(impl: AsyncioImplementation, written: Scenario): Trace {
+  let scenario: Scenario;
+  try {
+    scenario = expandScenario(written); // repeat steps written out (spec/scenario/repeat.ts)
+  } catch (e) {
+    throw new ScenarioError((e as Error).message);
+  }
+  // A feature newer than the modelled Python is refused before the run, in
+  // the Python driver's words ("unsupported feature eager on Python 3.11").
+  const tooNew = scenarioFeatures(scenario).find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], impl.pythonVersion) > 0);
+  if (tooNew !== undefined) throw new ScenarioError(`unsupported feature ${tooNew} on Python ${impl.pythonVersion}`);
+  if (!scenario.coroutines.some((c) => c.name === "main")) throw new ScenarioError("no coroutine named 'main'");
+  const run = new ScenarioRun(impl, scenario);
+  const loop = impl.new_event_loop();
+  run.watch(loop);
+  run.gcMode = usesGc(scenario);
+  if (run.gcMode && (!impl.gc_collect || !impl.gc_alive)) throw new ScenarioError("gc steps are not supported by this implementation");
+  if (scenario.eager) {
+    if (!impl.use_eager_task_factory) throw new ScenarioError("eager tasks are not supported by this implementation");
+    impl.use_eager_task_factory(loop);
+  }
+  loop.set_exception_handler((ctx) => {
+    const message = String(ctx.message);
+    // Reports made when an object is destroyed depend on garbage collection
+    // timing; the driver leaves them out too.
+    // In gc mode they are recorded at gc steps (gcCollect), naming the object.
+    const destroyed = message.includes("never retrieved") || message.includes("destroyed but it is pending");
+    if (destroyed && !run.gcMode) return;
+    const fields: Record<string, unknown> = { message: destroyed ? message : normalizeHandlerMessage(message) };
+    if (ctx.exception) fields.exc = run.enc.exc(ctx.exception);
+    if (destroyed) fields.of = run.enc.value(ctx.task ?? ctx.future);
+    run.emit("exception_handler", fields);
+  });
+  try {
+    const main = loop.create_task(run.coroutine("main"));
+    run.mainTask = main;
+    run.gcRoots.push(main);
+    const end = run.runLoop(main);
+    if (run.gcMode) {
+      // The end of the main run is a gc point too (no task is running), and
+      // collected tasks leave the list (the driver's list is weak).
+      run.gcCollect();
+      const alive = run.created.filter((t) => impl.gc_alive!(t));
+      run.created.length = 0;
+      run.created.push(...alive);
+    }
+    const tasks = run.created.map((t) => ({ name: t.get_name(), ref: refOf(run, t), ...taskState(run.enc, t) }));
+    const mainState = taskState(run.enc, main);
+    const trace: Trace = { events: run.events, end, main: mainState, tasks };
+    // Shut down as asyncio.run does, deterministically: cancel what is left
+    // in creation order and wait for it.
+    const pending = run.created.filter((t) => !t.done());
+    if (pending.length > 0 && (end.kind === "complete" || end.kind === "interrupted")) {
+      run.emit("shutdown");
+      for (const t of pending) t.cancel();
+      trace.shutdown = run.runLoop(impl.gather(pending, true));
+    }
+    trace.events = [...run.events];
+    return trace;
+  } finally {
+    loop.set_exception_handler(() => {});
+    loop.close();
+  }
+}
+
+function refOf(run: ScenarioRun, task: PyTask): string | null {
+  for (const [ref, t] of run.handles) if (t === task) return ref;
+  return null;
+}

@@ -1,0 +1,216 @@
+/**
+ * The differential property: on every generated scenario, implementation A's
+ * trace equals implementation B's (exact level: canonical JSON equality).
+ * fast-check generates the scenarios and shrinks the first counterexample.
+ *
+ * Every generated scenario ends up in exactly one of these counts:
+ *   compared      both produced a trace, and the traces were compared
+ *   skipped       it uses a feature one side declares unsupported, or that
+ *                 the older side's Python version lacks (by feature)
+ *   bothErrored   neither side produced a trace (both failed): nothing to compare
+ *   ignored       the traces (or one side's failure) differ, but in a way an
+ *                 --ignore pattern masks (by divergence signature)
+ * and the last one, when the search stopped at a divergence, is that divergence.
+ */
+import * as fc from "fast-check";
+import { sizedScenarioArb } from "./sizes";
+import type { DiffSize } from "./sizes";
+import { FEATURE_VERSIONS, scenarioFeatures } from "../../spec/scenario/validate";
+import type { Scenario } from "../../spec/scenario/types";
+import { Trace, TraceDifference, firstDifference } from "../../spec/scenario/trace";
+import { PythonVersion, compareVersions } from "../../spec/scenario/versions";
+import { globRegExp } from "./glob";
+import type { Target } from "../targets";
+
+export interface DiffOptions {
+  runs: number;
+  seed: number;
+  /** fast-check's replay path: re-run exactly one (shrunk) case. */
+  path?: string;
+  /** Called after each scenario (for progress). */
+  onRun?: (done: number) => void;
+  /**
+   * Divergences to pass over (known ones): divergence signatures
+   * (divergenceSignature), exact or as globs (`*` any run, `?` one character).
+   * A scenario diverging that way counts as ignored and the search goes on.
+   */
+  ignore?: readonly string[];
+  /** How big the generated scenarios are (harness/running/sizes.ts); default "small". */
+  size?: DiffSize;
+}
+
+export interface Divergence {
+  scenario: Scenario;
+  a: Trace | { error: string };
+  b: Trace | { error: string };
+  /** Where the traces part; null when one side produced no trace. */
+  difference: TraceDifference | null;
+}
+
+export interface DiffResult {
+  /** Scenarios generated before the search stopped (fast-check's numRuns; the shrinking runs are not counted anywhere). */
+  runs: number;
+  seed: number;
+  elapsedMs: number;
+  /** Present when the implementations diverged. */
+  divergence?: Divergence;
+  /** fast-check's path of the shrunk counterexample (pass with --path to replay it). */
+  path?: string;
+  shrinks?: number;
+  /** Scenarios run on both sides and compared: the equal ones, and the divergence the search stopped at. */
+  compared: number;
+  /**
+   * Scenarios skipped, by feature: an implementation declares the feature
+   * unsupported (Target.unsupported), or the older side's Python lacks it
+   * (spec/scenario/validate.ts FEATURE_VERSIONS). Counted under the first
+   * such feature of the scenario.
+   */
+  skipped: Record<string, number>;
+  /** Scenarios neither side could run: both failed (timeout, error reply, crash). Not compared. */
+  bothErrored: number;
+  /** The first both-errored scenario's two failures, to show what they were. */
+  bothErroredExample?: { a: string; b: string };
+  /** Divergences passed over because an --ignore pattern matches their signature, by signature. */
+  ignored: Record<string, number>;
+}
+
+/** The older of the two versions: the scenarios use only what it has. */
+export function commonVersion(a: Target, b: Target): PythonVersion {
+  return compareVersions(a.version, b.version) <= 0 ? a.version : b.version;
+}
+
+/** The first feature of s that one of the targets declares unsupported, if any. */
+export function unsupportedFeature(s: Scenario, targets: Target[]): string | null {
+  const missing = new Set(targets.flatMap((t) => t.unsupported ?? []));
+  if (missing.size === 0) return null;
+  return scenarioFeatures(s).find((f) => missing.has(f)) ?? null;
+}
+
+/** The first feature of s that Python `version` does not have (FEATURE_VERSIONS), if any. */
+export function tooNewFeature(s: Scenario, version: PythonVersion): string | null {
+  return scenarioFeatures(s).find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], version) > 0) ?? null;
+}
+
+async function traceOrError(t: Target, s: Scenario): Promise<Trace | { error: string }> {
+  try {
+    return await t.run(s);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function isTrace(x: Trace | { error: string }): x is Trace {
+  return !("error" in x);
+}
+
+type Outcome = { kind: "equal" } | { kind: "both-errored"; a: string; b: string } | { kind: "diverged"; divergence: Divergence };
+
+async function outcomeOn(a: Target, b: Target, s: Scenario): Promise<Outcome> {
+  const [ta, tb] = await Promise.all([traceOrError(a, s), traceOrError(b, s)]);
+  if (isTrace(ta) && isTrace(tb)) {
+    const difference = firstDifference(ta, tb);
+    return difference === null ? { kind: "equal" } : { kind: "diverged", divergence: { scenario: s, a: ta, b: tb, difference } };
+  }
+  if (!isTrace(ta) && !isTrace(tb)) return { kind: "both-errored", a: ta.error, b: tb.error };
+  return { kind: "diverged", divergence: { scenario: s, a: ta, b: tb, difference: null } };
+}
+
+/** The divergence on s, or null when the traces agree or neither side produced one. */
+export async function compareOn(a: Target, b: Target, s: Scenario): Promise<Divergence | null> {
+  const o = await outcomeOn(a, b, s);
+  return o.kind === "diverged" ? o.divergence : null;
+}
+
+/**
+ * A short key for a divergence: where the traces part and how, ignoring the
+ * details (times, values, names). `events:call/call:label` reads: at an
+ * event, both sides have a "call" event, and their "label" fields differ.
+ * `no-trace:a` / `no-trace:b`: the first / second implementation produced no
+ * trace (it failed) and the other did.
+ */
+export function divergenceSignature(d: Divergence): string {
+  const diff = d.difference;
+  if (diff === null) return "error" in d.a ? "no-trace:a" : "no-trace:b";
+  const where = diff.where.replace(/\[\d+\]/, "");
+  const shape = (x: unknown): string => {
+    if (typeof x !== "object" || x === null) return String(x);
+    const o = x as Record<string, unknown>;
+    return typeof o.ev === "string" ? `${o.ev}` : typeof o.state === "string" ? `${o.state}` : Object.keys(o).sort().join(",");
+  };
+  const keys = (x: unknown) => (typeof x === "object" && x !== null ? Object.keys(x as object) : []);
+  const a = diff.a as Record<string, unknown>;
+  const b = diff.b as Record<string, unknown>;
+  const changed = [...new Set([...keys(a), ...keys(b)])]
+    .filter((k) => JSON.stringify(a?.[k]) !== JSON.stringify(b?.[k]))
+    .sort();
+  return `${where}:${shape(a)}/${shape(b)}:${changed.join(",")}`;
+}
+
+/** The --ignore pattern that masks a signature, or null. */
+export function ignoredBy(signature: string, patterns: readonly string[]): string | null {
+  return patterns.find((p) => p === signature || globRegExp(p).test(signature)) ?? null;
+}
+
+export async function differential(a: Target, b: Target, opts: DiffOptions): Promise<DiffResult> {
+  const version = commonVersion(a, b);
+  const ignore = opts.ignore ?? [];
+  const started = Date.now();
+  let count = 0;
+  // Counting stops at the first divergence: the runs after it are fast-check shrinking it.
+  let searching = true;
+  const result: DiffResult = { runs: 0, seed: opts.seed, elapsedMs: 0, compared: 0, skipped: {}, bothErrored: 0, ignored: {} };
+  const property = fc.asyncProperty(sizedScenarioArb(version, opts.size ?? "small"), async (s) => {
+    const feature = unsupportedFeature(s, [a, b]) ?? tooNewFeature(s, version);
+    if (feature !== null) {
+      if (searching) {
+        result.skipped[feature] = (result.skipped[feature] ?? 0) + 1;
+        opts.onRun?.(++count);
+      }
+      return true;
+    }
+    const o = await outcomeOn(a, b, s);
+    if (!searching) {
+      return o.kind !== "diverged" || ignoredBy(divergenceSignature(o.divergence), ignore) !== null;
+    }
+    opts.onRun?.(++count);
+    if (o.kind === "equal") {
+      result.compared++;
+      return true;
+    }
+    if (o.kind === "both-errored") {
+      result.bothErrored++;
+      result.bothErroredExample ??= { a: o.a, b: o.b };
+      return true;
+    }
+    const sig = divergenceSignature(o.divergence);
+    if (ignoredBy(sig, ignore) !== null) {
+      result.ignored[sig] = (result.ignored[sig] ?? 0) + 1;
+      return true;
+    }
+    result.compared++;
+    searching = false;
+    return false;
+  });
+  const details = await fc.check(property, {
+    numRuns: opts.runs,
+    seed: opts.seed,
+    path: opts.path,
+    endOnFailure: false,
+  });
+  result.runs = details.numRuns;
+  result.seed = details.seed;
+  result.elapsedMs = Date.now() - started;
+  if (details.failed && details.counterexample) {
+    const scenario = details.counterexample[0];
+    const divergence = await compareOn(a, b, scenario);
+    result.path = details.counterexamplePath ?? undefined;
+    result.shrinks = details.numShrinks;
+    result.divergence = divergence ?? {
+      scenario,
+      a: { error: "the counterexample no longer diverges when re-run (non-deterministic implementation?)" },
+      b: { error: String(details.errorInstance ?? "") },
+      difference: null,
+    };
+  }
+  return result;
+}

@@ -1,0 +1,217 @@
+/**
+ * Runs clauses across jobs: job 0 in this process, jobs 1..N-1 in worker
+ * processes (harness/pool-worker.ts). Every job has its own target instance
+ * (its own driver process for an out-of-process implementation), so jobs
+ * never share state. A clause's result depends only on the clause, the run
+ * seed and the implementation, never on the job that ran it, so the results
+ * (handed back in clause order) are the same for any number of jobs.
+ *
+ * Workers are started in their own process group: a Ctrl-C on the terminal
+ * reaches only the coordinating process, which then ends the workers (and
+ * their drivers) itself and keeps every clause that had finished.
+ */
+import { ChildProcess, fork } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Clause } from "../../spec/clauses/clause";
+import type { PythonVersion } from "../../implementations/reference";
+import { ClauseResult, clauseSeed, runClause } from "./runner";
+import { Target, TargetOptions, resolveTarget } from "../targets";
+
+/**
+ * resolveTarget with the per-case time limit (and the isolation layer's
+ * events, e.g. restarts of a crashed driver).
+ */
+export function openTarget(id: string, opts: TargetOptions, versionHint?: PythonVersion): Promise<Target> {
+  return resolveTarget(id, versionHint, opts);
+}
+
+export function defaultJobs(): number {
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+}
+
+export interface PoolRun {
+  /** The implementation id as requested (each worker resolves it again). */
+  impl: string;
+  timeoutMs: number;
+  runs: number;
+  seed: number;
+  path?: string;
+  jobs: number;
+}
+
+export interface PoolEvents {
+  /** A clause started on a job. */
+  onStart?(index: number): void;
+  /** Cases done so far for a clause (generated and shrunk). */
+  onCase?(index: number, cases: number): void;
+  /** A clause finished (called in completion order). */
+  onResult?(index: number, result: ClauseResult): void;
+  /** Something went wrong with a worker (the run goes on with the other jobs). */
+  onWarning?(message: string): void;
+}
+
+export interface PoolOutcome {
+  /** Results by clause index; undefined for clauses that did not finish (interrupted). */
+  results: Array<ClauseResult | undefined>;
+  interrupted: boolean;
+  jobs: number;
+}
+
+type FromWorker =
+  | { type: "ready" }
+  | { type: "init-error"; message: string }
+  | { type: "case"; index: number; cases: number }
+  | { type: "warning"; message: string }
+  | { type: "result"; index: number; result: ClauseResult };
+
+const WORKER = path.join(__dirname, "pool-worker.js");
+
+export class ClausePool {
+  private next = 0;
+  private interrupted = false;
+  private readonly abort = new AbortController();
+  private readonly workers = new Set<ChildProcess>();
+  private readonly results: Array<ClauseResult | undefined>;
+  private finishInterrupt: (() => void) | null = null;
+
+  /** `local` is job 0's target, already resolved (and closed by the caller). */
+  constructor(
+    private readonly clauses: readonly Clause[],
+    private readonly local: Target,
+    private readonly run: PoolRun,
+    private readonly events: PoolEvents = {},
+  ) {
+    this.results = new Array(clauses.length).fill(undefined);
+  }
+
+  private take(): number | null {
+    if (this.interrupted || this.next >= this.clauses.length) return null;
+    return this.next++;
+  }
+
+  private record(index: number, result: ClauseResult): void {
+    if (this.interrupted) return;
+    this.results[index] = result;
+    this.events.onResult?.(index, result);
+  }
+
+  /** Run every clause; resolves when all finished, or at once after interrupt(). */
+  async start(): Promise<PoolOutcome> {
+    const jobs = Math.max(1, Math.min(this.run.jobs, this.clauses.length));
+    const interruptedP = new Promise<void>((resolve) => (this.finishInterrupt = resolve));
+    const all = Promise.all([this.localJob(), ...Array.from({ length: jobs - 1 }, () => this.workerJob())]);
+    await Promise.race([all, interruptedP]);
+    this.stopWorkers();
+    return { results: [...this.results], interrupted: this.interrupted, jobs };
+  }
+
+  /** Stop: finished clauses are kept, running ones are dropped, workers are ended. */
+  interrupt(): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    this.abort.abort();
+    this.stopWorkers();
+    this.finishInterrupt?.();
+  }
+
+  private async localJob(): Promise<void> {
+    for (let i = this.take(); i !== null; i = this.take()) {
+      const index = i;
+      this.events.onStart?.(index);
+      const result = await runClause(this.clauses[index], this.local, {
+        runs: this.run.runs,
+        seed: this.run.seed,
+        path: this.run.path,
+        signal: this.abort.signal,
+        onCase: (n) => this.events.onCase?.(index, n),
+      });
+      this.record(index, result);
+    }
+  }
+
+  private async workerJob(): Promise<void> {
+    if (this.interrupted || this.next >= this.clauses.length) return;
+    const child = fork(WORKER, [], {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "advanced",
+      detached: true,
+      env: process.env,
+    });
+    this.workers.add(child);
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
+    let waiter: ((m: FromWorker | null) => void) | null = null;
+    const inbox: Array<FromWorker | null> = [];
+    const deliver = (m: FromWorker | null) => {
+      if (waiter) {
+        const w = waiter;
+        waiter = null;
+        w(m);
+      } else inbox.push(m);
+    };
+    let current: number | null = null;
+    child.on("message", (m: FromWorker) => {
+      if (m.type === "case") {
+        if (m.index === current) this.events.onCase?.(m.index, m.cases);
+      } else if (m.type === "warning") {
+        this.events.onWarning?.(m.message);
+      } else deliver(m);
+    });
+    let exitInfo = "";
+    child.on("exit", (code, signal) => {
+      exitInfo = signal ? `killed by ${signal}` : `exit code ${code}`;
+      this.workers.delete(child);
+      deliver(null);
+    });
+    child.on("error", (e) => {
+      exitInfo = e.message;
+      deliver(null);
+    });
+    const receive = () => new Promise<FromWorker | null>((resolve) => (inbox.length ? resolve(inbox.shift()!) : (waiter = resolve)));
+    const died = () => `worker process ended (${exitInfo})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`;
+
+    child.send({ type: "init", impl: this.run.impl, timeoutMs: this.run.timeoutMs });
+    const hello = await receive();
+    if (hello === null || hello.type !== "ready") {
+      if (!this.interrupted) {
+        this.events.onWarning?.(`a worker could not start: ${hello && hello.type === "init-error" ? hello.message : died()}; the other jobs go on`);
+      }
+      this.kill(child);
+      return;
+    }
+    for (let i = this.take(); i !== null; i = this.take()) {
+      current = i;
+      this.events.onStart?.(i);
+      child.send({ type: "run", index: i, id: this.clauses[i].id, runs: this.run.runs, seed: this.run.seed, path: this.run.path });
+      const m = await receive();
+      if (m === null) {
+        if (this.interrupted) return;
+        const c = this.clauses[i];
+        this.record(i, { id: c.id, level: c.level, status: "error", reason: `harness failure: ${died()}`, runs: 0, seed: clauseSeed(this.run.seed, c.id), elapsedMs: 0 });
+        return;
+      }
+      if (m.type === "result") this.record(m.index, m.result);
+    }
+    current = null;
+    if (child.connected) child.send({ type: "close" });
+  }
+
+  private kill(child: ChildProcess): void {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, "SIGKILL"); // the worker's process group: the worker and its drivers
+    } catch {
+      child.kill("SIGKILL");
+    }
+  }
+
+  private stopWorkers(): void {
+    for (const w of this.workers) {
+      if (this.interrupted) this.kill(w);
+      else if (w.connected) w.disconnect();
+    }
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Runs clauses against a target: clauses over traces, the target producing
+ * the traces. One fast-check run per clause, with a seed derived from the
+ * run's seed and the clause id (so selecting other clauses never changes a
+ * clause's scenarios), shrinking the first counterexample.
+ *
+ * On a target whose clock is real (one tick is some milliseconds of wall
+ * time: uvloop, `--clock real`), timing noise can make a correct
+ * implementation fail a case now and then. There:
+ *   - clauses marked `virtualTimeOnly` are skipped, with that reason;
+ *   - a failing case is run again (`reruns`, 2 by default): it counts as a
+ *     failure only if it fails every time; if a rerun passes, the case is
+ *     flaky, and a clause whose only failures were flaky ends as "flaky"
+ *     (it does not fail the run), keeping the failing trace and the passing
+ *     rerun's trace;
+ *   - shrinking runs at most `shrinkLimit` candidate cases (each takes real
+ *     time), keeping the smallest failing case found by then.
+ * On a virtual clock nothing of this applies: every run is deterministic, a
+ * failure is a failure.
+ */
+import * as fc from "fast-check";
+import type { Clause, CheckContext } from "../../spec/clauses/clause";
+import type { Scenario } from "../../spec/scenario/types";
+import { Trace, canonicalJson } from "../../spec/scenario/trace";
+import { runScenario } from "../engine/interpreter";
+import { makeReference } from "../../implementations/reference";
+import type { Target } from "../targets";
+import { TargetFailure } from "../targets/errors";
+import { unsupportedFeature } from "./differential";
+import { FEATURE_VERSIONS } from "../../spec/scenario/validate";
+import { compareVersions } from "../../spec/scenario/versions";
+
+export { TargetFailure } from "../targets/errors";
+
+export type CaseVerdict = "fail" | "timeout" | "error";
+
+/** A clause's verdict on one implementation. */
+export type ClauseStatus = "pass" | "fail" | "flaky" | "skip" | "error";
+
+/** Why a whole clause was skipped: the version it holds for, a feature the implementation lacks, or a real clock. */
+export type SkipKind = "version" | "unsupported" | "virtual-time";
+
+/** How an implementation's loop keeps time (Target.clock; the driver's hello says it). */
+export type Clock = "virtual" | "real";
+
+export interface Counterexample {
+  scenario: Scenario;
+  verdict: CaseVerdict;
+  /** What went wrong, in a sentence. */
+  message: string;
+  trace?: Trace;
+  expected?: Trace;
+  /**
+   * The run's seed (what `--seed` takes): with `path`, `aiospec run --clause
+   * ID --seed SEED --path PATH` replays exactly this case.
+   */
+  seed: number;
+  /** The clause's own seed, clauseSeed(seed, id): what fast-check ran with. */
+  clauseSeed: number;
+  /** fast-check's path of the shrunk case. */
+  path: string;
+  /** On a real clock: how many times the case was run, failing each time. */
+  attempts?: number;
+}
+
+/**
+ * A case that failed and then passed when run again (real clock only): the
+ * first failure, and the trace of the rerun that passed.
+ */
+export interface FlakyCase {
+  scenario: Scenario;
+  /** The run's seed and the clause's, as for a Counterexample. */
+  seed: number;
+  clauseSeed: number;
+  /** fast-check's path of the case, when it is known (a generated case; not a shrink candidate). */
+  path?: string;
+  /** Runs of the case until one passed (2: it failed once, then passed). */
+  attempts: number;
+  /** The first run: its verdict, message and traces. */
+  failing: { verdict: CaseVerdict; message: string; trace?: Trace; expected?: Trace };
+  /** The rerun that passed. */
+  passing: { trace?: Trace };
+}
+
+export interface ClauseResult {
+  id: string;
+  level: Clause["level"];
+  status: ClauseStatus;
+  /** Why a clause was skipped, or how the harness failed. */
+  reason?: string;
+  /** For a skipped clause: which kind of reason. */
+  skipKind?: SkipKind;
+  runs: number;
+  seed: number;
+  elapsedMs: number;
+  counterexample?: Counterexample;
+  /** Cases skipped because the implementation declares a feature they use unsupported, by feature. */
+  skipped?: Record<string, number>;
+  /** Real clock: the first flaky case, and how many cases were flaky (status "flaky", or "fail" when another case failed for good). */
+  flaky?: FlakyCase & { cases: number };
+  /** The clock the clause ran on (set for a real clock only). */
+  clock?: Clock;
+}
+
+export interface RunOptions {
+  runs: number;
+  seed: number;
+  /** fast-check path, to replay one case of one clause (with the run seed that reported it). */
+  path?: string;
+  /** Called after each case (generated or shrunk) with the number of cases so far. */
+  onCase?: (n: number) => void;
+  /**
+   * Once aborted, the remaining cases fail at once and the result is
+   * meaningless: the caller discards it (Ctrl-C, or a pool shutting down).
+   */
+  signal?: AbortSignal;
+  /** Extra runs of a failing case before it counts as a failure (default: 2 on a real clock, 0 on a virtual one). */
+  reruns?: number;
+  /** Most shrink candidates run after a failure (default: REALTIME.shrinkLimit on a real clock, unlimited on a virtual one). */
+  shrinkLimit?: number;
+}
+
+/** What changes on a real clock, by default (docs/reports.md, "Real-time runs"). */
+export const REALTIME = {
+  /** Scenarios per clause: 10 instead of 100, so a whole run takes minutes (`--runs` overrides). */
+  runs: 10,
+  /** Jobs: one, since parallel real-time drivers on a small machine miss their ticks (`--jobs` overrides). */
+  jobs: 1,
+  /** Extra runs of a failing case: it fails only if it fails 3 times out of 3. */
+  reruns: 2,
+  /** Shrink candidates run after a failure. */
+  shrinkLimit: 40,
+  /** Per-case time limit: the longest scenarios last about 100 ticks (3 s at 30 ms), and a loaded machine stretches them (`--timeout-ms` overrides). */
+  timeoutMs: 20_000,
+} as const;
+
+/** The clock of a target: "real" when it says so, else "virtual". */
+export function targetClock(t: Target): Clock {
+  return (t as Target & { clock?: string }).clock === "real" ? "real" : "virtual";
+}
+
+/** Milliseconds per tick of a real-clock target, when it says. */
+export function targetTickMs(t: Target): number | undefined {
+  const ms = (t as Target & { tickMs?: unknown }).tickMs;
+  return typeof ms === "number" && ms > 0 ? ms : undefined;
+}
+
+/** How often a clause run lets the event loop turn (signals, IPC, progress) while it runs in-process targets. */
+const YIELD_EVERY_MS = 20;
+
+/** 32-bit FNV-1a of the clause id mixed into the run seed. */
+export function clauseSeed(seed: number, id: string): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+/** Does feature `f` come with a Python newer than `version` (FEATURE_VERSIONS)? */
+function newerThan(f: string, version: string): boolean {
+  const since = FEATURE_VERSIONS[f];
+  return since !== undefined && compareVersions(since, version) > 0;
+}
+
+export function skipReason(c: Clause, target: Target): string | null {
+  return skipInfo(c, target)?.reason ?? null;
+}
+
+/** Why a clause is skipped on a target, and which kind of reason it is; null when it runs. */
+export function skipInfo(c: Clause, target: Target): { kind: SkipKind; reason: string } | null {
+  if (!c.versions.includes(target.version)) {
+    return { kind: "version", reason: `holds for Python ${c.versions.join(", ")}; ${target.id} behaves as ${target.version}${c.note ? ` (${c.note})` : ""}` };
+  }
+  // A feature newer than the target's Python (eager tasks on 3.11) is not
+  // generated for that version, or only in some cases, which are skipped one
+  // by one: only a feature the version should have skips the whole clause.
+  const missing = c.needs.filter((n) => (target.unsupported ?? []).includes(n) && !newerThan(n, target.version));
+  if (missing.length > 0) return { kind: "unsupported", reason: `${target.id} does not support ${missing.join(", ")}` };
+  if (c.virtualTimeOnly !== undefined && targetClock(target) === "real") {
+    return { kind: "virtual-time", reason: `virtual time only: ${c.virtualTimeOnly}; ${target.id} runs on a real clock` };
+  }
+  return null;
+}
+
+interface CaseOutcome {
+  ok: boolean;
+  verdict?: CaseVerdict;
+  message?: string;
+  trace?: Trace;
+  expected?: Trace;
+}
+
+async function runCase(c: Clause, target: Target, s: Scenario): Promise<CaseOutcome> {
+  let trace: Trace;
+  try {
+    trace = await target.run(s);
+  } catch (e) {
+    const verdict = e instanceof TargetFailure ? e.verdict : "error";
+    return { ok: false, verdict, message: `${target.id}: ${(e as Error).message}` };
+  }
+  let expected: Trace | undefined;
+  const ctx: CheckContext = {
+    scenario: s,
+    trace,
+    version: target.version,
+    // The reference modelling the same Task (C or pure-Python) as the target.
+    expected: () => (expected ??= runScenario(makeReference(target.version, { pyTask: target.task === "py" }), s)),
+  };
+  const verdict = c.check(ctx);
+  if (verdict === true) return { ok: true, trace };
+  return { ok: false, verdict: "fail", message: verdict, trace, expected };
+}
+
+export async function runClause(c: Clause, target: Target, opts: RunOptions): Promise<ClauseResult> {
+  const seed = clauseSeed(opts.seed, c.id);
+  const started = Date.now();
+  const real = targetClock(target) === "real";
+  const base = { id: c.id, level: c.level, seed, ...(real ? { clock: "real" as const } : {}) };
+  const skip = skipInfo(c, target);
+  if (skip !== null) return { ...base, status: "skip", reason: skip.reason, skipKind: skip.kind, runs: 0, elapsedMs: 0 };
+  // An isolated target given up on in an earlier clause gets a fresh restart budget for this one.
+  (target as Target & { resetRestarts?: () => void }).resetRestarts?.();
+  const reruns = Math.max(0, opts.reruns ?? (real ? REALTIME.reruns : 0));
+  const shrinkLimit = opts.shrinkLimit ?? (real ? REALTIME.shrinkLimit : Infinity);
+  const skipped: Record<string, number> = {};
+  let cases = 0;
+  let lastYield = Date.now();
+  // After the first failure every further case is a shrink candidate.
+  let shrinking = false;
+  let shrinkRuns = 0;
+  let flaky: (FlakyCase & { cases: number }) | undefined;
+  let flakyCases = 0;
+  let lastFailure: { scenario: Scenario; outcome: CaseOutcome; attempts: number } | undefined;
+  const property = fc.asyncProperty(c.scenarios(target.version), async (s) => {
+    // In-process targets run synchronously to the end of a scenario: let
+    // timers, signals and messages through now and then.
+    if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = Date.now();
+    }
+    if (opts.signal?.aborted) throw new Error("aborted");
+    const n = ++cases;
+    opts.onCase?.(n);
+    const feature = unsupportedFeature(s, [target]);
+    if (feature !== null) {
+      skipped[feature] = (skipped[feature] ?? 0) + 1;
+      return true;
+    }
+    if (shrinking) {
+      // Each candidate costs real time: past the limit, keep the smallest failure found so far.
+      if (shrinkRuns >= shrinkLimit) return true;
+      shrinkRuns++;
+    }
+    const first = await runCase(c, target, s);
+    if (first.ok) return true;
+    for (let k = 1; k <= reruns; k++) {
+      if (opts.signal?.aborted) throw new Error("aborted");
+      const again = await runCase(c, target, s);
+      if (again.ok) {
+        flakyCases++;
+        if (!flaky) {
+          const path = shrinking ? undefined : opts.path !== undefined ? (n === 1 ? opts.path : undefined) : String(n - 1);
+          flaky = {
+            scenario: s,
+            seed: opts.seed,
+            clauseSeed: seed,
+            ...(path !== undefined ? { path } : {}),
+            attempts: k + 1,
+            failing: { verdict: first.verdict ?? "fail", message: first.message ?? "failed", trace: first.trace, expected: first.expected },
+            passing: { trace: again.trace },
+            cases: 0,
+          };
+        }
+        return true;
+      }
+    }
+    lastFailure = { scenario: s, outcome: first, attempts: reruns + 1 };
+    shrinking = true;
+    return false;
+  });
+  let details: fc.RunDetails<[Scenario]>;
+  try {
+    details = await fc.check(property, { numRuns: opts.runs, seed, path: opts.path });
+  } catch (e) {
+    return { ...base, status: "error", reason: `harness failure: ${(e as Error).message}`, runs: 0, elapsedMs: Date.now() - started };
+  }
+  const elapsedMs = Date.now() - started;
+  const extra = {
+    ...(Object.keys(skipped).length ? { skipped } : {}),
+    ...(flaky ? { flaky: { ...flaky, cases: flakyCases } } : {}),
+  };
+  if (!details.failed) return { ...base, status: flaky ? "flaky" : "pass", runs: details.numRuns, elapsedMs, ...extra };
+  if (!details.counterexample) {
+    return { ...base, status: "error", reason: String(details.errorInstance ?? "fast-check failed"), runs: details.numRuns, elapsedMs };
+  }
+  if (opts.signal?.aborted) return { ...base, status: "error", reason: "aborted", runs: details.numRuns, elapsedMs };
+  const scenario = details.counterexample[0];
+  let again: CaseOutcome;
+  let attempts: number | undefined;
+  if (reruns > 0 && lastFailure && (lastFailure.scenario === scenario || canonicalJson(lastFailure.scenario) === canonicalJson(scenario))) {
+    // Already run reruns + 1 times, failing each time: no need for one more run.
+    again = lastFailure.outcome;
+    attempts = lastFailure.attempts;
+  } else {
+    again = await runCase(c, target, scenario);
+  }
+  return {
+    ...base,
+    status: "fail",
+    runs: details.numRuns,
+    elapsedMs,
+    ...extra,
+    counterexample: {
+      scenario,
+      verdict: again.verdict ?? "fail",
+      message: again.message ?? "the shrunk case passed when re-run: the implementation is not deterministic",
+      trace: again.trace,
+      expected: again.expected,
+      seed: opts.seed,
+      clauseSeed: seed,
+      path: details.counterexamplePath ?? "",
+      ...(attempts !== undefined ? { attempts } : {}),
+    },
+  };
+}

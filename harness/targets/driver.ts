@@ -1,0 +1,422 @@
+/**
+ * A client for out-of-process drivers: one long-lived child process that
+ * reads scenarios as JSON lines on stdin and writes traces as JSON lines on
+ * stdout (implementations/python/aiospec_driver.py is the first of them;
+ * docs/adapters.md specifies the protocol).
+ *
+ * Requests may be pipelined (many in flight, replies matched by id); the
+ * isolation layer (harness/targets/isolation/supervisor.ts) sends one at a time, each
+ * under a time limit, and replaces a driver that fails.
+ *
+ * The driver is untrusted: every way it can misbehave rejects the requests
+ * in flight with a DriverError (a TargetFailure: verdict "timeout" or
+ * "error") instead of hanging or crashing the harness:
+ *
+ *   no reply within the request's time limit     timeout  (the driver is killed)
+ *   the driver exits                              error
+ *   a stdout line that is not JSON, or not a reply error    (the driver is killed)
+ *   a reply to a request that is not pending      error    (the driver is killed)
+ *   a line longer than maxLineBytes               error    (the driver is killed)
+ *   {"id": N, "error": "..."}                     error    (the driver keeps serving)
+ *   a malformed trace                             error    (the driver keeps serving)
+ *
+ * On POSIX the driver runs in its own process group, and killing it kills
+ * the group: a driver started through a wrapper (a shell script, `env`,
+ * `uv run`) leaves nothing behind.
+ */
+import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { Scenario } from "../../spec/scenario/types";
+import type { Trace } from "../../spec/scenario/trace";
+import { TargetFailure } from "./errors";
+import { traceShapeError } from "./isolation/trace-shape";
+import { DEFAULT_LIMITS, mib, oneLine } from "./isolation/limits";
+import { track } from "./isolation/resources";
+import { FEATURES } from "../../spec/scenario/validate";
+import { PYTHON_VERSIONS, isPythonVersion } from "../../spec/scenario/versions";
+import type { Engine, EngineInfo } from "./isolation/supervisor";
+
+export const PROTOCOL = 1;
+
+export interface DriverHello {
+  protocol: number;
+  /** The Python version whose behaviour the driver claims ("3.13"). */
+  version: string;
+  /** What runs the scenarios ("CPython", "PyPy", "my-loop"). */
+  implementation: string;
+  /** The full version of that implementation ("3.13.1"). */
+  python: string;
+  /** "C" or "py" for the Python driver's Task class; free text otherwise. */
+  task: string;
+  executable: string;
+  /** The event loop the driver runs ("asyncio", "uvloop", "nest_asyncio", "MODULE:FACTORY"). */
+  loop?: string;
+  /** The loop package's version, when it has one. */
+  loop_version?: string | null;
+  /** "virtual": the loop's clock is virtual; "real": one tick is tick_ms milliseconds of real time. */
+  clock?: "virtual" | "real";
+  tick_ms?: number;
+  /** Scenario features (spec/scenario/validate.ts FEATURES) the driver cannot run: scenarios using them are skipped. */
+  unsupported?: string[];
+}
+
+export interface DriverOptions {
+  /** "c" (default) or "py": which Task class runs the scenario (sent as a request option). */
+  task?: "c" | "py";
+  /** Longest stdout line accepted, in bytes (default 8 MiB): a longer one kills the driver. */
+  maxLineBytes?: number;
+  /** Working directory of the driver (default: the harness's). */
+  cwd?: string;
+  /** A name for messages and the resource registry (default: the command). */
+  label?: string;
+}
+
+export interface RunRequestOptions {
+  /** Reject with verdict "timeout" (and kill the driver) when no reply comes within this many ms. */
+  timeoutMs?: number;
+}
+
+/** A driver failed to produce a trace; `verdict` says how ("timeout" or "error"). */
+export class DriverError extends TargetFailure {
+  constructor(message: string, verdict: "timeout" | "error" = "error") {
+    super(verdict, message);
+  }
+}
+
+interface Pending {
+  resolve: (t: Trace) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+const STDERR_TAIL = 4000;
+const KILL_GRACE_MS = 1000;
+
+function preview(s: string): string {
+  return JSON.stringify(s.length > 120 ? s.slice(0, 120) + "…" : s);
+}
+
+export class DriverProcess {
+  private child: ChildProcessWithoutNullStreams;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private stderr = "";
+  private deadReason: string | null = null;
+  private exitedFlag = false;
+  private closing = false;
+  private deathCallbacks: Array<(reason: string) => void> = [];
+  private helloResolve!: (h: DriverHello) => void;
+  private helloReject!: (e: Error) => void;
+  private gotHello = false;
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private readonly maxLineBytes: number;
+  private readonly label: string;
+  private readonly exited: Promise<void>;
+  readonly hello: Promise<DriverHello>;
+
+  constructor(readonly command: string, readonly args: string[], readonly options: DriverOptions = {}) {
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_LIMITS.maxReplyBytes;
+    this.label = options.label ?? command;
+    this.hello = new Promise((res, rej) => {
+      this.helloResolve = res;
+      this.helloReject = rej;
+    });
+    this.hello.catch(() => {});
+    let exitedResolve!: () => void;
+    this.exited = new Promise((r) => (exitedResolve = r));
+    const posix = process.platform !== "win32";
+    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], cwd: options.cwd, detached: posix });
+    let untrack = () => {};
+    if (this.child.pid !== undefined) {
+      const pid = this.child.pid;
+      untrack = track({ kind: "process", id: pid, label: this.label }, () => this.signal("SIGKILL"));
+    }
+    const gone = () => {
+      if (this.exitedFlag) return;
+      this.exitedFlag = true;
+      // Whatever the driver started and left in its process group goes with it.
+      this.signal("SIGKILL");
+      untrack();
+      exitedResolve();
+    };
+    this.child.stdout.on("data", (d: Buffer) => this.onData(d));
+    this.child.stdout.on("error", () => {});
+    this.child.stderr.on("data", (d: Buffer) => {
+      if (process.env.AIOSPEC_SHOW_IMPL_OUTPUT) process.stderr.write(d);
+      this.stderr = (this.stderr + d.toString()).slice(-STDERR_TAIL);
+    });
+    this.child.stderr.on("error", () => {});
+    this.child.stdin.on("error", () => {});
+    this.child.on("error", (e: NodeJS.ErrnoException) => {
+      if (this.child.pid === undefined) {
+        const hint = e.code === "ENOENT" ? " (no such program)" : e.code === "EACCES" ? " (not executable)" : "";
+        this.fail(`cannot start ${command}: ${e.code ?? e.message}${hint}`);
+        gone();
+      } else {
+        this.fail(`driver process error: ${e.message}`);
+      }
+    });
+    // A driver may write its last reply and exit at once: the reply is read
+    // ('close' comes after the last stdout data) before the driver is declared dead.
+    let exitReason: string | null = null;
+    const ended = () => {
+      if (exitReason !== null) this.fail(exitReason);
+    };
+    this.child.on("exit", (code, signal) => {
+      gone();
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      exitReason = `the driver ${how}${this.gotHello ? "" : " before introducing itself"}`;
+      // Its stdout may stay open in a process it left behind: do not wait for 'close' long.
+      setTimeout(() => {
+        if (exitReason !== null) this.fail(exitReason + this.stderrTail());
+      }, 200).unref();
+    });
+    this.child.on("close", () => {
+      if (exitReason !== null) exitReason += this.stderrTail();
+      ended();
+    });
+  }
+
+  get dead(): string | null {
+    return this.deadReason;
+  }
+
+  /** Called once when the driver dies or is killed after a failure (not after close()). */
+  onDeath(cb: (reason: string) => void): void {
+    this.deathCallbacks.push(cb);
+  }
+
+  private stderrTail(): string {
+    const t = this.stderr.trim();
+    return t ? `: ${oneLine(t.split("\n").slice(-3).join("\n"), 300)}` : "";
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      // The group outlives its leader while processes the driver started remain.
+      if (process.platform !== "win32") process.kill(-pid, sig);
+      else if (!this.exitedFlag) this.child.kill(sig);
+    } catch {
+      /* gone */
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    while (this.deadReason === null) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        if (this.partBytes + chunk.length > this.maxLineBytes) {
+          this.fail(`the driver wrote a line longer than ${mib(this.maxLineBytes)} (the reply limit)`);
+          return;
+        }
+        if (chunk.length > 0) {
+          this.parts.push(chunk);
+          this.partBytes += chunk.length;
+        }
+        return;
+      }
+      const head = chunk.subarray(0, nl);
+      if (this.partBytes + head.length > this.maxLineBytes) {
+        this.fail(`the driver wrote a line longer than ${mib(this.maxLineBytes)} (the reply limit)`);
+        return;
+      }
+      const line = this.parts.length ? Buffer.concat([...this.parts, head]) : head;
+      this.parts = [];
+      this.partBytes = 0;
+      chunk = chunk.subarray(nl + 1);
+      this.onLine(line.toString("utf8").replace(/\r$/, ""));
+    }
+  }
+
+  private onLine(line: string): void {
+    if (line.trim() === "") return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.fail(`the driver printed a line that is not JSON: ${preview(line)}`);
+      return;
+    }
+    if (!this.gotHello) {
+      this.gotHello = true;
+      const why = helloProblem(msg);
+      if (why !== null) {
+        this.fail(`${why}: ${preview(line)}`);
+        return;
+      }
+      const h = (msg as { hello: Record<string, unknown> }).hello;
+      const text = (k: string) => (typeof h[k] === "string" ? (h[k] as string) : "");
+      const hello: DriverHello = {
+        protocol: h.protocol as number,
+        version: h.version as string,
+        implementation: text("implementation"),
+        python: text("python"),
+        task: text("task"),
+        executable: text("executable"),
+      };
+      // The optional fields pass through as the driver sent them; `unsupported`
+      // is checked by the caller (driverEngine, below), which knows the features.
+      if (typeof h.loop === "string") hello.loop = h.loop;
+      if (typeof h.loop_version === "string" || h.loop_version === null) hello.loop_version = h.loop_version as string | null;
+      if (h.clock === "virtual" || h.clock === "real") hello.clock = h.clock;
+      if (typeof h.tick_ms === "number" && Number.isFinite(h.tick_ms) && h.tick_ms > 0) hello.tick_ms = h.tick_ms;
+      if (h.unsupported !== undefined) hello.unsupported = h.unsupported as string[];
+      this.helloResolve(hello);
+      return;
+    }
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg) || !("id" in msg)) {
+      this.fail(`the driver printed a line that is not a reply: ${preview(line)}`);
+      return;
+    }
+    const m = msg as { id: unknown; trace?: unknown; error?: unknown };
+    if (m.id === null && m.error !== undefined) {
+      this.fail(`the driver could not read a request: ${oneLine(String(m.error), 300)}`);
+      return;
+    }
+    const p = typeof m.id === "number" ? this.pending.get(m.id) : undefined;
+    if (p === undefined) {
+      const waiting = [...this.pending.keys()];
+      this.fail(
+        `the driver answered request ${JSON.stringify(m.id)}, which is not pending (${waiting.length ? `waiting for ${waiting.join(", ")}` : "none is"})`,
+      );
+      return;
+    }
+    this.pending.delete(m.id as number);
+    if (p.timer) clearTimeout(p.timer);
+    if (m.error !== undefined) {
+      p.reject(new DriverError(oneLine(typeof m.error === "string" ? m.error : JSON.stringify(m.error), 600)));
+      return;
+    }
+    if (m.trace === undefined) {
+      p.reject(new DriverError("the driver's reply has neither a trace nor an error"));
+      return;
+    }
+    const bad = traceShapeError(m.trace);
+    if (bad !== null) {
+      p.reject(new DriverError(`malformed trace: ${bad}`));
+      return;
+    }
+    p.resolve(m.trace as Trace);
+  }
+
+  /** The driver can serve no more: reject what is in flight, kill it, tell who listens. */
+  private fail(why: string, timedOut?: number): void {
+    if (this.deadReason !== null) return;
+    this.deadReason = why;
+    this.helloReject(new DriverError(why));
+    for (const [id, p] of this.pending) {
+      if (p.timer) clearTimeout(p.timer);
+      if (id === timedOut) p.reject(new DriverError(why, "timeout"));
+      else if (timedOut !== undefined) p.reject(new DriverError(`the driver was killed because request ${timedOut} timed out`));
+      else p.reject(new DriverError(why));
+    }
+    this.pending.clear();
+    this.parts = [];
+    this.partBytes = 0;
+    this.signal("SIGKILL");
+    if (!this.closing) for (const cb of this.deathCallbacks) cb(why);
+  }
+
+  run(scenario: Scenario, opts: RunRequestOptions = {}): Promise<Trace> {
+    if (this.deadReason !== null) return Promise.reject(new DriverError(this.deadReason));
+    const id = this.nextId++;
+    return new Promise<Trace>((resolve, reject) => {
+      const p: Pending = { resolve, reject };
+      if (opts.timeoutMs !== undefined) {
+        const ms = opts.timeoutMs;
+        p.timer = setTimeout(() => this.fail(`timed out: no reply after ${ms} ms (the driver was killed)`, id), ms);
+      }
+      this.pending.set(id, p);
+      const options = this.options.task ? { task: this.options.task } : {};
+      this.child.stdin.write(JSON.stringify({ id, scenario, options }) + "\n");
+    });
+  }
+
+  /** End the driver: close its stdin, ask it to stop, kill it if it lingers. Resolves once it is gone. */
+  close(): Promise<void> {
+    this.closing = true;
+    if (this.deadReason === null) {
+      this.deadReason = "closed";
+      this.helloReject(new DriverError("the driver was closed"));
+      for (const p of this.pending.values()) {
+        if (p.timer) clearTimeout(p.timer);
+        p.reject(new DriverError("the driver was closed while the request was running"));
+      }
+      this.pending.clear();
+    }
+    if (!this.exitedFlag) {
+      this.child.stdin.end();
+      this.signal("SIGTERM");
+      const t = setTimeout(() => this.signal("SIGKILL"), KILL_GRACE_MS);
+      void this.exited.then(() => clearTimeout(t));
+    }
+    return this.exited;
+  }
+}
+
+/** Why a first line is not a valid hello, or null. */
+function helloProblem(msg: unknown): string | null {
+  if (typeof msg !== "object" || msg === null || !("hello" in msg)) return "the driver did not introduce itself (its first line must be {\"hello\": {...}})";
+  const h = (msg as { hello: unknown }).hello;
+  if (typeof h !== "object" || h === null) return "the driver's hello is not an object";
+  const x = h as Record<string, unknown>;
+  if (x.protocol !== PROTOCOL) return `the driver speaks protocol ${JSON.stringify(x.protocol)}; aiospec speaks ${PROTOCOL}`;
+  if (typeof x.version !== "string") return "the driver's hello has no version (the Python version it claims, e.g. \"3.13\")";
+  return null;
+}
+
+/** An engine around a driver process: ready once it said a valid hello. */
+export function driverEngine(
+  command: string,
+  args: string[],
+  label: string,
+  limits: { maxReplyBytes: number },
+  task: "c" | "py" | undefined,
+  describe: (h: DriverHello) => string,
+  check: (h: DriverHello) => string | null = () => null,
+): Engine {
+  const driver = new DriverProcess(command, args, { task, maxLineBytes: limits.maxReplyBytes, label });
+  const ready = driver.hello.then((h): EngineInfo => {
+    if (!isPythonVersion(h.version)) {
+      void driver.close();
+      const who = h.python ? `${h.implementation || "the driver"} ${h.python}` : "the driver";
+      throw new Error(`${command} is ${who}, claiming Python ${h.version}; aiospec knows ${PYTHON_VERSIONS.join(", ")}`);
+    }
+    const unsupported = h.unsupported ?? [];
+    if (!Array.isArray(unsupported) || unsupported.some((f) => typeof f !== "string")) {
+      void driver.close();
+      throw new Error(`${command} said hello with "unsupported" ${JSON.stringify(unsupported)}: expected a list of feature names`);
+    }
+    const unknown = unsupported.filter((f) => !FEATURES.includes(f));
+    if (unknown.length > 0) {
+      void driver.close();
+      throw new Error(`${command} declares unknown feature(s) ${unknown.map((f) => JSON.stringify(f)).join(", ")} unsupported; features are ${FEATURES.join(", ")}`);
+    }
+    const wrong = check(h);
+    if (wrong !== null) {
+      void driver.close();
+      throw new Error(wrong);
+    }
+    return {
+      version: h.version,
+      description: describe(h),
+      unsupported,
+      clock: h.clock ?? "virtual",
+      ...(h.tick_ms !== undefined ? { tickMs: h.tick_ms } : {}),
+      ...(h.python ? { fullVersion: h.python } : {}),
+      ...(task === "py" || h.task === "py" ? { task: "py" as const } : h.task === "C" ? { task: "C" as const } : {}),
+    };
+  });
+  ready.catch(() => {});
+  return {
+    ready,
+    run: (s, timeoutMs) => driver.run(s, { timeoutMs }),
+    get dead() {
+      return driver.dead;
+    },
+    onDeath: (cb) => driver.onDeath(cb),
+    close: () => driver.close(),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * Loading an implementation inside a worker thread: a user's module (a path)
+ * or one of the trusted implementations of this repository (the reference,
+ * a mutant), by a description the parent sends (ImplSpec).
+ *
+ * A module exports its implementation as `default` or `implementation` (or is
+ * it, as `module.exports = ...`): either an AsyncioImplementation object, or a
+ * factory `(version) => AsyncioImplementation` (which may return a promise,
+ * for implementations that need asynchronous set-up).
+ */
+import * as path from "node:path";
+import type { AsyncioImplementation } from "../../engine/api";
+import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../../../spec/scenario/versions";
+import type { PythonVersion } from "../../../spec/scenario/versions";
+
+export type ImplSpec =
+  | {
+      kind: "module";
+      /** Absolute path of the module. */
+      path: string;
+      /** The version the factory is asked for (the id's @3.X, else the hint, else the newest). */
+      version: PythonVersion;
+      /** True when the version was asked for explicitly (an @3.X suffix): the implementation must claim it. */
+      explicit: boolean;
+    }
+  | { kind: "reference"; version: PythonVersion; pyTask: boolean }
+  | { kind: "mutant"; name: string; version: PythonVersion };
+
+/** What the worker tells the parent about the loaded implementation. */
+export interface LoadedInfo {
+  implId: string;
+  version: PythonVersion;
+  unsupported: string[];
+  description: string;
+  /** The module exported a factory (so the version was chosen by the harness). */
+  factory: boolean;
+}
+
+/** The methods AsyncioImplementation requires (harness/engine/api.ts). */
+export const REQUIRED_METHODS = [
+  "new_event_loop", "create_task", "sleep", "gather", "shield", "wait_for", "wait",
+  "as_completed", "TaskGroup", "timeout", "timeout_at", "current_task", "all_tasks",
+] as const;
+
+
+/** The module failed to load or does not export an implementation (a one-line reason). */
+export class LoadError extends Error {}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === "object" || typeof x === "function") && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
+}
+
+function looksLikeImplementation(x: unknown): boolean {
+  return typeof x === "object" && x !== null && typeof (x as AsyncioImplementation).new_event_loop === "function";
+}
+
+/** Pick the export: default, implementation, or the module object itself. */
+function pickExport(mod: unknown): unknown {
+  if (typeof mod === "function") return mod;
+  if (typeof mod !== "object" || mod === null) return undefined;
+  const m = mod as Record<string, unknown>;
+  for (const name of ["default", "implementation"]) {
+    const x = m[name];
+    if (typeof x === "function" || looksLikeImplementation(x)) return x;
+  }
+  return looksLikeImplementation(mod) ? mod : undefined;
+}
+
+export function checkImplementation(impl: unknown, where: string): AsyncioImplementation {
+  if (typeof impl !== "object" || impl === null) {
+    throw new LoadError(`${where} is ${impl === null ? "null" : typeof impl}, not an AsyncioImplementation object`);
+  }
+  const x = impl as Record<string, unknown>;
+  const missing = REQUIRED_METHODS.filter((m) => typeof x[m] !== "function");
+  if (missing.length > 0) {
+    throw new LoadError(`${where} lacks ${missing.join(", ")} (see AsyncioImplementation in harness/engine/api.ts)`);
+  }
+  if (typeof x.pythonVersion !== "string" || !isPythonVersion(x.pythonVersion)) {
+    throw new LoadError(
+      `${where} claims pythonVersion ${JSON.stringify(x.pythonVersion)}; aiospec knows ${VERSIONS.join(", ")}`,
+    );
+  }
+  if (x.unsupported !== undefined && !(Array.isArray(x.unsupported) && x.unsupported.every((f) => typeof f === "string"))) {
+    throw new LoadError(`${where}.unsupported must be a list of feature names`);
+  }
+  return impl as AsyncioImplementation;
+}
+
+async function loadModule(spec: Extract<ImplSpec, { kind: "module" }>): Promise<{ impl: AsyncioImplementation; info: LoadedInfo }> {
+  const file = path.basename(spec.path);
+  if (/\.m[jt]s$/.test(spec.path)) {
+    throw new LoadError(`${file} is an ES module; aiospec loads CommonJS modules and TypeScript (.ts, .cts, .js, .cjs)`);
+  }
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(spec.path);
+  } catch (e) {
+    throw new LoadError(`loading ${file} failed: ${describeThrown(e)}`);
+  }
+  const exported = pickExport(mod);
+  if (exported === undefined) {
+    throw new LoadError(
+      `${file} exports no implementation: export an AsyncioImplementation or a factory (version) => AsyncioImplementation as \`default\` or \`implementation\``,
+    );
+  }
+  let impl: unknown = exported;
+  const factory = typeof exported === "function";
+  if (factory) {
+    try {
+      impl = (exported as (v: PythonVersion) => unknown)(spec.version);
+      if (isThenable(impl)) impl = await impl;
+    } catch (e) {
+      throw new LoadError(`the factory exported by ${file} failed: ${describeThrown(e)}`);
+    }
+  }
+  const checked = checkImplementation(impl, factory ? `the implementation ${file}'s factory returned` : `the implementation ${file} exports`);
+  if (spec.explicit && checked.pythonVersion !== spec.version) {
+    throw new LoadError(`${file} was asked for Python ${spec.version} but its implementation claims ${checked.pythonVersion}`);
+  }
+  const implId = typeof checked.id === "string" && checked.id ? checked.id : file;
+  return {
+    impl: checked,
+    info: {
+      implId,
+      version: checked.pythonVersion as PythonVersion,
+      unsupported: [...(checked.unsupported ?? [])],
+      description: `TypeScript module ${spec.path} (${implId}), Python ${checked.pythonVersion}, in a worker thread`,
+      factory,
+    },
+  };
+}
+
+/** Load what the spec describes (runs in the worker). */
+export async function loadImplementation(spec: ImplSpec): Promise<{ impl: AsyncioImplementation; info: LoadedInfo }> {
+  if (spec.kind === "module") return loadModule(spec);
+  // Trusted implementations: loaded only when asked for, so a user's module never pays for them.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (spec.kind === "reference") {
+    const { makeReference } = require("../../../implementations/reference") as typeof import("../../../implementations/reference");
+    const impl = makeReference(spec.version, { pyTask: spec.pyTask });
+    const flavour = spec.pyTask ? "pure-Python Task" : "C Task";
+    return {
+      impl,
+      info: { implId: impl.id, version: spec.version, unsupported: [...(impl.unsupported ?? [])], description: `TypeScript reference, Python ${spec.version} profile, ${flavour}, in a worker thread`, factory: false },
+    };
+  }
+  const { findMutant } = require("../../../implementations/mutants") as typeof import("../../../implementations/mutants");
+  const m = findMutant(spec.name);
+  if (!m) throw new LoadError(`unknown mutant "${spec.name}"`);
+  const impl = m.make(spec.version);
+  return {
+    impl,
+    info: { implId: impl.id, version: spec.version, unsupported: [...(impl.unsupported ?? [])], description: `mutant ${m.name}: ${m.description}, in a worker thread`, factory: false },
+  };
+}
+
+/** A value something threw, in one line (it may not be an Error at all). */
+export function describeThrown(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      const frame = (e.stack ?? "").split("\n").find((l) => /^\s+at /.test(l));
+      const where = frame ? frame.trim().replace(/^at /, "") : "";
+      const msg = `${e.name || "Error"}: ${e.message}`;
+      return where ? `${msg} (at ${where})` : msg;
+    }
+    if (typeof e === "string") return `a thrown string (not an Error): ${JSON.stringify(e.length > 200 ? e.slice(0, 200) + "…" : e)}`;
+    if (e === null || e === undefined) return `a thrown ${String(e)} (not an Error)`;
+    if (typeof e === "object") {
+      let repr: string;
+      try {
+        repr = JSON.stringify(e) ?? Object.prototype.toString.call(e);
+      } catch {
+        repr = Object.prototype.toString.call(e);
+      }
+      return `a thrown object (not an Error): ${repr.length > 200 ? repr.slice(0, 200) + "…" : repr}`;
+    }
+    return `a thrown ${typeof e} (not an Error): ${String(e)}`;
+  } catch {
+    return "a thrown value that cannot be described";
+  }
+}
+

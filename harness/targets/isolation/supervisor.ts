@@ -1,0 +1,210 @@
+/**
+ * Supervision of an implementation that runs out of the harness's reach (a
+ * worker thread or a child process, an "engine"): cases run one at a time,
+ * each under the time limit; an engine that dies (crash, exit, timeout,
+ * protocol violation) is replaced for the next case, a bounded number of
+ * times; past the bound, or when a replacement cannot start, every further
+ * case fails at once with the reason.
+ *
+ * Every failure reaches the caller as a rejected run() with a TargetFailure
+ * ("timeout" or "error", and a one-line reason), never as a hang or a crash
+ * of the harness.
+ */
+import type { Scenario } from "../../../spec/scenario/types";
+import type { Trace } from "../../../spec/scenario/trace";
+import type { PythonVersion } from "../../../implementations/reference/profile";
+import { TargetFailure } from "../errors";
+import { IsolationEvent, IsolationLimits, IsolationStats, oneLine } from "./limits";
+
+export interface EngineInfo {
+  version: PythonVersion;
+  description: string;
+  unsupported: readonly string[];
+  /** The implementation's own id (worker engines). */
+  implId?: string;
+  /** The module exported a factory (worker engines). */
+  factory?: boolean;
+  /** Drivers: "virtual" or "real" clock, the length of a tick in real time, and the full version ("3.11.7"), from the hello. */
+  clock?: "virtual" | "real";
+  tickMs?: number;
+  fullVersion?: string;
+  /** Which Task runs the scenarios: "C" (CPython's default) or "py" (the pure-Python Task: +pytask, PyPy). */
+  task?: "C" | "py";
+}
+
+/** One worker thread or one child process running an implementation. */
+export interface Engine {
+  /** Resolves once the engine takes cases; rejects with a one-line reason when it cannot start. */
+  readonly ready: Promise<EngineInfo>;
+  /** Run one case; rejects with a TargetFailure. Called only once ready, one case at a time. */
+  run(scenario: Scenario, timeoutMs: number): Promise<Trace>;
+  /** Why the engine can serve no more cases, or null while it can. */
+  readonly dead: string | null;
+  /** Called once, when the engine dies by itself or is killed after a failure (not after close()). */
+  onDeath(cb: (reason: string) => void): void;
+  /** Stop it; resolves once the thread / process is gone. Never rejects. */
+  close(): Promise<void>;
+}
+
+export class Supervisor {
+  private engine: Engine | null = null;
+  private engineReady: Promise<EngineInfo> | null = null;
+  private info: EngineInfo | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly engines = new Set<Engine>();
+  /** stats.restarts when the restart budget was last reset (resetRestarts). */
+  private budgetBase = 0;
+  readonly stats: IsolationStats;
+
+  constructor(
+    /** The target's id (for messages and events). */
+    readonly id: string,
+    kind: "worker" | "process",
+    private readonly make: () => Engine,
+    private readonly limits: IsolationLimits,
+    private readonly onEvent?: (e: IsolationEvent) => void,
+  ) {
+    this.stats = { isolation: kind, cases: 0, timeouts: 0, errors: 0, restarts: 0, gaveUp: null };
+  }
+
+  private get what(): string {
+    return this.stats.isolation === "worker" ? "worker thread" : "driver process";
+  }
+
+  /** Start the first engine. Rejects (with a plain Error, one line) when it cannot start. */
+  async start(): Promise<EngineInfo> {
+    this.spawn();
+    try {
+      this.info = await this.engineReady!;
+      return this.info;
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  private spawn(): void {
+    let engine: Engine;
+    try {
+      engine = this.make();
+    } catch (e) {
+      this.engine = null;
+      this.engineReady = Promise.reject(new Error(oneLine((e as Error).message ?? String(e))));
+      this.engineReady.catch(() => {});
+      return;
+    }
+    this.engine = engine;
+    this.engines.add(engine);
+    engine.onDeath((reason) => this.died(engine, reason));
+    const ms = this.limits.startTimeoutMs;
+    this.engineReady = new Promise<EngineInfo>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(this.stats.isolation === "worker"
+          ? `the module did not finish loading within ${ms} ms`
+          : `the driver did not introduce itself within ${ms} ms`));
+        void engine.close();
+      }, ms);
+      engine.ready.then(
+        (info) => {
+          clearTimeout(timer);
+          if (this.info !== null && info.version !== this.info.version) {
+            reject(new Error(`the replacement ${this.what} claims Python ${info.version}, the first one claimed ${this.info.version}`));
+            void engine.close();
+          } else resolve(info);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(new Error(oneLine((e as Error)?.message ?? String(e))));
+        },
+      );
+    });
+    this.engineReady.catch(() => {});
+  }
+
+  /** An engine died: replace it (eagerly, so the next case does not wait), within the bound. */
+  private died(engine: Engine, reason: string): void {
+    void engine.close().then(() => this.engines.delete(engine));
+    if (engine !== this.engine || this.closed || this.info === null) return;
+    const used = this.stats.restarts - this.budgetBase;
+    if (used >= this.limits.maxRestarts) {
+      this.engine = null;
+      this.giveUp(
+        `${this.id} was given up after ${used} restart(s) of its ${this.what} (the limit is ${this.limits.maxRestarts}${this.resets > 0 ? " per clause" : ""}); the last failure: ${reason}`,
+      );
+      return;
+    }
+    this.stats.restarts++;
+    this.onEvent?.({ kind: "restart", target: this.id, reason, restarts: this.stats.restarts });
+    this.spawn();
+  }
+
+  private resets = 0;
+
+  /**
+   * A fresh restart budget (the clause runner calls it at the start of each
+   * clause): maxRestarts counts the restarts since the last call, and a
+   * target given up on gets a new engine, so that an implementation given up
+   * on in one clause still runs the next. stats.restarts keeps counting.
+   */
+  resetRestarts(): void {
+    this.resets++;
+    this.budgetBase = this.stats.restarts;
+    if (this.stats.gaveUp === null || this.closed || this.info === null) return;
+    this.stats.gaveUp = null;
+    const old = this.engine;
+    if (old !== null) void old.close().then(() => this.engines.delete(old));
+    this.spawn();
+  }
+
+  private giveUp(reason: string): void {
+    if (this.stats.gaveUp !== null) return;
+    this.stats.gaveUp = oneLine(reason, 600);
+    this.onEvent?.({ kind: "gave-up", target: this.id, reason: this.stats.gaveUp, restarts: this.stats.restarts });
+  }
+
+  /** Run one case (queued behind the cases already submitted). */
+  run(scenario: Scenario): Promise<Trace> {
+    const p = this.queue.then(() => this.runOne(scenario));
+    this.queue = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async runOne(scenario: Scenario): Promise<Trace> {
+    let engine: Engine;
+    for (;;) {
+      if (this.closed) throw new TargetFailure("error", `${this.id} was closed`);
+      if (this.stats.gaveUp !== null) throw new TargetFailure("error", this.stats.gaveUp);
+      engine = this.engine!;
+      try {
+        await this.engineReady;
+      } catch (e) {
+        if (this.closed) continue;
+        this.giveUp(`a replacement ${this.what} for ${this.id} could not start: ${(e as Error).message}`);
+        continue;
+      }
+      // It may have died idle (a stray timer, an exit between cases): its replacement is already on the way.
+      if (engine.dead === null) break;
+      if (this.engine === engine) this.died(engine, engine.dead);
+    }
+    this.stats.cases++;
+    try {
+      return await engine.run(scenario, this.limits.timeoutMs);
+    } catch (e) {
+      const f = e instanceof TargetFailure ? e : new TargetFailure("error", oneLine((e as Error)?.message ?? String(e)));
+      if (f.verdict === "timeout") this.stats.timeouts++;
+      else this.stats.errors++;
+      throw f;
+    }
+  }
+
+  /** Stop the engine (and any replacement on its way); resolves once they are gone. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.engines].map((e) => e.close()));
+    this.engines.clear();
+  }
+}

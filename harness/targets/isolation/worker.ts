@@ -1,0 +1,89 @@
+/**
+ * The worker-thread side of an isolated TypeScript implementation: load it
+ * (harness/targets/isolation/load.ts), say "ready", then run the scenarios the parent
+ * sends, one at a time, with the shared interpreter, and send back each trace
+ * as JSON text (or the reason there is none).
+ *
+ * Whatever the implementation does to this thread (loop forever, exit, throw
+ * from a timer, exhaust the heap) is the parent's to notice: it watches the
+ * worker, not this code.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { runScenario } from "../../engine/interpreter";
+import { LoadError, loadImplementation, describeThrown } from "./load";
+import type { ImplSpec } from "./load";
+import type { AsyncioImplementation } from "../../engine/api";
+import type { Scenario } from "../../../spec/scenario/types";
+
+export type ToWorker = { t: "run"; seq: number; scenario: Scenario };
+export type FromWorker =
+  | { t: "ready"; info: import("./load").LoadedInfo }
+  | { t: "load-error"; message: string }
+  | { t: "result"; seq: number; json: string }
+  | { t: "result"; seq: number; error: string };
+
+const port = parentPort!;
+// Taken before any implementation code runs, so that code cannot reroute replies.
+const post = port.postMessage.bind(port) as (m: FromWorker) => void;
+const { spec, maxReplyBytes } = workerData as { spec: ImplSpec; maxReplyBytes: number };
+
+function timersPending(): number {
+  let n = 0;
+  for (const r of process.getActiveResourcesInfo()) if (r === "Timeout" || r === "Immediate") n++;
+  return n;
+}
+
+/**
+ * Let the thread's own event loop turn before answering, so that what the
+ * case set off (a rejected promise nobody handles, a callback that throws
+ * from setImmediate or from a zero-delay timer) fails this case rather than
+ * a later one. A timer only costs a turn when the case left new ones behind.
+ */
+async function settle(timersBefore: number): Promise<void> {
+  await new Promise<void>((r) => setImmediate(r));
+  if (timersPending() > timersBefore) await new Promise<void>((r) => setTimeout(r, 0));
+}
+
+async function runCase(impl: AsyncioImplementation, msg: ToWorker): Promise<void> {
+  const before = timersPending();
+  let reply: FromWorker;
+  try {
+    const trace = runScenario(impl, msg.scenario);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(trace);
+    } catch (e) {
+      throw new Error(`the trace cannot be serialised: ${describeThrown(e)}`);
+    }
+    if (typeof json !== "string") throw new Error("the trace cannot be serialised");
+    const bytes = Buffer.byteLength(json, "utf8");
+    if (bytes > maxReplyBytes) {
+      reply = {
+        t: "result",
+        seq: msg.seq,
+        error: `the trace is ${(bytes / 1048576).toFixed(1)} MiB of JSON, over the ${(maxReplyBytes / 1048576).toFixed(1)} MiB limit`,
+      };
+    } else {
+      reply = { t: "result", seq: msg.seq, json };
+    }
+  } catch (e) {
+    reply = { t: "result", seq: msg.seq, error: describeThrown(e) };
+  }
+  await settle(before);
+  post(reply);
+}
+
+function main(): void {
+  // Listening from the start keeps the thread alive while the module loads:
+  // a factory whose promise never settles is a load that never ends (the
+  // parent's start timeout), not a thread that quietly exits.
+  const loading = loadImplementation(spec);
+  loading.catch((e) => post({ t: "load-error", message: e instanceof LoadError ? e.message : describeThrown(e) }));
+  port.on("message", (msg: ToWorker) => {
+    if (msg?.t !== "run") return;
+    void loading.then((loaded) => runCase(loaded.impl, msg));
+  });
+  loading.then((loaded) => post({ t: "ready", info: loaded.info }), () => {});
+}
+
+main();

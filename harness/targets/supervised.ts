@@ -1,0 +1,53 @@
+/**
+ * Targets whose implementation runs out of the harness's reach: a
+ * Supervisor (isolation/supervisor.ts) around a worker thread or a driver
+ * process, replacing it after a crash or a timeout.
+ */
+import { UsageError } from "./errors";
+import { Target, TargetOptions, limitsFrom } from "./target";
+import { Engine, EngineInfo, Supervisor } from "./isolation/supervisor";
+import { WorkerEngine } from "./isolation/worker-engine";
+import type { ImplSpec } from "./isolation/load";
+
+/** A target whose implementation runs out of the harness's reach, supervised. */
+export async function supervisedTarget(
+  id: string,
+  kind: "worker" | "process",
+  make: () => Engine,
+  options: TargetOptions,
+  failure: (reason: string) => string,
+  finish: (info: EngineInfo) => { id: string; description: string } = (info) => ({ id, description: info.description }),
+): Promise<Target> {
+  const limits = limitsFrom(id, options);
+  const sup = new Supervisor(id, kind, make, limits, options.onEvent);
+  let info: EngineInfo;
+  try {
+    info = await sup.start();
+  } catch (e) {
+    throw new UsageError(failure((e as Error).message));
+  }
+  const named = finish(info);
+  (sup as { id: string }).id = named.id;
+  return {
+    id: named.id,
+    version: info.version,
+    description: named.description,
+    unsupported: info.unsupported,
+    clock: info.clock ?? "virtual",
+    ...(info.tickMs !== undefined ? { tickMs: info.tickMs } : {}),
+    ...(info.fullVersion ? { fullVersion: info.fullVersion } : {}),
+    ...(info.task ? { task: info.task } : {}),
+    isolation: kind,
+    run: (s) => sup.run(s),
+    close: () => sup.close(),
+    stats: () => ({ ...sup.stats }),
+    resetRestarts: () => sup.resetRestarts(),
+  };
+}
+
+/** A target whose implementation runs in a worker thread (a module, or the reference / a mutant asked to be isolated). */
+export function workerTarget(id: string, spec: ImplSpec, options: TargetOptions, failure: (reason: string) => string, finish?: (info: EngineInfo) => { id: string; description: string }): Promise<Target> {
+  const limits = limitsFrom(id, options);
+  return supervisedTarget(id, "worker", () => new WorkerEngine(spec, limits, id), options, failure, finish);
+}
+
