@@ -366,7 +366,7 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** --clause and --exclude as the one glob the run and report commands select with (harness/glob.ts). */
+/** --clause and --exclude as the one glob the run and report commands select with (running/glob.ts). */
 function withSelection<T extends { clause?: string }>(opts: T & { exclude?: string[] }): T {
   const { exclude, ...rest } = opts;
   const clause = combineSelection(opts.clause, exclude);

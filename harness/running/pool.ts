@@ -1,6 +1,6 @@
 /**
  * Runs clauses across jobs: job 0 in this process, jobs 1..N-1 in worker
- * processes (harness/pool-worker.ts). Every job has its own target instance
+ * processes (pool-worker.ts). Every job has its own target instance
  * (its own driver process for an out-of-process implementation), so jobs
  * never share state. A clause's result depends only on the clause, the run
  * seed and the implementation, never on the job that ran it, so the results
