@@ -9,8 +9,8 @@
  * op is one method, named as in the driver (op_log, op_await, ...).
  */
 import {
-  AsyncioImplementation, Coroutine, Deadlock, DoneCallback, IterationLimit, PyAsyncContextManager,
-  PyEventLoop, PyFuture, PyHandle, PyTask, PyTaskGroup, PyTimeout,
+  AsyncioImplementation, CompleteAsyncioImplementation, Coroutine, Deadlock, DoneCallback, FEATURE_FUNCTIONS, IterationLimit,
+  PyAsyncContextManager, PyEventLoop, PyFuture, PyHandle, PyTask, PyTaskGroup, PyTimeout,
 } from "./api";
 import { PyBaseException, isinstance, pyexc } from "./pyexc";
 import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "../../spec/scenario/types";
@@ -146,7 +146,15 @@ export class ScenarioRun implements StepRunner {
   /** What the scenario holds besides its handle tables (the main task): gc roots. */
   readonly gcRoots: unknown[] = [];
 
-  constructor(readonly asyncio: AsyncioImplementation, scenario: Scenario) {
+  /**
+   * The implementation. Functions of features it declares unsupported may be
+   * missing: runScenario refuses a scenario that would call one (the runner
+   * skips such scenarios before they get here).
+   */
+  readonly asyncio: CompleteAsyncioImplementation;
+
+  constructor(asyncio: AsyncioImplementation, scenario: Scenario) {
+    this.asyncio = asyncio as CompleteAsyncioImplementation;
     for (const c of scenario.coroutines) this.bodies.set(c.name, c.body);
     for (const c of scenario.callbacks ?? []) this.callbackBodies.set(c.name, c.body);
   }
@@ -245,7 +253,7 @@ export class ScenarioRun implements StepRunner {
 
   /** asyncio.wait, its two sets given back as lists in a stable order (as the driver sorts them). */
   private *wait(parts: Aw[], timeout: number | null, returnWhen: "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"): Coroutine {
-    const [done, pending] = yield* this.asyncio.wait(parts, timeout, returnWhen);
+    const [done, pending] = yield* this.keptOnError([parts], this.asyncio.wait(parts, timeout, returnWhen));
     return [this.enc.sorted(done), this.enc.sorted(pending)];
   }
 
@@ -254,6 +262,37 @@ export class ScenarioRun implements StepRunner {
     if ("coro" in spec) return `${spec.coro}()`;
     for (const key of ["sleep", "gather", "shield", "wait_for", "wait"]) if (key in spec) return key;
     return "?";
+  }
+
+  /**
+   * gc mode: an exception leaving a driver method keeps its frame in the
+   * traceback, and so what the frame holds (a TaskGroup or a timeout holds
+   * its task; as_completed's and wait's parts), for as long as the
+   * exception lives (gc.ts).
+   */
+  private *keptOnError<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+    try {
+      return yield* body;
+    } catch (e) {
+      if (this.gcMode && e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
+      throw e;
+    }
+  }
+
+  /**
+   * gc mode: an exception raised while `handled` is being handled (in an
+   * except clause's body, or a finally block it passes through) gets it as
+   * its __context__, as Python's raise does — and so keeps it alive.
+   */
+  private *whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
+    try {
+      return yield* body;
+    } catch (e) {
+      if (this.gcMode && e instanceof PyBaseException && handled instanceof PyBaseException && e !== handled) {
+        setContext(e, handled);
+      }
+      throw e;
+    }
   }
 
   private *await(aw: Aw): Coroutine {
@@ -444,7 +483,7 @@ export class ScenarioRun implements StepRunner {
       case "taskgroup": {
         const group = a.TaskGroup();
         this.groups.set(s.group, group);
-        return yield* this.asyncWith(group, s.body);
+        return yield* this.keptOnError([group], this.asyncWith(group, s.body));
       }
       case "new_taskgroup":
         this.groups.set(s.group, a.TaskGroup());
@@ -452,7 +491,7 @@ export class ScenarioRun implements StepRunner {
       case "timeout": {
         const cm = s.at ? a.timeout_at(s.delay) : a.timeout(s.delay);
         if (s.cm !== undefined) this.cms.set(s.cm, cm);
-        return yield* this.asyncWith(cm, s.body);
+        return yield* this.keptOnError([cm], this.asyncWith(cm, s.body));
       }
       case "reschedule": {
         const cm = this.lookup(s.cm, this.cms);
@@ -474,7 +513,7 @@ export class ScenarioRun implements StepRunner {
           if ("coro" in spec) this.pinHash(p);
           parts.push(p);
         }
-        yield* this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter");
+        yield* this.keptOnError([parts], this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter"));
         return;
       }
         return;
@@ -561,6 +600,7 @@ export class ScenarioRun implements StepRunner {
   /** try / except / finally, as Python runs it (a return in finally wins). */
   private *tryStep(s: TryStep): Coroutine<StepResult> {
     let result: StepResult;
+    let leaving: unknown = null; // the exception leaving the try statement, which `finally` runs under
     try {
       try {
         result = yield* this.steps(s.body ?? []);
@@ -572,11 +612,14 @@ export class ScenarioRun implements StepRunner {
         });
         if (handler === undefined) throw e;
         this.emit("caught", { exc: this.enc.exc(e) });
-        result = yield* this.steps(handler.body ?? []);
+        result = yield* this.whileHandling(e, this.steps(handler.body ?? []));
         if (handler.reraise && !(result instanceof Return)) throw e;
       }
+    } catch (e) {
+      leaving = e;
+      throw e;
     } finally {
-      const final = yield* this.steps(s.finally ?? []);
+      const final = yield* this.whileHandling(leaving, this.steps(s.finally ?? []));
       // eslint-disable-next-line no-unsafe-finally
       if (final instanceof Return) return final;
     }
@@ -606,6 +649,23 @@ export class ScenarioRun implements StepRunner {
       this.running = false;
     }
   }
+}
+
+/**
+ * exc.__context__ = handled, as Python's raise sets it: first cutting the
+ * link that would make the chain a cycle (handled's chain already reaching
+ * exc).
+ */
+function setContext(exc: PyBaseException, handled: PyBaseException): void {
+  const seen = new Set<PyBaseException>();
+  for (let o: PyBaseException | null | undefined = handled; o != null && !seen.has(o); o = o.context) {
+    seen.add(o);
+    if (o.context === exc) {
+      o.context = null;
+      break;
+    }
+  }
+  exc.context = handled;
 }
 
 function isTask(f: PyFuture): f is PyTask {
@@ -647,6 +707,8 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   const tooNew = scenarioFeatures(scenario).find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], impl.pythonVersion) > 0);
   if (tooNew !== undefined) throw new ScenarioError(`unsupported feature ${tooNew} on Python ${impl.pythonVersion}`);
   if (!scenario.coroutines.some((c) => c.name === "main")) throw new ScenarioError("no coroutine named 'main'");
+  const lacking = lackingFunction(impl, scenario);
+  if (lacking !== null) throw new ScenarioError(lacking);
   const run = new ScenarioRun(impl, scenario);
   const loop = impl.new_event_loop();
   run.watch(loop);
@@ -690,7 +752,7 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
     if (pending.length > 0 && (end.kind === "complete" || end.kind === "interrupted")) {
       run.emit("shutdown");
       for (const t of pending) t.cancel();
-      trace.shutdown = run.runLoop(impl.gather(pending, true));
+      trace.shutdown = run.runLoop(gatherAtShutdown(impl, loop, pending));
     }
     trace.events = [...run.events];
     return trace;
@@ -703,4 +765,35 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
 function refOf(run: ScenarioRun, task: PyTask): string | null {
   for (const [ref, t] of run.handles) if (t === task) return ref;
   return null;
+}
+
+/** Why the scenario cannot run: it uses a feature whose function the implementation left out; null when it can. */
+function lackingFunction(impl: AsyncioImplementation, scenario: Scenario): string | null {
+  const features = scenarioFeatures(scenario);
+  for (const [name, needs] of Object.entries(FEATURE_FUNCTIONS)) {
+    const used = needs.filter((f) => features.includes(f));
+    if (used.length > 0 && typeof (impl as unknown as Record<string, unknown>)[name] !== "function") {
+      return `the scenario uses ${used.join(", ")}, and ${impl.id} has no ${name} (declared unsupported)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * What the shutdown waits for: asyncio.gather(*pending, return_exceptions=True),
+ * as asyncio.run (and the Python driver) does. An implementation without
+ * gather gets the same wait from its loop's own futures: one done callback
+ * per task, added in creation order as gather adds them, so that the loop
+ * runs the same callbacks in the same order.
+ */
+function gatherAtShutdown(impl: AsyncioImplementation, loop: PyEventLoop, pending: PyTask[]): PyFuture {
+  if (impl.gather !== undefined && !(impl.unsupported ?? []).includes("gather")) return impl.gather(pending, true);
+  const allDone = loop.create_future();
+  let left = pending.length;
+  for (const task of pending) {
+    task.add_done_callback(() => {
+      if (--left === 0) allDone.set_result(null);
+    });
+  }
+  return allDone;
 }

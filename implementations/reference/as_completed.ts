@@ -26,11 +26,13 @@ import { TimeoutError } from "./exceptions";
 import { pyexc } from "../../harness/engine/pyexc";
 import type { Future } from "./futures";
 import { ensure_future } from "./gather";
+import { holding, inFrame } from "./gcrefs";
 import type { TimerHandle } from "./handles";
 import { EventLoop, get_running_loop } from "./loop";
 import { PySet } from "./pyset";
 import { Queue } from "./queues";
 import { setHash } from "./wait";
+import { current_task } from "./tasks";
 
 type Aw = Coroutine | PyFuture;
 
@@ -51,12 +53,25 @@ class Completions {
   /** How many awaitables iteration hands out: one per distinct input. */
   readonly count: number;
 
+  /** 3.13's _wait_for_one is a method of the iterator; before, a closure over the queue. */
+  private readonly selfInFrame: boolean;
+
   constructor(aws: Aw[], timeout: number | null, loop: EventLoop) {
+    this.selfInFrame = loop.profile.asCompletedIterator;
+    // The completion and timeout callbacks (closures, or bound methods in
+    // 3.13) hold this state: the futures left, the queue, the timer.
+    holding(this.onCompletion, this);
+    holding(this.onTimeout, this);
     this.todo = new PySet<Future>([], setHash);
     for (const aw of pySetOfAwaitables(aws)) this.todo.add(ensure_future(aw, loop));
     for (const f of this.todo) f.add_done_callback(this.onCompletion);
     if (this.todo.size > 0 && timeout !== null) this.timeoutHandle = loop.call_later(timeout, this.onTimeout);
     this.count = this.todo.size;
+  }
+
+  /** What this state holds (gc.ts). */
+  gcReferents(): unknown[] {
+    return [[...this.todo], this.done, this.timeoutHandle];
   }
 
   /** A member finished: queue it (unless the timeout came first). */
@@ -82,7 +97,16 @@ class Completions {
    * future itself, as async iteration does.
    */
   *waitForOne(resolve: boolean): Coroutine {
+    // The waiting coroutine's frame holds the queue (3.11 / 3.12: the
+    // closure's one cell) or the whole iterator (3.13: `self`), and then the
+    // future it took; an exception raised here keeps them.
+    const frame: unknown[] = [this.selfInFrame ? this : this.done];
+    return yield* inFrame(current_task(), frame, this.nextOutcome(resolve, frame));
+  }
+
+  private *nextOutcome(resolve: boolean, frame: unknown[]): Coroutine {
     const f = yield* this.done.get();
+    frame.push(f);
     if (f === null) throw TimeoutError();
     return resolve ? f.result() : f;
   }

@@ -15,6 +15,7 @@ import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { isCoroutine } from "../../harness/engine/api";
 import { CancelledError, PyBaseException } from "./exceptions";
 import { Future } from "./futures";
+import { holding } from "./gcrefs";
 import { EventLoop, get_running_loop } from "./loop";
 
 export class GatheringFuture extends Future {
@@ -32,6 +33,11 @@ export class GatheringFuture extends Future {
     }
     if (ret) this.cancelRequested = true;
     return ret;
+  }
+
+  /** The outer future holds its children (gc.ts). */
+  gcReferents(): unknown[] {
+    return [...super.gcReferents(), ...this.children];
   }
 
   repr(): string {
@@ -103,6 +109,8 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
     children.push(fut);
   }
   outer = new GatheringFuture(children, loop!);
+  // The _done_callback closure holds the outer future and the children.
+  holding(childDone, outer, children);
   // 3.12+: children already done are accounted for now, not a loop iteration later.
   for (const fut of doneFuts) childDone(fut);
   return outer;

@@ -23,6 +23,11 @@ export class Queue<T> {
   /** Consumers waiting in get(), oldest first (a collections.deque in CPython). */
   private getters: Future[] = [];
 
+  /** What a queue holds (gc.ts): its items and the futures of waiting consumers. */
+  gcReferents(): unknown[] {
+    return [this.items, this.getters];
+  }
+
   qsize(): number {
     return this.items.length;
   }

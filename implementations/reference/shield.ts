@@ -16,6 +16,7 @@
 import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { Future } from "./futures";
 import { ensure_future } from "./gather";
+import { holding } from "./gcrefs";
 
 /**
  * tasks._log_on_exception (3.14): the done callback a cancelled shield
@@ -64,6 +65,10 @@ export function shield(arg: Coroutine | PyFuture): Future {
     }
   };
 
+  // The closures hold what they name: the inner callback the outer future,
+  // the outer callback the inner future and the inner callback.
+  holding(innerDone, outer);
+  holding(outerDone, inner, innerDone);
   inner.add_done_callback(innerDone);
   outer.add_done_callback(outerDone);
   return outer;

@@ -30,6 +30,7 @@
 import type { Coroutine, PyTask, PyTaskGroup } from "../../harness/engine/api";
 import { PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { Future } from "./futures";
+import { holding } from "./gcrefs";
 import { EventLoop, get_running_loop } from "./loop";
 import { PySet } from "./pyset";
 import { Task, current_task } from "./tasks";
@@ -69,7 +70,12 @@ export class AsyncioTaskGroup implements PyTaskGroup {
   /** What __aexit__ waits on: set when the last child is done. */
   private onCompletedFut: Future | null = null;
   /** The done callback every child gets (one function object, as a bound method is in Python). */
-  private readonly onTaskDone = (task: Future): void => this.taskDone(task as Task);
+  private readonly onTaskDone = holding((task: Future): void => this.taskDone(task as Task), this);
+
+  /** What a TaskGroup holds (gc.ts): its parent task, its children, the future __aexit__ waits on, the errors. */
+  gcReferents(): unknown[] {
+    return [this.parentTask, [...this.tasks], this.onCompletedFut, this.errors, this.baseError];
+  }
 
   *__aenter__(): Coroutine<this> {
     if (this.entered) throw RuntimeError(`TaskGroup ${this.repr()} has already been entered`);

@@ -86,8 +86,12 @@ export class Task extends Future implements PyTask {
   gcReferents(): unknown[] {
     const out = super.gcReferents();
     if (this.futWaiter !== null) out.push(this.futWaiter);
+    out.push(...this.frameRefs);
     return out;
   }
+
+  /** What the asyncio coroutines this task is suspended in hold in their frames (gcrefs.ts). */
+  readonly frameRefs: unknown[][] = [];
 
   /** CPython's _log_destroy_pending: a pending task that is destroyed is reported. */
   logDestroyPending = true;

@@ -27,6 +27,7 @@
  */
 import type { Coroutine, PyTimeout } from "../../harness/engine/api";
 import { PyBaseException, RuntimeError, TimeoutError, isinstance } from "./exceptions";
+import { holding } from "./gcrefs";
 import type { Handle } from "./handles";
 import type { Profile } from "./profile";
 import { get_running_loop } from "./loop";
@@ -131,12 +132,17 @@ export class Timeout implements PyTimeout {
   }
 
   /** The deadline has come: cancel the task; the block ends with CancelledError. */
-  private readonly onTimeout = (): void => {
+  /** What a Timeout holds (gc.ts): the task it would cancel and its timer. */
+  gcReferents(): unknown[] {
+    return [this.task, this.timeoutHandler];
+  }
+
+  private readonly onTimeout = holding((): void => {
     if (this.state !== State.ENTERED) throw new Error(`aiospec reference: Timeout fired in state ${this.state}`);
     this.task!.cancel();
     this.state = State.EXPIRING;
     this.timeoutHandler = null;
-  };
+  }, this);;
 }
 
 /**

@@ -23,7 +23,9 @@ import { isCoroutine } from "../../harness/engine/api";
 import { pyexc } from "../../harness/engine/pyexc";
 import type { Future } from "./futures";
 import type { TimerHandle } from "./handles";
+import { holding, inFrame } from "./gcrefs";
 import { EventLoop, get_running_loop } from "./loop";
+import { current_task } from "./tasks";
 import { PySet } from "./pyset";
 
 const RETURN_WHEN: readonly string[] = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"];
@@ -62,9 +64,12 @@ function* waitOn(
     }
   };
 
+  // _on_completion's closure holds the waiter and the timer; the frame
+  // holds the set of futures too.
+  holding(onCompletion, waiter, timeoutHandle);
   for (const f of fs) f.add_done_callback(onCompletion);
   try {
-    yield* waiter.__await__();
+    yield* inFrame(current_task(), [[...fs], waiter, timeoutHandle], waiter.__await__());
   } finally {
     timeoutHandle?.cancel();
     for (const f of fs) f.remove_done_callback(onCompletion);

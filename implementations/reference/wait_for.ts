@@ -23,8 +23,11 @@
 import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { PyBaseException, TimeoutError, isinstance } from "./exceptions";
 import { Future } from "./futures";
+import type { TimerHandle } from "./handles";
 import { ensure_future } from "./gather";
 import { EventLoop, get_running_loop } from "./loop";
+import { holding, inFrame } from "./gcrefs";
+import { current_task } from "./tasks";
 import { timeout as timeoutCm } from "./timeouts";
 
 export function* wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
@@ -39,6 +42,11 @@ function* waitForWithTimeout(aw: Coroutine | PyFuture, timeout: number | null): 
   // async with timeout(timeout): return await aw   (timeout None: a block with no deadline)
   const cm = timeoutCm(timeout);
   yield* cm.__aenter__();
+  // The frame holds aw (a future or task) and the timeout while it waits.
+  return yield* inFrame(current_task(), [aw, cm], awaitUnderTimeout(aw, cm));
+}
+
+function* awaitUnderTimeout(aw: Coroutine | PyFuture, cm: ReturnType<typeof timeoutCm>): Coroutine {
   let result: unknown;
   try {
     result = yield* awaitIt(aw);
@@ -58,9 +66,13 @@ function* waitForWithWaiter(aw: Coroutine | PyFuture, timeout: number | null, lo
 
   const waiter = loop.create_future();
   const timeoutHandle = loop.call_later(timeout, releaseWaiter, waiter);
-  const cb = () => releaseWaiter(waiter);
+  const cb = holding(() => releaseWaiter(waiter), waiter); // functools.partial(_release_waiter, waiter)
   const fut = ensure_future(aw, loop);
   fut.add_done_callback(cb);
+  return yield* inFrame(current_task(), [fut, waiter, timeoutHandle], waitOnWaiter(fut, waiter, timeoutHandle, cb, loop));
+}
+
+function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, cb: () => void, loop: EventLoop): Coroutine {
   try {
     try {
       yield* waiter.__await__();
@@ -88,6 +100,10 @@ function* waitForWithWaiter(aw: Coroutine | PyFuture, timeout: number | null, lo
 /** The timeout <= 0 case: cancel aw before it runs (unless it is already done). */
 function* expireAtOnce(aw: Coroutine | PyFuture, loop: EventLoop): Coroutine {
   const fut = ensure_future(aw, loop);
+  return yield* inFrame(current_task(), [fut], cancelAndResult(fut, loop));
+}
+
+function* cancelAndResult(fut: Future, loop: EventLoop): Coroutine {
   if (fut.done()) return fut.result();
   yield* cancel_and_wait(fut, loop);
   return resultOrTimeout(fut);
@@ -118,7 +134,7 @@ function releaseWaiter(waiter: Future): void {
  */
 function* cancel_and_wait(fut: Future, loop: EventLoop): Coroutine<void> {
   const waiter = loop.create_future();
-  const cb = () => releaseWaiter(waiter);
+  const cb = holding(() => releaseWaiter(waiter), waiter); // functools.partial(_release_waiter, waiter)
   fut.add_done_callback(cb);
   try {
     fut.cancel();

@@ -30,8 +30,15 @@
  *     BaseExceptionGroup (a TypeError in Python), and have no `return`
  *     anywhere in their handler bodies (a SyntaxError in Python); an
  *     ExceptionGroup only groups Exception subclasses;
- *   - as_completed only gets task / future handles; wait gets handles and,
- *     rarely, a coroutine or nothing at all (the versions differ there);
+ *   - as_completed gets task / future handles and sometimes coroutines
+ *     (which it wraps in tasks); wait gets handles and, rarely, a coroutine
+ *     or nothing at all (the versions differ there);
+ *   - after lowering, some scenarios get more (each a field of the raw
+ *     scenario, so it shrinks away): gc and drop steps (gc mode, about one
+ *     scenario in six), steps naming "$current" / "$main" instead of a task
+ *     handle, and a top-level step wrapped in a short repeat; a scenario
+ *     whose child would name its own handle in its eager first step (the
+ *     validator refuses that) runs without the eager factory;
  *   - no loops, top-level bodies of at most `maxSteps` steps, blocks (try,
  *     taskgroup, timeout) nested at most `maxDepth` deep, small numbers.
  *
@@ -70,10 +77,11 @@ import type {
   Awaitable, CallbackDef, CatchableType, ExceptClause, ExceptionSpec, RaisableType, ReturnWhen, Scalar, Scenario,
   Step, TimeoutStep,
 } from "./types";
-import { GC_OPS, OPS, walkSteps } from "./types";
+import { OPS, walkSteps } from "./types";
 
 import { atLeast } from "./versions";
 import { downgradeScenario } from "./downgrade";
+import { eagerSelfUseErrors } from "./validate";
 import type { PythonVersion } from "./versions";
 
 export type { PythonVersion } from "./versions";
@@ -116,9 +124,14 @@ export function supportsAsyncAsCompleted(version: PythonVersion): boolean {
  * task factory and async as_completed.
  */
 export const OPERATION_KINDS = [
-  // gc mode's ops are not generated here (yet): random gc programs come
-  // from spec/clauses/weakrefs.ts (weakrefs.random_programs_match).
-  ...OPS.filter((op) => !GC_OPS.includes(op)),
+  // Of gc mode's ops, gc and drop are generated (in one scenario in six);
+  // weak references come from spec/clauses/weakrefs.ts
+  // (weakrefs.random_programs_match).
+  ...OPS.filter((op) => op !== "weakref" && op !== "inspect_weakref"),
+  "repeat",
+  "handle:$current",
+  "handle:$main",
+  "as_completed:coro",
   "await:task",
   "await:coro",
   "await:sleep",
@@ -267,6 +280,9 @@ export function operationKinds(scenario: Scenario): OperationKind[] {
   if (scenario.eager) found.add("eager");
   for (const { step } of walkSteps(scenario)) {
     found.add(step.op);
+    const named = (step as { task?: unknown }).task;
+    if (named === "$current" || named === "$main") found.add(`handle:${named}`);
+    if (step.op === "as_completed" && step.on.some((a) => "coro" in a)) found.add("as_completed:coro");
     if (step.op === "try" && step.star) found.add("try:star");
     if (step.op === "as_completed" && step.mode === "async") found.add("as_completed:async");
     for (const a of stepAwaitables(step)) for (const x of nestedAwaitables(a)) found.add(`await:${awaitableKind(x)}`);
@@ -601,7 +617,7 @@ export type RawStep =
   | { op: "timeout"; delay: number | null; at: boolean; cm: boolean; body: RawStep[] }
   | { op: "reschedule"; cm: RawScopeRef; delay: number | null; at: boolean }
   | { op: "inspect_timeout"; cm: RawScopeRef }
-  | { op: "as_completed"; refs: RawRef[]; timeout?: number | null; mode?: "iter" | "async" }
+  | { op: "as_completed"; refs: RawRef[]; coros?: number[]; timeout?: number | null; mode?: "iter" | "async" }
   | SpawnMotif
   | PromiseMotif;
 
@@ -614,6 +630,38 @@ export interface RawScenario {
   eager?: boolean;
   /** Rarely: turn one raise of a coroutine into KeyboardInterrupt / SystemExit. */
   interrupt?: { type: "KeyboardInterrupt" | "SystemExit"; which: number };
+  /** Sometimes: gc mode — gc and drop steps put at top-level places of the bodies (see insertGcSteps). */
+  gc?: RawGcStep[];
+  /** Sometimes: steps that name a task handle made to name "$current" or "$main" instead (see useSelfHandles). */
+  selfRefs?: RawSelfRef[];
+  /** Sometimes: top-level steps wrapped in a short `repeat` (see wrapInRepeat). */
+  repeats?: RawRepeat[];
+}
+
+/** The `which`-th step (in walk order) that can name a task handle gets "$main" (`main`) or "$current". */
+export interface RawSelfRef {
+  which: number;
+  main: boolean;
+}
+
+/** Wrap the `at`-th top-level step of body `body` (coroutines, then callbacks) in a repeat of `times`. */
+export interface RawRepeat {
+  body: number;
+  at: number;
+  times: number;
+}
+
+/**
+ * A gc or drop step to insert after lowering: into body `body` (the
+ * coroutines, then the callbacks, counted modulo their number) before its
+ * `at`-th top-level step; a drop names the `which`-th task or future handle
+ * the scenario binds (a gc step when it binds none).
+ */
+export interface RawGcStep {
+  body: number;
+  at: number;
+  drop: boolean;
+  which: number;
 }
 
 // ---------------------------------------------------------------- leaf arbitraries
@@ -1038,9 +1086,16 @@ function asCompletedArb(version: PythonVersion): fc.Arbitrary<RawStep> {
     ? pick<"iter" | "async" | undefined>(w(3, fc.constant(undefined)), w(1, fc.constant("iter")), w(3, fc.constant("async")))
     : pick<"iter" | "async" | undefined>(w(3, fc.constant(undefined)), w(1, fc.constant("iter")));
   return fc
-    .record({ refs: leadArray(refArb(30), 3, 95), timeout: maybe(waitTimeoutArb, 45), mode })
-    .map(({ refs, timeout, mode }) => {
+    .record({
+      refs: leadArray(refArb(30), 3, 95),
+      // Sometimes coroutines too (as_completed wraps them in tasks), the documentation's form.
+      coros: pick<number[]>(w(3, fc.constant([])), w(1, fc.array(calleeArb, { minLength: 1, maxLength: 2 }))),
+      timeout: maybe(waitTimeoutArb, 45),
+      mode,
+    })
+    .map(({ refs, coros, timeout, mode }) => {
       const s: RawStep & { op: "as_completed" } = { op: "as_completed", refs };
+      if (coros.length > 0) s.coros = coros;
       if (timeout !== undefined) s.timeout = timeout;
       if (mode !== undefined) s.mode = mode;
       return s;
@@ -1593,6 +1648,10 @@ class Lowerer {
           const t = this.ref(scope, r, "any", true);
           if (t !== null) on.push({ task: t });
         }
+        for (const c of s.coros ?? []) {
+          const callee = this.callee(scope.from, c);
+          if (callee !== null) on.push({ coro: callee });
+        }
         const out: Step & { op: "as_completed" } = { op: "as_completed", on };
         if (s.timeout !== undefined) out.timeout = s.timeout;
         if (s.mode === "iter" || (s.mode === "async" && supportsAsyncAsCompleted(this.version))) out.mode = s.mode;
@@ -1861,10 +1920,96 @@ export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps:
       r.exc = { type: raw.interrupt.type };
     }
   }
-  return scenario;
+  if (raw.selfRefs !== undefined) useSelfHandles(scenario, raw.selfRefs);
+  const withGc = raw.gc === undefined ? scenario : insertGcSteps(scenario, raw.gc, opts.maxSteps, MAX_CALLBACK_STEPS);
+  const out = raw.repeats === undefined ? withGc : wrapInRepeat(withGc, raw.repeats);
+  // A child naming its own handle in its eager first step would find it
+  // unbound, which the validator refuses: such a scenario runs lazily.
+  if (out.eager && eagerSelfUseErrors(out).length > 0) delete out.eager;
+  return out;
+}
+
+/** Steps whose `task` may be "$current" or "$main" (everything but awaiting, set_result and set_exception). */
+const SELF_HANDLE_OPS: ReadonlySet<string> = new Set([
+  "cancel", "inspect", "result", "exception", "uncancel", "set_name", "add_done_callback", "remove_done_callback",
+]);
+
+/**
+ * Make some steps name the running task ("$current") or the main task
+ * ("$main") instead of their handle, in place (every step of a lowered
+ * scenario is its own object).
+ */
+export function useSelfHandles(scenario: Scenario, refs: readonly RawSelfRef[]): void {
+  const candidates: Array<Step & { task: string }> = [];
+  for (const { step } of walkSteps(scenario)) if (SELF_HANDLE_OPS.has(step.op)) candidates.push(step as Step & { task: string });
+  if (candidates.length === 0) return;
+  for (const r of refs) candidates[r.which % candidates.length].task = r.main ? "$main" : "$current";
+}
+
+/** Does a step (or a block it opens) bind a handle of any kind? */
+function bindsHandle(step: Step): boolean {
+  const s = { steps: [step] };
+  for (const { step: x } of walkSteps({ aiospec: 1, coroutines: [{ name: "x", body: s.steps }] })) {
+    if (["create_task", "create_future", "taskgroup", "new_taskgroup"].includes(x.op)) return true;
+    if (x.op === "timeout" && x.cm !== undefined) return true;
+    if ((x.op === "call_soon" || x.op === "call_later" || x.op === "call_at") && x.handle !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Wrap top-level steps in short repeats (spec/scenario/repeat.ts); a log
+ * label gets the repeat variable, so the copies tell themselves apart.
+ */
+export function wrapInRepeat(scenario: Scenario, repeats: readonly RawRepeat[]): Scenario {
+  const bodies = [...scenario.coroutines.map((c) => [...c.body]), ...(scenario.callbacks ?? []).map((c) => [...c.body])];
+  for (const r of repeats) {
+    const body = bodies[r.body % bodies.length];
+    if (body.length === 0) continue;
+    const at = r.at % body.length;
+    const step = body[at];
+    if ((step as { op: string }).op === "repeat") continue;
+    // Never zero times a step that binds a handle: other steps name it.
+    const times = r.times === 0 && bindsHandle(step) ? 1 : r.times;
+    const inner: Step = step.op === "log" ? { op: "log", label: `${step.label}#{r}` } : step;
+    body[at] = { op: "repeat", times, var: "r", body: [inner] } as unknown as Step;
+  }
+  const n = scenario.coroutines.length;
+  const out: Scenario = { ...scenario, coroutines: scenario.coroutines.map((c, i) => ({ ...c, body: bodies[i] })) };
+  if (scenario.callbacks !== undefined) out.callbacks = scenario.callbacks.map((c, j) => ({ ...c, body: bodies[n + j] }));
+  return out;
+}
+
+/**
+ * Put gc mode's gc and drop steps into a lowered scenario (every body is
+ * top-level in a coroutine or a callback, where both steps are allowed). A
+ * drop names a handle some step binds, so the scenario stays valid; whether
+ * it is bound when the drop runs is scheduling (an `unbound` event).
+ */
+export function insertGcSteps(scenario: Scenario, raws: readonly RawGcStep[], maxSteps = Infinity, maxCallbackSteps = Infinity): Scenario {
+  const handles: string[] = [];
+  for (const { step } of walkSteps(scenario)) {
+    const h = step.op === "create_task" ? step.task : step.op === "create_future" ? step.future : null;
+    if (h !== null && !handles.includes(h)) handles.push(h);
+  }
+  const bodies = [...scenario.coroutines.map((c) => [...c.body]), ...(scenario.callbacks ?? []).map((c) => [...c.body])];
+  for (const r of raws) {
+    const i = r.body % bodies.length;
+    const body = bodies[i];
+    if (body.length >= (i < scenario.coroutines.length ? maxSteps : maxCallbackSteps)) continue;
+    const step: Step = r.drop && handles.length > 0 ? { op: "drop", handle: handles[r.which % handles.length] } : { op: "gc" };
+    body.splice(r.at % (body.length + 1), 0, step);
+  }
+  const n = scenario.coroutines.length;
+  const out: Scenario = { ...scenario, coroutines: scenario.coroutines.map((c, i) => ({ ...c, body: bodies[i] })) };
+  if (scenario.callbacks !== undefined) out.callbacks = scenario.callbacks.map((c, j) => ({ ...c, body: bodies[n + j] }));
+  return out;
 }
 
 // ---------------------------------------------------------------- public arbitraries
+
+/** Steps of a generated callback body. */
+const MAX_CALLBACK_STEPS = 3;
 
 function normalise(opts: ScenarioArbOptions): Required<ScenarioArbOptions> {
   const int = (v: number | undefined, dflt: number, min: number): number =>
@@ -1900,7 +2045,7 @@ export function rawScenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<RawS
       // Mostly 2..maxCoroutines coroutines (tasks need somewhere to run);
       // main alone is the shrink target.
       others: leadArray(arbs.body("other", 0, o.maxSteps, 85), o.maxCoroutines - 1, 90),
-      callbacks: leadArray(arbs.body("callback", 0, 3, 90), o.maxCallbacks, 55),
+      callbacks: leadArray(arbs.body("callback", 0, MAX_CALLBACK_STEPS, 90), o.maxCallbacks, 55),
       eager: supportsEager(o.version) ? flag(15) : fc.constant(false),
       interrupt: pick(
         w(80, fc.constant(undefined)),
@@ -1912,12 +2057,27 @@ export function rawScenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<RawS
           }),
         ),
       ),
+      // One scenario in six runs in gc mode (docs/scenario-language.md,
+      // "Garbage collection"): a few gc and drop steps anywhere at top level.
+      gc: maybe(
+        fc.array(fc.record({ body: fc.nat(7), at: fc.nat(8), drop: flag(50), which: fc.nat(7) }), { minLength: 1, maxLength: 4 }),
+        16,
+      ),
+      // $current / $main (one scenario in ten), repeats (one in twenty).
+      selfRefs: maybe(fc.array(fc.record({ which: fc.nat(7), main: fc.boolean() }), { minLength: 1, maxLength: 2 }), 10),
+      repeats: maybe(
+        fc.array(fc.record({ body: fc.nat(7), at: fc.nat(8), times: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 2 }),
+        5,
+      ),
     })
     .map((r) => {
       const out: RawScenario = { main: r.main, others: r.others };
       if (r.callbacks.length > 0) out.callbacks = r.callbacks;
       if (r.eager) out.eager = true;
       if (r.interrupt !== undefined) out.interrupt = r.interrupt;
+      if (r.gc !== undefined) out.gc = r.gc;
+      if (r.selfRefs !== undefined) out.selfRefs = r.selfRefs;
+      if (r.repeats !== undefined) out.repeats = r.repeats;
       return out;
     });
 }

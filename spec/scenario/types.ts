@@ -259,6 +259,9 @@ export function* walkSteps(scenario: Scenario): Generator<{ step: Step; path: st
         yield* walk(step.finally ?? [], `${p}.finally`, coro);
       } else if (step.op === "taskgroup" || step.op === "timeout") {
         yield* walk(step.body, `${p}.body`, coro);
+      } else if ((step as { op: string }).op === "repeat") {
+        // A repeat not written out yet (spec/scenario/repeat.ts): its body, once.
+        yield* walk((step as unknown as { body: Step[] }).body, `${p}.body`, coro);
       }
     }
   }

@@ -708,8 +708,89 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
     errors.push(...cycleErrors(known, waits, (name, cycle) =>
       `tasks could await each other: ${cycle.join(" -> ")} (an await of a handle bound to a task of "${name}" ` +
       "closes the cycle); a cycle of awaits makes cancel() recurse without end, so scenarios may not contain one"));
+    if (scenario.eager) errors.push(...eagerSelfUseErrors(scenario));
   }
   return errors;
+}
+
+/** The task / future handle a step names, and the field it is in (awaitables aside). */
+function namedHandle(step: Step): { field: string; name: string } | null {
+  switch (step.op) {
+    case "cancel": case "inspect": case "result": case "exception": case "uncancel": case "set_name":
+    case "add_done_callback": case "remove_done_callback": case "weakref":
+      return { field: "task", name: step.task };
+    case "set_result": case "set_exception":
+      return { field: "future", name: step.future };
+    case "drop":
+      return { field: "handle", name: step.handle };
+    default:
+      return null;
+  }
+}
+
+/**
+ * With eager tasks a child runs its first step inside create_task, before
+ * create_task returns and binds its handle. A child that names its own
+ * handle in that step (before anything that can suspend it) finds it
+ * unbound: refused, pointing at "$current". Only handles that one
+ * create_task step binds, and nothing else, are checked (a handle bound
+ * before may legitimately name an earlier task).
+ */
+export function eagerSelfUseErrors(scenario: Scenario): ValidationError[] {
+  const bodies = new Map(scenario.coroutines.map((c, i) => [c.name, { body: c.body, path: `$.coroutines[${i}].body` }]));
+  const binders = new Map<string, Step[]>();
+  for (const { step } of walkSteps(scenario)) {
+    const h = step.op === "create_task" ? step.task : step.op === "create_future" ? step.future : null;
+    if (h !== null) binders.set(h, [...(binders.get(h) ?? []), step]);
+  }
+  const errors: ValidationError[] = [];
+  for (const [h, steps] of binders) {
+    const only = steps.length === 1 ? steps[0] : null;
+    if (only === null || only.op !== "create_task") continue;
+    const child = bodies.get(only.coro);
+    if (child === undefined) continue;
+    const use = firstStepUse(child.body, child.path, h, bodies, new Set([only.coro]));
+    if (use !== null && use !== "suspends") {
+      errors.push({
+        path: use,
+        message: `with eager tasks, "${only.coro}" runs its first step inside create_task, before "${h}" is bound: ` +
+          `this use of its own handle finds it unbound; use "$current" for the running task`,
+      });
+    }
+  }
+  return errors;
+}
+
+/**
+ * Where `steps` name handle `h` before anything that can suspend them: the
+ * path of the use, "suspends" if they may suspend first, or null if they
+ * neither use `h` nor suspend. Inline calls and block bodies are followed;
+ * the end of a block, an await, a sleep, a raise and a return end the search.
+ */
+function firstStepUse(
+  steps: Step[], path: string, h: string,
+  bodies: Map<string, { body: Step[]; path: string }>, calling: Set<string>,
+): string | "suspends" | null {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    const p = `${path}[${i}]`;
+    const named = namedHandle(step);
+    if (named !== null && named.name === h) return `${p}.${named.field}`;
+    for (const { aw, path: ap } of stepAwaitables(step, p)) if ("task" in aw && aw.task === h) return `${ap}.task`;
+    let inner: string | "suspends" | null = null;
+    if (step.op === "call") {
+      const callee = bodies.get(step.coro);
+      if (callee === undefined || calling.has(step.coro)) return "suspends";
+      inner = firstStepUse(callee.body, callee.path, h, bodies, new Set([...calling, step.coro]));
+    } else if (step.op === "try" || step.op === "taskgroup" || step.op === "timeout" || (step as { op: string }).op === "repeat") {
+      inner = firstStepUse((step as { body: Step[] }).body, `${p}.body`, h, bodies, calling);
+      if (inner === null) return "suspends"; // what follows the body (handlers, finally, the block's end) is not followed
+    } else if (["sleep", "await", "as_completed", "raise", "return"].includes(step.op)) {
+      return "suspends";
+    }
+    if (inner !== null) return inner;
+  }
+  return null;
 }
 
 /** except*: 1 to 3 clauses, no group types, no `return` inside a handler. */
