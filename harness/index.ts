@@ -16,6 +16,7 @@
 export * from "./engine/api";
 export { PyBaseException, isKnownExceptionType, isinstance, pyStr, pyexc } from "./engine/pyexc";
 export { runScenario } from "./engine/interpreter";
+export { contractViolation } from "./engine/contract";
 export { FEATURES } from "../spec/scenario/validate";
 export { PYTHON_VERSIONS } from "../spec/scenario/versions";
 export type { PythonVersion } from "../spec/scenario/versions";

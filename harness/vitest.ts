@@ -23,7 +23,7 @@ import { describe, it } from "vitest";
 import type { AsyncioImplementation } from "./engine/api";
 import { CLAUSES } from "../spec/clauses";
 import type { Clause, Level } from "../spec/clauses/clause";
-import { FEATURES } from "../spec/scenario/validate";
+import { contractViolation } from "./engine/contract";
 import { firstDifference } from "../spec/scenario/trace";
 import { NEWEST } from "../implementations/reference";
 import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../spec/scenario/versions";
@@ -183,10 +183,9 @@ function resolveImplementation(source: ImplementationSource, options: Conformanc
       `${impl.id} claims Python ${claimed}, not ${options.version}: pass a factory (version) => implementation to check other versions`,
     );
   }
-  const unknown = (impl.unsupported ?? []).filter((f) => !FEATURES.includes(f));
-  if (unknown.length > 0) {
-    throw new ConformanceUsageError(`${impl.id} declares unknown feature(s) unsupported: ${unknown.join(", ")} (features: ${FEATURES.join(", ")})`);
-  }
+  // The contract, as the CLI checks a module: functions, unsupported features.
+  const violation = contractViolation(impl, impl.id);
+  if (violation !== null) throw new ConformanceUsageError(violation);
   return [impl, claimed];
 }
 

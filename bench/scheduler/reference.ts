@@ -9,10 +9,10 @@
  */
 import { makeReference } from "../../implementations/reference";
 import { get_running_loop } from "../../implementations/reference/loop";
-import type { AsyncioImplementation, Coroutine } from "../../harness/engine/api";
+import type { CompleteAsyncioImplementation, Coroutine } from "../../harness/engine/api";
 import { WORKLOADS, type Sizes, bestOf, parseSizes } from "./workloads";
 
-const asyncio: AsyncioImplementation = makeReference("3.13");
+const asyncio: CompleteAsyncioImplementation = makeReference("3.13");
 
 /** asyncio.run(main()): a fresh loop, main as its task, run to the end. */
 function run(main: () => Coroutine): void {

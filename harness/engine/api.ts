@@ -98,44 +98,86 @@ export interface PyAsCompleted {
 
 export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
 
-/** The module-level functions of asyncio, acting on the running loop. */
+/**
+ * The module-level functions of asyncio, acting on the running loop.
+ *
+ * Every implementation provides `id`, `pythonVersion`, `new_event_loop`,
+ * `create_task`, `sleep` and `current_task` (CORE_FUNCTIONS). Each other
+ * function serves scenario features (FEATURE_FUNCTIONS) and may be left out
+ * when the implementation declares those features `unsupported` (or they
+ * are newer than the Python it claims): scenarios that use them are skipped,
+ * so the function is never called. harness/engine/contract.ts checks this,
+ * the same way for the CLI, aiospec/vitest and the programmatic API.
+ */
 export interface AsyncioImplementation {
   /** A human-readable id, e.g. "reference@3.13". */
   readonly id: string;
   /** The Python version whose behaviour this implementation claims, e.g. "3.13". */
   readonly pythonVersion: string;
   /**
-   * Scenario features this implementation does not provide (see
-   * `scenarioFeatures` in spec/scenario/validate.ts); scenarios that use one are skipped, with
-   * that reason, instead of failing.
+   * Scenario features this implementation does not provide (FEATURES, from
+   * spec/scenario/validate.ts, exported by the package's main entry);
+   * clauses and scenarios that use one are skipped, with that reason,
+   * instead of failing.
    */
   readonly unsupported?: readonly string[];
   new_event_loop(): PyEventLoop;
-  /** Install asyncio.eager_task_factory on the loop (3.12+). */
-  use_eager_task_factory?(loop: PyEventLoop): void;
   create_task(coro: Coroutine, name?: string | null): PyTask;
   sleep(delay: number, result?: unknown): Coroutine;
-  gather(aws: Array<Coroutine | PyFuture>, returnExceptions: boolean): PyFuture;
-  shield(aw: Coroutine | PyFuture): PyFuture;
-  wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine;
-  /** asyncio.wait: resolves to [done, pending] (their order does not matter). */
-  wait(aws: Array<Coroutine | PyFuture>, timeout: number | null, returnWhen: ReturnWhen): Coroutine<[PyFuture[], PyFuture[]]>;
-  as_completed(aws: Array<Coroutine | PyFuture>, timeout: number | null): PyAsCompleted;
-  TaskGroup(): PyTaskGroup;
-  timeout(delay: number | null): PyTimeout;
-  timeout_at(when: number | null): PyTimeout;
+  /** The task running on the running loop (aiospec names the task of every event with it). */
   current_task(): PyTask | null;
-  all_tasks(): PyTask[];
+  /**
+   * asyncio.gather. Also what the scenario's shutdown awaits, as asyncio.run
+   * does: gather(pending tasks, true), called outside the running loop (the
+   * loop is the tasks'); without gather the harness waits for them itself.
+   */
+  gather?(aws: Array<Coroutine | PyFuture>, returnExceptions: boolean): PyFuture;
+  shield?(aw: Coroutine | PyFuture): PyFuture;
+  wait_for?(aw: Coroutine | PyFuture, timeout: number | null): Coroutine;
+  /** asyncio.wait: resolves to [done, pending] (their order does not matter). */
+  wait?(aws: Array<Coroutine | PyFuture>, timeout: number | null, returnWhen: ReturnWhen): Coroutine<[PyFuture[], PyFuture[]]>;
+  as_completed?(aws: Array<Coroutine | PyFuture>, timeout: number | null): PyAsCompleted;
+  TaskGroup?(): PyTaskGroup;
+  timeout?(delay: number | null): PyTimeout;
+  timeout_at?(when: number | null): PyTimeout;
+  all_tasks?(): PyTask[];
+  /** Install asyncio.eager_task_factory on the loop (3.12+). */
+  use_eager_task_factory?(loop: PyEventLoop): void;
   /**
    * gc mode (scenarios with gc / drop / weakref steps): collect every task
    * and future unreachable from the loop's own roots and `roots` (what the
    * scenario holds), reporting destroyed objects to the loop's exception
-   * handler in creation order. Without it, gc scenarios are unsupported.
+   * handler in creation order.
    */
   gc_collect?(loop: PyEventLoop, roots: unknown[]): void;
   /** gc mode: whether a task or future has not been collected. */
   gc_alive?(obj: PyFuture): boolean;
 }
+
+/** The functions every implementation provides. */
+export const CORE_FUNCTIONS = ["new_event_loop", "create_task", "sleep", "current_task"] as const;
+
+/** The other functions, each with the scenario features that call it. */
+export const FEATURE_FUNCTIONS = {
+  gather: ["gather"],
+  shield: ["shield"],
+  wait_for: ["wait_for"],
+  wait: ["wait"],
+  as_completed: ["as_completed"],
+  TaskGroup: ["taskgroup", "new_taskgroup"],
+  timeout: ["timeout"],
+  timeout_at: ["timeout"],
+  all_tasks: ["all_tasks"],
+  use_eager_task_factory: ["eager"],
+  gc_collect: ["gc", "drop", "weakref", "inspect_weakref"],
+  gc_alive: ["gc", "drop", "weakref", "inspect_weakref"],
+} as const satisfies Record<string, readonly string[]>;
+
+export type FeatureFunction = keyof typeof FEATURE_FUNCTIONS;
+
+/** An implementation with every asyncio function (eager tasks and gc mode aside), as the reference is. */
+export type CompleteAsyncioImplementation = AsyncioImplementation &
+  Required<Pick<AsyncioImplementation, "gather" | "shield" | "wait_for" | "wait" | "as_completed" | "TaskGroup" | "timeout" | "timeout_at" | "all_tasks">>;
 
 /** Thrown by run_until_complete when nothing can ever happen again. */
 export class Deadlock extends Error {

@@ -7,6 +7,7 @@
 import { UsageError } from "./errors";
 import { runScenario } from "../engine/interpreter";
 import type { AsyncioImplementation } from "../engine/api";
+import { contractViolation } from "../engine/contract";
 import type { Scenario } from "../../spec/scenario/types";
 import type { Trace } from "../../spec/scenario/trace";
 import type { PythonVersion } from "../../spec/scenario/versions";
@@ -67,6 +68,8 @@ export interface TargetOptions extends Partial<IsolationLimits> {
 
 /** A target for an in-process TypeScript implementation. */
 export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, description: string): Target {
+  const violation = contractViolation(impl, impl.id ?? "the implementation");
+  if (violation !== null) throw new UsageError(violation);
   return {
     id: impl.id,
     version,

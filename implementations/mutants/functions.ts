@@ -11,7 +11,7 @@
  * (shield's, wait_for's no-wait) are small rewrites with the bug in place,
  * as someone writing the function from the documentation might make it.
  */
-import type { AsyncioImplementation, Coroutine, PyAsCompleted, PyFuture, ReturnWhen } from "../../harness/engine/api";
+import type { AsyncioImplementation, CompleteAsyncioImplementation, Coroutine, PyAsCompleted, PyFuture, ReturnWhen } from "../../harness/engine/api";
 import { isCoroutine } from "../../harness/engine/api";
 import { EventLoop, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
@@ -29,7 +29,7 @@ type Aw = Coroutine | PyFuture;
 function mutant(
   name: string,
   description: string,
-  change: (ref: AsyncioImplementation, v: PythonVersion) => Partial<AsyncioImplementation>,
+  change: (ref: CompleteAsyncioImplementation, v: PythonVersion) => Partial<AsyncioImplementation>,
 ): Mutant {
   return {
     name,

@@ -20,7 +20,7 @@
  *   exceptions.ts CancelledError, InvalidStateError, TimeoutError
  *   profile.ts    what differs between Python versions
  */
-import type { AsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/engine/api";
+import type { AsyncioImplementation, CompleteAsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/engine/api";
 import { EventLoop, TaskFactory } from "./loop";
 import { Profile, PythonVersion, NEWEST, profileFor } from "./profile";
 import { atLeast } from "../../spec/scenario/versions";
@@ -51,7 +51,7 @@ export interface Variation {
   pyTask?: boolean;
 }
 
-export function makeReference(version: PythonVersion = NEWEST, variation: Variation = {}): AsyncioImplementation {
+export function makeReference(version: PythonVersion = NEWEST, variation: Variation = {}): CompleteAsyncioImplementation {
   const profile = profileFor(version, variation.pyTask ?? false);
   const LoopClass = variation.loopClass ?? EventLoop;
   return {

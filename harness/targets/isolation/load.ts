@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import type { AsyncioImplementation } from "../../engine/api";
-import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../../../spec/scenario/versions";
+import { contractViolation } from "../../engine/contract";
 import type { PythonVersion } from "../../../spec/scenario/versions";
 
 export type ImplSpec =
@@ -36,13 +36,6 @@ export interface LoadedInfo {
   factory: boolean;
 }
 
-/** The methods AsyncioImplementation requires (harness/engine/api.ts). */
-export const REQUIRED_METHODS = [
-  "new_event_loop", "create_task", "sleep", "gather", "shield", "wait_for", "wait",
-  "as_completed", "TaskGroup", "timeout", "timeout_at", "current_task", "all_tasks",
-] as const;
-
-
 /** The module failed to load or does not export an implementation (a one-line reason). */
 export class LoadError extends Error {}
 
@@ -66,23 +59,10 @@ function pickExport(mod: unknown): unknown {
   return looksLikeImplementation(mod) ? mod : undefined;
 }
 
+/** The implementation contract (engine/contract.ts), as the other entry points check it. */
 export function checkImplementation(impl: unknown, where: string): AsyncioImplementation {
-  if (typeof impl !== "object" || impl === null) {
-    throw new LoadError(`${where} is ${impl === null ? "null" : typeof impl}, not an AsyncioImplementation object`);
-  }
-  const x = impl as Record<string, unknown>;
-  const missing = REQUIRED_METHODS.filter((m) => typeof x[m] !== "function");
-  if (missing.length > 0) {
-    throw new LoadError(`${where} lacks ${missing.join(", ")} (see AsyncioImplementation in harness/engine/api.ts)`);
-  }
-  if (typeof x.pythonVersion !== "string" || !isPythonVersion(x.pythonVersion)) {
-    throw new LoadError(
-      `${where} claims pythonVersion ${JSON.stringify(x.pythonVersion)}; aiospec knows ${VERSIONS.join(", ")}`,
-    );
-  }
-  if (x.unsupported !== undefined && !(Array.isArray(x.unsupported) && x.unsupported.every((f) => typeof f === "string"))) {
-    throw new LoadError(`${where}.unsupported must be a list of feature names`);
-  }
+  const violation = contractViolation(impl, where);
+  if (violation !== null) throw new LoadError(violation);
   return impl as AsyncioImplementation;
 }
 
