@@ -23,7 +23,7 @@ import { canonicalJson } from "../../spec/scenario/trace";
 import { compareVersions } from "../../spec/scenario/versions";
 import { loadClauses } from "../running/clauseset";
 import { defaultJobs } from "../running/pool";
-import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun } from "./commands";
+import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun, releaseNote } from "./commands";
 import { REALTIME } from "../running/runner";
 import { Target, UsageError, resolvePair, resolveTarget } from "../targets";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "../running/differential";
@@ -209,6 +209,10 @@ async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): Promise<
     process.stderr.write(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} ${opts.size === "small" ? "" : `${opts.size} `}scenarios, seed ${seed}\n`);
     const note = versionNote(a, b);
     if (note && !opts.json) process.stderr.write(`note: ${note}\n`);
+    for (const t of [a, b]) {
+      const release = releaseNote(t);
+      if (release && !opts.json) process.stderr.write(`note: ${release}\n`);
+    }
     const progress = progressReporter(opts.runs);
     // Each search stops at its first divergence; with --distinct N, new
     // searches (next seeds) go on, within the --runs budget, until N

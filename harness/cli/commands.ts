@@ -13,7 +13,8 @@ import { makeProgress } from "../reporting/progress";
 import { ClauseResult, REALTIME, targetClock, targetTickMs } from "../running/runner";
 import { DEFAULT_LIMITS, IsolationEvent, Target, UsageError, findCPython } from "../targets";
 import { parseInterpreterId } from "../targets/discovery";
-import { VERSIONS } from "../../implementations/reference";
+import { VERSIONS, isReferenceVersion } from "../../implementations/reference";
+import { patchLevelNote } from "../../implementations/reference/releases";
 import { MUTANTS } from "../../implementations/mutants";
 import { PYTHON_VERSIONS } from "../../spec/scenario/versions";
 import { writeFileAtomic } from "../reporting/atomic";
@@ -190,7 +191,8 @@ export function runPlan(
   given: { runs?: number; jobs?: number; timeoutMs?: number },
 ): { runs: number; jobs: number; reruns: number; notes: string[] } {
   const cores = defaultJobs();
-  if (targetClock(t) !== "real") return { runs: given.runs ?? DEFAULT_RUNS, jobs: given.jobs ?? cores, reruns: 0, notes: [] };
+  const patch = releaseNote(t);
+  if (targetClock(t) !== "real") return { runs: given.runs ?? DEFAULT_RUNS, jobs: given.jobs ?? cores, reruns: 0, notes: patch ? [patch] : [] };
   const runs = given.runs ?? REALTIME.runs;
   const jobs = given.jobs ?? REALTIME.jobs;
   const tick = targetTickMs(t);
@@ -210,7 +212,18 @@ export function runPlan(
       `shrinking stops after ${REALTIME.shrinkLimit} candidates` +
       `${vto ? `; ${vto} clause(s) that need a virtual clock are skipped` : ""}.`,
   ];
-  return { runs, jobs, reruns: REALTIME.reruns, notes };
+  return { runs, jobs, reruns: REALTIME.reruns, notes: patch ? [...notes, patch] : notes };
+}
+
+/**
+ * A line when the target is a patch release other than the one the clauses
+ * were checked on (patch releases change behaviour: docs/findings.md), else
+ * null. Only a real Python says its release; a reference or a module does not.
+ */
+export function releaseNote(t: Target): string | null {
+  if (!t.fullVersion || !isReferenceVersion(t.version)) return null;
+  const note = patchLevelNote(t.version, t.fullVersion);
+  return note && `${t.id}: ${note}`;
 }
 
 interface ExecuteResult {

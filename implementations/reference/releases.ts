@@ -21,8 +21,10 @@ export const MODELLED_RELEASES: Readonly<Partial<Record<PythonVersion, string>>>
  */
 export function patchLevelNote(version: PythonVersion, release: string | undefined): string | null {
   const modelled = MODELLED_RELEASES[version];
-  if (!modelled || !release || !/^\d+\.\d+\.\d+/.test(release)) return null;
-  const plain = /^\d+\.\d+\.\d+/.exec(release)![0];
-  if (plain === modelled) return null;
+  if (!modelled || !release) return null;
+  // The release of this minor version named in the string: "3.11.2", or
+  // the CPython inside "Pyodide 0.27.8 / 3.12.7".
+  const plain = new RegExp(`(?<![\\d.])${version.replace(".", "\\.")}\\.\\d+(?![\\d.])`).exec(release)?.[0];
+  if (!plain || plain === modelled) return null;
   return `the clauses and the reference's ${version} profile describe CPython ${modelled}; this implementation is ${release}: a difference may be the patch release's (docs/findings.md lists the known ones)`;
 }
