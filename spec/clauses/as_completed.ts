@@ -11,11 +11,18 @@ import fc from "fast-check";
 import type { Awaitable, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceValue } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { finished, mainRanToItsEnd, recorded, tasksCreated } from "./evidence";
 import { atLeast } from "../scenario/versions";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex } from "./gather";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.as_completed", section: "Waiting Primitives" };
+
+/** The clauses reason about the member tasks' ends and what as_completed handed out: the tasks were created and ended, and main went through the loop. */
+const MEMBERS_RAN = [mainRanToItsEnd, tasksCreated(), finished((s) => s.coroutines.map((c) => c.name))];
+const EVIDENCE = [...MEMBERS_RAN, recorded("awaited", "an outcome handed out by as_completed", () => 1, (e) => e.on === "as_completed")];
+/** With a timeout, the loop may hand out nothing before it raises TimeoutError, which main catches. */
+const TIMEOUT_EVIDENCE = [...MEMBERS_RAN, recorded("caught", "main catching what the loop over as_completed raised", () => 1, (e) => e.task === "Task-1")];
 
 interface Member {
   ticks: number;
@@ -136,6 +143,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["as_completed", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:as-completed-argument-order"],
+    evidence: EVIDENCE,
     scenarios: () =>
       fc
         .record({ m: membersArb(true), mode: fc.constantFrom<"iter" | undefined>(undefined, "iter"), timeout: fc.constantFrom<number | null | undefined>(undefined, null, 50) })
@@ -150,6 +158,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["as_completed", "as_completed:async", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:as-completed-ignores-timeout"],
+    evidence: TIMEOUT_EVIDENCE,
     scenarios: (version) =>
       fc
         .record({
@@ -176,6 +185,7 @@ export const CLAUSES: Clause[] = [
     note: "async iteration of as_completed is new in 3.13 (gh-77714)",
     needs: ["as_completed", "as_completed:async", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:as-completed-async-new-futures", "mutant:as-completed-argument-order"],
+    evidence: EVIDENCE,
     scenarios: () => membersArb(true).map((m) => asCompletedScenario(m.ms, m.order, { mode: "async" }, 0)),
     check: ({ scenario, trace }) => checkAsyncItems(scenario, trace),
   }),

@@ -19,6 +19,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceValue } from "../scenario/trace";
 import { ALL_VERSIONS, Clause, DOCS, clause } from "./clause";
+import { addedCallbacks, callbacksRan, everyStep, mainRanToItsEnd } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, logsByLabel, same, show, sleep } from "./loop";
 import { futureTimeline } from "./futures";
 
@@ -163,6 +164,7 @@ const scheduled = clause({
   level: "documented",
   needs: NEEDS,
   brokenBy: ["mutant:done-callbacks-sync"],
+  evidence: [mainRanToItsEnd, callbacksRan(addedCallbacks)],
   scenarios: () =>
     fc
       .array(fc.record({ target: targetArb, cbs: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 3 })
@@ -206,6 +208,7 @@ const whenDone = clause({
   level: "documented",
   needs: NEEDS,
   brokenBy: ["mutant:add-when-done-sync", "mutant:add-when-done-dropped"],
+  evidence: [mainRanToItsEnd, callbacksRan(addedCallbacks)],
   scenarios: () =>
     fc
       .array(fc.record({ target: targetArb, adds: fc.array(fc.constantFrom(...POOL), { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 3 })
@@ -249,6 +252,7 @@ const once = clause({
   level: "documented",
   needs: NEEDS,
   brokenBy: ["mutant:add-when-done-dropped", "mutant:cancel-skips-callbacks"],
+  evidence: [mainRanToItsEnd, callbacksRan(addedCallbacks)],
   scenarios: () =>
     fc
       .array(
@@ -308,6 +312,7 @@ const remove = clause({
   level: "documented",
   needs: [...NEEDS, "remove_done_callback"],
   brokenBy: ["mutant:remove-first-only"],
+  evidence: [mainRanToItsEnd, everyStep("remove_done_callback")],
   scenarios: () =>
     fc
       .array(fc.record({ target: targetArb, ops: fc.array(cbOpArb, { minLength: 2, maxLength: 8 }) }), { minLength: 1, maxLength: 2 })
@@ -355,6 +360,7 @@ const removeAfterDone = clause({
   level: "exact",
   needs: [...NEEDS, "remove_done_callback"],
   brokenBy: ["mutant:callbacks-not-cleared"],
+  evidence: [mainRanToItsEnd, everyStep("remove_done_callback"), callbacksRan(addedCallbacks)],
   scenarios: () =>
     fc
       .array(
@@ -419,6 +425,7 @@ const order = clause({
   level: "exact",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "create_task", "log", "return", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:callbacks-lifo", "mutant:done-callbacks-sync", "mutant:lifo-ready"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({

@@ -13,6 +13,7 @@ import type { Scalar, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause } from "./clause";
 import type { LifecycleOptions } from "./tasks";
 import {
@@ -44,6 +45,7 @@ const returnsFalseWhenDone = clause({
   level: "documented",
   needs: lifecycleNeeds(RETURNS),
   brokenBy: ["mutant:cancel-done-returns-true"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(RETURNS),
   check({ trace }) {
     let checked = 0;
@@ -102,6 +104,7 @@ const deliveredAtNextResumption = clause({
   level: "documented",
   needs: ["await", "cancel", "create_future", "create_task", "log", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-deferred"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => deliveryArb(),
   check({ trace }) {
     const ev = beforeShutdown(trace);
@@ -140,6 +143,7 @@ const cancelledOnlyWhenPropagated = clause({
   level: "documented",
   needs: lifecycleNeeds(PROPAGATED),
   brokenBy: ["mutant:cancel-marks-cancelled", "mutant:cancel-uncatchable"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(PROPAGATED),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -201,6 +205,7 @@ const mayBeCaught = clause({
   level: "documented",
   needs: ["await", "cancel", "create_future", "create_task", "inspect", "log", "result", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-uncatchable"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => catchArb(),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -267,6 +272,7 @@ const message = clause({
   level: "documented",
   needs: ["cancel:msg", "await", "cancel", "create_task", "log", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-drops-msg"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => messageArb(),
   check({ scenario, trace }) {
     const step = scenario.coroutines.flatMap((c) => c.body).find((s) => s.op === "cancel") as { msg: string };
@@ -298,6 +304,7 @@ const cancellingCounts = clause({
   level: "documented",
   needs: lifecycleNeeds(COUNTS),
   brokenBy: ["mutant:cancelling-flag", "mutant:uncancel-noop"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(COUNTS),
   check({ trace }) {
     const count = new Map<string, number>();
@@ -325,6 +332,7 @@ const uncancelDecrements = clause({
   level: "documented",
   needs: lifecycleNeeds(UNCANCEL),
   brokenBy: ["mutant:uncancel-noop"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(UNCANCEL),
   check({ trace }) {
     let checked = 0;
@@ -393,6 +401,7 @@ const uncancelWithdraws = clause({
   needs: WITHDRAW_NEEDS,
   note: "changed in 3.13 (gh-116720); 3.11 and 3.12 deliver the cancellation anyway",
   brokenBy: ["mutant:uncancel-flag-flipped"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => withdrawArb(),
   check({ trace }) {
     const name = createdName(trace.events, "t1");
@@ -415,6 +424,7 @@ const uncancelKeepsPending = clause({
   needs: WITHDRAW_NEEDS,
   note: "3.13 withdraws the pending cancellation when the count reaches zero (gh-116720)",
   brokenBy: ["mutant:uncancel-flag-flipped"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => withdrawArb(),
   check({ trace }) {
     const resumed = trace.events.findIndex((e) => is(e, "log") && e.label === "c1:resumed");
@@ -457,6 +467,7 @@ const beforeStart = clause({
   level: "documented",
   needs: ["cancel", "create_task", "inspect", "log", "return", "sleep"],
   brokenBy: ["mutant:cancel-starts-coroutine"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => beforeStartArb(),
   check({ scenario, trace }) {
     const ev = trace.events;

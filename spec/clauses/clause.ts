@@ -11,6 +11,7 @@ import type * as fc from "fast-check";
 import type { Scenario } from "../scenario/types";
 import type { Trace } from "../scenario/trace";
 import type { PythonVersion } from "../../implementations/reference/profile";
+import { Evidence, firstMissing, ofThisScenario } from "./evidence";
 
 export type Level = "documented" | "exact";
 
@@ -55,7 +56,14 @@ export interface Clause {
   needs: readonly string[];
   /** Scenarios that exercise the behaviour on every run. */
   scenarios(version: PythonVersion): fc.Arbitrary<Scenario>;
-  /** The property over one scenario and its trace. */
+  /**
+   * What the trace must record before the property reasons about it (see
+   * ./evidence.ts): the callbacks ran, the tasks were created, the cancel
+   * was delivered. Checked in order, after `ofThisScenario`, which every
+   * clause asks for; the first piece missing is the verdict.
+   */
+  evidence?: readonly Evidence[];
+  /** The property over one scenario and its trace, once its evidence is there. */
   check(ctx: CheckContext): Verdict;
   /** Why a version is excluded, when it is (e.g. "added in 3.12"). */
   note?: string;
@@ -95,7 +103,26 @@ export const SINCE_3_9: readonly PythonVersion[] = ["3.9", "3.10", "3.11", "3.12
 /** From 3.11: TaskGroup, timeout(), uncancel()/cancelling(), cancel messages reaching the awaiter, wait() refusing coroutines. */
 export const SINCE_3_11: readonly PythonVersion[] = ["3.11", "3.12", "3.13", "3.14"];
 
+/**
+ * A clause as the harness runs it: its check asks for the evidence first
+ * (the trace is of this scenario, then the clause's own evidence), and a
+ * property that cannot read a trace it did not expect fails with a sentence
+ * rather than an exception.
+ */
 export function clause(c: Clause): Clause {
   if (!/^[a-z_]+(\.[a-z0-9_]+)+$/.test(c.id)) throw new Error(`clause id ${c.id} must be dotted lower-case, area first`);
-  return c;
+  const evidence = [ofThisScenario, ...(c.evidence ?? [])];
+  const property = c.check;
+  return {
+    ...c,
+    check(ctx) {
+      const missing = firstMissing(ctx, evidence);
+      if (missing !== true) return missing;
+      try {
+        return property.call(c, ctx);
+      } catch (e) {
+        return `the property could not read this trace: ${(e as Error).message}`;
+      }
+    },
+  };
 }

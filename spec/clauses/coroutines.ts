@@ -20,6 +20,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, Scalar, Step } from "../scenario/types";
 import type { ExceptionData, Trace, TraceValue } from "../scenario/trace";
 import { ALL_VERSIONS, Clause, DOCS, clause } from "./clause";
+import { allLabels, callbacksRan, everyStep, finished, logged, mainRanToItsEnd, tasksCreated } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, logsByLabel, same, show, sleep } from "./loop";
 
 const scalarArb: fc.Arbitrary<Scalar> = fc.oneof(
@@ -43,6 +44,7 @@ const sequential = clause({
   level: "documented",
   needs: ["await", "call", "coro", "create_task", "log", "return", "sleep", "task"],
   brokenBy: ["mutant:sleep-short"],
+  evidence: [mainRanToItsEnd, logged(allLabels), finished((s) => s.coroutines.map((c) => c.name))],
   scenarios: () =>
     fc
       .record({
@@ -110,6 +112,7 @@ const concurrent = clause({
   level: "documented",
   needs: ["await", "create_task", "log", "return", "sleep", "task"],
   brokenBy: ["mutant:lazy-tasks"],
+  evidence: [mainRanToItsEnd, tasksCreated()],
   scenarios: () =>
     fc
       .record({
@@ -193,6 +196,7 @@ const awaitTask = clause({
   level: "documented",
   needs: ["await", "cancel", "create_task", "raise", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:result-consumed"],
+  evidence: [finished(), tasksCreated(), everyStep("await")],
   scenarios: () =>
     fc
       .record({
@@ -258,6 +262,7 @@ const doneNoYield = clause({
   level: "exact",
   needs: ["await", "call_soon", "cancel", "create_future", "create_task", "log", "return", "set_exception", "set_result", "sleep", "task", "try"],
   brokenBy: ["mutant:await-always-yields"],
+  evidence: [mainRanToItsEnd, callbacksRan()],
   scenarios: () =>
     fc.array(fc.constantFrom<Done>("result", "exception", "cancelled", "task"), { minLength: 1, maxLength: 4 }).map((blocks) => {
       const main: Step[] = [];
@@ -377,6 +382,7 @@ const sleepResult = clause({
   level: "documented",
   needs: ["await", "create_task", "log", "sleep", "task"],
   brokenBy: ["mutant:sleep-ignores-result", "mutant:sleep-short"],
+  evidence: [mainRanToItsEnd, tasksCreated(), logged(allLabels)],
   scenarios: () => sleepsArb,
   check: ({ scenario, trace }) => checkSleeps(trace, sleepItems(scenario.coroutines[0].body, scenario.coroutines.slice(1)), false),
 });
@@ -389,6 +395,7 @@ const sleepDuration = clause({
   level: "exact",
   needs: ["await", "create_task", "log", "sleep", "task"],
   brokenBy: ["mutant:timers-late", "mutant:sleep-short"],
+  evidence: [mainRanToItsEnd, tasksCreated(), logged(allLabels)],
   scenarios: () => sleepsArb,
   check: ({ scenario, trace }) => checkSleeps(trace, sleepItems(scenario.coroutines[0].body, scenario.coroutines.slice(1)), true),
 });
@@ -403,6 +410,7 @@ const sleepYields = clause({
   level: "documented",
   needs: ["await", "call_soon", "create_task", "log", "sleep"],
   brokenBy: ["mutant:sleep0-no-yield"],
+  evidence: [mainRanToItsEnd, callbacksRan(), tasksCreated()],
   scenarios: () =>
     fc
       .array(
@@ -477,6 +485,7 @@ const zeroOnce = clause({
   level: "exact",
   needs: ["call_soon", "create_task", "log", "sleep"],
   brokenBy: ["mutant:sleep0-no-yield", "mutant:sleep0-yields-twice", "mutant:lifo-ready"],
+  evidence: [mainRanToItsEnd, callbacksRan()],
   scenarios: () =>
     fc
       .record({

@@ -22,6 +22,7 @@ import type { Scenario, Step } from "../scenario/types";
 import type { TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { DOCS, clause } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause } from "./clause";
 import type { PythonVersion } from "../../implementations/reference/profile";
 import { VALUE_POOL, createIndex, createSteps, enterIndex, exitIndex, inspect, is, isDefaultName, log, ret, scenarioOf, sleep, spawn } from "./tasks";
@@ -117,6 +118,7 @@ const firstStepInline = clause({
   needs: EAGER_NEEDS,
   note: "asyncio.eager_task_factory is new in 3.12",
   brokenBy: ["mutant:eager-factory-lazy"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "mixed" }),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -144,6 +146,7 @@ const finishedNeverScheduled = clause({
   needs: EAGER_NEEDS,
   note: "asyncio.eager_task_factory is new in 3.12",
   brokenBy: ["mutant:eager-factory-lazy", "mutant:all-tasks-keeps-done"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "always" }),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -178,6 +181,7 @@ const currentTaskFirstStep = clause({
   needs: EAGER_NEEDS,
   note: "asyncio.eager_task_factory is new in 3.12",
   brokenBy: ["mutant:current-task-ignores-eager"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "mixed", probes: true }),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -213,6 +217,7 @@ const allTasksFirstStep = clause({
   needs: EAGER_NEEDS,
   note: "asyncio.eager_task_factory is new in 3.12",
   brokenBy: ["mutant:all-tasks-omits-eager"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "mixed", probes: true }),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -239,6 +244,7 @@ const firstStepDefaultName = clause({
   needs: EAGER_NEEDS,
   note: "3.13.0; later 3.13 releases pass the name to the factory (gh-128308)",
   brokenBy: ["mutant:eager-factory-gets-name"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "always" }),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -263,6 +269,7 @@ const unnamedNone = clause({
   needs: EAGER_NEEDS,
   note: "CPython 3.13.0 only (fixed in later 3.13 releases, gh-130033); 3.12 keeps the default name",
   brokenBy: ["mutant:eager-factory-gets-name", "mutant:factory-rename-flipped"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "mixed" }),
   check({ scenario, trace }) {
     if (trace.tasks[0]?.name !== "None") return `the main task is named ${show(trace.tasks[0]?.name)}, not "None"`;
@@ -285,6 +292,7 @@ const unnamedDefault = clause({
   needs: EAGER_NEEDS,
   note: "CPython 3.13.0 names such tasks \"None\" (gh-130033)",
   brokenBy: ["mutant:factory-rename-flipped"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "mixed" }),
   check({ scenario, trace }) {
     if (!isDefaultName(trace.tasks[0]?.name ?? "")) return `the main task is named ${show(trace.tasks[0]?.name)}, not Task-N`;
@@ -307,6 +315,7 @@ const firstStepGivenName = clause({
   needs: EAGER_NEEDS,
   note: "3.14 passes create_task's keyword arguments on to the task factory (gh-128308); 3.12 and 3.13.0 rename the task after its first step (eager.first_step_default_name)",
   brokenBy: ["mutant:factory-name-flipped"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => eagerArb({ named: "always" }),
   check({ scenario, trace }) {
     const ev = trace.events;

@@ -27,6 +27,7 @@ import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step }
 import { walkSteps } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
 import { ALL_VERSIONS, Clause, DOCS, clause, SINCE_3_9 } from "./clause";
+import { allLabels, callbacksRan, logged, mainRanToItsEnd, soonCallbacks } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, same, show, sleep } from "./loop";
 
 // ---------------------------------------------------------------- the model
@@ -241,6 +242,7 @@ const resultPending = clause({
   level: "documented",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:result-pending-none"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () => futureOpsArb(fc.tuple(fc.constantFrom(probe0("result"), probe0("exception")), complete0(), fc.constantFrom(probe0("result"), probe0("exception"))).map((x) => x as FutOp[])),
   check({ scenario, trace }) {
     for (const { e, before } of futureTimeline(scenario, trace).events) {
@@ -262,6 +264,7 @@ const resultValue = clause({
   level: "documented",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:exception-raises", "mutant:result-consumed"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () =>
     futureOpsArb(
       fc.tuple(
@@ -292,6 +295,7 @@ const cancelledRaises = clause({
   level: "documented",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:exception-cancelled-none"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () =>
     futureOpsArb(
       fc.tuple(fc.record({ op: fc.constant("cancel" as const), f: fc.constant(0), msg: msgArb }, { requiredKeys: ["op", "f"] }), fc.constantFrom(probe0("result"), probe0("exception")), fc.constant(probe0("exception"))).map((x) => x as FutOp[]),
@@ -316,6 +320,7 @@ const cancelMsg = clause({
   level: "exact",
   needs: ["cancel:msg", "add_done_callback", "await", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep", "task", "try"],
   brokenBy: ["mutant:cancel-msg-dropped"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () =>
     futureOpsArb(
       fc.tuple(fc.record({ op: fc.constant("cancel" as const), f: fc.constant(0), msg: fc.constantFrom("stop", "why", "") }), fc.constantFrom(probe0("result"), probe0("exception"))).map((x) => x as FutOp[]),
@@ -351,6 +356,7 @@ const setWhenDone = clause({
   level: "documented",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:set-when-done-ignored"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () =>
     futureOpsArb(
       fc.tuple(
@@ -387,6 +393,7 @@ const doneState = clause({
   level: "documented",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:cancelled-by-exception"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () =>
     futureOpsArb(
       fc
@@ -424,6 +431,7 @@ const cancel = clause({
   level: "documented",
   needs: ["add_done_callback", "call_soon", "cancel", "create_future", "exception", "inspect", "log", "result", "set_exception", "set_result", "sleep"],
   brokenBy: ["mutant:cancel-done-true", "mutant:cancel-skips-callbacks"],
+  evidence: [mainRanToItsEnd, callbacksRan(soonCallbacks), logged(allLabels)],
   scenarios: () =>
     futureOpsArb(
       fc
@@ -467,6 +475,7 @@ const awaitFuture = clause({
   level: "documented",
   needs: ["await", "call_later", "cancel", "create_future", "create_task", "log", "set_exception", "set_result", "sleep", "task", "try"],
   brokenBy: ["mutant:result-consumed"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .array(
@@ -559,6 +568,7 @@ const ensureFutureWraps = clause({
   level: "documented",
   needs: ["await", "coro", "create_task", "gather", "return", "sleep", "task"],
   brokenBy: ["mutant:ensure-future-wraps-tasks"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => ensureFutureScenario,
   check({ scenario, trace }) {
     const main = scenario.coroutines[0].body;

@@ -17,6 +17,7 @@ import type { Awaitable, CallbackDef, CoroutineDef, ExceptionSpec, Scenario, Ste
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.gather", section: "Running Tasks Concurrently" };
@@ -535,6 +536,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "coro", "task", "sleep", "create_task"],
     brokenBy: ["mutant:gather-completion-order"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => orderArb,
     check: ({ scenario, trace }) => checkOrder(scenario, trace),
   }),
@@ -546,6 +548,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "coro", "task", "sleep", "create_task", "raise"],
     brokenBy: ["mutant:gather-waits-for-all-on-error"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => failingChildrenArb(1).map(({ cs, re }) => gatherScenario(cs, re, null)),
     check: ({ scenario, trace }) => checkFirstException(scenario, trace),
   }),
@@ -557,6 +560,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "coro", "task", "sleep", "create_task", "raise", "try"],
     brokenBy: ["mutant:gather-cancels-on-error"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => othersKeepRunningArb,
     check: ({ scenario, trace }) => checkOthersKeepRunning(scenario, trace),
   }),
@@ -568,6 +572,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "coro", "task", "sleep", "create_task", "raise"],
     brokenBy: ["mutant:gather-ignores-return-exceptions"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .array(childSpecArb({ raises: true }), { minLength: 1, maxLength: 4 })
@@ -582,6 +587,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "coro", "task", "sleep", "create_task", "cancel"],
     brokenBy: ["mutant:gather-cancel-not-propagated"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => cancelGatherArb,
     check: ({ scenario, trace }) => checkCancelChildren(scenario, trace),
   }),
@@ -593,6 +599,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "task", "create_task", "sleep", "cancel", "call_later", "try"],
     brokenBy: ["mutant:gather-child-cancel-cancels-all", "mutant:gather-ignores-return-exceptions"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => cancelledChildArb,
     check: ({ scenario, trace }) => checkCancelledChild(scenario, trace),
   }),
@@ -604,6 +611,7 @@ export const CLAUSES: Clause[] = [
     level: "exact",
     needs: ["cancel:msg", "gather", "task", "create_task", "create_future", "set_result", "sleep", "cancel", "call_later", "raise"],
     brokenBy: ["mutant:gather-cancelled-entry-keeps-message"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => cancelledEntryArb,
     check: ({ scenario, trace }) => checkCancelledEntry(scenario, trace),
   }),
@@ -615,6 +623,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["gather", "task", "create_task", "sleep"],
     brokenBy: ["mutant:gather-empty-hangs"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => emptyArb,
     check: ({ scenario, trace }) => checkEmpty(scenario, trace),
   }),
@@ -626,6 +635,7 @@ export const CLAUSES: Clause[] = [
     level: "exact",
     needs: ["gather", "task", "create_task", "sleep", "raise"],
     brokenBy: ["mutant:gather-dedup-collapses"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => duplicateArb,
     check: ({ scenario, trace }) => checkReturnExceptionsOrOrder(scenario, trace),
   }),
@@ -638,6 +648,7 @@ export const CLAUSES: Clause[] = [
     note: "gh-97696's fast paths: 3.11 handles finished children through done callbacks, a loop iteration later",
     needs: ["gather", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:gather-fast-path-flipped"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => doneChildrenArb,
     check: ({ trace }) => {
       const o = doneChildrenOrder(trace);
@@ -655,6 +666,7 @@ export const CLAUSES: Clause[] = [
     note: "3.12 added a fast path for finished children (gh-97696)",
     needs: ["gather", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:gather-fast-path-flipped"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => doneChildrenArb,
     check: ({ trace }) => {
       const o = doneChildrenOrder(trace);

@@ -26,6 +26,7 @@ import type { CallbackDef, CoroutineDef, Scenario, Step } from "../scenario/type
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, Clause, DOCS, clause } from "./clause";
+import { callbacksRan, finished, mainRanToItsEnd } from "./evidence";
 
 // ---------------------------------------------------------------- shared helpers
 
@@ -234,6 +235,7 @@ const soonFifo = clause({
   level: "documented",
   needs: ["call_soon", "log", "sleep"],
   brokenBy: ["mutant:lifo-ready"],
+  evidence: [callbacksRan()],
   scenarios: () =>
     fc
       .record({
@@ -277,6 +279,7 @@ const laterZero = clause({
   level: "exact",
   needs: ["call_at", "call_later", "call_soon", "log", "sleep"],
   brokenBy: ["mutant:later0-is-soon", "mutant:soon-same-iteration", "mutant:lifo-ready"],
+  evidence: [callbacksRan()],
   scenarios: () =>
     fc
       .record({
@@ -450,6 +453,7 @@ const deadlineOrder = clause({
   level: "documented",
   needs: ["call_at", "call_later", "log", "sleep"],
   brokenBy: ["mutant:call-at-relative"],
+  evidence: [callbacksRan()],
   scenarios: () => timerTreeArb({ far: false }),
   check({ trace }) {
     const regs = timerRegs(trace);
@@ -484,6 +488,7 @@ const deadlineTime = clause({
   level: "exact",
   needs: ["call_at", "call_later", "log", "sleep"],
   brokenBy: ["mutant:timers-late", "mutant:call-at-relative"],
+  evidence: [callbacksRan()],
   virtualTimeOnly: "its scenarios wait up to 200 100 ticks (100 minutes at 30 ms a tick), and it states exact deadlines, which only a virtual clock keeps",
   scenarios: () => timerTreeArb({ far: true }),
   check({ trace }) {
@@ -625,6 +630,7 @@ const equalDeadlines = clause({
   level: "exact",
   needs: ["call_at", "call_later", "cancel_handle", "sleep"],
   brokenBy: ["mutant:fifo-ties"],
+  evidence: [finished()],
   scenarios: () => heapScenarioArb({ many: false }),
   check: checkHeapOrder,
 });
@@ -640,6 +646,7 @@ const heapRebuild = clause({
   level: "exact",
   needs: ["call_at", "call_later", "cancel_handle", "sleep"],
   brokenBy: ["mutant:no-heap-rebuild", "mutant:fifo-ties"],
+  evidence: [finished()],
   virtualTimeOnly: "more than 100 timers due in the same few ticks: on a real clock even asyncio's own loop runs them out of heap order now and then (flaky), so there the clause would check the clock, not the loop",
   scenarios: () => fc.oneof(heapScenarioArb({ many: true }), staleRebuildArb),
   check: checkHeapOrder,
@@ -659,6 +666,7 @@ const handleCancel = clause({
   level: "documented",
   needs: ["call_at", "call_later", "call_soon", "cancel_handle", "log", "sleep"],
   brokenBy: ["mutant:handle-cancel-noop"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -743,6 +751,7 @@ const dueTogether = clause({
   level: "exact",
   needs: ["call_at", "call_later", "call_soon", "log", "sleep"],
   brokenBy: ["mutant:one-timer-per-iteration"],
+  evidence: [callbacksRan()],
   scenarios: () =>
     fc
       .record({

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import type { Awaitable, CallbackDef, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, enterOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex, valueError } from "./gather";
 
@@ -169,6 +170,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["shield", "coro", "task", "create_task", "sleep", "cancel", "raise"],
     brokenBy: ["mutant:shield-cancels-inner"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => outerCancelArb,
     check: ({ trace }) => checkOuterCancel(trace),
   }),
@@ -180,6 +182,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["shield", "coro", "task", "create_task", "sleep", "cancel", "call_later", "raise", "try"],
     brokenBy: ["mutant:shield-ignores-inner-cancel"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => innerCancelledArb,
     check: ({ trace }) => checkInnerCancelled(trace),
   }),
@@ -191,6 +194,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["shield", "coro", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:shield-swallows-exception"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => passThroughArb,
     check: ({ scenario, trace }) => checkPassThrough(scenario, trace),
   }),
@@ -202,6 +206,7 @@ export const CLAUSES: Clause[] = [
     level: "exact",
     needs: ["shield", "task", "create_task", "sleep", "cancel", "raise", "try"],
     brokenBy: ["mutant:shield-always-wraps"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => doneInnerArb,
     check: ({ trace }) => checkDoneInner(trace),
   }),

@@ -25,6 +25,7 @@ import type { ExceptionSpec, RaisableType, Scalar, Scenario, Step, CatchableType
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 
 // ================================================================ vocabulary: building scenarios
@@ -272,6 +273,7 @@ const waitAtExit = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-no-wait", "mutant:tg-closed-at-exit"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -326,6 +328,7 @@ const failureCancelsOthers = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-no-cancel-siblings"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -386,6 +389,7 @@ const failureCancelsBody = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-no-cancel-body", "mutant:tg-first-error-bare"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -438,6 +442,7 @@ const exceptionGroupClause = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-first-error-bare"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => {
     const groupExc = fc.constantFrom<ExceptionSpec>(
       { type: "ExceptionGroup", args: ["?"], exceptions: [exc("ValueError", 1), exc("KeyError", 2)] },
@@ -488,6 +493,7 @@ const bodyError = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-only-failure-aborts", "mutant:tg-first-error-bare"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -550,6 +556,7 @@ const baseError = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-groups-base-error", "mutant:tg-only-failure-aborts"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -599,6 +606,7 @@ const parentCancel = clause({
   level: "documented",
   needs: ["taskgroup", "create_task", "cancel"],
   brokenBy: ["mutant:tg-only-failure-aborts"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -679,6 +687,7 @@ const collisionKept = clause({
   level: "documented",
   needs: ["taskgroup", "create_task", "cancel"],
   brokenBy: ["mutant:tg-uncancel-before-wait"],
+  evidence: [mainRanToItsEnd],
   scenarios: collisionScenarios,
   check({ trace }) {
     if (!collided(trace)) return true;
@@ -699,6 +708,7 @@ const collisionLost = clause({
   level: "exact",
   needs: ["taskgroup", "create_task", "cancel"],
   brokenBy: ["mutant:tg-uncancel-after-wait"],
+  evidence: [mainRanToItsEnd],
   scenarios: collisionScenarios,
   check({ trace }) {
     if (!collided(trace)) return true;
@@ -762,6 +772,7 @@ const cancellingRestored = clause({
   level: "documented",
   needs: ["taskgroup", "create_task", "inspect"],
   brokenBy: ["mutant:tg-uncancel-before-wait"],
+  evidence: [mainRanToItsEnd],
   scenarios: cancellingScenarios,
   check({ trace, scenario: s }) {
     const r = cancellingAround(trace, s);
@@ -781,6 +792,7 @@ const cancellingLeak = clause({
   level: "exact",
   needs: ["taskgroup", "create_task", "inspect"],
   brokenBy: ["mutant:tg-uncancel-after-wait"],
+  evidence: [mainRanToItsEnd],
   scenarios: cancellingScenarios,
   check({ trace, scenario: s }) {
     const r = cancellingAround(trace, s);
@@ -803,6 +815,7 @@ const recancelCounted = clause({
   level: "exact",
   needs: ["taskgroup", "create_task", "inspect"],
   brokenBy: ["mutant:tg-uncancel-before-wait"],
+  evidence: [mainRanToItsEnd],
   scenarios: cancellingScenarios,
   check({ trace, scenario: s }) {
     const r = cancellingAround(trace, s);
@@ -857,6 +870,7 @@ const createTaskInactive = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-never-refuses"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -902,6 +916,7 @@ const createTaskShuttingDown = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-never-refuses"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -946,6 +961,7 @@ const cancelOrder = clause({
   level: "exact",
   needs: ["taskgroup", "create_task", "create_future"],
   brokenBy: ["mutant:tg-cancel-creation-order"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -996,6 +1012,7 @@ const cancelledChild = clause({
   level: "documented",
   needs: ["taskgroup", "create_task", "cancel"],
   brokenBy: ["mutant:tg-cancelled-child-aborts"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -1047,6 +1064,7 @@ const nested = clause({
   level: "documented",
   needs: ["taskgroup", "create_task"],
   brokenBy: ["mutant:tg-first-error-bare"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ outer: fc.integer({ min: 1, max: 3 }), inner: fc.integer({ min: 1, max: 3 }), victims: fc.boolean() })
@@ -1116,6 +1134,7 @@ const terminate = clause({
   level: "documented",
   needs: ["taskgroup", "create_task", "except*"],
   brokenBy: ["mutant:tg-no-cancel-siblings"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({

@@ -24,6 +24,7 @@ import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step }
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { entered, everyStep, mainRanToItsEnd, spawnedCoroutines, tasksCreated } from "./evidence";
 import type { Clause } from "./clause";
 
 // ---------------------------------------------------------------- helpers: scenarios
@@ -465,6 +466,7 @@ const createSoon = clause({
   level: "documented",
   needs: spawnTreeNeeds(),
   brokenBy: ["mutant:create-task-runs-now"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => spawnTreeArb(),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -493,6 +495,7 @@ const createOrder = clause({
   level: "exact",
   needs: spawnTreeNeeds({ sameStep: true }),
   brokenBy: ["mutant:create-task-lifo", "mutant:lifo-ready"],
+  evidence: [mainRanToItsEnd, tasksCreated(), entered(spawnedCoroutines)],
   scenarios: () => spawnTreeArb({ sameStep: true }),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -518,6 +521,7 @@ const createName = clause({
   level: "documented",
   needs: NAMES_NEEDS,
   brokenBy: ["mutant:create-task-ignores-name", "mutant:set-name-ignored"],
+  evidence: [mainRanToItsEnd, tasksCreated()],
   scenarios: () => namesArb(),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -549,6 +553,7 @@ const defaultNames = clause({
   level: "documented",
   needs: NAMES_NEEDS,
   brokenBy: ["mutant:default-names-repeat"],
+  evidence: [mainRanToItsEnd, tasksCreated()],
   scenarios: () => namesArb(),
   check({ scenario, trace }) {
     const asked = askedNames(scenario);
@@ -578,6 +583,7 @@ const counterShared = clause({
   needs: NAMES_NEEDS,
   note: "3.13 passes the name to the Task constructor: named tasks no longer take a number",
   brokenBy: ["mutant:name-counter-flipped"],
+  evidence: [mainRanToItsEnd, tasksCreated()],
   scenarios: () => namesArb(),
   check({ trace }) {
     for (const [k, t] of trace.tasks.entries()) {
@@ -598,6 +604,7 @@ const counterUnnamed = clause({
   needs: NAMES_NEEDS,
   note: "3.11 and 3.12 rename the task after creating it: named tasks take a number too",
   brokenBy: ["mutant:name-counter-flipped"],
+  evidence: [mainRanToItsEnd, tasksCreated()],
   scenarios: () => namesArb(),
   check({ trace }) {
     let n = 0;
@@ -655,6 +662,7 @@ const setName = clause({
   level: "documented",
   needs: ["create_task", "current_task", "inspect", "log", "set_name", "sleep"],
   brokenBy: ["mutant:set-name-ignored"],
+  evidence: [mainRanToItsEnd, everyStep("inspect"), everyStep("current_task")],
   scenarios: () => renameArb(),
   check({ trace }) {
     let current: string | null = null;
@@ -714,6 +722,7 @@ const currentTaskInTask = clause({
   level: "documented",
   needs: ["await", "call", "coro", "create_task", "current_task", "log", "sleep"],
   brokenBy: ["mutant:current-task-is-creator"],
+  evidence: [mainRanToItsEnd, everyStep("current_task")],
   scenarios: () => currentTaskArb(),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -775,6 +784,7 @@ const currentTaskInCallback = clause({
   level: "documented",
   needs: ["add_done_callback", "call_later", "call_soon", "create_future", "create_task", "current_task", "log", "set_result", "sleep"],
   brokenBy: ["mutant:current-task-stale"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => callbackArb(),
   check({ trace }) {
     const ev = trace.events;
@@ -807,6 +817,7 @@ const allTasks = clause({
   level: "documented",
   needs: spawnTreeNeeds(ALL_TASKS_TREE),
   brokenBy: ["mutant:all-tasks-keeps-done"],
+  evidence: [mainRanToItsEnd, tasksCreated(), everyStep("all_tasks")],
   scenarios: () => spawnTreeArb(ALL_TASKS_TREE),
   check({ trace }) {
     const ev = beforeShutdown(trace);
@@ -838,6 +849,7 @@ const resultNotDone = clause({
   level: "documented",
   needs: lifecycleNeeds(RESULT_NOT_DONE),
   brokenBy: ["mutant:task-result-before-done"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(RESULT_NOT_DONE),
   check({ trace }) {
     let checked = 0;
@@ -868,6 +880,7 @@ const resultDone = clause({
   level: "documented",
   needs: lifecycleNeeds(RESULT_DONE),
   brokenBy: ["mutant:task-result-hides-exception"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(RESULT_DONE),
   check({ scenario, trace }) {
     const ev = trace.events;
@@ -907,6 +920,7 @@ const resultCancelled = clause({
   level: "documented",
   needs: lifecycleNeeds(RESULT_CANCELLED),
   brokenBy: ["mutant:cancelled-exception-returned"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(RESULT_CANCELLED),
   check({ trace }) {
     let checked = 0;
@@ -932,6 +946,7 @@ const cancellingNotAState = clause({
   level: "documented",
   needs: lifecycleNeeds(NOT_A_STATE),
   brokenBy: ["mutant:cancel-marks-cancelled"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => lifecycleArb(NOT_A_STATE),
   check({ trace }) {
     let checked = 0;

@@ -16,6 +16,7 @@ import fc from "fast-check";
 import type { Scenario, Step, TimeoutStep } from "../scenario/types";
 import type { ExceptionData, Trace } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import {
   attempt, awaitTask, cancel, caughtBefore, eventsOf, fmt, future, guarded, inspect, isCancelled, log, logEvent, logIndex,
@@ -94,6 +95,7 @@ const expires = clause({
   level: "documented",
   needs: ["timeout"],
   brokenBy: ["mutant:timeout-raises-cancelled"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ dl: deadlineArb(1, 3), on: fc.constantFrom<"sleep" | "task" | "future">("sleep", "task", "future") })
@@ -130,6 +132,7 @@ const inTime = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-timer-outlives-block"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ dl: deadlineArb(2, 5), body: fc.constantFrom<"none" | "sleep" | "task">("none", "sleep", "task"), k: fc.nat(4) })
@@ -172,6 +175,7 @@ const pastDeadline = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-past-deadline-ignored", "mutant:timeout-past-deadline-at-once", "mutant:timeout-reschedule-ignored"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -223,6 +227,7 @@ const when = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout", "reschedule"],
   brokenBy: ["mutant:timeout-reschedule-ignored"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -265,6 +270,7 @@ const reschedule = clause({
   level: "documented",
   needs: ["timeout", "reschedule"],
   brokenBy: ["mutant:timeout-reschedule-ignored", "mutant:timeout-past-deadline-ignored", "mutant:timeout-none-fires"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -314,6 +320,7 @@ const rescheduleFinished = clause({
   level: "exact",
   needs: ["timeout", "reschedule", "inspect_timeout"],
   brokenBy: ["mutant:timeout-reschedule-anytime"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({
@@ -357,6 +364,7 @@ const expired = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-expired-after-exit"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ d: fc.constantFrom(2, 4, 6), l: fc.constantFrom(1, 3, 5), at: fc.boolean(), pre: fc.nat(1) })
@@ -393,6 +401,7 @@ const none = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-none-fires"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ at: fc.boolean(), l: fc.integer({ min: 0, max: 6 }), pre: fc.nat(2) })
@@ -422,6 +431,7 @@ const nestedInner = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-raises-cancelled", "mutant:timeout-no-uncancel"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ d2: fc.integer({ min: 1, max: 3 }), gap: fc.integer({ min: 1, max: 4 }), k: fc.nat(5), innerAt: fc.boolean() })
@@ -474,6 +484,7 @@ const nestedOuter = clause({
   level: "documented",
   needs: ["timeout", "inspect_timeout"],
   brokenBy: ["mutant:timeout-converts-foreign"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ d1: fc.integer({ min: 1, max: 3 }), gap: fc.integer({ min: 1, max: 3 }), innerAt: fc.boolean(), catchInner: fc.boolean() })
@@ -511,6 +522,7 @@ const foreign = clause({
   level: "documented",
   needs: ["timeout", "cancel"],
   brokenBy: ["mutant:timeout-converts-foreign"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ d: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 1, max: 4 }), yields: fc.nat(2), at: fc.boolean(), cleanup: fc.nat(1) })
@@ -542,6 +554,7 @@ const cancellingRestored = clause({
   level: "documented",
   needs: ["timeout", "inspect"],
   brokenBy: ["mutant:timeout-no-uncancel"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
       .record({ d: fc.constantFrom(1, 3), l: fc.constantFrom(2, 4), swallow: fc.boolean(), prior: fc.boolean() })

@@ -14,6 +14,7 @@ import type { Awaitable, CallbackDef, CoroutineDef, ReturnWhen, Scenario, Step }
 import type { Trace, TraceValue } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, childCoro, enterOf, eventsOf, isCancelled, outcomeOf, scenarioOf, show, shutdownIndex, valueError } from "./gather";
 
@@ -200,6 +201,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait-all-completed-returns-early"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc.oneof(conditionArb(undefined, true), conditionArb("ALL_COMPLETED", true)),
     check: ({ scenario, trace }) => {
@@ -217,6 +219,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait-first-completed-waits-all"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => conditionArb("FIRST_COMPLETED", true),
     check: ({ scenario, trace }) => checkWait(scenario, trace),
   }),
@@ -228,6 +231,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait-first-exception-waits-all"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => conditionArb("FIRST_EXCEPTION", true),
     check: ({ scenario, trace }) => checkWait(scenario, trace),
   }),
@@ -239,6 +243,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait-raises-timeout", "mutant:wait-ignores-timeout"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => timeoutArb,
     check: ({ scenario, trace }) => checkWait(scenario, trace),
   }),
@@ -250,6 +255,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait-cancels-pending"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => fc.oneof(timeoutArb, conditionArb("FIRST_COMPLETED", true), conditionArb("FIRST_EXCEPTION", true)),
     check: ({ scenario, trace }) => {
       const end = shutdownIndex(trace);
@@ -268,6 +274,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "sleep", "try"],
     brokenBy: ["mutant:wait-empty-ok"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .record({
@@ -296,6 +303,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait-wraps-coroutines"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .record({ tasks: fc.integer({ min: 0, max: 2 }), at: fc.nat(), returnWhen: fc.constantFrom<ReturnWhen | undefined>(undefined, "FIRST_COMPLETED") })

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import type { Awaitable, CoroutineDef, Step } from "../scenario/types";
 import type { Trace } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, enterOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
 
@@ -85,6 +86,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait_for-never-times-out", "mutant:wait_for-no-wait", "mutant:wait_for-not-cancelling"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => expiresArb,
     check: ({ trace }) => checkExpires(trace),
   }),
@@ -96,6 +98,7 @@ export const CLAUSES: Clause[] = [
     level: "exact",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait_for-no-wait"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => expiresArb,
     check: ({ trace }) => {
       const aw = theWaitFor(trace);
@@ -113,6 +116,7 @@ export const CLAUSES: Clause[] = [
     level: "exact",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait_for-no-wait"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .record({ kind: fc.constantFrom<Slow["kind"]>("coro", "task"), ticks: fc.integer({ min: 2, max: 6 }), timeout: fc.integer({ min: 1, max: 3 }), extra: fc.integer({ min: 0, max: 2 }) })
@@ -145,6 +149,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait_for-none-is-zero"],
+    evidence: [mainRanToItsEnd],
     virtualTimeOnly: "its scenarios wait up to 1 000 ticks (30 s a scenario at 30 ms a tick)",
     scenarios: () =>
       slowArb({ minTicks: 0, maxTicks: 1000, raises: true }).map((s) => waitForScenario(s, null)),
@@ -158,6 +163,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait_for-result-dropped"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .record({ slow: slowArb({ minTicks: 0, maxTicks: 5, raises: true }), margin: fc.integer({ min: 1, max: 5 }) })
@@ -172,6 +178,7 @@ export const CLAUSES: Clause[] = [
     level: "exact",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "try"],
     brokenBy: ["mutant:wait_for-zero-runs"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .record({ kind: fc.constantFrom("coro", "task", "done_task"), ticks: fc.integer({ min: 0, max: 2 }) })
@@ -204,6 +211,7 @@ export const CLAUSES: Clause[] = [
     level: "documented",
     needs: ["wait_for", "coro", "task", "create_task", "sleep", "cancel", "try"],
     brokenBy: ["mutant:wait_for-not-cancelling"],
+    evidence: [mainRanToItsEnd],
     scenarios: () =>
       fc
         .record({ slow: slowArb({ minTicks: 3, maxTicks: 6, cleanup: true }), timeout: fc.option(fc.integer({ min: 8, max: 20 }), { nil: null }) })
@@ -237,6 +245,7 @@ export const CLAUSES: Clause[] = [
     note: "3.12 reimplemented wait_for on top of asyncio.timeout (gh-96764): the coroutine runs in the caller's task",
     needs: ["wait_for", "coro", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait_for-version-flipped"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => inlineArb,
     check: ({ trace }) => {
       const e = enterOf(trace, "slow");
@@ -254,6 +263,7 @@ export const CLAUSES: Clause[] = [
     note: "gh-96764; 3.11 wraps the coroutine in a new task",
     needs: ["wait_for", "coro", "sleep", "raise", "try"],
     brokenBy: ["mutant:wait_for-version-flipped"],
+    evidence: [mainRanToItsEnd],
     scenarios: () => inlineArb,
     check: ({ trace }) => {
       const e = enterOf(trace, "slow");
