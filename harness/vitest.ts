@@ -34,6 +34,7 @@ import { tsTarget } from "./targets";
 import type { Target } from "./targets";
 import { formatDifference, formatTrace } from "./reporting/format";
 import { toPython } from "./reproducing/python";
+import { globMatch } from "./running/glob";
 
 export type { AsyncioImplementation } from "./engine/api";
 export type { Clause, Level } from "../spec/clauses/clause";
@@ -141,11 +142,6 @@ export const DEFAULT_RUNS = 100;
 export const DEFAULT_SEED = 1;
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** A clause-id glob, as the CLI's --clause takes it: `*` any run of characters, `?` one. */
-function globRegExp(glob: string): RegExp {
-  return new RegExp("^" + glob.trim().replace(/[.+^${}()|[\]\\-]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
-}
-
 function envInt(name: string, env: Env, min: number): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
@@ -204,8 +200,8 @@ export function planConformance(source: ImplementationSource, options: Conforman
   // Several globs, as an array or separated by commas (as with the CLI's --clause).
   const globs = (options.clauses === undefined ? ["*"] : typeof options.clauses === "string" ? [options.clauses] : [...options.clauses])
     .flatMap((g) => g.split(","));
-  const patterns = globs.map(globRegExp);
-  const selected = clauses.filter((c) => patterns.some((re) => re.test(c.id)));
+  const patterns = globs.map((g) => g.trim());
+  const selected = clauses.filter((c) => patterns.some((g) => globMatch(g, c.id)));
   if (selected.length === 0) throw new ConformanceUsageError(`no clause matches ${globs.map((g) => JSON.stringify(g)).join(", ")}`);
   const known = options.knownFailures ?? {};
   const unknownIds = Object.keys(known).filter((id) => !clauses.some((c) => c.id === id));

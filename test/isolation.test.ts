@@ -1,10 +1,13 @@
 /**
  * The isolation layer: implementations under test are buggy by definition.
- * Whatever one does (hang, block, crash its worker, throw a string, send a
- * malformed or oversized trace, exit mid-run, print garbage, never answer,
- * answer the wrong request), the harness gives that case a verdict
- * ("timeout" or "error", with a reason), runs the next case on a fresh
- * worker / driver, never hangs, and leaves nothing running.
+ * Whatever one does (hang, block, crash or kill its process, throw a string,
+ * send a malformed or oversized trace, exit mid-run, print garbage, never
+ * answer, answer the wrong request), the harness gives that case a verdict
+ * ("timeout", "crash" or "error", with a reason), runs the next case on a
+ * fresh child process / driver, never hangs, and leaves nothing running.
+ *
+ * Time limits here are generous on purpose (a loaded CI machine starts a
+ * child process in seconds, not milliseconds): they catch hangs, not slowness.
  *
  * Fixtures: test/fixtures/impls/ (each misbehaves only on scenarios that
  * sleep, so GOOD runs normally on all of them).
@@ -28,6 +31,7 @@ import { traceShapeError } from "../harness/targets/isolation/trace-shape";
 
 const FIX = path.resolve(__dirname, "fixtures", "impls");
 const fixture = (name: string) => path.join(FIX, name);
+const hostile = (name: string) => path.join(__dirname, "fixtures", "hostile", name);
 const DRIVER = fixture("misbehaving_driver.py");
 const cmd = (...words: string[]) => `cmd:python3 ${DRIVER} ${words.join(" ")}`;
 const BIN = path.resolve(__dirname, "..", "bin", "aiospec.js");
@@ -114,10 +118,10 @@ afterAll(async () => {
   expect(await until(() => liveResources().length === 0)).toBe(true);
 });
 
-describe("TypeScript modules run in worker threads", () => {
+describe("TypeScript modules run in child processes", () => {
   it("a well-behaved module gives the reference's traces, with the id that replays it", async () => {
     const t = await target(fixture("good.ts"));
-    expect(t.isolation).toBe("worker");
+    expect(t.isolation).toBe("process");
     expect(t.version).toBe("3.13");
     expect(t.id).toBe(`${fixture("good.ts")}@3.13`);
     expect(canonicalJson(await t.run(GOOD))).toBe(expected("3.13", GOOD));
@@ -149,7 +153,7 @@ describe("TypeScript modules run in worker threads", () => {
 
   it("the reference and mutants can run isolated too, with the same traces", async () => {
     const t = await target("reference@3.12", { isolate: true });
-    expect(t.isolation).toBe("worker");
+    expect(t.isolation).toBe("process");
     expect(t.id).toBe("reference@3.12");
     expect(canonicalJson(await t.run(BAD))).toBe(expected("3.12", BAD));
     const m = await target("mutant:lifo-ready@3.12", { isolate: true });
@@ -160,24 +164,27 @@ describe("TypeScript modules run in worker threads", () => {
 });
 
 describe("every way a module misbehaves gives its case a verdict, and the next case runs", () => {
-  const cases: Array<[string, "timeout" | "error", RegExp, number, Partial<TargetOptions>?]> = [
+  const cases: Array<[string, "timeout" | "error" | "crash", RegExp, number, Partial<TargetOptions>?]> = [
     ["hang-sync.ts", "timeout", /timed out: no trace after 1000 ms/, 1],
     ["never-settles.ts", "timeout", /timed out: no trace after 1000 ms/, 1],
-    ["exits.ts", "error", /worker thread exited with code 3.*giving up on life/, 1],
-    ["throws-in-timer.ts", "error", /uncaught in the worker thread: Error: boom in a timer/, 1],
-    ["rejects-unhandled.ts", "error", /uncaught in the worker thread: .*nobody handles this rejection/, 1],
+    ["exits.ts", "crash", /child process exited with code 3.*giving up on life/, 1],
+    [hostile("kills-itself.ts"), "crash", /child process was killed by SIGKILL/, 1],
+    [hostile("aborts.ts"), "crash", /child process was killed by SIGABRT/, 1],
+    ["throws-in-timer.ts", "error", /uncaught in the child process: Error: boom in a timer/, 1],
+    ["rejects-unhandled.ts", "error", /uncaught in the child process: .*nobody handles this rejection/, 1],
     ["throws-string.ts", "error", /a thrown string \(not an Error\): "oops: not an Error"/, 0],
     ["malformed-trace.ts", "error", /malformed trace: trace\.events\[\d+\]\.task is number 42, not a task name or null/, 0],
     ["oversized-trace.ts", "error", /the trace is 9\.0 MiB of JSON, over the 8\.0 MiB limit/, 0],
-    ["out-of-memory.ts", "error", /ran out of memory \(its heap is limited to 64 MB\)/, 1, { workerHeapMb: 64 }],
+    ["out-of-memory.ts", "crash", /out of memory: its heap is limited to 64 MB/, 1, { workerHeapMb: 64, timeoutMs: 30_000 }],
+    [hostile("buffers.ts"), "crash", /out of memory: the child process used \d+\.\d MiB, over the 200 MB memory limit/, 1, { memoryMb: 200, timeoutMs: 30_000 }],
   ];
 
   it.each(cases)("%s: %s", async (file, verdict, reason, restarts, extra) => {
-    const t = await target(fixture(file), { timeoutMs: 1000, ...extra });
+    const t = await target(path.isAbsolute(file) ? file : fixture(file), { timeoutMs: 1000, ...extra });
     expect(canonicalJson(await t.run(GOOD))).toBe(expected("3.13", GOOD));
     const started = Date.now();
     const f = await failure(t.run(BAD));
-    expect(Date.now() - started).toBeLessThan(verdict === "timeout" ? 5000 : 10_000);
+    expect(Date.now() - started).toBeLessThan(60_000);
     expect(f.verdict).toBe(verdict);
     expect(f.message).toMatch(reason);
     expect(f.message.split("\n")).toHaveLength(1);
@@ -186,11 +193,11 @@ describe("every way a module misbehaves gives its case a verdict, and the next c
     expect((await failure(t.run(BAD))).verdict).toBe(verdict);
     expect(canonicalJson(await t.run(GOOD))).toBe(expected("3.13", GOOD));
     const stats = t.stats!();
-    expect(stats).toMatchObject({ isolation: "worker", cases: 5, restarts: 2 * restarts, gaveUp: null });
+    expect(stats).toMatchObject({ isolation: "process", cases: 5, restarts: 2 * restarts, gaveUp: null });
     expect(stats.timeouts + stats.errors).toBe(2);
     await t.close();
-    expect(liveResources().filter((r) => r.label.includes(file))).toEqual([]);
-  }, 30_000);
+    expect(liveResources().filter((r) => r.label.includes(path.basename(file)))).toEqual([]);
+  }, 180_000);
 
   it("restarts are bounded: past the limit every case fails at once, saying why", async () => {
     const events: string[] = [];
@@ -200,20 +207,21 @@ describe("every way a module misbehaves gives its case a verdict, and the next c
     for (const s of [GOOD, BAD, GOOD]) {
       const f = await failure(t.run(s));
       expect(f.verdict).toBe("error");
-      expect(f.message).toMatch(/was given up after 2 restart\(s\) of its worker thread \(the limit is 2\); the last failure: the worker thread exited with code 3/);
+      expect(f.message).toMatch(/was given up after 2 restart\(s\) of its child process \(the limit is 2\); the last failure: the child process exited with code 3/);
     }
-    expect(Date.now() - started).toBeLessThan(200);
+    // No process is started for them: they fail at once (generously: the machine may be loaded).
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(events).toEqual(["restart 1", "restart 2", "gave-up 2"]);
     expect(t.stats!().gaveUp).toMatch(/given up/);
-  }, 30_000);
+  }, 120_000);
 
   it("a module that cannot start is one UsageError at resolve time", async () => {
-    const quick = { startTimeoutMs: 2000 };
+    const quick = { startTimeoutMs: 20_000 };
     expect(await usageError(resolveTarget(fixture("load-throws.ts"), undefined, quick))).toMatch(
       /^implementation ".*load-throws\.ts" cannot be loaded: loading load-throws\.ts failed: Error: cannot initialise: the native scheduler library is missing/,
     );
-    expect(await usageError(resolveTarget(fixture("load-exits.ts"), undefined, quick))).toMatch(/cannot be loaded: the worker thread exited with code 7 before the implementation was loaded/);
-    expect(await usageError(resolveTarget(fixture("load-hangs.ts"), undefined, quick))).toMatch(/cannot be loaded: the module did not finish loading within 2000 ms/);
+    expect(await usageError(resolveTarget(fixture("load-exits.ts"), undefined, quick))).toMatch(/cannot be loaded: the child process exited with code 7 before the implementation was loaded/);
+    expect(await usageError(resolveTarget(fixture("load-hangs.ts"), undefined, { startTimeoutMs: 3000 }))).toMatch(/cannot be loaded: the module did not finish loading within 3000 ms/);
     expect(await usageError(resolveTarget(fixture("not-an-impl.ts"), undefined, quick))).toMatch(/not-an-impl\.ts exports no implementation: export an AsyncioImplementation or a factory/);
     expect(await usageError(resolveTarget(fixture("wrong-version.ts"), undefined, quick))).toMatch(/claims pythonVersion "2\.7"; aiospec knows 3\.8, 3\.9, .*3\.14/);
     expect(await usageError(resolveTarget(`${fixture("good-object.js")}@3.11`, undefined, quick))).toMatch(/was asked for Python 3\.11 but its implementation claims 3\.12/);
@@ -221,12 +229,13 @@ describe("every way a module misbehaves gives its case a verdict, and the next c
     expect(await usageError(resolveTarget(`${fixture("good.ts")}@2.7`))).toMatch(/versions are @3\.8, @3\.9, .*@3\.14/);
     expect(await usageError(resolveTarget("jython"))).toMatch(/^unknown implementation "jython": expected reference.*a module path \(\.\/impl\.ts\) or cmd:"COMMAND LINE"$/);
     expect(await usageError(resolveTarget("reference", undefined, { timeoutMs: -1 }))).toMatch(/timeoutMs must be a positive number/);
-  }, 30_000);
+    expect(await usageError(resolveTarget("reference", undefined, { timeoutMs: 2 ** 31 }))).toMatch(/timeoutMs must be at most 2147483647 ms/);
+  }, 180_000);
 });
 
 describe.runIf(python3)("every way a driver misbehaves gives its case a verdict, and the next case runs", () => {
-  const cases: Array<[string, "timeout" | "error", RegExp]> = [
-    ["exit", "error", /the driver exited with code 3: misbehaving driver: exiting mid-run/],
+  const cases: Array<[string, "timeout" | "error" | "crash", RegExp]> = [
+    ["exit", "crash", /the driver exited with code 3: misbehaving driver: exiting mid-run/],
     ["garbage", "error", /the driver printed a line that is not JSON: "Traceback \(most recent call last\): this is not JSON"/],
     ["silent", "timeout", /timed out: no reply after 1000 ms \(the driver was killed\)/],
     ["wrong-id", "error", /the driver answered request \d+, which is not pending \(waiting for \d+\)/],
@@ -242,7 +251,7 @@ describe.runIf(python3)("every way a driver misbehaves gives its case a verdict,
     expect(canonicalJson(await t.run(GOOD))).toBe(want);
     const started = Date.now();
     const f = await failure(t.run(BAD));
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(60_000);
     expect(f.verdict).toBe(verdict);
     expect(f.message).toMatch(reason);
     expect(canonicalJson(await t.run(GOOD))).toBe(want);
@@ -252,7 +261,7 @@ describe.runIf(python3)("every way a driver misbehaves gives its case a verdict,
     expect(t.stats!()).toMatchObject({ isolation: "process", cases: 5, restarts: killed ? 2 : 0, gaveUp: null });
     await t.close();
     expect(liveResources().filter((r) => r.label.includes(`driver.py ${mode}`))).toEqual([]);
-  }, 30_000);
+  }, 120_000);
 
   it("a driver in another language: a Node script", async () => {
     const t = await target(`cmd:node ${fixture("node_driver.js")}`, { timeoutMs: 2000 });
@@ -262,7 +271,7 @@ describe.runIf(python3)("every way a driver misbehaves gives its case a verdict,
     const f = await failure(t.run(BAD));
     expect(f.message).toMatch(/the driver exited with code 4/);
     expect((await t.run(GOOD)).end).toEqual({ kind: "complete" });
-  }, 30_000);
+  }, 120_000);
 
   it("killing a driver kills what it started: its process group", async () => {
     const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-iso-")), "pids");
@@ -279,28 +288,28 @@ describe.runIf(python3)("every way a driver misbehaves gives its case a verdict,
     expect(alive(driver2) && alive(child2)).toBe(true);
     await t.close();
     expect(await until(() => !alive(driver2) && !alive(child2))).toBe(true);
-  }, 30_000);
+  }, 120_000);
 
   it("a driver that cannot start is one UsageError at resolve time", async () => {
-    const quick = { startTimeoutMs: 1500 };
+    const quick = { startTimeoutMs: 20_000 };
     expect(await usageError(resolveTarget("cmd:/no/such/driver --flag", undefined, quick))).toMatch(
       /^implementation "cmd:\/no\/such\/driver --flag" cannot start: cannot start \/no\/such\/driver: ENOENT \(no such program\)$/,
     );
     expect(await usageError(resolveTarget(cmd("die-at-start"), undefined, quick))).toMatch(
       /cannot start: the driver exited with code 5 before introducing itself: misbehaving driver: cannot find my configuration/,
     );
-    expect(await usageError(resolveTarget(cmd("mute"), undefined, quick))).toMatch(/cannot start: the driver did not introduce itself within 1500 ms/);
+    expect(await usageError(resolveTarget(cmd("mute"), undefined, { startTimeoutMs: 3000 }))).toMatch(/cannot start: the driver did not introduce itself within 3000 ms/);
     expect(await usageError(resolveTarget(cmd("no-hello"), undefined, quick))).toMatch(/cannot start: the driver printed a line that is not JSON: "Welcome to my driver!"/);
     expect(await usageError(resolveTarget(cmd("bad-version"), undefined, quick))).toMatch(/claiming Python 2\.7; aiospec knows 3\.8, 3\.9, .*3\.14/);
     expect(await usageError(resolveTarget("cmd:python3 driver.py | tee log"))).toMatch(/unquoted "\|" at position 19: the command runs without a shell/);
     expect(await usageError(resolveTarget("cmd:"))).toMatch(/the command line is empty/);
-  }, 30_000);
+  }, 180_000);
 
   it("cpython targets are supervised drivers too", async () => {
     const t = await target("cpython", { timeoutMs: 5000 });
     expect(t.isolation).toBe("process");
     expect(canonicalJson(await t.run(BAD))).toBe(expected(PY_VERSION, BAD));
-  }, 30_000);
+  }, 120_000);
 });
 
 describe("the clause runner turns isolated failures into counterexamples", () => {
@@ -311,7 +320,7 @@ describe("the clause runner turns isolated failures into counterexamples", () =>
     expect(r.counterexample!.verdict).toBe("error");
     expect(r.counterexample!.message).toMatch(/a thrown string \(not an Error\)/);
     expect(JSON.stringify(r.counterexample!.scenario)).toMatch(/sleep/);
-  }, 60_000);
+  }, 180_000);
 
   it.runIf(python3)("a driver that never answers: the differential clause fails with a timeout verdict", async () => {
     const t = await target(cmd("silent"), { timeoutMs: 300, maxRestarts: 500 });
@@ -320,8 +329,8 @@ describe("the clause runner turns isolated failures into counterexamples", () =>
     expect(r.status).toBe("fail");
     expect(r.counterexample!.verdict).toBe("timeout");
     expect(r.counterexample!.message).toMatch(/timed out: no reply after 300 ms/);
-    expect(Date.now() - started).toBeLessThan(60_000);
-  }, 90_000);
+    expect(Date.now() - started).toBeLessThan(150_000);
+  }, 180_000);
 
   it("a module that hangs, with the default restart limit: the clause still ends, failing", async () => {
     const t = await target(fixture("hang-sync.ts"), { timeoutMs: 300 });
@@ -330,7 +339,7 @@ describe("the clause runner turns isolated failures into counterexamples", () =>
     expect(["timeout", "error"]).toContain(r.counterexample!.verdict);
     expect(r.counterexample!.message).toMatch(/timed out|given up after 20 restart/);
     expect(t.stats!().restarts).toBeLessThanOrEqual(DEFAULT_LIMITS.maxRestarts);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe("the command line of cmd: ids", () => {
@@ -369,7 +378,7 @@ describe("the CLI with isolated implementations", () => {
   const scenario = path.join(tmp, "bad.json");
   fs.writeFileSync(scenario, JSON.stringify(BAD));
   const aiospec = (...args: string[]) =>
-    spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" }, timeout: 60_000 });
+    spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" }, timeout: 110_000 });
 
   it("replays a scenario on a module, and a failing case exits 2 with one line", () => {
     const ok = aiospec("replay", scenario, "--impl", fixture("good.ts"), "--json");
@@ -381,7 +390,7 @@ describe("the CLI with isolated implementations", () => {
     expect(bad.stdout).toBe("");
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/exited with code 3/);
-  }, 90_000);
+  }, 120_000);
 
   it("a module that cannot load: exit 2, one line", () => {
     const r = aiospec("replay", scenario, "--impl", fixture("load-throws.ts"));

@@ -25,6 +25,7 @@ import { writeFileAtomic } from "./atomic";
 import { jsonPath } from "./schemas";
 import baselineSchema from "./baseline.schema.json";
 import type { BaselineMark, BaselineOutcome, ClauseReport, ImplementationInfo } from "./model";
+import { globMatch } from "../running/glob";
 
 export type { BaselineOutcome } from "./model";
 
@@ -91,8 +92,9 @@ export function loadBaseline(file: string, allowMissing = false): Baseline {
   return b;
 }
 
-function wildcard(pattern: string): RegExp {
-  return new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+/** A baseline pattern: `*` any run of characters, everything else literal (`?` too). */
+function wildcard(pattern: string): { test: (s: string) => boolean } {
+  return { test: (s) => globMatch(pattern, s, false) };
 }
 
 function entriesFor(b: Baseline, impl: ImplementationInfo): BaselineEntry[] {

@@ -19,7 +19,7 @@ import { FEATURE_VERSIONS, scenarioFeatures } from "../../spec/scenario/validate
 import type { Scenario } from "../../spec/scenario/types";
 import { Trace, TraceDifference, firstDifference } from "../../spec/scenario/trace";
 import { PythonVersion, compareVersions } from "../../spec/scenario/versions";
-import { globRegExp } from "./glob";
+import { globMatch } from "./glob";
 import type { Target } from "../targets";
 
 export interface DiffOptions {
@@ -148,7 +148,7 @@ export function divergenceSignature(d: Divergence): string {
 
 /** The --ignore pattern that masks a signature, or null. */
 export function ignoredBy(signature: string, patterns: readonly string[]): string | null {
-  return patterns.find((p) => p === signature || globRegExp(p).test(signature)) ?? null;
+  return patterns.find((p) => p === signature || globMatch(p, signature)) ?? null;
 }
 
 export async function differential(a: Target, b: Target, opts: DiffOptions): Promise<DiffResult> {

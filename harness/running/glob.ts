@@ -13,12 +13,43 @@ import { UsageError } from "../targets/errors";
 
 const PATTERN = /^[A-Za-z0-9_.*?-]+$/;
 
-/** One pattern (`*`, `?`, the rest literal) as a regular expression over the whole string. */
-export function globRegExp(pattern: string): RegExp {
-  return new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\/-]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+/**
+ * Whether `text` matches `pattern`, where `*` matches any run of characters
+ * and (when `questionMark` is true) `?` matches one; every other character is
+ * literal. The one glob matcher of aiospec: --clause / --exclude here, the
+ * vitest integration's `clauses`, and baseline entries.
+ *
+ * It never builds a regular expression: `*****Z` as a backtracking regular
+ * expression takes exponential time on a long id. This walks the text once,
+ * remembering only the last `*` seen; on a mismatch it lets that `*` take one
+ * more character. Earlier stars never need revisiting (the last one can absorb
+ * whatever they would), so the cost is at most |pattern| x |text| steps.
+ */
+export function globMatch(pattern: string, text: string, questionMark = true): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1; // index in pattern of the last * seen
+  let resume = 0; // where in text that * currently stops
+  while (t < text.length) {
+    const c = pattern[p];
+    if (p < pattern.length && c !== "*" && (c === text[t] || (questionMark && c === "?"))) {
+      p++;
+      t++;
+    } else if (c === "*") {
+      star = p++;
+      resume = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
-function parts(glob: string, flag = "--clause"): Array<{ exclude: boolean; pattern: string; re: RegExp }> {
+function parts(glob: string, flag = "--clause"): Array<{ exclude: boolean; pattern: string; matches: (id: string) => boolean }> {
   const ps = glob.split(",").map((p) => p.trim());
   if (glob.trim() === "" || ps.some((p) => !PATTERN.test(p.startsWith("!") ? p.slice(1) : p))) {
     throw new UsageError(
@@ -28,7 +59,7 @@ function parts(glob: string, flag = "--clause"): Array<{ exclude: boolean; patte
   return ps.map((p) => {
     const exclude = p.startsWith("!");
     const pattern = exclude ? p.slice(1) : p;
-    return { exclude, pattern, re: globRegExp(pattern) };
+    return { exclude, pattern, matches: (id: string) => globMatch(pattern, id) };
   });
 }
 
@@ -37,7 +68,7 @@ export function clauseMatcher(glob: string): (id: string) => boolean {
   const ps = parts(glob);
   const include = ps.filter((p) => !p.exclude);
   const exclude = ps.filter((p) => p.exclude);
-  return (id) => (include.length === 0 || include.some((p) => p.re.test(id))) && !exclude.some((p) => p.re.test(id));
+  return (id) => (include.length === 0 || include.some((p) => p.matches(id))) && !exclude.some((p) => p.matches(id));
 }
 
 /**
@@ -62,7 +93,7 @@ export function selectClauses(all: readonly Clause[], glob: string | undefined):
   if (glob === undefined) return [...all];
   const ps = parts(glob);
   for (const p of ps) {
-    if (p.exclude && !all.some((c) => p.re.test(c.id))) throw new UsageError(`no clause matches the exclusion "${p.pattern}" (see \`aiospec list\`)`);
+    if (p.exclude && !all.some((c) => p.matches(c.id))) throw new UsageError(`no clause matches the exclusion "${p.pattern}" (see \`aiospec list\`)`);
   }
   const match = clauseMatcher(glob);
   const selected = all.filter((c) => match(c.id));

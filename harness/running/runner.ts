@@ -32,7 +32,7 @@ import { compareVersions } from "../../spec/scenario/versions";
 
 export { TargetFailure } from "../targets/errors";
 
-export type CaseVerdict = "fail" | "timeout" | "error";
+export type CaseVerdict = "fail" | "timeout" | "error" | "crash";
 
 /** A clause's verdict on one implementation. */
 export type ClauseStatus = "pass" | "fail" | "flaky" | "skip" | "error";

@@ -27,7 +27,7 @@ export function cmdTarget(id: string, options: TargetOptions): Promise<Target> {
   };
   return supervisedTarget(
     id,
-    "process",
+    "driver",
     () => driverEngine(argv[0], argv.slice(1), id, limits, undefined, describe),
     options,
     (reason) => `implementation "${id}" cannot start: ${reason}`,

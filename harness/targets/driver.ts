@@ -13,7 +13,7 @@
  * "error") instead of hanging or crashing the harness:
  *
  *   no reply within the request's time limit     timeout  (the driver is killed)
- *   the driver exits                              error
+ *   the driver exits                              crash
  *   a stdout line that is not JSON, or not a reply error    (the driver is killed)
  *   a reply to a request that is not pending      error    (the driver is killed)
  *   a line longer than maxLineBytes               error    (the driver is killed)
@@ -22,7 +22,10 @@
  *
  * On POSIX the driver runs in its own process group, and killing it kills
  * the group: a driver started through a wrapper (a shell script, `env`,
- * `uv run`) leaves nothing behind.
+ * `uv run`) leaves nothing behind. A process it started in a new session
+ * (setsid) is killed too, found as its descendant or as a holder of its
+ * stdout / stderr (isolation/processes.ts); once the driver is gone the
+ * harness stops reading those pipes, so nothing it left keeps the run alive.
  */
 import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { Scenario } from "../../spec/scenario/types";
@@ -31,6 +34,7 @@ import { TargetFailure } from "./errors";
 import { traceShapeError } from "./isolation/trace-shape";
 import { DEFAULT_LIMITS, mib, oneLine } from "./isolation/limits";
 import { track } from "./isolation/resources";
+import { killProcessTree, stdioPipes } from "./isolation/processes";
 import { FEATURES } from "../../spec/scenario/validate";
 import { PYTHON_VERSIONS, isPythonVersion } from "../../spec/scenario/versions";
 import type { Engine, EngineInfo } from "./isolation/supervisor";
@@ -77,7 +81,7 @@ export interface RunRequestOptions {
 
 /** A driver failed to produce a trace; `verdict` says how ("timeout" or "error"). */
 export class DriverError extends TargetFailure {
-  constructor(message: string, verdict: "timeout" | "error" = "error") {
+  constructor(message: string, verdict: "timeout" | "error" | "crash" = "error") {
     super(verdict, message);
   }
 }
@@ -112,6 +116,8 @@ export class DriverProcess {
   private readonly maxLineBytes: number;
   private readonly label: string;
   private readonly exited: Promise<void>;
+  /** The driver's stdout / stderr pipes, to find what still holds them once it is gone. */
+  private pipes: string[] = [];
   readonly hello: Promise<DriverHello>;
 
   constructor(readonly command: string, readonly args: string[], readonly options: DriverOptions = {}) {
@@ -129,6 +135,7 @@ export class DriverProcess {
     let untrack = () => {};
     if (this.child.pid !== undefined) {
       const pid = this.child.pid;
+      this.pipes = stdioPipes(pid);
       untrack = track({ kind: "process", id: pid, label: this.label }, () => this.signal("SIGKILL"));
     }
     const gone = () => {
@@ -138,6 +145,12 @@ export class DriverProcess {
       this.signal("SIGKILL");
       untrack();
       exitedResolve();
+      // A process that escaped the kill may still hold the pipes: stop reading
+      // them soon (a last reply may still be in them), so it cannot keep the run alive.
+      setTimeout(() => {
+        this.child.stdout.destroy();
+        this.child.stderr.destroy();
+      }, 200).unref();
     };
     this.child.stdout.on("data", (d: Buffer) => this.onData(d));
     this.child.stdout.on("error", () => {});
@@ -160,7 +173,7 @@ export class DriverProcess {
     // ('close' comes after the last stdout data) before the driver is declared dead.
     let exitReason: string | null = null;
     const ended = () => {
-      if (exitReason !== null) this.fail(exitReason);
+      if (exitReason !== null) this.fail(exitReason, undefined, "crash");
     };
     this.child.on("exit", (code, signal) => {
       gone();
@@ -168,7 +181,7 @@ export class DriverProcess {
       exitReason = `the driver ${how}${this.gotHello ? "" : " before introducing itself"}`;
       // Its stdout may stay open in a process it left behind: do not wait for 'close' long.
       setTimeout(() => {
-        if (exitReason !== null) this.fail(exitReason + this.stderrTail());
+        if (exitReason !== null) this.fail(exitReason + this.stderrTail(), undefined, "crash");
       }, 200).unref();
     });
     this.child.on("close", () => {
@@ -196,7 +209,8 @@ export class DriverProcess {
     if (pid === undefined) return;
     try {
       // The group outlives its leader while processes the driver started remain.
-      if (process.platform !== "win32") process.kill(-pid, sig);
+      if (sig === "SIGKILL" && process.platform === "linux") killProcessTree(pid, this.pipes);
+      else if (process.platform !== "win32") process.kill(-pid, sig);
       else if (!this.exitedFlag) this.child.kill(sig);
     } catch {
       /* gone */
@@ -241,6 +255,8 @@ export class DriverProcess {
     }
     if (!this.gotHello) {
       this.gotHello = true;
+      // Read again now that the driver surely runs with its own stdio (at spawn time it may not yet).
+      if (this.pipes.length === 0 && this.child.pid !== undefined) this.pipes = stdioPipes(this.child.pid);
       const why = helloProblem(msg);
       if (why !== null) {
         this.fail(`${why}: ${preview(line)}`);
@@ -302,7 +318,7 @@ export class DriverProcess {
   }
 
   /** The driver can serve no more: reject what is in flight, kill it, tell who listens. */
-  private fail(why: string, timedOut?: number): void {
+  private fail(why: string, timedOut?: number, verdict: "error" | "crash" = "error"): void {
     if (this.deadReason !== null) return;
     this.deadReason = why;
     this.helloReject(new DriverError(why));
@@ -310,7 +326,7 @@ export class DriverProcess {
       if (p.timer) clearTimeout(p.timer);
       if (id === timedOut) p.reject(new DriverError(why, "timeout"));
       else if (timedOut !== undefined) p.reject(new DriverError(`the driver was killed because request ${timedOut} timed out`));
-      else p.reject(new DriverError(why));
+      else p.reject(new DriverError(why, verdict));
     }
     this.pending.clear();
     this.parts = [];

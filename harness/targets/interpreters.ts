@@ -41,7 +41,7 @@ export function interpreterTarget(p: InterpreterId, command: string, args: strin
   };
   return supervisedTarget(
     id,
-    "process",
+    "driver",
     () => driverEngine(command, args, id, limits, p.pytask ? "py" : undefined, describe, check),
     options,
     (reason) => `implementation "${id}": ${reason}`,

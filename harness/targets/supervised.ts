@@ -1,18 +1,18 @@
 /**
  * Targets whose implementation runs out of the harness's reach: a
- * Supervisor (isolation/supervisor.ts) around a worker thread or a driver
+ * Supervisor (isolation/supervisor.ts) around a module's child process or a driver
  * process, replacing it after a crash or a timeout.
  */
 import { UsageError } from "./errors";
 import { Target, TargetOptions, limitsFrom } from "./target";
 import { Engine, EngineInfo, Supervisor } from "./isolation/supervisor";
-import { WorkerEngine } from "./isolation/worker-engine";
+import { ChildEngine } from "./isolation/child-engine";
 import type { ImplSpec } from "./isolation/load";
 
 /** A target whose implementation runs out of the harness's reach, supervised. */
 export async function supervisedTarget(
   id: string,
-  kind: "worker" | "process",
+  kind: "module" | "driver",
   make: () => Engine,
   options: TargetOptions,
   failure: (reason: string) => string,
@@ -37,7 +37,7 @@ export async function supervisedTarget(
     ...(info.tickMs !== undefined ? { tickMs: info.tickMs } : {}),
     ...(info.fullVersion ? { fullVersion: info.fullVersion } : {}),
     ...(info.task ? { task: info.task } : {}),
-    isolation: kind,
+    isolation: "process",
     run: (s) => sup.run(s),
     close: () => sup.close(),
     stats: () => ({ ...sup.stats }),
@@ -45,9 +45,9 @@ export async function supervisedTarget(
   };
 }
 
-/** A target whose implementation runs in a worker thread (a module, or the reference / a mutant asked to be isolated). */
+/** A target whose TypeScript implementation runs in a child process (a module, or the reference / a mutant asked to be isolated). */
 export function workerTarget(id: string, spec: ImplSpec, options: TargetOptions, failure: (reason: string) => string, finish?: (info: EngineInfo) => { id: string; description: string }): Promise<Target> {
   const limits = limitsFrom(id, options);
-  return supervisedTarget(id, "worker", () => new WorkerEngine(spec, limits, id), options, failure, finish);
+  return supervisedTarget(id, "module", () => new ChildEngine(spec, limits, id), options, failure, finish);
 }
 

@@ -95,18 +95,59 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === "object") {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = sortKeys(x);
-    }
-    return out;
+/**
+ * How deeply a value may nest (arrays and objects) to be canonicalised. A
+ * real trace nests a few dozen levels (exception groups inside exceptions);
+ * traces come from untrusted implementations, and JSON.stringify itself
+ * recurses, so the limit keeps it far from the stack's end.
+ */
+export const MAX_TRACE_DEPTH = 1000;
+
+/** A value nested more deeply than MAX_TRACE_DEPTH. */
+export class TraceTooDeepError extends RangeError {
+  constructor(readonly limit: number) {
+    super(`the trace nests deeper than ${limit} levels (the trace depth limit)`);
   }
-  if (typeof v === "number" && Object.is(v, -0)) return 0;
-  return v;
+}
+
+/**
+ * A copy of v with every object's keys sorted, undefined members dropped and
+ * -0 as 0. Iterative (an explicit stack, not recursion) so that a hostile
+ * trace cannot overflow the call stack; throws TraceTooDeepError past
+ * MAX_TRACE_DEPTH, before building anything deeper.
+ */
+function sortKeys(v: unknown): unknown {
+  const leaf = (x: unknown) => (typeof x === "number" && Object.is(x, -0) ? 0 : x);
+  if (v === null || typeof v !== "object") return leaf(v);
+  const root: { value?: unknown } = {};
+  // Each entry: a source container to copy into `into[key]`, at depth `depth`.
+  const stack: Array<{ src: object; into: Record<string | number, unknown>; key: string | number; depth: number }> = [
+    { src: v as object, into: root as Record<string, unknown>, key: "value", depth: 1 },
+  ];
+  while (stack.length > 0) {
+    const { src, into, key, depth } = stack.pop()!;
+    if (depth > MAX_TRACE_DEPTH) throw new TraceTooDeepError(MAX_TRACE_DEPTH);
+    const push = (child: unknown, target: Record<string | number, unknown>, k: string | number) => {
+      if (child !== null && typeof child === "object") stack.push({ src: child, into: target, key: k, depth: depth + 1 });
+      else target[k] = leaf(child);
+    };
+    if (Array.isArray(src)) {
+      const out: unknown[] = new Array(src.length);
+      into[key] = out;
+      for (let i = 0; i < src.length; i++) push(src[i], out as unknown as Record<number, unknown>, i);
+    } else {
+      const out: Record<string, unknown> = {};
+      into[key] = out;
+      // Keys are inserted in sorted order now; children filled in later keep their slot.
+      for (const k of Object.keys(src).sort()) {
+        const x = (src as Record<string, unknown>)[k];
+        if (x === undefined) continue;
+        out[k] = null;
+        push(x, out, k);
+      }
+    }
+  }
+  return root.value;
 }
 
 export function tracesEqual(a: Trace, b: Trace): boolean {

@@ -13,8 +13,10 @@ export interface IsolationLimits {
   maxRestarts: number;
   /** Largest reply accepted: a trace's JSON (worker) or one stdout line (driver), in bytes. */
   maxReplyBytes: number;
-  /** V8 old-generation heap limit of a worker thread, in MB (a runaway allocation ends the case, not the harness). */
+  /** V8 old-generation heap limit of an implementation's child process, in MB (a runaway allocation ends the case, not the harness). */
   workerHeapMb: number;
+  /** Resident memory (heap, Buffers, native memory) an implementation's child process may use, in MB; past it the case is "out of memory". */
+  memoryMb: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<IsolationLimits> = Object.freeze({
@@ -23,7 +25,11 @@ export const DEFAULT_LIMITS: Readonly<IsolationLimits> = Object.freeze({
   maxRestarts: 20,
   maxReplyBytes: 8 * 1024 * 1024,
   workerHeapMb: 512,
+  memoryMb: 1024,
 });
+
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Something the isolation layer did that a caller may want to show (restarts, giving up). */
 export interface IsolationEvent {
@@ -55,6 +61,9 @@ export function resolveLimits(partial: Partial<IsolationLimits> = {}): Isolation
     if (v === undefined) continue;
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (key !== "maxRestarts" && v === 0)) {
       throw new RangeError(`isolation limit ${key} must be a ${key === "maxRestarts" ? "non-negative" : "positive"} number, got ${String(v)}`);
+    }
+    if ((key === "timeoutMs" || key === "startTimeoutMs") && v > MAX_TIMER_MS) {
+      throw new RangeError(`isolation limit ${key} must be at most ${MAX_TIMER_MS} ms (the longest timer Node can set), got ${String(v)}`);
     }
     out[key] = Math.floor(v);
   }

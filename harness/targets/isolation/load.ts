@@ -1,5 +1,5 @@
 /**
- * Loading an implementation inside a worker thread: a user's module (a path)
+ * Loading an implementation inside its child process: a user's module (a path)
  * or one of the trusted implementations of this repository (the reference,
  * a mutant), by a description the parent sends (ImplSpec).
  *
@@ -105,13 +105,13 @@ async function loadModule(spec: Extract<ImplSpec, { kind: "module" }>): Promise<
       implId,
       version: checked.pythonVersion as PythonVersion,
       unsupported: [...(checked.unsupported ?? [])],
-      description: `TypeScript module ${spec.path} (${implId}), Python ${checked.pythonVersion}, in a worker thread`,
+      description: `TypeScript module ${spec.path} (${implId}), Python ${checked.pythonVersion}, in a child process`,
       factory,
     },
   };
 }
 
-/** Load what the spec describes (runs in the worker). */
+/** Load what the spec describes (runs in the child process). */
 export async function loadImplementation(spec: ImplSpec): Promise<{ impl: AsyncioImplementation; info: LoadedInfo }> {
   if (spec.kind === "module") return loadModule(spec);
   // Trusted implementations: loaded only when asked for, so a user's module never pays for them.
@@ -122,7 +122,7 @@ export async function loadImplementation(spec: ImplSpec): Promise<{ impl: Asynci
     const flavour = spec.pyTask ? "pure-Python Task" : "C Task";
     return {
       impl,
-      info: { implId: impl.id, version: spec.version, unsupported: [...(impl.unsupported ?? [])], description: `TypeScript reference, Python ${spec.version} profile, ${flavour}, in a worker thread`, factory: false },
+      info: { implId: impl.id, version: spec.version, unsupported: [...(impl.unsupported ?? [])], description: `TypeScript reference, Python ${spec.version} profile, ${flavour}, in a child process`, factory: false },
     };
   }
   const { findMutant } = require("../../../implementations/mutants") as typeof import("../../../implementations/mutants");
@@ -131,7 +131,7 @@ export async function loadImplementation(spec: ImplSpec): Promise<{ impl: Asynci
   const impl = m.make(spec.version);
   return {
     impl,
-    info: { implId: impl.id, version: spec.version, unsupported: [...(impl.unsupported ?? [])], description: `mutant ${m.name}: ${m.description}, in a worker thread`, factory: false },
+    info: { implId: impl.id, version: spec.version, unsupported: [...(impl.unsupported ?? [])], description: `mutant ${m.name}: ${m.description}, in a child process`, factory: false },
   };
 }
 

@@ -1,31 +1,32 @@
 /**
- * The worker-thread side of an isolated TypeScript implementation: load it
+ * The child-process side of an isolated TypeScript implementation: load it
  * (harness/targets/isolation/load.ts), say "ready", then run the scenarios the parent
  * sends, one at a time, with the shared interpreter, and send back each trace
  * as JSON text (or the reason there is none).
  *
- * Whatever the implementation does to this thread (loop forever, exit, throw
- * from a timer, exhaust the heap) is the parent's to notice: it watches the
- * worker, not this code.
+ * Whatever the implementation does to this process (loop forever, exit, kill
+ * itself, throw from a timer, exhaust memory) is the parent's to notice: it
+ * watches the process (child-engine.ts), not this code.
  */
-import { parentPort, workerData } from "node:worker_threads";
 import { runScenario } from "../../engine/interpreter";
 import { LoadError, loadImplementation, describeThrown } from "./load";
 import type { ImplSpec } from "./load";
 import type { AsyncioImplementation } from "../../engine/api";
 import type { Scenario } from "../../../spec/scenario/types";
 
-export type ToWorker = { t: "run"; seq: number; scenario: Scenario };
-export type FromWorker =
+export type ToChild = { t: "run"; seq: number; scenario: Scenario };
+export type FromChild =
   | { t: "ready"; info: import("./load").LoadedInfo }
   | { t: "load-error"; message: string }
+  | { t: "uncaught"; message: string }
   | { t: "result"; seq: number; json: string }
   | { t: "result"; seq: number; error: string };
 
-const port = parentPort!;
-// Taken before any implementation code runs, so that code cannot reroute replies.
-const post = port.postMessage.bind(port) as (m: FromWorker) => void;
-const { spec, maxReplyBytes } = workerData as { spec: ImplSpec; maxReplyBytes: number };
+/** How the child talks to its parent: a reply, and the requests. */
+export interface Channel {
+  post(m: FromChild): void;
+  onMessage(cb: (m: ToChild) => void): void;
+}
 
 function timersPending(): number {
   let n = 0;
@@ -44,9 +45,9 @@ async function settle(timersBefore: number): Promise<void> {
   if (timersPending() > timersBefore) await new Promise<void>((r) => setTimeout(r, 0));
 }
 
-async function runCase(impl: AsyncioImplementation, msg: ToWorker): Promise<void> {
+async function runCase(post: Channel["post"], maxReplyBytes: number, impl: AsyncioImplementation, msg: ToChild): Promise<void> {
   const before = timersPending();
-  let reply: FromWorker;
+  let reply: FromChild;
   try {
     const trace = runScenario(impl, msg.scenario);
     let json: string | undefined;
@@ -73,17 +74,16 @@ async function runCase(impl: AsyncioImplementation, msg: ToWorker): Promise<void
   post(reply);
 }
 
-function main(): void {
-  // Listening from the start keeps the thread alive while the module loads:
+/** Load the implementation, then serve cases on the channel until the process ends. */
+export function serve(channel: Channel, spec: ImplSpec, maxReplyBytes: number): void {
+  // Listening from the start keeps the process alive while the module loads:
   // a factory whose promise never settles is a load that never ends (the
-  // parent's start timeout), not a thread that quietly exits.
+  // parent's start timeout), not a process that quietly exits.
   const loading = loadImplementation(spec);
-  loading.catch((e) => post({ t: "load-error", message: e instanceof LoadError ? e.message : describeThrown(e) }));
-  port.on("message", (msg: ToWorker) => {
+  loading.catch((e) => channel.post({ t: "load-error", message: e instanceof LoadError ? e.message : describeThrown(e) }));
+  channel.onMessage((msg) => {
     if (msg?.t !== "run") return;
-    void loading.then((loaded) => runCase(loaded.impl, msg));
+    void loading.then((loaded) => runCase(channel.post, maxReplyBytes, loaded.impl, msg));
   });
-  loading.then((loaded) => post({ t: "ready", info: loaded.info }), () => {});
+  loading.then((loaded) => channel.post({ t: "ready", info: loaded.info }), () => {});
 }
-
-main();

@@ -1,6 +1,6 @@
 /**
  * Supervision of an implementation that runs out of the harness's reach (a
- * worker thread or a child process, an "engine"): cases run one at a time,
+ * child process, an "engine"): cases run one at a time,
  * each under the time limit; an engine that dies (crash, exit, timeout,
  * protocol violation) is replaced for the next case, a bounded number of
  * times; past the bound, or when a replacement cannot start, every further
@@ -32,7 +32,7 @@ export interface EngineInfo {
   task?: "C" | "py";
 }
 
-/** One worker thread or one child process running an implementation. */
+/** One child process running an implementation. */
 export interface Engine {
   /** Resolves once the engine takes cases; rejects with a one-line reason when it cannot start. */
   readonly ready: Promise<EngineInfo>;
@@ -60,16 +60,17 @@ export class Supervisor {
   constructor(
     /** The target's id (for messages and events). */
     readonly id: string,
-    kind: "worker" | "process",
+    /** What runs there: a TypeScript module (in a child process of its own) or a driver (a program speaking the driver protocol). */
+    private readonly kind: "module" | "driver",
     private readonly make: () => Engine,
     private readonly limits: IsolationLimits,
     private readonly onEvent?: (e: IsolationEvent) => void,
   ) {
-    this.stats = { isolation: kind, cases: 0, timeouts: 0, errors: 0, restarts: 0, gaveUp: null };
+    this.stats = { isolation: "process", cases: 0, timeouts: 0, errors: 0, restarts: 0, gaveUp: null };
   }
 
   private get what(): string {
-    return this.stats.isolation === "worker" ? "worker thread" : "driver process";
+    return this.kind === "module" ? "child process" : "driver process";
   }
 
   /** Start the first engine. Rejects (with a plain Error, one line) when it cannot start. */
@@ -100,7 +101,7 @@ export class Supervisor {
     const ms = this.limits.startTimeoutMs;
     this.engineReady = new Promise<EngineInfo>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(this.stats.isolation === "worker"
+        reject(new Error(this.kind === "module"
           ? `the module did not finish loading within ${ms} ms`
           : `the driver did not introduce itself within ${ms} ms`));
         void engine.close();

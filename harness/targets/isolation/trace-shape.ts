@@ -5,6 +5,8 @@
  * the clauses do that.
  */
 
+import { MAX_TRACE_DEPTH } from "../../../spec/scenario/trace";
+
 const RUN_ENDS = new Set(["complete", "deadlock", "interrupted", "iteration_limit", "error"]);
 const STATES = new Set(["pending", "cancelled", "result", "exception"]);
 
@@ -37,9 +39,29 @@ function outcome(x: unknown, where: string): string | null {
   return null;
 }
 
+/** The deepest nesting of arrays and objects in x, counted without recursion; stops counting past `limit`. */
+export function nestingDepth(x: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[x, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d > deepest) deepest = d;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, d + 1]);
+    }
+  }
+  return deepest;
+}
+
 /** Why x is not a well-formed trace, or null when it is. */
 export function traceShapeError(x: unknown): string | null {
   if (!isObject(x)) return `the trace is ${describe(x)}, not an object`;
+  // Checked first: everything after (and the clauses' canonicalisation) walks the trace.
+  if (nestingDepth(x, MAX_TRACE_DEPTH) > MAX_TRACE_DEPTH) {
+    return `the trace nests deeper than ${MAX_TRACE_DEPTH} levels (the trace depth limit)`;
+  }
   if (!Array.isArray(x.events)) return `trace.events is ${describe(x.events)}, not an array`;
   for (let i = 0; i < x.events.length; i++) {
     const e = x.events[i];
