@@ -429,7 +429,7 @@ describe("validateScenario: meaning", () => {
       "$.coroutines[1].body[0].body[0].on.gather[1].task",
       "$.coroutines[2].body[0].task",
     ]);
-    expect(errors[0].message).toBe('task handle "t1" is never bound: no create_task or create_future step in the scenario binds "t1"');
+    expect(errors[0].message).toBe('task handle "t1" is never bound: no create_task, create_future or ensure_future step in the scenario binds "t1"');
   });
 
   it("rejects tasks that could await each other (a cycle of awaits)", () => {
@@ -472,7 +472,7 @@ describe("validateScenario: meaning", () => {
       '$.coroutines[1].name: duplicate coroutine name "a" (also defined at $.coroutines[0].name)',
       '$.coroutines: no coroutine named "main": the entry point is missing',
       '$.coroutines[1].body[0].coro: unknown coroutine "ghost" (defined: a)',
-      '$.coroutines[0].body[1].task: task handle "nope" is never bound: no create_task or create_future step in the scenario binds "nope"',
+      '$.coroutines[0].body[1].task: task handle "nope" is never bound: no create_task, create_future or ensure_future step in the scenario binds "nope"',
       '$.coroutines[0].body[0].coro: coroutine "a" calls or spawns itself through a -> a; scenarios must terminate',
     ]);
   });
@@ -586,6 +586,7 @@ const wholeApi = {
         { op: "cancel", task: "f" },
         { op: "inspect", task: "f" },
         { op: "create_future", future: "f2" },
+        { op: "ensure_future", on: { gather: [{ task: "f2" }] }, future: "gf" },
         { op: "set_result", future: "f2", value: 1 },
         { op: "set_exception", future: "f2", exc: { type: "ValueError" } },
         { op: "result", task: "f2" },
@@ -854,10 +855,10 @@ describe("validateScenario: the whole task API", () => {
       '$.coroutines[0].body[1].cm: timeout handle "c" is never bound: no timeout step in the scenario has cm "c"',
       '$.coroutines[0].body[2].cm: timeout handle "c" is never bound: no timeout step in the scenario has cm "c"',
       '$.coroutines[0].body[3].handle: timer handle "h" is never bound: no call_soon, call_later or call_at step in the scenario has handle "h"',
-      '$.coroutines[0].body[4].task: task handle "f" is never bound: no create_task or create_future step in the scenario binds "f"',
-      '$.coroutines[0].body[5].on[0].task: task handle "u" is never bound: no create_task or create_future step in the scenario binds "u"',
-      '$.coroutines[0].body[6].on.shield.wait_for.task: task handle "v" is never bound: no create_task or create_future step in the scenario binds "v"',
-      '$.coroutines[0].body[7].on.wait[0].task: task handle "w" is never bound: no create_task or create_future step in the scenario binds "w"',
+      '$.coroutines[0].body[4].task: task handle "f" is never bound: no create_task, create_future or ensure_future step in the scenario binds "f"',
+      '$.coroutines[0].body[5].on[0].task: task handle "u" is never bound: no create_task, create_future or ensure_future step in the scenario binds "u"',
+      '$.coroutines[0].body[6].on.shield.wait_for.task: task handle "v" is never bound: no create_task, create_future or ensure_future step in the scenario binds "v"',
+      '$.coroutines[0].body[7].on.wait[0].task: task handle "w" is never bound: no create_task, create_future or ensure_future step in the scenario binds "w"',
     ]);
   });
 

@@ -407,6 +407,16 @@ export class ScenarioRun implements StepRunner {
         return new Return(s.value ?? null);
       case "try":
         return s.star ? yield* runTryStar(this, s) : yield* this.tryStep(s);
+      case "ensure_future": {
+        // asyncio.ensure_future: a future stays itself (gather's, shield's,
+        // a handle's); a coroutine becomes a task of loop.create_task.
+        const aw = this.awaitable(s.on);
+        if (aw === null) return;
+        const fut = "__await__" in aw ? aw : this.loop.create_task(aw);
+        this.handles.set(s.future, fut);
+        this.emit("ensure_future", { ref: s.future, future: this.enc.value(fut) });
+        return;
+      }
       case "create_future": {
         const fut = this.loop.create_future();
         this.enc.futureLabels.set(fut, s.future);

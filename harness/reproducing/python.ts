@@ -455,6 +455,24 @@ class Emitter {
       case "try":
         this.tryStep(s, i, where);
         return;
+      case "ensure_future": {
+        // handle = asyncio.ensure_future(on): a future stays itself, a coroutine becomes a task.
+        const ref = pyStr(s.future);
+        let j = i;
+        if (kindOf(s.on) === "task") {
+          j = this.ifBound(i, (s.on as { task: string }).task);
+          this.line(j, `T[${ref}] = asyncio.ensure_future(T[${pyStr((s.on as { task: string }).task)}])`);
+        } else if (mayBeNone(s.on)) {
+          this.line(i, `aw = ${this.awaitable(s.on, where + ".on")}`);
+          this.line(i, "if aw is not None:");
+          j = i + 1;
+          this.line(j, `T[${ref}] = asyncio.ensure_future(aw)`);
+        } else {
+          this.line(i, `T[${ref}] = asyncio.ensure_future(${this.awaitable(s.on, where + ".on")})`);
+        }
+        this.line(j, `emit("ensure_future", ref=${ref}, future=value_data(T[${ref}]))`);
+        return;
+      }
       case "create_future": {
         const ref = pyStr(s.future);
         this.line(i, `T[${ref}] = labelled(asyncio.get_running_loop().create_future(), ${ref})`);

@@ -808,6 +808,7 @@ STEP_FIELDS = {
     "return": {},
     "try": {"body": _LIST},
     "create_future": {"future": _STR},
+    "ensure_future": {"on": _DICT, "future": _STR},
     "set_result": {"future": _STR},
     "set_exception": {"future": _STR, "exc": _DICT},
     "result": {"task": _STR},
@@ -840,7 +841,7 @@ SYNC_OPS = {
     "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
     "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
     "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
-    "gc", "drop", "weakref", "inspect_weakref",
+    "gc", "drop", "weakref", "inspect_weakref", "ensure_future",
 }
 MAX_STAR_CLAUSES = 3
 
@@ -1091,7 +1092,7 @@ def check_scenario(scenario):
                 ref(st["coro"], names, p + ".coro", "coroutine")
             elif op in ("add_done_callback", "remove_done_callback", "call_soon", "call_later", "call_at"):
                 ref(st["callback"], cb_names, p + ".callback", "callback")
-            elif op == "await":
+            elif op in ("await", "ensure_future"):
                 awaitable(st["on"], p + ".on")
             elif op == "as_completed":
                 for j, a in enumerate(st["on"]):
@@ -1400,6 +1401,15 @@ class Run:
 
     def op_return(self, s):
         return Return(s.get("value"))
+
+    def op_ensure_future(self, s):
+        # A future stays itself (gather's, shield's, a handle's); a coroutine
+        # becomes a task of loop.create_task.
+        aw = self.awaitable(s["on"])
+        if aw is not None:
+            fut = asyncio.ensure_future(aw)
+            self.handles[s["future"]] = fut
+            self.emit("ensure_future", ref=s["future"], future=self.enc.value(fut))
 
     def op_create_future(self, s):
         fut = self.loop.create_future()
@@ -1991,7 +2001,7 @@ def scenario_features(scenario):
                 found.add("cancel:msg")
             elif op in ("raise", "set_exception") and _uses_group(st.get("exc")):
                 found.add("exception_group")
-            elif op == "await":
+            elif op in ("await", "ensure_future"):
                 awaitable(st.get("on"))
 
     for key in ("coroutines", "callbacks"):

@@ -19,9 +19,10 @@ import { CLAUSES as shield } from "./shield";
 import { CLAUSES as timeouts } from "./timeouts";
 import { CLAUSES as taskgroup } from "./taskgroup";
 import { CLAUSES as weakrefs } from "./weakrefs";
+import { CLAUSES as futuresHandles } from "./futures-handles";
 
 export const CLAUSES: readonly Clause[] = [
-  ...loop, ...coroutines, ...callbacks, ...futures, ...tasks, ...cancellation, ...eager, ...gather, ...wait, ...wait_for, ...as_completed, ...shield, ...timeouts, ...taskgroup, ...weakrefs,
+  ...loop, ...coroutines, ...callbacks, ...futures, ...tasks, ...cancellation, ...eager, ...gather, ...wait, ...wait_for, ...as_completed, ...shield, ...timeouts, ...taskgroup, ...weakrefs, ...futuresHandles,
   differential,
 ];
 

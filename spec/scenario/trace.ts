@@ -45,6 +45,7 @@ export type TraceEvent = EventBase & (
   | { ev: "exception_handler"; message: string; exc?: ExceptionData; of?: TraceValue }
   | { ev: "shutdown" }
   | { ev: "create_future"; ref: string }
+  | { ev: "ensure_future"; ref: string; future: TraceValue }
   // Probes: a method call's return value, or the exception it raised (never propagated).
   | { ev: "set_result" | "set_exception" | "result" | "exception" | "uncancel"; ref: string; value?: TraceValue; exc?: ExceptionData }
   | { ev: "current_task"; name: string | null }

@@ -9,7 +9,7 @@
  * graph of "coroutine A calls or spawns coroutine B" must be acyclic (the
  * validator rejects cycles), so every run executes finitely many steps.
  *
- * Tasks are referred to through handles: `create_task` binds a handle (a
+ * Tasks are referred to through handles: `create_task` (or `ensure_future`) binds a handle (a
  * scenario-wide name, like a module global) to the new task; later steps in
  * any coroutine refer to it. Using a handle that has not been bound yet at run
  * time is not an error: it records an `unbound` event and the step does nothing.
@@ -95,6 +95,13 @@ export interface TryStep { op: "try"; body: Step[]; except?: ExceptClause[]; sta
 
 /** handle = loop.create_future() */
 export interface CreateFutureStep { op: "create_future"; future: string }
+/**
+ * handle = asyncio.ensure_future(on): a handle on the future a combinator
+ * returns (gather's _GatheringFuture, shield's outer future), on a task
+ * wrapping a coroutine ({coro}, {sleep}, {wait_for}, {wait}), or on the task
+ * or future itself ({task}).
+ */
+export interface EnsureFutureStep { op: "ensure_future"; on: Awaitable; future: string }
 /** Records the outcome of fut.set_result(value): ok, or the exception it raised (never propagates). */
 export interface SetResultStep { op: "set_result"; future: string; value?: Scalar }
 /** Records the outcome of fut.set_exception(exc) (never propagates). */
@@ -195,7 +202,8 @@ export type Step =
   | GcStep
   | DropStep
   | WeakrefStep
-  | InspectWeakrefStep;
+  | InspectWeakrefStep
+  | EnsureFutureStep;
 
 export type Op = Step["op"];
 export const OPS: readonly Op[] = [
@@ -205,6 +213,7 @@ export const OPS: readonly Op[] = [
   "call_at", "cancel_handle", "taskgroup", "new_taskgroup", "timeout", "reschedule", "inspect_timeout",
   "as_completed",
   "gc", "drop", "weakref", "inspect_weakref",
+  "ensure_future",
 ];
 
 /** Ops that put a scenario in gc mode: collectable objects and their reports become observable. */
@@ -218,7 +227,7 @@ export const SYNC_OPS: readonly Op[] = [
   "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
   "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
   "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
-  "gc", "drop", "weakref", "inspect_weakref",
+  "gc", "drop", "weakref", "inspect_weakref", "ensure_future",
 ];
 
 /** A plain function run by the loop: a done callback (it gets the future) or a call_soon / call_later callback. */

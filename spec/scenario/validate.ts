@@ -330,7 +330,7 @@ const KIND_NAMES: Record<HandleKind, string> = {
 };
 
 const KIND_BINDERS: Record<HandleKind, string> = {
-  task: "no create_task or create_future step in the scenario binds",
+  task: "no create_task, create_future or ensure_future step in the scenario binds",
   group: "no taskgroup or new_taskgroup step in the scenario has group",
   cm: "no timeout step in the scenario has cm",
   timer: "no call_soon, call_later or call_at step in the scenario has handle",
@@ -422,7 +422,7 @@ function* walkAwaitable(aw: Awaitable, path: string): Generator<{ aw: Awaitable;
 
 /** The awaitables a step holds: an await's `on`, an as_completed's parts. */
 function* stepAwaitables(step: Step, path: string): Generator<{ aw: Awaitable; path: string }> {
-  if (step.op === "await") yield* walkAwaitable(step.on, `${path}.on`);
+  if (step.op === "await" || step.op === "ensure_future") yield* walkAwaitable(step.on, `${path}.on`);
   else if (step.op === "as_completed") {
     for (let i = 0; i < step.on.length; i++) yield* walkAwaitable(step.on[i], `${path}.on[${i}]`);
   }
@@ -497,6 +497,7 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
   const callEdges = new Map<string, Ref[]>(); // inline calls: the callee's awaits are the caller's
   for (const name of known) callEdges.set(name, []);
   const handles: HandleUse[] = [];
+  const ensured: Array<{ handle: string; coros: string[]; tasks: string[] }> = []; // ensure_future bindings
 
   const coroRef = (node: string, name: string, path: string, inline: boolean): void => {
     if (!firstDef.has(name)) {
@@ -571,6 +572,17 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
       case "create_future":
         bind("task", step.future, `${path}.future`, "create_future");
         break;
+      case "ensure_future": {
+        bind("task", step.future, `${path}.future`, "ensure_future");
+        // Awaiting the handle waits for what `on` runs and names (resolved below).
+        const parts = [...walkAwaitable(step.on, `${path}.on`)].map(({ aw }) => aw);
+        ensured.push({
+          handle: step.future,
+          coros: parts.flatMap((aw) => ("coro" in aw && firstDef.has(aw.coro) ? [aw.coro] : [])),
+          tasks: parts.flatMap((aw) => ("task" in aw ? [aw.task] : [])),
+        });
+        break;
+      }
       case "set_result":
       case "set_exception":
         use("task", step.future, `${path}.future`, step.op, "create_future");
@@ -664,7 +676,8 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
         use("task", aw.task, `${at}.task`, step.op);
         if (step.op === "await" || step.op === "as_completed") waitsOn.push({ coro: node, ref: { name: aw.task, path: `${at}.task` } });
       } else if ("coro" in aw) {
-        coroRef(node, aw.coro, `${at}.coro`, true);
+        // ensure_future runs it in a task of its own (a spawn, as create_task's).
+        coroRef(node, aw.coro, `${at}.coro`, step.op !== "ensure_future");
       } else if ("wait" in aw) {
         aw.wait.forEach((part, i) => {
           const kind = kindOf(part);
@@ -691,6 +704,19 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
       "(call_soon, call_later, call_at and add_done_callback schedule a callback); scenarios must terminate";
   });
   errors.push(...callCycles);
+  // A handle bound by ensure_future runs what its `on` runs and waits for
+  // the tasks it names, transitively (to a fixpoint: handles may chain).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of ensured) {
+      const set = boundTo.get(e.handle) ?? new Set<string>();
+      const before = set.size;
+      for (const c of e.coros) set.add(c);
+      for (const t of e.tasks) for (const c of boundTo.get(t) ?? []) set.add(c);
+      boundTo.set(e.handle, set);
+      if (set.size !== before) changed = true;
+    }
+  }
   if (callCycles.length === 0) {
     // The waits-for graph: a task running X waits for a task running Y when X
     // (or a coroutine X calls inline) awaits a handle bound to a task of Y —
@@ -864,9 +890,11 @@ function handleErrors(handles: HandleUse[]): ValidationError[] {
         message: `${KIND_NAMES[h.kind].replace(/^task\/future/, "task")} "${h.name}" is never bound: ${KIND_BINDERS[h.kind]} "${h.name}"`,
       });
     } else if (h.needs !== undefined && !ops.has(h.needs)) {
-      const why = h.needs === "create_future"
-        ? `a Task's ${h.op}() always raises RuntimeError`
-        : `a Future has no ${h.op}()`;
+      const why = ops.has("ensure_future")
+        ? `what ensure_future holds may be a task or a combinator's future: ${h.op} takes a handle of ${h.needs}`
+        : h.needs === "create_future"
+          ? `a Task's ${h.op}() always raises RuntimeError`
+          : `a Future has no ${h.op}()`;
       errors.push({
         path: h.path,
         message: `${h.op} needs ${h.needs === "create_future" ? "a future" : "a task"}: handle "${h.name}" is bound only by ` +
