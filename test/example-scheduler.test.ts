@@ -131,13 +131,17 @@ describe("examples/scheduler in a project of its own", () => {
         expect(result, clause.id).toMatchObject({ status: "skip", skipKind: "unsupported" });
         for (const f of missing) expect(result.reason, clause.id).toContain(f);
       } else {
-        expect(result.status, `${clause.id}: ${JSON.stringify(result)}`).toBe("pass");
+        // It runs. Most generated scenarios of differential.trace use features the
+        // examples leave out: a runner that calls a clause checking too few of
+        // its cases inconclusive rather than passed may say so.
+        expect(["pass", "inconclusive"], `${clause.id}: ${JSON.stringify(result)}`).toContain(result.status);
         expect(result.runs, clause.id).toBe(RUNS);
-        expect(checkedCases(result), `${clause.id} checked no case`).toBeGreaterThan(0);
+        if (result.status === "pass") expect(checkedCases(result), `${clause.id} checked no case`).toBeGreaterThan(0);
       }
     }
     const passed = results.filter((c) => c.status === "pass").length;
     expect(passed).toBeGreaterThan(0);
     expect(r.stdout).toContain(`${passed} passed, 0 failed`);
+    expect(results.filter((c) => c.status === "fail" || c.status === "error" || c.status === "flaky")).toEqual([]);
   }, SLOW);
 });
