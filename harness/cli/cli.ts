@@ -24,6 +24,7 @@ import { compareVersions } from "../../spec/scenario/versions";
 import { loadClauses } from "../running/clauseset";
 import { defaultJobs } from "../running/pool";
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun, releaseNote } from "./commands";
+import { addMutantsCommand } from "./mutants";
 import { REALTIME } from "../running/runner";
 import { Target, UsageError, resolvePair, resolveTarget } from "../targets";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "../running/differential";
@@ -464,6 +465,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (a, b, opts) => {
       code = await cmdDiff(a, b, opts);
     });
+
+  addMutantsCommand(program, (c) => (code = c));
 
   try {
     await program.parseAsync(argv, { from: "user" });

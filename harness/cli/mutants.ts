@@ -1,0 +1,157 @@
+/**
+ * `aiospec mutants`: how strong the clauses are, measured on the mutants of
+ * implementations/mutants (harness/running/mutants.ts says how each one is
+ * hunted). One line per mutant, killed or survived, with the clause that
+ * killed it, the cases and seconds until its first failure and the size of
+ * the shrunk counterexample; the totals and medians at the end.
+ *
+ * Exit codes: 0 every mutant killed, 1 some survived, 2 usage error or
+ * harness failure, 130 interrupted.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+// Only what --help needs is loaded here; the command loads the rest when it runs.
+import { VERSIONS, isReferenceVersion } from "../../implementations/reference/profile";
+import type { PythonVersion } from "../../implementations/reference/profile";
+import type { MutantResult, MutantTotals } from "../running/mutants";
+import { UsageError } from "../targets/errors";
+
+/** What the issue asks of the suite (docs/mutation.md). */
+export const TARGETS = { medianSeconds: 1, medianSteps: 8 } as const;
+
+export interface MutantsOptions {
+  mutant?: string;
+  /** Default: aiospec run's (DEFAULT_RUNS). */
+  runs?: number;
+  seed?: number;
+  jobs: number;
+  /** Default: aiospec run's (DEFAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
+  python?: PythonVersion;
+  json?: string;
+}
+
+function positive(name: string, max = Number.MAX_SAFE_INTEGER, why = "") {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be an integer >= 1`);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}${why}`);
+    return n;
+  };
+}
+
+/** One job per core, as aiospec run. */
+function cores(): number {
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+}
+
+function seed(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || n < -(2 ** 31) || n >= 2 ** 32) throw new InvalidArgumentError("seed must be a 32-bit integer");
+  return n | 0;
+}
+
+function python(value: string): PythonVersion {
+  if (!isReferenceVersion(value)) throw new InvalidArgumentError(`the reference models Python ${VERSIONS.join(", ")}`);
+  return value;
+}
+
+/** The mutants a --mutant glob selects (all without one); a glob that selects none is a usage error. */
+export async function selectMutants(glob: string | undefined): Promise<string[]> {
+  const [{ MUTANTS }, { clauseMatcher }] = await Promise.all([import("../../implementations/mutants"), import("../running/glob")]);
+  const names = MUTANTS.map((m) => m.name);
+  if (glob === undefined) return names;
+  const matches = clauseMatcher(glob);
+  const chosen = names.filter(matches);
+  if (chosen.length === 0) throw new UsageError(`--mutant "${glob}" matches no mutant (\`aiospec list\` shows them, as mutant:NAME)`);
+  return chosen;
+}
+
+const seconds = (s: number) => `${s.toFixed(3)} s`;
+
+/** One mutant's line. */
+export function mutantLine(r: MutantResult, width: number): string {
+  const name = r.name.padEnd(width);
+  if (r.status === "error") return `error     ${name} ${r.error}`;
+  if (r.status === "survived") return `SURVIVED  ${name} passed every clause it was run on (${r.clausesRun})`;
+  const k = r.kill!;
+  const also = r.alsoKilledBy.length ? ` (also ${r.alsoKilledBy.join(", ")})` : "";
+  return `killed    ${name} @${k.version} by ${k.clause}: ${k.cases} case${k.cases === 1 ? "" : "s"}, ${seconds(k.seconds)}, shrunk to ${k.steps} step${k.steps === 1 ? "" : "s"}${also}`;
+}
+
+/** The closing lines: killed / total, the medians next to their targets. */
+export function totalsLines(t: MutantTotals): string[] {
+  const lines = [`killed ${t.killed}/${t.mutants}${t.survived.length ? `; survived: ${t.survived.join(", ")}` : ""}${t.errors.length ? `; errors: ${t.errors.join(", ")}` : ""}`];
+  if (t.medianSeconds !== null) {
+    const met = (ok: boolean) => (ok ? "met" : "NOT met");
+    lines.push(`median time to first failure ${seconds(t.medianSeconds)} (target < ${TARGETS.medianSeconds} s: ${met(t.medianSeconds < TARGETS.medianSeconds)}); median cases to first failure ${t.medianCases}`);
+    lines.push(`median shrunk counterexample ${t.medianSteps} steps (target <= ${TARGETS.medianSteps}: ${met(t.medianSteps! <= TARGETS.medianSteps)})`);
+  }
+  return lines;
+}
+
+export async function cmdMutants(opts: MutantsOptions): Promise<number> {
+  const names = await selectMutants(opts.mutant);
+  const [{ huntMutants, mutantTotals }, { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS }, { writeFileAtomic }] = await Promise.all([
+    import("../running/mutants"),
+    import("./commands"),
+    import("../reporting/atomic"),
+  ]);
+  const runs = opts.runs ?? DEFAULT_RUNS;
+  const json = opts.json === undefined ? undefined : path.resolve(opts.json);
+  if (json && !fs.existsSync(path.dirname(json))) throw new UsageError(`--json ${opts.json}: directory ${path.dirname(json)} does not exist`);
+  const runSeed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+  const jobs = Math.min(opts.jobs, names.length);
+  process.stderr.write(`aiospec mutants: ${names.length} mutant(s), ${runs} runs a clause, seed ${runSeed}, ${jobs} job(s)${opts.python ? `, Python ${opts.python} only` : ""}\n`);
+  const started = Date.now();
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.once("SIGINT", interrupt);
+  const width = Math.max(...names.map((n) => n.length));
+  // Lines in mutant order, each as soon as it and those before it are done.
+  const done = new Map<number, MutantResult>();
+  let shown = 0;
+  const search = { runs, seed: runSeed, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, version: opts.python, signal: abort.signal };
+  let results: Array<MutantResult | undefined>;
+  try {
+    results = await huntMutants(names, search, jobs, (i, r) => {
+      done.set(i, r);
+      for (; done.has(shown); shown++) process.stdout.write(mutantLine(done.get(shown)!, width) + "\n");
+    });
+  } finally {
+    process.off("SIGINT", interrupt);
+  }
+  const finished = results.filter((r): r is MutantResult => r !== undefined);
+  const totals = mutantTotals(finished);
+  process.stdout.write(totalsLines(totals).join("\n") + "\n");
+  const elapsedMs = Date.now() - started;
+  process.stderr.write(`aiospec mutants: ${(elapsedMs / 1000).toFixed(1)} s${abort.signal.aborted ? `; interrupted after ${finished.length} mutant(s)` : ""}\n`);
+  if (json) {
+    const report = { seed: runSeed, runs, jobs, python: opts.python ?? null, elapsedMs, complete: !abort.signal.aborted, totals, mutants: finished };
+    writeFileAtomic(json, JSON.stringify(report, null, 2) + "\n");
+    process.stderr.write(`aiospec: wrote ${path.relative(process.cwd(), json) || json}\n`);
+  }
+  if (abort.signal.aborted) return 130;
+  if (totals.errors.length) return 2;
+  return totals.survived.length ? 1 : 0;
+}
+
+/** Register the command on the aiospec program; `setCode` receives its exit code. */
+export function addMutantsCommand(program: Command, setCode: (code: number) => void): void {
+  program
+    .command("mutants")
+    .description("run the clauses on every mutant (implementations/mutants): killed or survived, by which clause, how fast, how small")
+    .option("--mutant <glob>", "only mutants whose name matches, e.g. 'gather-*' (comma-separated globs)")
+    .option("--runs <n>", "scenarios per clause (default: aiospec run's, 100)", positive("runs"))
+    .option("--seed <s>", "run seed, a 32-bit integer (default: random, printed)", seed)
+    .option("--jobs <n>", `mutants hunted in parallel (default: ${cores()}, the cores here)`, positive("jobs"), cores())
+    .option("--timeout-ms <n>", "time limit for one scenario (default: aiospec run's)", positive("timeout-ms", 2 ** 31 - 1, " (the longest timer Node can set)"))
+    .option("--python <3.X>", `try the mutants at this reference version only (default: ${VERSIONS.join(", ")}, the newest profile first)`, python)
+    .option("--json <file>", "write the per-mutant figures and the totals as JSON")
+    .addHelpText("after", "\nExit codes: 0 every mutant killed, 1 some survived, 2 usage error or harness failure, 130 interrupted.")
+    .action(async (opts: MutantsOptions) => {
+      setCode(await cmdMutants(opts));
+    });
+}

@@ -1,0 +1,88 @@
+/**
+ * aiospec mutants (harness/cli/mutants.ts, harness/running/mutants.ts): on a
+ * few mutants, through the command as a user runs it.
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expectedKillers, median, versionOrder } from "../harness/running/mutants";
+import { CLAUSES } from "../spec/clauses";
+import { NEWEST } from "../implementations/reference";
+
+const BIN = path.resolve(__dirname, "..", "bin", "aiospec.js");
+const FIXTURE = path.resolve(__dirname, "fixtures", "mutants-clauses.ts");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-mutants-"));
+
+function aiospec(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, "mutants", ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1", ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe("aiospec mutants", () => {
+  // Each test starts the CLI (ts-node): tens of seconds on a loaded machine, hence the generous limits.
+  it("kills the mutants it is given, in two jobs, and says by which clause, how fast and how small", { timeout: 300_000 }, () => {
+    const json = path.join(tmp, "two.json");
+    const r = aiospec({}, "--mutant", "lifo-ready,gather-dedup-*", "--seed", "1", "--jobs", "2", "--json", json);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^killed +lifo-ready +@3\.\d+ by [a-z_.]+: \d+ cases?, \d+\.\d{3} s, shrunk to \d+ steps?/);
+    expect(lines[1]).toMatch(/^killed +gather-dedup-collapses +@3\.\d+ by gather\.duplicate: /);
+    expect(r.out).toContain("killed 2/2\n");
+    expect(r.out).toMatch(/median time to first failure \d+\.\d{3} s \(target < 1 s: (met|NOT met)\)/);
+    const report = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(report.seed).toBe(1);
+    expect(report.runs).toBe(100);
+    expect(report.totals.killed).toBe(2);
+    for (const m of report.mutants) {
+      expect(m.status).toBe("killed");
+      // The figures are the killing clause's: a clause that names the mutant, its own counts.
+      expect(m.expected).toContain(m.kill.clause);
+      expect(m.kill.cases).toBeGreaterThanOrEqual(1);
+      expect(m.kill.cases).toBeLessThanOrEqual(100);
+      expect(m.kill.steps).toBeGreaterThanOrEqual(1);
+      expect(m.kill.seconds).toBeGreaterThan(0);
+      expect(m.kill.seconds * 1000).toBeLessThanOrEqual(m.elapsedMs);
+    }
+    expect(report.totals.medianSteps).toBe(median(report.mutants.map((m: { kill: { steps: number } }) => m.kill.steps)));
+  });
+
+  it("reports a survivor, having tried every clause, and exits 1", { timeout: 300_000 }, () => {
+    const json = path.join(tmp, "survivor.json");
+    const r = aiospec({ AIOSPEC_CLAUSES: FIXTURE }, "--mutant", "lifo-ready,gather-empty-hangs", "--seed", "2", "--python", "3.12", "--json", json);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/^SURVIVED +lifo-ready +passed every clause it was run on \(2\)$/m);
+    expect(r.out).toMatch(/^killed +gather-empty-hangs +@3\.12 by gather\.empty: /m);
+    expect(r.out).toContain("killed 1/2; survived: lifo-ready\n");
+    const report = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(report.python).toBe("3.12");
+    expect(report.totals.survived).toEqual(["lifo-ready"]);
+  });
+
+  it("refuses a --mutant glob that matches nothing, in one line, with exit code 2", { timeout: 300_000 }, () => {
+    const r = aiospec({}, "--mutant", "no-such-*");
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split("\n")).toEqual(['aiospec: --mutant "no-such-*" matches no mutant (`aiospec list` shows them, as mutant:NAME)']);
+  });
+});
+
+describe("the search order", () => {
+  it("tries the newest profile first, then the others newest first; --python only that one", () => {
+    const order = versionOrder();
+    expect(order[0]).toBe(NEWEST);
+    expect([...order].sort()).toEqual(["3.11", "3.12", "3.13", "3.14"]);
+    expect(versionOrder("3.11")).toEqual(["3.11"]);
+  });
+
+  it("starts with the clauses that name the mutant in brokenBy", () => {
+    expect(expectedKillers("gather-empty-hangs", CLAUSES).map((c) => c.id)).toContain("gather.empty");
+    expect(expectedKillers("no-such-mutant", CLAUSES)).toEqual([]);
+  });
+
+  it("medians: middle value, mean of the two middle ones, null when empty", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNull();
+  });
+});
