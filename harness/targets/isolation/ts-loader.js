@@ -50,15 +50,39 @@ function typescriptVersion() {
   }
 }
 
+/**
+ * The TypeScript compiler, loaded on the first file not in the cache. It is
+ * an optional peer of the aiospec package: only a .ts implementation needs it.
+ */
+function typescript() {
+  if (ts) return ts;
+  try {
+    ts = require("typescript");
+  } catch (e) {
+    if (e && e.code === "MODULE_NOT_FOUND") {
+      throw new Error("loading a .ts implementation needs TypeScript: install typescript (npm install --save-dev typescript), or hand aiospec the compiled .js");
+    }
+    throw e;
+  }
+  return ts;
+}
+
+/**
+ * Compiler options when the project has no tsconfig.json (the installed
+ * package): the repository's target and interop, so that an implementation
+ * transpiles the same way in both layouts.
+ */
+const DEFAULT_OPTIONS = { target: "ES2022", esModuleInterop: true, resolveJsonModule: true };
+
 function compilerOptions() {
   if (state.options) return state.options;
-  ts = ts || require("typescript");
-  const read = ts.readConfigFile(state.project, ts.sys.readFile);
-  const raw = (read.config && read.config.compilerOptions) || {};
-  const { options } = ts.convertCompilerOptionsFromJson(raw, path.dirname(state.project));
+  const compiler = typescript();
+  const read = compiler.readConfigFile(state.project, compiler.sys.readFile);
+  const raw = (read.config && read.config.compilerOptions) || DEFAULT_OPTIONS;
+  const { options } = compiler.convertCompilerOptionsFromJson(raw, path.dirname(state.project));
   state.options = {
     ...options,
-    module: ts.ModuleKind.CommonJS,
+    module: compiler.ModuleKind.CommonJS,
     noEmit: false,
     declaration: false,
     sourceMap: false,
@@ -86,8 +110,7 @@ function transpile(source, filename) {
     }
   }
   // A miss: only now is the compiler loaded.
-  ts = ts || require("typescript");
-  const out = ts.transpileModule(source, { compilerOptions: compilerOptions(), fileName: filename, reportDiagnostics: false }).outputText;
+  const out = typescript().transpileModule(source, { compilerOptions: compilerOptions(), fileName: filename, reportDiagnostics: false }).outputText;
   if (file) {
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
