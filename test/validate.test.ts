@@ -587,6 +587,7 @@ const wholeApi = {
         { op: "inspect", task: "f" },
         { op: "create_future", future: "f2" },
         { op: "ensure_future", on: { gather: [{ task: "f2" }] }, future: "gf" },
+        { op: "unawaited", coro: "worker" },
         { op: "set_result", future: "f2", value: 1 },
         { op: "set_exception", future: "f2", exc: { type: "ValueError" } },
         { op: "result", task: "f2" },

@@ -142,6 +142,8 @@ export class ScenarioRun implements StepRunner {
   private running = false;
   /** gc mode (the scenario uses gc / drop / weakref steps): weak references, by name. */
   gcMode = false;
+  /** gc mode: coroutines of unawaited steps not yet destroyed (each records never_awaited at the next collection). */
+  private readonly neverAwaited: string[] = [];
   readonly weakrefs = new Map<string, PyFuture>();
   /** What the scenario holds besides its handle tables (the main task): gc roots. */
   readonly gcRoots: unknown[] = [];
@@ -407,6 +409,13 @@ export class ScenarioRun implements StepRunner {
         return new Return(s.value ?? null);
       case "try":
         return s.star ? yield* runTryStar(this, s) : yield* this.tryStep(s);
+      case "unawaited":
+        // A coroutine object made and dropped: destroyed at once by reference
+        // counting, or in gc mode at the next collection (gcCollect).
+        this.coroutine(s.coro);
+        if (this.gcMode) this.neverAwaited.push(s.coro);
+        else this.emit("never_awaited", { coro: s.coro });
+        return;
       case "ensure_future": {
         // asyncio.ensure_future: a future stays itself (gather's, shield's,
         // a handle's); a coroutine becomes a task of loop.create_task.
@@ -556,6 +565,9 @@ export class ScenarioRun implements StepRunner {
    * handler in creation order. (Weak references are not roots.)
    */
   gcCollect(): void {
+    // The coroutines of unawaited steps go first: the driver releases its
+    // limbo before gc.collect() and records them before the reports.
+    for (const name of this.neverAwaited.splice(0)) this.emit("never_awaited", { coro: name });
     const roots: unknown[] = [...this.gcRoots, ...this.handles.values(), ...this.groups.values(), ...this.cms.values(), ...this.timers.values()];
     this.asyncio.gc_collect!(this.loop, roots);
   }

@@ -43,6 +43,14 @@ import { requiredVersion } from "../../spec/scenario/validate";
 export interface ToPythonOptions {
   /** A one-line title for the header comment (e.g. what the counterexample shows). */
   title?: string;
+  /**
+   * The Python version ("3.12") whose behaviour the program shows, e.g. the
+   * version of the implementation a counterexample was found on: the header
+   * names it, and the program exits with a message when run on another
+   * version (other versions may order events differently). Without it, the
+   * program runs on any Python from the oldest that has its features.
+   */
+  python?: string;
 }
 
 // ------------------------------------------------------------ literals
@@ -154,6 +162,7 @@ const PROGRAM_GLOBALS = [
   "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE", "PinnedCoroutine", "collections",
   "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "name_base", "run",
   "gc", "weakref", "GC_MODE", "W", "SEEN", "LIMBO", "REPORTS", "COLLECTING", "Handles", "collect", "WeakTasks",
+  "UNAWAITED", "NEVER_AWAITED", "unawaited", "warn_unawaited", "WARN_UNAWAITED_DEFAULT",
 ];
 
 /** Local variables of the generated functions: a function of that name could not be called where they are bound. */
@@ -455,6 +464,9 @@ class Emitter {
       case "try":
         this.tryStep(s, i, where);
         return;
+      case "unawaited":
+        this.line(i, `unawaited(${this.fn(s.coro, where + ".coro")}(), ${pyStr(s.coro)})`);
+        return;
       case "ensure_future": {
         // handle = asyncio.ensure_future(on): a future stays itself, a coroutine becomes a task.
         const ref = pyStr(s.future);
@@ -695,7 +707,8 @@ export function toPython(written: Scenario, opts: ToPythonOptions = {}): string 
   const main = `run(${["main()", ...args].join(", ")})`;
   return [
     ...header,
-    prelude_doc(version, main),
+    prelude_doc(version, main, opts.python),
+    ...(opts.python !== undefined ? versionCheck(opts.python) : []),
     PRELUDE,
     "",
     "# " + "-".repeat(64) + " the scenario",
@@ -709,11 +722,28 @@ export function toPython(written: Scenario, opts: ToPythonOptions = {}): string 
 
 // ------------------------------------------------------------ the fixed parts
 
-function prelude_doc(version: string, main: string): string {
+/** The program's first lines when it must run on one Python version: exit with a message on another. */
+function versionCheck(python: string): string[] {
+  const m = /^(\d+)\.(\d+)$/.exec(python);
+  if (!m) throw new Error(`python: "${python}" is not a Python version (3.X)`);
+  return [
+    "",
+    "import sys",
+    "",
+    `if sys.version_info[:2] != (${m[1]}, ${m[2]}):`,
+    `    sys.exit("this reproducer shows the behaviour of Python ${python}: run it with Python ${python} "`,
+    `             "(this is Python %d.%d: other versions may order events differently)" % sys.version_info[:2])`,
+  ];
+}
+
+function prelude_doc(version: string, main: string, python?: string): string {
+  const runWith = python !== undefined
+    ? `Run it with Python ${python}, the version whose behaviour it shows (it\n# refuses to run on another one; standard library only):`
+    : `Run it with Python ${version} or later (standard library only):`;
   return String.raw`#
-# Run it with Python ${version} or later (standard library only):
+# ${runWith}
 #
-#     python3 this_file.py
+#     python${python ?? "3"} this_file.py
 #
 # It prints one JSON object per line for each event, as the aiospec CPython
 # driver records them ("enter"/"exit" of each coroutine, "log", "create_task",
@@ -804,9 +834,44 @@ def collect():
     finally:
         COLLECTING = False
     SEEN = {name: r() is not None for name, r in W.items()}
+    never_awaited = NEVER_AWAITED[:]
+    NEVER_AWAITED.clear()
+    for name in never_awaited:
+        emit("never_awaited", coro=name)
     reports, REPORTS = REPORTS, []
     for _, fields in sorted(reports, key=lambda r: r[0]):
         emit("exception_handler", **fields)
+
+
+# Coroutine objects made and dropped, never awaited (by id while they live),
+# and those a collection found (printed after it, before the reports).
+UNAWAITED = {}
+NEVER_AWAITED = []
+WARN_UNAWAITED_DEFAULT = getattr(warnings, "_warn_unawaited_coroutine", None)
+
+
+def unawaited(coro, name):
+    """coro() as a statement: its finalizer warns "coroutine ... was never
+    awaited" (printed as never_awaited) at once, or in gc mode when a
+    collection releases it."""
+    UNAWAITED[id(coro)] = name
+    if GC_MODE:
+        LIMBO.append(coro)
+
+
+def warn_unawaited(coro):
+    """What CPython calls when a coroutine that never ran is finalized."""
+    name = UNAWAITED.pop(id(coro), None)
+    if name is None:
+        if WARN_UNAWAITED_DEFAULT is not None:
+            WARN_UNAWAITED_DEFAULT(coro)
+    elif COLLECTING:
+        NEVER_AWAITED.append(name)
+    else:
+        emit("never_awaited", coro=name)
+
+
+warnings._warn_unawaited_coroutine = warn_unawaited
 
 
 class WeakTasks:

@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import re
+import warnings
 import sys
 import time
 import traceback
@@ -809,6 +810,7 @@ STEP_FIELDS = {
     "try": {"body": _LIST},
     "create_future": {"future": _STR},
     "ensure_future": {"on": _DICT, "future": _STR},
+    "unawaited": {"coro": _STR},
     "set_result": {"future": _STR},
     "set_exception": {"future": _STR, "exc": _DICT},
     "result": {"task": _STR},
@@ -841,7 +843,7 @@ SYNC_OPS = {
     "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
     "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
     "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
-    "gc", "drop", "weakref", "inspect_weakref", "ensure_future",
+    "gc", "drop", "weakref", "inspect_weakref", "ensure_future", "unawaited",
 }
 MAX_STAR_CLAUSES = 3
 
@@ -1088,7 +1090,7 @@ def check_scenario(scenario):
             for field, types in STEP_FIELDS[op].items():
                 if not isinstance(st.get(field), types) or isinstance(st.get(field), bool):
                     raise ScenarioError("%s.%s: missing or of the wrong type" % (p, field))
-            if op in ("call", "create_task"):
+            if op in ("call", "create_task", "unawaited"):
                 ref(st["coro"], names, p + ".coro", "coroutine")
             elif op in ("add_done_callback", "remove_done_callback", "call_soon", "call_later", "call_at"):
                 ref(st["callback"], cb_names, p + ".callback", "callback")
@@ -1411,6 +1413,18 @@ class Run:
             self.handles[s["future"]] = fut
             self.emit("ensure_future", ref=s["future"], future=self.enc.value(fut))
 
+    def op_unawaited(self, s):
+        # C() as a statement: a coroutine object made and dropped, never
+        # awaited. Its finalizer warns "coroutine ... was never awaited"
+        # (_warn_unawaited below turns that into a never_awaited event):
+        # at once by reference counting, or in gc mode when a collection
+        # releases it from the limbo.
+        coro = self.coroutine(s["coro"])
+        _UNAWAITED[id(coro)] = (self, s["coro"])
+        if self.gc is not None:
+            self.gc.limbo.append(coro)
+        del coro
+
     def op_create_future(self, s):
         fut = self.loop.create_future()
         fut._aiospec_label = s["future"]
@@ -1709,6 +1723,8 @@ class GcState:
         self.limbo = []
         self.weakrefs = {}
         self.reports = []
+        # Scenario coroutines found never awaited while the limbo was released.
+        self.never_awaited = []
         self.collecting = False
         # What each weak reference read at the last collection: inspect_weakref
         # reports that, not the moment's state, since between collections
@@ -1732,9 +1748,41 @@ class GcState:
         finally:
             self.collecting = False
         self.seen = {name: r() is not None for name, r in self.weakrefs.items()}
+        never_awaited, self.never_awaited = self.never_awaited, []
+        for name in never_awaited:
+            run.emit("never_awaited", coro=name)
         reports, self.reports = self.reports, []
         for _, fields in sorted(reports, key=lambda r: r[0]):
             run.emit("exception_handler", **fields)
+
+
+# ---------------------------------------------------------------- never-awaited coroutines
+
+# Coroutine objects made by `unawaited` steps, by id while they live: the
+# Run that made them and the scenario coroutine's name.
+_UNAWAITED = {}
+_warn_unawaited_default = getattr(warnings, "_warn_unawaited_coroutine", None)
+
+
+def _warn_unawaited(coro):
+    """CPython calls warnings._warn_unawaited_coroutine(coro) when a
+    coroutine that never ran is finalized (the RuntimeWarning "coroutine ...
+    was never awaited"). For a coroutine of an `unawaited` step, record a
+    never_awaited event instead, deterministically: at once, or in gc mode
+    after the collection that released it. Other coroutines warn as usual."""
+    made = _UNAWAITED.pop(id(coro), None)
+    if made is None:
+        if _warn_unawaited_default is not None:
+            _warn_unawaited_default(coro)
+        return
+    run, name = made
+    if run.gc is not None and run.gc.collecting:
+        run.gc.never_awaited.append(name)
+    else:
+        run.emit("never_awaited", coro=name)
+
+
+warnings._warn_unawaited_coroutine = _warn_unawaited
 
 
 # ---------------------------------------------------------------- one scenario

@@ -126,9 +126,9 @@ export function supportsAsyncAsCompleted(version: PythonVersion): boolean {
 export const OPERATION_KINDS = [
   // Of gc mode's ops, gc and drop are generated (in one scenario in six);
   // weak references come from spec/clauses/weakrefs.ts
-  // (weakrefs.random_programs_match). ensure_future is not generated yet
-  // (spec/clauses/futures-handles.ts makes random gather futures).
-  ...OPS.filter((op) => op !== "weakref" && op !== "inspect_weakref" && op !== "ensure_future"),
+  // (weakrefs.random_programs_match). ensure_future and unawaited are not
+  // generated yet (spec/clauses/futures-handles.ts makes random gather futures).
+  ...OPS.filter((op) => !["weakref", "inspect_weakref", "ensure_future", "unawaited"].includes(op)),
   "repeat",
   "handle:$current",
   "handle:$main",

@@ -46,6 +46,7 @@ export type TraceEvent = EventBase & (
   | { ev: "shutdown" }
   | { ev: "create_future"; ref: string }
   | { ev: "ensure_future"; ref: string; future: TraceValue }
+  | { ev: "never_awaited"; coro: string }
   // Probes: a method call's return value, or the exception it raised (never propagated).
   | { ev: "set_result" | "set_exception" | "result" | "exception" | "uncancel"; ref: string; value?: TraceValue; exc?: ExceptionData }
   | { ev: "current_task"; name: string | null }

@@ -102,6 +102,12 @@ export interface CreateFutureStep { op: "create_future"; future: string }
  * or future itself ({task}).
  */
 export interface EnsureFutureStep { op: "ensure_future"; on: Awaitable; future: string }
+/**
+ * coro() as a statement: a coroutine object made and dropped, never awaited.
+ * Records never_awaited (CPython's RuntimeWarning "coroutine ... was never
+ * awaited") when it is destroyed: at once, or in gc mode at the next collection.
+ */
+export interface UnawaitedStep { op: "unawaited"; coro: string }
 /** Records the outcome of fut.set_result(value): ok, or the exception it raised (never propagates). */
 export interface SetResultStep { op: "set_result"; future: string; value?: Scalar }
 /** Records the outcome of fut.set_exception(exc) (never propagates). */
@@ -203,7 +209,8 @@ export type Step =
   | DropStep
   | WeakrefStep
   | InspectWeakrefStep
-  | EnsureFutureStep;
+  | EnsureFutureStep
+  | UnawaitedStep;
 
 export type Op = Step["op"];
 export const OPS: readonly Op[] = [
@@ -213,7 +220,7 @@ export const OPS: readonly Op[] = [
   "call_at", "cancel_handle", "taskgroup", "new_taskgroup", "timeout", "reschedule", "inspect_timeout",
   "as_completed",
   "gc", "drop", "weakref", "inspect_weakref",
-  "ensure_future",
+  "ensure_future", "unawaited",
 ];
 
 /** Ops that put a scenario in gc mode: collectable objects and their reports become observable. */
@@ -227,7 +234,7 @@ export const SYNC_OPS: readonly Op[] = [
   "log", "create_task", "cancel", "inspect", "raise", "create_future", "set_result", "set_exception",
   "result", "exception", "uncancel", "set_name", "current_task", "all_tasks", "add_done_callback",
   "remove_done_callback", "call_soon", "call_later", "call_at", "cancel_handle",
-  "gc", "drop", "weakref", "inspect_weakref", "ensure_future",
+  "gc", "drop", "weakref", "inspect_weakref", "ensure_future", "unawaited",
 ];
 
 /** A plain function run by the loop: a done callback (it gets the future) or a call_soon / call_later callback. */

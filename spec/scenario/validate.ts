@@ -572,6 +572,10 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
       case "create_future":
         bind("task", step.future, `${path}.future`, "create_future");
         break;
+      case "unawaited":
+        // The coroutine never runs: it must exist, but calls and spawns nothing.
+        if (!firstDef.has(step.coro)) errors.push({ path: `${path}.coro`, message: `unknown coroutine "${step.coro}" (defined: ${listOf(known)})` });
+        break;
       case "ensure_future": {
         bind("task", step.future, `${path}.future`, "ensure_future");
         // Awaiting the handle waits for what `on` runs and names (resolved below).
