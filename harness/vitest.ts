@@ -9,10 +9,16 @@
  *     it.fails("... [known failure: <reason>]") clauses listed in options.knownFailures
  *
  * A failing test's error is a ConformanceFailure whose message holds the
- * counterexample: the statement and the verdict, the first difference from
- * the reference's trace, how to replay the case (seed and fast-check path),
- * the scenario as JSON, both traces, and the scenario as a standalone Python
- * program (harness/reproducing/python.ts).
+ * counterexample in a few dozen lines: the statement and the verdict, the
+ * shrunk scenario (compact), expected vs got around the first difference,
+ * how to replay the case (seed and fast-check path), and the paths of the
+ * files holding the rest (.aiospec/failures/: the Python and TypeScript
+ * reproducers, both traces whole; harness/reporting/failures.ts).
+ *
+ * A clause that checked too few of its cases (the others use features the
+ * implementation declares unsupported) is inconclusive, not a pass: its test
+ * is marked skipped with "inconclusive: checked N of M". A passing test is
+ * annotated with "checked N of M".
  *
  * This module imports vitest, so it only loads inside a vitest run. The
  * package exports it as TypeScript source ("aiospec/vitest" ->
@@ -24,7 +30,6 @@ import type { AsyncioImplementation } from "./engine/api";
 import { CLAUSES } from "../spec/clauses";
 import type { Clause, Level } from "../spec/clauses/clause";
 import { contractViolation } from "./engine/contract";
-import { firstDifference } from "../spec/scenario/trace";
 import { NEWEST } from "../implementations/reference";
 import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../spec/scenario/versions";
 import type { PythonVersion } from "../implementations/reference";
@@ -32,8 +37,9 @@ import { runClause, skipReason } from "./running/runner";
 import type { ClauseResult } from "./running/runner";
 import { tsTarget } from "./targets";
 import type { Target } from "./targets";
-import { formatDifference, formatTrace } from "./reporting/format";
-import { toPython } from "./reproducing/python";
+import { checkedText, clauseReport, inconclusiveText } from "./reporting/model";
+import { writeFailureFiles } from "./reporting/failures";
+import { failureText } from "./reporting/text";
 import { globMatch } from "./running/glob";
 
 export type { AsyncioImplementation } from "./engine/api";
@@ -235,44 +241,25 @@ export function planConformance(source: ImplementationSource, options: Conforman
   };
 }
 
-function indent(text: string, by: string): string {
-  return text.replace(/^/gm, by);
-}
+/** Where a failing clause's reproducers and traces are written, relative to the working directory. */
+export const FAILURES_DIR = ".aiospec/failures";
 
-/** The message of a failed or broken clause: everything needed to understand and replay it. */
+/** The message of a failed or broken clause: the gist, how to replay it, and where the rest was written. */
 export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult): string {
   const id = plan.implementation.id;
-  const head = `${c.id} fails on ${id} (Python ${plan.version}): ${c.statement}`;
+  const head = `${c.id} fails on ${id} (Python ${plan.version})`;
   if (r.status === "error") return `${c.id} could not be checked on ${id}: ${r.reason}`;
   const x = r.counterexample;
-  if (!x) return `${head}\n${r.reason ?? "no counterexample"}`;
+  if (!x) return `${head}: ${c.statement}\n${r.reason ?? "no counterexample"}`;
+  const report = clauseReport(c, r, id, { failuresDir: FAILURES_DIR, version: plan.version });
+  if (!writeFailureFiles(report, id, plan.version)) delete report.failure!.files;
   const replay = `{ version: "${plan.version}", seed: ${plan.seed}, clauses: "${c.id}", path: "${x.path}" }`;
-  const lines = [
-    head,
-    `${x.verdict}: ${x.message}`,
-    "",
-  ];
-  if (x.trace && x.expected) {
-    lines.push(`First difference (${id} vs reference@${plan.version}):`, formatDifference(firstDifference(x.trace, x.expected), id, "expected"), "");
-  }
-  lines.push(
-    `Replay: seed ${plan.seed}, path "${x.path}" (clause seed ${r.seed}, after ${r.runs} scenario(s))`,
-    `  conformance(impl, ${replay})`,
+  return [
+    `${head} (${checkedText(report)}):`,
+    failureText(report, id, plan.version),
+    `Replay in vitest: conformance(impl, ${replay})`,
     `  or: AIOSPEC_SEED=${plan.seed} npx vitest run -t "${c.id}"`,
-    "",
-    "Scenario (JSON):",
-    indent(JSON.stringify(x.scenario, null, 2), "  "),
-  );
-  if (x.trace) lines.push(`Trace of ${id}:`, formatTrace(x.trace));
-  if (x.expected) lines.push(`Expected (reference@${plan.version}):`, formatTrace(x.expected));
-  let program: string;
-  try {
-    program = toPython(x.scenario, { title: `aiospec: ${c.id} fails on ${id} (seed ${plan.seed}, path ${x.path})` });
-  } catch (e) {
-    program = `# (no Python reproducer: ${(e as Error).message})`;
-  }
-  lines.push("As a Python program (python3 repro.py prints CPython's trace):", indent(program, "  "));
-  return lines.join("\n");
+  ].join("\n");
 }
 
 /**
@@ -303,15 +290,10 @@ export function conformance(impl: ImplementationSource, options: ConformanceOpti
         p.title,
         async (ctx) => {
           const r = await checkClause(plan, p.clause);
-          const skipped = Object.entries(r.skipped ?? {});
-          if (skipped.length === 0) return;
-          const total = skipped.reduce((n, [, k]) => n + k, 0);
-          const note =
-            `${total} of ${r.runs} scenarios skipped: they use ${skipped.map(([f, n]) => `${f} (${n})`).join(", ")}, ` +
-            `which ${plan.implementation.id} declares unsupported`;
-          // Nothing was checked: say so rather than pass.
-          if (total >= r.runs) ctx.skip(note);
-          await ctx.annotate(note);
+          const counts = { checked: r.checked, runs: r.runs, ...(r.skipped ? { skippedCases: r.skipped } : {}) };
+          // Too few cases checked to mean anything: say so rather than pass.
+          if (r.status === "inconclusive") ctx.skip(inconclusiveText(counts));
+          await ctx.annotate(checkedText(counts));
         },
         plan.timeoutMs,
       );

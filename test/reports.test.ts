@@ -63,7 +63,7 @@ describe("JSON report", () => {
   it("validates against harness/reporting/report.schema.json and holds what the run found", () => {
     for (const r of [xss, lifo]) expect(reportProblems(r)).toEqual([]);
     expect(lifo.format).toBe("aiospec-report");
-    expect(lifo.schemaVersion).toBe(2);
+    expect(lifo.schemaVersion).toBe(3);
     expect(lifo.complete).toBe(true);
     expect(lifo.implementation).toMatchObject({ requested: "mutant:lifo-ready", id: "mutant:lifo-ready@3.13", version: "3.13" });
     expect(lifo.results.map((r) => [r.id, r.status])).toEqual([
@@ -110,7 +110,10 @@ describe("JUnit XML", () => {
     expect(failure.message).toBe(lifo.results[1].failure!.message);
     expect(failure["#text"]).toContain(lifo.results[1].failure!.replay);
     expect(failure["#text"]).toContain("import asyncio");
-    expect(failure["#text"]).toContain("First difference:");
+    // Expected vs got around the first difference, each side named, then the whole traces.
+    expect(failure["#text"]).toMatch(/First difference at events\[\d+\]:\n {2}Expected \(the reference's 3\.13 profile\):\n[\s\S]*\n {2}Got \(mutant:lifo-ready@3\.13\):\n/);
+    expect(failure["#text"]).toContain("Trace of mutant:lifo-ready@3.13:");
+    expect(cases[1]["system-out"]).toMatch(/checked \d+ of \d+/);
     expect(cases[3].skipped.message).toMatch(/holds for Python 3\.11/);
   });
 
@@ -140,7 +143,9 @@ describe("Markdown", () => {
     expect(md).toMatch(/\| exact \| 1 \| 0 \| 1 \| 0 \| 0 \|/);
     expect(md).toMatch(/### Exact-level failures \(1\)/);
     expect(md).not.toMatch(/### Documented-level failures/);
-    expect(md).toContain("First difference:");
+    expect(md).toMatch(/First difference at events\[\d+\]:\n {2}Expected \(the reference's 3\.13 profile\):/);
+    expect(md).toContain("  Got (mutant:lifo-ready@3.13):");
+    expect(md).toMatch(/\| `fixture\.fast\.holds` \| pass \| checked \d+ of \d+ \|/);
     expect(md).toContain(lifo.results[1].failure!.replay);
     expect(md).toMatch(/```json\n\{\n {2}"aiospec": 1/);
     expect(md).toMatch(/### Skipped \(1\)\n\n\| clause \| level \| reason \|/);
@@ -157,7 +162,7 @@ describe("Markdown", () => {
   });
 
   it("renders the matrix: the clauses that fail, are flaky or are skipped other than by version somewhere; the others counted", () => {
-    const md = renderMatrixMarkdown({ format: MATRIX_FORMAT, schemaVersion: 2, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, xss], absent: [], timing: lifo.timing });
+    const md = renderMatrixMarkdown({ format: MATRIX_FORMAT, schemaVersion: 3, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, xss], absent: [], timing: lifo.timing });
     expect(md).toMatch(/\| `fixture.fast.labels` \| documented \| pass \| FAIL \|/);
     expect(md).toMatch(/\| `fixture.fast.order` \| exact \| FAIL \| FAIL \|/);
     expect(md).not.toMatch(/\| `fixture.fast.(holds|old)` \|/);
@@ -384,7 +389,7 @@ describe("flaky clauses (real clock) and absent implementations", () => {
       interrupted: false,
       timing,
     });
-    matrix = { format: MATRIX_FORMAT, schemaVersion: 2, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, flaky], absent: [ABSENT], timing };
+    matrix = { format: MATRIX_FORMAT, schemaVersion: 3, tool: lifo.tool, complete: true, options: { runs: 50, seed: 1, timeoutMs: 5000 }, reports: [lifo, flaky], absent: [ABSENT], timing };
   });
 
   it("a flaky clause is its own status: counted, valid JSON, exit 0", () => {
@@ -448,7 +453,7 @@ describe("flaky clauses (real clock) and absent implementations", () => {
   it("HTML: flaky cells and articles with both traces, absent rows, everything escaped", () => {
     const html = renderHtml(matrix.reports, { absent: matrix.absent });
     expect(html).toContain('<option value="flaky">flaky</option>');
-    expect(html).toMatch(/<td class="st flaky" title="flaky: [^"]*"><a href="#f-1-fixture\.fast\.order">flaky<\/a><\/td>/);
+    expect(html).toMatch(/<td class="st flaky" title="flaky: [^"]*"><a href="#f-1-fixture\.fast\.order">flaky<\/a><small>4\/4<\/small><\/td>/);
     expect(html).toContain('<section id="flaky"><h2>Flaky (2)</h2>');
     expect(html).toContain("Trace of fake-realtime, the failing run");
     expect(html).toContain("Trace of fake-realtime, the rerun that passed");

@@ -37,7 +37,8 @@ import {
   totalsLine,
 } from "../reporting/model";
 import { buildRunReport } from "../reporting/run-report";
-import { failureText, flakySummary, indent, resultLine, saveFailure } from "../reporting/text";
+import { failureText, flakySummary, indent, resultLine } from "../reporting/text";
+import { writeFailureFiles } from "../reporting/failures";
 
 export const DEFAULT_RUNS = 100;
 export const DEFAULT_TIMEOUT_MS = DEFAULT_LIMITS.timeoutMs;
@@ -131,6 +132,17 @@ function planOutputs(opts: { json?: string; junit?: string; markdown?: string; h
     seen.set(file, f);
   }
   return plan;
+}
+
+/**
+ * Where failing clauses' reproducers and traces go: failures/ next to the
+ * reports (in --out, or beside the first report file), else
+ * .aiospec/failures; relative to the working directory.
+ */
+function failuresDirFor(plan: Partial<Record<Format, string>>, out?: string): string {
+  const first = out !== undefined ? path.resolve(out) : (Object.values(plan)[0] && path.dirname(Object.values(plan)[0]!));
+  const dir = first ? path.join(first, "failures") : path.resolve(".aiospec", "failures");
+  return path.relative(process.cwd(), dir) || dir;
 }
 
 function writeRunReports(plan: Partial<Record<Format, string>>, report: RunReport, outDir?: string): string[] {
@@ -295,6 +307,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   if (opts.updateBaseline && opts.baseline === undefined) throw new UsageError("--update-baseline needs --baseline FILE (the file to write)");
   if (opts.strict && opts.baseline === undefined) throw new UsageError("--strict needs --baseline FILE (it makes unexpected passes fail the run)");
   const outputs = planOutputs(opts);
+  const failuresDir = failuresDirFor(outputs, opts.out);
   let baseline: Baseline | null = null;
   if (opts.baseline !== undefined) {
     baseline = loadBaseline(opts.baseline, opts.updateBaseline);
@@ -314,6 +327,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     }
   }
 
+
   let run: ExecuteResult;
   try {
     process.stderr.write(
@@ -321,12 +335,12 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     );
     for (const n of plan.notes) process.stderr.write(`aiospec: ${n}\n`);
     run = await execute(clauses, target, { impl: opts.impl, runs, seed, path: opts.path, timeoutMs, jobs }, "aiospec", (i, r, line) => {
-      const cr = clauseReport(clauses[i], r, target.id);
+      const cr = clauseReport(clauses[i], r, target.id, { failuresDir, version: target.version });
       if (baseline) applyBaseline([cr], baseline, opts.baseline!, impl, !!opts.strict);
       line(resultLine(cr));
-      if (cr.failure && cr.baseline?.status !== "known-failure") {
-        line(indent(failureText(cr, target.id, target.version, { program: "scenario", saved: saveFailure(cr, target.id) })));
-      }
+      // The full reproducers and traces go to files; the terminal gets the gist and their paths.
+      if (cr.failure && !writeFailureFiles(cr, target.id, target.version)) delete cr.failure.files;
+      if (cr.failure && cr.baseline?.status !== "known-failure") line(indent(failureText(cr, target.id, target.version)));
       else if (cr.failure) line(`  ${cr.failure.verdict}: ${cr.failure.message}\n  Replay: ${cr.failure.replay}`);
       if (cr.status === "flaky") line(indent(flakySummary(cr)));
     });
@@ -335,8 +349,8 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   }
   for (const w of warnings) process.stderr.write(`aiospec: warning: ${w}\n`);
 
-  const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing };
   const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
+  const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing, failuresDir };
   let report = buildRunReport({ ...base, options, notes: plan.notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
   let baselineNote = "";
   if (opts.updateBaseline && baseline && report.complete && report.summary.errors === 0) {

@@ -16,7 +16,8 @@
  * unexpected pass (reported; exit 1 only with --strict). A flaky clause (real
  * clock: it failed, then passed when run again) is none of these: it is
  * listed apart, fails nothing, and --update-baseline leaves its entry, if
- * any, as it is.
+ * any, as it is. So is an inconclusive clause (it checked too few cases to
+ * be called a pass): never an unexpected pass, its entry kept.
  */
 import * as fs from "node:fs";
 import Ajv2020 from "ajv/dist/2020";
@@ -153,7 +154,7 @@ export function updateBaseline(old: Baseline, impl: ImplementationInfo, results:
   const keep = old.knownFailures.filter((e) => {
     if (!mine.has(e) || e.clause.includes("*") || e.implementation.includes("*")) return true;
     const r = byId.get(e.clause);
-    return r === undefined || r.status === "skip" || r.status === "error" || r.status === "fail" || r.status === "flaky";
+    return r === undefined || r.status === "skip" || r.status === "error" || r.status === "fail" || r.status === "flaky" || r.status === "inconclusive";
   });
   const kept = entriesFor({ ...old, knownFailures: keep }, impl);
   const added: BaselineEntry[] = [];

@@ -17,6 +17,8 @@ import { createHash } from "node:crypto";
 import escapeHtml from "escape-html";
 import { formatTrace } from "./format";
 import type { AbsentImplementation, ClauseReport, RunReport, Summary } from "./model";
+import { checkedText, inconclusiveText } from "./model";
+import { expectedVsGot } from "./text";
 import { cellWord } from "./markdown";
 
 const esc = (s: string | number | boolean): string => escapeHtml(String(s));
@@ -37,6 +39,9 @@ td.st { text-align: center; white-space: nowrap; font-weight: 600; }
 .pass { color: var(--pass); } .fail { color: var(--fail); } .skip { color: var(--skip); } .error, .notrun { color: var(--error); }
 td.st.fail { background: #ffebe9; } td.st.pass { background: #dafbe1; } td.st.flaky { background: #fff1e5; }
 .flaky { color: var(--flaky); } tr.absent td { color: var(--muted); }
+.inconclusive { color: var(--error); } td.st.inconclusive { background: #fff8c5; }
+td.st small { display: block; font-weight: normal; font-size: .75em; color: var(--muted); }
+details > pre { max-height: 30em; overflow: auto; }
 td.st.skip { font-weight: normal; font-size: .85em; }
 code, pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: .5rem .7rem; overflow-x: auto; white-space: pre; margin: .2rem 0; }
@@ -97,14 +102,14 @@ const SCRIPT_HASH = createHash("sha256").update(SCRIPT, "utf8").digest("base64")
 
 const CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${SCRIPT_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
 
-const WORD = { pass: "pass", fail: "FAIL", flaky: "flaky", skip: "skip", error: "ERROR", notrun: "not run" } as const;
+const WORD = { pass: "pass", fail: "FAIL", flaky: "flaky", inconclusive: "inconclusive", skip: "skip", error: "ERROR", notrun: "not run" } as const;
 
 function safeUrl(u: string): string | null {
   return /^https?:\/\/[^\s"'<>]+$/.test(u) ? u : null;
 }
 
 function totals(s: Summary): string {
-  return `<td class="pass">${s.passed}</td><td class="fail">${s.failed}</td><td class="flaky">${s.flaky}</td><td class="skip">${s.skipped}</td><td class="error">${s.errors}</td><td class="notrun">${s.notRun}</td>` +
+  return `<td class="pass">${s.passed}</td><td class="fail">${s.failed}</td><td class="flaky">${s.flaky}</td><td class="inconclusive">${s.inconclusive ?? 0}</td><td class="skip">${s.skipped}</td><td class="error">${s.errors}</td><td class="notrun">${s.notRun}</td>` +
     `<td class="muted">documented ${s.byLevel.documented.passed}/${s.byLevel.documented.total - s.byLevel.documented.skipped} · exact ${s.byLevel.exact.passed}/${s.byLevel.exact.total - s.byLevel.exact.skipped}</td>`;
 }
 
@@ -132,17 +137,19 @@ function failureArticle(r: ClauseReport, report: RunReport, index: number): stri
     `<h3><code>${esc(r.id)}</code> on <code>${esc(impl.id)}</code><span class="tag">${esc(r.level)}</span>${r.baseline ? `<span class="tag">${esc(r.baseline.status.replace("-", " "))}</span>` : ""}</h3>`,
     `<p class="statement">${esc(r.statement)}</p>`,
     `<p><b>${esc(x.verdict)}:</b> <span class="message">${esc(x.message)}</span></p>`,
+    `<p class="muted">${esc(checkedText(r))}</p>`,
   ];
   if (r.baseline?.reason) parts.push(`<p class="muted">Baseline: ${esc(r.baseline.reason)}</p>`);
-  if (x.firstDifference) parts.push(`<h4>First difference</h4><pre>${esc(x.firstDifference.text)}</pre>`);
+  // The card shows the difference; everything whole is collapsed below it (each block scrolls, capped in height).
+  if (x.trace || x.expected) parts.push(`<h4>Expected vs got</h4><pre>${esc(expectedVsGot(x, impl.id).join("\n"))}</pre>`);
   parts.push(
     `<h4>Replay</h4><pre>${esc(x.replay)}</pre>`,
-    `<p class="muted">Seed ${esc(x.seed)} (clause seed ${esc(x.clauseSeed)}), path <code>${esc(x.path)}</code></p>`,
+    `<p class="muted">Seed ${esc(x.seed)} (clause seed ${esc(x.clauseSeed)}), path <code>${esc(x.path)}</code>${x.files ? `; full reproducers and traces: ${[x.files.python, x.files.typescript, x.files.json].map((f) => `<code>${esc(f)}</code>`).join(", ")}` : ""}</p>`,
     `<details><summary>Shrunk scenario (JSON)</summary><pre>${esc(JSON.stringify(x.scenario, null, 2))}</pre></details>`,
-    `<details><summary>As a Python program</summary><pre>${esc(x.python)}</pre></details>`,
   );
-  if (x.trace) parts.push(`<details><summary>Trace of ${esc(impl.id)}</summary><pre>${esc(formatTrace(x.trace))}</pre></details>`);
-  if (x.expected) parts.push(`<details><summary>Expected (reference@${esc(impl.version)})</summary><pre>${esc(formatTrace(x.expected))}</pre></details>`);
+  if (x.trace) parts.push(`<details><summary>Whole trace of ${esc(impl.id)}</summary><pre>${esc(formatTrace(x.trace))}</pre></details>`);
+  if (x.expected) parts.push(`<details><summary>Whole expected trace (${esc(x.expectedFrom ?? `reference@${impl.version}`)})</summary><pre>${esc(formatTrace(x.expected))}</pre></details>`);
+  parts.push(`<details><summary>As a Python program</summary><pre>${esc(x.python)}</pre></details>`);
   parts.push("</article>");
   return parts.join("\n");
 }
@@ -234,7 +241,7 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
 
   out.push('<section id="summary"><h2>Implementations</h2><table>');
   out.push(
-    "<thead><tr><th>implementation</th><th>version</th><th>clock</th><th>description</th><th>outcome</th><th>passed</th><th>failed</th><th>flaky</th><th>skipped</th><th>errors</th><th>not run</th><th>by level (passed / run)</th><th>runs</th><th>time</th></tr></thead><tbody>",
+    "<thead><tr><th>implementation</th><th>version</th><th>clock</th><th>description</th><th>outcome</th><th>passed</th><th>failed</th><th>flaky</th><th>inconclusive</th><th>skipped</th><th>errors</th><th>not run</th><th>by level (passed / run)</th><th>runs</th><th>time</th></tr></thead><tbody>",
   );
   for (const r of reports) {
     const b = r.baseline;
@@ -259,7 +266,7 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
 
   out.push(
     '<section class="filters" aria-label="filters">',
-    '<label>Status <select id="f-status"><option value="">any</option><option value="fail">failing</option><option value="flaky">flaky</option><option value="pass">passing</option><option value="skip">skipped</option><option value="error">harness error</option><option value="notrun">not run</option>' +
+    '<label>Status <select id="f-status"><option value="">any</option><option value="fail">failing</option><option value="flaky">flaky</option><option value="inconclusive">inconclusive</option><option value="pass">passing</option><option value="skip">skipped</option><option value="error">harness error</option><option value="notrun">not run</option>' +
       (reports.length > 1 ? '<option value="differs">differs between implementations</option>' : "") +
       "</select></label>",
     '<label>Level <select id="f-level"><option value="">any</option><option value="documented">documented</option><option value="exact">exact</option></select></label>',
@@ -300,9 +307,10 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
           ? r.failure?.message ?? ""
           : r.status === "flaky"
             ? `flaky: ${r.flaky?.message ?? ""}`
-            : r.reason ?? `${r.runs} scenarios${r.skippedCases ? `; cases skipped: ${Object.entries(r.skippedCases).map(([f, n]) => `${n} (${f})`).join(", ")}` : ""}`
+            : r.reason ?? checkedText(r)
         : "did not finish";
-      const inner = r?.status === "fail" || r?.status === "flaky" ? `<a href="#${esc(anchor(i, r.id))}">${esc(label)}</a>` : esc(label);
+      const cases = r && r.status !== "skip" && r.status !== "error" ? `<small>${esc(`${r.checked ?? 0}/${r.runs}`)}</small>` : "";
+      const inner = (r?.status === "fail" || r?.status === "flaky" ? `<a href="#${esc(anchor(i, r.id))}">${esc(label)}</a>` : esc(label)) + cases;
       out.push(`<td class="st ${esc(st)}" title="${esc(title)}">${inner}</td>`);
     });
     out.push("</tr>");
@@ -317,15 +325,15 @@ export function renderHtml(reports: readonly RunReport[], opts: HtmlOptions = {}
   const flaky = reports.flatMap((rep, i) => rep.results.filter((r) => r.status === "flaky").map((r) => flakyArticle(r, rep, i)));
   if (flaky.length) out.push(`<section id="flaky"><h2>Flaky (${flaky.length})</h2>`, '<p class="muted">A case failed, then passed when run again: timing noise on a real clock, not a reproducible failure. Flaky clauses do not fail a run.</p>', ...flaky, "</section>");
 
-  const other = reports.flatMap((rep) => rep.results.filter((r) => r.status === "skip" || r.status === "error").map((r) => ({ rep, r })));
-  out.push(`<section id="skipped"><h2>Skipped and harness errors (${other.length})</h2>`);
+  const other = reports.flatMap((rep) => rep.results.filter((r) => r.status === "skip" || r.status === "error" || r.status === "inconclusive").map((r) => ({ rep, r })));
+  out.push(`<section id="skipped"><h2>Inconclusive, skipped and harness errors (${other.length})</h2>`);
   if (other.length) {
     out.push("<table><thead><tr><th>clause</th><th>implementation</th><th>status</th><th>reason</th></tr></thead><tbody>");
     for (const { rep, r } of other) {
       const text = [r.id, rep.implementation.id, r.reason ?? ""].join(" ").toLowerCase();
       out.push(
         `<tr data-filter data-status="${esc(r.status)}" data-level="${esc(r.level)}" data-area="${esc(r.area)}" data-text="${esc(text)}" class="other">` +
-          `<td><code>${esc(r.id)}</code></td><td><code>${esc(rep.implementation.id)}</code></td><td class="${esc(r.status)}">${esc(WORD[r.status])}</td><td>${esc(r.reason ?? "")}</td></tr>`,
+          `<td><code>${esc(r.id)}</code></td><td><code>${esc(rep.implementation.id)}</code></td><td class="${esc(r.status)}">${esc(WORD[r.status])}</td><td>${esc(r.status === "inconclusive" ? inconclusiveText(r) : r.reason ?? "")}</td></tr>`,
       );
     }
     out.push("</tbody></table>");

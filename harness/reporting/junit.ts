@@ -21,6 +21,7 @@
 import { create } from "xmlbuilder2";
 import type { XMLBuilder } from "xmlbuilder2/lib/interfaces";
 import type { RunReport } from "./model";
+import { checkedText, inconclusiveText } from "./model";
 import { failureText, flakyText } from "./text";
 
 // eslint-disable-next-line no-control-regex
@@ -37,18 +38,21 @@ function suite(root: XMLBuilder, report: RunReport, index: number): number[] {
   const strict = report.options.strict;
   const cases: Array<{ name: string; area: string; time: number; kind: "pass" | "failure" | "error" | "skipped"; message?: string; type?: string; body?: string; out?: string; flaky?: { message: string; type: string; body: string } }> = [];
   for (const r of report.results) {
-    const out = [`${r.statement}`, `source: ${r.source.section} <${r.source.url}>`, `level: ${r.level}; clause seed ${r.seed}; ${r.runs} scenarios`];
+    const out = [`${r.statement}`, `source: ${r.source.section} <${r.source.url}>`, `level: ${r.level}; clause seed ${r.seed}; ${checkedText(r)}`];
     if (r.skippedCases) out.push(`cases skipped (unsupported features): ${JSON.stringify(r.skippedCases)}`);
     const flaky = r.flaky ? { message: `flaky: ${r.flaky.message}`, type: r.flaky.verdict, body: flakyText(r, impl.id, impl.version) } : undefined;
     const base = { name: r.id, area: r.area, time: r.elapsedMs, ...(flaky ? { flaky } : {}) };
     if (r.status === "fail" && r.baseline?.status === "known-failure") {
-      cases.push({ ...base, kind: "skipped", message: `known failure (baseline): ${r.baseline.reason ?? ""}`, out: [...out, "", failureText(r, impl.id, impl.version)].join("\n") });
+      cases.push({ ...base, kind: "skipped", message: `known failure (baseline): ${r.baseline.reason ?? ""}`, out: [...out, "", failureText(r, impl.id, impl.version, { full: true })].join("\n") });
     } else if (r.status === "fail") {
-      cases.push({ ...base, kind: "failure", message: r.failure!.message, type: r.failure!.verdict, body: failureText(r, impl.id, impl.version), out: out.join("\n") });
+      cases.push({ ...base, kind: "failure", message: r.failure!.message, type: r.failure!.verdict, body: failureText(r, impl.id, impl.version, { full: true }), out: out.join("\n") });
     } else if (r.status === "error") {
       cases.push({ ...base, kind: "error", message: r.reason ?? "harness error", type: "harness", out: out.join("\n") });
     } else if (r.status === "flaky") {
       cases.push({ ...base, kind: "pass", out: [...out, `flaky: ${r.flaky!.cases} case(s) failed, then passed when run again`].join("\n") });
+    } else if (r.status === "inconclusive") {
+      // JUnit has no such state: skipped, so that no tool counts it as a pass.
+      cases.push({ ...base, kind: "skipped", message: inconclusiveText(r), out: out.join("\n") });
     } else if (r.status === "skip") {
       cases.push({ ...base, kind: "skipped", message: r.reason ?? "skipped", out: out.join("\n") });
     } else if (r.baseline?.status === "unexpected-pass" && strict) {

@@ -12,8 +12,9 @@
  */
 import type { Level } from "../../spec/clauses/clause";
 import type { ClauseReport, Counts, MatrixReport, RunReport } from "./model";
-import { totalsLine } from "./model";
-import { scenarioPart } from "./text";
+import { checkedText, totalsLine } from "./model";
+import { INCONCLUSIVE } from "../running/runner";
+import { expectedVsGot, scenarioPart } from "./text";
 
 /** Escape text for a Markdown paragraph or table cell. */
 export function mdText(s: string): string {
@@ -44,17 +45,17 @@ export function mdBlock(s: string, lang = ""): string {
 }
 
 const LEVELS: Level[] = ["documented", "exact"];
-const STATUS_WORD = { pass: "pass", fail: "FAIL", flaky: "flaky", skip: "skip", error: "ERROR" } as const;
+const STATUS_WORD = { pass: "pass", fail: "FAIL", flaky: "flaky", inconclusive: "inconclusive", skip: "skip", error: "ERROR" } as const;
 
-/** The totals table; the flaky column only when some clause was flaky. */
-function countsRow(name: string, c: Counts, withFlaky: boolean): string {
-  return `| ${name} | ${c.total} | ${c.passed} | ${c.failed} |${withFlaky ? ` ${c.flaky} |` : ""} ${c.skipped} | ${c.errors} |`;
+/** The totals table; the flaky and inconclusive columns only when some clause was. */
+function countsRow(name: string, c: Counts, withFlaky: boolean, withInconclusive: boolean): string {
+  return `| ${name} | ${c.total} | ${c.passed} | ${c.failed} |${withFlaky ? ` ${c.flaky} |` : ""}${withInconclusive ? ` ${c.inconclusive} |` : ""} ${c.skipped} | ${c.errors} |`;
 }
 
 /** Failures shown in full; later ones get their message and replay command only (GitHub caps a step summary at 1 MiB). */
 export const MARKDOWN_DETAILED_FAILURES = 25;
 
-function failureSection(r: ClauseReport, detailed: boolean): string[] {
+function failureSection(r: ClauseReport, detailed: boolean, implId: string): string[] {
   const x = r.failure!;
   const mark = r.baseline ? ` — ${r.baseline.status.replace("-", " ")}${r.baseline.reason ? ` (${mdText(r.baseline.reason)})` : ""}` : "";
   const out = [
@@ -62,11 +63,12 @@ function failureSection(r: ClauseReport, detailed: boolean): string[] {
     "",
     `${mdText(r.statement)} ([${mdText(r.source.section)}](${encodeURI(r.source.url).replace(/[()]/g, (c) => encodeURIComponent(c))}))`,
     "",
-    `**${x.verdict}:** ${mdText(x.message)}`,
+    `**${x.verdict}:** ${mdText(x.message)} (${mdText(checkedText(r))})`,
     "",
   ];
-  if (x.firstDifference) out.push("First difference:", "", mdBlock(x.firstDifference.text), "");
+  if (x.trace || x.expected) out.push(mdBlock(expectedVsGot(x, implId).join("\n")), "");
   out.push("Replay:", "", mdBlock(x.replay, "sh"), "");
+  if (x.files) out.push(`Full reproducers and traces: ${[x.files.python, x.files.typescript, x.files.json].map(mdCode).join(", ")}`, "");
   if (!detailed) return out;
   out.push(
     "<details><summary>Shrunk scenario (JSON)</summary>",
@@ -109,6 +111,7 @@ export function renderMarkdown(report: RunReport): string {
     "matches-baseline": "matches the baseline",
     failures: "FAILURES",
     flaky: "conformant, with flaky clauses",
+    inconclusive: "no failures, but INCONCLUSIVE clauses",
     "harness-error": "HARNESS ERROR",
     interrupted: "INTERRUPTED (incomplete report)",
   }[report.outcome];
@@ -121,9 +124,13 @@ export function renderMarkdown(report: RunReport): string {
   if (!report.complete) out.push(`> **Incomplete:** ${report.notRun.length} selected clause(s) did not run.`, "");
   for (const n of report.notes ?? []) out.push(`> ${mdText(n)}`, "");
   const withFlaky = s.flaky > 0;
-  out.push(`| level | clauses | passed | failed |${withFlaky ? " flaky |" : ""} skipped | errors |`, `|---|---:|---:|---:|${withFlaky ? "---:|" : ""}---:|---:|`);
-  for (const l of LEVELS) out.push(countsRow(l, s.byLevel[l], withFlaky));
-  out.push(countsRow("**all**", s, withFlaky), "");
+  const withInc = s.inconclusive > 0;
+  out.push(
+    `| level | clauses | passed | failed |${withFlaky ? " flaky |" : ""}${withInc ? " inconclusive |" : ""} skipped | errors |`,
+    `|---|---:|---:|---:|${withFlaky ? "---:|" : ""}${withInc ? "---:|" : ""}---:|---:|`,
+  );
+  for (const l of LEVELS) out.push(countsRow(l, s.byLevel[l], withFlaky, withInc));
+  out.push(countsRow("**all**", s, withFlaky, withInc), "");
   const b = report.baseline;
   if (b) {
     out.push(
@@ -142,7 +149,7 @@ export function renderMarkdown(report: RunReport): string {
     const mine = failing.filter((r) => r.level === l);
     if (mine.length === 0) continue;
     out.push(`### ${l === "documented" ? "Documented" : "Exact"}-level failures (${mine.length})`, "");
-    for (const r of mine) out.push(...failureSection(r, shown++ < MARKDOWN_DETAILED_FAILURES));
+    for (const r of mine) out.push(...failureSection(r, shown++ < MARKDOWN_DETAILED_FAILURES, impl.id));
   }
   const flaky = report.results.filter((r) => r.status === "flaky");
   if (flaky.length) {
@@ -153,6 +160,19 @@ export function renderMarkdown(report: RunReport): string {
       "",
     );
     for (const r of flaky) out.push(...flakySection(r));
+  }
+  const inconclusive = report.results.filter((r) => r.status === "inconclusive");
+  if (inconclusive.length) {
+    out.push(
+      `### Inconclusive (${inconclusive.length})`,
+      "",
+      `No failure, but too few cases checked to call it a pass (under ${Math.round(INCONCLUSIVE.fraction * 100)}% of those generated: the others use features the implementation declares unsupported). They do not fail the run.`,
+      "",
+      "| clause | level | cases |",
+      "|---|---|---|",
+    );
+    for (const r of inconclusive) out.push(`| ${mdCode(r.id)} | ${r.level} | ${mdText(checkedText(r))} |`);
+    out.push("");
   }
   const errors = report.results.filter((r) => r.status === "error");
   if (errors.length) {
@@ -167,6 +187,12 @@ export function renderMarkdown(report: RunReport): string {
     out.push("");
   }
   if (report.notRun.length) out.push(`Not run (interrupted): ${report.notRun.map(mdCode).join(", ")}`, "");
+  const ran = report.results.filter((r) => r.status !== "skip" && r.status !== "error");
+  if (ran.length) {
+    out.push("<details><summary>Cases checked, clause by clause</summary>", "", "| clause | status | cases |", "|---|---|---|");
+    for (const r of ran) out.push(`| ${mdCode(r.id)} | ${STATUS_WORD[r.status]} | ${mdText(checkedText(r))} |`);
+    out.push("", "</details>", "");
+  }
   return out.join("\n") + "\n";
 }
 

@@ -13,6 +13,7 @@ import type { Clause, Level } from "../../spec/clauses/clause";
 import type { Scenario } from "../../spec/scenario/types";
 import { Trace, firstDifference } from "../../spec/scenario/trace";
 import type { CaseVerdict, ClauseResult, Clock, FlakyCase, SkipKind } from "../running/runner";
+import { INCONCLUSIVE } from "../running/runner";
 import { toPython } from "../reproducing/python";
 import { formatDifference } from "./format";
 import { areaOf } from "../running/clauseset";
@@ -24,8 +25,12 @@ export const MATRIX_FORMAT = "aiospec-matrix";
  * Bumped on any change that could break a reader of the reports (docs/reports.md).
  * 2: the status and outcome "flaky" (real-clock runs), counts.flaky, the
  * matrix's absent implementations.
+ * 3: honest counts and self-explaining failures: every clause's `checked`
+ * (of `runs` generated), the status "inconclusive" and counts.inconclusive,
+ * a failure's `expectedFrom`, `shrunk`, `minimised` and `files` (where the
+ * full reproducers and traces were written).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Exit codes (docs/cli.md). */
 export const EXIT = { ok: 0, failures: 1, usage: 2, interrupted: 130 } as const;
@@ -38,6 +43,8 @@ export interface Counts {
   failed: number;
   /** Real clock: clauses whose failing cases all passed when run again. */
   flaky: number;
+  /** Clauses with no failure that checked too few of their cases to count as a pass (INCONCLUSIVE). */
+  inconclusive: number;
   skipped: number;
   errors: number;
 }
@@ -68,9 +75,17 @@ export interface FailureReport {
   python: string;
   /** The implementation's trace (absent when it produced none). */
   trace?: Trace;
-  /** The reference's trace for the same version. */
+  /** The expected trace: the reference's, for the same version. */
   expected?: Trace;
+  /** What produced `expected`: "the reference's 3.12 profile". */
+  expectedFrom?: string;
   firstDifference?: FirstDifference;
+  /** false: a case with no trace (timeout, error), reported as generated; true: shrunk (and minimised). */
+  shrunk: boolean;
+  /** What the minimisation pass after shrinking removed, in how many candidate runs. */
+  minimised?: { removed: number; tried: number };
+  /** Where the full reproducers and traces were written, relative to the working directory (FAILURE_FILES). */
+  files?: FailureFiles;
   /** The run seed: `--seed` of the replay command. */
   seed: number;
   /** The clause's seed (what fast-check ran with). */
@@ -122,6 +137,16 @@ export interface BaselineOutcome {
   flaky?: string[];
 }
 
+/** The files a failing clause's details go to, under the reports' failures/ directory. */
+export interface FailureFiles {
+  /** The shrunk scenario as a standalone Python program, checking its Python version. */
+  python: string;
+  /** A TypeScript program running the scenario on the implementation through aiospec. */
+  typescript: string;
+  /** The scenario, both traces, the first difference and the replay command, as JSON. */
+  json: string;
+}
+
 export type BaselineMark = "known-failure" | "new-failure" | "unexpected-pass";
 
 export interface ClauseReport {
@@ -136,8 +161,10 @@ export interface ClauseReport {
   reason?: string;
   /** For a skipped clause: "version", "unsupported" (a feature the implementation lacks) or "virtual-time" (real clock). */
   skipKind?: SkipKind;
-  /** Cases run (generated; shrinking not counted). */
+  /** Cases generated (shrinking not counted). */
   runs: number;
+  /** Cases actually checked: `runs` less those skipped (skippedCases). "checked N of M" on every surface. */
+  checked: number;
   /** The clause seed. */
   seed: number;
   elapsedMs: number;
@@ -164,8 +191,11 @@ export interface ImplementationInfo {
   tickMs?: number;
 }
 
-/** "flaky": no failure, but some clause failed once and passed when run again (real clock). */
-export type Outcome = "conformant" | "flaky" | "matches-baseline" | "failures" | "harness-error" | "interrupted";
+/**
+ * "flaky": no failure, but some clause failed once and passed when run again (real clock).
+ * "inconclusive": no failure, but some clause checked too few of its cases to count as a pass.
+ */
+export type Outcome = "conformant" | "flaky" | "inconclusive" | "matches-baseline" | "failures" | "harness-error" | "interrupted";
 
 export interface Timing {
   startedAt: string;
@@ -240,7 +270,7 @@ export function replayCommand(impl: string, clause: string, seed: number, path: 
 }
 
 function emptyCounts(): Counts {
-  return { total: 0, passed: 0, failed: 0, flaky: 0, skipped: 0, errors: 0 };
+  return { total: 0, passed: 0, failed: 0, flaky: 0, inconclusive: 0, skipped: 0, errors: 0 };
 }
 
 function count(c: Counts, status: Status): void {
@@ -248,6 +278,7 @@ function count(c: Counts, status: Status): void {
   if (status === "pass") c.passed++;
   else if (status === "fail") c.failed++;
   else if (status === "flaky") c.flaky++;
+  else if (status === "inconclusive") c.inconclusive++;
   else if (status === "skip") c.skipped++;
   else c.errors++;
 }
@@ -262,15 +293,42 @@ export function summarize(results: readonly ClauseReport[], notRun: number): Sum
 }
 
 /** The Python reproducer, or a comment saying why there is none (gc steps have no reproducer yet). */
-function pythonReproducer(scenario: Scenario, title: string): string {
+function pythonReproducer(scenario: Scenario, title: string, python?: string): string {
   try {
-    return toPython(scenario, { title });
+    return toPython(scenario, { title, ...(python !== undefined ? { python } : {}) });
   } catch (e) {
     return `# no Python reproducer for this scenario: ${String((e as Error).message).replace(/\n/g, " ")}\n`;
   }
 }
 
-export function clauseReport(c: Clause, r: ClauseResult, targetId: string): ClauseReport {
+/** "checked 12 of 100", with the skipped cases by feature when there are any. */
+export function checkedText(r: Pick<ClauseReport, "checked" | "runs" | "skippedCases">): string {
+  const skipped = Object.entries(r.skippedCases ?? {});
+  const total = skipped.reduce((n, [, k]) => n + k, 0);
+  const why = skipped.length ? ` (${total} skipped as unsupported: ${skipped.map(([f, n]) => `${f} ${n}`).join(", ")})` : "";
+  return `checked ${r.checked} of ${r.runs}${why}`;
+}
+
+/** Why an inconclusive clause is not a pass, in a sentence. */
+export function inconclusiveText(r: Pick<ClauseReport, "checked" | "runs" | "skippedCases">): string {
+  return `inconclusive: ${checkedText(r)}; a pass needs at least ${Math.round(INCONCLUSIVE.fraction * 100)}% of the cases checked`;
+}
+
+export interface ClauseReportOptions {
+  /** The reports' failures/ directory: a failure's `files` name what goes there (failureFiles). */
+  failuresDir?: string;
+  /** The implementation's Python version: the reproducer checks it is run on that version. */
+  version?: string;
+}
+
+/** Where a failing clause's details go: <dir>/<implementation>--<clause>.{py,ts,json}. */
+export function failureFiles(dir: string, targetId: string, clauseId: string): FailureFiles {
+  const safe = (s: string) => s.replace(/^.*[\\/]/, "").replace(/[^A-Za-z0-9_.@+-]/g, "_");
+  const stem = `${dir.replace(/[\\/]+$/, "")}/${safe(targetId)}--${safe(clauseId)}`;
+  return { python: `${stem}.py`, typescript: `${stem}.ts`, json: `${stem}.json` };
+}
+
+export function clauseReport(c: Clause, r: ClauseResult, targetId: string, opts: ClauseReportOptions = {}): ClauseReport {
   const out: ClauseReport = {
     id: c.id,
     area: areaOf(c.id),
@@ -282,6 +340,7 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string): Clau
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
     ...(r.skipKind !== undefined ? { skipKind: r.skipKind } : {}),
     runs: r.runs,
+    checked: r.checked ?? 0,
     seed: r.seed,
     elapsedMs: r.elapsedMs,
     ...(r.skipped && Object.keys(r.skipped).length ? { skippedCases: { ...r.skipped } } : {}),
@@ -293,10 +352,14 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string): Clau
       verdict: x.verdict,
       message: x.message,
       scenario: x.scenario,
-      python: pythonReproducer(x.scenario, `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})`),
+      python: pythonReproducer(x.scenario, `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})`, opts.version),
       ...(x.trace ? { trace: x.trace } : {}),
       ...(x.expected ? { expected: x.expected } : {}),
-      ...(d ? { firstDifference: { where: d.where, actual: d.a, expected: d.b, text: formatDifference(d, targetId, "expected") } } : {}),
+      ...(x.expectedFrom ? { expectedFrom: x.expectedFrom } : {}),
+      ...(d ? { firstDifference: { where: d.where, actual: d.a, expected: d.b, text: formatDifference(d, targetId, x.expectedFrom ?? "expected") } } : {}),
+      shrunk: x.shrunk ?? true,
+      ...(x.minimised ? { minimised: x.minimised } : {}),
+      ...(opts.failuresDir !== undefined ? { files: failureFiles(opts.failuresDir, targetId, c.id) } : {}),
       seed: x.seed,
       clauseSeed: x.clauseSeed,
       path: x.path,
@@ -328,7 +391,7 @@ function flakyReport(c: Clause, f: FlakyCase & { cases: number }, targetId: stri
   };
 }
 
-/** A report as a one-line total: "88 passed, 1 failed, 2 flaky, 1 skipped". */
+/** A report as a one-line total: "88 passed, 1 failed, 2 flaky, 3 inconclusive, 1 skipped". */
 export function totalsLine(s: Summary): string {
-  return `${s.passed} passed, ${s.failed} failed, ${s.flaky ? `${s.flaky} flaky, ` : ""}${s.skipped} skipped${s.errors ? `, ${s.errors} errors` : ""}${s.notRun ? `, ${s.notRun} not run` : ""}`;
+  return `${s.passed} passed, ${s.failed} failed, ${s.flaky ? `${s.flaky} flaky, ` : ""}${s.inconclusive ? `${s.inconclusive} inconclusive, ` : ""}${s.skipped} skipped${s.errors ? `, ${s.errors} errors` : ""}${s.notRun ? `, ${s.notRun} not run` : ""}`;
 }

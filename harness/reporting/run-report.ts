@@ -21,6 +21,8 @@ export interface RunInput {
   baseline: { file: string; data: Baseline } | null;
   interrupted: boolean;
   timing: Timing;
+  /** Where failing clauses' files were written (model.ts failureFiles), when they were. */
+  failuresDir?: string;
 }
 
 export function buildRunReport(input: RunInput): RunReport {
@@ -28,7 +30,10 @@ export function buildRunReport(input: RunInput): RunReport {
   const notRun: string[] = [];
   input.clauses.forEach((c, i) => {
     const r = input.results[i];
-    if (r) results.push(clauseReport(c, r, input.implementation.id));
+    if (r) {
+      const opts = { version: input.implementation.version, ...(input.failuresDir !== undefined ? { failuresDir: input.failuresDir } : {}) };
+      results.push(clauseReport(c, r, input.implementation.id, opts));
+    }
     else notRun.push(c.id);
   });
   const baseline = input.baseline
@@ -39,8 +44,8 @@ export function buildRunReport(input: RunInput): RunReport {
   if (input.interrupted) outcome = "interrupted";
   else if (summary.errors > 0 || notRun.length > 0) outcome = "harness-error";
   else if (baseline) outcome = baseline.newFailures.length > 0 || (input.options.strict && baseline.unexpectedPasses.length > 0) ? "failures" : "matches-baseline";
-  else outcome = summary.failed > 0 ? "failures" : summary.flaky > 0 ? "flaky" : "conformant";
-  const exitCode = { interrupted: EXIT.interrupted, "harness-error": EXIT.usage, failures: EXIT.failures, "matches-baseline": EXIT.ok, flaky: EXIT.ok, conformant: EXIT.ok }[outcome];
+  else outcome = summary.failed > 0 ? "failures" : summary.flaky > 0 ? "flaky" : summary.inconclusive > 0 ? "inconclusive" : "conformant";
+  const exitCode = { interrupted: EXIT.interrupted, "harness-error": EXIT.usage, failures: EXIT.failures, "matches-baseline": EXIT.ok, flaky: EXIT.ok, inconclusive: EXIT.ok, conformant: EXIT.ok }[outcome];
   return {
     format: REPORT_FORMAT,
     schemaVersion: SCHEMA_VERSION,

@@ -1,8 +1,9 @@
 /** Plain-text renderings of a failure, shared by the terminal output and the JUnit failure bodies. */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { formatTrace } from "./format";
-import type { ClauseReport } from "./model";
+import type { ClauseReport, FailureReport } from "./model";
+import { checkedText } from "./model";
+import type { Scenario } from "../../spec/scenario/types";
+import { Trace, canonicalJson, formatEvent } from "../../spec/scenario/trace";
 
 export function indent(text: string, by = "  "): string {
   return text.replace(/^/gm, by);
@@ -17,52 +18,123 @@ export function scenarioPart(python: string): string {
 }
 
 export interface FailureTextOptions {
-  /** "full": the whole Python program; "scenario": only its scenario part (the terminal, with the program saved to a file). */
-  program?: "full" | "scenario";
-  /** Where the program and the scenario were saved, if they were. */
-  saved?: { python: string; scenario: string };
+  /** Also the whole traces and the whole Python program (JUnit bodies); default: only the part around the first difference. */
+  full?: boolean;
 }
 
-/** The whole story of one failing clause: statement, verdict, first difference, replay, scenario, program, traces. */
+/** At most this many events of each side around the first difference. */
+const CONTEXT_EVENTS = 3;
+/** At most this many lines of compact scenario. */
+const SCENARIO_LINES = 14;
+/** Lines are cut at this width (the files hold everything). */
+const WIDTH = 160;
+
+function cut(line: string, width = WIDTH): string {
+  return line.length <= width ? line : line.slice(0, width - 1) + "\u2026";
+}
+
+/**
+ * The scenario, one line per coroutine and callback: `main: [steps as
+ * compact JSON]`, each line cut at WIDTH, at most SCENARIO_LINES lines.
+ */
+export function compactScenario(s: Scenario): string[] {
+  const defs = [
+    ...s.coroutines.map((c) => `${c.name}: ${JSON.stringify(c.body)}`),
+    ...(s.callbacks ?? []).map((c) => `callback ${c.name}: ${JSON.stringify(c.body)}`),
+  ];
+  if (s.eager) defs.unshift("(eager task factory)");
+  const shown = defs.slice(0, SCENARIO_LINES).map((l) => cut(l));
+  if (defs.length > shown.length) shown.push(`... ${defs.length - shown.length} more definition(s)`);
+  return shown;
+}
+
+/** The events of one side around index `at`: "  > 12  log a" marks the first difference. */
+function eventWindow(t: Trace, at: number): string[] {
+  const from = Math.max(0, at - CONTEXT_EVENTS);
+  const to = Math.min(t.events.length, at + CONTEXT_EVENTS + 1);
+  const lines = [];
+  for (let i = from; i < to; i++) lines.push(cut(`${i === at ? "  >" : "   "} ${String(i).padStart(3)}  ${formatEvent(t.events[i])}`));
+  if (at >= t.events.length) lines.push(`  > ${String(at).padStart(3)}  (no event: the trace has ${t.events.length})`);
+  return lines;
+}
+
+/** One side's part of the trace where they differ: a few events, or the end/main/tasks/shutdown field. */
+function sideAt(t: Trace, where: string): string[] {
+  const m = /^events\[(\d+)\]$/.exec(where);
+  if (m) return eventWindow(t, Number(m[1]));
+  const field = where.replace(/\[.*$/, "") as keyof Trace;
+  const value = (t as unknown as Record<string, unknown>)[field];
+  const lines = [`      ${t.events.length} events, then`];
+  const show = (label: string, v: unknown) => lines.push(cut(`      ${label}: ${canonicalJson(v)}`));
+  if (field === "tasks" && Array.isArray(value)) {
+    const i = Number(/\[(\d+)\]/.exec(where)?.[1] ?? 0);
+    show(where, value[i]);
+  } else show(field, value);
+  return lines;
+}
+
+/**
+ * Expected vs got around the first difference, naming both sides:
+ * "Expected (the reference's 3.12 profile)" and "Got (mutant:lifo-ready)".
+ */
+export function expectedVsGot(x: FailureReport, implId: string): string[] {
+  if (!x.trace || !x.expected) {
+    return x.trace ? [`Got (${implId}): a trace, but there is no expected trace`] : [`Got (${implId}): no trace`];
+  }
+  const from = x.expectedFrom ?? "the reference";
+  const d = x.firstDifference;
+  if (!d) return [`Expected (${from}) and got (${implId}) are the same trace: the clause judges the trace itself`];
+  return [
+    `First difference at ${d.where}:`,
+    `  Expected (${from}):`,
+    ...sideAt(x.expected, d.where),
+    `  Got (${implId}):`,
+    ...sideAt(x.trace, d.where),
+  ];
+}
+
+/** The Python a reproducer needs, as its header says ("3.12"), when it says. */
+function reproducerPython(python: string): string | undefined {
+  return /^# Run it with Python (3\.\d+) /m.exec(python)?.[1];
+}
+
+/**
+ * A failing clause in at most about 60 lines: statement, verdict, the
+ * compact shrunk scenario, expected vs got around the first difference,
+ * how to replay it and where the full reproducers and traces are.
+ */
 export function failureText(r: ClauseReport, implId: string, version: string, opts: FailureTextOptions = {}): string {
   const x = r.failure!;
-  const lines = [r.statement, `${x.verdict}: ${x.message}`];
+  const message = x.message.split("\n");
+  const lines = [r.statement, ...message.slice(0, 3).map((l, i) => cut(i === 0 ? `${x.verdict}: ${l}` : `  ${l}`))];
+  if (message.length > 3) lines.push(`  ... ${message.length - 3} more line(s) of message`);
   if (x.attempts !== undefined && x.attempts > 1) lines.push(`(real clock: the case ran ${x.attempts} times and failed every time)`);
-  if (x.firstDifference) lines.push("First difference:", x.firstDifference.text);
-  lines.push(`Replay: ${x.replay}`, `Seed ${x.seed} (clause seed ${x.clauseSeed}), path ${x.path}`);
-  if (opts.saved) lines.push(`Saved: ${opts.saved.scenario} (for aiospec replay) and ${opts.saved.python} (for python3)`);
-  lines.push("Scenario (JSON):", indent(JSON.stringify(x.scenario, null, 2)));
-  if (opts.program === "scenario") lines.push(`As a Python program (its scenario part${opts.saved ? `; the whole program is ${opts.saved.python}` : ""}):`, indent(scenarioPart(x.python).trimEnd()));
-  else lines.push("As a Python program:", indent(x.python.trimEnd()));
-  if (x.trace) lines.push(`Trace of ${implId}:`, formatTrace(x.trace));
-  if (x.expected) lines.push(`Expected (reference@${version}):`, formatTrace(x.expected));
+  const how = !x.shrunk
+    ? "as generated, not shrunk: the implementation produced no trace"
+    : x.minimised?.removed
+      ? `shrunk, then minimised: ${x.minimised.removed} unused step(s)/definition(s) removed`
+      : "shrunk";
+  lines.push(`Scenario (${how}):`, ...compactScenario(x.scenario).map((l) => `  ${l}`));
+  lines.push(...expectedVsGot(x, implId));
+  lines.push(`Replay: ${x.replay}`);
+  if (x.files) {
+    const py = reproducerPython(x.python) ?? version;
+    lines.push(`Full reproducers and traces: ${x.files.python} (python${py}), ${x.files.typescript} (TypeScript), ${x.files.json}`);
+  }
+  if (opts.full) {
+    lines.push("Scenario (JSON):", indent(JSON.stringify(x.scenario, null, 2)));
+    if (x.trace) lines.push(`Trace of ${implId}:`, formatTrace(x.trace));
+    if (x.expected) lines.push(`Expected (${x.expectedFrom ?? `reference@${version}`}):`, formatTrace(x.expected));
+    lines.push("As a Python program:", indent(x.python.trimEnd()));
+  }
   return lines.join("\n");
 }
 
-/** Save a failure's scenario (for `aiospec replay`) and Python program under .aiospec/counterexamples/. */
-export function saveFailure(r: ClauseReport, implId: string): { python: string; scenario: string } | undefined {
-  const x = r.failure;
-  if (!x) return undefined;
-  try {
-    const dir = path.resolve(".aiospec", "counterexamples");
-    fs.mkdirSync(dir, { recursive: true });
-    const safe = (s: string) => s.replace(/[^A-Za-z0-9_.@+-]/g, "_");
-    const impl = implId.replace(/^.*[\\/]/, ""); // a module path: its file name
-    const stem = path.join(dir, `run-${safe(impl)}-${safe(r.id)}-seed${x.seed}`);
-    fs.writeFileSync(stem + ".json", JSON.stringify(x.scenario, null, 2) + "\n");
-    fs.writeFileSync(stem + ".py", x.python);
-    const rel = (f: string) => path.relative(process.cwd(), f);
-    return { python: rel(stem + ".py"), scenario: rel(stem + ".json") };
-  } catch {
-    return undefined; // a read-only working directory: the report still has everything
-  }
-}
-
-/** One line per clause for the terminal: "PASS  gather.order [documented] (100 scenarios, 120 ms)". */
+/** One line per clause for the terminal: "PASS  gather.order [documented] (checked 100 of 100, 120 ms)". */
 export function resultLine(r: ClauseReport): string {
-  const tag = { pass: "PASS", fail: "FAIL", flaky: "FLAKY", skip: "SKIP", error: "ERROR" }[r.status];
+  const tag = { pass: "PASS", fail: "FAIL", flaky: "FLAKY", inconclusive: "INCONCLUSIVE", skip: "SKIP", error: "ERROR" }[r.status];
   const mark = r.baseline ? ` (${r.baseline.status.replace("-", " ")})` : "";
-  const detail = r.status === "skip" || r.status === "error" ? ` — ${r.reason}` : ` (${r.runs} scenarios, ${r.elapsedMs} ms)`;
+  const detail = r.status === "skip" || r.status === "error" ? ` — ${r.reason}` : ` (${checkedText(r)}, ${r.elapsedMs} ms)`;
   return `${tag.padEnd(5)} ${r.id} [${r.level}]${detail}${mark}`;
 }
 

@@ -190,7 +190,7 @@ export class ClausePool {
       if (m === null) {
         if (this.interrupted) return;
         const c = this.clauses[i];
-        this.record(i, { id: c.id, level: c.level, status: "error", reason: `harness failure: ${died()}`, runs: 0, seed: clauseSeed(this.run.seed, c.id), elapsedMs: 0 });
+        this.record(i, { id: c.id, level: c.level, status: "error", reason: `harness failure: ${died()}`, runs: 0, checked: 0, seed: clauseSeed(this.run.seed, c.id), elapsedMs: 0 });
         return;
       }
       if (m.type === "result") this.record(m.index, m.result);

@@ -17,6 +17,20 @@
  *     time), keeping the smallest failing case found by then.
  * On a virtual clock nothing of this applies: every run is deterministic, a
  * failure is a failure.
+ *
+ * Honest counts: a clause's result says how many cases were generated and
+ * how many were actually checked (the others used a feature the
+ * implementation declares unsupported). A clause with no failure that
+ * checked too few of its cases (INCONCLUSIVE) is "inconclusive", not "pass".
+ *
+ * A case that produced no trace (timeout, crash, error reply, a target that
+ * gave up after too many restarts) is reported as it was found, unshrunk:
+ * such verdicts depend on the harness's state as much as on the scenario
+ * (once the restart budget is spent every case fails at once), so shrinking
+ * them leads to a scenario that passes on replay. A case whose trace broke
+ * the clause is shrunk by fast-check and then minimised (./minimise.ts:
+ * unused coroutines, callbacks, futures, tasks, timers and steps removed,
+ * the failure re-checked after each removal).
  */
 import * as fc from "fast-check";
 import type { Clause, CheckContext } from "../../spec/clauses/clause";
@@ -29,13 +43,32 @@ import { TargetFailure } from "../targets/errors";
 import { unsupportedFeature } from "./differential";
 import { FEATURE_VERSIONS } from "../../spec/scenario/validate";
 import { compareVersions } from "../../spec/scenario/versions";
+import { minimise } from "./minimise";
 
 export { TargetFailure } from "../targets/errors";
 
 export type CaseVerdict = "fail" | "timeout" | "error" | "crash";
 
 /** A clause's verdict on one implementation. */
-export type ClauseStatus = "pass" | "fail" | "flaky" | "skip" | "error";
+export type ClauseStatus = "pass" | "fail" | "flaky" | "inconclusive" | "skip" | "error";
+
+/**
+ * When a clause that found no failure is inconclusive rather than a pass:
+ * it checked fewer than `fraction` of the cases it generated (the rest used
+ * features the implementation declares unsupported), or none at all.
+ * docs/reports.md, "Checked N of M".
+ */
+export const INCONCLUSIVE = { fraction: 0.2 } as const;
+
+/** Is a clause that checked `checked` of `generated` cases inconclusive? */
+export function isInconclusive(checked: number, generated: number): boolean {
+  return generated > 0 && (checked === 0 || checked < INCONCLUSIVE.fraction * generated);
+}
+
+/** The name of what produced a failure's expected trace, e.g. "the reference's 3.12 profile". */
+export function referenceName(version: string, pyTask = false): string {
+  return `the reference's ${version} profile${pyTask ? " (pure-Python Task)" : ""}`;
+}
 
 /** Why a whole clause was skipped: the version it holds for, a feature the implementation lacks, or a real clock. */
 export type SkipKind = "version" | "unsupported" | "virtual-time";
@@ -50,6 +83,8 @@ export interface Counterexample {
   message: string;
   trace?: Trace;
   expected?: Trace;
+  /** What produced `expected`: "the reference's 3.12 profile". */
+  expectedFrom?: string;
   /**
    * The run's seed (what `--seed` takes): with `path`, `aiospec run --clause
    * ID --seed SEED --path PATH` replays exactly this case.
@@ -61,6 +96,10 @@ export interface Counterexample {
   path: string;
   /** On a real clock: how many times the case was run, failing each time. */
   attempts?: number;
+  /** false: a case with no trace (timeout, error), reported as generated, not shrunk. */
+  shrunk: boolean;
+  /** Steps, coroutines and callbacks the minimisation pass removed after shrinking (absent: none). */
+  minimised?: { removed: number; tried: number };
 }
 
 /**
@@ -90,7 +129,14 @@ export interface ClauseResult {
   reason?: string;
   /** For a skipped clause: which kind of reason. */
   skipKind?: SkipKind;
+  /** Cases generated (fast-check's numRuns; shrinking not counted). */
   runs: number;
+  /**
+   * Cases actually checked: run on the implementation and judged by the
+   * clause. The other generated cases are in `skipped`. For a failing
+   * clause, the failing case is the last one checked.
+   */
+  checked: number;
   seed: number;
   elapsedMs: number;
   counterexample?: Counterexample;
@@ -190,6 +236,8 @@ interface CaseOutcome {
   message?: string;
   trace?: Trace;
   expected?: Trace;
+  /** The target produced no trace (TargetFailure or another error): not a verdict on the scenario alone. */
+  noTrace?: boolean;
 }
 
 async function runCase(c: Clause, target: Target, s: Scenario): Promise<CaseOutcome> {
@@ -198,7 +246,7 @@ async function runCase(c: Clause, target: Target, s: Scenario): Promise<CaseOutc
     trace = await target.run(s);
   } catch (e) {
     const verdict = e instanceof TargetFailure ? e.verdict : "error";
-    return { ok: false, verdict, message: `${target.id}: ${(e as Error).message}` };
+    return { ok: false, verdict, message: `${target.id}: ${(e as Error).message}`, noTrace: true };
   }
   let expected: Trace | undefined;
   const ctx: CheckContext = {
@@ -219,13 +267,14 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   const real = targetClock(target) === "real";
   const base = { id: c.id, level: c.level, seed, ...(real ? { clock: "real" as const } : {}) };
   const skip = skipInfo(c, target);
-  if (skip !== null) return { ...base, status: "skip", reason: skip.reason, skipKind: skip.kind, runs: 0, elapsedMs: 0 };
+  if (skip !== null) return { ...base, status: "skip", reason: skip.reason, skipKind: skip.kind, runs: 0, checked: 0, elapsedMs: 0 };
   // An isolated target given up on in an earlier clause gets a fresh restart budget for this one.
   (target as Target & { resetRestarts?: () => void }).resetRestarts?.();
   const reruns = Math.max(0, opts.reruns ?? (real ? REALTIME.reruns : 0));
   const shrinkLimit = opts.shrinkLimit ?? (real ? REALTIME.shrinkLimit : Infinity);
   const skipped: Record<string, number> = {};
   let cases = 0;
+  let checked = 0;
   let lastYield = Date.now();
   // After the first failure every further case is a shrink candidate.
   let shrinking = false;
@@ -249,10 +298,12 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
       return true;
     }
     if (shrinking) {
+      // A case with no trace is reported as found: every candidate "passes".
+      if (lastFailure?.outcome.noTrace) return true;
       // Each candidate costs real time: past the limit, keep the smallest failure found so far.
       if (shrinkRuns >= shrinkLimit) return true;
       shrinkRuns++;
-    }
+    } else checked++;
     const first = await runCase(c, target, s);
     if (first.ok) return true;
     for (let k = 1; k <= reruns; k++) {
@@ -284,33 +335,51 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   try {
     details = await fc.check(property, { numRuns: opts.runs, seed, path: opts.path });
   } catch (e) {
-    return { ...base, status: "error", reason: `harness failure: ${(e as Error).message}`, runs: 0, elapsedMs: Date.now() - started };
+    return { ...base, status: "error", reason: `harness failure: ${(e as Error).message}`, runs: 0, checked, elapsedMs: Date.now() - started };
   }
-  const elapsedMs = Date.now() - started;
   const extra = {
     ...(Object.keys(skipped).length ? { skipped } : {}),
     ...(flaky ? { flaky: { ...flaky, cases: flakyCases } } : {}),
   };
-  if (!details.failed) return { ...base, status: flaky ? "flaky" : "pass", runs: details.numRuns, elapsedMs, ...extra };
-  if (!details.counterexample) {
-    return { ...base, status: "error", reason: String(details.errorInstance ?? "fast-check failed"), runs: details.numRuns, elapsedMs };
+  const runs = details.numRuns;
+  if (!details.failed) {
+    const status = flaky ? "flaky" : isInconclusive(checked, runs) ? "inconclusive" : "pass";
+    return { ...base, status, runs, checked, elapsedMs: Date.now() - started, ...extra };
   }
-  if (opts.signal?.aborted) return { ...base, status: "error", reason: "aborted", runs: details.numRuns, elapsedMs };
-  const scenario = details.counterexample[0];
+  if (!details.counterexample) {
+    return { ...base, status: "error", reason: String(details.errorInstance ?? "fast-check failed"), runs, checked, elapsedMs: Date.now() - started };
+  }
+  if (opts.signal?.aborted) return { ...base, status: "error", reason: "aborted", runs, checked, elapsedMs: Date.now() - started };
+  let scenario = details.counterexample[0];
+  const noTrace = lastFailure?.outcome.noTrace === true;
   let again: CaseOutcome;
   let attempts: number | undefined;
-  if (reruns > 0 && lastFailure && (lastFailure.scenario === scenario || canonicalJson(lastFailure.scenario) === canonicalJson(scenario))) {
-    // Already run reruns + 1 times, failing each time: no need for one more run.
+  if (lastFailure && (noTrace || (reruns > 0 && (lastFailure.scenario === scenario || canonicalJson(lastFailure.scenario) === canonicalJson(scenario))))) {
+    // A case with no trace is reported with the verdict it got (run again
+    // after a give-up it would fail at once, for another reason). A case
+    // already run reruns + 1 times, failing each time, needs no more runs.
+    scenario = lastFailure.scenario;
     again = lastFailure.outcome;
     attempts = lastFailure.attempts;
   } else {
     again = await runCase(c, target, scenario);
   }
+  let minimised: Counterexample["minimised"];
+  if (!noTrace && !again.ok && again.verdict === "fail") {
+    const budget = Math.max(0, Math.min(MINIMISE_LIMIT, shrinkLimit - shrinkRuns));
+    const m = await minimise(scenario, (s) => failsTheSameWay(c, target, s, again, reruns), budget, opts.signal);
+    if (m.removed > 0) {
+      scenario = m.scenario;
+      again = m.outcome ?? again;
+    }
+    if (m.tried > 0) minimised = { removed: m.removed, tried: m.tried };
+  }
   return {
     ...base,
     status: "fail",
-    runs: details.numRuns,
-    elapsedMs,
+    runs,
+    checked,
+    elapsedMs: Date.now() - started,
     ...extra,
     counterexample: {
       scenario,
@@ -318,10 +387,36 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
       message: again.message ?? "the shrunk case passed when re-run: the implementation is not deterministic",
       trace: again.trace,
       expected: again.expected,
+      ...(again.expected ? { expectedFrom: referenceName(target.version, target.task === "py") } : {}),
       seed: opts.seed,
       clauseSeed: seed,
       path: details.counterexamplePath ?? "",
       ...(attempts !== undefined ? { attempts } : {}),
+      shrunk: !noTrace,
+      ...(minimised ? { minimised } : {}),
     },
   };
+}
+
+/** Most candidates the minimisation pass runs after shrinking (virtual clock; a real one is bounded by shrinkLimit). */
+export const MINIMISE_LIMIT = 400;
+
+/** A message with its numbers blanked: event indexes and task numbers shift when steps are removed. */
+function messageShape(message: string | undefined): string {
+  return (message ?? "").replace(/\d+/g, "#");
+}
+
+/**
+ * Does scenario s break clause c the way `original` did: verdict "fail",
+ * and the same message up to its numbers, on every one of 1 + reruns runs?
+ * (A removal that turns one failure into another is not a simplification.)
+ */
+async function failsTheSameWay(c: Clause, target: Target, s: Scenario, original: CaseOutcome, reruns: number): Promise<CaseOutcome | null> {
+  let outcome: CaseOutcome | null = null;
+  for (let k = 0; k <= reruns; k++) {
+    const o = await runCase(c, target, s);
+    if (o.ok || o.verdict !== "fail" || messageShape(o.message) !== messageShape(original.message)) return null;
+    outcome ??= o;
+  }
+  return outcome;
 }

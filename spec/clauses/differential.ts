@@ -18,12 +18,14 @@ export const differential = clause({
   needs: [],
   brokenBy: ["mutant:lifo-ready"],
   scenarios: (version) => scenarioArb({ version }),
-  check({ trace, expected }) {
+  check({ trace, expected, version }) {
+    // The expected trace is the reference's (CheckContext.expected), not a
+    // CPython run: name it as what it is.
     const want = expected();
     if (canonicalJson(trace) === canonicalJson(want)) return true;
     const d = firstDifference(trace, want)!;
     const show = (x: unknown) =>
       typeof x === "object" && x !== null && "ev" in (x as object) ? formatEvent(x as TraceEvent) : canonicalJson(x);
-    return `traces part at ${d.where}: got ${show(d.a)}, CPython gives ${show(d.b)}`;
+    return `traces part at ${d.where}: got ${show(d.a)}, the reference's ${version} profile gives ${show(d.b)}`;
   },
 });
