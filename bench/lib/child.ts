@@ -54,6 +54,8 @@ export function lastJson<T>(f: Finished): T {
 /** Why a child gave no result, in a few words. */
 export function failure(f: Finished, timeoutMs: number): string {
   if (f.timedOut) return `stopped after ${Math.round(timeoutMs / 1000)} s`;
-  const tail = f.stderr.trim().split("\n").slice(-1)[0] ?? "";
-  return `failed (exit ${f.code}${tail ? `: ${tail.slice(0, 160)}` : ""})`;
+  // The error's own line, not the stack under it.
+  const lines = f.stderr.trim().split("\n").filter((l) => l.trim() !== "" && !/^\s+at /.test(l));
+  const line = lines.find((l) => /Error\b/.test(l)) ?? lines[lines.length - 1] ?? "";
+  return `failed (exit ${f.code}${line ? `: ${line.trim().slice(0, 160)}` : ""})`;
 }
