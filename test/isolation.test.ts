@@ -380,21 +380,22 @@ describe("the CLI with isolated implementations", () => {
   const aiospec = (...args: string[]) =>
     spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" }, timeout: 110_000 });
 
-  it("replays a scenario on a module, and a failing case exits 2 with one line", () => {
+  it("replays a scenario on a module, and a failing case exits 1 (the implementation's fault) with one line", () => {
     const ok = aiospec("replay", scenario, "--impl", fixture("good.ts"), "--json");
     expect(ok.stderr).toBe("");
     expect(ok.status).toBe(0);
     expect(ok.stdout).toBe(expected("3.13", BAD) + "\n");
     const bad = aiospec("replay", scenario, "--impl", fixture("exits.ts"));
-    expect(bad.status).toBe(2);
+    expect(bad.status).toBe(1);
     expect(bad.stdout).toBe("");
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/exited with code 3/);
   }, 120_000);
 
-  it("a module that cannot load: exit 2, one line", () => {
+  it("a module that cannot load: exit 1 (its fault), one line; a module that does not exist: exit 2", () => {
+    expect(aiospec("replay", scenario, "--impl", "./no-such-impl.ts").status).toBe(2);
     const r = aiospec("replay", scenario, "--impl", fixture("load-throws.ts"));
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/cannot be loaded: loading load-throws\.ts failed: Error: cannot initialise/);

@@ -23,10 +23,11 @@ import { canonicalJson } from "../../spec/scenario/trace";
 import { compareVersions } from "../../spec/scenario/versions";
 import { loadClauses } from "../running/clauseset";
 import { defaultJobs } from "../running/pool";
-import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdRun, releaseNote } from "./commands";
+import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR, cmdReport, cmdResume, cmdRun, releaseNote } from "./commands";
 import { addMutantsCommand } from "./mutants";
 import { REALTIME } from "../running/runner";
-import { Target, UsageError, resolvePair, resolveTarget } from "../targets";
+import { ImplementationError, Target, TargetFailure, UsageError, resolvePair, resolveTarget } from "../targets";
+import { MAX_TIMER_MS } from "../targets/isolation/limits";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "../running/differential";
 import { SIZES } from "../running/sizes";
 import type { DiffSize } from "../running/sizes";
@@ -37,14 +38,18 @@ import { toPython } from "../reproducing/python";
 import { MUTANTS } from "../../implementations/mutants";
 import { VERSIONS } from "../../implementations/reference";
 
-function intOption(name: string, min: number) {
+function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER, why = "") {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`);
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}${why}`);
     return n;
   };
 }
+
+/** A time limit: Node's timers hold at most 2^31-1 ms (a longer one would fire at once). */
+const timeoutOption = intOption("timeout-ms", 1, MAX_TIMER_MS, " (the longest timer Node can set, about 24.8 days)");
 
 function sizeOption(value: string): DiffSize {
   if (!(SIZES as readonly string[]).includes(value)) throw new InvalidArgumentError(`size must be one of ${SIZES.join(", ")}`);
@@ -80,7 +85,9 @@ async function cmdReplay(file: string, opts: { impl: string; json?: boolean }): 
     else process.stdout.write(`# ${target.id}: ${target.description}\n${formatTrace(trace)}\n`);
     return 0;
   } catch (e) {
-    throw new UsageError(`${target.id} could not run ${file}: ${(e as Error).message}`);
+    // No trace (timeout, crash, error): the implementation's doing, exit 1.
+    const Fault = e instanceof TargetFailure ? ImplementationError : UsageError;
+    throw new Fault(`${target.id} could not run ${file}: ${(e as Error).message}`);
   } finally {
     target.close();
   }
@@ -424,11 +431,11 @@ export async function main(argv: string[]): Promise<number> {
     .option("--baseline <file>", "known failures: failures listed there do not fail the run (docs/reports.md)")
     .option("--update-baseline", "rewrite the --baseline file from this run's failures")
     .option("--strict", "with --baseline: an unexpected pass (a listed failure that passes) fails the run")
-    .option("--timeout-ms <n>", `time limit for one scenario on the implementation (default: ${DEFAULT_TIMEOUT_MS}; ${REALTIME.timeoutMs} on a real-clock implementation)`, intOption("timeout-ms", 1))
+    .option("--timeout-ms <n>", `time limit for one scenario on the implementation (default: ${DEFAULT_TIMEOUT_MS}; ${REALTIME.timeoutMs} on a real-clock implementation)`, timeoutOption)
     .option("--jobs <n>", `clauses run in parallel, each job with its own implementation instance (default: ${defaultJobs()}, the cores here; ${REALTIME.jobs} on a real-clock implementation)`, intOption("jobs", 1))
     .addHelpText(
       "after",
-      "\nExit codes: 0 conformant (or only the baseline's known failures), 1 failures, 2 usage error or harness failure, 130 interrupted (Ctrl-C; reports are written, marked incomplete).",
+      "\nExit codes: 0 conformant (or only the baseline's known failures), 1 failures (anything the implementation did: fail, error, timeout, crash, malformed output, not starting), 2 usage error or harness failure, 130 interrupted (Ctrl-C; reports are written, marked incomplete). Each finished clause is appended to aiospec-journal.jsonl next to the reports: `aiospec report --resume` makes reports from it.",
     )
     .action(async (opts) => {
       code = await cmdRun(withSelection(opts));
@@ -444,9 +451,22 @@ export async function main(argv: string[]): Promise<number> {
     .option("--exclude <glob>", "leave out the clauses whose id matches (repeatable)", collect)
     .option("--runs <n>", `scenarios per clause (default: ${DEFAULT_RUNS}; ${REALTIME.runs} on a real-clock implementation)`, intOption("runs", 1))
     .option("--seed <s>", "run seed (fixed by default, so the committed reports are reproducible)", seedOption, 1)
-    .option("--timeout-ms <n>", `time limit for one scenario (default: ${DEFAULT_TIMEOUT_MS}; ${REALTIME.timeoutMs} on a real-clock implementation)`, intOption("timeout-ms", 1))
+    .option("--timeout-ms <n>", `time limit for one scenario (default: ${DEFAULT_TIMEOUT_MS}; ${REALTIME.timeoutMs} on a real-clock implementation)`, timeoutOption)
     .option("--jobs <n>", `clauses run in parallel (default: the cores here; ${REALTIME.jobs} on a real-clock implementation)`, intOption("jobs", 1))
-    .action(async (opts) => {
+    .option("--resume <journal>", "instead: write the reports of one `aiospec run` from its journal (aiospec-journal.jsonl), marked incomplete if the run did not end; into the journal's directory unless --out or a format is given")
+    .option("--json <file>", "with --resume: write the JSON report")
+    .option("--junit <file>", "with --resume: write the JUnit report")
+    .option("--markdown <file>", "with --resume: write the Markdown summary")
+    .option("--html <file>", "with --resume: write the HTML page")
+    .action(async (opts, cmd: Command) => {
+      if (opts.resume !== undefined) {
+        const out = cmd.getOptionValueSource("out") === "default" ? undefined : opts.out;
+        code = await cmdResume(opts.resume, { json: opts.json, junit: opts.junit, markdown: opts.markdown, html: opts.html, out });
+        return;
+      }
+      for (const f of ["json", "junit", "markdown", "html"]) {
+        if (opts[f] !== undefined) throw new UsageError(`report --${f} goes with --resume (the matrix is written into --out)`);
+      }
       code = await cmdReport(withSelection(opts));
     });
 
@@ -477,6 +497,12 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
       if (e.code === "commander.help") return e.exitCode === 0 ? 0 : 2;
       return 2;
+    }
+    // The implementation could not start (it threw, hung or exited while loading, or said a bad hello): its fault, not the user's.
+    // (Checked first: it is a UsageError to every other caller.)
+    if (e instanceof ImplementationError) {
+      process.stderr.write(`aiospec: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof UsageError) {
       process.stderr.write(`aiospec: ${e.message}\n`);

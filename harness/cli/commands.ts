@@ -39,6 +39,7 @@ import {
 import { buildRunReport } from "../reporting/run-report";
 import { failureText, flakySummary, indent, resultLine } from "../reporting/text";
 import { writeFailureFiles } from "../reporting/failures";
+import { JOURNAL_NAME, Journal, readJournal } from "./journal";
 
 export const DEFAULT_RUNS = 100;
 export const DEFAULT_TIMEOUT_MS = DEFAULT_LIMITS.timeoutMs;
@@ -88,12 +89,36 @@ function checkWritable(file: string, flag: string, dirWillExist = false): string
       throw new UsageError(`${flag} ${file}: cannot write in ${dir}`);
     }
   }
+  let st: fs.Stats | null = null;
   try {
-    if (fs.statSync(abs).isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
+    st = fs.lstatSync(abs);
+  } catch {
+    /* does not exist yet: fine */
   }
+  if (st?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`);
+  // Reports are written by renaming a temporary file over the path: that would replace a link or a FIFO.
+  if (st && !st.isFile()) throw new UsageError(`${flag} ${file}: exists and is not a regular file (a link, FIFO or device); aiospec replaces only regular files`);
+  if (!dirWillExist) probeDirectory(dir, `${flag} ${file}`);
   return abs;
+}
+
+/**
+ * Permission bits do not tell everything (/proc, a read-only mount, a full
+ * disk's quota): create and remove a file in `dir`, before the run, so that
+ * an unwritable output is one line now rather than a stack trace after.
+ */
+function probeDirectory(dir: string, what: string): void {
+  const probe = path.join(dir, `.aiospec-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    fs.writeFileSync(probe, "", { flag: "wx" });
+  } catch (e) {
+    throw new UsageError(`${what}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    fs.unlinkSync(probe);
+  } catch {
+    /* it was written; removing it is housekeeping */
+  }
 }
 
 function checkOutDir(dir: string): void {
@@ -101,6 +126,7 @@ function checkOutDir(dir: string): void {
   try {
     if (!fs.statSync(abs).isDirectory()) throw new UsageError(`--out ${dir}: not a directory`);
     fs.accessSync(abs, fs.constants.W_OK);
+    probeDirectory(abs, `--out ${dir}`);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new UsageError(`--out ${dir}: cannot write there`);
@@ -254,6 +280,7 @@ async function execute(
   o: { impl: string; runs: number; seed: number; path?: string; timeoutMs: number; jobs: number },
   progressLabel: string,
   onOrdered: (index: number, r: ClauseResult, line: (text: string) => void) => void,
+  onFinished: (index: number, r: ClauseResult) => void = () => {},
 ): Promise<ExecuteResult> {
   const started = new Date();
   const progress = makeProgress(clauses.length, o.runs, progressLabel);
@@ -263,6 +290,7 @@ async function execute(
     onCase: (i, n) => progress.update(i, n),
     onResult: (i, r) => {
       progress.finished(i, r.status);
+      onFinished(i, r);
       pending.set(i, r);
       while (pending.has(nextToShow)) {
         onOrdered(nextToShow, pending.get(nextToShow)!, (t) => progress.line(t));
@@ -328,6 +356,20 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   }
 
 
+  // Each finished clause goes to the journal as it finishes: a run killed halfway keeps them (report --resume).
+  const journalFile = path.join(path.dirname(path.resolve(failuresDir)), JOURNAL_NAME);
+  const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
+  let journal: Journal;
+  try {
+    fs.mkdirSync(path.dirname(journalFile), { recursive: true });
+    journal = Journal.open(journalFile, {
+      startedAt: new Date().toISOString(), implementation: impl, clauses: clauses.map((c) => c.id), options, notes: plan.notes, failuresDir,
+    });
+  } catch (e) {
+    await target.close();
+    throw new UsageError(`cannot write the run journal ${journalFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+
   let run: ExecuteResult;
   try {
     process.stderr.write(
@@ -343,13 +385,12 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
       if (cr.failure && cr.baseline?.status !== "known-failure") line(indent(failureText(cr, target.id, target.version)));
       else if (cr.failure) line(`  ${cr.failure.verdict}: ${cr.failure.message}\n  Replay: ${cr.failure.replay}`);
       if (cr.status === "flaky") line(indent(flakySummary(cr)));
-    });
+    }, (i, r) => journal.clause(i, r));
   } finally {
     await target.close();
   }
   for (const w of warnings) process.stderr.write(`aiospec: warning: ${w}\n`);
 
-  const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
   const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing, failuresDir };
   let report = buildRunReport({ ...base, options, notes: plan.notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
   let baselineNote = "";
@@ -380,6 +421,45 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     process.stdout.write(`flaky (failed once, passed when run again; they do not fail the run): ${flaky.map((r) => r.id).join(", ")}\n`);
   }
   if (baselineNote) process.stdout.write(baselineNote + "\n");
+  if (!report.complete) process.stdout.write(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
+  if (written.length) process.stderr.write(`aiospec: wrote ${written.join(", ")}\n`);
+  journal.end(run.interrupted, run.timing);
+  return report.exitCode;
+}
+
+export interface ResumeOptions {
+  json?: string;
+  junit?: string;
+  markdown?: string;
+  html?: string;
+  /** Where to write every format; default: the journal's directory. */
+  out?: string;
+}
+
+/**
+ * `aiospec report --resume JOURNAL`: the reports of a run from its journal
+ * (harness/cli/journal.ts), marked incomplete, with every clause that did not
+ * finish listed as not run, when the run never reached its end.
+ */
+export async function cmdResume(file: string, opts: ResumeOptions): Promise<number> {
+  const j = readJournal(file);
+  const any = opts.json ?? opts.junit ?? opts.markdown ?? opts.html ?? opts.out;
+  const outputs = planOutputs(any === undefined ? { out: path.dirname(path.resolve(file)) } : opts);
+  const byId = new Map(loadClauses().map((c) => [c.id, c]));
+  const unknown = j.start.clauses.filter((id) => !byId.has(id));
+  if (unknown.length) throw new UsageError(`--resume ${file}: the journal names clauses this aiospec does not know: ${unknown.slice(0, 5).join(", ")}`);
+  const clauses = j.start.clauses.map((id) => byId.get(id)!);
+  const finished = j.results.filter(Boolean).length;
+  const incomplete = !j.ended || j.interrupted;
+  const notes = [...j.start.notes];
+  if (!j.ended) notes.push(`resumed from the journal ${file}: the run did not reach its end (killed?); ${finished} of ${clauses.length} clause(s) had finished`);
+  const timing = j.timing ?? { startedAt: j.start.startedAt, finishedAt: fs.statSync(file).mtime.toISOString(), elapsedMs: 0, jobs: 0 };
+  const report = buildRunReport({
+    implementation: j.start.implementation, clauses, results: j.results, interrupted: incomplete,
+    timing, options: j.start.options, notes, baseline: null, failuresDir: j.start.failuresDir,
+  });
+  const written = writeRunReports(outputs, report, any === undefined ? path.dirname(path.resolve(file)) : opts.out);
+  process.stdout.write(`${totalsLine(report.summary)}\n`);
   if (!report.complete) process.stdout.write(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
   if (written.length) process.stderr.write(`aiospec: wrote ${written.join(", ")}\n`);
   return report.exitCode;

@@ -34,7 +34,7 @@ import { TargetFailure } from "./errors";
 import { traceShapeError } from "./isolation/trace-shape";
 import { DEFAULT_LIMITS, mib, oneLine } from "./isolation/limits";
 import { track } from "./isolation/resources";
-import { killProcessTree, stdioPipes } from "./isolation/processes";
+import { killProcessTree, residentBytes, stdioPipes } from "./isolation/processes";
 import { FEATURES } from "../../spec/scenario/validate";
 import { PYTHON_VERSIONS, isPythonVersion } from "../../spec/scenario/versions";
 import type { Engine, EngineInfo } from "./isolation/supervisor";
@@ -72,6 +72,8 @@ export interface DriverOptions {
   cwd?: string;
   /** A name for messages and the resource registry (default: the command). */
   label?: string;
+  /** Resident memory the driver process may use, in MB (default: no limit); past it, the case in flight is "out of memory". */
+  memoryMb?: number;
 }
 
 export interface RunRequestOptions {
@@ -175,7 +177,17 @@ export class DriverProcess {
     const ended = () => {
       if (exitReason !== null) this.fail(exitReason, undefined, "crash");
     };
+    // Memory outside any language's own limit: watch the process, as for a module's child.
+    const memoryLimit = options.memoryMb;
+    const memoryTimer = memoryLimit === undefined ? null : setInterval(() => {
+      const bytes = this.child.pid === undefined ? null : residentBytes(this.child.pid);
+      if (bytes !== null && bytes > memoryLimit * 1024 * 1024) {
+        this.fail(`out of memory: the driver used ${mib(bytes)}, over the ${memoryLimit} MB memory limit (it was killed)`, undefined, "crash");
+      }
+    }, 250);
+    memoryTimer?.unref();
     this.child.on("exit", (code, signal) => {
+      if (memoryTimer) clearInterval(memoryTimer);
       gone();
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       exitReason = `the driver ${how}${this.gotHello ? "" : " before introducing itself"}`;
@@ -388,12 +400,12 @@ export function driverEngine(
   command: string,
   args: string[],
   label: string,
-  limits: { maxReplyBytes: number },
+  limits: { maxReplyBytes: number; memoryMb?: number },
   task: "c" | "py" | undefined,
   describe: (h: DriverHello) => string,
   check: (h: DriverHello) => string | null = () => null,
 ): Engine {
-  const driver = new DriverProcess(command, args, { task, maxLineBytes: limits.maxReplyBytes, label });
+  const driver = new DriverProcess(command, args, { task, maxLineBytes: limits.maxReplyBytes, label, memoryMb: limits.memoryMb });
   const ready = driver.hello.then((h): EngineInfo => {
     if (!isPythonVersion(h.version)) {
       void driver.close();

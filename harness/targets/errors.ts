@@ -12,3 +12,11 @@ export class TargetFailure extends Error {
     super(message);
   }
 }
+
+/**
+ * The implementation could not be started because of what it did (a module
+ * that throws, hangs or exits while loading, a driver that exits or says a
+ * bad hello): a UsageError for callers that only tell "it cannot be used",
+ * but the CLI exits 1 for it (the implementation's fault), not 2.
+ */
+export class ImplementationError extends UsageError {}

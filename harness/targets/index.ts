@@ -43,7 +43,7 @@ export { PYODIDE_START_TIMEOUT_MS } from "./interpreters";
 export { DEFAULT_LIMITS } from "./isolation/limits";
 export type { IsolationEvent, IsolationLimits, IsolationStats } from "./isolation/limits";
 export { liveResources } from "./isolation/resources";
-export { TargetFailure, UsageError } from "./errors";
+export { ImplementationError, TargetFailure, UsageError } from "./errors";
 export { DRIVER_PATH, findCPython, whichSync } from "./discovery";
 
 /**

@@ -3,7 +3,7 @@
  * Supervisor (isolation/supervisor.ts) around a module's child process or a driver
  * process, replacing it after a crash or a timeout.
  */
-import { UsageError } from "./errors";
+import { ImplementationError, UsageError } from "./errors";
 import { Target, TargetOptions, limitsFrom } from "./target";
 import { Engine, EngineInfo, Supervisor } from "./isolation/supervisor";
 import { ChildEngine } from "./isolation/child-engine";
@@ -24,7 +24,10 @@ export async function supervisedTarget(
   try {
     info = await sup.start();
   } catch (e) {
-    throw new UsageError(failure((e as Error).message));
+    const reason = (e as Error).message;
+    // A program that cannot be started at all (no such file, not executable) is the user's error; the rest is the implementation's.
+    if (/^cannot start .*: (ENOENT|EACCES)\b/.test(reason)) throw new UsageError(failure(reason));
+    throw new ImplementationError(failure(reason));
   }
   const named = finish(info);
   (sup as { id: string }).id = named.id;

@@ -127,6 +127,7 @@ export class Supervisor {
   private died(engine: Engine, reason: string): void {
     void engine.close().then(() => this.engines.delete(engine));
     if (engine !== this.engine || this.closed || this.info === null) return;
+    if (!this.busy) this.idleFault = reason;
     const used = this.stats.restarts - this.budgetBase;
     if (used >= this.limits.maxRestarts) {
       this.engine = null;
@@ -141,6 +142,10 @@ export class Supervisor {
   }
 
   private resets = 0;
+  /** A case is running on the engine (a death outside one is a fault between cases). */
+  private busy = false;
+  /** Why the last engine died between cases; the next case fails with it, so no misbehaviour goes unreported. */
+  private idleFault: string | null = null;
 
   /**
    * A fresh restart budget (the clause runner calls it at the start of each
@@ -192,13 +197,25 @@ export class Supervisor {
       if (this.engine === engine) this.died(engine, engine.dead);
     }
     this.stats.cases++;
+    if (this.idleFault !== null) {
+      const why = this.idleFault;
+      this.idleFault = null;
+      this.stats.errors++;
+      throw new TargetFailure("error", oneLine(`between cases, ${why}`));
+    }
+    this.busy = true;
     try {
-      return await engine.run(scenario, this.limits.timeoutMs);
+      const trace = await engine.run(scenario, this.limits.timeoutMs);
+      // It died right after answering (answered twice, say): the case stands, the next one hears why.
+      if (engine.dead !== null && this.idleFault === null && !this.closed) this.idleFault = engine.dead;
+      return trace;
     } catch (e) {
       const f = e instanceof TargetFailure ? e : new TargetFailure("error", oneLine((e as Error)?.message ?? String(e)));
       if (f.verdict === "timeout") this.stats.timeouts++;
       else this.stats.errors++;
       throw f;
+    } finally {
+      this.busy = false;
     }
   }
 
