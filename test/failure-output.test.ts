@@ -181,7 +181,7 @@ describe("checked N of M, and inconclusive", () => {
     expect(report.outcome).toBe("inconclusive");
     expect(report.exitCode).toBe(0);
     const cr = report.results[0];
-    expect(resultLine(cr)).toBe(`INCONCLUSIVE test.mostly_gather [documented] (checked ${r.checked} of 50 (${50 - r.checked} skipped as unsupported: gather ${50 - r.checked}), ${r.elapsedMs} ms)`);
+    expect(resultLine(cr)).toBe(`INCONCLUSIVE test.mostly_gather [documented] (checked ${r.checked} of 50 (${50 - r.checked} skipped as unsupported: gather ${50 - r.checked}), ${r.elapsedMs} ms) — too few cases checked for a pass (at least 20%)`);
     const md = renderMarkdown(report);
     expect(md).toContain("— no failures, but INCONCLUSIVE clauses");
     expect(md).toMatch(/### Inconclusive \(1\)/);

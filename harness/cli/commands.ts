@@ -420,6 +420,10 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   if (flaky.length) {
     process.stdout.write(`flaky (failed once, passed when run again; they do not fail the run): ${flaky.map((r) => r.id).join(", ")}\n`);
   }
+  const inconclusive = report.results.filter((r) => r.status === "inconclusive");
+  if (inconclusive.length) {
+    process.stdout.write(`inconclusive (no failure, but too few cases checked to call it a pass; they do not fail the run): ${inconclusive.map((r) => r.id).join(", ")}\n`);
+  }
   if (baselineNote) process.stdout.write(baselineNote + "\n");
   if (!report.complete) process.stdout.write(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
   if (written.length) process.stderr.write(`aiospec: wrote ${written.join(", ")}\n`);

@@ -2,6 +2,7 @@
 import { formatTrace } from "./format";
 import type { ClauseReport, FailureReport } from "./model";
 import { checkedText } from "./model";
+import { INCONCLUSIVE } from "../running/runner";
 import type { Scenario } from "../../spec/scenario/types";
 import { Trace, canonicalJson, formatEvent } from "../../spec/scenario/trace";
 
@@ -135,7 +136,8 @@ export function resultLine(r: ClauseReport): string {
   const tag = { pass: "PASS", fail: "FAIL", flaky: "FLAKY", inconclusive: "INCONCLUSIVE", skip: "SKIP", error: "ERROR" }[r.status];
   const mark = r.baseline ? ` (${r.baseline.status.replace("-", " ")})` : "";
   const detail = r.status === "skip" || r.status === "error" ? ` — ${r.reason}` : ` (${checkedText(r)}, ${r.elapsedMs} ms)`;
-  return `${tag.padEnd(5)} ${r.id} [${r.level}]${detail}${mark}`;
+  const why = r.status === "inconclusive" ? ` — too few cases checked for a pass (at least ${Math.round(INCONCLUSIVE.fraction * 100)}%)` : "";
+  return `${tag.padEnd(5)} ${r.id} [${r.level}]${detail}${why}${mark}`;
 }
 
 /** A flaky case in a few lines: what failed, that a rerun passed, how to replay it. */
