@@ -33,8 +33,11 @@ export function contractViolation(impl: unknown, who: string): string | null {
   }
   // A function may be missing when no scenario it runs can reach it: its
   // features are declared unsupported, or newer than the Python claimed.
-  const unavailable = (f: string) =>
-    unsupported.includes(f) || (FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], version) > 0);
+  const newer = (f: string) => {
+    const since = FEATURE_VERSIONS[f];
+    return since !== undefined && compareVersions(since, version) > 0;
+  };
+  const unavailable = (f: string) => unsupported.includes(f) || newer(f);
   const missing = Object.entries(FEATURE_FUNCTIONS).filter(([name, features]) => typeof x[name] !== "function" && !features.every(unavailable));
   if (missing.length > 0) {
     const features = [...new Set(missing.flatMap(([, fs]) => fs.filter((f) => !unavailable(f))))];
