@@ -25,8 +25,10 @@ export async function supervisedTarget(
     info = await sup.start();
   } catch (e) {
     const reason = (e as Error).message;
-    // A program that cannot be started at all (no such file, not executable) is the user's error; the rest is the implementation's.
-    if (/^cannot start .*: (ENOENT|EACCES)\b/.test(reason)) throw new UsageError(failure(reason));
+    // Refused at once (a module aiospec cannot load as it is: no export, the contract, a throw while
+    // loading; a program that cannot be executed) is a usage error; what it did while starting
+    // (hung, exited, crashed, said a bad hello) is the implementation's fault.
+    if ((e as { refused?: boolean }).refused || /^cannot start .*: (ENOENT|EACCES)\b/.test(reason)) throw new UsageError(failure(reason));
     throw new ImplementationError(failure(reason));
   }
   const named = finish(info);

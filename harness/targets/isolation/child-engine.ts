@@ -60,6 +60,8 @@ export class ChildEngine implements Engine {
   private outputBytes = 0;
   private deathCallbacks: Array<(reason: string) => void> = [];
   private deadReason: string | null = null;
+  /** It could not start because the module was refused (load.ts LoadError), not because of what it did (hang, exit). */
+  private refused = false;
   private closing = false;
   private loaded = false;
   private exitedFlag = false;
@@ -167,7 +169,11 @@ export class ChildEngine implements Engine {
       });
       return;
     }
-    if (m.t === "load-error") return this.die(oneLine(String(m.message)));
+    if (m.t === "load-error") {
+      // The module was refused as it loaded (no export, the contract, a throw while loading): said at once, in one line.
+      this.refused = true;
+      return this.die(oneLine(String(m.message)));
+    }
     if (m.t === "uncaught") return this.die(`uncaught in the child process: ${oneLine(String(m.message))}`);
     if (m.t !== "result") return this.die("the child process sent a malformed message");
     const f = this.inflight;
@@ -209,7 +215,7 @@ export class ChildEngine implements Engine {
       clearTimeout(f.timer);
       f.reject(new TargetFailure(verdict, reason));
     }
-    this.readyReject(new Error(reason));
+    this.readyReject(Object.assign(new Error(reason), { refused: this.refused }));
     this.kill();
     if (!this.closing) for (const cb of this.deathCallbacks) cb(reason);
   }

@@ -116,7 +116,8 @@ export class Supervisor {
         },
         (e) => {
           clearTimeout(timer);
-          reject(new Error(oneLine((e as Error)?.message ?? String(e))));
+          // "refused": the module was refused as it loaded (a usage error, not a misbehaviour).
+          reject(Object.assign(new Error(oneLine((e as Error)?.message ?? String(e))), { refused: (e as { refused?: boolean })?.refused === true }));
         },
       );
     });
