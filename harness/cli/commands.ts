@@ -11,7 +11,7 @@ import { selectClauses } from "../running/glob";
 import { ClausePool, defaultJobs, openTarget } from "../running/pool";
 import { makeProgress } from "../reporting/progress";
 import { ClauseResult, REALTIME, targetClock, targetTickMs } from "../running/runner";
-import { DEFAULT_LIMITS, IsolationEvent, Target, UsageError, findCPython } from "../targets";
+import { IsolationEvent, Target, UsageError, findCPython } from "../targets";
 import { parseInterpreterId } from "../targets/discovery";
 import { VERSIONS, isReferenceVersion } from "../../implementations/reference";
 import { patchLevelNote } from "../../implementations/reference/releases";
@@ -41,8 +41,9 @@ import { failureText, flakySummary, indent, resultLine } from "../reporting/text
 import { writeFailureFiles } from "../reporting/failures";
 import { JOURNAL_NAME, Journal, readJournal } from "./journal";
 
-export const DEFAULT_RUNS = 100;
-export const DEFAULT_TIMEOUT_MS = DEFAULT_LIMITS.timeoutMs;
+import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
+
+export { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 
 export interface RunCommandOptions {
   impl: string;
@@ -509,8 +510,6 @@ export interface ReportCommandOptions {
   timeoutMs?: number;
   jobs?: number;
 }
-
-export const REPORTS_DIR = path.resolve(__dirname, "..", "..", "reports");
 
 /**
  * The virtual-clock core of the matrix, without probing anything: every

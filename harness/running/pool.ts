@@ -11,7 +11,6 @@
  * their drivers) itself and keeps every clause that had finished.
  */
 import { ChildProcess, fork } from "node:child_process";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Clause } from "../../spec/clauses/clause";
 import type { PythonVersion } from "../../implementations/reference";
@@ -26,9 +25,7 @@ export function openTarget(id: string, opts: TargetOptions, versionHint?: Python
   return resolveTarget(id, versionHint, opts);
 }
 
-export function defaultJobs(): number {
-  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-}
+export { defaultJobs } from "./defaults";
 
 export interface PoolRun {
   /** The implementation id as requested (each worker resolves it again). */

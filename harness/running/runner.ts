@@ -44,6 +44,7 @@ import { unsupportedFeature } from "./differential";
 import { FEATURE_VERSIONS } from "../../spec/scenario/validate";
 import { compareVersions } from "../../spec/scenario/versions";
 import { minimise } from "./minimise";
+import { REALTIME } from "./defaults";
 
 export { TargetFailure } from "../targets/errors";
 
@@ -166,19 +167,7 @@ export interface RunOptions {
   shrinkLimit?: number;
 }
 
-/** What changes on a real clock, by default (docs/reports.md, "Real-time runs"). */
-export const REALTIME = {
-  /** Scenarios per clause: 10 instead of 100, so a whole run takes minutes (`--runs` overrides). */
-  runs: 10,
-  /** Jobs: one, since parallel real-time drivers on a small machine miss their ticks (`--jobs` overrides). */
-  jobs: 1,
-  /** Extra runs of a failing case: it fails only if it fails 3 times out of 3. */
-  reruns: 2,
-  /** Shrink candidates run after a failure. */
-  shrinkLimit: 40,
-  /** Per-case time limit: the longest scenarios last about 100 ticks (3 s at 30 ms), and a loaded machine stretches them (`--timeout-ms` overrides). */
-  timeoutMs: 20_000,
-} as const;
+export { REALTIME } from "./defaults";
 
 /** The clock of a target: "real" when it says so, else "virtual". */
 export function targetClock(t: Target): Clock {
