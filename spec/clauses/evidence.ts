@@ -264,6 +264,7 @@ const EVENT_OF_STEP: Partial<Record<Step["op"], TraceEvent["ev"]>> = {
   all_tasks: "all_tasks",
   remove_done_callback: "remove_done_callback",
   inspect_timeout: "inspect_timeout",
+  inspect_weakref: "weakref",
 };
 
 /**

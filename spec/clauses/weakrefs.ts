@@ -19,6 +19,7 @@ import type { ExceptionSpec, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson, firstDifference, formatEvent } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, SINCE_3_11, clause } from "./clause";
+import { mainRanToItsEnd } from "./evidence";
 import type { Clause } from "./clause";
 import { is, log, scenarioOf, sleep, spawn } from "./tasks";
 
@@ -69,6 +70,7 @@ const sleepingSurvives = clause({
   level: "exact",
   needs: NEEDS_BASE,
   brokenBy: ["mutant:gc-ignores-timers"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc.record({ n: fc.integer({ min: 1, max: 3 }), ticks: fc.integer({ min: 1, max: 3 }), early: fc.boolean() }).map(({ n, ticks, early }) => {
       const main: Step[] = [];
@@ -106,6 +108,7 @@ const orphanDestroyed = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "all_tasks", "await", "create_future", "task"],
   brokenBy: ["mutant:strong-task-registry", "mutant:destroyed-pending-silent"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc.record({ n: fc.integer({ min: 1, max: 3 }), order: fc.boolean(), twice: fc.boolean() }).map(({ n, order, twice }) => {
       const main: Step[] = [];
@@ -147,6 +150,7 @@ const savedSurvives = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "add_done_callback", "await", "cancel", "create_future", "inspect", "task", "try"],
   brokenBy: ["mutant:gc-ignores-program-references"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc.record({ value: fc.constantFrom(1, "done", null) }).map(({ value }) => {
       const waiter: Step[] = [
@@ -191,6 +195,7 @@ const registryWeak = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "all_tasks", "return"],
   brokenBy: ["mutant:strong-task-registry"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc.record({ n: fc.integer({ min: 1, max: 4 }) }).map(({ n }) => {
       const main: Step[] = [];
@@ -251,6 +256,7 @@ const neverRetrieved = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "create_future", "raise", "set_exception"],
   brokenBy: ["mutant:never-retrieved-silent"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => retrievalArb(fc.constant("none")),
   check({ scenario, trace }) {
     const isTask = scenario.coroutines.length > 1;
@@ -276,6 +282,7 @@ const retrievalSilences = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "await", "create_future", "exception", "raise", "result", "set_exception", "task", "try"],
   brokenBy: ["mutant:retrieval-not-noted"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => retrievalArb(fc.constantFrom("result" as const, "exception" as const, "await" as const)),
   check({ trace }) {
     if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])} about a retrieved exception`;
@@ -295,6 +302,7 @@ const cancelDrop = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "await", "cancel", "create_future", "task", "try"],
   brokenBy: ["mutant:gc-ignores-ready"],
+  evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc.record({ on: fc.constantFrom("future" as const, "sleep" as const) }).map(({ on }) => {
       const wait = on === "future" ? awaitOn("f") : sleep(5);
@@ -364,6 +372,7 @@ const docsExample = clause({
   level: "documented",
   needs: [...NEEDS_BASE, "add_done_callback", "all_tasks", "return"],
   brokenBy: ["mutant:strong-task-registry"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => fc.integer({ min: 1, max: 10 }).map((n) => backgroundTasksExample(n)),
   check({ scenario, trace }) {
     const n = scenario.coroutines.length - 1;
@@ -454,6 +463,7 @@ const gcDifferential = clause({
   level: "exact",
   needs: [...NEEDS_BASE, "all_tasks", "await", "cancel", "create_future", "exception", "raise", "result", "return", "set_exception", "set_result", "task", "try"],
   brokenBy: ["mutant:gc-ignores-timers", "mutant:strong-task-registry", "mutant:destroyed-pending-silent"],
+  evidence: [mainRanToItsEnd],
   scenarios: () => gcProgramArb(),
   check({ trace, expected }) {
     const want = expected();
