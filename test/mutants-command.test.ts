@@ -2,12 +2,13 @@
  * aiospec mutants (harness/cli/mutants.ts, harness/running/mutants.ts): on a
  * few mutants, through the command as a user runs it.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expectedKillers, median, versionOrder } from "../harness/running/mutants";
+import { cmdMutants } from "../harness/cli/mutants";
 import { CLAUSES } from "../spec/clauses";
 import { NEWEST } from "../implementations/reference";
 
@@ -84,5 +85,60 @@ describe("the search order", () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeNull();
+  });
+});
+
+describe("aiospec mutants --stryker", () => {
+  /** A Stryker JSON report as the JSON reporter writes it (mutation-testing-report-schema), trimmed to what is read. */
+  const report = {
+    schemaVersion: "2",
+    files: {
+      "implementations/reference/sleep.ts": {
+        language: "typescript",
+        source: "",
+        mutants: [
+          { id: "2", mutatorName: "BlockStatement", replacement: "{}", status: "Survived", location: { start: { line: 20, column: 7 }, end: { line: 20, column: 9 } } },
+          { id: "1", mutatorName: "EqualityOperator", replacement: "delay < 0", status: "Killed", killedBy: ["7"], location: { start: { line: 13, column: 7 }, end: { line: 13, column: 16 } } },
+          { id: "3", mutatorName: "ConditionalExpression", replacement: "false", status: "Timeout", location: { start: { line: 28, column: 7 }, end: { line: 28, column: 9 } } },
+          { id: "4", mutatorName: "StringLiteral", replacement: '""', status: "NoCoverage", location: { start: { line: 29, column: 1 }, end: { line: 29, column: 3 } } },
+          { id: "5", mutatorName: "StringLiteral", replacement: '""', status: "CompileError", location: { start: { line: 30, column: 1 }, end: { line: 30, column: 3 } } },
+        ],
+      },
+    },
+    testFiles: { "test/mutation/clauses.mutation.test.ts": { tests: [{ id: "7", name: "reference@3.13 loop.call_soon.fifo" }] } },
+  };
+
+  async function run(file: string): Promise<{ code: number; out: string }> {
+    let out = "";
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    try {
+      const code = await cmdMutants({ jobs: 1, stryker: file });
+      return { code, out };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("prints each mutant in source order with the clause that killed it, and Stryker's score; survivors exit 1", async () => {
+    const file = path.join(tmp, "mutation.json");
+    fs.writeFileSync(file, JSON.stringify(report));
+    const { code, out } = await run(file);
+    expect(code).toBe(1);
+    expect(out.trim().split("\n")).toEqual([
+      'killed    implementations/reference/sleep.ts:13:7 EqualityOperator -> "delay < 0" by reference@3.13 loop.call_soon.fifo',
+      'SURVIVED  implementations/reference/sleep.ts:20:7 BlockStatement -> "{}"',
+      'timeout   implementations/reference/sleep.ts:28:7 ConditionalExpression -> "false"',
+      'NO COVER  implementations/reference/sleep.ts:29:1 StringLiteral -> "\\"\\""',
+      'error     implementations/reference/sleep.ts:30:1 StringLiteral -> "\\"\\""',
+      // (1 killed + 1 timeout) / (2 + 1 survived + 1 not covered); the compile error is not counted.
+      "Stryker mutation score 50.00%: 2 detected (1 killed, 1 timed out), 1 survived, 1 not covered, 1 not counted (errors, ignored); 5 mutants in 1 file(s)",
+    ]);
+  });
+
+  it("refuses a report that is missing or is not Stryker's", async () => {
+    await expect(run(path.join(tmp, "absent.json"))).rejects.toThrow("no such file (run `npm run mutation` first)");
+    const other = path.join(tmp, "other.json");
+    fs.writeFileSync(other, "{}");
+    await expect(run(other)).rejects.toThrow('not a Stryker JSON report (no "files")');
   });
 });

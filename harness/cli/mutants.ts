@@ -31,6 +31,8 @@ export interface MutantsOptions {
   timeoutMs?: number;
   python?: PythonVersion;
   json?: string;
+  /** The Stryker JSON report to print instead (true: the default file). */
+  stryker?: string | true;
 }
 
 function positive(name: string, max = Number.MAX_SAFE_INTEGER, why = "") {
@@ -93,6 +95,7 @@ export function totalsLines(t: MutantTotals): string[] {
 }
 
 export async function cmdMutants(opts: MutantsOptions): Promise<number> {
+  if (opts.stryker !== undefined) return cmdStryker(opts.stryker === true ? STRYKER_REPORT : opts.stryker);
   const names = await selectMutants(opts.mutant);
   const [{ huntMutants, mutantTotals }, { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS }, { writeFileAtomic }] = await Promise.all([
     import("../running/mutants"),
@@ -138,6 +141,78 @@ export async function cmdMutants(opts: MutantsOptions): Promise<number> {
   return totals.survived.length ? 1 : 0;
 }
 
+// ---------------------------------------------------------------- --stryker
+
+/** Where stryker.config.json has the JSON reporter write. */
+export const STRYKER_REPORT = ".aiospec/mutation/mutation.json";
+
+/** The parts of a mutation-testing-report-schema report that are printed. */
+interface StrykerReport {
+  files: Record<string, { mutants: StrykerMutant[] }>;
+  testFiles?: Record<string, { tests: Array<{ id: string; name: string }> }>;
+}
+interface StrykerMutant {
+  id: string;
+  mutatorName: string;
+  replacement?: string;
+  status: "Killed" | "Survived" | "Timeout" | "NoCoverage" | "CompileError" | "RuntimeError" | "Ignored" | "Pending";
+  killedBy?: string[];
+  location: { start: { line: number; column: number } };
+}
+
+/** Stryker's counts: detected (killed, timed out) over detected and undetected (survived, not covered). */
+export function strykerScore(mutants: readonly StrykerMutant[]): { killed: number; timeout: number; survived: number; noCoverage: number; other: number; score: number | null } {
+  const n = (st: StrykerMutant["status"]) => mutants.filter((m) => m.status === st).length;
+  const killed = n("Killed");
+  const timeout = n("Timeout");
+  const survived = n("Survived");
+  const noCoverage = n("NoCoverage");
+  const valid = killed + timeout + survived + noCoverage;
+  return { killed, timeout, survived, noCoverage, other: mutants.length - valid, score: valid ? ((killed + timeout) / valid) * 100 : null };
+}
+
+const STRYKER_LABELS: Record<StrykerMutant["status"], string> = {
+  Killed: "killed",
+  Timeout: "timeout",
+  Survived: "SURVIVED",
+  NoCoverage: "NO COVER",
+  CompileError: "error",
+  RuntimeError: "error",
+  Ignored: "ignored",
+  Pending: "pending",
+};
+
+function cmdStryker(file: string): number {
+  let report: StrykerReport;
+  try {
+    report = JSON.parse(fs.readFileSync(file, "utf8")) as StrykerReport;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file (run `npm run mutation` first)" : (e as Error).message.split("\n")[0];
+    throw new UsageError(`--stryker ${file}: ${why}`);
+  }
+  if (typeof report.files !== "object" || report.files === null) throw new UsageError(`--stryker ${file}: not a Stryker JSON report (no "files")`);
+  // Test ids to names: the clause suite names each test "reference@3.X clause.id".
+  const names = new Map<string, string>();
+  for (const t of Object.values(report.testFiles ?? {}).flatMap((f) => f.tests)) names.set(t.id, t.name);
+  const all: StrykerMutant[] = [];
+  for (const [name, f] of Object.entries(report.files)) {
+    for (const m of [...f.mutants].sort((a, b) => a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)) {
+      all.push(m);
+      const where = `${name}:${m.location.start.line}:${m.location.start.column}`;
+      const what = `${m.mutatorName}${m.replacement !== undefined ? ` -> ${JSON.stringify(m.replacement.split("\n")[0].slice(0, 40))}` : ""}`;
+      const by = m.killedBy?.length ? ` by ${m.killedBy.map((id) => names.get(id) ?? `test ${id}`).join(", ")}` : "";
+      process.stdout.write(`${STRYKER_LABELS[m.status].padEnd(9)} ${where} ${what}${by}\n`);
+    }
+  }
+  const t = strykerScore(all);
+  const score = t.score === null ? "no mutant tested" : `${t.score.toFixed(2)}%`;
+  process.stdout.write(
+    `Stryker mutation score ${score}: ${t.killed + t.timeout} detected (${t.killed} killed, ${t.timeout} timed out), ${t.survived} survived, ${t.noCoverage} not covered` +
+      `${t.other ? `, ${t.other} not counted (errors, ignored)` : ""}; ${all.length} mutants in ${Object.keys(report.files).length} file(s)\n`,
+  );
+  return t.survived + t.noCoverage > 0 ? 1 : 0;
+}
+
 /** Register the command on the aiospec program; `setCode` receives its exit code. */
 export function addMutantsCommand(program: Command, setCode: (code: number) => void): void {
   program
@@ -150,6 +225,7 @@ export function addMutantsCommand(program: Command, setCode: (code: number) => v
     .option("--timeout-ms <n>", "time limit for one scenario (default: aiospec run's)", positive("timeout-ms", 2 ** 31 - 1, " (the longest timer Node can set)"))
     .option("--python <3.X>", `try the mutants at this reference version only (default: ${VERSIONS.join(", ")}, the newest profile first)`, python)
     .option("--json <file>", "write the per-mutant figures and the totals as JSON")
+    .option("--stryker [report]", `instead: print the mutants of the last StrykerJS run over the reference (npm run mutation; docs/mutation.md) from its JSON report (default: ${STRYKER_REPORT})`)
     .addHelpText("after", "\nExit codes: 0 every mutant killed, 1 some survived, 2 usage error or harness failure, 130 interrupted.")
     .action(async (opts: MutantsOptions) => {
       setCode(await cmdMutants(opts));
