@@ -204,6 +204,22 @@ describe("a run killed with SIGKILL", () => {
     expect(report.notes.join(" ")).toMatch(/did not reach its end/);
   }, 300_000);
 
+  it("a module's child process does not outlive aiospec (its watchdog kills it)", async () => {
+    const parent = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(HOSTILE, "orphan-parent.ts")], {
+      stdio: ["ignore", "pipe", "ignore"],
+      cwd: path.resolve(__dirname, ".."),
+    });
+    let out = "";
+    parent.stdout.on("data", (d) => (out += d));
+    expect(await until(() => /^\d+\n/.test(out), 180_000)).toBe(true);
+    const childPid = Number(out.trim());
+    expect(alive(childPid)).toBe(true);
+    parent.kill("SIGKILL");
+    await new Promise((r) => parent.once("exit", r));
+    // The watchdog polls every 500 ms; a loaded machine may take a few seconds to schedule it.
+    expect(await until(() => !alive(childPid), 30_000)).toBe(true);
+  }, 240_000);
+
   it("a file that is not a journal is one line, exit 2", async () => {
     const bad = path.join(tmp, "not-a-journal.jsonl");
     fs.writeFileSync(bad, '{"hello": 1}\n');

@@ -379,7 +379,8 @@ describe("the CLI with isolated implementations", () => {
   const scenario = path.join(tmp, "bad.json");
   fs.writeFileSync(scenario, JSON.stringify(BAD));
   const aiospec = (...args: string[]) =>
-    spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" }, timeout: 110_000 });
+    // Each aiospec process starts ts-node: tens of seconds on a loaded machine.
+    spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" }, timeout: 120_000 });
 
   it("replays a scenario on a module, and a failing case exits 1 (the implementation's fault) with one line", () => {
     const ok = aiospec("replay", scenario, "--impl", fixture("good.ts"), "--json");
@@ -391,7 +392,7 @@ describe("the CLI with isolated implementations", () => {
     expect(bad.stdout).toBe("");
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/exited with code 3/);
-  }, 120_000);
+  }, 300_000);
 
   it("a module refused as it loads: exit 2, one line; one that exits while loading: exit 1 (its fault)", () => {
     expect(aiospec("replay", scenario, "--impl", "./no-such-impl.ts").status).toBe(2);
@@ -403,5 +404,5 @@ describe("the CLI with isolated implementations", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/cannot be loaded: loading load-throws\.ts failed: Error: cannot initialise/);
-  }, 90_000);
+  }, 400_000);
 });
