@@ -249,7 +249,7 @@ describe("aiospec run", () => {
     expect(replayed.results).toHaveLength(1);
     expect(replayed.results[0].failure.scenario).toEqual(failure.scenario);
     expect(replayed.results[0].failure.message).toBe(failure.message);
-  });
+  }, 600_000); // several CLI runs: minutes on a loaded machine
 
   it("the same seed gives the same report, whatever the number of jobs (timing fields aside)", () => {
     const args = ["run", "--impl", "mutant:lifo-ready", "--clause", "fixture.fast.*", "--runs", "40", "--seed", "77"];
@@ -265,7 +265,7 @@ describe("aiospec run", () => {
     // Results in clause order, and the stdout lines too.
     const lines = (s: string) => s.split("\n").filter((l) => /^(PASS|FAIL|SKIP|ERROR) /.test(l)).map((l) => l.replace(/\(checked \d+ of \d+[^,]*, \d+ ms\)/, ""));
     expect(lines(two.out)).toEqual(lines(one.out));
-  });
+  }, 600_000); // several CLI runs: minutes on a loaded machine
 
   it("baselines: known failures pass, new failures fail, unexpected passes are reported (and fail with --strict); --update-baseline writes it", () => {
     const run = (...extra: string[]) => fixture("run", "--impl", "mutant:lifo-ready", "--clause", "fixture.fast.*", "--runs", "50", "--seed", "1", "--jobs", "1", ...extra);
@@ -303,7 +303,7 @@ describe("aiospec run", () => {
     const r6 = run("--baseline", stale, "--update-baseline");
     expect(r6.code).toBe(0);
     expect(json(stale).knownFailures).toEqual([{ implementation: "mutant:lifo-ready", clause: "fixture.fast.order", reason: "LIFO" }]);
-  });
+  }, 600_000); // several CLI runs: minutes on a loaded machine
 
   it("Ctrl-C: writes valid reports marked incomplete with every finished clause, exits 130", async () => {
     const outDir = path.join(tmp, "interrupted");
