@@ -42,7 +42,7 @@ const BIN = path.join(ROOT, "bin", "aiospec.js");
 const PY = (v: string) => `/root/.pyenv/versions/${{ "3.11": "3.11.7", "3.12": "3.12.1", "3.13": "3.13.0" }[v]}/bin/python`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-failure-output-"));
 /** Subprocesses on a loaded machine. */
-const SLOW = 240_000;
+const SLOW = 480_000;
 
 function aiospec(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, env: { ...process.env, CI: "1" }, timeout: SLOW - 10_000 });

@@ -19,7 +19,7 @@ export function scenarioPart(python: string): string {
 }
 
 export interface FailureTextOptions {
-  /** Also the whole traces and the whole Python program (JUnit bodies); default: only the part around the first difference. */
+  /** Also the scenario as JSON, the whole traces and (unless it was written to a file) the Python program (JUnit bodies); default: only the part around the first difference. */
   full?: boolean;
 }
 
@@ -126,7 +126,8 @@ export function failureText(r: ClauseReport, implId: string, version: string, op
     lines.push("Scenario (JSON):", indent(JSON.stringify(x.scenario, null, 2)));
     if (x.trace) lines.push(`Trace of ${implId}:`, formatTrace(x.trace));
     if (x.expected) lines.push(`Expected (${x.expectedFrom ?? `reference@${version}`}):`, formatTrace(x.expected));
-    lines.push("As a Python program:", indent(x.python.trimEnd()));
+    // The program is in the .py file when there is one: no need to carry 20 KB of it here too.
+    if (!x.files) lines.push("As a Python program:", indent(x.python.trimEnd()));
   }
   return lines.join("\n");
 }
