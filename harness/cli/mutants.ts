@@ -89,7 +89,7 @@ export function totalsLines(t: MutantTotals): string[] {
   if (t.medianSeconds !== null) {
     const met = (ok: boolean) => (ok ? "met" : "NOT met");
     lines.push(`median time to first failure ${seconds(t.medianSeconds)} (target < ${TARGETS.medianSeconds} s: ${met(t.medianSeconds < TARGETS.medianSeconds)}); median cases to first failure ${t.medianCases}`);
-    lines.push(`median shrunk counterexample ${t.medianSteps} steps (target <= ${TARGETS.medianSteps}: ${met(t.medianSteps! <= TARGETS.medianSteps)})`);
+    lines.push(`median shrunk counterexample ${t.medianSteps} step${t.medianSteps === 1 ? "" : "s"} (target <= ${TARGETS.medianSteps}: ${met(t.medianSteps! <= TARGETS.medianSteps)})`);
   }
   return lines;
 }
