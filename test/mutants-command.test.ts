@@ -105,7 +105,7 @@ describe("aiospec mutants --stryker", () => {
         ],
       },
     },
-    testFiles: { "test/mutation/clauses.mutation.test.ts": { tests: [{ id: "7", name: "reference@3.13 loop.call_soon.fifo" }] } },
+    testFiles: { "test/mutation/clauses.mutation.ts": { tests: [{ id: "7", name: "reference@3.13 loop.call_soon.fifo" }] } },
   };
 
   async function run(file: string): Promise<{ code: number; out: string }> {

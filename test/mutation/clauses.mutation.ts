@@ -9,6 +9,9 @@
  * with the reference's own trace (ctx.expected) get it from the unmutated
  * reference: vitest.mutation.config.ts points the runner's oracle there.
  *
+ * Named without .test.ts so that npm test leaves it out (test/clauses.test.ts
+ * already checks every clause on every profile).
+ *
  * AIOSPEC_MUTATION_VERSIONS (e.g. "3.11,3.14") runs other profiles instead;
  * AIOSPEC_MUTATION_SEED fixes another seed.
  */
