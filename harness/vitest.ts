@@ -256,7 +256,7 @@ export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult)
   const replay = `{ version: "${plan.version}", seed: ${plan.seed}, clauses: "${c.id}", path: "${x.path}" }`;
   return [
     `${head} (${checkedText(report)}):`,
-    failureText(report, id, plan.version),
+    failureText(report, id, plan.version, { replay: false }),
     `Replay in vitest: conformance(impl, ${replay})`,
     `  or: AIOSPEC_SEED=${plan.seed} npx vitest run -t "${c.id}"`,
   ].join("\n");

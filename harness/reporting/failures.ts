@@ -64,6 +64,8 @@ export function typescriptReproducer(r: ClauseReport, implId: string, version: s
 import { findClause, resolveTarget } from ${tsString(api)};
 import type { Scenario } from ${tsString(api)};
 
+// An id \`aiospec run --impl\` accepts; for an implementation checked through
+// the vitest integration, put the path of the module that exports it here.
 const IMPLEMENTATION = ${tsString(portableId(implId))};
 const CLAUSE = ${tsString(r.id)};
 const VERSION = ${tsString(version)};

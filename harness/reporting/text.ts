@@ -19,6 +19,8 @@ export function scenarioPart(python: string): string {
 }
 
 export interface FailureTextOptions {
+  /** Print the `aiospec run` replay command (default true; the vitest integration prints its own). */
+  replay?: boolean;
   /** Also the scenario as JSON, the whole traces and (unless it was written to a file) the Python program (JUnit bodies); default: only the part around the first difference. */
   full?: boolean;
 }
@@ -117,7 +119,7 @@ export function failureText(r: ClauseReport, implId: string, version: string, op
       : "shrunk";
   lines.push(`Scenario (${how}):`, ...compactScenario(x.scenario).map((l) => `  ${l}`));
   lines.push(...expectedVsGot(x, implId));
-  lines.push(`Replay: ${x.replay}`);
+  if (opts.replay !== false) lines.push(`Replay: ${x.replay}`);
   if (x.files) {
     const py = reproducerPython(x.python) ?? version;
     lines.push(`Full reproducers and traces: ${x.files.python} (python${py}), ${x.files.typescript} (TypeScript), ${x.files.json}`);
