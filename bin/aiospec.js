@@ -25,6 +25,11 @@ for (const stream of [process.stdout, process.stderr]) {
 
 let cli;
 if (fs.existsSync(sources)) {
+  // An implementation that imports "aiospec/pyexc" must get the same module
+  // the harness runs, or its exceptions are not the harness's PyBaseException:
+  // the "aiospec-source" export condition maps the entries to these sources
+  // in the processes the harness starts (a project linking this checkout).
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --conditions=aiospec-source`.trim();
   require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
   cli = require(sources);
 } else {
