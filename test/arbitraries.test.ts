@@ -30,7 +30,7 @@ const GROUP_TYPES = new Set(["ExceptionGroup", "BaseExceptionGroup"]);
 /** What generated callbacks may do (a subset of SYNC_OPS: they create no tasks or futures). */
 const CALLBACK_OPS = new Set([
   "log", "cancel", "inspect", "raise", "set_result", "set_exception", "result", "exception", "uncancel", "set_name",
-  "current_task", "all_tasks", "add_done_callback", "remove_done_callback", "call_soon", "cancel_handle", "gc", "drop",
+  "current_task", "all_tasks", "add_done_callback", "remove_done_callback", "call_soon", "cancel_handle", "gc", "drop", "unawaited",
 ]);
 const SELF_HANDLES = new Set(["$current", "$main"]);
 const WAIT_FOR_TIMEOUTS = [null, -1, 0, 1, 2, 4];
@@ -63,7 +63,9 @@ function problems(s: Scenario, lim: Limits, version: PythonVersion = "3.13"): st
   const groups = new Set<string>();
   const cms = new Set<string>();
   const timers = new Set<string>();
+  const held = new Set<string>(); // ensure_future handles
   for (const { step } of walkSteps(s)) {
+    if (step.op === "ensure_future") held.add(step.future);
     if (step.op === "create_task") tasks.set(step.task, [...(tasks.get(step.task) ?? []), index.get(step.coro) ?? -1]);
     if (step.op === "create_future") futures.add(step.future);
     if (step.op === "taskgroup" || step.op === "new_taskgroup") groups.add(step.group);
@@ -93,7 +95,7 @@ function problems(s: Scenario, lim: Limits, version: PythonVersion = "3.13"): st
     else if (from < 0 && j <= -1 - from) bad(`callback ${where(from)} names ${name}: not a later callback (cycle possible)`);
   };
   const checkHandle = (from: number, h: string, awaited: boolean) => {
-    if (futures.has(h)) return;
+    if (futures.has(h) || held.has(h)) return;
     if (SELF_HANDLES.has(h)) {
       if (awaited) bad(`${where(from)} awaits ${h}`);
       return;
@@ -260,6 +262,14 @@ function problems(s: Scenario, lim: Limits, version: PythonVersion = "3.13"): st
         case "drop":
           if (!tasks.has(st.handle) && !futures.has(st.handle)) bad(`drop of ${st.handle}, bound by no create_task or create_future`);
           break;
+        case "ensure_future":
+          if (!/^e[01]$/.test(st.future)) bad(`ensure_future handle ${st.future}`);
+          if (!["gather", "shield", "wait_for", "wait"].some((k) => k in st.on)) bad(`ensure_future of ${JSON.stringify(st.on)}`);
+          checkAwaitable(from, st.on, 0);
+          break;
+        case "unawaited":
+          if (!index.has(st.coro)) bad(`unawaited of unknown coroutine ${st.coro}`);
+          break;
         case "new_taskgroup":
         case "create_future":
         case "current_task":
@@ -373,6 +383,9 @@ const EVERYTHING: Scenario = {
         { op: "repeat", times: 2, var: "r", body: [{ op: "log", label: "c#{r}" }] } as unknown as Step,
         { op: "drop", handle: "t1" },
         { op: "gc" },
+        { op: "ensure_future", on: { gather: [{ task: "t0" }] }, future: "e0" },
+        { op: "cancel", task: "e0" },
+        { op: "unawaited", coro: "c2" },
         { op: "result", task: "f0" },
         { op: "exception", task: "f0" },
         { op: "uncancel", task: "t0" },
@@ -435,7 +448,7 @@ describe("scenarioArb", () => {
       for (const s of fc.sample(scenarioArb(opts), { seed: 2, numRuns: 150 })) {
         const p = problems(s, opts);
         // (gc mode's gc and drop steps and repeats may land in any body.)
-        const motifOps = ["cancel", "set_result", "set_exception", "gc", "drop", "repeat"];
+        const motifOps = ["cancel", "set_result", "set_exception", "gc", "drop", "repeat", "unawaited"];
         if (opts.maxCallbacks === 0 && (s.callbacks ?? []).some((c) => !c.body.every((st) => motifOps.includes(st.op)))) {
           p.push("a generated callback with maxCallbacks 0 (only motif callbacks expected)");
         }
@@ -591,8 +604,8 @@ describe("stepArb", () => {
     const ops = new Set(fc.sample(stepArb(), { seed: 8, numRuns: 3000 }).map((s) => s.op));
     // Everything but what needs a handle bound by another step (timers,
     // TaskGroups or timeouts outside the step).
-    // gc mode's ops are not generated here (scenarioArb adds gc and drop after lowering),
-    // nor are ensure_future and unawaited.
+    // gc mode's ops, ensure_future and unawaited are not generated here
+    // (scenarioArb adds gc, drop, ensure_future and unawaited after lowering).
     const expected = OPS.filter((op) => !["cancel_handle", "reschedule", "inspect_timeout", "ensure_future", "unawaited"].includes(op) && !GC_OPS.includes(op));
     expect(expected.filter((op) => !ops.has(op))).toEqual([]);
   });

@@ -267,17 +267,26 @@ export class ScenarioRun implements StepRunner {
   }
 
   /**
-   * gc mode: an exception leaving a driver method keeps its frame in the
-   * traceback, and so what the frame holds (a TaskGroup or a timeout holds
-   * its task; as_completed's and wait's parts), for as long as the
-   * exception lives (gc.ts).
+   * gc mode: what a driver method's frame holds (a TaskGroup or a timeout,
+   * which hold their task; as_completed's and wait's parts) is held by the
+   * task running it while the method is suspended — for implementations
+   * whose tasks list their frames' objects in `frameRefs`, as the
+   * reference's do (implementations/reference/gcrefs.ts) — and by an
+   * exception leaving it, whose traceback keeps the frame, for as long as
+   * the exception lives.
    */
   private *keptOnError<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+    const task = this.gcMode && this.running ? this.asyncio.current_task() : null;
+    const frames = (task as { frameRefs?: unknown[][] } | null)?.frameRefs;
+    frames?.push(held);
     try {
       return yield* body;
     } catch (e) {
       if (this.gcMode && e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
       throw e;
+    } finally {
+      const i = frames?.lastIndexOf(held) ?? -1;
+      if (i >= 0) frames!.splice(i, 1);
     }
   }
 
@@ -765,7 +774,8 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
       run.created.length = 0;
       run.created.push(...alive);
     }
-    const tasks = run.created.map((t) => ({ name: t.get_name(), ref: refOf(run, t), ...taskState(run.enc, t) }));
+    const names = handleNames(run);
+  const tasks = run.created.map((t) => ({ name: t.get_name(), ref: names.get(t) ?? null, ...taskState(run.enc, t) }));
     const mainState = taskState(run.enc, main);
     const trace: Trace = { events: run.events, end, main: mainState, tasks };
     // Shut down as asyncio.run does, deterministically: cancel what is left
@@ -784,9 +794,14 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   }
 }
 
-function refOf(run: ScenarioRun, task: PyTask): string | null {
-  for (const [ref, t] of run.handles) if (t === task) return ref;
-  return null;
+/**
+ * The first handle (in the scenario's order) naming each object: one pass
+ * over the handles, not one per task (quadratic at 10,000 tasks).
+ */
+function handleNames(run: ScenarioRun): Map<unknown, string> {
+  const names = new Map<unknown, string>();
+  for (const [ref, obj] of run.handles) if (!names.has(obj)) names.set(obj, ref);
+  return names;
 }
 
 /** Why the scenario cannot run: it uses a feature whose function the implementation left out; null when it can. */

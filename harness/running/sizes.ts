@@ -46,7 +46,8 @@ export function wrapInRepeats(s: Scenario, wraps: ReadonlyArray<{ at: number; ti
   }
   const body = main.body.map((step, i) => {
     const n = times.get(i);
-    return n === undefined ? step : ({ op: "repeat", times: n, var: "rep", body: [step] } as unknown as Step);
+    // A gc step is never repeated: each collects the whole heap.
+    return n === undefined || step.op === "gc" ? step : ({ op: "repeat", times: n, var: "rep", body: [step] } as unknown as Step);
   });
   return { ...s, coroutines: s.coroutines.map((c) => (c === main ? { ...c, body } : c)) };
 }

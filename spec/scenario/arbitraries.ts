@@ -126,9 +126,8 @@ export function supportsAsyncAsCompleted(version: PythonVersion): boolean {
 export const OPERATION_KINDS = [
   // Of gc mode's ops, gc and drop are generated (in one scenario in six);
   // weak references come from spec/clauses/weakrefs.ts
-  // (weakrefs.random_programs_match). ensure_future and unawaited are not
-  // generated yet (spec/clauses/futures-handles.ts makes random gather futures).
-  ...OPS.filter((op) => !["weakref", "inspect_weakref", "ensure_future", "unawaited"].includes(op)),
+  // (weakrefs.random_programs_match).
+  ...OPS.filter((op) => !["weakref", "inspect_weakref"].includes(op)),
   "repeat",
   "handle:$current",
   "handle:$main",
@@ -637,6 +636,23 @@ export interface RawScenario {
   selfRefs?: RawSelfRef[];
   /** Sometimes: top-level steps wrapped in a short `repeat` (see wrapInRepeat). */
   repeats?: RawRepeat[];
+  /** Sometimes: awaits of a combinator held in a handle first, maybe cancelled (see holdFutures). */
+  holds?: RawHold[];
+  /** Sometimes: coroutine objects made and never awaited (see insertUnawaited). */
+  unawaited?: RawUnawaited[];
+}
+
+/** The `which`-th await of a gather / shield / wait_for / wait becomes ensure_future + (cancel) + await of the handle. */
+export interface RawHold {
+  which: number;
+  cancel: boolean;
+}
+
+/** An unawaited step of coroutine `c` (any), before the `at`-th top-level step of body `body`. */
+export interface RawUnawaited {
+  body: number;
+  at: number;
+  c: number;
 }
 
 /** The `which`-th step (in walk order) that can name a task handle gets "$main" (`main`) or "$current". */
@@ -1922,12 +1938,66 @@ export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps:
     }
   }
   if (raw.selfRefs !== undefined) useSelfHandles(scenario, raw.selfRefs);
+  if (raw.holds !== undefined) holdFutures(scenario, raw.holds, opts.maxSteps);
+  if (raw.unawaited !== undefined) insertUnawaited(scenario, raw.unawaited, opts.maxSteps, MAX_CALLBACK_STEPS);
   const withGc = raw.gc === undefined ? scenario : insertGcSteps(scenario, raw.gc, opts.maxSteps, MAX_CALLBACK_STEPS);
   const out = raw.repeats === undefined ? withGc : wrapInRepeat(withGc, raw.repeats);
   // A child naming its own handle in its eager first step would find it
   // unbound, which the validator refuses: such a scenario runs lazily.
   if (out.eager && eagerSelfUseErrors(out).length > 0) delete out.eager;
   return out;
+}
+
+/** Handles of ensure_future steps. */
+const HELD = ["e0", "e1"];
+
+/**
+ * Hold some combinators' futures: `await A` (A a gather, shield, wait_for or
+ * wait) becomes `ensure_future(A) -> eK`, sometimes `cancel eK`, then
+ * `await eK` — in place, in every body (a top-level body only while it has
+ * room). Awaiting eK waits for what A waits for, as the await did.
+ */
+export function holdFutures(scenario: Scenario, holds: readonly RawHold[], maxSteps = Infinity): void {
+  type Site = { body: Step[]; top: boolean };
+  const sites: Array<Site & { i: number }> = [];
+  const visit = (body: Step[], top: boolean): void => {
+    body.forEach((s, i) => {
+      if (s.op === "await" && ["gather", "shield", "wait_for", "wait"].some((k) => k in s.on)) sites.push({ body, top, i });
+      if (s.op === "try") {
+        visit(s.body, false);
+        for (const h of s.except ?? []) if (h.body) visit(h.body, false);
+        if (s.finally) visit(s.finally, false);
+      } else if (s.op === "taskgroup" || s.op === "timeout") visit(s.body, false);
+    });
+  };
+  for (const c of scenario.coroutines) visit(c.body, true);
+  if (sites.length === 0) return;
+  const chosen = new Map<Site & { i: number }, boolean>();
+  for (const h of holds) chosen.set(sites[h.which % sites.length], h.cancel);
+  // Rewrite from the last site backwards, so earlier indices stay valid.
+  const ordered = [...chosen.entries()].sort((a, b) => b[0].i - a[0].i);
+  let n = 0;
+  for (const [site, cancel] of ordered) {
+    const extra = cancel ? 2 : 1;
+    if (site.top && site.body.length + extra > maxSteps) continue;
+    const handle = HELD[n++ % HELD.length];
+    const on = (site.body[site.i] as Step & { op: "await" }).on;
+    const steps: Step[] = [{ op: "ensure_future", on, future: handle }];
+    if (cancel) steps.push({ op: "cancel", task: handle });
+    steps.push({ op: "await", on: { task: handle } });
+    site.body.splice(site.i, 1, ...steps);
+  }
+}
+
+/** Put never-awaited coroutine objects (unawaited steps) at top-level places of the bodies, room permitting. */
+export function insertUnawaited(scenario: Scenario, raws: readonly RawUnawaited[], maxSteps = Infinity, maxCallbackSteps = Infinity): void {
+  const bodies = [...scenario.coroutines.map((c) => c.body), ...(scenario.callbacks ?? []).map((c) => c.body)];
+  for (const r of raws) {
+    const i = r.body % bodies.length;
+    const body = bodies[i];
+    if (body.length >= (i < scenario.coroutines.length ? maxSteps : maxCallbackSteps)) continue;
+    body.splice(r.at % (body.length + 1), 0, { op: "unawaited", coro: scenario.coroutines[r.c % scenario.coroutines.length].name });
+  }
 }
 
 /** Steps whose `task` may be "$current" or "$main" (everything but awaiting, set_result and set_exception). */
@@ -1982,8 +2052,8 @@ export function wrapInRepeat(scenario: Scenario, repeats: readonly RawRepeat[]):
 }
 
 /**
- * Put gc mode's gc and drop steps into a lowered scenario (every body is
- * top-level in a coroutine or a callback, where both steps are allowed). A
+ * Put gc mode's gc and drop steps into a lowered scenario: drop steps at the
+ * top level of any coroutine or callback, gc steps at main's. A
  * drop names a handle some step binds, so the scenario stays valid; whether
  * it is bound when the drop runs is scheduling (an `unbound` event).
  */
@@ -1995,10 +2065,14 @@ export function insertGcSteps(scenario: Scenario, raws: readonly RawGcStep[], ma
   }
   const bodies = [...scenario.coroutines.map((c) => [...c.body]), ...(scenario.callbacks ?? []).map((c) => [...c.body])];
   for (const r of raws) {
-    const i = r.body % bodies.length;
+    const drop = r.drop && handles.length > 0;
+    // gc steps go in main, which runs once: in a coroutine that many tasks
+    // run (diff --size large makes hundreds), each would collect the whole
+    // heap, and a scenario would take seconds.
+    const i = drop ? r.body % bodies.length : 0;
     const body = bodies[i];
     if (body.length >= (i < scenario.coroutines.length ? maxSteps : maxCallbackSteps)) continue;
-    const step: Step = r.drop && handles.length > 0 ? { op: "drop", handle: handles[r.which % handles.length] } : { op: "gc" };
+    const step: Step = drop ? { op: "drop", handle: handles[r.which % handles.length] } : { op: "gc" };
     body.splice(r.at % (body.length + 1), 0, step);
   }
   const n = scenario.coroutines.length;
@@ -2070,6 +2144,9 @@ export function rawScenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<RawS
         fc.array(fc.record({ body: fc.nat(7), at: fc.nat(8), times: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 2 }),
         5,
       ),
+      // ensure_future handles on combinators (one in eight), never-awaited coroutines (one in twenty).
+      holds: maybe(fc.array(fc.record({ which: fc.nat(7), cancel: flag(40) }), { minLength: 1, maxLength: 2 }), 12),
+      unawaited: maybe(fc.array(fc.record({ body: fc.nat(7), at: fc.nat(8), c: fc.nat(7) }), { minLength: 1, maxLength: 2 }), 5),
     })
     .map((r) => {
       const out: RawScenario = { main: r.main, others: r.others };
@@ -2079,6 +2156,8 @@ export function rawScenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<RawS
       if (r.gc !== undefined) out.gc = r.gc;
       if (r.selfRefs !== undefined) out.selfRefs = r.selfRefs;
       if (r.repeats !== undefined) out.repeats = r.repeats;
+      if (r.holds !== undefined) out.holds = r.holds;
+      if (r.unawaited !== undefined) out.unawaited = r.unawaited;
       return out;
     });
 }
