@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 // Only what --help needs is loaded here; the command loads the rest when it runs.
-import { VERSIONS, isReferenceVersion } from "../../implementations/reference/profile";
+import { NEWEST, VERSIONS, isReferenceVersion } from "../../implementations/reference/profile";
 import type { PythonVersion } from "../../implementations/reference/profile";
 import type { MutantResult, MutantTotals } from "../running/mutants";
 import { UsageError } from "../targets/errors";
@@ -26,7 +26,8 @@ export interface MutantsOptions {
   /** Default: aiospec run's (DEFAULT_RUNS). */
   runs?: number;
   seed?: number;
-  jobs: number;
+  /** Default: one per core. */
+  jobs?: number;
   /** Default: aiospec run's (DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
   python?: PythonVersion;
@@ -106,7 +107,7 @@ export async function cmdMutants(opts: MutantsOptions): Promise<number> {
   const json = opts.json === undefined ? undefined : path.resolve(opts.json);
   if (json && !fs.existsSync(path.dirname(json))) throw new UsageError(`--json ${opts.json}: directory ${path.dirname(json)} does not exist`);
   const runSeed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
-  const jobs = Math.min(opts.jobs, names.length);
+  const jobs = Math.min(opts.jobs ?? cores(), names.length);
   process.stderr.write(`aiospec mutants: ${names.length} mutant(s), ${runs} runs a clause, seed ${runSeed}, ${jobs} job(s)${opts.python ? `, Python ${opts.python} only` : ""}\n`);
   const started = Date.now();
   const abort = new AbortController();
@@ -221,9 +222,9 @@ export function addMutantsCommand(program: Command, setCode: (code: number) => v
     .option("--mutant <glob>", "only mutants whose name matches, e.g. 'gather-*' (comma-separated globs)")
     .option("--runs <n>", "scenarios per clause (default: aiospec run's, 100)", positive("runs"))
     .option("--seed <s>", "run seed, a 32-bit integer (default: random, printed)", seed)
-    .option("--jobs <n>", `mutants hunted in parallel (default: ${cores()}, the cores here)`, positive("jobs"), cores())
+    .option("--jobs <n>", `mutants hunted in parallel (default: ${cores()}, the cores here)`, positive("jobs"))
     .option("--timeout-ms <n>", "time limit for one scenario (default: aiospec run's)", positive("timeout-ms", 2 ** 31 - 1, " (the longest timer Node can set)"))
-    .option("--python <3.X>", `try the mutants at this reference version only (default: ${VERSIONS.join(", ")}, the newest profile first)`, python)
+    .option("--python <3.X>", `try the mutants at this reference version only (default: every profile, ${VERSIONS.join(", ")}, starting with ${NEWEST}, the one aiospec run uses)`, python)
     .option("--json <file>", "write the per-mutant figures and the totals as JSON")
     .option("--stryker [report]", `instead: print the mutants of the last StrykerJS run over the reference (npm run mutation; docs/mutation.md) from its JSON report (default: ${STRYKER_REPORT})`)
     .addHelpText("after", "\nExit codes: 0 every mutant killed, 1 some survived, 2 usage error or harness failure, 130 interrupted.")
