@@ -79,7 +79,7 @@ describe("aiospec replay", () => {
       expect(r.err.trim().split("\n")).toHaveLength(1);
       expect(r.err).toMatch(pattern);
     }
-  });
+  }, 600_000); // several CLI runs: minutes on a loaded machine (135 s at a load average of ~25)
 });
 
 describe("aiospec diff", () => {
