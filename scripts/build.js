@@ -10,8 +10,9 @@
  * harness/ with the TypeScript loader. (The JSON schemas are imported, so tsc
  * emits them itself.)
  *
- * dist/ is deleted first: a compiled file whose source was deleted or moved
- * must not linger and be shipped.
+ * The build goes to a fresh directory that then replaces dist/ by renaming:
+ * a compiled file whose source was deleted or moved does not linger, and a
+ * test reading dist/ while another one packs never sees it half-built.
  *
  * A build whose inputs (the sources, the tsconfig files, package.json, this
  * script) have not changed since the last one is skipped: their hash is kept
@@ -28,6 +29,8 @@ const { spawnSync } = require("node:child_process");
 const ROOT = path.resolve(__dirname, "..");
 const DIST = path.join(ROOT, "dist");
 const STAMP = path.join(DIST, ".build-inputs");
+/** Where this build writes before it becomes dist/. */
+const NEXT = path.join(ROOT, `.dist-${process.pid}`);
 
 /** What the build reads: a change to any of these makes dist/ stale. */
 const INPUT_DIRS = ["harness", "spec", "implementations"];
@@ -65,15 +68,18 @@ const ASSETS = [
 
 function compile() {
   const tsc = require.resolve("typescript/bin/tsc");
-  const r = spawnSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  const r = spawnSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", NEXT], { stdio: "inherit" });
+  if (r.status !== 0) {
+    fs.rmSync(NEXT, { recursive: true, force: true });
+    process.exit(r.status ?? 1);
+  }
 }
 
 function copyAssets() {
   for (const { dir, match } of ASSETS) {
-    fs.mkdirSync(path.join(DIST, dir), { recursive: true });
+    fs.mkdirSync(path.join(NEXT, dir), { recursive: true });
     for (const name of fs.readdirSync(path.join(ROOT, dir)).filter((n) => match.test(n))) {
-      fs.copyFileSync(path.join(ROOT, dir, name), path.join(DIST, dir, name));
+      fs.copyFileSync(path.join(ROOT, dir, name), path.join(NEXT, dir, name));
     }
   }
 }
@@ -92,7 +98,7 @@ function copyEntries(dir = "harness") {
     if (e.isDirectory()) copyEntries(rel);
     else if (e.name.endsWith(".js") && !fs.existsSync(path.join(ROOT, rel.replace(/\.js$/, ".ts")))) {
       const text = fs.readFileSync(path.join(ROOT, rel), "utf8");
-      fs.writeFileSync(path.join(DIST, rel), text.replace(/require\("(\.\/[\w-]+)\.ts"\)/g, 'require("$1.js")'));
+      fs.writeFileSync(path.join(NEXT, rel), text.replace(/require\("(\.\/[\w-]+)\.ts"\)/g, 'require("$1.js")'));
     }
   }
 }
@@ -117,7 +123,7 @@ function emitEsmEntries() {
     });
     const dir = path.dirname(path.join(ROOT, entry));
     const text = outputText.replace(/(from\s+|import\s*\(\s*)"(\.{1,2}\/[^"]+)"/g, (_, head, spec) => `${head}"${esmSpecifier(dir, spec)}"`);
-    fs.writeFileSync(path.join(DIST, entry.replace(/\.ts$/, ".mjs")), text);
+    fs.writeFileSync(path.join(NEXT, entry.replace(/\.ts$/, ".mjs")), text);
   }
 }
 
@@ -136,7 +142,7 @@ function esmSpecifier(dir, spec) {
  */
 function trimManifest() {
   const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-  fs.writeFileSync(path.join(DIST, "package.json"), JSON.stringify({ version }, null, 2) + "\n");
+  fs.writeFileSync(path.join(NEXT, "package.json"), JSON.stringify({ version }, null, 2) + "\n");
 }
 
 function build() {
@@ -145,13 +151,17 @@ function build() {
     console.log("dist/ is up to date with the sources");
     return;
   }
-  fs.rmSync(DIST, { recursive: true, force: true });
   compile();
   copyAssets();
   copyEntries();
   emitEsmEntries();
   trimManifest();
-  fs.writeFileSync(STAMP, hash + "\n");
+  fs.writeFileSync(path.join(NEXT, ".build-inputs"), hash + "\n");
+  // Two renames: dist/ is missing only between them, not while the old one is deleted.
+  const old = `${NEXT}-old`;
+  if (fs.existsSync(DIST)) fs.renameSync(DIST, old);
+  fs.renameSync(NEXT, DIST);
+  fs.rmSync(old, { recursive: true, force: true });
 }
 
 build();

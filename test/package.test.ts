@@ -124,8 +124,8 @@ describe("the tarball", () => {
     for (const [entry, target] of Object.entries(manifest.exports)) {
       if (entry.includes("*")) continue;
       // "aiospec-source" names the TypeScript sources, for a checkout only (docs/dev/packaging.md).
-      const files_ = typeof target === "string" ? [target] : Object.entries(target).filter(([c]) => c !== "aiospec-source").map(([, f]) => f);
-      for (const file of files_) {
+      const shipped = typeof target === "string" ? [target] : Object.entries(target).filter(([c]) => c !== "aiospec-source").map(([, f]) => f);
+      for (const file of shipped) {
         expect(files.has(file.replace(/^\.\//, "")), `${entry}: ${file}`).toBe(true);
       }
     }
