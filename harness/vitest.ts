@@ -20,12 +20,22 @@
  * is marked skipped with "inconclusive: checked N of M". A passing test is
  * annotated with "checked N of M".
  *
+ * `impl` is best a module path ("./src/my-asyncio.ts", as the CLI's --impl):
+ * the implementation then runs in a child process, like the CLI's module
+ * targets (harness/targets/module.ts), and each case has `timeoutMs` to
+ * produce its trace; an implementation that hangs or crashes fails that
+ * case with the verdict "timeout" / "crash" / "error" and the other clauses
+ * still run.
+ * An object or a factory runs in vitest's own thread: fast and easy to
+ * debug, but an infinite loop in it hangs the whole vitest run.
+ *
  * This module imports vitest, so it only loads inside a vitest run. The
  * package exports it as TypeScript source ("aiospec/vitest" ->
  * harness/vitest.ts): vitest transforms .ts files itself, including those in
  * node_modules (see docs/vitest.md).
  */
-import { describe, it } from "vitest";
+import * as path from "node:path";
+import { afterAll, describe, it } from "vitest";
 import type { AsyncioImplementation } from "./engine/api";
 import { CLAUSES } from "../spec/clauses";
 import type { Clause, Level } from "../spec/clauses/clause";
@@ -35,7 +45,7 @@ import { PYTHON_VERSIONS as VERSIONS, isPythonVersion } from "../spec/scenario/v
 import type { PythonVersion } from "../implementations/reference";
 import { runClause, skipReason } from "./running/runner";
 import type { ClauseResult } from "./running/runner";
-import { tsTarget } from "./targets";
+import { DEFAULT_LIMITS, parseModuleId, resolveTarget, tsTarget } from "./targets";
 import type { Target } from "./targets";
 import { checkedText, clauseReport, inconclusiveText } from "./reporting/model";
 import { writeFailureFiles } from "./reporting/failures";
@@ -47,8 +57,12 @@ export type { Clause, Level } from "../spec/clauses/clause";
 export type { ClauseResult } from "./running/runner";
 export type { PythonVersion } from "../implementations/reference";
 
-/** An implementation, or a function making one for a Python version (then `version` picks it). */
-export type ImplementationSource = AsyncioImplementation | ((version: PythonVersion) => AsyncioImplementation);
+/**
+ * The path of a module exporting an implementation or a factory (run
+ * isolated, in a child process: the recommended form), an implementation, or
+ * a function making one for a Python version (then `version` picks it).
+ */
+export type ImplementationSource = string | AsyncioImplementation | ((version: PythonVersion) => AsyncioImplementation);
 
 export interface ConformanceOptions {
   /**
@@ -89,7 +103,13 @@ export interface ConformanceOptions {
    * with the same machinery.
    */
   spec?: readonly Clause[];
-  /** Per-clause test timeout in milliseconds (default 60000). */
+  /**
+   * A module path: the time one case (one scenario) may take, in
+   * milliseconds, before it is stopped and fails with the verdict "timeout"
+   * (default 5000, as the CLI's --timeout). An object or a factory: the
+   * clause's vitest timeout (default 60000), which cannot stop a synchronous
+   * loop.
+   */
   timeoutMs?: number;
   /**
    * fast-check path of one case, to replay exactly the counterexample a
@@ -109,13 +129,28 @@ export interface PlannedClause {
 }
 
 export interface ConformancePlan {
-  implementation: AsyncioImplementation;
-  target: Target;
+  /** The implementation's id, or the module path as given. */
+  id: string;
+  /** In-process: the implementation and its target. */
+  implementation?: AsyncioImplementation;
+  target?: Target;
+  /** Isolated: the module's absolute path; its target starts with the first clause. */
+  module?: string;
+  /**
+   * The version checked. Isolated without `version` or @3.X: the version a
+   * factory is asked for; a module exporting an object checks the version
+   * it claims (the CLI's rule), known once it is loaded.
+   */
   version: PythonVersion;
+  /** Isolated: the version was asked for (`version` or @3.X), so the module must claim it. */
+  versionAsked?: boolean;
   runs: number;
   seed: number;
   path?: string;
+  /** Isolated: the per-case limit. In-process: the clause's vitest timeout. */
   timeoutMs: number;
+  /** The vitest timeout of one clause's test. */
+  testTimeoutMs: number;
   /** The describe block's title. */
   title: string;
   clauses: PlannedClause[];
@@ -147,6 +182,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const DEFAULT_RUNS = 100;
 export const DEFAULT_SEED = 1;
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** The default per-case limit of a module run isolated (the CLI's). */
+export const DEFAULT_CASE_TIMEOUT_MS = DEFAULT_LIMITS.timeoutMs;
 
 function envInt(name: string, env: Env, min: number): number | undefined {
   const raw = env[name];
@@ -164,7 +201,7 @@ function seedFrom(options: ConformanceOptions, env: Env): number {
   return seed | 0;
 }
 
-function resolveImplementation(source: ImplementationSource, options: ConformanceOptions): [AsyncioImplementation, PythonVersion] {
+function resolveImplementation(source: Exclude<ImplementationSource, string>, options: ConformanceOptions): [AsyncioImplementation, PythonVersion] {
   const known = VERSIONS.join(", ");
   if (options.version !== undefined && !isPythonVersion(options.version)) {
     throw new ConformanceUsageError(`version "${options.version}" is not a Python version aiospec knows (versions: ${known})`);
@@ -194,11 +231,13 @@ function resolveImplementation(source: ImplementationSource, options: Conformanc
 /** Decide what conformance() registers, without registering anything. `env` defaults to process.env. */
 export function planConformance(source: ImplementationSource, options: ConformanceOptions = {}, env: Env = process.env): ConformancePlan {
   const clauses = options.spec ?? CLAUSES;
-  const [impl, version] = resolveImplementation(source, options);
+  const isolated = typeof source === "string";
+  const [impl, version] = isolated ? [undefined, moduleVersion(source, options)] : resolveImplementation(source as Exclude<ImplementationSource, string>, options);
+  const versionAsked = isolated && (options.version !== undefined || parseModuleId(source)!.version !== undefined);
   const runs = envInt("AIOSPEC_RUNS", env, 1) ?? options.runs ?? DEFAULT_RUNS;
   if (!Number.isInteger(runs) || runs < 1) throw new ConformanceUsageError(`runs ${runs}: expected an integer >= 1`);
   const seed = seedFrom(options, env);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? (isolated ? DEFAULT_CASE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
   if (!(timeoutMs > 0)) throw new ConformanceUsageError(`timeoutMs ${timeoutMs}: expected a positive number of milliseconds`);
   const level = options.level ?? "exact";
   if (level !== "exact" && level !== "documented") throw new ConformanceUsageError(`level "${level}": expected "documented" or "exact"`);
@@ -216,10 +255,12 @@ export function planConformance(source: ImplementationSource, options: Conforman
     throw new ConformanceUsageError(`path replays one case of one clause, but ${selected.length} clauses are selected: set clauses to one id`);
   }
 
-  const target = tsTarget(impl, version, `${impl.id}, checked as Python ${version}`);
+  const target = impl && tsTarget(impl, version, `${impl.id}, checked as Python ${version}`);
+  const id = impl ? impl.id : (source as string);
   const planned = selected.map((c): PlannedClause => {
     const base = `${c.id}: ${c.statement}`;
-    let reason = skipReason(c, target);
+    // Isolated: what the module supports is known once it is loaded; checkClause skips then.
+    let reason = target ? skipReason(c, target) : null;
     if (reason === null && level === "documented" && c.level === "exact") {
       reason = "checks CPython's exact behaviour; level is \"documented\"";
     }
@@ -229,24 +270,71 @@ export function planConformance(source: ImplementationSource, options: Conforman
     return { clause: c, mode: "run", title: base };
   });
   return {
-    implementation: impl,
-    target,
+    id,
+    ...(impl && target ? { implementation: impl, target } : { module: path.resolve(parseModuleId(id)!.file), versionAsked }),
     version,
     runs,
     seed,
     ...(options.path !== undefined ? { path: options.path } : {}),
     timeoutMs,
-    title: `aiospec conformance: ${impl.id}${impl.id.includes(version) ? "" : ` (Python ${version})`}`,
+    testTimeoutMs: isolated ? isolatedClauseBound(runs, timeoutMs) : timeoutMs,
+    title: `aiospec conformance: ${id}${id.includes(version) || (isolated && !versionAsked) ? "" : ` (Python ${version})`}`,
     clauses: planned,
   };
+}
+
+/** The version of a module form: `version`, or the path's @3.X suffix, or the newest. */
+function moduleVersion(source: string, options: ConformanceOptions): PythonVersion {
+  const mod = parseModuleId(source);
+  if (mod === null) throw new ConformanceUsageError(`"${source}" is not a module path: expected ./file.ts, /abs/file.js or file.ts[@3.X]`);
+  const asked = options.version ?? mod.version;
+  if (asked !== undefined && !isPythonVersion(asked)) {
+    throw new ConformanceUsageError(`version "${asked}" is not a Python version aiospec knows (versions: ${VERSIONS.join(", ")})`);
+  }
+  if (options.version !== undefined && mod.version !== undefined && mod.version !== options.version) {
+    throw new ConformanceUsageError(`"${source}" asks for Python ${mod.version} but version is "${options.version}"`);
+  }
+  return asked ?? NEWEST;
+}
+
+/**
+ * The vitest timeout of an isolated clause: every case is already bounded by
+ * the per-case limit, so this only catches the harness itself going wrong
+ * (starting the child, then every case at its limit twice over, for shrinking).
+ */
+function isolatedClauseBound(runs: number, caseMs: number): number {
+  return DEFAULT_LIMITS.startTimeoutMs + 2 * (runs + 1) * caseMs;
+}
+
+/** Isolated plans' targets: started by the first clause that needs one, closed after the describe block. */
+const moduleTargets = new WeakMap<ConformancePlan, Promise<Target>>();
+
+/** The plan's target: in-process, or the module's child process (started once, on first use). */
+export function targetOf(plan: ConformancePlan): Promise<Target> {
+  if (plan.target) return Promise.resolve(plan.target);
+  let started = moduleTargets.get(plan);
+  if (started === undefined) {
+    // An asked version makes the module's claim checked, as @3.X does on the CLI.
+    const id = plan.versionAsked ? `${plan.module!}@${plan.version}` : plan.module!;
+    started = resolveTarget(id, plan.version, { timeoutMs: plan.timeoutMs });
+    moduleTargets.set(plan, started);
+  }
+  return started;
+}
+
+/** Stop an isolated plan's child process, if one was started. */
+export async function closePlan(plan: ConformancePlan): Promise<void> {
+  const started = moduleTargets.get(plan);
+  if (started === undefined) return;
+  moduleTargets.delete(plan);
+  await started.then((t) => t.close(), () => {});
 }
 
 /** Where a failing clause's reproducers and traces are written, relative to the working directory. */
 export const FAILURES_DIR = ".aiospec/failures";
 
 /** The message of a failed or broken clause: the gist, how to replay it, and where the rest was written. */
-export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult): string {
-  const id = plan.implementation.id;
+export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult, id: string = plan.id): string {
   const head = `${c.id} fails on ${id} (Python ${plan.version})`;
   if (r.status === "error") return `${c.id} could not be checked on ${id}: ${r.reason}`;
   const x = r.counterexample;
@@ -254,10 +342,11 @@ export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult)
   const report = clauseReport(c, r, id, { failuresDir: FAILURES_DIR, version: plan.version });
   if (!writeFailureFiles(report, id, plan.version)) delete report.failure!.files;
   const replay = `{ version: "${plan.version}", seed: ${plan.seed}, clauses: "${c.id}", path: "${x.path}" }`;
+  const impl = plan.module !== undefined ? JSON.stringify(plan.id) : "impl";
   return [
     `${head} (${checkedText(report)}):`,
     failureText(report, id, plan.version, { replay: false }),
-    `Replay in vitest: conformance(impl, ${replay})`,
+    `Replay in vitest: conformance(${impl}, ${replay})`,
     `  or: AIOSPEC_SEED=${plan.seed} npx vitest run -t "${c.id}"`,
   ].join("\n");
 }
@@ -266,9 +355,17 @@ export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult)
  * Check one clause of a plan: resolves with the result when the clause
  * holds, throws a ConformanceFailure when it fails (or cannot be checked).
  */
-export async function checkClause(plan: ConformancePlan, c: Clause): Promise<ClauseResult> {
-  const r = await runClause(c, plan.target, { runs: plan.runs, seed: plan.seed, ...(plan.path !== undefined ? { path: plan.path } : {}) });
-  if (r.status === "fail" || r.status === "error") throw new ConformanceFailure(c.id, r, formatFailure(plan, c, r));
+export async function checkClause(plan: ConformancePlan, c: Clause): Promise<ClauseResult | { notRun: string }> {
+  const target = await targetOf(plan);
+  if (plan.module !== undefined) {
+    const reason = skipReason(c, target);
+    if (reason !== null) return { notRun: reason };
+  }
+  const r = await runClause(c, target, { runs: plan.runs, seed: plan.seed, ...(plan.path !== undefined ? { path: plan.path } : {}) });
+  if (r.status === "fail" || r.status === "error") {
+    // Isolated, the module had the last word on the version (an object claims its own).
+    throw new ConformanceFailure(c.id, r, formatFailure({ ...plan, version: target.version }, c, r, target.id));
+  }
   return r;
 }
 
@@ -280,6 +377,7 @@ export async function checkClause(plan: ConformancePlan, c: Clause): Promise<Cla
 export function conformance(impl: ImplementationSource, options: ConformanceOptions = {}): ConformancePlan {
   const plan = planConformance(impl, options);
   describe(plan.title, () => {
+    afterAll(() => closePlan(plan));
     for (const p of plan.clauses) {
       if (p.mode === "skip") {
         it.skip(p.title, () => {});
@@ -290,12 +388,13 @@ export function conformance(impl: ImplementationSource, options: ConformanceOpti
         p.title,
         async (ctx) => {
           const r = await checkClause(plan, p.clause);
+          if ("notRun" in r) return ctx.skip(r.notRun);
           const counts = { checked: r.checked, runs: r.runs, ...(r.skipped ? { skippedCases: r.skipped } : {}) };
           // Too few cases checked to mean anything: say so rather than pass.
           if (r.status === "inconclusive") ctx.skip(inconclusiveText(counts));
           await ctx.annotate(checkedText(counts));
         },
-        plan.timeoutMs,
+        plan.testTimeoutMs,
       );
     }
   });
