@@ -20,6 +20,7 @@ import type { AbsentImplementation, ClauseReport, RunReport, Summary } from "./m
 import { checkedText, inconclusiveText } from "./model";
 import { expectedVsGot } from "./text";
 import { cellWord } from "./markdown";
+import { truncatedText } from "./caps";
 
 const esc = (s: string | number | boolean): string => escapeHtml(String(s));
 
@@ -147,6 +148,7 @@ function failureArticle(r: ClauseReport, report: RunReport, index: number): stri
     `<p class="muted">Seed ${esc(x.seed)} (clause seed ${esc(x.clauseSeed)}), path <code>${esc(x.path)}</code>${x.files ? `; full reproducers and traces: ${[x.files.python, x.files.typescript, x.files.json].map((f) => `<code>${esc(f)}</code>`).join(", ")}` : ""}</p>`,
     `<details><summary>Shrunk scenario (JSON)</summary><pre>${esc(JSON.stringify(x.scenario, null, 2))}</pre></details>`,
   );
+  if (x.truncated) parts.push(`<p class="muted"><strong>Cut:</strong> ${esc(truncatedText(x.truncated))}</p>`);
   if (x.trace) parts.push(`<details><summary>Whole trace of ${esc(impl.id)}</summary><pre>${esc(formatTrace(x.trace))}</pre></details>`);
   if (x.expected) parts.push(`<details><summary>Whole expected trace (${esc(x.expectedFrom ?? `reference@${impl.version}`)})</summary><pre>${esc(formatTrace(x.expected))}</pre></details>`);
   parts.push(`<details><summary>As a Python program</summary><pre>${esc(x.python)}</pre></details>`);
@@ -172,6 +174,7 @@ function flakyArticle(r: ClauseReport, report: RunReport, index: number): string
     `<details><summary>The case (JSON)</summary><pre>${esc(JSON.stringify(f.scenario, null, 2))}</pre></details>`,
     `<details><summary>As a Python program</summary><pre>${esc(f.python)}</pre></details>`,
   );
+  if (f.truncated) parts.push(`<p class="muted"><strong>Cut:</strong> ${esc(truncatedText(f.truncated))}</p>`);
   if (f.trace) parts.push(`<details><summary>Trace of ${esc(impl.id)}, the failing run</summary><pre>${esc(formatTrace(f.trace))}</pre></details>`);
   if (f.passingTrace) parts.push(`<details><summary>Trace of ${esc(impl.id)}, the rerun that passed</summary><pre>${esc(formatTrace(f.passingTrace))}</pre></details>`);
   if (f.expected) parts.push(`<details><summary>Expected (reference@${esc(impl.version)})</summary><pre>${esc(formatTrace(f.expected))}</pre></details>`);

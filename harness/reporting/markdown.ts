@@ -15,6 +15,7 @@ import type { ClauseReport, Counts, MatrixReport, RunReport } from "./model";
 import { checkedText, totalsLine } from "./model";
 import { INCONCLUSIVE } from "../running/runner";
 import { expectedVsGot, scenarioPart } from "./text";
+import { truncatedText } from "./caps";
 
 /** Escape text for a Markdown paragraph or table cell. */
 export function mdText(s: string): string {
@@ -68,6 +69,7 @@ function failureSection(r: ClauseReport, detailed: boolean, implId: string): str
   ];
   if (x.trace || x.expected) out.push(mdBlock(expectedVsGot(x, implId).join("\n")), "");
   out.push("Replay:", "", mdBlock(x.replay, "sh"), "");
+  if (x.truncated) out.push(`**Cut:** ${mdText(truncatedText(x.truncated))}`, "");
   if (x.files) out.push(`Full reproducers and traces: ${[x.files.python, x.files.typescript, x.files.json].map(mdCode).join(", ")}`, "");
   if (!detailed) return out;
   out.push(
@@ -97,6 +99,7 @@ function flakySection(r: ClauseReport): string[] {
   ];
   if (f.firstDifference) out.push("First difference of the failing run:", "", mdBlock(f.firstDifference.text), "");
   if (f.replay) out.push("Replay:", "", mdBlock(f.replay, "sh"), "");
+  if (f.truncated) out.push(`**Cut:** ${mdText(truncatedText(f.truncated))}`, "");
   out.push("<details><summary>The case (JSON)</summary>", "", mdBlock(JSON.stringify(f.scenario, null, 2), "json"), "", "</details>", "");
   return out;
 }
@@ -149,7 +152,11 @@ export function renderMarkdown(report: RunReport): string {
     const mine = failing.filter((r) => r.level === l);
     if (mine.length === 0) continue;
     out.push(`### ${l === "documented" ? "Documented" : "Exact"}-level failures (${mine.length})`, "");
-    for (const r of mine) out.push(...failureSection(r, shown++ < MARKDOWN_DETAILED_FAILURES, impl.id));
+    for (const r of mine) {
+      // Past half the budget, failures get the short form: the tables after them must fit too.
+      const roomy = Buffer.byteLength(out.join("\n"), "utf8") < MARKDOWN_MAX_BYTES / 2;
+      out.push(...failureSection(r, roomy && shown++ < MARKDOWN_DETAILED_FAILURES, impl.id));
+    }
   }
   const flaky = report.results.filter((r) => r.status === "flaky");
   if (flaky.length) {
@@ -193,7 +200,30 @@ export function renderMarkdown(report: RunReport): string {
     for (const r of ran) out.push(`| ${mdCode(r.id)} | ${STATUS_WORD[r.status]} | ${mdText(checkedText(r))} |`);
     out.push("", "</details>", "");
   }
-  return out.join("\n") + "\n";
+  return fitMarkdown(out.join("\n") + "\n");
+}
+
+/**
+ * Markdown within MARKDOWN_MAX_BYTES, whatever the implementation sent: cut
+ * at the last blank line outside a code fence that leaves room for a note
+ * saying so (the JSON and HTML reports and the failure files have the rest).
+ */
+export function fitMarkdown(md: string): string {
+  if (Buffer.byteLength(md, "utf8") <= MARKDOWN_MAX_BYTES) return md;
+  const note = "\n> **Cut here** to stay under GitHub's 1 MiB step summary: the JSON and HTML reports and the failures/ files have the rest.\n";
+  const room = MARKDOWN_MAX_BYTES - Buffer.byteLength(note, "utf8");
+  let fence: string | null = null;
+  let used = 0;
+  let cutAt = 0;
+  for (const line of md.split("\n")) {
+    used += Buffer.byteLength(line, "utf8") + 1;
+    if (used > room) break;
+    const f = /^(`{3,})/.exec(line)?.[1];
+    if (f && fence === null) fence = f;
+    else if (f && fence !== null && line.trim() === fence) fence = null;
+    else if (line === "" && fence === null) cutAt = used;
+  }
+  return Buffer.from(md, "utf8").subarray(0, cutAt).toString("utf8") + note;
 }
 
 /** GitHub refuses a step summary over 1 MiB; the matrix stays under this many bytes. */

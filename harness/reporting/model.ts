@@ -96,6 +96,16 @@ export interface FailureReport {
   replay: string;
   /** Real clock: how many times the case ran, failing each time. */
   attempts?: number;
+  /** What was cut to fit the report (caps.ts), and where the whole case is. */
+  truncated?: Truncated;
+}
+
+/** The parts of a case cut to fit a report (caps.ts): what each kept, and the file with the whole case. */
+export interface Truncated {
+  /** By part ("trace", "expected", "python", ...): what of it the report kept. */
+  parts: Record<string, string>;
+  /** The failure's JSON file (files.json), which holds the case whole. */
+  full?: string;
 }
 
 /** A case that failed once and passed when run again (real clock): both runs. */
@@ -121,6 +131,8 @@ export interface FlakyReport {
   /** fast-check's path, when known (then `replay` runs that case again). */
   path?: string;
   replay?: string;
+  /** What was cut to fit the report (caps.ts). */
+  truncated?: Truncated;
 }
 
 /** What a baseline file made of the run (baseline.ts applies it). */

@@ -5,6 +5,7 @@
 import type { Clause } from "../../spec/clauses/clause";
 import type { ClauseResult } from "../running/runner";
 import { Baseline, applyBaseline } from "./baseline";
+import { capClauseReport } from "./caps";
 import {
   ClauseReport, EXIT, ImplementationInfo, Outcome, REPORT_FORMAT, RunReport, SCHEMA_VERSION, Timing,
   clauseReport, summarize, toolInfo,
@@ -32,7 +33,8 @@ export function buildRunReport(input: RunInput): RunReport {
     const r = input.results[i];
     if (r) {
       const opts = { version: input.implementation.version, ...(input.failuresDir !== undefined ? { failuresDir: input.failuresDir } : {}) };
-      results.push(clauseReport(c, r, input.implementation.id, opts));
+      // The failure files (written as each clause ended) hold the full case; reports embed it capped.
+      results.push(capClauseReport(clauseReport(c, r, input.implementation.id, opts)));
     }
     else notRun.push(c.id);
   });
