@@ -15,6 +15,7 @@ import { main } from "../harness/cli/cli";
 import { reportProblems } from "../harness/reporting/schemas";
 import { MARKDOWN_MAX_BYTES, fitMarkdown, renderMarkdown } from "../harness/reporting/markdown";
 import type { RunReport } from "../harness/reporting/model";
+import { jsonChunks } from "../harness/reporting/atomic";
 
 const HOSTILE = path.join(__dirname, "fixtures", "hostile");
 const python3 = spawnSync("python3", ["--version"]).status === 0;
@@ -30,7 +31,10 @@ describe("reports of huge failing traces are bounded", () => {
     const code = await main(["run", "--impl", impl, "--clause", clauses, "--runs", "5", "--seed", "1", "--out", out, "--timeout-ms", "30000", "--jobs", "1"]);
     expect(code).toBe(1);
     const size = (f: string) => fs.statSync(path.join(out, f)).size;
-    const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8")) as RunReport;
+    const text = fs.readFileSync(path.join(out, "report.json"), "utf8");
+    const report = JSON.parse(text) as RunReport;
+    // Written in chunks (jsonChunks), byte for byte what JSON.stringify would have made.
+    expect(text).toBe(JSON.stringify(report, null, 2) + "\n");
     expect(reportProblems(report)).toEqual([]);
     const failing = report.results.filter((r) => r.failure);
     expect(failing.length).toBeGreaterThan(0);
@@ -75,5 +79,16 @@ describe("reports of huge failing traces are bounded", () => {
     expect((md.match(/^`{3,}/gm) ?? []).length % 2).toBe(0);
     // Short input is left alone.
     expect(fitMarkdown("# a\n")).toBe("# a\n");
+  });
+
+  it("the JSON writer never holds the whole report in one string: each chunk is one clause or less", () => {
+    const clause = (i: number) => ({ id: `c.${i}`, failure: { trace: { events: Array.from({ length: 200 }, (_, k) => ({ ev: "log", time: k, label: "x".repeat(100) })) } } });
+    const report = { format: "aiospec-report", results: Array.from({ length: 50 }, (_, i) => clause(i)), notRun: [], options: { seed: 1 } };
+    const chunks: string[] = [];
+    jsonChunks(report, (c) => chunks.push(c));
+    const whole = chunks.join("");
+    expect(whole).toBe(JSON.stringify(report, null, 2) + "\n");
+    const largest = Math.max(...chunks.map((c) => c.length));
+    expect(largest).toBeLessThan(whole.length / 40);
   });
 });

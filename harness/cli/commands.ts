@@ -17,7 +17,7 @@ import { VERSIONS, isReferenceVersion } from "../../implementations/reference";
 import { patchLevelNote } from "../../implementations/reference/releases";
 import { MUTANTS } from "../../implementations/mutants";
 import { PYTHON_VERSIONS } from "../../spec/scenario/versions";
-import { writeFileAtomic } from "../reporting/atomic";
+import { jsonChunks, writeFileAtomic } from "../reporting/atomic";
 import { Baseline, applyBaseline, loadBaseline, staleEntries, updateBaseline, writeBaseline } from "../reporting/baseline";
 import { renderHtml } from "../reporting/html";
 import { renderJUnit } from "../reporting/junit";
@@ -175,13 +175,14 @@ function failuresDirFor(plan: Partial<Record<Format, string>>, out?: string): st
 function writeRunReports(plan: Partial<Record<Format, string>>, report: RunReport, outDir?: string): string[] {
   if (outDir !== undefined) fs.mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
-  const put = (f: Format, text: () => string) => {
+  const put = (f: Format, text: () => string | ((write: (chunk: string) => void) => void)) => {
     const file = plan[f];
     if (!file) return;
     writeFileAtomic(file, text());
     written.push(path.relative(process.cwd(), file) || file);
   };
-  put("json", () => JSON.stringify(report, null, 2) + "\n");
+  // In chunks, never one string: V8 caps a string's length (docs/reports.md, Report size).
+  put("json", () => (write) => jsonChunks(report, write));
   put("junit", () => renderJUnit([report]));
   put("markdown", () => renderMarkdown(report));
   put("html", () => renderHtml([report]));
@@ -629,7 +630,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
   const md = renderMatrixMarkdown(matrix);
   if (Buffer.byteLength(md, "utf8") > MARKDOWN_MAX_BYTES + 4096) process.stderr.write("aiospec: warning: summary.md is over 1 MiB\n");
-  writeFileAtomic(path.join(out, "matrix.json"), JSON.stringify(matrix, null, 2) + "\n");
+  writeFileAtomic(path.join(out, "matrix.json"), (write) => jsonChunks(matrix, write));
   writeFileAtomic(path.join(out, "index.html"), renderHtml(reports, { seed: opts.seed, runs: runsShown, generatedAt: matrix.timing.finishedAt, absent }));
   writeFileAtomic(path.join(out, "summary.md"), md);
   if (absent.length) process.stdout.write(`absent (${absent.length}): ${absent.map((a) => `${a.id}${a.install ? ` — ${a.install}` : ""}`).join("; ")}\n`);
