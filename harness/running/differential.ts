@@ -159,7 +159,9 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
   // Counting stops at the first divergence: the runs after it are fast-check shrinking it.
   let searching = true;
   const result: DiffResult = { runs: 0, seed: opts.seed, elapsedMs: 0, compared: 0, skipped: {}, bothErrored: 0, ignored: {} };
-  const property = fc.asyncProperty(sizedScenarioArb(version, opts.size ?? "small"), async (s) => {
+  // Generate around what either side lacks, so that most cases are compared rather than skipped.
+  const unsupported = [...new Set([...(a.unsupported ?? []), ...(b.unsupported ?? [])])];
+  const property = fc.asyncProperty(sizedScenarioArb(version, opts.size ?? "small", unsupported), async (s) => {
     const feature = unsupportedFeature(s, [a, b]) ?? tooNewFeature(s, version);
     if (feature !== null) {
       if (searching) {

@@ -271,7 +271,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   let flaky: (FlakyCase & { cases: number }) | undefined;
   let flakyCases = 0;
   let lastFailure: { scenario: Scenario; outcome: CaseOutcome; attempts: number } | undefined;
-  const property = fc.asyncProperty(c.scenarios(target.version), async (s) => {
+  const property = fc.asyncProperty(c.scenarios(target.version, { unsupported: target.unsupported ?? [] }), async (s) => {
     // In-process targets run synchronously to the end of a scenario: let
     // timers, signals and messages through now and then.
     if (Date.now() - lastYield >= YIELD_EVERY_MS) {

@@ -52,10 +52,13 @@ export function wrapInRepeats(s: Scenario, wraps: ReadonlyArray<{ at: number; ti
   return { ...s, coroutines: s.coroutines.map((c) => (c === main ? { ...c, body } : c)) };
 }
 
-/** The scenarios `diff --size SIZE` generates for Python `version`. */
-export function sizedScenarioArb(version: PythonVersion, size: DiffSize = "small"): fc.Arbitrary<Scenario> {
+/**
+ * The scenarios `diff --size SIZE` generates for Python `version`, using
+ * none of the features in `exclude` (what one side declares unsupported).
+ */
+export function sizedScenarioArb(version: PythonVersion, size: DiffSize = "small", exclude: readonly string[] = []): fc.Arbitrary<Scenario> {
   const spec = SIZE_SPECS[size];
-  const base = scenarioArb({ version, ...spec.limits });
+  const base = scenarioArb({ version, ...spec.limits, exclude });
   if (spec.wraps === 0) return base;
   const wraps = fc.array(fc.record({ at: fc.nat(64), times: fc.integer({ min: 2, max: spec.maxTimes }), many: fc.boolean() }), { maxLength: spec.wraps });
   return fc.tuple(base, wraps).map(([s, w]) => wrapInRepeats(s, w));

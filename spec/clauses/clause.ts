@@ -42,6 +42,12 @@ export interface CheckContext {
 /** A property's verdict: true when the behaviour holds, else a sentence saying what went wrong. */
 export type Verdict = true | string;
 
+/** What a clause's scenarios may need to know of the implementation under test. */
+export interface ScenarioTarget {
+  /** Features it declares unsupported (spec/scenario/validate.ts FEATURES). */
+  unsupported: readonly string[];
+}
+
 export interface Clause {
   /** Dotted id, area first: "gather.order". */
   id: string;
@@ -54,8 +60,12 @@ export interface Clause {
   level: Level;
   /** Scenario features the clause's scenarios use (see spec/scenario/validate.ts scenarioFeatures). */
   needs: readonly string[];
-  /** Scenarios that exercise the behaviour on every run. */
-  scenarios(version: PythonVersion): fc.Arbitrary<Scenario>;
+  /**
+   * Scenarios that exercise the behaviour on every run. `target` says what
+   * the implementation under test cannot run, for a clause that generates
+   * around it (differential.trace); the others ignore it.
+   */
+  scenarios(version: PythonVersion, target?: ScenarioTarget): fc.Arbitrary<Scenario>;
   /**
    * What the trace must record before the property reasons about it (see
    * ./evidence.ts): the callbacks ran, the tasks were created, the cancel

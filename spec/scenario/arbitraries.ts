@@ -80,7 +80,7 @@ import type {
 import { OPS, walkSteps } from "./types";
 
 import { atLeast } from "./versions";
-import { downgradeScenario } from "./downgrade";
+import { downgradeScenario, withoutFeatures } from "./downgrade";
 import { eagerSelfUseErrors } from "./validate";
 import type { PythonVersion } from "./versions";
 
@@ -103,6 +103,17 @@ export interface ScenarioArbOptions {
   maxDepth?: number;
   /** Number of generated callbacks: 0..maxCallbacks (default 3; motifs may add more). */
   maxCallbacks?: number;
+}
+
+/** scenarioArb's options: the generators', and what to leave out. */
+export interface ScenarioOptions extends ScenarioArbOptions {
+  /**
+   * Features (spec/scenario/validate.ts FEATURES) no scenario may use: an
+   * implementation's unsupported ones. Scenarios are rewritten without them
+   * (spec/scenario/downgrade.ts withoutFeatures). Default none, which gives
+   * exactly the scenarios of the same seed without this option.
+   */
+  exclude?: readonly string[];
 }
 
 /** Does `version` have asyncio.eager_task_factory? */
@@ -2167,11 +2178,22 @@ export function rawScenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<RawS
  * supports. For Pythons older than 3.11 the generators' 3.11 scenarios are
  * rewritten to what that version has (spec/scenario/downgrade.ts).
  */
-export function scenarioArb(opts: ScenarioArbOptions = {}): fc.Arbitrary<Scenario> {
+export function scenarioArb(opts: ScenarioOptions = {}): fc.Arbitrary<Scenario> {
+  const { exclude = [], ...rest } = opts;
+  // Nothing left out: the very same arbitrary, so that seeds and replays stay valid.
+  if (exclude.length === 0) return versionedScenarioArb(rest);
+  const excluded = new Set(exclude);
+  return versionedScenarioArb(rest)
+    .map((s) => withoutFeatures(s, excluded))
+    .filter((s): s is Scenario => s !== null);
+}
+
+/** scenarioArb without exclusions: the generators' scenarios for `opts.version`. */
+function versionedScenarioArb(opts: ScenarioArbOptions): fc.Arbitrary<Scenario> {
   const o = normalise(opts);
   if (!atLeast(o.version, "3.11")) {
     const old = o.version;
-    return scenarioArb({ ...o, version: "3.11" })
+    return versionedScenarioArb({ ...o, version: "3.11" })
       .map((s) => downgradeScenario(s, old))
       .filter((s): s is Scenario => s !== null);
   }

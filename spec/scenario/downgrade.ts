@@ -21,10 +21,10 @@
  * makes the scenario invalid (the validator has the last word), the caller
  * gets `null`.
  */
-import type { ExceptClause, ExceptionSpec, Scenario, Step } from "./types";
+import type { Awaitable, ExceptClause, ExceptionSpec, Scenario, Step } from "./types";
 import type { PythonVersion } from "./versions";
 import { atLeast } from "./versions";
-import { validateScenario } from "./validate";
+import { scenarioFeatures, validateScenario } from "./validate";
 
 const GROUPS = new Set(["ExceptionGroup", "BaseExceptionGroup"]);
 
@@ -120,4 +120,124 @@ export function rewriteScenario(s: Scenario, version: PythonVersion): Scenario {
   if (s.callbacks) out.callbacks = s.callbacks.map((c) => ({ ...c, body: rewriteSteps(c.body, version) }));
   if (out.eager && !atLeast(version, "3.12")) delete out.eager;
   return out;
+}
+
+// ---------------------------------------------------------------- features left out
+
+/**
+ * An awaitable without the excluded kinds: shield(aw) and wait_for(aw) become
+ * aw; a gather or wait is not one awaitable any more, so the caller gets its
+ * parts (see `withoutAwaitable`).
+ */
+function plainAwaitables(aw: Awaitable, excluded: ReadonlySet<string>): Awaitable[] {
+  if ("shield" in aw && excluded.has("shield")) return plainAwaitables(aw.shield, excluded);
+  if ("wait_for" in aw && excluded.has("wait_for")) return plainAwaitables(aw.wait_for, excluded);
+  if ("gather" in aw) {
+    const parts = aw.gather.flatMap((x) => plainAwaitables(x, excluded));
+    return excluded.has("gather") ? parts : [{ ...aw, gather: parts }];
+  }
+  if ("wait" in aw) {
+    const parts = aw.wait.flatMap((x) => plainAwaitables(x, excluded));
+    return excluded.has("wait") ? parts : [{ ...aw, wait: parts }];
+  }
+  if ("shield" in aw) return [{ shield: oneAwaitable(plainAwaitables(aw.shield, excluded)) }];
+  if ("wait_for" in aw) return [{ ...aw, wait_for: oneAwaitable(plainAwaitables(aw.wait_for, excluded)) }];
+  return [aw];
+}
+
+/** One awaitable standing for several: the first, or a zero sleep for none. */
+function oneAwaitable(parts: Awaitable[]): Awaitable {
+  return parts[0] ?? { sleep: 0 };
+}
+
+/**
+ * The steps with what `excluded` names taken out, keeping the program's
+ * shape: blocks (TaskGroup, timeout) run their body inline, gathers, waits
+ * and as_completed loops become awaits of their parts in turn, shields and
+ * wait_fors their inner awaitable, and the remaining excluded steps are
+ * dropped. Like the version rewrite, a different program.
+ */
+function withoutSteps(steps: Step[], excluded: ReadonlySet<string>): Step[] {
+  const out: Step[] = [];
+  for (const step of steps) out.push(...withoutStep(step, excluded));
+  return out;
+}
+
+function withoutStep(step: Step, excluded: ReadonlySet<string>): Step[] {
+  const body = (b: Step[]) => withoutSteps(b, excluded);
+  switch (step.op) {
+    case "taskgroup":
+    case "timeout":
+      return excluded.has(step.op) ? body(step.body) : [{ ...step, body: body(step.body) } as Step];
+    case "create_task":
+      if (step.group !== undefined && excluded.has("taskgroup")) {
+        const { group: _group, ...rest } = step;
+        return [rest];
+      }
+      return [step];
+    case "cancel":
+      if (step.msg !== undefined && excluded.has("cancel:msg")) {
+        const { msg: _msg, ...rest } = step;
+        return [rest];
+      }
+      return [step];
+    case "await":
+      return plainAwaitables(step.on, excluded).map((on) => ({ op: "await", on }) as Step);
+    case "ensure_future":
+      if (excluded.has("ensure_future")) return [];
+      return [{ ...step, on: oneAwaitable(plainAwaitables(step.on, excluded)) }];
+    case "as_completed": {
+      const parts = step.on.flatMap((aw) => plainAwaitables(aw, excluded));
+      if (excluded.has("as_completed")) return parts.map((on) => ({ op: "await", on }) as Step);
+      const mode = step.mode === "async" && excluded.has("as_completed:async") ? "iter" : step.mode;
+      return [{ ...step, on: parts, ...(mode === undefined ? {} : { mode }) }];
+    }
+    case "try": {
+      const t = { ...step, body: body(step.body) };
+      if (step.except) {
+        t.except = step.except.map((h) => {
+          const c = excluded.has("exception_group") ? plainClause(h) : { ...h };
+          if (h.body !== undefined) c.body = body(h.body);
+          return c;
+        });
+      }
+      if (step.finally) t.finally = body(step.finally);
+      if (excluded.has("except*")) delete t.star;
+      return [t];
+    }
+    case "raise":
+    case "set_exception":
+      if (excluded.has(step.op)) return [];
+      return [excluded.has("exception_group") ? { ...step, exc: firstLeaf(step.exc) } : step];
+    default:
+      if ((step as { op: string }).op === "repeat") {
+        // A repeat not written out yet: its body, rewritten (empty: dropped).
+        const r = step as unknown as { body: Step[] };
+        const inner = body(r.body);
+        return inner.length > 0 ? [{ ...r, body: inner } as unknown as Step] : [];
+      }
+      return excluded.has(step.op) ? [] : [step];
+  }
+}
+
+/**
+ * `s` rewritten so that it uses none of the features `excluded` names (an
+ * implementation's unsupported ones; see scenarioFeatures in validate.ts),
+ * or null when the rewrite is not a valid scenario or still uses one (a
+ * feature no rewrite removes, such as sleep). A scenario that uses none is
+ * returned as it is.
+ */
+export function withoutFeatures(s: Scenario, excluded: ReadonlySet<string>): Scenario | null {
+  // A scenario already without them is kept as generated (a Python that
+  // lacks only what its version's generator never makes sees the scenarios
+  // of before, seed for seed).
+  if (!scenarioFeatures(s).some((f) => excluded.has(f))) return s;
+  const out: Scenario = {
+    ...s,
+    coroutines: s.coroutines.map((c) => ({ ...c, body: withoutSteps(c.body, excluded) })),
+  };
+  if (s.callbacks) out.callbacks = s.callbacks.map((c) => ({ ...c, body: withoutSteps(c.body, excluded) }));
+  if (out.eager && excluded.has("eager")) delete out.eager;
+  if (!validateScenario(out).ok) return null;
+  return scenarioFeatures(out).some((f) => excluded.has(f)) ? null : out;
 }
