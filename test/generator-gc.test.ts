@@ -89,6 +89,14 @@ const FOUND: Array<{ why: string; scenario: Scenario }> = [
     why: "an exception leaving a timeout block keeps the block's timeout, which holds its task",
     scenario: { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "gc" }, { op: "create_future", future: "f0" }, { op: "create_task", coro: "c2", task: "t0" }, { op: "await", on: { coro: "c2" } }] }, { name: "c2", body: [{ op: "taskgroup", group: "g0", body: [{ op: "create_task", coro: "c3", task: "t1", group: "g0" }] }] }, { name: "c3", body: [{ op: "timeout", delay: 1, body: [{ op: "raise", exc: { type: "ValueError" } }] }] }] },
   },
+  {
+    why: "3.11 / 3.12's as_completed generator, while suspended, keeps the last member its callback loop set (its `f`), done or not; 3.13's iterator does not",
+    scenario: { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "gc" }, { op: "create_future", future: "f0" }, { op: "as_completed", on: [{ task: "f0" }, { coro: "c1" }] }] }, { name: "c1", body: [] }] },
+  },
+  {
+    why: "an exception leaving the for loop over as_completed takes the generator off the frame's stack: the traceback does not keep it",
+    scenario: { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "gc" }, { op: "call", coro: "c2" }] }, { name: "c2", body: [{ op: "as_completed", on: [{ coro: "c3" }], timeout: 0 }] }, { name: "c3", body: [] }] },
+  },
 ];
 
 describe.each(pythons)("reference@$version vs CPython ($python)", ({ version, python }) => {

@@ -10,7 +10,7 @@
  */
 import {
   AsyncioImplementation, CompleteAsyncioImplementation, Coroutine, Deadlock, DoneCallback, FEATURE_FUNCTIONS, IterationLimit,
-  PyAsyncContextManager, PyEventLoop, PyFuture, PyHandle, PyTask, PyTaskGroup, PyTimeout,
+  PyAsCompleted, PyAsyncContextManager, PyEventLoop, PyFuture, PyHandle, PyTask, PyTaskGroup, PyTimeout,
 } from "./api";
 import { PyBaseException, isinstance, pyexc } from "./pyexc";
 import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "../../spec/scenario/types";
@@ -264,6 +264,23 @@ export class ScenarioRun implements StepRunner {
     if ("coro" in spec) return `${spec.coro}()`;
     for (const key of ["sleep", "gather", "shield", "wait_for", "wait"]) if (key in spec) return key;
     return "?";
+  }
+
+  /**
+   * gc mode: while `body` runs, the task running it holds `held` (what a
+   * driver method keeps on its frame's value stack, such as a for loop's
+   * iterator); unlike keptOnError's, an exception does not keep it.
+   */
+  private *onStack<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+    const task = this.gcMode && this.running ? this.asyncio.current_task() : null;
+    const frames = (task as { frameRefs?: unknown[][] } | null)?.frameRefs;
+    frames?.push(held);
+    try {
+      return yield* body;
+    } finally {
+      const i = frames?.lastIndexOf(held) ?? -1;
+      if (i >= 0) frames!.splice(i, 1);
+    }
   }
 
   /**
@@ -608,6 +625,13 @@ export class ScenarioRun implements StepRunner {
 
   private *asCompleted(parts: Aw[], timeout: number | null, mode: "iter" | "async"): Coroutine {
     const it = this.asyncio.as_completed(parts, timeout);
+    // gc mode: the for loop's iterator is on the frame's value stack, held
+    // while the loop runs; an exception leaving the frame takes it off (a
+    // traceback keeps a frame's locals, not its stack).
+    return yield* this.onStack([it], this.iterate(it, mode));
+  }
+
+  private *iterate(it: PyAsCompleted, mode: "iter" | "async"): Coroutine {
     if (mode === "async") {
       // Before 3.13 as_completed returns a plain generator, which `async for` rejects.
       if (!it.__anext__) throw pyexc("TypeError", "'async for' requires an object with __aiter__ method, got generator");

@@ -39,7 +39,7 @@ type Aw = Coroutine | PyFuture;
 export function as_completed(aws: Aw[], timeout: number | null): PyAsCompleted {
   const loop = get_running_loop();
   if (loop.profile.asCompletedIterator) return new AsCompletedIterator(aws, timeout, loop);
-  return plainIterator(asCompletedGenerator(aws, timeout));
+  return new AsCompletedGenerator(aws, timeout);
 }
 
 /**
@@ -52,6 +52,11 @@ class Completions {
   private timeoutHandle: TimerHandle | null = null;
   /** How many awaitables iteration hands out: one per distinct input. */
   readonly count: number;
+  /**
+   * The member the loop that adds the callbacks ends on (the last in set
+   * order): 3.11 / 3.12's generator keeps that loop variable in its frame.
+   */
+  readonly lastMember: Future | null = null;
 
   /** 3.13's _wait_for_one is a method of the iterator; before, a closure over the queue. */
   private readonly selfInFrame: boolean;
@@ -64,7 +69,10 @@ class Completions {
     holding(this.onTimeout, this);
     this.todo = new PySet<Future>([], setHash);
     for (const aw of pySetOfAwaitables(aws)) this.todo.add(ensure_future(aw, loop));
-    for (const f of this.todo) f.add_done_callback(this.onCompletion);
+    for (const f of this.todo) {
+      f.add_done_callback(this.onCompletion);
+      this.lastMember = f;
+    }
     if (this.todo.size > 0 && timeout !== null) this.timeoutHandle = loop.call_later(timeout, this.onTimeout);
     this.count = this.todo.size;
   }
@@ -129,19 +137,49 @@ function pySetOfAwaitables(aws: Aw[]): Aw[] {
   return [...set, ...coroutines];
 }
 
-/** 3.11 / 3.12: the generator; nothing happens before the first next(). */
-function* asCompletedGenerator(aws: Aw[], timeout: number | null): Generator<Coroutine, void, undefined> {
-  const completions = new Completions(aws, timeout, get_running_loop());
-  for (let i = 0; i < completions.count; i++) yield completions.waitForOne(true);
-}
+/**
+ * 3.11 / 3.12's as_completed, a generator: nothing happens before the first
+ * next(). While it is suspended its frame holds the inputs, the shared state
+ * and the variable of its `for f in todo: f.add_done_callback(...)` loop —
+ * so the last member in set order stays alive even once it is done and
+ * handed out (3.13 adds the callbacks in __init__, whose `f` dies with the
+ * call). The frame is cleared when the generator is exhausted.
+ */
+class AsCompletedGenerator implements PyAsCompleted {
+  private completions: Completions | null = null;
+  private handedOut = 0;
+  private frame: unknown[];
 
-function plainIterator(gen: Generator<Coroutine, void, undefined>): PyAsCompleted {
-  return {
-    __next__(): Coroutine | undefined {
-      const r = gen.next();
-      return r.done ? undefined : r.value;
-    },
-  };
+  constructor(
+    private readonly aws: Aw[],
+    private readonly timeout: number | null,
+  ) {
+    this.frame = [aws];
+  }
+
+  __next__(): Coroutine | undefined {
+    if (this.completions === null) {
+      if (this.frame.length === 0) return undefined; // exhausted, or raised
+      try {
+        this.completions = new Completions(this.aws, this.timeout, get_running_loop());
+      } catch (e) {
+        this.frame = [];
+        throw e;
+      }
+      this.frame = [this.aws, this.completions, this.completions.lastMember];
+    }
+    if (this.handedOut === this.completions.count) {
+      this.frame = [];
+      return undefined;
+    }
+    this.handedOut++;
+    return this.completions.waitForOne(true);
+  }
+
+  /** What the suspended generator's frame holds (gc.ts). */
+  gcReferents(): unknown[] {
+    return this.frame;
+  }
 }
 
 /** 3.13's _AsCompletedIterator: plain and async iteration over the same queue. */
