@@ -357,7 +357,6 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     }
   }
 
-
   // Each finished clause goes to the journal as it finishes: a run killed halfway keeps them (report --resume).
   const journalFile = path.join(path.dirname(path.resolve(failuresDir)), JOURNAL_NAME);
   const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
