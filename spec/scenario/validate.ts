@@ -83,6 +83,10 @@ function schemaValidator(): ReturnType<Ajv2020["compile"]> {
 
 /** Check that `input` is a valid scenario; on success it is returned as is, typed. */
 export function validateScenario(input: unknown): ValidationResult {
+  // Depth first, without recursion: every later pass (repeat expansion, the
+  // schema, the semantic walks) recurses and would overflow the stack.
+  const tooDeep = nestingError(input);
+  if (tooDeep !== null) return { ok: false, errors: [tooDeep] };
   // repeat steps are written out first (./repeat.ts); the expanded scenario
   // is what is checked and returned, with errors at the written paths.
   const expansion = expandRepeats(input);
@@ -95,6 +99,33 @@ export function validateScenario(input: unknown): ValidationResult {
   const scenario = data as Scenario;
   const errors = mapRepeatPaths(expansion, semanticErrors(scenario));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, scenario };
+}
+
+/**
+ * How deeply a scenario's JSON may nest (objects and arrays, the scenario
+ * itself being level 1). The bound comes from CPython, which must compile the
+ * scenario's Python reproducer: a function nests at most 20 blocks (try,
+ * except handler, async with, for), and a try with except and finally costs
+ * 3 blocks for 4 JSON levels (the costliest nesting measured), which 32
+ * levels keep within 20, as they keep reproducers within CPython's 100 levels
+ * of indentation and 200 nested parentheses (test/deep-input.test.ts). docs/scenario-language.md states the limit.
+ */
+export const MAX_NESTING = 32;
+
+/** The first place where `input` nests deeper than MAX_NESTING, found with an explicit stack. */
+function nestingError(input: unknown): ValidationError | null {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: input, path: "$", depth: 1 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (value === null || typeof value !== "object") continue;
+    if (depth > MAX_NESTING) {
+      return { path, message: `nested deeper than the limit of ${MAX_NESTING} levels of objects and arrays` };
+    }
+    for (const [key, child] of Object.entries(value)) {
+      stack.push({ value: child, path: childPath(path, value, key), depth: depth + 1 });
+    }
+  }
+  return null;
 }
 
 /** Errors found in an expanded scenario, at the paths of the written one (one per path: a repeat repeats its errors). */
