@@ -148,7 +148,7 @@ function trimManifest() {
 function build() {
   const hash = inputsHash();
   if (!process.argv.includes("--force") && upToDate(hash)) {
-    console.log("dist/ is up to date with the sources");
+    console.error("dist/ is up to date with the sources"); // stderr: npm pack --json prints JSON on stdout
     return;
   }
   compile();

@@ -399,6 +399,13 @@ const SCENARIOS: Record<string, Scenario> = {
 // every awaitable, callbacks, eager tasks and except*.
 
 const TASK_API_SCENARIOS: Record<string, Scenario> = {
+  "ensure_future: handles on gather's, shield's and wait_for's futures (spec/examples/language/future-handles.json)": JSON.parse(
+    fs.readFileSync(path.join(__dirname, "..", "spec", "examples", "language", "future-handles.json"), "utf8"),
+  ) as Scenario,
+  "a coroutine made and never awaited, and the tasks' own handles": sc(
+    { name: "main", body: [{ op: "log", label: "a" }, { op: "unawaited", coro: "w" }, { op: "inspect", task: "$main" }, { op: "create_task", coro: "w", task: "t" }, { op: "await", on: { task: "t" } }] },
+    { name: "w", body: [{ op: "inspect", task: "$current" }, { op: "return", value: 1 }] },
+  ),
   "futures: create, set, probe, await, cancel; task probes": scc(
     [
       { name: "on_done", body: [{ op: "log", label: "future done" }, { op: "result", task: "f" }] },

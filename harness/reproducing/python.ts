@@ -811,7 +811,23 @@ COLLECTING = False
 
 
 class Handles(dict):
-    """T: in gc mode a handle bound again lets go of its old object into LIMBO."""
+    """T: in gc mode a handle bound again lets go of its old object into LIMBO.
+    "$current" is asyncio.current_task() (None in a callback) and "$main" the
+    main task, as the driver reads them."""
+
+    main = None
+
+    def get(self, key, default=None):
+        if key == "$current":
+            return asyncio.current_task()
+        if key == "$main":
+            return self.main
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        if key in ("$current", "$main"):
+            return self.get(key)
+        return super().__getitem__(key)
 
     def __setitem__(self, key, value):
         old = self.get(key)
@@ -1328,7 +1344,7 @@ def run(coro, eager=False, gc_mode=False):
         LOOP.set_task_factory(asyncio.create_eager_task_factory(PINNED_TASK))
     LOOP.set_exception_handler(exception_handler)
     NAME_BASE = name_base()
-    main_task = LOOP.create_task(coro)
+    main_task = T.main = LOOP.create_task(coro)
     end = run_loop(main_task)
     if GC_MODE:
         collect()
