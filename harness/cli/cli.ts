@@ -58,6 +58,17 @@ function seedOption(value: string): number {
   return n | 0;
 }
 
+/**
+ * An error message as the terminal should see it: control characters other
+ * than the line breaks between its lines (ESC, CR, BEL, C1 codes...) written
+ * as \xNN escapes, so that text quoted from a malformed scenario or baseline
+ * cannot move the cursor, recolour or retitle the user's terminal.
+ */
+export function printableLines(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  return message.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 async function cmdReplay(file: string, opts: { impl: string; json?: boolean }): Promise<number> {
   let text: string;
   try {
@@ -223,11 +234,11 @@ export async function main(argv: string[]): Promise<number> {
     // The implementation could not start (it threw, hung or exited while loading, or said a bad hello): its fault, not the user's.
     // (Checked first: it is a UsageError to every other caller.)
     if (e instanceof ImplementationError) {
-      process.stderr.write(`aiospec: ${e.message}\n`);
+      process.stderr.write(`aiospec: ${printableLines(e.message)}\n`);
       return 1;
     }
     if (e instanceof UsageError) {
-      process.stderr.write(`aiospec: ${e.message}\n`);
+      process.stderr.write(`aiospec: ${printableLines(e.message)}\n`);
       return 2;
     }
     process.stderr.write(`aiospec: internal error: ${(e as Error).stack ?? e}\n`);

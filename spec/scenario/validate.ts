@@ -108,7 +108,8 @@ export function validateScenario(input: unknown): ValidationResult {
  * except handler, async with, for), and a try with except and finally costs
  * 3 blocks for 4 JSON levels (the costliest nesting measured), which 32
  * levels keep within 20, as they keep reproducers within CPython's 100 levels
- * of indentation and 200 nested parentheses (test/deep-input.test.ts). docs/scenario-language.md states the limit.
+ * of indentation and 200 nested parentheses (test/deep-input.test.ts).
+ * docs/scenario-language.md states the limit.
  */
 export const MAX_NESTING = 32;
 
