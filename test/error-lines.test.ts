@@ -60,3 +60,48 @@ describe("control characters in a one-line error are escaped", () => {
     expect(r.stderr).not.toMatch(CONTROL);
   });
 });
+
+describe("control characters an implementation sends are escaped on every line aiospec prints", () => {
+  // Its id (hence its description) holds HOSTILE; every sleep prints HOSTILE and exits.
+  const impl = path.join(ROOT, "test", "fixtures", "hostile", "escapes.ts");
+
+  function everything(args: string[]): { status: number | null; text: string } {
+    const r = spawnSync("node", [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
+    return { status: r.status, text: r.stdout + r.stderr };
+  }
+
+  it("run: the header, the per-clause lines, the failure and the restart warning", () => {
+    const r = everything(["run", "--impl", impl, "--clause", "sleep.result", "--runs", "3", "--seed", "1", "--json", path.join(tmp, "escapes.json")]);
+    expect(r.status).toBe(1);
+    expect(r.text).not.toMatch(CONTROL);
+    // the description (header), the child's output quoted by the crash and by the warning
+    expect(r.text).toMatch(/aiospec run: .*escapes\\x1b\[31mRED\\x1b\]0;pwned\\x07\\x0d\\x7f\\x9b2J@3\.13/);
+    expect(r.text).toMatch(/crash: .*its output: \\x1b\[31mRED/);
+    expect(r.text).toMatch(/warning: .*restarted after: .*\\x1b\[31mRED/);
+  }, 320_000);
+
+  it("replay: the trace's heading names the implementation", () => {
+    const file = write("no-sleep.json", JSON.stringify({ aiospec: 1, coroutines: [{ name: "main", body: [{ op: "log", label: "x" }] }] }));
+    const r = everything(["replay", file, "--impl", impl]);
+    expect(r.status).toBe(0);
+    expect(r.text).not.toMatch(CONTROL);
+    expect(r.text).toContain("escapes\\x1b[31mRED");
+  }, 320_000);
+
+  it("a baseline's implementation pattern, quoted in the warning about an entry that matches no clause", () => {
+    const baseline = { format: "aiospec-baseline", schemaVersion: 1, knownFailures: [{ implementation: `x${HOSTILE}`, clause: "nomatch.*", reason: "r" }] };
+    const file = write("hostile-baseline.json", JSON.stringify(baseline));
+    const r = everything(["run", "--impl", "reference", "--clause", "sleep.result", "--runs", "1", "--seed", "1", "--baseline", file]);
+    expect(r.status).toBe(0);
+    expect(r.text).toContain('no clause matches "nomatch.*" (x\\x1b[31mRED');
+    expect(r.text).not.toMatch(CONTROL);
+  }, 320_000);
+});
+
+describe("printableLines", () => {
+  it("keeps newlines and printable text, escapes the rest", async () => {
+    const { printableLines } = await import("../harness/cli/terminal");
+    expect(printableLines("a\nb")).toBe("a\nb");
+    expect(printableLines("é ✓ \x1b[2J\t\r")).toBe("é ✓ \\x1b[2J\\x09\\x0d");
+  });
+});

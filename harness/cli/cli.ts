@@ -27,6 +27,7 @@ import { MAX_TIMER_MS } from "../targets/isolation/limits";
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 import { addMutantsCommand } from "./mutants";
 import { formatTrace } from "../reporting/format";
+import { printableLines } from "./terminal";
 import { canonicalJson } from "../../spec/scenario/trace";
 
 function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER, why = "") {
@@ -58,16 +59,7 @@ function seedOption(value: string): number {
   return n | 0;
 }
 
-/**
- * An error message as the terminal should see it: control characters other
- * than the line breaks between its lines (ESC, CR, BEL, C1 codes...) written
- * as \xNN escapes, so that text quoted from a malformed scenario or baseline
- * cannot move the cursor, recolour or retitle the user's terminal.
- */
-export function printableLines(message: string): string {
-  // eslint-disable-next-line no-control-regex
-  return message.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-}
+export { printableLines } from "./terminal";
 
 async function cmdReplay(file: string, opts: { impl: string; json?: boolean }): Promise<number> {
   let text: string;
@@ -87,7 +79,8 @@ async function cmdReplay(file: string, opts: { impl: string; json?: boolean }): 
   try {
     const trace = await target.run(parsed.scenario);
     if (opts.json) process.stdout.write(canonicalJson(trace) + "\n");
-    else process.stdout.write(`# ${target.id}: ${target.description}\n${formatTrace(trace)}\n`);
+    // (The trace quotes the scenario's names and the implementation's messages.)
+    else process.stdout.write(printableLines(`# ${target.id}: ${target.description}\n${formatTrace(trace)}`) + "\n");
     return 0;
   } catch (e) {
     // No trace (timeout, crash, error): the implementation's doing, exit 1.
@@ -241,7 +234,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`aiospec: ${printableLines(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`aiospec: internal error: ${(e as Error).stack ?? e}\n`);
+    // A stack's message may quote an implementation or a scenario too.
+    process.stderr.write(`aiospec: internal error: ${printableLines(String((e as Error)?.stack ?? e))}\n`);
     return 2;
   }
 }

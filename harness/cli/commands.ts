@@ -40,10 +40,21 @@ import { buildRunReport } from "../reporting/run-report";
 import { failureText, flakySummary, indent, resultLine } from "../reporting/text";
 import { writeFailureFiles } from "../reporting/failures";
 import { JOURNAL_NAME, Journal, readJournal } from "./journal";
+import { printableLines } from "./terminal";
 
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 
 export { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
+
+// Everything this module prints quotes implementations (ids, descriptions,
+// messages, traces) or the user's files: escaped on its way out (terminal.ts).
+function toStdout(text: string): void {
+  process.stdout.write(printableLines(text));
+}
+
+function toStderr(text: string): void {
+  process.stderr.write(printableLines(text));
+}
 
 export interface RunCommandOptions {
   impl: string;
@@ -285,7 +296,8 @@ async function execute(
   onFinished: (index: number, r: ClauseResult) => void = () => {},
 ): Promise<ExecuteResult> {
   const started = new Date();
-  const progress = makeProgress(clauses.length, o.runs, progressLabel);
+  const progress = makeProgress(clauses.length, o.runs, printableLines(progressLabel));
+  const line = (text: string) => progress.line(printableLines(text));
   const pending = new Map<number, ClauseResult>();
   let nextToShow = 0;
   const pool = new ClausePool(clauses, target, o, {
@@ -295,12 +307,12 @@ async function execute(
       onFinished(i, r);
       pending.set(i, r);
       while (pending.has(nextToShow)) {
-        onOrdered(nextToShow, pending.get(nextToShow)!, (t) => progress.line(t));
+        onOrdered(nextToShow, pending.get(nextToShow)!, line);
         pending.delete(nextToShow);
         nextToShow++;
       }
     },
-    onWarning: (m) => progress.line(`aiospec: warning: ${m}`),
+    onWarning: (m) => line(`aiospec: warning: ${m}`),
   });
   let signal: NodeJS.Signals | null = null;
   const release = onInterrupt((s) => {
@@ -315,8 +327,8 @@ async function execute(
     progress.stop();
   }
   // Finished clauses not yet shown (an interrupt left a gap before them).
-  for (const [i, r] of [...pending.entries()].sort((a, b) => a[0] - b[0])) onOrdered(i, r, (t) => process.stdout.write(t + "\n"));
-  if (signal) process.stderr.write(`\naiospec: ${signal === "SIGINT" ? "interrupted (Ctrl-C)" : `got ${signal}`}; reporting the ${outcome.results.filter(Boolean).length} clause(s) that finished\n`);
+  for (const [i, r] of [...pending.entries()].sort((a, b) => a[0] - b[0])) onOrdered(i, r, (t) => toStdout(t + "\n"));
+  if (signal) toStderr(`\naiospec: ${signal === "SIGINT" ? "interrupted (Ctrl-C)" : `got ${signal}`}; reporting the ${outcome.results.filter(Boolean).length} clause(s) that finished\n`);
   const finished = new Date();
   return {
     results: outcome.results,
@@ -353,7 +365,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   const { runs, jobs } = plan;
   if (baseline) {
     for (const e of staleEntries(baseline, all.map((c) => c.id))) {
-      process.stderr.write(`aiospec: warning: baseline ${opts.baseline}: no clause matches "${e.clause}" (${e.implementation})\n`);
+      toStderr(`aiospec: warning: baseline ${opts.baseline}: no clause matches "${e.clause}" (${e.implementation})\n`);
     }
   }
 
@@ -373,10 +385,10 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
 
   let run: ExecuteResult;
   try {
-    process.stderr.write(
+    toStderr(
       `aiospec run: ${target.id} (${target.description}); ${clauses.length} clause(s), ${runs} runs each, seed ${seed}, ${Math.min(jobs, clauses.length)} job(s)\n`,
     );
-    for (const n of plan.notes) process.stderr.write(`aiospec: ${n}\n`);
+    for (const n of plan.notes) toStderr(`aiospec: ${n}\n`);
     run = await execute(clauses, target, { impl: opts.impl, runs, seed, path: opts.path, timeoutMs, jobs }, "aiospec", (i, r, line) => {
       const cr = clauseReport(clauses[i], r, target.id, { failuresDir, version: target.version });
       if (baseline) applyBaseline([cr], baseline, opts.baseline!, impl, !!opts.strict);
@@ -390,7 +402,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   } finally {
     await target.close();
   }
-  for (const w of warnings) process.stderr.write(`aiospec: warning: ${w}\n`);
+  for (const w of warnings) toStderr(`aiospec: warning: ${w}\n`);
 
   const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing, failuresDir };
   let report = buildRunReport({ ...base, options, notes: plan.notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
@@ -410,24 +422,24 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   }
 
   const written = writeRunReports(outputs, report, opts.out);
-  process.stdout.write(`${totalsLine(report.summary)}\n`);
+  toStdout(`${totalsLine(report.summary)}\n`);
   const b = report.baseline;
   if (b) {
-    process.stdout.write(`baseline ${b.file}: ${b.knownFailures.length} known failure(s), ${b.newFailures.length} new failure(s), ${b.unexpectedPasses.length} unexpected pass(es)${b.strict ? " (strict)" : ""}\n`);
-    if (b.newFailures.length) process.stdout.write(`  new failures: ${b.newFailures.join(", ")}\n`);
-    if (b.unexpectedPasses.length) process.stdout.write(`  unexpected passes (no longer failing; remove them with --update-baseline): ${b.unexpectedPasses.join(", ")}\n`);
+    toStdout(`baseline ${b.file}: ${b.knownFailures.length} known failure(s), ${b.newFailures.length} new failure(s), ${b.unexpectedPasses.length} unexpected pass(es)${b.strict ? " (strict)" : ""}\n`);
+    if (b.newFailures.length) toStdout(`  new failures: ${b.newFailures.join(", ")}\n`);
+    if (b.unexpectedPasses.length) toStdout(`  unexpected passes (no longer failing; remove them with --update-baseline): ${b.unexpectedPasses.join(", ")}\n`);
   }
   const flaky = report.results.filter((r) => r.status === "flaky");
   if (flaky.length) {
-    process.stdout.write(`flaky (failed once, passed when run again; they do not fail the run): ${flaky.map((r) => r.id).join(", ")}\n`);
+    toStdout(`flaky (failed once, passed when run again; they do not fail the run): ${flaky.map((r) => r.id).join(", ")}\n`);
   }
   const inconclusive = report.results.filter((r) => r.status === "inconclusive");
   if (inconclusive.length) {
-    process.stdout.write(`inconclusive (no failure, but too few cases checked to call it a pass; they do not fail the run): ${inconclusive.map((r) => r.id).join(", ")}\n`);
+    toStdout(`inconclusive (no failure, but too few cases checked to call it a pass; they do not fail the run): ${inconclusive.map((r) => r.id).join(", ")}\n`);
   }
-  if (baselineNote) process.stdout.write(baselineNote + "\n");
-  if (!report.complete) process.stdout.write(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
-  if (written.length) process.stderr.write(`aiospec: wrote ${written.join(", ")}\n`);
+  if (baselineNote) toStdout(baselineNote + "\n");
+  if (!report.complete) toStdout(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
+  if (written.length) toStderr(`aiospec: wrote ${written.join(", ")}\n`);
   journal.end(run.interrupted, run.timing);
   return report.exitCode;
 }
@@ -464,9 +476,9 @@ export async function cmdResume(file: string, opts: ResumeOptions): Promise<numb
     timing, options: j.start.options, notes, baseline: null, failuresDir: j.start.failuresDir,
   });
   const written = writeRunReports(outputs, report, any === undefined ? path.dirname(path.resolve(file)) : opts.out);
-  process.stdout.write(`${totalsLine(report.summary)}\n`);
-  if (!report.complete) process.stdout.write(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
-  if (written.length) process.stderr.write(`aiospec: wrote ${written.join(", ")}\n`);
+  toStdout(`${totalsLine(report.summary)}\n`);
+  if (!report.complete) toStdout(`incomplete: ${report.notRun.length} clause(s) did not run\n`);
+  if (written.length) toStderr(`aiospec: wrote ${written.join(", ")}\n`);
   return report.exitCode;
 }
 
@@ -554,7 +566,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   let runsShown = opts.runs ?? DEFAULT_RUNS;
   let internalErrors = 0;
   let maxJobs = 1;
-  process.stderr.write(
+  toStderr(
     `aiospec report: ${runnable.length} implementation(s) × ${clauses.length} clause(s), ${opts.runs ?? `${DEFAULT_RUNS} (${REALTIME.runs} on a real clock)`} runs each, seed ${opts.seed}` +
       `${absent.length ? `; absent here: ${absent.map((a) => a.id).join(", ")}` : ""}\n`,
   );
@@ -567,7 +579,7 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
           opened = await openForRun(e.id, opts.timeoutMs);
         } catch (err) {
           absent.push({ id: e.id, description: e.description, reason: `could not start: ${(err as Error).message}` });
-          process.stdout.write(`${e.id.padEnd(28)} could not start: ${(err as Error).message}\n`);
+          toStdout(`${e.id.padEnd(28)} could not start: ${(err as Error).message}\n`);
           continue;
         }
       }
@@ -576,8 +588,8 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
         const plan = runPlan(target, clauses, opts);
         runsShown = opts.runs ?? DEFAULT_RUNS;
         maxJobs = Math.max(maxJobs, plan.jobs);
-        process.stderr.write(`[${k + 1}/${runnable.length}] ${target.id}: ${target.description}; ${plan.runs} runs, ${plan.jobs} job(s)\n`);
-        for (const n of plan.notes) process.stderr.write(`  ${n}\n`);
+        toStderr(`[${k + 1}/${runnable.length}] ${target.id}: ${target.description}; ${plan.runs} runs, ${plan.jobs} job(s)\n`);
+        for (const n of plan.notes) toStderr(`  ${n}\n`);
         const run = await execute(clauses, target, { impl: e.id, runs: plan.runs, seed: opts.seed, timeoutMs, jobs: plan.jobs }, target.id, () => {});
         interrupted = run.interrupted;
         const report = buildRunReport({
@@ -600,13 +612,13 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
         });
         reports.push(report);
         const line = `${target.id.padEnd(28)} ${totalsLine(report.summary)} (${duration(run.timing.elapsedMs)})`;
-        process.stdout.write(line + "\n");
+        toStdout(line + "\n");
       } catch (err) {
         // A bug of aiospec on one implementation must not lose the others' rows.
         internalErrors++;
         const message = (err as Error).message.split("\n")[0];
         absent.push({ id: e.id, description: e.description, reason: `aiospec failed on it (internal error): ${message}` });
-        process.stderr.write(`aiospec: internal error on ${e.id}: ${(err as Error).stack ?? err}\n`);
+        toStderr(`aiospec: internal error on ${e.id}: ${(err as Error).stack ?? err}\n`);
       } finally {
         await target.close();
         targets.delete(e.id);
@@ -628,12 +640,12 @@ export async function cmdReport(opts: ReportCommandOptions): Promise<number> {
   };
   fs.mkdirSync(out, { recursive: true });
   const md = renderMatrixMarkdown(matrix);
-  if (Buffer.byteLength(md, "utf8") > MARKDOWN_MAX_BYTES + 4096) process.stderr.write("aiospec: warning: summary.md is over 1 MiB\n");
+  if (Buffer.byteLength(md, "utf8") > MARKDOWN_MAX_BYTES + 4096) toStderr("aiospec: warning: summary.md is over 1 MiB\n");
   writeFileAtomic(path.join(out, "matrix.json"), (write) => jsonChunks(matrix, write));
   writeFileAtomic(path.join(out, "index.html"), renderHtml(reports, { seed: opts.seed, runs: runsShown, generatedAt: matrix.timing.finishedAt, absent }));
   writeFileAtomic(path.join(out, "summary.md"), md);
-  if (absent.length) process.stdout.write(`absent (${absent.length}): ${absent.map((a) => `${a.id}${a.install ? ` — ${a.install}` : ""}`).join("; ")}\n`);
-  process.stderr.write(`aiospec: wrote ${["matrix.json", "index.html", "summary.md"].map((f) => path.relative(process.cwd(), path.join(out, f)) || f).join(", ")} (${duration(matrix.timing.elapsedMs)})\n`);
+  if (absent.length) toStdout(`absent (${absent.length}): ${absent.map((a) => `${a.id}${a.install ? ` — ${a.install}` : ""}`).join("; ")}\n`);
+  toStderr(`aiospec: wrote ${["matrix.json", "index.html", "summary.md"].map((f) => path.relative(process.cwd(), path.join(out, f)) || f).join(", ")} (${duration(matrix.timing.elapsedMs)})\n`);
   if (interrupted) return EXIT.interrupted;
   return internalErrors > 0 || reports.some((r) => r.summary.errors > 0) ? EXIT.usage : EXIT.ok;
 }

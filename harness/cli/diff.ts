@@ -12,6 +12,7 @@ import { DiffResult, commonVersion, differential, divergenceSignature } from "..
 import type { DiffSize } from "../running/sizes";
 import { formatDifference, formatTrace } from "../reporting/format";
 import { toPython } from "../reproducing/python";
+import { printableLines } from "./terminal";
 
 function progressReporter(total: number): { tick: (n: number) => void; done: () => void } {
   const tty = process.stderr.isTTY && !process.env.CI;
@@ -132,12 +133,12 @@ export async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): P
   const [a, b] = await resolvePair(idA, idB);
   try {
     const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
-    process.stderr.write(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} ${opts.size === "small" ? "" : `${opts.size} `}scenarios, seed ${seed}\n`);
+    process.stderr.write(printableLines(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} ${opts.size === "small" ? "" : `${opts.size} `}scenarios, seed ${seed}`) + "\n");
     const note = versionNote(a, b);
-    if (note && !opts.json) process.stderr.write(`note: ${note}\n`);
+    if (note && !opts.json) process.stderr.write(printableLines(`note: ${note}`) + "\n");
     for (const t of [a, b]) {
       const release = releaseNote(t);
-      if (release && !opts.json) process.stderr.write(`note: ${release}\n`);
+      if (release && !opts.json) process.stderr.write(printableLines(`note: ${release}`) + "\n");
     }
     const progress = progressReporter(opts.runs);
     // Each search stops at its first divergence; with --distinct N, new
@@ -239,7 +240,8 @@ export async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): P
       lines.push(`  both errored ${bothErrored}: neither side produced a trace (not compared); the first: ${a.id}: ${e.a} | ${b.id}: ${e.b}`);
     }
     for (const [sig, n] of Object.entries(ignored).sort((x, y) => y[1] - x[1])) lines.push(`  ignored ${n}: ${sig}`);
-    process.stdout.write(lines.join("\n") + "\n");
+    // The traces and messages quote both implementations: escaped for the terminal (terminal.ts).
+    process.stdout.write(printableLines(lines.join("\n")) + "\n");
     return code;
   } finally {
     await Promise.all([a.close(), b.close()]);
