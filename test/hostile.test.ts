@@ -228,3 +228,46 @@ describe("a run killed with SIGKILL", () => {
     expect(await main(["report", "--resume", path.join(tmp, "missing.jsonl")])).toBe(2);
   });
 });
+
+/** `aiospec` as its own process: its stdout and stderr are what a user's terminal or CI log would get. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe.concurrent("a module writing to file descriptors 1 and 2 directly (fs.writeSync)", () => {
+  const impl = path.join(HOSTILE, "writes-fd.ts");
+  const MARKS = /FD[12]-WRITTEN-DIRECTLY|\.{100}/;
+
+  it("does not reach aiospec's stdout or stderr: the terminal lines and the JSON report are aiospec's alone", async () => {
+    const json = path.join(tmp, "writes-fd.json");
+    const r = await cli(["run", "--impl", impl, "--clause", CLAUSES, "--runs", "5", "--seed", "1", "--json", json, "--jobs", "1"]);
+    process.stderr.write(`hostile: writes-fd: exit ${r.code}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(MARKS);
+    // Every stdout line is one of aiospec's: a clause line or the totals.
+    for (const line of r.stdout.trimEnd().split("\n")) expect(line).toMatch(/^(PASS|\d+ passed)/);
+    const report = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(report.complete).toBe(true);
+    expect(report.results.map((x: { status: string }) => x.status)).toEqual(["pass", "pass"]);
+  }, WALL_MS);
+
+  it("is captured like any output: a crash message quotes both", async () => {
+    const json = path.join(tmp, "writes-fd-exit.json");
+    const r = await cli(["run", "--impl", impl, "--clause", "sleep.result", "--runs", "5", "--seed", "1", "--json", json, "--jobs", "1"], { AIOSPEC_HOSTILE_EXIT: "1" });
+    expect(r.code).toBe(1);
+    const failure = JSON.parse(fs.readFileSync(json, "utf8")).results[0].failure;
+    expect(failure.verdict).toBe("crash");
+    expect(failure.message).toMatch(/exited with code 4; its output: /);
+    expect(failure.message).toContain("FD1-WRITTEN-DIRECTLY");
+    expect(failure.message).toContain("FD2-WRITTEN-DIRECTLY");
+    // Quoted by aiospec in its failure line, never written raw: each marker only after "its output:".
+    for (const line of (r.stdout + r.stderr).split("\n").filter((l) => l.includes("WRITTEN-DIRECTLY"))) expect(line).toMatch(/its output: /);
+  }, WALL_MS);
+});

@@ -40,6 +40,22 @@ const ENTRY = path.join(__dirname, "child-entry.js");
 export const OUTPUT_KEEP = 4096;
 /** How often the child's resident memory is read. */
 const MEMORY_POLL_MS = 250;
+/** Longest wait, once the child exited, for the rest of its output. */
+const OUTPUT_DRAIN_MS = 500;
+
+/** Resolves once the child's stdout and stderr have both ended, or after `ms`. */
+function drained(child: ChildProcess, ms: number): Promise<void> {
+  const ended = (s: NodeJS.ReadableStream | null) =>
+    new Promise<void>((resolve) => {
+      if (s === null || (s as { readableEnded?: boolean }).readableEnded || (s as { destroyed?: boolean }).destroyed) return resolve();
+      s.once("end", resolve);
+      s.once("close", resolve);
+      s.once("error", resolve);
+    });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => {}), late]).finally(() => clearTimeout(timer));
+}
 
 interface InFlight {
   seq: number;
@@ -113,16 +129,21 @@ export class ChildEngine implements Engine {
       // What it started and left in its process group (or beyond) goes with it.
       killProcessTree(pid, this.pipes);
       untrack();
-      // Grandchildren holding the pipes must not keep the harness alive.
-      this.child.stdout?.destroy();
-      this.child.stderr?.destroy();
-      const when = this.loaded ? "" : " before the implementation was loaded";
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const oom = /heap out of memory|Reached heap limit/.test(this.output)
-        ? `the child process ran out of memory (out of memory: its heap is limited to ${limits.workerHeapMb} MB)`
-        : null;
-      this.die(oom ?? `the child process ${how}${when}${this.outputNote()}`, "crash");
-      exitedResolve();
+      // What it wrote just before it exited may still be in the pipes (the
+      // exit can be seen first): read them to their end, a moment at most,
+      // so that the message quotes it. Then stop reading: grandchildren
+      // holding the pipes must not keep the harness alive.
+      void drained(this.child, OUTPUT_DRAIN_MS).then(() => {
+        this.child.stdout?.destroy();
+        this.child.stderr?.destroy();
+        const when = this.loaded ? "" : " before the implementation was loaded";
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        const oom = /heap out of memory|Reached heap limit/.test(this.output)
+          ? `the child process ran out of memory (out of memory: its heap is limited to ${limits.workerHeapMb} MB)`
+          : null;
+        this.die(oom ?? `the child process ${how}${when}${this.outputNote()}`, "crash");
+        exitedResolve();
+      });
     });
     // Buffers and native memory are outside the V8 heap limit: watch the whole process.
     this.memoryTimer = setInterval(() => this.checkMemory(pid), MEMORY_POLL_MS);
