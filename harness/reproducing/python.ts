@@ -2,8 +2,11 @@
  * Turn a scenario into a standalone Python program: the reproducer a user
  * gets when aiospec finds a counterexample.
  *
- * The program is plain Python (3.11+; 3.12+ for eager tasks, 3.13+ for async
- * iteration of as_completed) using only the standard library. Each scenario
+ * The program is plain Python, from the oldest version whose features the
+ * scenario uses (3.8 without any; 3.11 for TaskGroup, timeouts and exception
+ * groups, 3.12 for eager tasks, 3.13 for async iteration of as_completed;
+ * what older versions lack is feature-detected, as the driver does), using
+ * only the standard library. Each scenario
  * coroutine becomes one `async def` whose steps are real asyncio statements
  * (`await asyncio.sleep(1)`, `T["t1"] = asyncio.create_task(...)`,
  * `async with asyncio.TaskGroup() as G["g"]:`, `async with
@@ -154,7 +157,7 @@ const PY_BUILTINS = (
 /** The module-level names the program itself defines or imports (see PRELUDE and the main block). */
 const PROGRAM_GLOBALS = [
   "asyncio", "functools", "itertools", "json", "re", "sys", "warnings", "_REPR_START",
-  "CustomError", "Deadlock", "IterationLimit", "MAX_LOOP_ITERATIONS",
+  "CustomError", "GROUP_TYPES", "Deadlock", "IterationLimit", "MAX_LOOP_ITERATIONS",
   "T", "G", "CM", "H", "LOOP", "NAME_BASE", "RECORDING",
   "emit", "log", "caught", "awaited", "bound", "handle", "present", "gather", "shield", "wait_for", "wait",
   "probe", "inspect", "labelled", "group_task", "coroutine", "callback",
@@ -219,7 +222,7 @@ const RAISE_EXPR: Record<string, string> = {
   KeyboardInterrupt: "KeyboardInterrupt",
   SystemExit: "SystemExit",
   CancelledError: "asyncio.CancelledError",
-  TimeoutError: "TimeoutError", // asyncio.TimeoutError is the builtin since 3.11
+  TimeoutError: "asyncio.TimeoutError", // the builtin TimeoutError since 3.11, a class of its own before
 };
 
 const CATCH_EXPR: Record<string, string> = { ...RAISE_EXPR, Exception: "Exception", BaseException: "BaseException" };
@@ -782,6 +785,14 @@ class CustomError(Exception):
     """The scenario's own Exception subclass."""
 
 
+# ExceptionGroup and BaseExceptionGroup exist from Python 3.11 on (the
+# scenarios that raise or catch them need 3.11; the others run on 3.8).
+try:
+    GROUP_TYPES = (BaseExceptionGroup,)
+except NameError:
+    GROUP_TYPES = ()
+
+
 # A coroutine object that never ran (asyncio.wait refuses coroutines; a task
 # cancelled before its first step never starts the coroutine it was given,
 # nor the coroutines that one was given) is reported by the garbage
@@ -984,11 +995,12 @@ def probe(ev, ref, method, *args):
 
 
 def inspect(ref):
-    """Record done() and cancelled(), and for a task cancelling() and its name."""
+    """Record done() and cancelled(), and for a task cancelling() (3.11+) and its name."""
     fut = T[ref]
     fields = {"done": fut.done(), "cancelled": fut.cancelled()}
     if isinstance(fut, TASK_TYPES):
-        fields["cancelling"] = fut.cancelling()
+        if hasattr(fut, "cancelling"):
+            fields["cancelling"] = fut.cancelling()
         fields["name"] = task_name(fut)
     emit("inspect", ref=ref, **fields)
 
@@ -1094,7 +1106,7 @@ def task_name(task):
 
 def exc_data(e):
     out = {"type": type(e).__name__}
-    if isinstance(e, BaseExceptionGroup):
+    if isinstance(e, GROUP_TYPES):
         out["args"] = [value_data(e.args[0])]
         out["exceptions"] = [exc_data(x) for x in e.exceptions]
     else:
@@ -1249,12 +1261,14 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     def next_hash(self):
         return next(self._hashes)
 
-    def create_task(self, coro, *, name=None, context=None):
+    def create_task(self, coro, *, name=None, **kwargs):
+        # kwargs: context (3.11+), eager_start (3.14), as the caller gives
+        # them: asyncio.Task takes no context before 3.11.
         if self._task_factory is not None:
             # The factory (the eager one) makes the task; the base class
             # names it afterwards, as CPython does.
             try:
-                task = super().create_task(coro, name=name, context=context)
+                task = super().create_task(coro, name=name, **kwargs)
             except SystemError as e:
                 # The C Task hashes the task while a KeyboardInterrupt or
                 # SystemExit from its eager first step is pending; with the
@@ -1265,7 +1279,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
                 raise
         else:
             self._check_closed()
-            task = PINNED_TASK(coro, loop=self, name=name, context=context)
+            task = PINNED_TASK(coro, loop=self, name=name, **kwargs)
         self.created_tasks.append(task)
         return task
 
