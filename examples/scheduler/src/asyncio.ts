@@ -110,8 +110,14 @@ export function gather(aws: Awaitable[], returnExceptions: boolean): Future {
     if (finished < seen.size) return;
     // A cancelled child's entry is a new CancelledError carrying the message its cancel() recorded.
     const results = children.map((c) => (c.cancelled() ? pyexc("CancelledError", c.cancel_message ?? "") : c.exception() ?? c.result()));
-    // A cancelled gather is cancelled, whatever return_exceptions says.
-    if (outer.cancelRequested) outer.set_exception(fut.makeCancelledError());
+    // A cancelled gather is cancelled, whatever return_exceptions says. Its
+    // CancelledError comes from the *last child in argument order*, not from
+    // the child that just finished: CPython's gather (Lib/asyncio/tasks.py,
+    // _done_callback) builds the results in a loop `for fut in children`
+    // and then calls fut._make_cancelled_error() with that loop variable.
+    // So the cancel message is kept (3.11 and later) when the last child was
+    // cancelled with it, and lost when the last child finished otherwise.
+    if (outer.cancelRequested) outer.set_exception(children[children.length - 1].makeCancelledError());
     else outer.set_result(results);
   }
 
