@@ -10,7 +10,7 @@ import { loadClauses } from "../running/clauseset";
 import { selectClauses } from "../running/glob";
 import { ClausePool, defaultJobs, openTarget } from "../running/pool";
 import { makeProgress } from "../reporting/progress";
-import { ClauseResult, REALTIME, targetClock, targetTickMs } from "../running/runner";
+import { ClauseResult, REALTIME, clauseSeed, skipInfo, targetClock, targetTickMs } from "../running/runner";
 import { IsolationEvent, Target, UsageError, findCPython } from "../targets";
 import { parseInterpreterId } from "../targets/discovery";
 import { VERSIONS, isReferenceVersion } from "../../implementations/reference";
@@ -41,6 +41,7 @@ import { failureText, flakySummary, indent, resultLine } from "../reporting/text
 import { writeFailureFiles } from "../reporting/failures";
 import { JOURNAL_NAME, Journal, readJournal } from "./journal";
 import { printableLines } from "./terminal";
+import { checkPathExists, checkPathSyntax } from "./replay-path";
 
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 
@@ -131,6 +132,24 @@ function probeDirectory(dir: string, what: string): void {
   } catch {
     /* it was written; removing it is housekeeping */
   }
+}
+
+/**
+ * A directory aiospec creates when it has something to put there (diff's
+ * counterexamples): it, or its nearest existing ancestor, must let a file be
+ * made, checked before anything runs.
+ */
+export function checkCreatable(dir: string, what: string): void {
+  let up = path.resolve(dir);
+  while (!fs.existsSync(up)) up = path.dirname(up);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(up);
+  } catch (e) {
+    throw new UsageError(`${what}: cannot create ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${what}: cannot create ${dir}: ${up} is not a directory`);
+  probeDirectory(up, what);
 }
 
 function checkOutDir(dir: string): void {
@@ -342,7 +361,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   const all = loadClauses();
   const clauses = selectClauses(all, opts.clause);
   if (opts.path !== undefined) {
-    if (!/^\d+(:\d+)*$/.test(opts.path)) throw new UsageError(`bad --path "${opts.path}": expected numbers separated by colons, as a failure report prints it`);
+    checkPathSyntax(opts.path, "a failure report");
     if (opts.seed === undefined) throw new UsageError("--path replays a case of an earlier run: give that run's --seed too");
     if (clauses.length !== 1) throw new UsageError(`--path replays a case of one clause, but --clause ${opts.clause ? `"${opts.clause}" selects` : "is missing: the run has"} ${clauses.length} clauses`);
   }
@@ -360,6 +379,18 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
   const { target, timeoutMs } = await openForRun(opts.impl, opts.timeoutMs, (e) =>
     warnings.push(`${e.target}: ${e.kind === "restart" ? `restarted after: ${e.reason}` : `gave up: ${e.reason}`}`),
   );
+  if (opts.path !== undefined) {
+    // Generated, not run: a path that leads nowhere is refused before any clause runs.
+    const c = clauses[0];
+    try {
+      if (skipInfo(c, target) === null) {
+        checkPathExists(c.scenarios(target.version, { unsupported: target.unsupported ?? [] }), clauseSeed(seed, c.id), opts.path, `the run of ${c.id} with seed ${seed} on ${target.id}`, "--seed and --clause of the run");
+      }
+    } catch (e) {
+      await target.close();
+      throw e;
+    }
+  }
   const impl = implementationInfo(opts.impl, target);
   const plan = runPlan(target, clauses, opts);
   const { runs, jobs } = plan;

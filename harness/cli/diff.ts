@@ -6,13 +6,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FEATURE_VERSIONS } from "../../spec/scenario/validate";
 import { compareVersions } from "../../spec/scenario/versions";
-import { releaseNote } from "./commands";
+import { checkCreatable, releaseNote } from "./commands";
 import { Target, UsageError, resolvePair } from "../targets";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "../running/differential";
-import type { DiffSize } from "../running/sizes";
+import { DiffSize, sizedScenarioArb } from "../running/sizes";
 import { formatDifference, formatTrace } from "../reporting/format";
 import { toPython } from "../reproducing/python";
 import { printableLines } from "./terminal";
+import { checkPathExists, checkPathSyntax } from "./replay-path";
 
 function progressReporter(total: number): { tick: (n: number) => void; done: () => void } {
   const tty = process.stderr.isTTY && !process.env.CI;
@@ -38,8 +39,11 @@ export function shellWord(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Where divergences are saved, relative to the working directory. */
+const COUNTEREXAMPLES = path.join(".aiospec", "counterexamples");
+
 function saveCounterexample(a: Target, b: Target, seed: number, scenario: unknown): string {
-  const dir = path.resolve(".aiospec", "counterexamples");
+  const dir = path.resolve(COUNTEREXAMPLES);
   fs.mkdirSync(dir, { recursive: true });
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.@+-]/g, "_");
   const file = path.join(dir, `diff-${safe(a.id)}-vs-${safe(b.id)}-seed${seed}.json`);
@@ -127,12 +131,19 @@ export async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): P
   const ignore = opts.ignore ?? [];
   for (const p of ignore) if (p.trim() === "") throw new UsageError("--ignore needs a divergence signature (or a glob over signatures), as a divergence prints it");
   if (opts.path !== undefined) {
-    if (!/^\d+(:\d+)*$/.test(opts.path)) throw new UsageError(`bad --path "${opts.path}": expected numbers separated by colons, as a divergence prints it`);
+    checkPathSyntax(opts.path, "a divergence");
     if (opts.seed === undefined) throw new UsageError("--path replays a case of an earlier diff: give its --seed too");
   }
+  // Where a divergence is saved: checked now, not after the search found one.
+  checkCreatable(COUNTEREXAMPLES, `diff saves divergences in ${COUNTEREXAMPLES}`);
   const [a, b] = await resolvePair(idA, idB);
   try {
     const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+    if (opts.path !== undefined) {
+      // The first search's generator (differential.ts): a path that leads nowhere is refused before anything runs.
+      const unsupported = [...new Set([...(a.unsupported ?? []), ...(b.unsupported ?? [])])];
+      checkPathExists(sizedScenarioArb(commonVersion(a, b), opts.size, unsupported), seed, opts.path, `the diff of ${a.id} and ${b.id} with seed ${seed}${opts.size === "small" ? "" : ` (--size ${opts.size})`}`, "--seed and --size of the diff");
+    }
     process.stderr.write(printableLines(`aiospec diff: ${a.id} (${a.description}) vs ${b.id} (${b.description}); ${opts.runs} ${opts.size === "small" ? "" : `${opts.size} `}scenarios, seed ${seed}`) + "\n");
     const note = versionNote(a, b);
     if (note && !opts.json) process.stderr.write(printableLines(`note: ${note}`) + "\n");
