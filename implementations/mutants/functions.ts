@@ -18,6 +18,7 @@ import type { Profile, PythonVersion } from "../reference";
 import { PyBaseException, TimeoutError, pyexc } from "../reference/exceptions";
 import { Future } from "../reference/futures";
 import { GatheringFuture, ensure_future } from "../reference/gather";
+import { holding } from "../reference/gcrefs";
 import { get_running_loop } from "../reference/loop";
 import type { TaskFactory } from "../reference/loop";
 import type { Mutant } from "./mutant";
@@ -226,40 +227,64 @@ const shieldCancelsInner = mutant(
   }),
 );
 
-interface ShieldBugs {
-  /** Check inner.cancelled() before reading its exception (the reference does). */
+/** The care the reference's shield takes; each mutant below leaves one out. */
+interface ShieldCare {
+  /** Check inner.cancelled() before reading its exception. */
   checkCancelled: boolean;
-  /** Pass the inner's exception on (the reference does). */
+  /** Pass the inner's exception on. */
   passException: boolean;
-  /** Return an inner that is already done as it is (the reference does). */
+  /** Return an inner that is already done as it is. */
   shortcutDone: boolean;
+  /** In the inner's callback, leave a cancelled outer alone (set_exception on it raises InvalidStateError). */
+  checkOuterCancelled: boolean;
+  /** In the inner's callback, with the outer cancelled, read the inner's exception (marking it retrieved). */
+  readWhenOuterCancelled: boolean;
+  /** In the outer's callback, take the inner's callback off a pending inner. */
+  removeOnOuterDone: boolean;
 }
 
-/** shield written from scratch, with some of the reference's care left out. */
-function brokenShield(bugs: ShieldBugs): (aw: Aw) => PyFuture {
+const CAREFUL: ShieldCare = {
+  checkCancelled: true,
+  passException: true,
+  shortcutDone: true,
+  checkOuterCancelled: true,
+  readWhenOuterCancelled: true,
+  removeOnOuterDone: true,
+};
+
+/**
+ * shield written from scratch (the 3.8-3.13 one: no report of a late
+ * exception), with some of the reference's care left out.
+ */
+function brokenShield(lapses: Partial<ShieldCare>): (aw: Aw) => PyFuture {
+  const care = { ...CAREFUL, ...lapses };
   return (arg) => {
     const inner = ensure_future(arg, null);
-    if (bugs.shortcutDone && inner.done()) return inner;
+    if (care.shortcutDone && inner.done()) return inner;
     const outer = inner.loop.create_future();
     const innerDone = (inner: Future): void => {
-      if (outer.cancelled()) {
-        if (!inner.cancelled()) inner.exception();
+      if (care.checkOuterCancelled && outer.cancelled()) {
+        if (care.readWhenOuterCancelled && !inner.cancelled()) inner.exception();
         return;
       }
-      if (bugs.checkCancelled && inner.cancelled()) {
+      if (care.checkCancelled && inner.cancelled()) {
         outer.cancel();
         return;
       }
       const exc = inner.exception(); // raises CancelledError for a cancelled inner
       if (exc !== null) {
-        if (bugs.passException) outer.set_exception(exc);
+        if (care.passException) outer.set_exception(exc);
         else outer.set_result(null);
       } else outer.set_result(inner.result());
     };
+    const outerDone = (): void => {
+      if (care.removeOnOuterDone && !inner.done()) inner.remove_done_callback(innerDone);
+    };
+    // What the closures hold, as the reference declares it (gc mode).
+    holding(innerDone, outer);
+    holding(outerDone, inner, innerDone);
     inner.add_done_callback(innerDone);
-    outer.add_done_callback(() => {
-      if (!inner.done()) inner.remove_done_callback(innerDone);
-    });
+    outer.add_done_callback(outerDone);
     return outer;
   };
 }
@@ -267,19 +292,37 @@ function brokenShield(bugs: ShieldBugs): (aw: Aw) => PyFuture {
 const shieldIgnoresInnerCancel = mutant(
   "shield-ignores-inner-cancel",
   "shield reads a cancelled inner's exception(), which raises in the callback: the shield never completes",
-  () => ({ shield: brokenShield({ checkCancelled: false, passException: true, shortcutDone: true }) }),
+  () => ({ shield: brokenShield({ checkCancelled: false }) }),
 );
 
 const shieldSwallowsException = mutant(
   "shield-swallows-exception",
   "shield gives None when the inner raised, instead of raising its exception",
-  () => ({ shield: brokenShield({ checkCancelled: true, passException: false, shortcutDone: true }) }),
+  () => ({ shield: brokenShield({ passException: false }) }),
 );
 
 const shieldAlwaysWraps = mutant(
   "shield-always-wraps",
   "shield of an inner that is already done still makes an outer future, completed a loop iteration later",
-  () => ({ shield: brokenShield({ checkCancelled: true, passException: true, shortcutDone: false }) }),
+  () => ({ shield: brokenShield({ shortcutDone: false }) }),
+);
+
+const shieldSetsCancelledOuter = mutant(
+  "shield-sets-cancelled-outer",
+  "shield's inner callback passes the outcome on to an outer already cancelled: InvalidStateError reaches the exception handler when the inner ends in the iteration of the cancellation",
+  () => ({ shield: brokenShield({ checkOuterCancelled: false }) }),
+);
+
+const shieldForgetsLateOutcome = mutant(
+  "shield-forgets-late-outcome",
+  "shield's inner callback, finding the outer cancelled, leaves the inner's exception unread (3.14's way on every version): an inner failing in the iteration of the cancellation is reported never retrieved",
+  () => ({ shield: brokenShield({ readWhenOuterCancelled: false }) }),
+);
+
+const shieldKeepsInnerCallback = mutant(
+  "shield-keeps-inner-callback",
+  "cancelling the outer leaves shield's callback on the inner, which reads an exception the inner ends with later: it is never reported",
+  () => ({ shield: brokenShield({ removeOnOuterDone: false }) }),
 );
 
 // ---------------------------------------------------------------- wait_for
@@ -523,6 +566,9 @@ export const MUTANTS: Mutant[] = [
   shieldIgnoresInnerCancel,
   shieldSwallowsException,
   shieldAlwaysWraps,
+  shieldSetsCancelledOuter,
+  shieldForgetsLateOutcome,
+  shieldKeepsInnerCallback,
   waitForNeverTimesOut,
   waitForNoWait,
   waitForNotCancelling,
