@@ -11,6 +11,15 @@
  *   ignored       the traces (or one side's failure) differ, but in a way an
  *                 --ignore pattern masks (by divergence signature)
  * and the last one, when the search stopped at a divergence, is that divergence.
+ *
+ * The search keeps several scenarios in flight (SEARCH_WINDOW): fast-check
+ * generates them, each one's run is started at once, and the outcomes are
+ * taken in order, so that a driver (which works through its requests one
+ * after another) never waits for the harness's generation, its in-process
+ * run of the other side, or the comparison. At the first divergence the
+ * search stops, and fast-check replays that run (its path) and shrinks it,
+ * one scenario at a time as before: the same scenarios, counts,
+ * counterexample and path as a search with one scenario in flight.
  */
 import * as fc from "fast-check";
 import { sizedScenarioArb } from "./sizes";
@@ -105,8 +114,15 @@ function isTrace(x: Trace | { error: string }): x is Trace {
 
 type Outcome = { kind: "equal" } | { kind: "both-errored"; a: string; b: string } | { kind: "diverged"; divergence: Divergence };
 
+/** Scenarios the search keeps in flight (the driver's own pipeline is at most MAX_PIPELINE deep). */
+export const SEARCH_WINDOW = 32;
+
 async function outcomeOn(a: Target, b: Target, s: Scenario): Promise<Outcome> {
-  const [ta, tb] = await Promise.all([traceOrError(a, s), traceOrError(b, s)]);
+  // The side out of this process first: its request is on its way while the other runs here.
+  const bFirst = a.isolation === "in-process" && b.isolation !== "in-process";
+  const tb0 = bFirst ? traceOrError(b, s) : null;
+  const ta0 = traceOrError(a, s);
+  const [ta, tb] = await Promise.all([ta0, tb0 ?? traceOrError(b, s)]);
   if (isTrace(ta) && isTrace(tb)) {
     const difference = firstDifference(ta, tb);
     return difference === null ? { kind: "equal" } : { kind: "diverged", divergence: { scenario: s, a: ta, b: tb, difference } };
@@ -151,55 +167,89 @@ export function ignoredBy(signature: string, patterns: readonly string[]): strin
   return patterns.find((p) => p === signature || globMatch(p, signature)) ?? null;
 }
 
+/** What one generated scenario came to: skipped (by feature) or its outcome. */
+type Settled = { kind: "skipped"; feature: string } | Outcome;
+
 export async function differential(a: Target, b: Target, opts: DiffOptions): Promise<DiffResult> {
   const version = commonVersion(a, b);
   const ignore = opts.ignore ?? [];
   const started = Date.now();
   let count = 0;
-  // Counting stops at the first divergence: the runs after it are fast-check shrinking it.
-  let searching = true;
   const result: DiffResult = { runs: 0, seed: opts.seed, elapsedMs: 0, compared: 0, skipped: {}, bothErrored: 0, ignored: {} };
   // Generate around what either side lacks, so that most cases are compared rather than skipped.
   const unsupported = [...new Set([...(a.unsupported ?? []), ...(b.unsupported ?? [])])];
-  const property = fc.asyncProperty(sizedScenarioArb(version, opts.size ?? "small", unsupported), async (s) => {
+  const arb = sizedScenarioArb(version, opts.size ?? "small", unsupported);
+
+  const settle = (s: Scenario): Promise<Settled> => {
     const feature = unsupportedFeature(s, [a, b]) ?? tooNewFeature(s, version);
-    if (feature !== null) {
-      if (searching) {
-        result.skipped[feature] = (result.skipped[feature] ?? 0) + 1;
-        opts.onRun?.(++count);
-      }
-      return true;
-    }
-    const o = await outcomeOn(a, b, s);
-    if (!searching) {
-      return o.kind !== "diverged" || ignoredBy(divergenceSignature(o.divergence), ignore) !== null;
-    }
-    opts.onRun?.(++count);
-    if (o.kind === "equal") {
-      result.compared++;
-      return true;
-    }
-    if (o.kind === "both-errored") {
+    return feature !== null ? Promise.resolve({ kind: "skipped", feature }) : outcomeOn(a, b, s);
+  };
+  /** Count one scenario of the search, in generation order; true when it is the divergence that stops it. */
+  const tally = (o: Settled): boolean => {
+    count++;
+    opts.onRun?.(count);
+    if (o.kind === "skipped") result.skipped[o.feature] = (result.skipped[o.feature] ?? 0) + 1;
+    else if (o.kind === "equal") result.compared++;
+    else if (o.kind === "both-errored") {
       result.bothErrored++;
       result.bothErroredExample ??= { a: o.a, b: o.b };
-      return true;
+    } else {
+      const sig = divergenceSignature(o.divergence);
+      if (ignoredBy(sig, ignore) !== null) result.ignored[sig] = (result.ignored[sig] ?? 0) + 1;
+      else {
+        result.compared++;
+        return true;
+      }
     }
-    const sig = divergenceSignature(o.divergence);
-    if (ignoredBy(sig, ignore) !== null) {
-      result.ignored[sig] = (result.ignored[sig] ?? 0) + 1;
-      return true;
-    }
-    result.compared++;
-    searching = false;
     return false;
+  };
+  // A scenario fails when it diverges in a way no pattern masks. Shrinking counts nothing;
+  // replaying a --path counts its first run, as the search counts each of its runs.
+  let counting = opts.path !== undefined;
+  const holds = fc.asyncProperty(arb, async (s) => {
+    const o = await settle(s);
+    if (counting) {
+      counting = false;
+      return !tally(o);
+    }
+    return o.kind !== "diverged" || ignoredBy(divergenceSignature(o.divergence), ignore) !== null;
   });
-  const details = await fc.check(property, {
-    numRuns: opts.runs,
-    seed: opts.seed,
-    path: opts.path,
-    endOnFailure: false,
-  });
-  result.runs = details.numRuns;
+
+  // The search: the runs in generation order, SEARCH_WINDOW of them in flight.
+  let failedRun: number | null = null;
+  if (opts.path === undefined) {
+    const inFlight: Array<Promise<Settled>> = [];
+    let taken = 0;
+    const takeOldest = async (): Promise<boolean> => {
+      const o = await inFlight.shift()!;
+      if (tally(o)) failedRun = taken;
+      taken++;
+      return failedRun !== null;
+    };
+    // fast-check generates (lazily, seed for seed the runs a one-at-a-time search would see);
+    // a run that returns false only ends the generation: the divergence is the oldest one's.
+    await fc.check(
+      fc.asyncProperty(arb, async (s) => {
+        inFlight.push(settle(s));
+        while (inFlight.length >= SEARCH_WINDOW) if (await takeOldest()) return false;
+        return true;
+      }),
+      { numRuns: opts.runs, seed: opts.seed, endOnFailure: true },
+    );
+    while (failedRun === null && inFlight.length > 0) await takeOldest();
+    // What is still in flight past the divergence is run for nothing: let it finish before shrinking.
+    await Promise.all(inFlight);
+    result.runs = failedRun === null ? count : failedRun + 1;
+    if (failedRun === null) {
+      result.elapsedMs = Date.now() - started;
+      return result;
+    }
+  }
+
+  // Shrink the divergence (fast-check replays its run by path), or replay the path asked for.
+  const path = opts.path ?? String(failedRun);
+  const details = await fc.check(holds, { numRuns: opts.runs, seed: opts.seed, path, endOnFailure: false });
+  if (opts.path !== undefined) result.runs = details.numRuns;
   result.seed = details.seed;
   result.elapsedMs = Date.now() - started;
   if (details.failed && details.counterexample) {
@@ -213,6 +263,15 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
       b: { error: String(details.errorInstance ?? "") },
       difference: null,
     };
+  } else if (opts.path === undefined) {
+    result.divergence = {
+      scenario: fc.sample(arb, { numRuns: failedRun! + 1, seed: opts.seed })[failedRun!],
+      a: { error: "the divergence the search found did not recur when its run was replayed (non-deterministic implementation?)" },
+      b: { error: "" },
+      difference: null,
+    };
+    result.path = path;
+    result.shrinks = 0;
   }
   return result;
 }

@@ -4,9 +4,13 @@
  * stdout (implementations/python/aiospec_driver.py is the first of them;
  * docs/adapters.md specifies the protocol).
  *
- * Requests may be pipelined (many in flight, replies matched by id); the
- * isolation layer (harness/targets/isolation/supervisor.ts) sends one at a time, each
- * under a time limit, and replaces a driver that fails.
+ * Requests may be pipelined (many in flight). A driver works on one at a
+ * time, in the order they came, so a request's time limit starts when the
+ * driver can start on it: when it is the oldest one still unanswered. A
+ * driver that says `"pipeline": N` in its hello answers in that order, and
+ * the isolation layer (harness/targets/isolation/supervisor.ts) keeps up to
+ * N requests in flight to it (one to any other driver), so that the driver
+ * never waits for the harness between two scenarios.
  *
  * The driver is untrusted: every way it can misbehave rejects the requests
  * in flight with a DriverError (a TargetFailure: verdict "timeout" or
@@ -16,9 +20,15 @@
  *   the driver exits                              crash
  *   a stdout line that is not JSON, or not a reply error    (the driver is killed)
  *   a reply to a request that is not pending      error    (the driver is killed)
+ *   a pipelining driver answers out of order      error    (the driver is killed)
  *   a line longer than maxLineBytes               error    (the driver is killed)
  *   {"id": N, "error": "..."}                     error    (the driver keeps serving)
  *   a malformed trace                             error    (the driver keeps serving)
+ *
+ * When the driver is killed, the verdict goes to the request it was working
+ * on (the oldest one in flight); the requests behind it, which it had not
+ * started, are rejected with a NotStartedError, for the caller to send again
+ * to a fresh driver.
  *
  * On POSIX the driver runs in its own process group, and killing it kills
  * the group: a driver started through a wrapper (a shell script, `env`,
@@ -61,6 +71,12 @@ export interface DriverHello {
   tick_ms?: number;
   /** Scenario features (spec/scenario/validate.ts FEATURES) the driver cannot run: scenarios using them are skipped. */
   unsupported?: string[];
+  /**
+   * How many requests the driver accepts in flight (an integer >= 1). A driver
+   * that says so answers them in the order they came; without it the harness
+   * sends one request at a time.
+   */
+  pipeline?: number;
 }
 
 export interface DriverOptions {
@@ -88,9 +104,22 @@ export class DriverError extends TargetFailure {
   }
 }
 
+/**
+ * A request behind the one that made the driver fail: the driver never
+ * started on it, so it has no verdict of its own; send it again to a fresh driver.
+ */
+export class NotStartedError extends DriverError {
+  readonly notStarted = true;
+}
+
+/** The most requests the harness keeps in flight to a driver that pipelines. */
+export const MAX_PIPELINE = 16;
+
 interface Pending {
   resolve: (t: Trace) => void;
   reject: (e: Error) => void;
+  /** The request's time limit, armed when the driver can start on it (when it is the oldest pending). */
+  timeoutMs?: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -104,7 +133,10 @@ function preview(s: string): string {
 export class DriverProcess {
   private child: ChildProcessWithoutNullStreams;
   private nextId = 1;
+  /** Requests in flight, oldest first (a Map keeps insertion order). */
   private pending = new Map<number, Pending>();
+  /** The driver said it pipelines: it answers in order. */
+  private inOrder = false;
   private stderr = "";
   private deadReason: string | null = null;
   private exitedFlag = false;
@@ -175,14 +207,14 @@ export class DriverProcess {
     // ('close' comes after the last stdout data) before the driver is declared dead.
     let exitReason: string | null = null;
     const ended = () => {
-      if (exitReason !== null) this.fail(exitReason, undefined, "crash");
+      if (exitReason !== null) this.fail(exitReason, "crash");
     };
     // Memory outside any language's own limit: watch the process, as for a module's child.
     const memoryLimit = options.memoryMb;
     const memoryTimer = memoryLimit === undefined ? null : setInterval(() => {
       const bytes = this.child.pid === undefined ? null : residentBytes(this.child.pid);
       if (bytes !== null && bytes > memoryLimit * 1024 * 1024) {
-        this.fail(`out of memory: the driver used ${mib(bytes)}, over the ${memoryLimit} MB memory limit (it was killed)`, undefined, "crash");
+        this.fail(`out of memory: the driver used ${mib(bytes)}, over the ${memoryLimit} MB memory limit (it was killed)`, "crash");
       }
     }, 250);
     memoryTimer?.unref();
@@ -193,7 +225,7 @@ export class DriverProcess {
       exitReason = `the driver ${how}${this.gotHello ? "" : " before introducing itself"}`;
       // Its stdout may stay open in a process it left behind: do not wait for 'close' long.
       setTimeout(() => {
-        if (exitReason !== null) this.fail(exitReason + this.stderrTail(), undefined, "crash");
+        if (exitReason !== null) this.fail(exitReason + this.stderrTail(), "crash");
       }, 200).unref();
     });
     this.child.on("close", () => {
@@ -291,6 +323,10 @@ export class DriverProcess {
       if (h.clock === "virtual" || h.clock === "real") hello.clock = h.clock;
       if (typeof h.tick_ms === "number" && Number.isFinite(h.tick_ms) && h.tick_ms > 0) hello.tick_ms = h.tick_ms;
       if (h.unsupported !== undefined) hello.unsupported = h.unsupported as string[];
+      if (typeof h.pipeline === "number" && Number.isInteger(h.pipeline) && h.pipeline >= 1) {
+        hello.pipeline = h.pipeline;
+        this.inOrder = h.pipeline > 1;
+      }
       this.helloResolve(hello);
       return;
     }
@@ -311,8 +347,14 @@ export class DriverProcess {
       );
       return;
     }
+    const oldest = this.pending.keys().next().value as number;
+    if (this.inOrder && m.id !== oldest) {
+      this.fail(`the driver answered request ${m.id} before request ${oldest}, though it said it pipelines (answers in order)`);
+      return;
+    }
     this.pending.delete(m.id as number);
     if (p.timer) clearTimeout(p.timer);
+    this.armOldest();
     if (m.error !== undefined) {
       p.reject(new DriverError(oneLine(typeof m.error === "string" ? m.error : JSON.stringify(m.error), 600)));
       return;
@@ -329,16 +371,35 @@ export class DriverProcess {
     p.resolve(m.trace as Trace);
   }
 
-  /** The driver can serve no more: reject what is in flight, kill it, tell who listens. */
-  private fail(why: string, timedOut?: number, verdict: "error" | "crash" = "error"): void {
+  /**
+   * The time limit of the oldest request starts now, when the driver can
+   * start on it (it works on one request at a time, in order).
+   */
+  private armOldest(): void {
+    const first = this.pending.entries().next();
+    if (first.done) return;
+    const [id, p] = first.value;
+    if (p.timer !== undefined || p.timeoutMs === undefined) return;
+    const ms = p.timeoutMs;
+    p.timer = setTimeout(() => this.fail(`timed out: no reply after ${ms} ms (the driver was killed)`, "timeout"), ms);
+  }
+
+  /**
+   * The driver can serve no more: the request it was working on (the oldest
+   * in flight) gets the verdict, those behind it a NotStartedError; kill it,
+   * tell who listens.
+   */
+  private fail(why: string, verdict: "error" | "crash" | "timeout" = "error"): void {
     if (this.deadReason !== null) return;
     this.deadReason = why;
     this.helloReject(new DriverError(why));
+    let first: number | null = null;
     for (const [id, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);
-      if (id === timedOut) p.reject(new DriverError(why, "timeout"));
-      else if (timedOut !== undefined) p.reject(new DriverError(`the driver was killed because request ${timedOut} timed out`));
-      else p.reject(new DriverError(why, verdict));
+      if (first === null) {
+        first = id;
+        p.reject(new DriverError(why, verdict));
+      } else p.reject(new NotStartedError(`not run: the driver was killed while it ran request ${first} (${oneLine(why, 200)})`));
     }
     this.pending.clear();
     this.parts = [];
@@ -351,12 +412,8 @@ export class DriverProcess {
     if (this.deadReason !== null) return Promise.reject(new DriverError(this.deadReason));
     const id = this.nextId++;
     return new Promise<Trace>((resolve, reject) => {
-      const p: Pending = { resolve, reject };
-      if (opts.timeoutMs !== undefined) {
-        const ms = opts.timeoutMs;
-        p.timer = setTimeout(() => this.fail(`timed out: no reply after ${ms} ms (the driver was killed)`, id), ms);
-      }
-      this.pending.set(id, p);
+      this.pending.set(id, { resolve, reject, timeoutMs: opts.timeoutMs });
+      this.armOldest();
       const options = this.options.task ? { task: this.options.task } : {};
       this.child.stdin.write(JSON.stringify({ id, scenario, options }) + "\n");
     });
@@ -435,6 +492,9 @@ export function driverEngine(
       ...(h.tick_ms !== undefined ? { tickMs: h.tick_ms } : {}),
       ...(h.python ? { fullVersion: h.python } : {}),
       ...(task === "py" || h.task === "py" ? { task: "py" as const } : h.task === "C" ? { task: "C" as const } : {}),
+      // Several requests in flight, up to what the driver accepts; not on a real clock,
+      // where the harness's work beside a running scenario could make it stray from its ticks.
+      ...(h.pipeline !== undefined && h.pipeline > 1 && h.clock !== "real" ? { pipeline: Math.min(h.pipeline, MAX_PIPELINE) } : {}),
     };
   });
   ready.catch(() => {});

@@ -48,6 +48,8 @@ import traceback
 import weakref
 
 PROTOCOL = 1
+# How many requests the harness may keep in flight (the hello says so).
+PIPELINE = 64
 MAX_LOOP_ITERATIONS = 200_000
 # Where the driver cannot count loop iterations (a loop that is not a
 # BaseEventLoop, e.g. uvloop), the number of events of one run is capped
@@ -2280,6 +2282,9 @@ def hello():
         h["tick_ms"] = cfg.tick_ms
     h["unsupported"] = sorted(cfg.unsupported())
     h["executable"] = sys.executable
+    # Requests may queue up on stdin: they are read and answered one at a
+    # time, in order, so the harness can keep several in flight.
+    h["pipeline"] = PIPELINE
     return h
 
 

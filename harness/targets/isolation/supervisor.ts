@@ -1,6 +1,7 @@
 /**
  * Supervision of an implementation that runs out of the harness's reach (a
- * child process, an "engine"): cases run one at a time,
+ * child process, an "engine"): cases run one at a time (or, for an engine
+ * that pipelines, several in flight, which it works on in order),
  * each under the time limit; an engine that dies (crash, exit, timeout,
  * protocol violation) is replaced for the next case, a bounded number of
  * times; past the bound, or when a replacement cannot start, every further
@@ -30,13 +31,20 @@ export interface EngineInfo {
   fullVersion?: string;
   /** Which Task runs the scenarios: "C" (CPython's default) or "py" (the pure-Python Task: +pytask, PyPy). */
   task?: "C" | "py";
+  /** How many cases the engine takes in flight (drivers that pipeline); one when absent. */
+  pipeline?: number;
 }
 
 /** One child process running an implementation. */
 export interface Engine {
   /** Resolves once the engine takes cases; rejects with a one-line reason when it cannot start. */
   readonly ready: Promise<EngineInfo>;
-  /** Run one case; rejects with a TargetFailure. Called only once ready, one case at a time. */
+  /**
+   * Run one case; rejects with a TargetFailure. Called only once ready, with
+   * up to `pipeline` cases at a time (one when EngineInfo has none). A case
+   * the engine never started because the one before it killed it rejects
+   * with an error whose `notStarted` is true: it is run again on the replacement.
+   */
   run(scenario: Scenario, timeoutMs: number): Promise<Trace>;
   /** Why the engine can serve no more cases, or null while it can. */
   readonly dead: string | null;
@@ -50,7 +58,9 @@ export class Supervisor {
   private engine: Engine | null = null;
   private engineReady: Promise<EngineInfo> | null = null;
   private info: EngineInfo | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Cases waiting for a place in the engine, in order; `running` of them have one. */
+  private waiting: Array<() => void> = [];
+  private running = 0;
   private closed = false;
   private readonly engines = new Set<Engine>();
   /** stats.restarts when the restart budget was last reset (resetRestarts). */
@@ -128,7 +138,7 @@ export class Supervisor {
   private died(engine: Engine, reason: string): void {
     void engine.close().then(() => this.engines.delete(engine));
     if (engine !== this.engine || this.closed || this.info === null) return;
-    if (!this.busy) this.idleFault = reason;
+    if (this.inEngine === 0) this.idleFault = reason;
     const used = this.stats.restarts - this.budgetBase;
     if (used >= this.limits.maxRestarts) {
       this.engine = null;
@@ -143,8 +153,8 @@ export class Supervisor {
   }
 
   private resets = 0;
-  /** A case is running on the engine (a death outside one is a fault between cases). */
-  private busy = false;
+  /** Cases running on the engine (a death while none is, is a fault between cases). */
+  private inEngine = 0;
   /** Why the last engine died between cases; the next case fails with it, so no misbehaviour goes unreported. */
   private idleFault: string | null = null;
 
@@ -170,17 +180,41 @@ export class Supervisor {
     this.onEvent?.({ kind: "gave-up", target: this.id, reason: this.stats.gaveUp, restarts: this.stats.restarts });
   }
 
-  /** Run one case (queued behind the cases already submitted). */
+  /** Run one case (queued behind the cases already submitted; up to the engine's `pipeline` of them run at once). */
   run(scenario: Scenario): Promise<Trace> {
-    const p = this.queue.then(() => this.runOne(scenario));
-    this.queue = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    return p;
+    return new Promise<Trace>((resolve, reject) => {
+      this.waiting.push(() => {
+        this.running++;
+        this.runOne(scenario)
+          .then(resolve, reject)
+          .finally(() => {
+            this.running--;
+            this.admit();
+          });
+      });
+      this.admit();
+    });
+  }
+
+  /** Start waiting cases while the engine has room for them. */
+  private admit(): void {
+    const room = Math.max(1, this.info?.pipeline ?? 1);
+    while (this.running < room && this.waiting.length > 0) this.waiting.shift()!();
   }
 
   private async runOne(scenario: Scenario): Promise<Trace> {
+    for (let again = false; ; again = true) {
+      try {
+        return await this.attempt(scenario, again);
+      } catch (e) {
+        // Behind a case that killed the engine: run it again, on the replacement.
+        if ((e as { notStarted?: boolean }).notStarted === true) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async attempt(scenario: Scenario, again: boolean): Promise<Trace> {
     let engine: Engine;
     for (;;) {
       if (this.closed) throw new TargetFailure("error", `${this.id} was closed`);
@@ -197,26 +231,31 @@ export class Supervisor {
       if (engine.dead === null) break;
       if (this.engine === engine) this.died(engine, engine.dead);
     }
-    this.stats.cases++;
+    if (!again) this.stats.cases++;
     if (this.idleFault !== null) {
       const why = this.idleFault;
       this.idleFault = null;
       this.stats.errors++;
       throw new TargetFailure("error", oneLine(`between cases, ${why}`));
     }
-    this.busy = true;
+    this.inEngine++;
+    let counted = true;
     try {
       const trace = await engine.run(scenario, this.limits.timeoutMs);
-      // It died right after answering (answered twice, say): the case stands, the next one hears why.
-      if (engine.dead !== null && this.idleFault === null && !this.closed) this.idleFault = engine.dead;
+      this.inEngine--;
+      counted = false;
+      // It died right after answering (answered twice, say) and no case still in it took
+      // the blame: the case stands, the next one hears why.
+      if (engine.dead !== null && this.inEngine === 0 && this.idleFault === null && !this.closed) this.idleFault = engine.dead;
       return trace;
     } catch (e) {
+      if ((e as { notStarted?: boolean }).notStarted === true) throw e;
       const f = e instanceof TargetFailure ? e : new TargetFailure("error", oneLine((e as Error)?.message ?? String(e)));
       if (f.verdict === "timeout") this.stats.timeouts++;
       else this.stats.errors++;
       throw f;
     } finally {
-      this.busy = false;
+      if (counted) this.inEngine--;
     }
   }
 
