@@ -6,7 +6,8 @@
  *   describe("aiospec conformance: <impl id>")
  *     it("<clause id>: <statement>")            one test per clause, run with runClause
  *     it.skip("... [skipped: <reason>]")        clauses for other versions / unsupported features
- *     it.fails("... [known failure: <reason>]") clauses listed in options.knownFailures
+ *     it("... [known failure: <reason>]")     clauses listed in options.knownFailures:
+ *                                              passes while the clause fails
  *
  * A failing test's error is a ConformanceFailure whose message holds the
  * counterexample in a few dozen lines: the statement and the verdict, the
@@ -92,9 +93,11 @@ export interface ConformanceOptions {
    */
   level?: Level;
   /**
-   * Clauses the implementation is known to fail, id -> why. They run as
-   * `it.fails`: the test passes while the clause fails, and fails once the
-   * implementation is fixed (remove the entry then). Unknown ids are an error.
+   * Clauses the implementation is known to fail, id -> why. Their test
+   * passes while the clause fails, and fails once the implementation is
+   * fixed (remove the entry then). Only the clause failing counts: a module
+   * that cannot be loaded, or a clause that could not be checked, fails the
+   * test. Unknown ids are an error.
    */
   knownFailures?: Readonly<Record<string, string>>;
   /**
@@ -121,7 +124,7 @@ export interface ConformanceOptions {
 /** What conformance() registers for one clause. */
 export interface PlannedClause {
   clause: Clause;
-  /** run: `it`; skip: `it.skip`; fails: `it.fails` (a known failure). */
+  /** run: `it`; skip: `it.skip`; fails: a known failure (an `it` that passes while the clause fails). */
   mode: "run" | "skip" | "fails";
   /** Why the clause is skipped, or why it is known to fail. */
   reason?: string;
@@ -369,6 +372,35 @@ export async function checkClause(plan: ConformancePlan, c: Clause): Promise<Cla
   return r;
 }
 
+/** What a known failure's test found. */
+export type KnownFailureOutcome =
+  /** The clause failed, as expected: the test passes. */
+  | { failed: ClauseResult }
+  /** The clause did not run, or checked too few cases: the test is skipped. */
+  | { notRun: string };
+
+/**
+ * Check a clause listed in knownFailures: resolves when it fails (or does
+ * not run), throws when it holds, and passes on any other error. A module
+ * that cannot be loaded (or a clause that could not be checked: status
+ * "error") is no evidence of the known failure, and must not pass as it.
+ */
+export async function checkKnownFailure(plan: ConformancePlan, p: PlannedClause): Promise<KnownFailureOutcome> {
+  let r: ClauseResult | { notRun: string };
+  try {
+    r = await checkClause(plan, p.clause);
+  } catch (e) {
+    if (e instanceof ConformanceFailure && e.result.status === "fail") return { failed: e.result };
+    throw e;
+  }
+  if ("notRun" in r) return r;
+  const counts = { checked: r.checked, runs: r.runs, ...(r.skipped ? { skippedCases: r.skipped } : {}) };
+  if (r.status === "inconclusive") return { notRun: inconclusiveText(counts) };
+  throw new Error(
+    `${p.clause.id} is listed in knownFailures ("${p.reason}") but did not fail (${r.status}, ${checkedText(counts)}): remove it from knownFailures`,
+  );
+}
+
 /**
  * Register the conformance suite of an implementation: call it at the top
  * level of a test file (or inside a describe). Returns the plan it
@@ -383,8 +415,19 @@ export function conformance(impl: ImplementationSource, options: ConformanceOpti
         it.skip(p.title, () => {});
         continue;
       }
-      const register = p.mode === "fails" ? it.fails : it;
-      register(
+      if (p.mode === "fails") {
+        it(
+          p.title,
+          async (ctx) => {
+            const r = await checkKnownFailure(plan, p);
+            if ("notRun" in r) return ctx.skip(r.notRun);
+            await ctx.annotate(`fails as known (${r.failed.counterexample?.verdict ?? "fail"}): ${p.reason}`);
+          },
+          plan.testTimeoutMs,
+        );
+        continue;
+      }
+      it(
         p.title,
         async (ctx) => {
           const r = await checkClause(plan, p.clause);

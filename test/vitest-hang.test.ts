@@ -9,8 +9,10 @@
  *
  * The spec file test/fixtures/vitest-hang/hang.spec.ts checks two clauses on
  * a module whose call_soon never returns and on the reference (as a module),
- * one second per case; this test runs `npx vitest run` on it (its own config,
- * so the project's suite never collects it) and reads the output.
+ * one second per case, and a known failure of a module that cannot be
+ * loaded (whose test must fail: not loading is not the clause failing); this
+ * test runs `npx vitest run` on it (its own config, so the project's suite
+ * never collects it) and reads the output.
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -56,7 +58,7 @@ describe("npx vitest run on an implementation that hangs in call_soon", () => {
 
   it("ends, and fails", () => {
     expect(run.code, run.output).toBe(1);
-    expect(run.output).toMatch(/Tests\s+2 failed \| 2 passed \(4\)/);
+    expect(run.output).toMatch(/Tests\s+3 failed \| 2 passed \(5\)/);
   });
 
   it("fails each of the hanging module's clauses with a timeout naming the per-case limit", () => {
@@ -73,6 +75,12 @@ describe("npx vitest run on an implementation that hangs in call_soon", () => {
   it("still runs the other clauses: the same ones pass on the reference module", () => {
     for (const id of CLAUSES) expect(run.output).toMatch(new RegExp(`✓ ${id.replace(".", "\\.")}:`));
     expect(run.output).not.toMatch(/FAIL .*reference\.ts/);
+  });
+
+  it("fails a known failure of a module that cannot be loaded, with the load error: not loading is not the clause failing", () => {
+    expect(run.output).toMatch(
+      /FAIL .*cannot-load\.ts.* > coro\.sequential: .*\[known failure: a known failure, but the module cannot load\][\s\S]*?cannot be loaded: loading cannot-load\.ts failed: Error: this implementation cannot be loaded/,
+    );
   });
 });
 

@@ -22,3 +22,8 @@ export function makeAsyncio(version: PythonVersion): AsyncioImplementation {
     unsupported: ["as_completed:async"],
   };
 }
+
+// What aiospec loads from this module (test/conformance.test.ts names its
+// path): the default export, here the factory; `npx aiospec run --impl
+// ./src/my-asyncio.ts` loads it the same way.
+export default makeAsyncio;
