@@ -9,13 +9,20 @@
  *    every `exports` target is in it;
  *  - without TypeScript installed: `npx aiospec --help`, `aiospec run` on the
  *    reference, `aiospec report` writing into ./reports of the project, a
- *    CommonJS require and an ES module import of the public entries; a .ts
- *    implementation is refused in one line that says to install typescript;
+ *    CommonJS require and an ES module import of the public entries; ES
+ *    module (.mjs, and .js in a "type": "module" package) and CommonJS
+ *    implementations run through the CLI and the programmatic API, a .mts
+ *    is refused by both in one line; a .ts implementation, and
+ *    AIOSPEC_CLAUSES=<file>.ts, are refused in one line that says to install
+ *    typescript;
  *  - with TypeScript (and vitest) added, as an implementer's project has
  *    them: a consumer type-checks with strict, noUncheckedIndexedAccess and
  *    exactOptionalPropertyTypes (skipLibCheck), under both module
- *    resolutions; a .ts implementation runs; a vitest spec using
- *    aiospec/vitest passes; examples/scheduler passes its clauses.
+ *    resolutions; a .ts implementation runs; AIOSPEC_CLAUSES=<file>.ts runs
+ *    those clauses; a vitest spec using aiospec/vitest passes on the
+ *    reference in-process and on the ES module and CommonJS implementations
+ *    isolated, and refuses the .mts in that suite's test; examples/scheduler
+ *    passes its clauses.
  *
  * Runtime dependencies come from the npm cache (--prefer-offline); typescript
  * and vitest are linked from this repository's node_modules, as the
@@ -39,9 +46,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...env, NO_COLOR: "1", CI: "1" };
 }
 
-function run(cmd: string, args: string[], cwd: string) {
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const started = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env: cleanEnv(), encoding: "utf8", timeout: SLOW - 10_000 });
+  const r = spawnSync(cmd, args, { cwd, env: { ...cleanEnv(), ...env }, encoding: "utf8", timeout: SLOW - 10_000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", out: `${r.stdout}\n${r.stderr}\n${r.error ?? ""}`, seconds };
 }
@@ -66,6 +73,51 @@ let packed: Packed;
 function aiospec(...args: string[]) {
   return run("npx", ["--no", "--", "aiospec", ...args], proj);
 }
+
+/** The same, with environment variables set. */
+function aiospecWith(env: NodeJS.ProcessEnv, ...args: string[]) {
+  return run("npx", ["--no", "--", "aiospec", ...args], proj, env);
+}
+
+// Implementation modules of every kind the module contract names
+// (docs/adapters.md): ES modules are imported (.mjs, with top-level await
+// here, and a .js of a "type": "module" package), CommonJS required, .ts
+// transpiled (which needs typescript), .mts refused.
+const ESM_JS = 'import { makeReference } from "aiospec/reference";\nexport default (version) => makeReference(version);\n';
+const MJS = 'import { makeReference } from "aiospec/reference";\nawait Promise.resolve();\nexport const implementation = makeReference("3.12");\n';
+const CJS = 'const { makeReference } = require("aiospec/reference");\nmodule.exports = (version) => makeReference(version);\n';
+const MODULES = ["./esm/impl.js", "./impl.mjs", "./impl.cjs"];
+
+function writeModules(): void {
+  write("esm/package.json", JSON.stringify({ type: "module" }));
+  write("esm/impl.js", ESM_JS);
+  write("impl.mjs", MJS);
+  write("impl.cjs", CJS);
+  write("impl.mts", 'import { makeReference } from "aiospec/reference";\nexport default makeReference("3.12");\n');
+}
+
+/**
+ * Clauses of the implementer's own, in TypeScript, for AIOSPEC_CLAUSES
+ * (the type import makes it TypeScript that plain require() cannot load).
+ */
+const OWN_CLAUSES = `
+import fc from "fast-check";
+import type { Clause } from "aiospec";
+
+const SLEEPER = { aiospec: 1 as const, coroutines: [{ name: "main", body: [{ op: "sleep" as const, ticks: 1 }] }] };
+const sleeps: Clause = {
+  id: "own.sleep_completes",
+  statement: "A main coroutine that only sleeps completes.",
+  source: { url: "https://docs.python.org/3/library/asyncio-task.html#sleeping", section: "Sleeping" },
+  versions: ["3.11", "3.12", "3.13", "3.14"],
+  level: "documented",
+  needs: ["sleep"],
+  brokenBy: [],
+  scenarios: () => fc.constant(SLEEPER),
+  check: ({ trace }) => trace.end.kind === "complete" || \`the run ended \${trace.end.kind}\`,
+};
+export const CLAUSES: Clause[] = [sleeps, { ...sleeps, id: "own.sleep_completes_again" }];
+`;
 
 function results(file: string): ClauseResult[] {
   return (JSON.parse(fs.readFileSync(path.join(proj, file), "utf8")) as { results: ClauseResult[] }).results;
@@ -198,6 +250,55 @@ describe("installed in a project without TypeScript", () => {
     expect(JSON.parse(r.stdout).versions).toContain("3.13");
   });
 
+  it("ES module and CommonJS implementations run through the CLI; a .mts is refused in one line that says what to do", () => {
+    writeModules();
+    for (const file of MODULES) {
+      const json = `${path.basename(path.dirname(file))}-${path.basename(file)}.json`;
+      const r = aiospec("run", "--impl", file, "--clause", "tasks.result_*", "--runs", "3", "--seed", "1", "--json", json);
+      expect(r.status, `${file}: ${r.out}`).toBe(0);
+      expect(results(json).filter((c) => c.status === "pass").length, file).toBeGreaterThan(0);
+    }
+    const mts = aiospec("run", "--impl", "./impl.mts", "--clause", "tasks.result_*", "--runs", "3");
+    expect(mts.status, mts.out).toBe(2);
+    expect(mts.stderr.trim().split("\n")).toEqual([
+      'aiospec: implementation "./impl.mts" cannot be loaded: impl.mts is a TypeScript ES module (.mts), which aiospec does not transpile: rename it to .ts (transpiled to CommonJS), or compile it to .js / .mjs',
+    ]);
+  }, SLOW);
+
+  it("the programmatic API loads the same modules and refuses the same .mts", () => {
+    writeModules();
+    const program = `
+      const { resolveTarget } = require("aiospec");
+      (async () => {
+        const out = {};
+        for (const file of ${JSON.stringify(MODULES)}) {
+          const target = await resolveTarget(file);
+          const trace = await target.run({ aiospec: 1, coroutines: [{ name: "main", body: [{ op: "sleep", ticks: 1 }] }] });
+          out[file] = [target.version, trace.end.kind];
+          await target.close();
+        }
+        await resolveTarget("./impl.mts").then(() => { out.mts = "loaded"; }, (e) => { out.mts = e.message; });
+        console.log(JSON.stringify(out));
+      })();`;
+    const r = run(process.execPath, ["-e", program], proj);
+    expect(r.status, r.out).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      "./esm/impl.js": ["3.13", "complete"],
+      "./impl.mjs": ["3.12", "complete"],
+      "./impl.cjs": ["3.13", "complete"],
+      mts: expect.stringMatching(/^implementation "\.\/impl\.mts" cannot be loaded: impl\.mts is a TypeScript ES module \(\.mts\)/),
+    });
+  }, SLOW);
+
+  it("AIOSPEC_CLAUSES=<file>.ts is refused in one line that says what to install", () => {
+    write("own-clauses.ts", OWN_CLAUSES);
+    const r = aiospecWith({ AIOSPEC_CLAUSES: "./own-clauses.ts" }, "run", "--impl", "reference", "--runs", "3");
+    expect(r.status, r.out).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "aiospec: AIOSPEC_CLAUSES=./own-clauses.ts: a TypeScript file needs the typescript package: install it (npm install --save-dev typescript), or point AIOSPEC_CLAUSES at compiled JavaScript",
+    ]);
+  }, SLOW);
+
   it("a .ts implementation is refused in one line that says what to install", () => {
     write("impl.ts", 'import { makeReference } from "aiospec/reference";\nexport default makeReference("3.12");\n');
     const r = aiospec("run", "--impl", "./impl.ts", "--clause", "tasks.result_*", "--runs", "5");
@@ -259,16 +360,39 @@ export const checks = [first.when, cancelled, trace.end.kind, resolveTarget("ref
     expect(results("impl.json").filter((c) => c.status === "pass").length).toBeGreaterThan(0);
   }, SLOW);
 
-  it("a vitest spec using aiospec/vitest passes", () => {
+  it("AIOSPEC_CLAUSES=<file>.ts runs those clauses, in the pool's workers too", () => {
+    write("own-clauses.ts", OWN_CLAUSES);
+    const r = aiospecWith({ AIOSPEC_CLAUSES: "./own-clauses.ts" }, "run", "--impl", "reference", "--runs", "3", "--jobs", "2", "--json", "own.json");
+    expect(r.status, r.out).toBe(0);
+    expect(results("own.json").map((c) => [c.id, c.status])).toEqual([
+      ["own.sleep_completes", "pass"],
+      ["own.sleep_completes_again", "pass"],
+    ]);
+  }, SLOW);
+
+  it("a vitest spec using aiospec/vitest passes, in-process and on ES module and CommonJS modules run isolated", () => {
     write("vitest-project/package.json", JSON.stringify({ name: "vitest-project", private: true, type: "module" }));
+    writeModules();
     write(
       "vitest-project/test/conformance.test.ts",
-      'import { conformance } from "aiospec/vitest";\nimport { makeReference } from "aiospec/reference";\n\nconformance(makeReference, { version: "3.12", clauses: "tasks.result_*", runs: 5 });\n',
+      [
+        'import { conformance } from "aiospec/vitest";',
+        'import { makeReference } from "aiospec/reference";',
+        "",
+        'conformance(makeReference, { version: "3.12", clauses: "tasks.result_*", runs: 5 });',
+        // Paths are relative to the directory vitest runs in: vitest-project.
+        ...MODULES.map((m) => `conformance(${JSON.stringify(`.${m}`)}, { clauses: "tasks.result_*", runs: 5 });`),
+        'conformance("../impl.mts", { clauses: "tasks.result_cancelled", runs: 5 });',
+        "",
+      ].join("\n"),
     );
     const r = run(process.execPath, [path.join(proj, "node_modules", "vitest", "vitest.mjs"), "run"], path.join(proj, "vitest-project"));
-    expect(r.status, r.out).toBe(0);
-    expect(r.stdout).toMatch(/Tests\s+\d+ passed/);
-    expect(r.stdout).not.toMatch(/failed/);
+    // The .mts suite's one test fails, with the refusal; everything else passes.
+    expect(r.status, r.out).toBe(1);
+    const passed = /Tests\s+1 failed \| (\d+) passed/.exec(r.stdout);
+    expect(passed, r.out).not.toBeNull();
+    expect(Number(passed![1])).toBeGreaterThanOrEqual(4 * 2);
+    expect(r.out).toContain("impl.mts is a TypeScript ES module (.mts), which aiospec does not transpile: rename it to .ts");
   }, SLOW);
 
   it("examples/scheduler passes the clauses it runs", () => {

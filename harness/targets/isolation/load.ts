@@ -9,6 +9,7 @@
  * for implementations that need asynchronous set-up).
  */
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import type { AsyncioImplementation } from "../../engine/api";
 import { contractViolation } from "../../engine/contract";
 import type { PythonVersion } from "../../../spec/scenario/versions";
@@ -66,18 +67,53 @@ export function checkImplementation(impl: unknown, where: string): AsyncioImplem
   return impl as AsyncioImplementation;
 }
 
+/**
+ * A real import(): TypeScript's CommonJS output turns `import(x)` into
+ * require(x), which cannot load an ES module with top-level await.
+ */
+const importESM = new Function("url", "return import(url)") as (url: string) => Promise<unknown>;
+
+/**
+ * The module's exports. The contract (docs/adapters.md): .ts and .cts are
+ * transpiled to CommonJS (isolation/ts-loader.js), .js and .cjs are
+ * required, and ES modules (.mjs, or a .js that is one) are imported. A
+ * TypeScript ES module (.mts) is refused: nothing here transpiles it.
+ */
+async function importModule(file: string): Promise<unknown> {
+  const name = path.basename(file);
+  if (/\.mts$/.test(file)) {
+    throw new LoadError(
+      `${name} is a TypeScript ES module (.mts), which aiospec does not transpile: rename it to .ts (transpiled to CommonJS), or compile it to .js / .mjs`,
+    );
+  }
+  try {
+    if (/\.mjs$/.test(file)) return await importESM(pathToFileURL(file).href);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file);
+    } catch (e) {
+      // An ES module that require() cannot load: any ES module before Node
+      // 20.19, one with top-level await since. import() loads both.
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code !== "ERR_REQUIRE_ESM" && code !== "ERR_REQUIRE_ASYNC_MODULE") throw e;
+      return await importESM(pathToFileURL(file).href);
+    }
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[cm]?ts\b/.test(String((e as Error).message))) {
+      // Node's ES module loader does not go through the TypeScript loader. (A
+      // checkout of aiospec linked into the project maps its exports to its
+      // TypeScript sources: the packed package maps them to JavaScript.)
+      throw new LoadError(
+        `loading ${name} failed: as an ES module it imports TypeScript, which Node's ES module loader cannot load (${(e as Error).message}): write the implementation as .ts or CommonJS, or import compiled JavaScript`,
+      );
+    }
+    throw new LoadError(`loading ${name} failed: ${describeThrown(e)}`);
+  }
+}
+
 async function loadModule(spec: Extract<ImplSpec, { kind: "module" }>): Promise<{ impl: AsyncioImplementation; info: LoadedInfo }> {
   const file = path.basename(spec.path);
-  if (/\.m[jt]s$/.test(spec.path)) {
-    throw new LoadError(`${file} is an ES module; aiospec loads CommonJS modules and TypeScript (.ts, .cts, .js, .cjs)`);
-  }
-  let mod: unknown;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(spec.path);
-  } catch (e) {
-    throw new LoadError(`loading ${file} failed: ${describeThrown(e)}`);
-  }
+  const mod = await importModule(spec.path);
   const exported = pickExport(mod);
   if (exported === undefined) {
     throw new LoadError(
