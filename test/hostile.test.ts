@@ -42,6 +42,7 @@ interface Outcome {
   report: {
     complete: boolean;
     outcome: string;
+    notes: string[];
     results: Array<{ id: string; status: string; failure?: { verdict: string; message: string } }>;
   } | null;
 }
@@ -156,6 +157,26 @@ describe.concurrent("a hostile implementation gets its verdict, the run complete
     const pids = fs.readFileSync(PIDS, "utf8").trim().split("\n").map(Number);
     expect(pids.length).toBeGreaterThan(0);
     expect(await until(() => pids.every((p) => !alive(p)), 10_000)).toBe(true);
+    // The report says what was killed, by pid (one of those the fixtures wrote down: both append to one file).
+    const killed = /left \d+ process\(es\) of its own behind .*aiospec killed them: pid (\d+) \(sleep 600\)/.exec(o.report!.notes.join("\n"));
+    expect(killed, o.report!.notes.join("\n")).not.toBeNull();
+    expect(pids).toContain(Number(killed![1]));
+  }, WALL_MS + 60_000);
+
+  it("module that starts a daemon (new session, re-parented, no inherited pipes): the run ends, the daemon with it, and the report names it", async () => {
+    const before = fs.existsSync(PIDS) ? fs.readFileSync(PIDS, "utf8") : "";
+    const o = await run(path.join(HOSTILE, "daemon.ts"), "daemon");
+    expect(o.code).toBe(0);
+    expect(o.ms).toBeLessThan(WALL_MS);
+    expect(o.report!.complete).toBe(true);
+    const notes = o.report!.notes.join("\n");
+    const killed = /aiospec killed them: pid (\d+) \(sleep 600\)/.exec(notes);
+    expect(killed, notes).not.toBeNull();
+    const pid = Number(killed![1]);
+    // (Other runs append to the file meanwhile: the daemon's pid is among the lines written since.)
+    expect(fs.readFileSync(PIDS, "utf8").slice(before.length).split("\n").map(Number)).toContain(pid);
+    expect(await until(() => !alive(pid), 10_000)).toBe(true);
+    expect(notes).not.toMatch(/escaped/);
   }, WALL_MS + 60_000);
 
   it.runIf(python3)("driver prints garbage before its hello: it cannot start, exit 1 (its fault), one line", async () => {
@@ -270,4 +291,34 @@ describe.concurrent("a module writing to file descriptors 1 and 2 directly (fs.w
     // Quoted by aiospec in its failure line, never written raw: each marker only after "its output:".
     for (const line of (r.stdout + r.stderr).split("\n").filter((l) => l.includes("WRITTEN-DIRECTLY"))) expect(line).toMatch(/its output: /);
   }, WALL_MS);
+});
+
+describe.runIf(process.platform === "linux")("a process that escaped the kill", () => {
+  // No process of the same user escapes SIGKILL in practice (it would take another user's process, or one stuck in the
+  // kernel): what the run does with one is checked on a process the ledger lists but that nobody killed.
+  it("is named in the run's notes as still running (abandoned), and as killed once gone", async () => {
+    const { settleProcesses } = await import("../harness/targets/isolation/processes");
+    const { leftoverNotes } = await import("../harness/cli/commands");
+    const sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+    const pid = sleeper.pid!;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const ledger = [{ pid, start, command: "sleep 30" }];
+
+    const running = await settleProcesses(ledger, 300);
+    expect(running.alive.map((p) => p.pid)).toEqual([pid]);
+    expect(leftoverNotes("impl@3.13", running)).toEqual([
+      `1 process(es) that impl@3.13 started escaped aiospec's kill and are still running after the run (abandoned): pid ${pid} (sleep 30)`,
+    ]);
+
+    sleeper.kill("SIGKILL");
+    await new Promise((r) => sleeper.once("exit", r));
+    const gone = await settleProcesses(ledger, 5000);
+    expect(gone.alive).toEqual([]);
+    expect(leftoverNotes("impl@3.13", gone)).toEqual([
+      `impl@3.13 left 1 process(es) of its own behind (outside its process group, or after its process ended); aiospec killed them: pid ${pid} (sleep 30)`,
+    ]);
+    // A later process with the same pid is another process: a different start time.
+    expect((await settleProcesses([{ pid: process.pid, start: "0", command: "x" }], 0)).alive).toEqual([]);
+  });
 });

@@ -13,6 +13,7 @@ import { makeProgress } from "../reporting/progress";
 import { ClauseResult, REALTIME, clauseSeed, skipInfo, targetClock, targetTickMs } from "../running/runner";
 import { IsolationEvent, Target, UsageError, findCPython } from "../targets";
 import { parseInterpreterId } from "../targets/discovery";
+import { StartedProcess, settleProcesses, withProcessLedger } from "../targets/isolation/processes";
 import { VERSIONS, isReferenceVersion } from "../../implementations/reference";
 import { patchLevelNote } from "../../implementations/reference/releases";
 import { MUTANTS } from "../../implementations/mutants";
@@ -357,6 +358,29 @@ async function execute(
 }
 
 export async function cmdRun(opts: RunCommandOptions): Promise<number> {
+  // What the implementation leaves running and aiospec has to kill is written down here (processes.ts).
+  const ledger: StartedProcess[] = [];
+  return withProcessLedger(ledger, () => runCommand(opts, ledger));
+}
+
+/**
+ * What the run says about the processes it killed because the implementation
+ * had started them and left them behind (in another session, say): the ones
+ * it ended, and any still running once the run is over, named by pid.
+ */
+export function leftoverNotes(id: string, settled: { ended: StartedProcess[]; alive: StartedProcess[] }): string[] {
+  const named = (ps: StartedProcess[]) => ps.map((p) => `pid ${p.pid} (${p.command})`).join(", ");
+  const notes: string[] = [];
+  if (settled.ended.length) {
+    notes.push(`${id} left ${settled.ended.length} process(es) of its own behind (outside its process group, or after its process ended); aiospec killed them: ${named(settled.ended)}`);
+  }
+  if (settled.alive.length) {
+    notes.push(`${settled.alive.length} process(es) that ${id} started escaped aiospec's kill and are still running after the run (abandoned): ${named(settled.alive)}`);
+  }
+  return notes;
+}
+
+async function runCommand(opts: RunCommandOptions, ledger: StartedProcess[]): Promise<number> {
   // Everything is checked before anything runs or is written.
   const all = loadClauses();
   const clauses = selectClauses(all, opts.clause);
@@ -434,9 +458,13 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     await target.close();
   }
   for (const w of warnings) toStderr(`aiospec: warning: ${w}\n`);
+  // Every process is closed now: what was killed on the implementation's behalf is gone, or escaped.
+  const leftovers = leftoverNotes(target.id, await settleProcesses(ledger));
+  for (const n of leftovers) toStderr(`aiospec: warning: ${n}\n`);
+  const notes = [...plan.notes, ...leftovers];
 
   const base = { implementation: impl, clauses, results: run.results, interrupted: run.interrupted, timing: run.timing, failuresDir };
-  let report = buildRunReport({ ...base, options, notes: plan.notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
+  let report = buildRunReport({ ...base, options, notes, baseline: baseline ? { file: opts.baseline!, data: baseline } : null });
   let baselineNote = "";
   if (opts.updateBaseline && baseline && report.complete && report.summary.errors === 0) {
     const updated = updateBaseline(baseline, impl, report.results);
@@ -447,7 +475,7 @@ export async function cmdRun(opts: RunCommandOptions): Promise<number> {
     const added = [...after].filter((k) => !before.has(k)).length;
     const removed = [...before].filter((k) => !after.has(k)).length;
     baselineNote = `baseline ${opts.baseline} updated: ${updated.knownFailures.length} known failure(s) (+${added}, -${removed})`;
-    report = buildRunReport({ ...base, options, notes: plan.notes, baseline: { file: opts.baseline!, data: updated } });
+    report = buildRunReport({ ...base, options, notes, baseline: { file: opts.baseline!, data: updated } });
   } else if (opts.updateBaseline) {
     baselineNote = `baseline ${opts.baseline} not updated: the run ${report.complete ? "had harness errors" : "did not finish"}`;
   }

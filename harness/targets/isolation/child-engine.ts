@@ -33,7 +33,8 @@ import type { FromChild, ToChild } from "./serve";
 import { IsolationLimits, mib, oneLine } from "./limits";
 import { traceShapeError } from "./trace-shape";
 import { track } from "./resources";
-import { killProcessTree, residentBytes, stdioPipes } from "./processes";
+import { randomBytes } from "node:crypto";
+import { TOKEN_VARIABLE, killProcessTree, residentBytes, stdioPipes } from "./processes";
 
 const ENTRY = path.join(__dirname, "child-entry.js");
 /** Bytes of the implementation's output kept per case (for messages); the rest is counted, not kept. */
@@ -85,6 +86,8 @@ export class ChildEngine implements Engine {
   private readonly memoryTimer: NodeJS.Timeout;
   /** The child's stdout / stderr pipes: whoever still holds one after it died was started by it. */
   private pipes: string[];
+  /** In the child's environment, and so in that of what it starts. */
+  private readonly token = randomBytes(12).toString("hex");
 
   constructor(spec: ImplSpec, private readonly limits: IsolationLimits, label: string) {
     this.ready = new Promise((res, rej) => {
@@ -96,7 +99,8 @@ export class ChildEngine implements Engine {
     this.child = fork(ENTRY, [], {
       // No flags of the harness's own process (a test runner's, a debugger's) reach the implementation.
       execArgv: [`--max-old-space-size=${limits.workerHeapMb}`],
-      env: { ...process.env, AIOSPEC_CHILD_SPEC: JSON.stringify(spec), AIOSPEC_CHILD_MAX_REPLY: String(limits.maxReplyBytes) },
+      // The token is inherited by whatever the implementation starts: it finds a daemon that left every other trace (processes.ts).
+      env: { ...process.env, AIOSPEC_CHILD_SPEC: JSON.stringify(spec), AIOSPEC_CHILD_MAX_REPLY: String(limits.maxReplyBytes), [TOKEN_VARIABLE]: this.token },
       // The implementation's console output must never reach the harness's stdout.
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       detached: posix,
@@ -104,7 +108,7 @@ export class ChildEngine implements Engine {
     });
     const pid = this.child.pid ?? -1;
     this.pipes = stdioPipes(pid);
-    const untrack = track({ kind: "process", id: pid, label }, () => killProcessTree(pid, this.pipes));
+    const untrack = track({ kind: "process", id: pid, label }, () => killProcessTree(pid, this.pipes, this.token));
     let exitedResolve!: () => void;
     this.exited = new Promise((r) => (exitedResolve = r));
     const echo = !!process.env.AIOSPEC_SHOW_IMPL_OUTPUT;
@@ -127,7 +131,7 @@ export class ChildEngine implements Engine {
       this.exitedFlag = true;
       clearInterval(this.memoryTimer);
       // What it started and left in its process group (or beyond) goes with it.
-      killProcessTree(pid, this.pipes);
+      killProcessTree(pid, this.pipes, this.token);
       untrack();
       // What it wrote just before it exited may still be in the pipes (the
       // exit can be seen first): read them to their end, a moment at most,
@@ -242,7 +246,7 @@ export class ChildEngine implements Engine {
   }
 
   private kill(): void {
-    if (this.child.pid !== undefined) killProcessTree(this.child.pid, this.pipes);
+    if (this.child.pid !== undefined) killProcessTree(this.child.pid, this.pipes, this.token);
   }
 
   run(scenario: Scenario, timeoutMs: number): Promise<Trace> {

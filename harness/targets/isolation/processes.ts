@@ -8,30 +8,95 @@
  * group (setsid, setpgid: a daemon, `setsid sleep 45 &`) is found two ways:
  * while the child lives, as its descendant by parent pid; afterwards, because
  * it still holds one of the child's stdout/stderr pipes (which is exactly what
- * would keep the harness waiting). A process that left the group, was
- * re-parented and closed its inherited pipes cannot be told apart from any
- * other process of the user: it is abandoned, and harms nothing of the run.
+ * would keep the harness waiting). A module's child also gets a token in its
+ * environment, which what it starts inherits: a daemon that left the group,
+ * was re-parented and closed its inherited pipes is still found by it, unless
+ * it also cleared its environment. Such a process cannot be told apart from
+ * any other process of the user: it is abandoned, and harms nothing of the run.
+ *
+ * What was killed besides the child itself is written down in the ledger of
+ * the run that started it (withProcessLedger), so that the run can say which
+ * processes it ended and which, if any, were still alive after it.
  */
 import * as fs from "node:fs";
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** The environment variable holding a module child's token (child-engine.ts). */
+export const TOKEN_VARIABLE = "AIOSPEC_CHILD_TOKEN";
 
 const LINUX = process.platform === "linux";
 
 interface ProcStat {
   pid: number;
+  state: string;
   ppid: number;
   pgrp: number;
   session: number;
+  /** Clock ticks since boot when it started: with the pid, who it is (pids are reused). */
+  start: string;
 }
 
 function readStat(pid: number): ProcStat | null {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+    // "pid (comm) state ppid pgrp session ... starttime (field 22) ...": comm may hold spaces and parentheses.
     const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]) };
+    return { pid, state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: f[19] };
   } catch {
     return null;
   }
+}
+
+/** A process aiospec killed because an implementation had started it. */
+export interface StartedProcess {
+  pid: number;
+  /** Its start time (ticks since boot), to tell it from a later process with the same pid. */
+  start: string;
+  /** Its command line, shortened. */
+  command: string;
+}
+
+const ledgers = new AsyncLocalStorage<StartedProcess[]>();
+
+/**
+ * Runs `fn` with a ledger of its own: every process killProcessTree kills on
+ * its behalf (its children's leftovers, not the children themselves) is
+ * added to `ledger`. Child processes started within `fn` keep the ledger in
+ * their exit handlers and timers (async context), so concurrent runs in one
+ * process keep apart.
+ */
+export function withProcessLedger<T>(ledger: StartedProcess[], fn: () => Promise<T>): Promise<T> {
+  return ledgers.run(ledger, fn);
+}
+
+function commandOf(pid: number): string {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    return argv.length > 80 ? argv.slice(0, 79) + "…" : argv;
+  } catch {
+    return "?";
+  }
+}
+
+/** Is this the process that was recorded, still running (not gone, not a zombie, its pid not reused)? */
+function stillRunning(p: StartedProcess): boolean {
+  const s = readStat(p.pid);
+  return s !== null && s.state !== "Z" && s.start === p.start;
+}
+
+/**
+ * After the run: which of the processes in `ledger` are gone, and which are
+ * still running (they escaped the kill). A SIGKILL takes effect at once for
+ * any process that can be killed; `graceMs` covers the kernel's delay.
+ */
+export async function settleProcesses(ledger: readonly StartedProcess[], graceMs = 1000): Promise<{ ended: StartedProcess[]; alive: StartedProcess[] }> {
+  const end = Date.now() + graceMs;
+  let alive = ledger.filter(stillRunning);
+  while (alive.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    alive = alive.filter(stillRunning);
+  }
+  return { ended: ledger.filter((p) => !alive.includes(p)), alive };
 }
 
 function allPids(): number[] {
@@ -63,10 +128,10 @@ export function stdioPipes(pid: number): string[] {
 
 /**
  * Processes that belong to the child `pid`: its descendants (by parent pid),
- * members of its process group or session, and processes holding one of
- * `pipes`. Never the harness itself.
+ * members of its process group or session, processes holding one of `pipes`,
+ * and processes whose environment holds `token`. Never the harness itself.
  */
-export function processTree(pid: number, pipes: readonly string[] = []): number[] {
+export function processTree(pid: number, pipes: readonly string[] = [], token?: string): number[] {
   if (!LINUX) return [];
   const stats = allPids().map(readStat).filter((s): s is ProcStat => s !== null);
   const found = new Set<number>();
@@ -83,14 +148,22 @@ export function processTree(pid: number, pipes: readonly string[] = []): number[
       }
     }
   }
-  if (pipes.length > 0) {
+  if (pipes.length > 0 || token !== undefined) {
     for (const s of stats) {
       if (found.has(s.pid) || s.pid === process.pid) continue;
-      if (holdsPipe(s.pid, pipes)) found.add(s.pid);
+      if ((pipes.length > 0 && holdsPipe(s.pid, pipes)) || (token !== undefined && hasToken(s.pid, token))) found.add(s.pid);
     }
   }
   found.delete(process.pid);
   return [...found];
+}
+
+function hasToken(pid: number, token: string): boolean {
+  try {
+    return `\0${fs.readFileSync(`/proc/${pid}/environ`, "utf8")}`.includes(`\0${TOKEN_VARIABLE}=${token}\0`);
+  } catch {
+    return false;
+  }
 }
 
 function holdsPipe(pid: number, pipes: readonly string[]): boolean {
@@ -113,10 +186,18 @@ function holdsPipe(pid: number, pipes: readonly string[]): boolean {
 /**
  * SIGKILL the child `pid`, its process group, and the processes processTree
  * finds; returns how many processes other than the child were signalled.
+ * Those go into the current run's ledger (withProcessLedger).
  */
-export function killProcessTree(pid: number, pipes: readonly string[] = []): number {
+export function killProcessTree(pid: number, pipes: readonly string[] = [], token?: string): number {
   if (pid <= 0) return 0;
-  const others = processTree(pid, pipes).filter((p) => p !== pid);
+  const others = processTree(pid, pipes, token).filter((p) => p !== pid);
+  const ledger = ledgers.getStore();
+  if (ledger) {
+    for (const p of others) {
+      const s = readStat(p);
+      if (s && !ledger.some((q) => q.pid === p && q.start === s.start)) ledger.push({ pid: p, start: s.start, command: commandOf(p) });
+    }
+  }
   const kill = (target: number) => {
     try {
       process.kill(target, "SIGKILL");
