@@ -31,9 +31,9 @@
  * debug, but an infinite loop in it hangs the whole vitest run.
  *
  * This module imports vitest, so it only loads inside a vitest run. The
- * package exports it as TypeScript source ("aiospec/vitest" ->
- * harness/vitest.ts): vitest transforms .ts files itself, including those in
- * node_modules (see docs/vitest.md).
+ * package exports it as an ES module ("aiospec/vitest" ->
+ * dist/harness/vitest.mjs, the "import" condition), since vitest can only be
+ * imported, not require()d (docs/vitest.md, "How aiospec/vitest is packaged").
  */
 import * as path from "node:path";
 import { afterAll, describe, it } from "vitest";
