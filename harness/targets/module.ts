@@ -1,7 +1,8 @@
 /**
- * ./impl.ts, /abs/impl.js, impl.ts[@3.X]: a TypeScript or CommonJS module
- * exporting an implementation (or a factory of one), loaded in a worker
- * thread (isolation/load.ts checks the export).
+ * ./impl.ts, /abs/impl.js, impl.mjs[@3.X]: a TypeScript, CommonJS or ES
+ * module exporting an implementation (or a factory of one), loaded in a
+ * child process (isolation/load.ts loads it and checks the export; a .mts
+ * is refused there).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

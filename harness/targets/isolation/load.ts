@@ -141,7 +141,7 @@ async function loadModule(spec: Extract<ImplSpec, { kind: "module" }>): Promise<
       implId,
       version: checked.pythonVersion as PythonVersion,
       unsupported: [...(checked.unsupported ?? [])],
-      description: `TypeScript module ${spec.path} (${implId}), Python ${checked.pythonVersion}, in a child process`,
+      description: `${/\.[cm]?ts$/.test(spec.path) ? "TypeScript" : "JavaScript"} module ${spec.path} (${implId}), Python ${checked.pythonVersion}, in a child process`,
       factory,
     },
   };
