@@ -180,9 +180,12 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
   const unsupported = [...new Set([...(a.unsupported ?? []), ...(b.unsupported ?? [])])];
   const arb = sizedScenarioArb(version, opts.size ?? "small", unsupported);
 
+  const missing = new Set(unsupported);
   const settle = (s: Scenario): Promise<Settled> => {
-    const feature = unsupportedFeature(s, [a, b]) ?? tooNewFeature(s, version);
-    return feature !== null ? Promise.resolve({ kind: "skipped", feature }) : outcomeOn(a, b, s);
+    // As unsupportedFeature(s, [a, b]) ?? tooNewFeature(s, version), in one walk of the scenario.
+    const features = scenarioFeatures(s);
+    const feature = features.find((f) => missing.has(f)) ?? features.find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], version) > 0);
+    return feature !== undefined ? Promise.resolve({ kind: "skipped", feature }) : outcomeOn(a, b, s);
   };
   /** Count one scenario of the search, in generation order; true when it is the divergence that stops it. */
   const tally = (o: Settled): boolean => {
