@@ -95,6 +95,7 @@ const modules: Array<[string, string, Verdict, RegExp, number?]> = [
   ["SIGKILLs itself", path.join(HOSTILE, "kills-itself.ts"), "crash", /killed by SIGKILL/],
   ["aborts", path.join(HOSTILE, "aborts.ts"), "crash", /killed by SIGABRT/],
   ["answers twice", path.join(HOSTILE, "answers-twice.ts"), "error", /answered a case it was not running/],
+  ["writes garbage to fd 3 (the channel to aiospec)", path.join(HOSTILE, "writes-fd3.ts"), "error", /sent a malformed message \(not JSON: "garbage"/],
   ["deeply nested trace", path.join(HOSTILE, "deep-trace.ts"), "error", /nests deeper than 1000 levels \(the trace depth limit\)/],
   ["huge trace", path.join(HOSTILE, "huge-trace.ts"), "error", /over the 8\.0 MiB limit/],
   ["allocates Buffers without bound", path.join(HOSTILE, "buffers.ts"), "crash", /out of memory: the child process used .* over the 1024 MB memory limit/, 30_000],

@@ -23,7 +23,8 @@
  * (see also killDescendants for processes that left the group).
  */
 import * as path from "node:path";
-import { ChildProcess, fork } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
+import type { Duplex } from "node:stream";
 import type { Scenario } from "../../../spec/scenario/types";
 import type { Trace } from "../../../spec/scenario/trace";
 import { TargetFailure } from "../errors";
@@ -32,6 +33,7 @@ import type { ImplSpec } from "./load";
 import type { FromChild, ToChild } from "./serve";
 import { IsolationLimits, mib, oneLine } from "./limits";
 import { traceShapeError } from "./trace-shape";
+import { CHANNEL_FD, maxMessageBytes, readLines } from "./channel";
 import { track } from "./resources";
 import { randomBytes } from "node:crypto";
 import { TOKEN_VARIABLE, killProcessTree, residentBytes, stdioPipes } from "./processes";
@@ -70,6 +72,8 @@ export class ChildEngine implements Engine {
   private readyResolve!: (i: EngineInfo) => void;
   private readyReject!: (e: Error) => void;
   private child: ChildProcess;
+  /** Messages to and from the child, a JSON text a line (channel.ts). */
+  private readonly channel: Duplex;
   private inflight: InFlight | null = null;
   private seq = 0;
   /** The implementation's output since the last case started: kept head, and bytes seen. */
@@ -96,16 +100,15 @@ export class ChildEngine implements Engine {
     });
     this.ready.catch(() => {});
     const posix = process.platform !== "win32";
-    this.child = fork(ENTRY, [], {
-      // No flags of the harness's own process (a test runner's, a debugger's) reach the implementation.
-      execArgv: [`--max-old-space-size=${limits.workerHeapMb}`],
+    // No flags of the harness's own process (a test runner's, a debugger's) reach the implementation.
+    this.child = spawn(process.execPath, [`--max-old-space-size=${limits.workerHeapMb}`, ENTRY], {
       // The token is inherited by whatever the implementation starts: it finds a daemon that left every other trace (processes.ts).
       env: { ...process.env, AIOSPEC_CHILD_SPEC: JSON.stringify(spec), AIOSPEC_CHILD_MAX_REPLY: String(limits.maxReplyBytes), [TOKEN_VARIABLE]: this.token },
-      // The implementation's console output must never reach the harness's stdout.
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      // The implementation's console output must never reach the harness's stdout; fd 3 is the channel (channel.ts).
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
       detached: posix,
-      serialization: "json",
     });
+    this.channel = this.child.stdio[CHANNEL_FD] as Duplex;
     const pid = this.child.pid ?? -1;
     this.pipes = stdioPipes(pid);
     const untrack = track({ kind: "process", id: pid, label }, () => killProcessTree(pid, this.pipes, this.token));
@@ -121,10 +124,14 @@ export class ChildEngine implements Engine {
     this.child.stderr!.on("data", keep);
     this.child.stdout!.on("error", () => {});
     this.child.stderr!.on("error", () => {});
-    this.child.on("message", (m: FromChild) => this.onMessage(m));
+    // A line that is not a message (the implementation wrote to fd 3 itself) is the child's fault, never aiospec's end.
+    readLines(this.channel, maxMessageBytes(limits.maxReplyBytes), (line) => this.onLine(line), (bytes) =>
+      this.die(`the child process sent a message longer than ${mib(bytes)} on its channel to aiospec`),
+    );
+    this.channel.on("error", () => {});
     this.child.on("error", (e) => this.die(`the child process failed: ${e.message}`));
     // A child that exits closes its channel first: give the exit a moment to say how it ended.
-    this.child.on("disconnect", () => {
+    this.channel.once("end", () => {
       setTimeout(() => this.die(`the child process closed its channel to aiospec${this.outputNote()}`, "crash"), 1000).unref();
     });
     this.child.on("exit", (code, signal) => {
@@ -140,6 +147,7 @@ export class ChildEngine implements Engine {
       void drained(this.child, OUTPUT_DRAIN_MS).then(() => {
         this.child.stdout?.destroy();
         this.child.stderr?.destroy();
+        this.channel.destroy();
         const when = this.loaded ? "" : " before the implementation was loaded";
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         const oom = /heap out of memory|Reached heap limit/.test(this.output)
@@ -176,6 +184,16 @@ export class ChildEngine implements Engine {
     if (!t) return "";
     const dropped = this.outputBytes - Buffer.byteLength(this.output);
     return `; its output: ${oneLine(t.slice(-300), 300)}${dropped > 0 ? ` (and ${dropped} more bytes, dropped)` : ""}`;
+  }
+
+  private onLine(line: string): void {
+    let m: FromChild;
+    try {
+      m = JSON.parse(line) as FromChild;
+    } catch {
+      return this.die(`the child process sent a malformed message (not JSON: "${oneLine(line, 60)}"; written to fd ${CHANNEL_FD} by the implementation?)`);
+    }
+    this.onMessage(m);
   }
 
   private onMessage(m: FromChild): void {
@@ -262,7 +280,7 @@ export class ChildEngine implements Engine {
       );
       this.inflight = { seq, resolve, reject, timer };
       try {
-        this.child.send({ t: "run", seq, scenario } satisfies ToChild);
+        this.channel.write(JSON.stringify({ t: "run", seq, scenario } satisfies ToChild) + "\n");
       } catch (e) {
         this.inflight = null;
         clearTimeout(timer);

@@ -1,6 +1,7 @@
 /**
  * The child process of an isolated TypeScript implementation: a watchdog
- * thread, then serve.ts on the IPC channel to the harness.
+ * thread, then serve.ts on the channel to the harness (channel.ts: fd 3, a
+ * JSON message a line).
  *
  * The watchdog is why a worker thread runs here at all. A process whose
  * parent died (the harness was killed with SIGKILL) must not live on, but the
@@ -8,7 +9,10 @@
  * (`for (;;) {}`), so nothing on that thread can notice. A worker thread can:
  * it polls the parent's pid and kills the process once it changes.
  */
+import * as fs from "node:fs";
+import * as net from "node:net";
 import { Worker } from "node:worker_threads";
+import { CHANNEL_FD, maxMessageBytes, readLines } from "./channel";
 import { serve } from "./serve";
 import type { FromChild, ToChild } from "./serve";
 import type { ImplSpec } from "./load";
@@ -28,15 +32,26 @@ function startWatchdog(): void {
   w.on("error", () => {});
 }
 
+/** The channel to aiospec (channel.ts), or null when this process was not started by aiospec. */
+function openChannel(): net.Socket | null {
+  try {
+    if (!fs.fstatSync(CHANNEL_FD).isSocket()) return null;
+    return new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  } catch {
+    return null;
+  }
+}
+
 function main(): void {
-  const send = process.send?.bind(process);
-  if (send === undefined) {
-    process.stderr.write("child.ts runs only as a child process of aiospec (no IPC channel)\n");
+  const channel = openChannel();
+  if (channel === null) {
+    process.stderr.write(`child.ts runs only as a child process of aiospec (no channel on fd ${CHANNEL_FD})\n`);
     process.exit(2);
   }
   // Taken before any implementation code runs, so that code cannot reroute replies.
+  const write = channel.write.bind(channel);
   const post = (m: FromChild) => {
-    send(m);
+    write(JSON.stringify(m) + "\n");
   };
   const spec = JSON.parse(process.env.AIOSPEC_CHILD_SPEC ?? "null") as ImplSpec;
   const maxReplyBytes = Number(process.env.AIOSPEC_CHILD_MAX_REPLY);
@@ -50,9 +65,12 @@ function main(): void {
   process.on("uncaughtException", fatal);
   process.on("unhandledRejection", fatal);
   // The harness closed the channel (it closed the target, or it is gone): so does this process.
-  process.on("disconnect", () => process.exit(0));
+  channel.on("end", () => process.exit(0));
+  channel.on("error", () => process.exit(0));
   startWatchdog();
-  serve({ post, onMessage: (cb) => process.on("message", (m) => cb(m as ToChild)) }, spec, maxReplyBytes);
+  const onMessage = (cb: (m: ToChild) => void) =>
+    readLines(channel, maxMessageBytes(maxReplyBytes), (line) => cb(JSON.parse(line) as ToChild), () => process.exit(2));
+  serve({ post, onMessage }, spec, maxReplyBytes);
 }
 
 main();
