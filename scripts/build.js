@@ -16,49 +16,18 @@
  *
  * A build whose inputs (the sources, the tsconfig files, package.json, this
  * script) have not changed since the last one is skipped: their hash is kept
- * in dist/.build-inputs. That is what lets `npm test` and `npm pack` build
+ * in dist/.build-inputs (scripts/build-inputs.js). That is what lets `npm test` and `npm pack` build
  * every time (pretest, prepack) at the cost of hashing a few hundred files.
  * `--force` rebuilds anyway.
  */
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const crypto = require("node:crypto");
 const { spawnSync } = require("node:child_process");
+const { ROOT, DIST, inputsHash, builtFrom } = require("./build-inputs");
 
-const ROOT = path.resolve(__dirname, "..");
-const DIST = path.join(ROOT, "dist");
-const STAMP = path.join(DIST, ".build-inputs");
 /** Where this build writes before it becomes dist/. */
 const NEXT = path.join(ROOT, `.dist-${process.pid}`);
-
-/** What the build reads: a change to any of these makes dist/ stale. */
-const INPUT_DIRS = ["harness", "spec", "implementations"];
-const INPUT_FILES = ["package.json", "tsconfig.json", "tsconfig.build.json", "scripts/build.js"];
-
-function filesUnder(dir) {
-  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === "__pycache__" ? [] : filesUnder(rel);
-    return [rel];
-  });
-}
-
-function inputsHash() {
-  const hash = crypto.createHash("sha256");
-  for (const rel of [...INPUT_FILES, ...INPUT_DIRS.flatMap(filesUnder)].sort()) {
-    hash.update(rel).update("\0").update(fs.readFileSync(path.join(ROOT, rel))).update("\0");
-  }
-  return hash.digest("hex");
-}
-
-function upToDate(hash) {
-  try {
-    return fs.readFileSync(STAMP, "utf8").trim() === hash;
-  } catch {
-    return false;
-  }
-}
 
 /** Files found by path at run time, copied as they are. */
 const ASSETS = [
@@ -147,7 +116,7 @@ function trimManifest() {
 
 function build() {
   const hash = inputsHash();
-  if (!process.argv.includes("--force") && upToDate(hash)) {
+  if (!process.argv.includes("--force") && builtFrom(hash)) {
     console.error("dist/ is up to date with the sources"); // stderr: npm pack --json prints JSON on stdout
     return;
   }

@@ -11,6 +11,7 @@
  * Exceptions are PyBaseException values (./pyexc.ts).
  */
 import type { PyBaseException } from "./pyexc";
+import { brand } from "./brand";
 
 export type Coroutine<T = unknown> = Generator<unknown, T, unknown>;
 
@@ -192,6 +193,11 @@ export class IterationLimit extends Error {
     super("iteration limit reached");
   }
 }
+
+// Thrown by an implementation's loop and caught by the harness's interpreter,
+// which may be another copy of this module (engine/brand.ts).
+brand(Deadlock, "Deadlock");
+brand(IterationLimit, "IterationLimit");
 
 /** The iteration budget a run gets (the Python driver uses the same). */
 export const MAX_LOOP_ITERATIONS = 200_000;

@@ -8,6 +8,8 @@
  * `isinstance(exc, "Exception")` answers as Python would.
  */
 
+import { brand } from "./brand";
+
 /** Python's exception hierarchy, child -> parent (only the types aiospec meets). */
 const PARENT: Record<string, string | null> = {
   BaseException: null,
@@ -53,6 +55,10 @@ export class PyBaseException extends Error {
     if (exceptions) this.exceptions = exceptions;
   }
 }
+
+// Raised by an implementation, caught by the harness: perhaps two copies of
+// this module (engine/brand.ts).
+brand(PyBaseException, "PyBaseException");
 
 /** isinstance(exc, typeName), following Python's hierarchy. */
 export function isinstance(exc: unknown, typeName: string): exc is PyBaseException {
