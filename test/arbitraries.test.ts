@@ -263,7 +263,8 @@ function problems(s: Scenario, lim: Limits, version: PythonVersion = "3.13"): st
           if (!tasks.has(st.handle) && !futures.has(st.handle)) bad(`drop of ${st.handle}, bound by no create_task or create_future`);
           break;
         case "ensure_future":
-          if (!/^e[01]$/.test(st.future)) bad(`ensure_future handle ${st.future}`);
+          // e0, e1: holdFutures; s0, s1: the shielded motif.
+          if (!/^[es][01]$/.test(st.future)) bad(`ensure_future handle ${st.future}`);
           if (!["gather", "shield", "wait_for", "wait"].some((k) => k in st.on)) bad(`ensure_future of ${JSON.stringify(st.on)}`);
           checkAwaitable(from, st.on, 0);
           break;

@@ -67,7 +67,14 @@
  *   - promise: create a future, arrange for it to be resolved (a call_later /
  *     call_soon callback that sets its result or exception or cancels it, or
  *     a task), then await it plainly or through wait_for / shield / wait /
- *     a timeout block / a try.
+ *     a timeout block / a try;
+ *   - shielded: hold shield(inner) in a handle (ensure_future), sleep a
+ *     little, cancel the outer future, then inspect it, so that
+ *     the inner (a coroutine, a task, a future a timer settles) ends after
+ *     the cancellation or in its loop iteration, with whatever outcome it
+ *     has; or, instead of inspecting, drop the inner's handle (or collect),
+ *     so that the scenario runs in gc mode and the collection sees what
+ *     became of an exception nobody waits for.
  * Motif callbacks are synthesised and appended after the generated ones.
  *
  * Everything is deterministic for a given fast-check seed.
@@ -82,6 +89,7 @@ import { OPS, walkSteps } from "./types";
 import { atLeast } from "./versions";
 import { downgradeScenario, withoutFeatures } from "./downgrade";
 import { eagerSelfUseErrors } from "./validate";
+import { expandScenario } from "./repeat";
 import type { PythonVersion } from "./versions";
 
 export type { PythonVersion } from "./versions";
@@ -246,6 +254,7 @@ export const FEATURE_KINDS = [
   "shield:task",
   "shield:future",
   "shield:coro",
+  "shield:outer_cancelled",
   "as_completed:timeout",
   "as_completed:task",
   "as_completed:future",
@@ -319,9 +328,12 @@ export function featureKinds(scenario: Scenario): FeatureKind[] {
   const futures = new Set<string>();
   const newGroups = new Set<string>();
   const boundTo = new Map<string, Set<string>>();
+  /** Handles ensure_future binds to a shield's outer future. */
+  const shieldOuters = new Set<string>();
   const bodies = new Map(scenario.coroutines.map((c) => [c.name, c.body]));
   for (const { step } of walkSteps(scenario)) {
     if (step.op === "create_future") futures.add(step.future);
+    if (step.op === "ensure_future" && "shield" in step.on) shieldOuters.add(step.future);
     if (step.op === "new_taskgroup") newGroups.add(step.group);
     if (step.op === "create_task") {
       if (!boundTo.has(step.task)) boundTo.set(step.task, new Set());
@@ -427,6 +439,7 @@ export function featureKinds(scenario: Scenario): FeatureKind[] {
           if (place.inFinally) found.add("cancel:in_finally");
           if (place.handler !== null) found.add("cancel:in_handler");
           if (inCallback) found.add("cancel:in_callback");
+          if (shieldOuters.has(s.task)) found.add("shield:outer_cancelled");
           for (const c of boundTo.get(s.task) ?? []) for (const p of awaitPoints(c)) found.add(`cancel:target:${p}`);
           break;
         case "raise":
@@ -545,7 +558,8 @@ export type RawRef =
       /** Prefer a future handle (else a task handle); the other kind if there is none. */
       fut?: boolean;
     }
-  | { motif: "task" | "future" };
+  /** The task / future the current motif made, or the outer future of its shield ("held"). */
+  | { motif: "task" | "future" | "held" };
 
 /** A reference to a TaskGroup or a timeout context manager. */
 export interface RawScopeRef {
@@ -595,6 +609,34 @@ export interface PromiseMotif {
   catchType: CatchableType;
 }
 
+/**
+ * A shield whose outer future is held (ensure_future) and cancelled while
+ * its inner may still run, so that the inner ends after the cancellation,
+ * or in its very loop iteration (issue 11: what shield then does with the
+ * inner's outcome was never generated).
+ */
+export interface ShieldedMotif {
+  op: "shielded";
+  /** A coroutine (shield wraps it in a task), a task of it made first, or a future a call_later callback settles. */
+  inner: "coro" | "task" | "future";
+  c: number;
+  /** How the future inner is settled, and when. */
+  settle: Synth;
+  delay: number;
+  /** Ticks of sleep between holding the outer and cancelling it; none: at once. */
+  pause?: number;
+  /**
+   * After the cancel: inspect the outer (done, cancelled), or run in gc
+   * mode so that the inner is collected once done: drop the inner's handle
+   * (a task or future), or, for a coroutine, collect at once (in main
+   * only). Never an await of the outer: its handle may be bound elsewhere
+   * to a shield of a task of this very coroutine, and the validator refuses
+   * a possible cycle of awaits (awaiting a cancelled outer only raises
+   * CancelledError at once anyway).
+   */
+  then: "inspect" | "gc";
+}
+
 export type RawStep =
   | { op: "log" }
   | { op: "sleep"; ticks: number }
@@ -629,8 +671,13 @@ export type RawStep =
   | { op: "reschedule"; cm: RawScopeRef; delay: number | null; at: boolean }
   | { op: "inspect_timeout"; cm: RawScopeRef }
   | { op: "as_completed"; refs: RawRef[]; coros?: number[]; timeout?: number | null; mode?: "iter" | "async" }
+  /** Only from the shielded motif: hold what `on` returns in a handle of its own, drop the motif's handle, collect. */
+  | { op: "ensure_future"; on: RawAwaitable }
+  | { op: "drop"; ref: RawRef }
+  | { op: "gc" }
   | SpawnMotif
-  | PromiseMotif;
+  | PromiseMotif
+  | ShieldedMotif;
 
 export interface RawScenario {
   main: RawStep[];
@@ -944,7 +991,7 @@ export type Context = "main" | "other" | "tryBody" | "handler" | "finally" | "tg
 const KINDS = [
   "log", "sleep", "call", "await", "create", "spawn", "promise", "cancel", "inspect", "raise", "return", "try", "star",
   "future", "setres", "setexc", "result", "exception", "uncancel", "setname", "current", "alltasks", "adddone",
-  "rmdone", "soon", "later", "at", "cancelh", "tg", "newtg", "timeout", "resched", "inspto", "ascompl",
+  "rmdone", "soon", "later", "at", "cancelh", "tg", "newtg", "timeout", "resched", "inspto", "ascompl", "shielded",
 ] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -954,13 +1001,13 @@ const WEIGHTS: Record<Context, Partial<Record<Kind, number>>> = {
     log: 2, sleep: 6, call: 2, await: 12, create: 5, spawn: 16, promise: 8, cancel: 5, inspect: 2, raise: 2, return: 2,
     try: 6, star: 2, future: 2, setres: 2, setexc: 1, result: 1, exception: 1, uncancel: 1, setname: 1, current: 1,
     alltasks: 1, adddone: 3, rmdone: 1, soon: 2, later: 2, at: 1, cancelh: 2, tg: 7, newtg: 2, timeout: 6, resched: 1,
-    inspto: 1, ascompl: 3,
+    inspto: 1, ascompl: 3, shielded: 4,
   },
   other: {
     log: 3, sleep: 8, call: 3, await: 9, create: 3, spawn: 2, promise: 2, cancel: 6, inspect: 2, raise: 5, return: 3,
     try: 6, star: 2, future: 1, setres: 5, setexc: 2, result: 1, exception: 1, uncancel: 2, setname: 1, current: 1,
     alltasks: 1, adddone: 1, rmdone: 1, soon: 1, later: 2, at: 1, cancelh: 1, tg: 5, timeout: 5, resched: 2, inspto: 1,
-    ascompl: 2,
+    ascompl: 2, shielded: 1,
   },
   tryBody: {
     log: 2, sleep: 6, call: 2, await: 9, create: 2, cancel: 3, inspect: 1, raise: 8, return: 2, try: 2, star: 1,
@@ -989,7 +1036,7 @@ const WEIGHTS: Record<Context, Partial<Record<Kind, number>>> = {
 };
 
 const BLOCKS: readonly Kind[] = ["try", "star", "tg", "timeout"];
-const MOTIFS: readonly Kind[] = ["spawn", "promise"];
+const MOTIFS: readonly Kind[] = ["spawn", "promise", "shielded"];
 
 const logArb: fc.Arbitrary<RawStep> = fc.constant({ op: "log" as const });
 
@@ -1057,6 +1104,21 @@ const simpleArbs = {
       ),
     })
     .map((r): RawStep => ({ op: "promise", ...r })),
+  shielded: fc
+    .record({
+      inner: pick(w(3, fc.constant("coro" as const)), w(2, fc.constant("task" as const)), w(2, fc.constant("future" as const))),
+      c: calleeArb,
+      settle: synthArb(false),
+      delay: ticksArb,
+      // Mostly a pause, so that the inner is running (or just ending) when the outer is cancelled.
+      pause: maybe(ticksArb, 75),
+      then: pick(w(1, fc.constant("inspect" as const)), w(1, fc.constant("gc" as const))),
+    })
+    .map((r): RawStep => {
+      const m: ShieldedMotif = { op: "shielded", inner: r.inner, c: r.c, settle: r.settle, delay: r.delay, then: r.then };
+      if (r.pause !== undefined) m.pause = r.pause;
+      return m;
+    }),
   cancel: fc
     .record({ ref: refArb(15), msg: maybe(msgArb, 40) })
     .map(({ ref, msg }): RawStep => (msg === undefined ? { op: "cancel", ref } : { op: "cancel", ref, msg })),
@@ -1275,6 +1337,8 @@ interface Scope {
   /** The task / future / TaskGroup the current motif made (null: none, or it could not be made). */
   motifTask: string | null;
   motifFuture: string | null;
+  /** The handle of the shielded motif's outer future. */
+  motifHeld: string | null;
   motifGroup: string | null;
 }
 
@@ -1290,6 +1354,7 @@ class Lowerer {
   /** wait awaitables that are empty on purpose. */
   readonly emptyWaits = new WeakSet<object>();
   private readonly fresh: Record<Pool, number> = { task: 0, future: 0, group: 0, cm: 0, timer: 0 };
+  private heldCount = 0;
 
   constructor(
     readonly n: number,
@@ -1337,7 +1402,7 @@ class Lowerer {
   /** A task / future reference; null when a motif's handle is missing. */
   private ref(scope: Scope, r: RawRef, ns: Namespace, forAwait = false): string | null {
     if ("motif" in r) {
-      const h = r.motif === "task" ? scope.motifTask : scope.motifFuture;
+      const h = r.motif === "task" ? scope.motifTask : r.motif === "future" ? scope.motifFuture : scope.motifHeld;
       if (h === null) return null;
       if (forAwait && r.motif === "task") {
         return later(new Pending("task", true, 0, false, true, scope.from, [], [], [], h));
@@ -1397,7 +1462,7 @@ class Lowerer {
   }
 
   private newScope(from: number, cb: number | null): Scope {
-    return { from, cb, localTasks: [], localFutures: [], localTimers: [], groups: [], timeouts: [], motifTask: null, motifFuture: null, motifGroup: null };
+    return { from, cb, localTasks: [], localFutures: [], localTimers: [], groups: [], timeouts: [], motifTask: null, motifFuture: null, motifHeld: null, motifGroup: null };
   }
 
   topBody(from: number, raw: RawStep[]): Step[] {
@@ -1407,6 +1472,7 @@ class Lowerer {
     for (const s of raw) {
       if (s.op === "spawn") expanded.push(...this.expandSpawn(s));
       else if (s.op === "promise") expanded.push(...this.expandPromise(s));
+      else if (s.op === "shielded") expanded.push(...this.expandShielded(s));
       else if (s.op === "new_taskgroup" && s.spawn !== undefined) {
         const create: RawStep & { op: "create_task" } = { op: "create_task", c: s.spawn.c, group: "motif" };
         if (s.spawn.name !== undefined) create.name = s.spawn.name;
@@ -1489,6 +1555,28 @@ class Lowerer {
       case "none":
         break;
     }
+    return out;
+  }
+
+  private expandShielded(s: ShieldedMotif): RawStep[] {
+    const out: RawStep[] = [];
+    let inner: RawAwaitable;
+    if (s.inner === "future") {
+      out.push({ op: "create_future", motif: true }, { op: "call_later", cb: 0, delay: s.delay, bind: false, synth: s.settle });
+      inner = { k: "task", ref: { motif: "future" } };
+    } else if (s.inner === "task") {
+      out.push({ op: "create_task", c: s.c, motif: true });
+      inner = { k: "task", ref: { motif: "task" } };
+    } else {
+      inner = { k: "coro", c: s.c };
+    }
+    const held: RawRef = { motif: "held" };
+    out.push({ op: "ensure_future", on: { k: "shield", inner } });
+    if (s.pause !== undefined) out.push({ op: "sleep", ticks: s.pause });
+    out.push({ op: "cancel", ref: held });
+    if (s.then === "gc" && s.inner !== "coro") out.push({ op: "drop", ref: { motif: s.inner } });
+    else if (s.then === "gc") out.push({ op: "gc" });
+    else out.push({ op: "inspect", ref: held });
     return out;
   }
 
@@ -1690,6 +1778,23 @@ class Lowerer {
         return this.steps(scope, this.expandSpawn(s).slice(0, 1), depth);
       case "promise":
         return this.steps(scope, this.expandPromise(s).slice(0, 1), depth);
+      case "shielded":
+        return this.steps(scope, this.expandShielded(s).slice(0, 1), depth);
+      case "ensure_future": {
+        // Its handle ("s0", "s1": not holdFutures' e0, e1) only the motif's steps name.
+        const on = this.awaitable(scope, s.on);
+        scope.motifHeld = null;
+        if (on === null) return [logStep()];
+        scope.motifHeld = `s${this.heldCount++ % 2}`;
+        return [{ op: "ensure_future", on, future: scope.motifHeld }];
+      }
+      case "drop": {
+        const h = this.ref(scope, s.ref, "any");
+        return [h === null ? logStep() : { op: "drop", handle: h }];
+      }
+      case "gc":
+        // A gc step in a coroutine many tasks run would collect the heap each time: main only.
+        return [scope.from === 0 ? { op: "gc" } : logStep()];
     }
   }
 }
@@ -1853,6 +1958,10 @@ class Resolver {
         if (on.length === 0 && s.on.length > 0) return null;
         return { ...s, on };
       }
+      case "ensure_future":
+        // Its handle must stay bound (the motif's cancel and await name it):
+        // a shield of a task this coroutine may not wait for shields a sleep.
+        return { ...s, on: this.awaitable(s.on) ?? { shield: { sleep: 0 } } };
       case "try": {
         const out: Step & { op: "try" } = { op: "try", body: this.steps(s.body) };
         if (s.except !== undefined) {
@@ -1955,7 +2064,8 @@ export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps:
   const out = raw.repeats === undefined ? withGc : wrapInRepeat(withGc, raw.repeats);
   // A child naming its own handle in its eager first step would find it
   // unbound, which the validator refuses: such a scenario runs lazily.
-  if (out.eager && eagerSelfUseErrors(out).length > 0) delete out.eager;
+  // (Checked on the scenario with its repeats expanded, as the validator does.)
+  if (out.eager && eagerSelfUseErrors(expandScenario(out)).length > 0) delete out.eager;
   return out;
 }
 
@@ -2032,7 +2142,7 @@ export function useSelfHandles(scenario: Scenario, refs: readonly RawSelfRef[]):
 function bindsHandle(step: Step): boolean {
   const s = { steps: [step] };
   for (const { step: x } of walkSteps({ aiospec: 1, coroutines: [{ name: "x", body: s.steps }] })) {
-    if (["create_task", "create_future", "taskgroup", "new_taskgroup"].includes(x.op)) return true;
+    if (["create_task", "create_future", "ensure_future", "taskgroup", "new_taskgroup"].includes(x.op)) return true;
     if (x.op === "timeout" && x.cm !== undefined) return true;
     if ((x.op === "call_soon" || x.op === "call_later" || x.op === "call_at") && x.handle !== undefined) return true;
   }
