@@ -74,12 +74,16 @@ describe("npm run bench", () => {
     expectWellFormed(res.rows);
     const names = res.rows.map((r) => r.name);
 
-    // Differential: the four rows, the driver alone being the baseline (ratio 1).
+    // Differential: the five rows, the driver alone being the baseline (ratio 1); the diff's rate as a fraction of it.
     const diff = res.rows.filter((r) => r.section === "differential");
     expect(diff.map((r) => r.name.split(" [")[0])).toEqual([
-      "reference alone", "driver alone, one batch on stdin", "harness -> driver, one request in flight", "diff reference cpython-3.11",
+      "reference alone", "driver alone, one batch on stdin", "harness -> driver, one request in flight", "harness -> driver, pipelined",
+      "diff reference cpython-3.11",
     ]);
-    if (diff[1].status === "ok") expect(diff[1].ratio).toBeCloseTo(1, 10);
+    if (diff[1].status === "ok") {
+      expect(diff[1].ratio).toBeCloseTo(1, 10);
+      expect(diff[4].figures!.ofDriverRate).toBeCloseTo(1 / diff[4].ratio!, 10);
+    }
 
     // Scale: every shape on both sides at the quick sizes, the larger ones listed as not run.
     for (const shape of SHAPES) {

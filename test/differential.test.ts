@@ -4,9 +4,13 @@
  * (Long runs: `npm run long`, or `npx aiospec diff reference cpython-3.X --runs 20000`.)
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { differential } from "../harness/running/differential";
+import * as fc from "fast-check";
+import { differential, sameJson } from "../harness/running/differential";
 import { Target, findCPython, resolvePair } from "../harness/targets";
 import { countSteps } from "../spec/scenario/types";
+import { canonicalJson } from "../spec/scenario/trace";
+import { runScenario } from "../harness/engine/interpreter";
+import { makeReference } from "../implementations/reference";
 
 const RUNS = Number(process.env.AIOSPEC_TEST_RUNS ?? 2000);
 const cpythons = ["cpython", ...["3.12", "3.13"].filter((v) => findCPython(v).path).map((v) => `cpython-${v}`)];
@@ -112,5 +116,35 @@ describe("what a diff counts", () => {
     const tg = { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "taskgroup", body: [] }] }] } as never;
     expect(tooNewFeature(tg, "3.9")).toBe("taskgroup");
     expect(tooNewFeature(tg, "3.11")).toBeNull();
+  });
+});
+
+describe("comparing traces without serialising them (sameJson)", () => {
+  // Values as traces hold them, and then some: -0, NaN, undefined in objects and arrays, nesting.
+  const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      fc.constantFrom(null, true, false, 0, -0, 1, NaN, Infinity, "", "a", undefined),
+      fc.array(tie("v"), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom("a", "b", "c"), tie("v"), { maxKeys: 3 }),
+    ),
+  })).v;
+  /** The same value with its objects' keys in reverse order. */
+  const reordered = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(reordered) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reordered(x)])) : v;
+
+  it("says equal only when the canonical JSON is equal, and says it for a trace and its JSON round trip", () => {
+    fc.assert(
+      fc.property(value, value, (x, y) => {
+        if (sameJson(x, y)) expect(canonicalJson(x)).toBe(canonicalJson(y));
+        if (sameJson(x, reordered(x))) expect(canonicalJson(x)).toBe(canonicalJson(reordered(x)));
+      }),
+      { numRuns: 3000, seed: 12 },
+    );
+    const trace = runScenario(makeReference("3.11"), { aiospec: 1, coroutines: [{ name: "main", body: [{ op: "log", label: "x" }, { op: "raise", exc: { type: "ValueError", args: [-0, "m"] } }] }] } as never);
+    expect(sameJson(trace, JSON.parse(JSON.stringify(reordered(trace))))).toBe(true);
+    expect(sameJson({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(sameJson({ a: 1 }, { a: 2 })).toBe(false);
+    expect(sameJson([1, 2], [1, 2, 3])).toBe(false);
   });
 });

@@ -117,6 +117,37 @@ type Outcome = { kind: "equal" } | { kind: "both-errored"; a: string; b: string 
 /** Scenarios the search keeps in flight (the driver's own pipeline is at most MAX_PIPELINE deep). */
 export const SEARCH_WINDOW = 32;
 
+/**
+ * Whether two values surely have the same canonical JSON (the exact level's
+ * equality), found without serialising them: plain objects and arrays,
+ * strings, booleans, null and finite numbers, keys holding undefined left
+ * out as JSON leaves them out. Anything else answers false, and the caller
+ * falls back on firstDifference, which decides.
+ */
+export function sameJson(x: unknown, y: unknown, depth = 0): boolean {
+  if (typeof x === "number") return typeof y === "number" && Number.isFinite(x) && x === y; // -0 and 0 are both "0"
+  if (typeof x === "string" || typeof x === "boolean" || x === null) return x === y;
+  if (typeof x !== "object" || typeof y !== "object" || y === null || depth > 64) return false;
+  if (x === y) return true;
+  if (Array.isArray(x)) {
+    if (!Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] === undefined || !sameJson(x[i], y[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(y) || Object.getPrototypeOf(x) !== Object.prototype || Object.getPrototypeOf(y) !== Object.prototype) return false;
+  const ox = x as Record<string, unknown>;
+  const oy = y as Record<string, unknown>;
+  let nx = 0;
+  for (const k in ox) {
+    if (ox[k] === undefined) continue;
+    nx++;
+    if (!Object.prototype.hasOwnProperty.call(oy, k) || !sameJson(ox[k], oy[k], depth + 1)) return false;
+  }
+  let ny = 0;
+  for (const k in oy) if (oy[k] !== undefined) ny++;
+  return nx === ny;
+}
+
 async function outcomeOn(a: Target, b: Target, s: Scenario): Promise<Outcome> {
   // The side out of this process first: its request is on its way while the other runs here.
   const bFirst = a.isolation === "in-process" && b.isolation !== "in-process";
@@ -124,7 +155,8 @@ async function outcomeOn(a: Target, b: Target, s: Scenario): Promise<Outcome> {
   const ta0 = traceOrError(a, s);
   const [ta, tb] = await Promise.all([ta0, tb0 ?? traceOrError(b, s)]);
   if (isTrace(ta) && isTrace(tb)) {
-    const difference = firstDifference(ta, tb);
+    // Most traces agree: tell that without serialising them; firstDifference finds where they part.
+    const difference = sameJson(ta, tb) ? null : firstDifference(ta, tb);
     return difference === null ? { kind: "equal" } : { kind: "diverged", divergence: { scenario: s, a: ta, b: tb, difference } };
   }
   if (!isTrace(ta) && !isTrace(tb)) return { kind: "both-errored", a: ta.error, b: tb.error };
@@ -167,6 +199,20 @@ export function ignoredBy(signature: string, patterns: readonly string[]): strin
   return patterns.find((p) => p === signature || globMatch(p, signature)) ?? null;
 }
 
+/** The features either side lacks. */
+function lackedBy(a: Target, b: Target): string[] {
+  return [...new Set([...(a.unsupported ?? []), ...(b.unsupported ?? [])])];
+}
+
+/**
+ * The scenarios a diff of a and b generates (fc.sample of it with the diff's
+ * seed gives them in the diff's order): generated around what either side
+ * lacks, so that most cases are compared rather than skipped.
+ */
+export function diffScenarioArb(a: Target, b: Target, size: DiffSize = "small"): fc.Arbitrary<Scenario> {
+  return sizedScenarioArb(commonVersion(a, b), size, lackedBy(a, b));
+}
+
 /** What one generated scenario came to: skipped (by feature) or its outcome. */
 type Settled = { kind: "skipped"; feature: string } | Outcome;
 
@@ -176,9 +222,8 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
   const started = Date.now();
   let count = 0;
   const result: DiffResult = { runs: 0, seed: opts.seed, elapsedMs: 0, compared: 0, skipped: {}, bothErrored: 0, ignored: {} };
-  // Generate around what either side lacks, so that most cases are compared rather than skipped.
-  const unsupported = [...new Set([...(a.unsupported ?? []), ...(b.unsupported ?? [])])];
-  const arb = sizedScenarioArb(version, opts.size ?? "small", unsupported);
+  const unsupported = lackedBy(a, b);
+  const arb = diffScenarioArb(a, b, opts.size);
 
   const missing = new Set(unsupported);
   const settle = (s: Scenario): Promise<Settled> => {
