@@ -93,6 +93,19 @@ describe("--path is checked before anything runs", () => {
   }, 120_000);
 });
 
+describe("where a run writes as it goes is checked before it starts", () => {
+  it("run: a working directory where .aiospec cannot be made (no report files given) is one line, exit 2", async () => {
+    // (Under /proc, Node's recursive mkdirSync never returned: the run spun at 100% CPU before any clause.)
+    const cwd = path.join(tmp, "cwd-run");
+    fs.mkdirSync(cwd);
+    fs.writeFileSync(path.join(cwd, ".aiospec"), "");
+    const r = await aiospec(["run", "--impl", "reference", "--clause", "sleep.result", "--runs", "1"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err.trimEnd().split("\n")).toEqual([expect.stringMatching(/^aiospec: the run journal and failure files go into .*\.aiospec: cannot create .* is not a directory$/)]);
+  }, 120_000);
+});
+
 describe("globs of many stars finish at once (issue 14.3)", () => {
   it("--clause '************Z': no clause matches, one line, exit 2", async () => {
     const r = await aiospec(["run", "--impl", "reference", "--clause", "************Z"]);

@@ -393,6 +393,10 @@ async function runCommand(opts: RunCommandOptions, ledger: StartedProcess[]): Pr
   if (opts.strict && opts.baseline === undefined) throw new UsageError("--strict needs --baseline FILE (it makes unexpected passes fail the run)");
   const outputs = planOutputs(opts);
   const failuresDir = failuresDirFor(outputs, opts.out);
+  // The journal and the failure files go there as clauses finish: it must be creatable now. (Checked by
+  // probing, not by mkdir: Node's recursive mkdirSync never returns under /proc.)
+  const journalFile = path.join(path.dirname(path.resolve(failuresDir)), JOURNAL_NAME);
+  checkCreatable(path.dirname(journalFile), `the run journal and failure files go into ${path.dirname(journalFile)}`);
   let baseline: Baseline | null = null;
   if (opts.baseline !== undefined) {
     baseline = loadBaseline(opts.baseline, opts.updateBaseline);
@@ -425,7 +429,6 @@ async function runCommand(opts: RunCommandOptions, ledger: StartedProcess[]): Pr
   }
 
   // Each finished clause goes to the journal as it finishes: a run killed halfway keeps them (report --resume).
-  const journalFile = path.join(path.dirname(path.resolve(failuresDir)), JOURNAL_NAME);
   const options = { runs, seed, clause: opts.clause ?? null, path: opts.path ?? null, timeoutMs, strict: !!opts.strict, ...(plan.reruns ? { reruns: plan.reruns } : {}) };
   let journal: Journal;
   try {
