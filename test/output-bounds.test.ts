@@ -106,6 +106,19 @@ describe("where a run writes as it goes is checked before it starts", () => {
   }, 120_000);
 });
 
+describe.runIf(fs.existsSync("/proc/self"))("--out under /proc (writable to root by its permission bits, yet nothing can be made there)", () => {
+  // report wrote nothing and spun in Node's recursive mkdirSync after running every implementation.
+  it.each([
+    ["report", ["report", "--out", "/proc/aiospec-out", "--impl", "reference", "--clause", "sleep.result", "--runs", "1"]],
+    ["run", ["run", "--impl", "reference", "--clause", "sleep.result", "--runs", "1", "--out", "/proc/aiospec-out"]],
+  ])("%s: one line, exit 2, before anything runs", async (_, args) => {
+    const r = await aiospec(args);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err.trimEnd().split("\n")).toEqual(["aiospec: --out /proc/aiospec-out: cannot write in /proc (ENOENT)"]);
+  }, 120_000);
+});
+
 describe("globs of many stars finish at once (issue 14.3)", () => {
   it("--clause '************Z': no clause matches, one line, exit 2", async () => {
     const r = await aiospec(["run", "--impl", "reference", "--clause", "************Z"]);

@@ -162,14 +162,9 @@ function checkOutDir(dir: string): void {
   } catch (e) {
     if (e instanceof UsageError) throw e;
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new UsageError(`--out ${dir}: cannot write there`);
-    // Created later; its nearest existing ancestor must be writable.
-    let up = path.dirname(abs);
-    while (!fs.existsSync(up)) up = path.dirname(up);
-    try {
-      fs.accessSync(up, fs.constants.W_OK);
-    } catch {
-      throw new UsageError(`--out ${dir}: cannot create it (${up} is not writable)`);
-    }
+    // Created later: a file must be creatable in its nearest existing ancestor (probed: permission bits
+    // do not tell, e.g. /proc to root, where Node's recursive mkdirSync then never returns).
+    checkCreatable(abs, `--out ${dir}`);
   }
 }
 
