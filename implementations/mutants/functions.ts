@@ -200,6 +200,62 @@ const gatherDedupCollapses = mutant(
   (ref) => ({ gather: (aws, re) => ref.gather([...new Set(aws)], re) }),
 );
 
+/** The reference's gather, with `change` applied to the _GatheringFuture it returns (not to gather([])'s plain future). */
+function bentGather(ref: CompleteAsyncioImplementation, change: (g: GatheringFuture) => void): AsyncioImplementation["gather"] {
+  return (aws, returnExceptions) => {
+    const g = ref.gather(aws, returnExceptions);
+    if (g instanceof GatheringFuture) change(g);
+    return g;
+  };
+}
+
+const gatherLateChildUnread = mutant(
+  "gather-late-child-unread",
+  "a child that fails after its gather has ended keeps its exception unread, so collecting it reports 'Task exception was never retrieved'",
+  (ref) => ({
+    gather: bentGather(ref, (g) => {
+      for (const child of g.children) {
+        // Runs after gather's own callback on the child, which read (retrieved) its exception.
+        child.add_done_callback((c) => {
+          const carried = (g as unknown as { exceptionValue: unknown }).exceptionValue;
+          if (g.done() && !c.cancelled() && c.exception() !== null && carried !== c.exception()) c.logTraceback = true;
+        });
+      }
+    }),
+  }),
+);
+
+const gatherCancelAfterDone = mutant(
+  "gather-cancel-after-done",
+  "cancel() of a gather that has already failed still cancels the children that are running (and returns True)",
+  (ref) => ({
+    gather: bentGather(ref, (g) => {
+      const cancel = g.cancel.bind(g);
+      g.cancel = (msg: string | null = null) => {
+        if (!g.done()) return cancel(msg);
+        let ret = false;
+        for (const child of g.children) if (child.cancel(msg)) ret = true;
+        return ret;
+      };
+    }),
+  }),
+);
+
+const gatherCancelRequestedAlways = mutant(
+  "gather-cancel-requested-always",
+  "cancel() of a pending gather counts as a request even when it cancelled no child (all had finished): the gather ends with CancelledError instead of their results",
+  (ref) => ({
+    gather: bentGather(ref, (g) => {
+      const cancel = g.cancel.bind(g);
+      g.cancel = (msg: string | null = null) => {
+        const ret = cancel(msg);
+        if (!g.done()) g.cancelRequested = true;
+        return ret;
+      };
+    }),
+  }),
+);
+
 const gatherFastPathFlipped = flippedProfile(
   "gather-fast-path-flipped",
   "gather's handling of children already done is the other version's: at once on 3.11, through done callbacks on 3.12+",
@@ -562,6 +618,9 @@ export const MUTANTS: Mutant[] = [
   gatherEmptyHangs,
   gatherDedupCollapses,
   gatherFastPathFlipped,
+  gatherLateChildUnread,
+  gatherCancelAfterDone,
+  gatherCancelRequestedAlways,
   shieldCancelsInner,
   shieldIgnoresInnerCancel,
   shieldSwallowsException,

@@ -525,6 +525,104 @@ function doneChildrenOrder(trace: Trace): { gatherAt: number; xAt: number } | st
   return { gatherAt: ev.i, xAt: x.i };
 }
 
+// ---------------------------------------------------------------- after the gather has ended
+
+/*
+ * Without return_exceptions a gather ends with its first failure while the
+ * other children run on. What happens to them is asyncio's own business,
+ * which CPython fixes: each later child's outcome reaches gather's done
+ * callback, which finds the gather done and only reads the child's
+ * exception (marking it retrieved); and cancel() on the ended gather
+ * returns False and touches no child.
+ */
+
+/** How a child that ends after the gather failed ends. */
+type LateEnd = "return" | "raise" | "cancelled";
+
+/** Child 0 raises ValueError(0) at tick 1, failing the gather; child i > 0 ends at tick 2 or 3. */
+function lateChildrenScenario(kinds: readonly ("coro" | "task")[], ends: readonly LateEnd[], ticks: readonly number[]): Scenario {
+  const children: ChildSpec[] = kinds.map((kind, i) => ({ kind, ticks: i === 0 ? 1 : ticks[i - 1], raises: i === 0 || ends[i - 1] === "raise" }));
+  const { parts, spawn, coroutines } = buildChildren(children);
+  ends.forEach((end, k) => {
+    if (end === "cancelled") coroutines[k + 1].body[1] = { op: "raise", exc: { type: "CancelledError" } };
+  });
+  const main: Step[] = [
+    ...spawn,
+    catching("Exception", [{ op: "await", on: { gather: parts } }]),
+    { op: "sleep", ticks: 4 },
+    ...spawn.map((st): Step => ({ op: "drop", handle: (st as Step & { op: "create_task" }).task })),
+    { op: "gc" },
+  ];
+  return scenarioOf(main, coroutines);
+}
+
+const lateChildrenArb = fc
+  .integer({ min: 2, max: 4 })
+  .chain((n) =>
+    fc.record({
+      kinds: fc.array(fc.constantFrom<"coro" | "task">("coro", "task"), { minLength: n, maxLength: n }),
+      ends: fc.array(fc.constantFrom<LateEnd>("raise", "return", "cancelled"), { minLength: n - 1, maxLength: n - 1 }),
+      ticks: fc.array(fc.integer({ min: 2, max: 3 }), { minLength: n - 1, maxLength: n - 1 }),
+    }),
+  )
+  .map(({ kinds, ends, ticks }) => lateChildrenScenario(kinds, ends, ticks));
+
+function checkLateChildren(scenario: Scenario, trace: Trace): Verdict {
+  const g = gatherOf(scenario);
+  const ev = theGatherEvent(trace);
+  if (typeof ev === "string") return ev;
+  if (!same(ev.e.exc, valueError(0))) return `the gather gave ${show(outcomeOf(ev.e))}; its first child raised ValueError(0) first`;
+  for (const part of g.gather.slice(1)) {
+    const coro = coroOfPart(scenario, part)!;
+    const x = exitOf(trace, coro);
+    if (!x || x.i < ev.i) return `${coro} did not run to its end after the gather failed`;
+  }
+  const heard = eventsOf(trace, "exception_handler");
+  if (heard.length > 0) return `the exception handler heard ${show(heard[0].e)}: the outcome of a child that ended after the gather failed was not dropped silently`;
+  return true;
+}
+
+/**
+ * cancel() on a gather held by ensure_future, once it cannot cancel
+ * anything: "failed" — child 0 raised at tick 1, child 1 still sleeps
+ * until tick 3, the cancel comes at tick 2; "finished" — every child has
+ * returned (they do not sleep) but their done callbacks have not run yet,
+ * the cancel comes right after one sleep(0).
+ */
+const cancelEndedArb = fc
+  .record({ mode: fc.constantFrom("failed" as const, "finished" as const), n: fc.integer({ min: 1, max: 3 }), kind: fc.constantFrom<"coro" | "task">("coro", "task"), msg: fc.boolean() })
+  .map(({ mode, n, kind, msg }) => {
+    const failed = mode === "failed";
+    const children: ChildSpec[] = Array.from({ length: failed ? Math.max(n, 2) : n }, (_, i) => ({ kind, ticks: failed ? (i === 0 ? 1 : 3) : 0, raises: failed && i === 0 }));
+    const { parts, spawn, coroutines } = buildChildren(children);
+    if (!failed) for (const c of coroutines) c.body.shift(); // return at once
+    const cancel: Step = msg ? { op: "cancel", task: "g", msg: "late" } : { op: "cancel", task: "g" };
+    const main: Step[] = [
+      ...spawn,
+      { op: "ensure_future", on: { gather: parts }, future: "g" },
+      { op: "sleep", ticks: failed ? 2 : 0 },
+      cancel,
+      { op: "sleep", ticks: failed ? 2 : 0 },
+      catching("BaseException", [{ op: "await", on: { task: "g" } }]),
+    ];
+    return scenarioOf(main, coroutines);
+  });
+
+function checkCancelEnded(scenario: Scenario, trace: Trace): Verdict {
+  const cancel = eventsOf(trace, "cancel").find((x) => x.e.ref === "g");
+  if (!cancel) return "the gather was never cancelled";
+  if (cancel.e.returned) return "cancel() of a gather that could cancel no child (it had failed, or every child had finished) returned True";
+  const failed = scenario.coroutines.some((c) => c.body.some((st) => st.op === "raise"));
+  const aw = eventsOf(trace, "awaited").find((x) => x.e.on === "g" || x.e.on === "task");
+  const outcome = aw ? outcomeOf(aw.e) : undefined;
+  const parts = (scenario.coroutines[0].body.find((st) => st.op === "ensure_future") as Step & { op: "ensure_future" }).on as GatherAw;
+  const exits = parts.gather.map((p) => exitOf(trace, coroOfPart(scenario, p)!));
+  if (exits.some((x) => x === undefined || isCancelled(x.e))) return "a child of the gather was cancelled (or never ended) though cancel() came when it could cancel nothing";
+  const want: TraceValue = failed ? { exc: { type: "ValueError", args: [0] } } : exits.map((x) => outcomeOf(x!.e));
+  if (!same(outcome, want)) return `awaiting the gather after the cancel gave ${show(outcome)}; expected ${show(want)}: the cancel changed nothing`;
+  return true;
+}
+
 // ---------------------------------------------------------------- clauses
 
 export const CLAUSES: Clause[] = [
@@ -674,6 +772,31 @@ export const CLAUSES: Clause[] = [
       if (o.gatherAt < o.xAt) return "the await of a gather of finished children returned before task x, created just before, started";
       return true;
     },
+  }),  clause({
+    id: "gather.late_children_dropped",
+    statement:
+      "Once a gather without return_exceptions has failed, the children still running are neither cancelled nor heard from: whatever they end with (a result, an exception, a cancellation) is dropped silently, nothing reaches the exception handler, and an exception counts as retrieved, so collecting the child reports nothing.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["gather", "coro", "task", "sleep", "create_task", "raise", "try", "drop", "gc"],
+    brokenBy: ["mutant:gather-late-child-unread"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => lateChildrenArb,
+    check: ({ scenario, trace }) => checkLateChildren(scenario, trace),
+  }),
+  clause({
+    id: "gather.cancel_after_end",
+    statement:
+      "cancel() of a gather that can cancel none of its children returns False and changes nothing: after the gather has failed the children still running go on, and when every child has finished (their results not yet collected) the gather still gives their results.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["gather", "coro", "task", "sleep", "create_task", "raise", "try", "ensure_future", "cancel"],
+    brokenBy: ["mutant:gather-cancel-after-done", "mutant:gather-cancel-requested-always"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => cancelEndedArb,
+    check: ({ scenario, trace }) => checkCancelEnded(scenario, trace),
   }),
 ];
 
