@@ -225,6 +225,16 @@ const gatherLateChildUnread = mutant(
   }),
 );
 
+const gatherHoldsNothing = mutant(
+  "gather-holds-nothing",
+  "the future gather returns does not hold its children: pending children nothing else holds are destroyed while the program still holds the gather",
+  (ref) => ({
+    gather: bentGather(ref, (g) => {
+      g.gcReferents = () => Future.prototype.gcReferents.call(g);
+    }),
+  }),
+);
+
 const gatherCancelAfterDone = mutant(
   "gather-cancel-after-done",
   "cancel() of a gather that has already failed still cancels the children that are running (and returns True)",
@@ -619,6 +629,7 @@ export const MUTANTS: Mutant[] = [
   gatherDedupCollapses,
   gatherFastPathFlipped,
   gatherLateChildUnread,
+  gatherHoldsNothing,
   gatherCancelAfterDone,
   gatherCancelRequestedAlways,
   shieldCancelsInner,

@@ -623,6 +623,54 @@ function checkCancelEnded(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+// ---------------------------------------------------------------- what the gather future holds
+
+/*
+ * gather's future holds its children (_GatheringFuture._children): tasks
+ * that wait on a future nobody else holds stay alive while the program
+ * holds the gather, and are destroyed (pending) once it lets go of it too.
+ * main makes n tasks awaiting future f, gathers them into handle g (through
+ * ensure_future), takes weak references, lets them start, drops f and the
+ * task handles, collects, then drops g and collects again (gc mode).
+ */
+const holdsChildrenArb = fc.record({ n: fc.integer({ min: 1, max: 3 }), re: fc.boolean() }).map(({ n, re }) => {
+  const tasks = Array.from({ length: n }, (_, i) => `t${i}`);
+  const parts: Awaitable[] = tasks.map((t) => ({ task: t }));
+  const main: Step[] = [
+    { op: "create_future", future: "f" },
+    ...tasks.map((t, i): Step => ({ op: "create_task", coro: "waiter", task: t, name: `w${i}` })),
+    { op: "ensure_future", on: re ? { gather: parts, return_exceptions: true } : { gather: parts }, future: "g" },
+    ...tasks.map((t, i): Step => ({ op: "weakref", task: t, ref: `r${i}` })),
+    { op: "sleep", ticks: 0 },
+    { op: "drop", handle: "f" },
+    ...tasks.map((t): Step => ({ op: "drop", handle: t })),
+    { op: "gc" },
+    ...tasks.map((_, i): Step => ({ op: "inspect_weakref", ref: `r${i}` })),
+    { op: "log", label: "gather dropped" },
+    { op: "drop", handle: "g" },
+    { op: "gc" },
+    ...tasks.map((_, i): Step => ({ op: "inspect_weakref", ref: `r${i}` })),
+  ];
+  return scenarioOf(main, [{ name: "waiter", body: [{ op: "await", on: { task: "f" } }] }]);
+});
+
+function checkHoldsChildren(scenario: Scenario, trace: Trace): Verdict {
+  const n = scenario.coroutines[0].body.filter((st) => st.op === "create_task").length;
+  const split = trace.events.findIndex((e) => e.ev === "log" && e.label === "gather dropped");
+  if (split < 0) return "main did not get to drop the gather";
+  const readings = (from: number, to: number) => trace.events.slice(from, to).filter((e): e is EventOf<"weakref"> => e.ev === "weakref");
+  const reports = (from: number, to: number) => trace.events.slice(from, to).filter((e): e is EventOf<"exception_handler"> => e.ev === "exception_handler");
+  const before = readings(0, split);
+  if (before.length !== n || before.some((r) => !r.alive)) return `while the program held the gather, a collection destroyed a child it holds (weak references read ${show(before.map((r) => r.alive))})`;
+  if (reports(0, split).length > 0) return `while the program held the gather, the exception handler heard ${show(reports(0, split)[0])}`;
+  const after = readings(split, trace.events.length);
+  if (after.length !== n || after.some((r) => r.alive)) return `once the gather was dropped too, the collection left a pending child alive (weak references read ${show(after.map((r) => r.alive))})`;
+  const heard = reports(split, trace.events.length).map((r) => ({ message: r.message, of: r.of }));
+  const want = Array.from({ length: n }, (_, i) => ({ message: "Task was destroyed but it is pending!", of: { task: `w${i}` } }));
+  if (!same(heard, want)) return `once the gather was dropped, the exception handler heard ${show(heard)}; expected ${show(want)}`;
+  return true;
+}
+
 // ---------------------------------------------------------------- clauses
 
 export const CLAUSES: Clause[] = [
@@ -797,6 +845,18 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: () => cancelEndedArb,
     check: ({ scenario, trace }) => checkCancelEnded(scenario, trace),
+  }),  clause({
+    id: "gather.holds_children",
+    statement:
+      "The future gather returns holds its children: pending tasks that nothing else refers to survive a collection while the program holds the gather, and once it drops the gather too, the next collection destroys them, each reported \"Task was destroyed but it is pending!\".",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["gather", "task", "create_task", "create_future", "sleep", "ensure_future", "weakref", "inspect_weakref", "drop", "gc", "log"],
+    brokenBy: ["mutant:gather-holds-nothing"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => holdsChildrenArb,
+    check: ({ scenario, trace }) => checkHoldsChildren(scenario, trace),
   }),
 ];
 
