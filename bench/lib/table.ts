@@ -25,7 +25,7 @@ function details(r: Row): string {
           : "",
       ].filter(Boolean).join("; ");
     case "differential":
-      return `${Math.round(f.perSecond)} scenarios/s`;
+      return `${Math.round(f.perSecond)} scenarios/s${f.ofDriverRate !== undefined ? `: ${fixed(f.ofDriverRate, 2)}x the driver-alone rate (${f.compared} compared)` : ""}`;
     case "scale":
       return `${fixed(f.usPerStep, 1)} µs/step, peak ${fixed(f.peakMb, 0)} MB (at start ${fixed(f.baseMb, 0)} MB)`;
     default:
