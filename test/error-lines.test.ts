@@ -105,3 +105,28 @@ describe("printableLines", () => {
     expect(printableLines("é ✓ \x1b[2J\t\r")).toBe("é ✓ \\x1b[2J\\x09\\x0d");
   });
 });
+
+// The progress bar is drawn only on a terminal: `script` gives the command one.
+const script = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+
+describe.runIf(script && process.platform === "linux")("on a terminal (through script)", () => {
+  it("report: the progress bar's label, an implementation id holding ESC sequences, is escaped", () => {
+    // A module whose very path holds an OSC title sequence: the id the bar is labelled with.
+    const dir = fs.mkdtempSync(path.join(tmp, "tty-"));
+    const file = path.join(dir, "x\x1b]0;pwned\x07.ts");
+    fs.writeFileSync(file, `export { default } from ${JSON.stringify(path.join(ROOT, "test", "fixtures", "hostile", "escapes"))};\n`);
+    const command = ["node", CLI, "report", "--impl", file, "--clause", "sleep.result,gather.order", "--runs", "2", "--out", path.join(dir, "out")]
+      .map((w) => `'${w.replace(/'/g, `'\\''`)}'`)
+      .join(" ");
+    const env = { ...process.env };
+    delete env.CI;
+    const r = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: ROOT, encoding: "utf8", env, timeout: 300_000 });
+    expect(r.status).toBe(0);
+    // The bar was drawn (it moves the cursor with its own CSI sequences, which are fine)...
+    const bar = r.stdout.split(/[\r\n]/).find((l) => l.includes("clauses |"));
+    expect(bar, r.stdout).toBeDefined();
+    expect(bar).toContain("x\\x1b]0;pwned\\x07.ts@3.13");
+    // ...and nothing of the hostile id or output is raw: no OSC, BEL, C1 CSI or colour.
+    expect(r.stdout).not.toMatch(/\x1b\]|\x07|\u009b|\x1b\[31m/);
+  }, 320_000);
+});
