@@ -98,22 +98,47 @@ function namesOf(scenario: Scenario): Names {
   return names;
 }
 
-/** Events that only a step records, by the op of that step: a probe's event means the scenario has such a step. */
-const STEP_OF_EVENT: Partial<Record<TraceEvent["ev"], Step["op"]>> = {
-  cancel: "cancel",
-  inspect: "inspect",
-  result: "result",
-  exception: "exception",
-  uncancel: "uncancel",
-  set_result: "set_result",
-  set_exception: "set_exception",
-  current_task: "current_task",
-  all_tasks: "all_tasks",
-  remove_done_callback: "remove_done_callback",
-  inspect_timeout: "inspect_timeout",
-  weakref: "inspect_weakref",
-  as_completed: "as_completed",
-};
+/**
+ * The steps that leave an event of their own, and how the evidence checks
+ * use each pair:
+ * - `probe`: only that step records the event, so the event in a trace means
+ *   the scenario has such a step (ofThisScenario: a foreign trace names ops
+ *   the scenario lacks);
+ * - `counted`: every such step that runs leaves exactly one such event
+ *   (mainRanToItsEnd and everyStep count them; a log step is matched by its
+ *   label instead).
+ * create_task, create_future and await are counted but no probes (a gather or
+ * a TaskGroup creates tasks, many things are awaited); as_completed's event is
+ * a probe but not counted (one per iteration, not per step).
+ */
+const STEP_EVENTS: ReadonlyArray<{ op: Step["op"]; ev: TraceEvent["ev"]; probe: boolean; counted: boolean }> = [
+  { op: "create_task", ev: "create_task", probe: false, counted: true },
+  { op: "create_future", ev: "create_future", probe: false, counted: true },
+  { op: "await", ev: "awaited", probe: false, counted: true },
+  { op: "cancel", ev: "cancel", probe: true, counted: true },
+  { op: "inspect", ev: "inspect", probe: true, counted: true },
+  { op: "result", ev: "result", probe: true, counted: true },
+  { op: "exception", ev: "exception", probe: true, counted: true },
+  { op: "uncancel", ev: "uncancel", probe: true, counted: true },
+  { op: "set_result", ev: "set_result", probe: true, counted: true },
+  { op: "set_exception", ev: "set_exception", probe: true, counted: true },
+  { op: "current_task", ev: "current_task", probe: true, counted: true },
+  { op: "all_tasks", ev: "all_tasks", probe: true, counted: true },
+  { op: "remove_done_callback", ev: "remove_done_callback", probe: true, counted: true },
+  { op: "inspect_timeout", ev: "inspect_timeout", probe: true, counted: true },
+  { op: "inspect_weakref", ev: "weakref", probe: true, counted: true },
+  { op: "as_completed", ev: "as_completed", probe: true, counted: false },
+];
+
+/** The op of the step a probe's event comes from. */
+const STEP_OF_EVENT: Partial<Record<TraceEvent["ev"], Step["op"]>> = Object.fromEntries(
+  STEP_EVENTS.filter((p) => p.probe).map((p) => [p.ev, p.op]),
+);
+
+/** The event each counted step leaves. */
+const EVENT_OF_STEP: Partial<Record<Step["op"], TraceEvent["ev"]>> = Object.fromEntries(
+  STEP_EVENTS.filter((p) => p.counted).map((p) => [p.op, p.ev]),
+);
 
 /** What a foreign event names that the scenario does not define, if anything. */
 function foreignName(e: TraceEvent, names: Names): string | null {
@@ -248,24 +273,6 @@ export function finished(select: (s: Scenario) => readonly string[] = (s) => [s.
   };
 }
 
-/** The event each recording step leaves (a log step is matched by its label). */
-const EVENT_OF_STEP: Partial<Record<Step["op"], TraceEvent["ev"]>> = {
-  create_task: "create_task",
-  create_future: "create_future",
-  await: "awaited",
-  cancel: "cancel",
-  inspect: "inspect",
-  result: "result",
-  exception: "exception",
-  uncancel: "uncancel",
-  set_result: "set_result",
-  set_exception: "set_exception",
-  current_task: "current_task",
-  all_tasks: "all_tasks",
-  remove_done_callback: "remove_done_callback",
-  inspect_timeout: "inspect_timeout",
-  inspect_weakref: "weakref",
-};
 
 /**
  * Each step `op` anywhere in the scenario left its event (EVENT_OF_STEP):
