@@ -393,6 +393,48 @@ const shieldKeepsInnerCallback = mutant(
 
 // ---------------------------------------------------------------- wait_for
 
+/**
+ * wait_for(aw, timeout <= 0) written from scratch: cancel aw and wait for
+ * it, then its result, a cancellation becoming TimeoutError; with some of
+ * the reference's care left out.
+ */
+function* zeroWaitFor(aw: Aw, care: { shortcutDone: boolean; onlyCancellation: boolean }): Coroutine {
+  const loop = get_running_loop();
+  const fut = ensure_future(aw, loop);
+  if (care.shortcutDone && fut.done()) return fut.result();
+  const waiter = loop.create_future();
+  fut.add_done_callback(() => {
+    if (!waiter.done()) waiter.set_result(null);
+  });
+  fut.cancel();
+  yield* waiter.__await__();
+  try {
+    return fut.result();
+  } catch (e) {
+    if (!(e instanceof PyBaseException) || (care.onlyCancellation && e.type !== "CancelledError")) throw e;
+    const te = TimeoutError();
+    te.cause = e;
+    te.context = e;
+    throw te;
+  }
+}
+
+const waitForZeroWaitsDone = mutant(
+  "wait_for-zero-waits-done",
+  "wait_for(aw, timeout <= 0) of an aw already done still cancels and waits for it: it gives up the loop once, and a cancelled aw gives TimeoutError",
+  (ref) => ({
+    wait_for: (aw, t) => (t === null || t > 0 ? ref.wait_for(aw, t) : zeroWaitFor(aw, { shortcutDone: false, onlyCancellation: true })),
+  }),
+);
+
+const waitForZeroMasksException = mutant(
+  "wait_for-zero-masks-exception",
+  "wait_for(aw, timeout <= 0) turns whatever exception the cancelled aw ends with into TimeoutError, not only its CancelledError",
+  (ref) => ({
+    wait_for: (aw, t) => (t === null || t > 0 ? ref.wait_for(aw, t) : zeroWaitFor(aw, { shortcutDone: true, onlyCancellation: false })),
+  }),
+);
+
 const waitForNeverTimesOut = mutant(
   "wait_for-never-times-out",
   "wait_for ignores its timeout and waits for the awaitable however long it takes",
@@ -645,6 +687,8 @@ export const MUTANTS: Mutant[] = [
   waitForNoneIsZero,
   waitForResultDropped,
   waitForZeroRuns,
+  waitForZeroWaitsDone,
+  waitForZeroMasksException,
   waitForVersionFlipped,
   waitRaisesTimeout,
   waitCancelsPending,

@@ -77,6 +77,58 @@ function checkExpires(trace: Trace): Verdict {
   return true;
 }
 
+// ---- a timeout of 0 or less, on a task that is done or ends otherwise
+
+/*
+ * wait_for(t, timeout <= 0) never waits for the timeout: a task already
+ * done gives its outcome at once, without giving up the loop (a task x
+ * created just before has not started when the await returns), a cancelled
+ * one its CancelledError (not TimeoutError); a task that is running is
+ * cancelled and waited for, and if it ends otherwise than cancelled (it
+ * catches the CancelledError and raises ValueError(7) or returns 5), that
+ * outcome is what wait_for gives.
+ */
+type ZeroCase = "returned" | "raised" | "cancelled" | "resists_raise" | "resists_return";
+
+const zeroOutcomesArb = fc
+  .record({
+    how: fc.constantFrom<ZeroCase>("returned", "raised", "cancelled", "resists_raise", "resists_return"),
+    timeout: fc.constantFrom(0, -1),
+  })
+  .map(({ how, timeout }) => {
+    const resists = how === "resists_raise" || how === "resists_return";
+    const body: Step[] =
+      how === "returned" ? [{ op: "return", value: 42 }]
+      : how === "raised" ? [{ op: "raise", exc: valueError(7) }]
+      : how === "cancelled" ? [{ op: "sleep", ticks: 5 }]
+      : [{
+          op: "try",
+          body: [{ op: "sleep", ticks: 5 }],
+          except: [{ type: "CancelledError", body: [how === "resists_raise" ? { op: "raise", exc: valueError(7) } : { op: "return", value: 5 }] }],
+        }];
+    const main: Step[] = [{ op: "create_task", coro: "slow", task: "t", name: "slow_task" }, { op: "sleep", ticks: 0 }];
+    if (how === "cancelled") main.push({ op: "cancel", task: "t" }, { op: "sleep", ticks: 0 });
+    if (!resists) main.push({ op: "create_task", coro: "x", task: "x", name: "x" });
+    main.push(catching("BaseException", [{ op: "await", on: { wait_for: { task: "t" }, timeout } }]));
+    return scenarioOf(main, [{ name: "slow", body }, { name: "x", body: [{ op: "log", label: "x runs" }] }]);
+  });
+
+function checkZeroOutcomes(trace: Trace): Verdict {
+  const aw = theWaitFor(trace);
+  if (typeof aw === "string") return aw;
+  const x = exitOf(trace, "slow");
+  if (!x) return "the task never ended";
+  const got = outcomeOf(aw.e);
+  if (isCancelled(x.e)) {
+    if (!isCancelled(aw.e)) return `wait_for(t, timeout <= 0) of a task already cancelled gave ${show(got)}, not its CancelledError`;
+  } else if (!same(got, outcomeOf(x.e))) {
+    return `wait_for(t, timeout <= 0) gave ${show(got)}; the task ended with ${show(outcomeOf(x.e))}${x.i < aw.i ? "" : " (after wait_for returned)"}`;
+  }
+  const started = enterOf(trace, "x");
+  if (started && started.i < aw.i) return "task x, created just before, started before wait_for(t, timeout <= 0) of a finished task returned: it gave up the loop";
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "wait_for.timeout_cancels_and_waits",
@@ -202,6 +254,20 @@ export const CLAUSES: Clause[] = [
       if (aw.e.exc?.type !== "TimeoutError") return `wait_for(aw, 0) gave ${show(outcomeOf(aw.e))}, not TimeoutError`;
       return true;
     },
+  }),
+  clause({
+    id: "wait_for.zero_timeout_outcomes",
+    statement:
+      "With a timeout of 0 or less, wait_for of a task already done gives its outcome at once without giving up the loop (a cancelled task's CancelledError, not TimeoutError), and a running task that, cancelled, raises another exception or returns makes wait_for raise that exception or return that value rather than TimeoutError.",
+    source: SOURCE,
+    versions: SINCE_3_9,
+    note: "3.8 raises TimeoutError even when the cancelled task ends otherwise (bpo-40607, fixed in 3.9)",
+    level: "exact",
+    needs: ["wait_for", "task", "create_task", "sleep", "cancel", "raise", "try", "log"],
+    brokenBy: ["mutant:wait_for-zero-waits-done", "mutant:wait_for-zero-masks-exception"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => zeroOutcomesArb,
+    check: ({ trace }) => checkZeroOutcomes(trace),
   }),
   clause({
     id: "wait_for.cancel_cancels_awaitable",
