@@ -5,8 +5,8 @@
  *
  *   1. reference alone: the TS interpreter on the reference, in this process;
  *   2. driver alone: the scenarios piped into the Python driver as one batch
- *      of JSON lines, no harness in the loop — the limit for a differential
- *      run against that CPython;
+ *      of JSON lines once it said hello, no harness in the loop — the limit
+ *      for a differential run against that CPython;
  *   3. harness -> driver, one request in flight at a time (DriverProcess);
  *   4. harness -> driver, pipelined: every scenario handed to the target at
  *      once, the isolation layer keeping up to 16 in flight (what `diff` and
@@ -20,7 +20,7 @@
  * Part of `npm run bench` (bench/bench.ts); alone:
  *   npx ts-node -T bench/throughput.ts [N] [cpython-3.X]
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fc from "fast-check";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference, isReferenceVersion } from "../implementations/reference";
@@ -46,12 +46,29 @@ function elapsed(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-/** Wall seconds of the driver reading a batch of requests from stdin to its exit. */
-function batchSeconds(python: string, input: string): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(python, [DRIVER_PATH], { input, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`the driver failed: ${String(r.stderr).slice(-300)}`);
-  return elapsed(t0);
+/**
+ * Wall seconds of the driver serving a batch of requests: from its hello
+ * (its start-up done) to its exit, the whole batch written to its stdin at
+ * once and its replies read as they come, nothing else in the loop.
+ */
+function batchSeconds(python: string, input: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, [DRIVER_PATH], { stdio: ["pipe", "pipe", "pipe"] });
+    let t0: bigint | null = null;
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-300)));
+    child.stdout.on("data", (d: Buffer) => {
+      if (t0 === null && d.includes(10)) {
+        t0 = process.hrtime.bigint();
+        child.stdin.end(input);
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0 || t0 === null) reject(new Error(`the driver failed (exit code ${code}): ${stderr}`));
+      else resolve(elapsed(t0));
+    });
+  });
 }
 
 /** The five rows for one CPython; the ratios are to the driver alone. */
@@ -80,10 +97,8 @@ export async function throughputRows(n: number, peer: Peer): Promise<Row[]> {
       for (const s of scenarios) runScenario(impl, s);
       best.reference = Math.min(best.reference, elapsed(t0));
 
-      // The driver's own start-up (an empty batch) is taken off, as the harness
-      // rows below start timing once the driver has said hello.
-      const startup = batchSeconds(peer.python, "");
-      best.driver = Math.min(best.driver, batchSeconds(peer.python, input) - startup);
+      // Timed from the driver's hello, as the harness rows below are.
+      best.driver = Math.min(best.driver, await batchSeconds(peer.python, input));
 
       const driver = new DriverProcess(peer.python, ["-u", DRIVER_PATH]);
       await driver.hello;
