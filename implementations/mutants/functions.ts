@@ -19,6 +19,8 @@ import { PyBaseException, TimeoutError, pyexc } from "../reference/exceptions";
 import { Future } from "../reference/futures";
 import { GatheringFuture, ensure_future } from "../reference/gather";
 import { holding } from "../reference/gcrefs";
+import type { FrameOwner } from "../reference/gcrefs";
+import { current_task } from "../reference/tasks";
 import { get_running_loop } from "../reference/loop";
 import type { TaskFactory } from "../reference/loop";
 import type { Mutant } from "./mutant";
@@ -435,6 +437,35 @@ const waitForZeroMasksException = mutant(
   }),
 );
 
+/**
+ * Run `gen` in `task`, forgetting after each of its steps what it declared
+ * its frame holds (gcrefs.ts inFrame): its locals no longer keep anything alive.
+ */
+function* forgettingFrames(task: FrameOwner | null, gen: Coroutine): Coroutine {
+  const depth = task?.frameRefs.length ?? 0;
+  let step = gen.next();
+  while (!step.done) {
+    if (task !== null) task.frameRefs.length = Math.min(task.frameRefs.length, depth);
+    let sent: unknown;
+    try {
+      sent = yield step.value;
+    } catch (e) {
+      step = gen.throw(e);
+      continue;
+    }
+    step = gen.next(sent);
+  }
+  return step.value;
+}
+
+const waitForFrameHoldsNothing = mutant(
+  "wait_for-frame-holds-nothing",
+  "a task suspended in wait_for does not hold what wait_for's frame refers to: on 3.11 the task wrapping the awaitable, held by nothing else, is collected while wait_for waits",
+  (ref) => ({
+    wait_for: (aw, t) => forgettingFrames(current_task() as unknown as FrameOwner | null, ref.wait_for(aw, t)),
+  }),
+);
+
 const waitForNeverTimesOut = mutant(
   "wait_for-never-times-out",
   "wait_for ignores its timeout and waits for the awaitable however long it takes",
@@ -689,6 +720,7 @@ export const MUTANTS: Mutant[] = [
   waitForZeroRuns,
   waitForZeroWaitsDone,
   waitForZeroMasksException,
+  waitForFrameHoldsNothing,
   waitForVersionFlipped,
   waitRaisesTimeout,
   waitCancelsPending,

@@ -14,7 +14,7 @@ import type { Trace } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
-import { awaitedBy, catching, enterOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
+import { awaitedBy, catching, enterOf, eventsOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.wait_for", section: "Timeouts" };
 
@@ -126,6 +126,51 @@ function checkZeroOutcomes(trace: Trace): Verdict {
   }
   const started = enterOf(trace, "x");
   if (started && started.i < aw.i) return "task x, created just before, started before wait_for(t, timeout <= 0) of a finished task returned: it gave up the loop";
+  return true;
+}
+
+// ---- what a task waiting in wait_for holds
+
+/*
+ * A task suspended in wait_for holds the awaitable (in 3.11 wait_for's
+ * frame holds the task wrapping it; from 3.12 the task awaits it directly):
+ * a task "slow" that waits on a future nobody holds, given to wait_for by a
+ * task "waiting" that main holds, survives a collection after main drops
+ * the future and its own handle on slow; when the timeout expires, wait_for
+ * cancels slow, waits for it and raises TimeoutError.
+ */
+const holdsAwaitableArb = fc
+  .record({ kind: fc.constantFrom<"coro" | "task">("coro", "task"), timeout: fc.integer({ min: 1, max: 3 }) })
+  .map(({ kind, timeout }) => {
+    const part: Awaitable = kind === "task" ? { task: "t" } : { coro: "slow" };
+    const main: Step[] = [{ op: "create_future", future: "f" }];
+    if (kind === "task") main.push({ op: "create_task", coro: "slow", task: "t", name: "slow_task" }, { op: "weakref", task: "t", ref: "r" });
+    main.push(
+      { op: "create_task", coro: "waiting", task: "w", name: "waiting" },
+      { op: "sleep", ticks: 0 },
+      { op: "sleep", ticks: 0 },
+      { op: "drop", handle: "f" },
+    );
+    if (kind === "task") main.push({ op: "drop", handle: "t" });
+    main.push({ op: "gc" });
+    if (kind === "task") main.push({ op: "inspect_weakref", ref: "r" });
+    main.push({ op: "log", label: "collected" }, { op: "await", on: { task: "w" } });
+    return scenarioOf(main, [
+      { name: "waiting", body: [catching("TimeoutError", [{ op: "await", on: { wait_for: part, timeout } }])] },
+      { name: "slow", body: [{ op: "await", on: { task: "f" } }] },
+    ]);
+  });
+
+function checkHoldsAwaitable(trace: Trace): Verdict {
+  const heard = eventsOf(trace, "exception_handler");
+  if (heard.length > 0) return `the exception handler heard ${show(heard[0].e)}: the collection destroyed the awaitable of a task waiting in wait_for`;
+  const r = eventsOf(trace, "weakref")[0];
+  if (r && !r.e.alive) return "the collection destroyed the task a task waiting in wait_for awaits";
+  const aw = theWaitFor(trace, "waiting");
+  if (typeof aw === "string") return aw;
+  if (aw.e.exc?.type !== "TimeoutError") return `wait_for gave ${show(outcomeOf(aw.e))} when its timeout expired, not TimeoutError`;
+  const x = exitOf(trace, "slow");
+  if (!x || !isCancelled(x.e)) return "the awaitable did not end cancelled by the timeout";
   return true;
 }
 
@@ -268,6 +313,19 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: () => zeroOutcomesArb,
     check: ({ trace }) => checkZeroOutcomes(trace),
+  }),
+  clause({
+    id: "wait_for.holds_awaitable",
+    statement:
+      "A task suspended in wait_for holds the awaitable: a task waiting on a future nobody holds, given to wait_for and referred to by nothing else, survives a collection, and the timeout still cancels it and waits for it before raising TimeoutError.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait_for", "coro", "task", "create_task", "create_future", "sleep", "try", "weakref", "inspect_weakref", "drop", "gc", "log"],
+    brokenBy: ["mutant:wait_for-frame-holds-nothing"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => holdsAwaitableArb,
+    check: ({ trace }) => checkHoldsAwaitable(trace),
   }),
   clause({
     id: "wait_for.cancel_cancels_awaitable",
