@@ -466,6 +466,25 @@ const waitForFrameHoldsNothing = mutant(
   }),
 );
 
+const waitForCancelIsTimeout = mutant(
+  "wait_for-cancel-is-timeout",
+  "wait_for (with a timeout) raises TimeoutError whenever its awaitable ended cancelled, even when someone else cancelled it before the deadline",
+  (ref) => ({
+    wait_for: (aw, t) =>
+      (function* (): Coroutine {
+        try {
+          return yield* ref.wait_for(aw, t);
+        } catch (e) {
+          if (t === null || !(e instanceof PyBaseException) || e.type !== "CancelledError" || !(aw instanceof Future) || !aw.cancelled()) throw e;
+          const te = TimeoutError();
+          te.cause = e;
+          te.context = e;
+          throw te;
+        }
+      })(),
+  }),
+);
+
 const waitForNeverTimesOut = mutant(
   "wait_for-never-times-out",
   "wait_for ignores its timeout and waits for the awaitable however long it takes",
@@ -721,6 +740,7 @@ export const MUTANTS: Mutant[] = [
   waitForZeroWaitsDone,
   waitForZeroMasksException,
   waitForFrameHoldsNothing,
+  waitForCancelIsTimeout,
   waitForVersionFlipped,
   waitRaisesTimeout,
   waitCancelsPending,

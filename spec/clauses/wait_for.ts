@@ -9,9 +9,9 @@
  * of `slow`.
  */
 import fc from "fast-check";
-import type { Awaitable, CoroutineDef, Step } from "../scenario/types";
+import type { Awaitable, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, SINCE_3_9, SINCE_3_11 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, enterOf, eventsOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
@@ -174,6 +174,39 @@ function checkHoldsAwaitable(trace: Trace): Verdict {
   return true;
 }
 
+// ---- the awaitable cancelled by someone else
+
+/*
+ * A call_later callback cancels task t (or future f) that wait_for awaits,
+ * before the timeout: wait_for raises the CancelledError (with the cancel's
+ * message), not TimeoutError, when t ends, and the awaiting task itself was
+ * not cancelled: it goes on after catching it.
+ */
+const cancelledElsewhereArb = fc
+  .record({ kind: fc.constantFrom<"task" | "future">("task", "future"), at: fc.integer({ min: 0, max: 2 }), timeout: fc.integer({ min: 3, max: 4 }), msg: fc.boolean() })
+  .map(({ kind, at, timeout, msg }) => {
+    const h = kind === "task" ? "t" : "f";
+    const main: Step[] = [
+      kind === "task" ? { op: "create_task", coro: "slow", task: "t", name: "slow_task" } : { op: "create_future", future: "f" },
+      { op: "call_later", delay: at, callback: "stop" },
+      catching("BaseException", [{ op: "await", on: { wait_for: { task: h }, timeout } }]),
+      { op: "log", label: "main goes on" },
+    ];
+    const cancel: Step = msg ? { op: "cancel", task: h, msg: "elsewhere" } : { op: "cancel", task: h };
+    return scenarioOf(main, kind === "task" ? [{ name: "slow", body: [{ op: "sleep", ticks: 10 }] }] : [], [{ name: "stop", body: [cancel] }]);
+  });
+
+function checkCancelledElsewhere(scenario: Scenario, trace: Trace): Verdict {
+  const aw = theWaitFor(trace);
+  if (typeof aw === "string") return aw;
+  if (!isCancelled(aw.e)) return `wait_for gave ${show(outcomeOf(aw.e))} when its awaitable was cancelled by a callback, not CancelledError`;
+  const msg = JSON.stringify(scenario).includes('"elsewhere"');
+  if (!same(aw.e.exc?.args ?? [], msg ? ["elsewhere"] : [])) return `the CancelledError carries ${show(aw.e.exc?.args)}, not the cancel's message`;
+  const when = eventsOf(trace, "callback")[0];
+  if (!when || aw.e.time !== when.e.time) return `wait_for raised at t=${aw.e.time}, not when its awaitable was cancelled (t=${when?.e.time})`;
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "wait_for.timeout_cancels_and_waits",
@@ -326,6 +359,19 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: () => holdsAwaitableArb,
     check: ({ trace }) => checkHoldsAwaitable(trace),
+  }),
+  clause({
+    id: "wait_for.awaitable_cancelled_elsewhere",
+    statement:
+      "When the awaitable (a task or a future) is cancelled by someone else before the timeout, wait_for raises its CancelledError, with the cancel's message, as soon as it ends, not TimeoutError; the awaiting task can catch it and go on.",
+    source: SOURCE,
+    versions: SINCE_3_11,
+    level: "exact",
+    needs: ["wait_for", "task", "create_task", "create_future", "sleep", "cancel", "call_later", "try", "log"],
+    brokenBy: ["mutant:wait_for-cancel-is-timeout"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => cancelledElsewhereArb,
+    check: ({ scenario, trace }) => checkCancelledElsewhere(scenario, trace),
   }),
   clause({
     id: "wait_for.cancel_cancels_awaitable",
