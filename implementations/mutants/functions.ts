@@ -485,6 +485,26 @@ const waitForCancelIsTimeout = mutant(
   }),
 );
 
+const waitForCancelRaceRaises = mutant(
+  "wait_for-cancel-race-raises",
+  "3.11's wait_for does not swallow a cancellation that arrives as its awaitable ends: it raises CancelledError instead of giving the awaitable's outcome",
+  (ref) => ({
+    wait_for: (aw, t) =>
+      (function* (): Coroutine {
+        const task = current_task();
+        let result: unknown;
+        try {
+          result = yield* ref.wait_for(aw, t);
+        } catch (e) {
+          if (task !== null && task.cancelling() > 0 && !(e instanceof PyBaseException && e.type === "CancelledError")) throw pyexc("CancelledError");
+          throw e;
+        }
+        if (task !== null && task.cancelling() > 0) throw pyexc("CancelledError");
+        return result;
+      })(),
+  }),
+);
+
 const waitForNeverTimesOut = mutant(
   "wait_for-never-times-out",
   "wait_for ignores its timeout and waits for the awaitable however long it takes",
@@ -741,6 +761,7 @@ export const MUTANTS: Mutant[] = [
   waitForZeroMasksException,
   waitForFrameHoldsNothing,
   waitForCancelIsTimeout,
+  waitForCancelRaceRaises,
   waitForVersionFlipped,
   waitRaisesTimeout,
   waitCancelsPending,

@@ -11,6 +11,8 @@
 import fc from "fast-check";
 import type { Awaitable, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace } from "../scenario/trace";
+import { atLeast } from "../scenario/versions";
+import type { PythonVersion } from "../scenario/versions";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_9, SINCE_3_11 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
@@ -207,6 +209,50 @@ function checkCancelledElsewhere(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+// ---- cancelled in the iteration the awaitable ends
+
+/*
+ * Task "waiting" awaits wait_for(t, 5); main cancels it at the very tick t
+ * ends (main's timer and t's are due together; main wakes first). Up to
+ * 3.11 wait_for waits on a waiter future, not on t: t still ends as it
+ * would, and wait_for, finding it done when the CancelledError arrives,
+ * gives its outcome, swallowing the cancellation (cancelling() stays 1).
+ * From 3.12 the waiting task awaits t itself: the cancellation reaches t,
+ * which ends cancelled, and wait_for raises CancelledError.
+ */
+const cancelAsEndsArb = fc
+  .record({ ticks: fc.integer({ min: 1, max: 3 }), raises: fc.boolean() })
+  .map(({ ticks, raises }) =>
+    scenarioOf(
+      [
+        { op: "create_task", coro: "slow", task: "t", name: "slow_task" },
+        { op: "create_task", coro: "waiting", task: "w", name: "waiting" },
+        { op: "sleep", ticks },
+        { op: "cancel", task: "w" },
+        { op: "sleep", ticks: 1 },
+      ],
+      [
+        { name: "waiting", body: [catching("BaseException", [{ op: "await", on: { wait_for: { task: "t" }, timeout: 5 } }])] },
+        { name: "slow", body: [{ op: "sleep", ticks }, raises ? { op: "raise", exc: valueError(7) } : { op: "return", value: 42 }] },
+      ],
+    ),
+  );
+
+function checkCancelAsEnds(scenario: Scenario, trace: Trace, version: PythonVersion): Verdict {
+  const aw = theWaitFor(trace, "waiting");
+  if (typeof aw === "string") return aw;
+  const x = exitOf(trace, "slow");
+  if (!x) return "the awaitable never ended";
+  if (atLeast(version, "3.12")) {
+    if (!isCancelled(x.e)) return `the awaitable, pending when the task awaiting wait_for was cancelled, ended with ${show(outcomeOf(x.e))} instead of being cancelled`;
+    if (!isCancelled(aw.e)) return `wait_for gave ${show(outcomeOf(aw.e))} to a cancelled task, not CancelledError`;
+    return true;
+  }
+  if (isCancelled(x.e)) return "the awaitable was cancelled, though it ended in the iteration of the cancellation (up to 3.11 wait_for cancels it only after the waiter wakes)";
+  if (!same(outcomeOf(aw.e), outcomeOf(x.e))) return `wait_for gave ${show(outcomeOf(aw.e))}; the awaitable, done when the cancellation arrived, ended with ${show(outcomeOf(x.e))}`;
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "wait_for.timeout_cancels_and_waits",
@@ -372,6 +418,19 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: () => cancelledElsewhereArb,
     check: ({ scenario, trace }) => checkCancelledElsewhere(scenario, trace),
+  }),
+  clause({
+    id: "wait_for.cancel_as_awaitable_ends",
+    statement:
+      "When the task awaiting wait_for is cancelled in the loop iteration in which the awaitable ends: up to 3.11 the awaitable ends as it would and wait_for gives its outcome, swallowing the cancellation; from 3.12 the cancellation reaches the awaitable, which ends cancelled, and wait_for raises CancelledError.",
+    source: SOURCE,
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait_for", "task", "create_task", "sleep", "cancel", "raise", "try"],
+    brokenBy: ["mutant:wait_for-cancel-race-raises"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => cancelAsEndsArb,
+    check: ({ scenario, trace, version }) => checkCancelAsEnds(scenario, trace, version),
   }),
   clause({
     id: "wait_for.cancel_cancels_awaitable",
