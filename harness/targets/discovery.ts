@@ -351,8 +351,15 @@ export interface Located {
   install?: string;
 }
 
+/**
+ * The package's own folder: ROOT compiled is dist/, whose parent holds
+ * .peers/ (`npm run peers` installs there, in a checkout that runs dist/ as
+ * in one that runs the sources).
+ */
+const PACKAGE_ROOT = path.basename(ROOT) === "dist" ? path.dirname(ROOT) : ROOT;
+
 function peersDir(): string {
-  return path.resolve(process.env.AIOSPEC_PEERS_DIR || path.join(ROOT, ".peers"));
+  return path.resolve(process.env.AIOSPEC_PEERS_DIR || path.join(PACKAGE_ROOT, ".peers"));
 }
 
 /** The driver's arguments for the id's loop and clock. */
