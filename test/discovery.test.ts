@@ -213,3 +213,20 @@ describe("restart limits are per clause: resetRestarts", () => {
     expect(t.stats!().restarts).toBe(2);
   });
 });
+
+describe("the CLI finds what the library finds", () => {
+  // bin/aiospec.js runs dist/ when it is current: paths the harness finds
+  // relative to its own files (.peers/, the drivers) must not move with it.
+  it("aiospec list --json, as a process, lists the same implementations found", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const bin = path.resolve(__dirname, "..", "bin", "aiospec.js");
+    const r = spawnSync(process.execPath, [bin, "list", "--json"], { encoding: "utf8", cwd: os.tmpdir() });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = (JSON.parse(r.stdout) as { implementations: Array<{ id: string; status: string }> }).implementations;
+    const library = await listInterpreters();
+    const ids = new Set(library.map((x) => x.id));
+    const found = (xs: Array<{ id: string; status: string }>) => xs.filter((x) => ids.has(x.id) && x.status === "found").map((x) => x.id).sort();
+    expect(found(library).length).toBeGreaterThan(0);
+    expect(found(rows)).toEqual(found(library));
+  }, 120_000);
+});
