@@ -22,11 +22,16 @@
  *   handle -> its callback and arguments (a task's step is a bound method;
  *             sleep's timer holds the future the sleeping task waits on);
  *   an exception -> its cause, context, grouped exceptions, and what the
- *             frames of its traceback hold: the object each await it
- *             propagated out of was awaiting (the driver's await_recorded
- *             frame keeps `aw`; the interpreter notes it in gcRefs) — so a
- *             task that failed with the exception of a task it awaited
- *             keeps that task alive;
+ *             frames of its traceback hold (gcRefs, noted by the
+ *             interpreter and by gcrefs.ts keptByTraceback): the object each
+ *             await it propagated out of was awaiting (the driver's
+ *             await_recorded frame keeps `aw`), an asyncio coroutine's
+ *             locals, an eager task that failed in its first step
+ *             (create_task's frames), the handle a KeyboardInterrupt left
+ *             the loop from. (A plain program's `await gather(...)` keeps
+ *             its gather on the frame's stack, which a traceback does not
+ *             keep: there the driver, and so the reference, keep more than
+ *             the program would; see test/gc-tracebacks.test.ts.)
  *   any object with gcReferents() -> what that returns.
  * What else a coroutine's frames hold (locals of asyncio's own coroutines:
  * wait's set of futures, as_completed's queue, ...) is not modelled: a

@@ -13,6 +13,8 @@
  *     through the frame keeps it in its traceback, and so holds the locals
  *     too, for as long as the exception lives (a task keeps the exception
  *     it ended with).
+ *   - an exception's traceback keeps frames that hold objects:
+ *     `keptByTraceback(exc, ...objects)`.
  * Free of imports, so every module of the reference can use it.
  */
 import type { Coroutine } from "../../harness/engine/api";
@@ -41,4 +43,9 @@ export function* inFrame<T>(task: FrameOwner | null, held: unknown[], body: Coro
     const i = task.frameRefs.lastIndexOf(held);
     if (i >= 0) task.frameRefs.splice(i, 1);
   }
+}
+
+/** Declare that the traceback of `exc` keeps `held` alive, for as long as `exc` lives. */
+export function keptByTraceback(exc: unknown, ...held: unknown[]): void {
+  if (typeof exc === "object" && exc !== null) ((exc as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
 }

@@ -4,6 +4,7 @@
  */
 import type { EventLoop } from "./loop";
 import { isinstance, PyBaseException } from "./exceptions";
+import { keptByTraceback } from "./gcrefs";
 
 export type Callback = (...args: any[]) => void;
 
@@ -32,7 +33,14 @@ export class Handle {
     try {
       this.callback!(...this.args);
     } catch (e) {
-      if (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit")) throw e;
+      if (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit")) {
+        // It leaves through Handle._run's frame and _run_once's, whose
+        // `self` and `handle` are this handle: its traceback keeps the
+        // handle, and so its callback and arguments (a task's wake-up holds
+        // the future that woke it), alive.
+        keptByTraceback(e, this);
+        throw e;
+      }
       if (!(e instanceof PyBaseException)) throw e;
       this.loop.call_exception_handler({ message: `Exception in callback ${this.describe()}`, exception: e });
     }

@@ -16,6 +16,7 @@ import type { Coroutine, PyTask } from "../../harness/engine/api";
 import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";
+import { keptByTraceback } from "./gcrefs";
 
 export class Task extends Future implements PyTask {
   private name: string;
@@ -67,6 +68,16 @@ export class Task extends Future implements PyTask {
     try {
       this.runAndHandleResult(null);
     } finally {
+      // gc mode: an exception that ended the coroutine in this step has the
+      // coroutine's frame in its traceback, and that frame, called from
+      // create_task, links back to create_task's frames (loop.create_task's
+      // and asyncio.create_task's), whose `task` is this task: the
+      // exception keeps the task alive for as long as it lives (CPython
+      // 3.12, 3.13: an eager task that failed at once, awaited by a task
+      // that then failed with its exception, survives a collection). So
+      // does a KeyboardInterrupt escaping from create_task.
+      const ended = this.cancelledExc ?? this.exceptionValue;
+      if (ended !== null) keptByTraceback(ended, this);
       if (previous !== null) loop.swappedOutTasks.pop();
       loop.eagerTasks.delete(this);
       loop.swapCurrentTask(previous);
