@@ -223,6 +223,7 @@ const RAISE_EXPR: Record<string, string> = {
   SystemExit: "SystemExit",
   CancelledError: "asyncio.CancelledError",
   TimeoutError: "asyncio.TimeoutError", // the builtin TimeoutError since 3.11, a class of its own before
+  StopIteration: "StopIteration",
 };
 
 const CATCH_EXPR: Record<string, string> = { ...RAISE_EXPR, Exception: "Exception", BaseException: "BaseException" };

@@ -17,7 +17,7 @@ import type { Profile, PythonVersion } from "../reference";
 import type { TaskFactory } from "../reference/loop";
 import { Callback, Handle, TimerHandle } from "../reference/handles";
 import { heappush } from "../reference/heapq";
-import { isinstance } from "../reference/exceptions";
+import { isinstance, pyexc } from "../reference/exceptions";
 import type { DoneCallback } from "../reference/futures";
 import type { Mutant } from "./mutant";
 
@@ -368,6 +368,28 @@ const mutants: Mutant[] = [
         }
       },
     false,
+  ),
+  futureMutant(
+    "stop-iteration-stored",
+    "set_exception(StopIteration()) stores the StopIteration as it is, neither refused (3.8-3.12) nor wrapped in a RuntimeError (3.13+)",
+    (Base) =>
+      class extends Base {
+        set_exception(exception: Parameters<Future["set_exception"]>[0]): void {
+          if (this.done() || !isinstance(exception, "StopIteration")) return super.set_exception(exception);
+          super.set_exception(pyexc("ValueError"));
+          this.exceptionValue = exception;
+        }
+      },
+    false,
+  ),
+  withLoop(
+    "stop-iteration-version-flipped",
+    "set_exception(StopIteration()) behaves as in the other versions: wrapped in a RuntimeError before 3.13, refused with TypeError from 3.13",
+    class extends EventLoop {
+      constructor(profile: Profile, factory: TaskFactory) {
+        super({ ...profile, setExceptionWrapsStopIteration: !profile.setExceptionWrapsStopIteration }, factory);
+      }
+    },
   ),
   futureMutant("cancelled-by-exception", "cancelled() is also true for a future finished with a CancelledError exception", (Base) =>
     class extends Base {

@@ -120,6 +120,7 @@ EXCEPTION_TYPES = {
     "SystemExit": SystemExit,
     "CancelledError": asyncio.CancelledError,
     "TimeoutError": asyncio.TimeoutError,
+    "StopIteration": StopIteration,
     "Exception": Exception,
     "BaseException": BaseException,
 }

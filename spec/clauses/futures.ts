@@ -26,6 +26,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step } from "../scenario/types";
 import { walkSteps } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
+import { atLeast } from "../scenario/versions";
 import { ALL_VERSIONS, Clause, DOCS, clause, SINCE_3_9 } from "./clause";
 import { allLabels, callbacksRan, logged, mainRanToItsEnd, soonCallbacks } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, same, show, sleep } from "./loop";
@@ -381,6 +382,73 @@ const setWhenDone = clause({
   },
 });
 
+// ---------------------------------------------------------------- set_exception(StopIteration)
+
+/*
+ * A StopIteration thrown into a coroutine would end it as if it returned,
+ * so futures do not hold one: set_exception(StopIteration()) raises
+ * TypeError and leaves the future pending (3.8-3.12), or (3.13, gh-110782)
+ * stores a RuntimeError with the same message whose __cause__ is the
+ * StopIteration. main sets it (or a call_soon callback does), inspects the
+ * future, then calls set_result (which succeeds only on a future left
+ * pending) and exception().
+ */
+const STOP_MESSAGE = "StopIteration interacts badly with generators and cannot be raised into a Future";
+
+const stopIterationArb = fc
+  .record({ args: fc.constantFrom<Scalar[] | undefined>(undefined, [5], ["stop"]), inCallback: fc.boolean() })
+  .map(({ args, inCallback }): Scenario => {
+    const exc: ExceptionSpec = args === undefined ? { type: "StopIteration" } : { type: "StopIteration", args };
+    const set: Step = { op: "set_exception", future: "f", exc };
+    const main: Step[] = [{ op: "create_future", future: "f" }];
+    const callbacks: CallbackDef[] = [];
+    if (inCallback) {
+      callbacks.push({ name: "setter", body: [set] });
+      main.push({ op: "call_soon", callback: "setter" }, sleep(0));
+    } else main.push(set);
+    main.push({ op: "inspect", task: "f" }, { op: "set_result", future: "f", value: 1 }, { op: "exception", task: "f" }, log("end"));
+    const s: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: main }] };
+    if (callbacks.length > 0) s.callbacks = callbacks;
+    return s;
+  });
+
+const setExceptionStopIteration = clause({
+  id: "fut.set_exception.stop_iteration",
+  statement:
+    "A future never holds a StopIteration: set_exception(StopIteration()) raises TypeError and leaves the future pending " +
+    "(up to 3.12), or, from 3.13, finishes it with a RuntimeError of the same message whose __cause__ is the StopIteration.",
+  source: { url: DOCS.futures + "#asyncio.Future.set_exception", section: "Future Object" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_soon", "create_future", "exception", "inspect", "log", "set_exception", "set_result", "sleep"],
+  brokenBy: ["mutant:stop-iteration-stored", "mutant:stop-iteration-version-flipped"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => stopIterationArb,
+  check({ scenario, trace, version }) {
+    const set = scenario.coroutines[0].body.find((s) => s.op === "set_exception") ?? scenario.callbacks?.[0].body[0];
+    const given = (set as Step & { op: "set_exception" }).exc;
+    const stop = { type: "StopIteration", args: given.args ?? [] };
+    type Probe = { value?: TraceValue; exc?: ExceptionData };
+    const ev = (k: string): Probe | undefined => trace.events.find((e) => e.ev === k && (e as { ref?: string }).ref === "f") as Probe | undefined;
+    const setEv = ev("set_exception");
+    const inspected = ev("inspect") as { done: boolean; cancelled: boolean } | undefined;
+    const setResult = ev("set_result");
+    const exception = ev("exception");
+    if (!setEv || !inspected || !setResult || !exception) return "the trace lacks one of the probes of future f";
+    if (!atLeast(version, "3.13")) {
+      if (!same(setEv.exc, { type: "TypeError", args: [STOP_MESSAGE] })) return `set_exception(${show(stop)}) ${outcome(setEv)}; expected TypeError(${show(STOP_MESSAGE)})`;
+      if (inspected.done) return "the future refused a StopIteration but is done";
+      if (setResult.exc !== undefined) return `set_result on the future left pending ${outcome(setResult)}`;
+      return exception.exc === undefined && exception.value === null ? true : `exception() after set_result ${outcome(exception)}, expected None`;
+    }
+    if (setEv.exc !== undefined) return `set_exception(${show(stop)}) ${outcome(setEv)}; from 3.13 it stores a RuntimeError`;
+    if (!inspected.done || inspected.cancelled) return `the future is ${inspected.done ? "cancelled" : "still pending"} after set_exception`;
+    if (setResult.exc?.type !== "InvalidStateError") return `set_result on the finished future ${outcome(setResult)} instead of raising InvalidStateError`;
+    const want = { exc: { type: "RuntimeError", args: [STOP_MESSAGE], cause: stop } };
+    return same(exception.value, want) ? true : `exception() ${outcome(exception)}; expected ${show(want)}`;
+  },
+});
+
 // ---------------------------------------------------------------- done() and cancelled()
 
 const doneState = clause({
@@ -587,4 +655,4 @@ const ensureFutureWraps = clause({
   },
 });
 
-export const CLAUSES: Clause[] = [ensureFutureWraps, resultPending, resultValue, cancelledRaises, cancelMsg, setWhenDone, doneState, cancel, awaitFuture];
+export const CLAUSES: Clause[] = [ensureFutureWraps, resultPending, resultValue, cancelledRaises, cancelMsg, setWhenDone, setExceptionStopIteration, doneState, cancel, awaitFuture];

@@ -38,6 +38,9 @@ export const RAISABLE_TYPES = [
   "SystemExit",
   "CancelledError",
   "TimeoutError",
+  // Only in set_exception (the validator refuses it in a raise step: PEP 479
+  // turns a StopIteration leaving a coroutine into RuntimeError).
+  "StopIteration",
 ] as const;
 export type RaisableType = (typeof RAISABLE_TYPES)[number];
 

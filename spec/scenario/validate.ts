@@ -626,6 +626,12 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
         break;
       case "raise":
         exceptionErrors(step.exc, `${path}.exc`, errors);
+        if (step.exc.type === "StopIteration") {
+          errors.push({
+            path: `${path}.exc.type`,
+            message: "StopIteration can only be given to set_exception: raised in a coroutine, Python turns it into RuntimeError (PEP 479)",
+          });
+        }
         break;
       case "cancel":
       case "inspect":
