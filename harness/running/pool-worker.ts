@@ -2,11 +2,17 @@
  * A pool worker (see pool.ts): resolves its own target, then runs the
  * clauses it is sent, one at a time, and sends each result back. It ends
  * when the coordinator disconnects (or dies).
+ *
+ * What its implementation leaves running and the worker kills (processes.ts)
+ * goes into the worker's own ledger, which it sends to the coordinator after
+ * each clause and once its target is closed: the run names those processes
+ * as it names its own job's.
  */
 import { findClause } from "./clauseset";
 import { openTarget } from "./pool";
 import { runClause } from "./runner";
 import type { Target } from "../targets";
+import { StartedProcess, withProcessLedger } from "../targets/isolation/processes";
 
 type ToWorker =
   | { type: "init"; impl: string; timeoutMs: number }
@@ -14,22 +20,40 @@ type ToWorker =
   | { type: "close" };
 
 let target: Target | null = null;
+/** The processes killed on this worker's behalf; those up to `sent` are with the coordinator already. */
+const ledger: StartedProcess[] = [];
+let sent = 0;
 
-function send(m: unknown): void {
-  if (process.connected) process.send!(m);
+function send(m: unknown, then?: () => void): void {
+  if (!process.connected) then?.();
+  else if (then) process.send!(m, () => then());
+  else process.send!(m);
+}
+
+/** Sends what was killed since the last time (then calls `then`, once the message is handed over). */
+function sendKilled(then?: () => void): void {
+  if (ledger.length > sent) {
+    const processes = ledger.slice(sent);
+    sent = ledger.length;
+    send({ type: "killed", processes }, then);
+  } else then?.();
 }
 
 async function quit(): Promise<void> {
   try {
     await target?.close();
   } finally {
-    process.exit(0);
+    // Closing the target kills what the implementation left: the coordinator hears of it before the worker exits.
+    sendKilled(() => process.exit(0));
   }
 }
 
-process.on("disconnect", () => void quit());
+// Everything the worker does runs with its ledger, so that killProcessTree writes in it.
+process.on("disconnect", () => void withProcessLedger(ledger, quit));
 
-process.on("message", async (m: ToWorker) => {
+process.on("message", (m: ToWorker) => void withProcessLedger(ledger, () => handle(m)));
+
+async function handle(m: ToWorker): Promise<void> {
   try {
     if (m.type === "init") {
       target = await openTarget(m.impl, {
@@ -53,6 +77,7 @@ process.on("message", async (m: ToWorker) => {
           }
         },
       });
+      sendKilled();
       send({ type: "result", index: m.index, result });
     } else if (m.type === "close") {
       await quit();
@@ -64,4 +89,4 @@ process.on("message", async (m: ToWorker) => {
       process.exit(3);
     }
   }
-});
+}

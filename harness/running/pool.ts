@@ -9,6 +9,11 @@
  * Workers are started in their own process group: a Ctrl-C on the terminal
  * reaches only the coordinating process, which then ends the workers (and
  * their drivers) itself and keeps every clause that had finished.
+ *
+ * A worker kills what its implementation leaves running as job 0 does, and
+ * sends the processes it killed; they go into the ledger of the run that
+ * made the pool (isolation/processes.ts), so the run names them all. A
+ * worker asked to close is waited for (a while) until it has closed its target.
  */
 import { ChildProcess, fork } from "node:child_process";
 import * as path from "node:path";
@@ -16,6 +21,7 @@ import type { Clause } from "../../spec/clauses/clause";
 import type { PythonVersion } from "../../implementations/reference";
 import { ClauseResult, clauseSeed, runClause } from "./runner";
 import { Target, TargetOptions, resolveTarget } from "../targets";
+import { StartedProcess, addToLedger, currentLedger } from "../targets/isolation/processes";
 
 /**
  * resolveTarget with the per-case time limit (and the isolation layer's
@@ -60,9 +66,12 @@ type FromWorker =
   | { type: "init-error"; message: string }
   | { type: "case"; index: number; cases: number }
   | { type: "warning"; message: string }
+  | { type: "killed"; processes: StartedProcess[] }
   | { type: "result"; index: number; result: ClauseResult };
 
 const WORKER = path.join(__dirname, "pool-worker.js");
+/** How long a worker asked to close may take to close its target (a driver gets 1 s after SIGTERM) before the run goes on without it. */
+const CLOSE_WAIT_MS = 15_000;
 
 export class ClausePool {
   private next = 0;
@@ -71,6 +80,8 @@ export class ClausePool {
   private readonly workers = new Set<ChildProcess>();
   private readonly results: Array<ClauseResult | undefined>;
   private finishInterrupt: (() => void) | null = null;
+  /** The ledger of the run that made the pool, where the workers' killed processes go. */
+  private readonly ledger = currentLedger();
 
   /** `local` is job 0's target, already resolved (and closed by the caller). */
   constructor(
@@ -155,6 +166,8 @@ export class ClausePool {
         if (m.index === current) this.events.onCase?.(m.index, m.cases);
       } else if (m.type === "warning") {
         this.events.onWarning?.(m.message);
+      } else if (m.type === "killed") {
+        if (this.ledger) addToLedger(this.ledger, m.processes);
       } else deliver(m);
     });
     let exitInfo = "";
@@ -193,7 +206,12 @@ export class ClausePool {
       if (m.type === "result") this.record(m.index, m.result);
     }
     current = null;
-    if (child.connected) child.send({ type: "close" });
+    if (!child.connected) return;
+    child.send({ type: "close" });
+    // It closes its target, sends what that killed, and exits.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([receive(), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   private kill(child: ChildProcess): void {

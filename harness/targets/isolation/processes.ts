@@ -8,20 +8,22 @@
  * group (setsid, setpgid: a daemon, `setsid sleep 45 &`) is found two ways:
  * while the child lives, as its descendant by parent pid; afterwards, because
  * it still holds one of the child's stdout/stderr pipes (which is exactly what
- * would keep the harness waiting). A module's child also gets a token in its
- * environment, which what it starts inherits: a daemon that left the group,
- * was re-parented and closed its inherited pipes is still found by it, unless
- * it also cleared its environment. Such a process cannot be told apart from
- * any other process of the user: it is abandoned, and harms nothing of the run.
+ * would keep the harness waiting). Every child (a module's, a driver) also
+ * gets a token in its environment, which what it starts inherits: a daemon
+ * that left the group, was re-parented and closed its inherited pipes is
+ * still found by it, unless it also cleared its environment. Such a process
+ * cannot be told apart from any other process of the user: it is abandoned,
+ * and harms nothing of the run.
  *
  * What was killed besides the child itself is written down in the ledger of
  * the run that started it (withProcessLedger), so that the run can say which
- * processes it ended and which, if any, were still alive after it.
+ * processes it ended and which, if any, were still alive after it. A pool
+ * worker keeps a ledger of its own and sends it to the run (addToLedger).
  */
 import * as fs from "node:fs";
 import { AsyncLocalStorage } from "node:async_hooks";
 
-/** The environment variable holding a module child's token (child-engine.ts). */
+/** The environment variable holding a child's token (child-engine.ts, driver.ts). */
 export const TOKEN_VARIABLE = "AIOSPEC_CHILD_TOKEN";
 
 const LINUX = process.platform === "linux";
@@ -67,6 +69,19 @@ const ledgers = new AsyncLocalStorage<StartedProcess[]>();
  */
 export function withProcessLedger<T>(ledger: StartedProcess[], fn: () => Promise<T>): Promise<T> {
   return ledgers.run(ledger, fn);
+}
+
+/** The ledger of the run this code runs for (withProcessLedger), if any. */
+export function currentLedger(): StartedProcess[] | undefined {
+  return ledgers.getStore();
+}
+
+/**
+ * Adds to `ledger` processes killed on the run's behalf elsewhere (by a pool
+ * worker process, which keeps a ledger of its own and sends it over), each once.
+ */
+export function addToLedger(ledger: StartedProcess[], processes: readonly StartedProcess[]): void {
+  for (const p of processes) if (!ledger.some((q) => q.pid === p.pid && q.start === p.start)) ledger.push(p);
 }
 
 function commandOf(pid: number): string {
@@ -195,7 +210,7 @@ export function killProcessTree(pid: number, pipes: readonly string[] = [], toke
   if (ledger) {
     for (const p of others) {
       const s = readStat(p);
-      if (s && !ledger.some((q) => q.pid === p && q.start === s.start)) ledger.push({ pid: p, start: s.start, command: commandOf(p) });
+      if (s) addToLedger(ledger, [{ pid: p, start: s.start, command: commandOf(p) }]);
     }
   }
   const kill = (target: number) => {
