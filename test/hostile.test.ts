@@ -43,6 +43,7 @@ interface Outcome {
     complete: boolean;
     outcome: string;
     notes: string[];
+    timing: { jobs: number };
     results: Array<{ id: string; status: string; failure?: { verdict: string; message: string } }>;
   } | null;
 }
@@ -52,10 +53,10 @@ interface Outcome {
  * misbehaviour needs CPU to show (allocating a GiB, writing 8 MiB of output,
  * 7 MiB replies) and a loaded machine gives the child little of it.
  */
-async function run(impl: string, name: string, timeoutMs = 3000): Promise<Outcome> {
+async function run(impl: string, name: string, timeoutMs = 3000, jobs = 1): Promise<Outcome> {
   const json = path.join(tmp, `${name}.json`);
   const started = Date.now();
-  const code = await main(["run", "--impl", impl, "--clause", CLAUSES, "--runs", "5", "--seed", "1", "--json", json, "--timeout-ms", String(timeoutMs), "--jobs", "1"]);
+  const code = await main(["run", "--impl", impl, "--clause", CLAUSES, "--runs", "5", "--seed", "1", "--json", json, "--timeout-ms", String(timeoutMs), "--jobs", String(jobs)]);
   const ms = Date.now() - started;
   const report = fs.existsSync(json) ? JSON.parse(fs.readFileSync(json, "utf8")) : null;
   // The figures the suite is judged on, one line per mode (the wall time is the machine's, loaded or not).
@@ -178,6 +179,24 @@ describe.concurrent("a hostile implementation gets its verdict, the run complete
     expect(fs.readFileSync(PIDS, "utf8").slice(before.length).split("\n").map(Number)).toContain(pid);
     expect(await until(() => !alive(pid), 10_000)).toBe(true);
     expect(notes).not.toMatch(/escaped/);
+  }, WALL_MS + 60_000);
+
+  it.runIf(python3)("driver that starts a daemon, with --jobs 2: both jobs' daemons (aiospec's own and the pool worker's) are killed and named in the report", async () => {
+    // A file of its own: it starts one daemon per driver, at start-up, so each job's driver starts one whatever clauses it runs.
+    const pidfile = path.join(tmp, "driver-daemon-pids");
+    const o = await run(driver("daemon", pidfile), "driver-daemon-jobs-2", 3000, 2);
+    expect(o.code).toBe(0);
+    expect(o.ms).toBeLessThan(WALL_MS);
+    expect(o.report!.complete).toBe(true);
+    expect(o.report!.timing.jobs).toBe(2);
+    const pids = fs.readFileSync(pidfile, "utf8").trim().split("\n").map(Number);
+    expect(pids).toHaveLength(2);
+    const notes = o.report!.notes.join("\n");
+    const killed = /left 2 process\(es\) of its own behind .*aiospec killed them: (.*)$/m.exec(notes);
+    expect(killed, notes).not.toBeNull();
+    expect(killed![1].split(", ").sort()).toEqual(pids.map((p) => `pid ${p} (sleep 600)`).sort());
+    expect(notes).not.toMatch(/escaped/);
+    expect(await until(() => pids.every((p) => !alive(p)), 10_000)).toBe(true);
   }, WALL_MS + 60_000);
 
   it.runIf(python3)("driver prints garbage before its hello: it cannot start, exit 1 (its fault), one line", async () => {

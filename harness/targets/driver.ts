@@ -33,9 +33,11 @@
  * On POSIX the driver runs in its own process group, and killing it kills
  * the group: a driver started through a wrapper (a shell script, `env`,
  * `uv run`) leaves nothing behind. A process it started in a new session
- * (setsid) is killed too, found as its descendant or as a holder of its
- * stdout / stderr (isolation/processes.ts); once the driver is gone the
- * harness stops reading those pipes, so nothing it left keeps the run alive.
+ * (setsid) is killed too, found as its descendant, as a holder of its
+ * stdout / stderr, or, a daemon that kept neither, by the token the driver
+ * has in its environment and passes on (isolation/processes.ts); once the
+ * driver is gone the harness stops reading those pipes, so nothing it left
+ * keeps the run alive.
  */
 import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { Scenario } from "../../spec/scenario/types";
@@ -44,7 +46,8 @@ import { TargetFailure } from "./errors";
 import { traceShapeError } from "./isolation/trace-shape";
 import { DEFAULT_LIMITS, mib, oneLine } from "./isolation/limits";
 import { track } from "./isolation/resources";
-import { killProcessTree, residentBytes, stdioPipes } from "./isolation/processes";
+import { TOKEN_VARIABLE, killProcessTree, residentBytes, stdioPipes } from "./isolation/processes";
+import { randomBytes } from "node:crypto";
 import { FEATURES } from "../../spec/scenario/validate";
 import { PYTHON_VERSIONS, isPythonVersion } from "../../spec/scenario/versions";
 import type { Engine, EngineInfo } from "./isolation/supervisor";
@@ -152,6 +155,8 @@ export class DriverProcess {
   private readonly exited: Promise<void>;
   /** The driver's stdout / stderr pipes, to find what still holds them once it is gone. */
   private pipes: string[] = [];
+  /** In the driver's environment, and so in that of what it starts: finds a daemon that kept no other tie to it. */
+  private readonly token = randomBytes(12).toString("hex");
   readonly hello: Promise<DriverHello>;
 
   constructor(readonly command: string, readonly args: string[], readonly options: DriverOptions = {}) {
@@ -165,7 +170,8 @@ export class DriverProcess {
     let exitedResolve!: () => void;
     this.exited = new Promise((r) => (exitedResolve = r));
     const posix = process.platform !== "win32";
-    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], cwd: options.cwd, detached: posix });
+    const env = { ...process.env, [TOKEN_VARIABLE]: this.token };
+    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], cwd: options.cwd, detached: posix, env });
     let untrack = () => {};
     if (this.child.pid !== undefined) {
       const pid = this.child.pid;
@@ -253,7 +259,7 @@ export class DriverProcess {
     if (pid === undefined) return;
     try {
       // The group outlives its leader while processes the driver started remain.
-      if (sig === "SIGKILL" && process.platform === "linux") killProcessTree(pid, this.pipes);
+      if (sig === "SIGKILL" && process.platform === "linux") killProcessTree(pid, this.pipes, this.token);
       else if (process.platform !== "win32") process.kill(-pid, sig);
       else if (!this.exitedFlag) this.child.kill(sig);
     } catch {
