@@ -46,6 +46,14 @@ async function aiospec(args: string[], cwd?: string): Promise<{ code: number; ou
 
 const FIFO = "loop.call_soon.fifo";
 
+/** A working directory whose .aiospec is a file: nothing can be created under it. */
+function cwdWhereAiospecIsAFile(name: string): string {
+  const cwd = path.join(tmp, name);
+  fs.mkdirSync(cwd);
+  fs.writeFileSync(path.join(cwd, ".aiospec"), "");
+  return cwd;
+}
+
 describe("--path is checked before anything runs", () => {
   it("run: a path that a failure printed replays that case; one past its shrinks is one line, exit 2, no clause run", async () => {
     const json = path.join(tmp, "lifo.json");
@@ -82,10 +90,7 @@ describe("--path is checked before anything runs", () => {
   }, 120_000);
 
   it("diff: a working directory where .aiospec/counterexamples cannot be made is refused before the search", async () => {
-    // The working directory's .aiospec is a file: nothing can be created under it.
-    const cwd = path.join(tmp, "cwd");
-    fs.mkdirSync(cwd);
-    fs.writeFileSync(path.join(cwd, ".aiospec"), "");
+    const cwd = cwdWhereAiospecIsAFile("cwd");
     const r = await aiospec(["diff", "reference@3.13", "mutant:lifo-ready@3.13", "--seed", "1", "--runs", "50"], cwd);
     expect(r.code).toBe(2);
     expect(r.out).toBe("");
@@ -96,9 +101,7 @@ describe("--path is checked before anything runs", () => {
 describe("where a run writes as it goes is checked before it starts", () => {
   it("run: a working directory where .aiospec cannot be made (no report files given) is one line, exit 2", async () => {
     // (Under /proc, Node's recursive mkdirSync never returned: the run spun at 100% CPU before any clause.)
-    const cwd = path.join(tmp, "cwd-run");
-    fs.mkdirSync(cwd);
-    fs.writeFileSync(path.join(cwd, ".aiospec"), "");
+    const cwd = cwdWhereAiospecIsAFile("cwd-run");
     const r = await aiospec(["run", "--impl", "reference", "--clause", "sleep.result", "--runs", "1"], cwd);
     expect(r.code).toBe(2);
     expect(r.out).toBe("");
