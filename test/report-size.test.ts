@@ -56,6 +56,24 @@ describe("reports of huge failing traces are bounded", () => {
     fs.rmSync(out, { recursive: true, force: true });
   }, 1_200_000);
 
+  it.skipIf(!python3)("the harness stays under 1 GB of memory doing it (peak resident set of the aiospec process)", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "aiospec-size-rss-"));
+    // A preload that reports the process's peak resident set as it exits.
+    const probe = path.join(out, "maxrss.js");
+    fs.writeFileSync(probe, 'process.on("exit", () => process.stderr.write(`maxRSS ${process.resourceUsage().maxRSS}\\n`));\n');
+    const impl = `cmd:python3 ${path.join(HOSTILE, "hostile_driver.py")} huge`;
+    const bin = path.join(__dirname, "..", "bin", "aiospec.js");
+    const args = ["run", "--impl", impl, "--clause", "sleep.result,gather.order", "--runs", "5", "--seed", "1", "--out", out, "--timeout-ms", "30000", "--jobs", "1"];
+    const r = spawnSync(process.execPath, ["--require", probe, bin, ...args], { encoding: "utf8", cwd: out, maxBuffer: 64 * MiB });
+    expect(r.status, r.stderr).toBe(1);
+    expect(reportProblems(JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8")) as RunReport)).toEqual([]);
+    const kib = Number(/maxRSS (\d+)/.exec(r.stderr)?.[1]);
+    process.stderr.write(`report-size: the aiospec process peaked at ${(kib / 1024).toFixed(0)} MiB resident\n`);
+    expect(kib).toBeGreaterThan(0);
+    expect(kib).toBeLessThan(1024 * 1024); // KiB: 1 GiB
+    fs.rmSync(out, { recursive: true, force: true });
+  }, 1_200_000);
+
   it("Markdown stays under 1 MiB whatever the messages, cut with a note and no open code fence", () => {
     const big = "m".repeat(200 * 1024);
     const template = {
