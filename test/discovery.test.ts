@@ -228,5 +228,11 @@ describe("the CLI finds what the library finds", () => {
     const found = (xs: Array<{ id: string; status: string }>) => xs.filter((x) => ids.has(x.id) && x.status === "found").map((x) => x.id).sort();
     expect(found(library).length).toBeGreaterThan(0);
     expect(found(rows)).toEqual(found(library));
-  }, 120_000);
+    // And what it finds starts: a Pyodide driver (compiled, it runs from dist/) finds its Pyodide.
+    const pyodide = found(rows).find((id) => id.startsWith("pyodide-"));
+    if (pyodide !== undefined) {
+      const run = spawnSync(process.execPath, [bin, "run", "--impl", pyodide, "--clause", "sleep.zero.once", "--runs", "3", "--seed", "1"], { encoding: "utf8", cwd: os.tmpdir() });
+      expect(run.status, `${pyodide}: ${run.stdout}${run.stderr}`).toBe(0);
+    }
+  }, 300_000);
 });

@@ -70,7 +70,9 @@ function parseArgs(argv) {
 }
 
 function peersDir() {
-  return path.resolve(process.env.AIOSPEC_PEERS_DIR || path.join(ROOT, ".peers"));
+  // Compiled, this file is under dist/: .peers/ is in the package's folder, dist/'s parent.
+  const packageRoot = path.basename(ROOT) === "dist" ? path.dirname(ROOT) : ROOT;
+  return path.resolve(process.env.AIOSPEC_PEERS_DIR || path.join(packageRoot, ".peers"));
 }
 
 function blockNetwork() {
