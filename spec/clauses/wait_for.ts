@@ -243,6 +243,11 @@ function checkCancelAsEnds(scenario: Scenario, trace: Trace, version: PythonVers
   if (typeof aw === "string") return aw;
   const x = exitOf(trace, "slow");
   if (!x) return "the awaitable never ended";
+  // The race is at the awaitable's own deadline: its sleep's ticks, when main cancels.
+  const slowSleep = scenario.coroutines.find((c) => c.name === "slow")?.body[0] as { ticks?: number } | undefined;
+  if (slowSleep?.ticks !== undefined && x.e.time !== slowSleep.ticks) {
+    return `the awaitable ended at t=${x.e.time}, not at t=${slowSleep.ticks}, the iteration of the cancellation`;
+  }
   if (atLeast(version, "3.12")) {
     if (!isCancelled(x.e)) return `the awaitable, pending when the task awaiting wait_for was cancelled, ended with ${show(outcomeOf(x.e))} instead of being cancelled`;
     if (!isCancelled(aw.e)) return `wait_for gave ${show(outcomeOf(aw.e))} to a cancelled task, not CancelledError`;

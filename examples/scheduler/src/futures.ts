@@ -69,6 +69,11 @@ export class Future implements PyFuture {
 
   set_exception(exc: PyBaseException): void {
     if (this.state !== "PENDING") throw pyexc("InvalidStateError", "invalid state");
+    // A StopIteration raised into a coroutine would read as its return, so
+    // Python 3.12 refuses to store one (3.13 stores a RuntimeError instead).
+    if (isinstance(exc, "StopIteration")) {
+      throw pyexc("TypeError", "StopIteration interacts badly with generators and cannot be raised into a Future");
+    }
     this.error = exc;
     this.state = "FINISHED";
     this.scheduleCallbacks();
