@@ -269,7 +269,7 @@ export class ScenarioRun implements StepRunner {
   /**
    * gc mode: while `body` runs, the task running it holds `held` (what a
    * driver method keeps on its frame's value stack, such as a for loop's
-   * iterator); unlike keptOnError's, an exception does not keep it.
+   * iterator); unlike keptOnError, which adds that, an exception does not keep it.
    */
   private *onStack<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
     const task = this.gcMode && this.running ? this.asyncio.current_task() : null;
@@ -293,17 +293,11 @@ export class ScenarioRun implements StepRunner {
    * the exception lives.
    */
   private *keptOnError<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
-    const task = this.gcMode && this.running ? this.asyncio.current_task() : null;
-    const frames = (task as { frameRefs?: unknown[][] } | null)?.frameRefs;
-    frames?.push(held);
     try {
-      return yield* body;
+      return yield* this.onStack(held, body);
     } catch (e) {
       if (this.gcMode && e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
       throw e;
-    } finally {
-      const i = frames?.lastIndexOf(held) ?? -1;
-      if (i >= 0) frames!.splice(i, 1);
     }
   }
 
