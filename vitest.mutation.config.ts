@@ -1,9 +1,9 @@
 /**
- * The vitest configuration StrykerJS runs (stryker.config.json,
+ * The vitest configuration StrykerJS runs (stryker.config.mjs,
  * docs/mutation.md): the clause suite on the reference, and nothing else.
  *
  * Stryker runs it in a sandbox, a copy of the repository under
- * .stryker-tmp/, where implementations/reference is mutated. The clauses
+ * .stryker-tmp/ (or .stryker-tmp-NAME/), where implementations/reference is mutated. The clauses
  * that compare a trace with the reference's (differential.trace and a few
  * exact ones) must not compare the mutant with itself: the oracle plugin
  * below makes the runner's two oracle imports (the reference and the
@@ -14,9 +14,11 @@ import * as path from "node:path";
 import { defineConfig } from "vitest/config";
 import type { Plugin } from "vite";
 
-const SANDBOX = `${path.sep}.stryker-tmp${path.sep}`;
+/** A sandbox's folder: .stryker-tmp, or .stryker-tmp-NAME for a named run (stryker.config.mjs). */
+const SANDBOX = /[\\/]\.stryker-tmp(-[A-Za-z0-9_-]+)?[\\/]/;
 const here = __dirname;
-const original = here.includes(SANDBOX) ? here.slice(0, here.indexOf(SANDBOX)) : null;
+const inSandbox = SANDBOX.exec(here);
+const original = inSandbox ? here.slice(0, inSandbox.index) : null;
 
 /** The runner's imports that produce the expected trace. */
 const ORACLE_IMPORTS = new Map([

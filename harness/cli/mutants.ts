@@ -144,7 +144,7 @@ export async function cmdMutants(opts: MutantsOptions): Promise<number> {
 
 // ---------------------------------------------------------------- --stryker
 
-/** Where stryker.config.json has the JSON reporter write. */
+/** Where stryker.config.mjs has the JSON reporter write. */
 export const STRYKER_REPORT = ".aiospec/mutation/mutation.json";
 
 /** The parts of a mutation-testing-report-schema report that are printed. */

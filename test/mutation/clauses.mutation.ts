@@ -12,18 +12,20 @@
  * Named without .test.ts so that npm test leaves it out (test/clauses.test.ts
  * already checks every clause on every profile).
  *
- * AIOSPEC_MUTATION_VERSIONS (e.g. "3.11,3.14") runs other profiles instead;
+ * AIOSPEC_MUTATION_VERSIONS (e.g. "3.11,3.14") runs only those profiles;
  * AIOSPEC_MUTATION_SEED fixes another seed.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { CLAUSES } from "../../spec/clauses";
-import { NEWEST, isReferenceVersion } from "../../implementations/reference";
+import { VERSIONS as PROFILES, isReferenceVersion } from "../../implementations/reference";
 import { runClause, skipInfo } from "../../harness/running/runner";
 import { DEFAULT_RUNS } from "../../harness/cli/commands";
 import { Target, resolveTarget } from "../../harness/targets";
 
 const SEED = Number(process.env.AIOSPEC_MUTATION_SEED ?? 1);
-const VERSIONS = (process.env.AIOSPEC_MUTATION_VERSIONS ?? NEWEST).split(",").filter(isReferenceVersion);
+const VERSIONS = (process.env.AIOSPEC_MUTATION_VERSIONS ?? PROFILES.join(",")).split(",");
+const unknown = VERSIONS.filter((v) => !isReferenceVersion(v));
+if (unknown.length > 0) throw new Error(`AIOSPEC_MUTATION_VERSIONS: the reference has no profile ${unknown.join(", ")} (it has ${PROFILES.join(", ")})`);
 
 const targets = new Map<string, Target>();
 afterAll(() => targets.forEach((t) => t.close()));
