@@ -135,6 +135,15 @@ describe("aiospec mutants --stryker", () => {
     ]);
   });
 
+  it("escapes control characters a report quotes (a file name with ESC and CR) instead of sending them to the terminal", async () => {
+    const file = path.join(tmp, "hostile.json");
+    const hostile = { ...report, files: { "evil\x1b[2J\r.ts": report.files["implementations/reference/sleep.ts"] } };
+    fs.writeFileSync(file, JSON.stringify(hostile));
+    const { out } = await run(file);
+    expect(out).not.toMatch(/[\x1b\r]/);
+    expect(out).toContain("evil\\x1b[2J\\x0d.ts:13:7 EqualityOperator");
+  });
+
   it("refuses a report that is missing or is not Stryker's", async () => {
     await expect(run(path.join(tmp, "absent.json"))).rejects.toThrow("no such file (run `npm run mutation` first)");
     const other = path.join(tmp, "other.json");

@@ -41,7 +41,7 @@ import { buildRunReport } from "../reporting/run-report";
 import { failureText, flakySummary, indent, resultLine } from "../reporting/text";
 import { writeFailureFiles } from "../reporting/failures";
 import { JOURNAL_NAME, Journal, readJournal } from "./journal";
-import { printableLines } from "./terminal";
+import { printableLines, toStderr, toStdout } from "./terminal";
 import { checkPathExists, checkPathSyntax } from "./replay-path";
 
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
@@ -49,14 +49,8 @@ import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 export { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 
 // Everything this module prints quotes implementations (ids, descriptions,
-// messages, traces) or the user's files: escaped on its way out (terminal.ts).
-function toStdout(text: string): void {
-  process.stdout.write(printableLines(text));
-}
-
-function toStderr(text: string): void {
-  process.stderr.write(printableLines(text));
-}
+// messages, traces) or the user's files: escaped on its way out (terminal.ts's
+// toStdout, toStderr).
 
 export interface RunCommandOptions {
   impl: string;

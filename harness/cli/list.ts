@@ -3,6 +3,7 @@ import { loadClauses } from "../running/clauseset";
 import { PEERS_COMMAND, listInterpreters } from "../targets/discovery";
 import { MUTANTS } from "../../implementations/mutants";
 import { VERSIONS } from "../../implementations/reference";
+import { printableLines } from "./terminal";
 
 export async function cmdList(opts: { json?: boolean }): Promise<number> {
   interface Row {
@@ -36,15 +37,16 @@ export async function cmdList(opts: { json?: boolean }): Promise<number> {
   if (opts.json) {
     process.stdout.write(JSON.stringify({ implementations: rows, peers: PEERS_COMMAND, clauses }, null, 2) + "\n");
   } else {
-    process.stdout.write("Implementations (- = absent here, with the command that installs it):\n");
+    // Descriptions quote paths and package metadata found on this machine: escaped (terminal.ts).
+    const lines = ["Implementations (- = absent here, with the command that installs it):"];
     const width = Math.max(...rows.filter((r) => r.kind !== "mutant").map((r) => r.id.length)) + 1;
     for (const r of rows) {
       const version = r.fullVersion ?? r.version ?? "";
-      process.stdout.write(`${r.available ? " " : "-"} ${r.id.padEnd(width)} ${version.padEnd(15)} ${r.description}\n`);
+      lines.push(`${r.available ? " " : "-"} ${r.id.padEnd(width)} ${version.padEnd(15)} ${r.description}`);
     }
-    process.stdout.write(`\n${peers}.\n`);
-    process.stdout.write(`\nClauses (${clauses.length}):\n`);
-    for (const c of clauses) process.stdout.write(`  ${c.id.padEnd(40)} ${c.level.padEnd(10)} ${c.versions.join(",").padEnd(15)} ${c.statement}\n`);
+    lines.push("", `${peers}.`, "", `Clauses (${clauses.length}):`);
+    for (const c of clauses) lines.push(`  ${c.id.padEnd(40)} ${c.level.padEnd(10)} ${c.versions.join(",").padEnd(15)} ${c.statement}`);
+    process.stdout.write(printableLines(lines.join("\n")) + "\n");
   }
   return 0;
 }

@@ -17,6 +17,9 @@ import { NEWEST, VERSIONS, isReferenceVersion } from "../../implementations/refe
 import type { PythonVersion } from "../../implementations/reference/profile";
 import type { MutantResult, MutantTotals } from "../running/mutants";
 import { UsageError } from "../targets/errors";
+// What this command prints quotes mutant descriptions, clause messages and a
+// Stryker report's paths and source text: escaped on its way out.
+import { toStderr, toStdout } from "./terminal";
 
 /** What the issue asks of the suite (docs/mutation.md). */
 export const TARGETS = { medianSeconds: 1, medianSteps: 8 } as const;
@@ -108,7 +111,7 @@ export async function cmdMutants(opts: MutantsOptions): Promise<number> {
   if (json && !fs.existsSync(path.dirname(json))) throw new UsageError(`--json ${opts.json}: directory ${path.dirname(json)} does not exist`);
   const runSeed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
   const jobs = Math.min(opts.jobs ?? cores(), names.length);
-  process.stderr.write(`aiospec mutants: ${names.length} mutant(s), ${runs} runs a clause, seed ${runSeed}, ${jobs} job(s)${opts.python ? `, Python ${opts.python} only` : ""}\n`);
+  toStderr(`aiospec mutants: ${names.length} mutant(s), ${runs} runs a clause, seed ${runSeed}, ${jobs} job(s)${opts.python ? `, Python ${opts.python} only` : ""}\n`);
   const started = Date.now();
   const abort = new AbortController();
   const interrupt = () => abort.abort();
@@ -122,20 +125,20 @@ export async function cmdMutants(opts: MutantsOptions): Promise<number> {
   try {
     results = await huntMutants(names, search, jobs, (i, r) => {
       done.set(i, r);
-      for (; done.has(shown); shown++) process.stdout.write(mutantLine(done.get(shown)!, width) + "\n");
+      for (; done.has(shown); shown++) toStdout(mutantLine(done.get(shown)!, width) + "\n");
     });
   } finally {
     process.off("SIGINT", interrupt);
   }
   const finished = results.filter((r): r is MutantResult => r !== undefined);
   const totals = mutantTotals(finished);
-  process.stdout.write(totalsLines(totals).join("\n") + "\n");
+  toStdout(totalsLines(totals).join("\n") + "\n");
   const elapsedMs = Date.now() - started;
-  process.stderr.write(`aiospec mutants: ${(elapsedMs / 1000).toFixed(1)} s${abort.signal.aborted ? `; interrupted after ${finished.length} mutant(s)` : ""}\n`);
+  toStderr(`aiospec mutants: ${(elapsedMs / 1000).toFixed(1)} s${abort.signal.aborted ? `; interrupted after ${finished.length} mutant(s)` : ""}\n`);
   if (json) {
     const report = { seed: runSeed, runs, jobs, python: opts.python ?? null, elapsedMs, complete: !abort.signal.aborted, totals, mutants: finished };
     writeFileAtomic(json, JSON.stringify(report, null, 2) + "\n");
-    process.stderr.write(`aiospec: wrote ${path.relative(process.cwd(), json) || json}\n`);
+    toStderr(`aiospec: wrote ${path.relative(process.cwd(), json) || json}\n`);
   }
   if (abort.signal.aborted) return 130;
   if (totals.errors.length) return 2;
@@ -202,12 +205,12 @@ function cmdStryker(file: string): number {
       const where = `${name}:${m.location.start.line}:${m.location.start.column}`;
       const what = `${m.mutatorName}${m.replacement !== undefined ? ` -> ${JSON.stringify(m.replacement.split("\n")[0].slice(0, 40))}` : ""}`;
       const by = m.killedBy?.length ? ` by ${m.killedBy.map((id) => names.get(id) ?? `test ${id}`).join(", ")}` : "";
-      process.stdout.write(`${STRYKER_LABELS[m.status].padEnd(9)} ${where} ${what}${by}\n`);
+      toStdout(`${STRYKER_LABELS[m.status].padEnd(9)} ${where} ${what}${by}\n`);
     }
   }
   const t = strykerScore(all);
   const score = t.score === null ? "no mutant tested" : `${t.score.toFixed(2)}%`;
-  process.stdout.write(
+  toStdout(
     `Stryker mutation score ${score}: ${t.killed + t.timeout} detected (${t.killed} killed, ${t.timeout} timed out), ${t.survived} survived, ${t.noCoverage} not covered` +
       `${t.other ? `, ${t.other} not counted (errors, ignored)` : ""}; ${all.length} mutants in ${Object.keys(report.files).length} file(s)\n`,
   );

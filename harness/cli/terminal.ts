@@ -20,3 +20,13 @@ const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 export function printableLines(message: string): string {
   return message.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/** Write text to stdout, escaped (printableLines). */
+export function toStdout(text: string): void {
+  process.stdout.write(printableLines(text));
+}
+
+/** Write text to stderr, escaped (printableLines). */
+export function toStderr(text: string): void {
+  process.stderr.write(printableLines(text));
+}
