@@ -51,6 +51,7 @@ import type { Target } from "./targets";
 import { checkedText, clauseReport, inconclusiveText } from "./reporting/model";
 import { writeFailureFiles } from "./reporting/failures";
 import { failureText } from "./reporting/text";
+import { printableLines } from "./reporting/terminal";
 import { globMatch } from "./running/glob";
 
 export type { AsyncioImplementation } from "./engine/api";
@@ -166,7 +167,8 @@ export class ConformanceFailure extends Error {
     readonly result: ClauseResult,
     message: string,
   ) {
-    super(message);
+    // vitest prints the message on the terminal, and it quotes the implementation: escaped.
+    super(printableLines(message));
     this.name = "ConformanceFailure";
   }
 }
@@ -174,7 +176,7 @@ export class ConformanceFailure extends Error {
 /** A mistake in the conformance() call itself (thrown when the test file is collected). */
 export class ConformanceUsageError extends Error {
   constructor(message: string) {
-    super(`aiospec conformance: ${message}`);
+    super(printableLines(`aiospec conformance: ${message}`));
     this.name = "ConformanceUsageError";
   }
 }

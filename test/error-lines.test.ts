@@ -98,9 +98,21 @@ describe("control characters an implementation sends are escaped on every line a
   }, 320_000);
 });
 
+describe("the vitest integration's errors (vitest prints their messages on the terminal)", () => {
+  it("a usage error and a conformance failure quoting control characters carry them escaped", async () => {
+    const { ConformanceFailure, ConformanceUsageError } = await import("../harness/vitest");
+    const usage = new ConformanceUsageError(`no clause matches "${HOSTILE}"`);
+    expect(usage.message).not.toMatch(CONTROL);
+    expect(usage.message).toContain("\\x1b[31mRED");
+    const failure = new ConformanceFailure("sleep.result", {} as never, `expected 1, got ${HOSTILE}\nline two`);
+    expect(failure.message).not.toMatch(CONTROL);
+    expect(failure.message).toContain("\\x1b]0;pwned\\x07\\x0d\\x7f\\x9b2J\nline two");
+  });
+});
+
 describe("printableLines", () => {
   it("keeps newlines and printable text, escapes the rest", async () => {
-    const { printableLines } = await import("../harness/cli/terminal");
+    const { printableLines } = await import("../harness/reporting/terminal");
     expect(printableLines("a\nb")).toBe("a\nb");
     expect(printableLines("é ✓ \x1b[2J\t\r")).toBe("é ✓ \\x1b[2J\\x09\\x0d");
   });

@@ -27,7 +27,7 @@ import { MAX_TIMER_MS } from "../targets/isolation/limits";
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";
 import { addMutantsCommand } from "./mutants";
 import { formatTrace } from "../reporting/format";
-import { printableLines } from "./terminal";
+import { printableLines } from "../reporting/terminal";
 import { canonicalJson } from "../../spec/scenario/trace";
 
 function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER, why = "") {
@@ -59,7 +59,7 @@ function seedOption(value: string): number {
   return n | 0;
 }
 
-export { printableLines } from "./terminal";
+export { printableLines } from "../reporting/terminal";
 
 async function cmdReplay(file: string, opts: { impl: string; json?: boolean }): Promise<number> {
   let text: string;

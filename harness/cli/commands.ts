@@ -41,7 +41,7 @@ import { buildRunReport } from "../reporting/run-report";
 import { failureText, flakySummary, indent, resultLine } from "../reporting/text";
 import { writeFailureFiles } from "../reporting/failures";
 import { JOURNAL_NAME, Journal, readJournal } from "./journal";
-import { printableLines, toStderr, toStdout } from "./terminal";
+import { printableLines, toStderr, toStdout } from "../reporting/terminal";
 import { checkPathExists, checkPathSyntax } from "./replay-path";
 
 import { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS, REPORTS_DIR } from "./defaults";

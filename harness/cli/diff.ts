@@ -12,7 +12,7 @@ import { DiffResult, commonVersion, differential, divergenceSignature } from "..
 import { DiffSize, sizedScenarioArb } from "../running/sizes";
 import { formatDifference, formatTrace } from "../reporting/format";
 import { toPython } from "../reproducing/python";
-import { printableLines } from "./terminal";
+import { printableLines } from "../reporting/terminal";
 import { checkPathExists, checkPathSyntax } from "./replay-path";
 
 function progressReporter(total: number): { tick: (n: number) => void; done: () => void } {

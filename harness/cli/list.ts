@@ -3,7 +3,7 @@ import { loadClauses } from "../running/clauseset";
 import { PEERS_COMMAND, listInterpreters } from "../targets/discovery";
 import { MUTANTS } from "../../implementations/mutants";
 import { VERSIONS } from "../../implementations/reference";
-import { printableLines } from "./terminal";
+import { printableLines } from "../reporting/terminal";
 
 export async function cmdList(opts: { json?: boolean }): Promise<number> {
   interface Row {

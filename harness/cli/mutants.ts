@@ -19,7 +19,7 @@ import type { MutantResult, MutantTotals } from "../running/mutants";
 import { UsageError } from "../targets/errors";
 // What this command prints quotes mutant descriptions, clause messages and a
 // Stryker report's paths and source text: escaped on its way out.
-import { toStderr, toStdout } from "./terminal";
+import { toStderr, toStdout } from "../reporting/terminal";
 
 /** What the issue asks of the suite (docs/mutation.md). */
 export const TARGETS = { medianSeconds: 1, medianSteps: 8 } as const;
