@@ -108,7 +108,7 @@ describe("aiospec mutants --stryker", () => {
     testFiles: { "test/mutation/clauses.mutation.ts": { tests: [{ id: "7", name: "reference@3.13 loop.call_soon.fifo" }] } },
   };
 
-  async function run(file: string): Promise<{ code: number; out: string }> {
+  async function run(file: string | string[]): Promise<{ code: number; out: string }> {
     let out = "";
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
     try {
@@ -142,6 +142,25 @@ describe("aiospec mutants --stryker", () => {
     const { out } = await run(file);
     expect(out).not.toMatch(/[\x1b\r]/);
     expect(out).toContain("evil\\x1b[2J\\x0d.ts:13:7 EqualityOperator");
+  });
+
+  it("scores the reports of several named runs as one, and refuses a module given twice", async () => {
+    const first = path.join(tmp, "first.json");
+    fs.writeFileSync(first, JSON.stringify(report));
+    const second = path.join(tmp, "second.json");
+    const heapq = { language: "typescript", source: "", mutants: [
+      { id: "1", mutatorName: "BooleanLiteral", replacement: "true", status: "Killed", killedBy: ["1"], location: { start: { line: 5, column: 3 }, end: { line: 5, column: 8 } } },
+      { id: "2", mutatorName: "BooleanLiteral", replacement: "false", status: "Killed", killedBy: ["1"], location: { start: { line: 6, column: 3 }, end: { line: 6, column: 8 } } },
+    ] };
+    fs.writeFileSync(second, JSON.stringify({ schemaVersion: "2", files: { "implementations/reference/heapq.ts": heapq }, testFiles: { "t.ts": { tests: [{ id: "1", name: "reference@3.11 loop.call_at.order" }] } } }));
+    const { code, out } = await run([first, second]);
+    expect(code).toBe(1);
+    const lines = out.trim().split("\n");
+    // Test ids are per report: the second report's test "1" is its own, not the first's.
+    expect(lines).toContain('killed    implementations/reference/heapq.ts:5:3 BooleanLiteral -> "true" by reference@3.11 loop.call_at.order');
+    // (2 + 2 detected) / (4 + 1 survived + 1 not covered)
+    expect(lines.at(-1)).toBe("Stryker mutation score 66.67%: 4 detected (3 killed, 1 timed out), 1 survived, 1 not covered, 1 not counted (errors, ignored); 7 mutants in 2 file(s) from 2 reports");
+    await expect(run([first, second, first])).rejects.toThrow(`implementations/reference/sleep.ts is in both ${first} and ${first}`);
   });
 
   it("refuses a report that is missing or is not Stryker's", async () => {

@@ -35,8 +35,8 @@ export interface MutantsOptions {
   timeoutMs?: number;
   python?: PythonVersion;
   json?: string;
-  /** The Stryker JSON report to print instead (true: the default file). */
-  stryker?: string | true;
+  /** The Stryker JSON reports to print instead (true: the default file). */
+  stryker?: string | string[] | true;
 }
 
 function positive(name: string, max = Number.MAX_SAFE_INTEGER, why = "") {
@@ -99,7 +99,7 @@ export function totalsLines(t: MutantTotals): string[] {
 }
 
 export async function cmdMutants(opts: MutantsOptions): Promise<number> {
-  if (opts.stryker !== undefined) return cmdStryker(opts.stryker === true ? STRYKER_REPORT : opts.stryker);
+  if (opts.stryker !== undefined) return cmdStryker(opts.stryker === true ? [STRYKER_REPORT] : [opts.stryker].flat());
   const names = await selectMutants(opts.mutant);
   const [{ huntMutants, mutantTotals }, { DEFAULT_RUNS, DEFAULT_TIMEOUT_MS }, { writeFileAtomic }] = await Promise.all([
     import("../running/mutants"),
@@ -186,7 +186,7 @@ const STRYKER_LABELS: Record<StrykerMutant["status"], string> = {
   Pending: "pending",
 };
 
-function cmdStryker(file: string): number {
+function readStrykerReport(file: string): StrykerReport {
   let report: StrykerReport;
   try {
     report = JSON.parse(fs.readFileSync(file, "utf8")) as StrykerReport;
@@ -195,24 +195,45 @@ function cmdStryker(file: string): number {
     throw new UsageError(`--stryker ${file}: ${why}`);
   }
   if (typeof report.files !== "object" || report.files === null) throw new UsageError(`--stryker ${file}: not a Stryker JSON report (no "files")`);
-  // Test ids to names: the clause suite names each test "reference@3.X clause.id".
-  const names = new Map<string, string>();
-  for (const t of Object.values(report.testFiles ?? {}).flatMap((f) => f.tests)) names.set(t.id, t.name);
+  return report;
+}
+
+/**
+ * Print the mutants of one or more Stryker runs and their score as one. Several
+ * reports are the named runs of docs/mutation.md, each over other modules; a
+ * module in two of them would be counted twice, so that is refused.
+ */
+function cmdStryker(files: string[]): number {
   const all: StrykerMutant[] = [];
-  for (const [name, f] of Object.entries(report.files)) {
-    for (const m of [...f.mutants].sort((a, b) => a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)) {
-      all.push(m);
-      const where = `${name}:${m.location.start.line}:${m.location.start.column}`;
-      const what = `${m.mutatorName}${m.replacement !== undefined ? ` -> ${JSON.stringify(m.replacement.split("\n")[0].slice(0, 40))}` : ""}`;
-      const by = m.killedBy?.length ? ` by ${m.killedBy.map((id) => names.get(id) ?? `test ${id}`).join(", ")}` : "";
-      toStdout(`${STRYKER_LABELS[m.status].padEnd(9)} ${where} ${what}${by}\n`);
+  const seen = new Map<string, string>();
+  const reports = files.map((file) => ({ file, report: readStrykerReport(file) }));
+  for (const { file, report } of reports) {
+    for (const name of Object.keys(report.files)) {
+      const other = seen.get(name);
+      if (other !== undefined) throw new UsageError(`--stryker: ${name} is in both ${other} and ${file}; give each module's report once`);
+      seen.set(name, file);
+    }
+  }
+  for (const { report } of reports) {
+    // Test ids to names (ids are per report): the clause suite names each test "reference@3.X clause.id".
+    const names = new Map<string, string>();
+    for (const t of Object.values(report.testFiles ?? {}).flatMap((f) => f.tests)) names.set(t.id, t.name);
+    for (const [name, f] of Object.entries(report.files)) {
+      for (const m of [...f.mutants].sort((a, b) => a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)) {
+        all.push(m);
+        const where = `${name}:${m.location.start.line}:${m.location.start.column}`;
+        const what = `${m.mutatorName}${m.replacement !== undefined ? ` -> ${JSON.stringify(m.replacement.split("\n")[0].slice(0, 40))}` : ""}`;
+        const by = m.killedBy?.length ? ` by ${m.killedBy.map((id) => names.get(id) ?? `test ${id}`).join(", ")}` : "";
+        toStdout(`${STRYKER_LABELS[m.status].padEnd(9)} ${where} ${what}${by}\n`);
+      }
     }
   }
   const t = strykerScore(all);
   const score = t.score === null ? "no mutant tested" : `${t.score.toFixed(2)}%`;
   toStdout(
     `Stryker mutation score ${score}: ${t.killed + t.timeout} detected (${t.killed} killed, ${t.timeout} timed out), ${t.survived} survived, ${t.noCoverage} not covered` +
-      `${t.other ? `, ${t.other} not counted (errors, ignored)` : ""}; ${all.length} mutants in ${Object.keys(report.files).length} file(s)\n`,
+      `${t.other ? `, ${t.other} not counted (errors, ignored)` : ""}; ${all.length} mutants in ${seen.size} file(s)` +
+      `${files.length > 1 ? ` from ${files.length} reports` : ""}\n`,
   );
   return t.survived + t.noCoverage > 0 ? 1 : 0;
 }
@@ -229,7 +250,7 @@ export function addMutantsCommand(program: Command, setCode: (code: number) => v
     .option("--timeout-ms <n>", "time limit for one scenario (default: aiospec run's)", positive("timeout-ms", 2 ** 31 - 1, " (the longest timer Node can set)"))
     .option("--python <3.X>", `try the mutants at this reference version only (default: every profile, ${VERSIONS.join(", ")}, starting with ${NEWEST}, the one aiospec run uses)`, python)
     .option("--json <file>", "write the per-mutant figures and the totals as JSON")
-    .option("--stryker [report]", `instead: print the mutants of the last StrykerJS run over the reference (npm run mutation; docs/mutation.md) from its JSON report (default: ${STRYKER_REPORT})`)
+    .option("--stryker [reports...]", `instead: print the mutants of the last StrykerJS run over the reference (npm run mutation; docs/mutation.md) from its JSON report (default: ${STRYKER_REPORT}); several reports (named runs over other modules) are scored as one`)
     .addHelpText("after", "\nExit codes: 0 every mutant killed, 1 some survived, 2 usage error or harness failure, 130 interrupted.")
     .action(async (opts: MutantsOptions) => {
       setCode(await cmdMutants(opts));
