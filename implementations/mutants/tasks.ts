@@ -199,6 +199,53 @@ class DoneReturnsTrueTask extends Task {
   }
 }
 
+/** cancel() of a done task returns False before it marks the exception retrieved. */
+class CancelKeepsReportTask extends Task {
+  cancel(msg: string | null = null): boolean {
+    return this.done() ? false : super.cancel(msg);
+  }
+}
+
+/** The Task's private state, for the mutants that read it. */
+type TaskState = { futWaiter: Future | null; numCancelsRequested: number };
+const stateOf = (t: Task): TaskState => t as unknown as TaskState;
+
+/** cancel() while the awaited future is done (the wake-up queued) counts the request and does nothing else. */
+class LateCancelLostTask extends Task {
+  cancel(msg: string | null = null): boolean {
+    const st = stateOf(this);
+    if (!this.done() && st.futWaiter !== null && st.futWaiter.done()) {
+      st.numCancelsRequested++;
+      return true;
+    }
+    return super.cancel(msg);
+  }
+}
+
+/** Every CancelledError thrown into the coroutine carries the message of the task's last cancel(). */
+const lastMsg = new WeakMap<Task, string | null>();
+class OwnMessageTask extends Task {
+  constructor(coro: Coroutine, loop: EventLoop, name: string | null = null, eagerStart = false) {
+    const box: { task?: Task } = {};
+    super(
+      relay(coro, (r) =>
+        r.throw && isinstance(r.exc, "CancelledError") && box.task !== undefined && lastMsg.has(box.task)
+          ? { throw: true, exc: CancelledError(lastMsg.get(box.task)!) }
+          : r,
+      ),
+      loop,
+      name,
+      eagerStart,
+    );
+    box.task = this;
+  }
+  cancel(msg: string | null = null): boolean {
+    const accepted = super.cancel(msg);
+    if (accepted) lastMsg.set(this, msg);
+    return accepted;
+  }
+}
+
 class DropsMsgTask extends Task {
   cancel(): boolean {
     return super.cancel(null);
@@ -392,6 +439,21 @@ export const MUTANTS: Mutant[] = [
     withTaskClass(v, MarksCancelledTask),
   ),
   mutant("cancel-done-returns-true", "cancel() of a task that is already done returns True", (v) => withTaskClass(v, DoneReturnsTrueTask)),
+  mutant(
+    "cancel-done-keeps-report",
+    "cancel() of a task that is already done leaves its exception unretrieved: a failed task someone tried to cancel is still reported when destroyed",
+    (v) => withTaskClass(v, CancelKeepsReportTask),
+  ),
+  mutant(
+    "cancel-late-lost",
+    "cancel() of a task whose awaited future has just ended (its wake-up queued) is counted but never delivered: the task resumes with the future's outcome",
+    (v) => withTaskClass(v, LateCancelLostTask),
+  ),
+  mutant(
+    "cancel-late-own-message",
+    "a task cancelled as its awaited future is cancelled by someone else gets its own cancel message instead of the future's",
+    (v) => withTaskClass(v, OwnMessageTask),
+  ),
   mutant("cancel-drops-msg", "cancel(msg) forgets the message: CancelledError has no arguments", (v) => withTaskClass(v, DropsMsgTask)),
   mutant("cancel-deferred", "cancel() leaves the awaited future alone: CancelledError arrives only when the task resumes by itself", (v) =>
     withTaskClass(v, DeferredCancelTask),

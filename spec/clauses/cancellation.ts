@@ -485,6 +485,125 @@ const beforeStart = clause({
   },
 });
 
+// ================================================================ cancel() of a task that failed
+
+/**
+ * c1 raises at once (an exception of EXC_POOL); main lets it fail, maybe
+ * inspects it, then calls cancel(msg?) on the failed task (or not, for the
+ * control), drops its handle and collects: the report "Task exception was
+ * never retrieved" is heard only when nobody called cancel().
+ */
+const FAILURES = [
+  { type: "ValueError", args: ["boom"] },
+  { type: "KeyError", args: ["k"] },
+] as const;
+
+function cancelFailedArb(): fc.Arbitrary<Scenario> {
+  return fc
+    .record({ exc: fc.constantFrom(...FAILURES), cancels: fc.nat(2), msg: msgArb, look: fc.boolean(), ticks: fc.nat(1) })
+    .map(({ exc, cancels, msg, look, ticks }) => {
+      const main: Step[] = [spawn("c1", "t1", "c1"), sleep(ticks)];
+      if (look) main.push(inspect("t1"));
+      for (let k = 0; k < cancels; k++) main.push(cancel("t1", msg));
+      main.push({ op: "weakref", task: "t1", ref: "w1" }, { op: "drop", handle: "t1" }, { op: "gc" }, { op: "inspect_weakref", ref: "w1" }, log("end"));
+      return scenarioOf([["main", main], ["c1", [{ op: "raise", exc: { type: exc.type, args: [...exc.args] } }]]]);
+    });
+}
+
+const cancelFailedSilences = clause({
+  id: "cancellation.cancel_done_marks_retrieved",
+  statement:
+    "cancel() of a task that is already done returns False, yet it marks the task's exception as retrieved: a failed task that someone tried to cancel is destroyed without the \"Task exception was never retrieved\" report, one nobody cancelled is reported.",
+  source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  note: "CPython's Future.cancel() and Task.cancel() clear _log_traceback before they look at the state (Lib/asyncio/futures.py, tasks.py, and the C _asyncio alike); checked on CPython 3.11-3.13, 3.12 pure-Python Task, 3.14.2 (Pyodide)",
+  needs: ["cancel", "cancel:msg", "create_task", "drop", "gc", "inspect", "inspect_weakref", "log", "raise", "sleep", "weakref"],
+  brokenBy: ["mutant:cancel-done-keeps-report"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => cancelFailedArb(),
+  check({ trace }) {
+    const cancels = trace.events.filter((e) => is(e, "cancel") && e.ref === "t1");
+    const wrong = cancels.find((e) => is(e, "cancel") && e.returned);
+    if (wrong !== undefined) return "cancel() of the failed task returned True";
+    const heard = trace.events.filter((e) => is(e, "exception_handler") && e.message === "Task exception was never retrieved");
+    const dead = trace.events.filter((e) => is(e, "weakref") && e.ref === "w1").map((e) => (e as { alive: boolean }).alive);
+    if (show(dead) !== show([false])) return `weak reference w1 read ${show(dead)} after the gc, expected [false]`;
+    if (cancels.length > 0 && heard.length > 0) return `cancel() was called on the failed task ${cancels.length} time(s), yet its destruction was reported: ${show(heard[0])}`;
+    if (cancels.length === 0 && heard.length !== 1) return `nobody cancelled or read the failed task, and ${heard.length} reports were heard, expected 1`;
+    return true;
+  },
+});
+
+// ================================================================ cancel() as the awaited future ends
+
+/**
+ * c1 awaits a future f (inside a try that catches CancelledError, maybe
+ * re-raising it); main lets it park, then in one step settles f (a result,
+ * an exception, or f.cancel(msgA)) and cancels t1 once or twice
+ * (cancel(msgB)): t1's wake-up is queued already, so there is no future
+ * left to cancel, and the request waits for that wake-up.
+ */
+type Settle = "result" | "exception" | "cancel";
+
+function lateCancelArb(): fc.Arbitrary<Scenario> {
+  return fc
+    .record({ settle: fc.constantFrom<Settle>("result", "exception", "cancel"), msgA: msgArb, msgB: msgArb, n: fc.integer({ min: 1, max: 2 }), reraise: fc.boolean() })
+    .map(({ settle, msgA, msgB, n, reraise }) => {
+      const child: Step[] = [catchCancelled([{ op: "await", on: { task: "f" } }], [log("c1:handled")], reraise), log("c1:after"), ret(1)];
+      const main: Step[] = [{ op: "create_future", future: "f" }, spawn("c1", "t1", "c1"), sleep(0)];
+      if (settle === "result") main.push({ op: "set_result", future: "f", value: "v" });
+      else if (settle === "exception") main.push({ op: "set_exception", future: "f", exc: { type: "ValueError", args: ["f failed"] } });
+      else main.push(cancel("f", msgA));
+      for (let k = 0; k < n; k++) main.push(cancel("t1", msgB));
+      main.push(inspect("t1"), catchCancelled([{ op: "await", on: { task: "t1" } }]), inspect("t1"));
+      return scenarioOf([["main", main], ["c1", child]]);
+    });
+}
+
+/*
+ * CPython: Task.cancel() finds _fut_waiter done (its cancel() returns
+ * False) and sets _must_cancel; __step then throws CancelledError into the
+ * coroutine instead of the future's result or exception — but a
+ * CancelledError the future itself delivers is kept as it is (`if not
+ * isinstance(exc, CancelledError): exc = self._make_cancelled_error()`), so
+ * the message is the future's, not the task's.
+ */
+const cancelAsAwaitedEnds = clause({
+  id: "cancellation.cancel_as_awaited_ends",
+  statement:
+    "A task cancelled in the loop iteration its awaited future ends, before the task has resumed, still gets CancelledError, not the future's outcome: with its own message when the future had a result or an exception (which is dropped), with the future's message when the future was cancelled itself; cancel() returns True each time and counts in cancelling().",
+  source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  note: "CPython Lib/asyncio/tasks.py, Task.cancel() and __step (_must_cancel); checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["await", "cancel", "cancel:msg", "create_future", "create_task", "inspect", "log", "return", "set_exception", "set_result", "sleep", "task", "try"],
+  brokenBy: ["mutant:cancel-late-lost", "mutant:cancel-late-own-message"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => lateCancelArb(),
+  check({ scenario, trace }) {
+    const steps = scenario.coroutines[0].body;
+    const fCancel = steps.find((s) => s.op === "cancel" && s.task === "f") as { msg?: string } | undefined;
+    const tCancel = steps.find((s) => s.op === "cancel" && s.task === "t1") as { msg?: string };
+    const n = steps.filter((s) => s.op === "cancel" && s.task === "t1").length;
+    const ev = trace.events;
+    const returned = ev.filter((e) => is(e, "cancel") && e.ref === "t1").map((e) => (e as { returned: boolean }).returned);
+    if (show(returned) !== show(Array(n).fill(true))) return `cancel() of t1 returned ${show(returned)}`;
+    const first = ev.find((e) => is(e, "inspect") && e.ref === "t1") as { cancelling?: number } | undefined;
+    if (first?.cancelling !== undefined && first.cancelling !== n) return `cancelling() of t1 is ${first.cancelling} after ${n} cancel() calls`;
+    const awaited = ev.find((e) => is(e, "awaited") && e.on === "f" && e.task === "c1");
+    if (!is(awaited, "awaited")) return "c1 never resumed from its await of f";
+    if (awaited.exc?.type !== "CancelledError") return `c1's await of f gave ${show(awaited.exc ?? awaited.value)}, not CancelledError`;
+    const msg = fCancel !== undefined ? fCancel.msg : tCancel.msg;
+    const want = msg === undefined ? [] : [msg];
+    if (show(awaited.exc.args) !== show(want)) return `c1 got CancelledError${show(awaited.exc.args)}, expected CancelledError${show(want)} (${fCancel !== undefined ? "the future's message" : "the task's message"})`;
+    const out = outcomeOf(trace, "t1");
+    const reraise = ev.some((e) => is(e, "log") && e.label === "c1:after") === false;
+    if (out?.state !== (reraise ? "cancelled" : "result")) return `t1 ended ${out?.state}`;
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   returnsFalseWhenDone,
   deliveredAtNextResumption,
@@ -496,4 +615,6 @@ export const CLAUSES: Clause[] = [
   uncancelWithdraws,
   uncancelKeepsPending,
   beforeStart,
+  cancelFailedSilences,
+  cancelAsAwaitedEnds,
 ];
