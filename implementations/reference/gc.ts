@@ -53,26 +53,28 @@ import { PyBaseException } from "./exceptions";
  * something that is not itself collectable while the loop runs:
  */
 export function loopRoots(loop: EventLoop): unknown[] {
-  const roots: unknown[] = [];
-  // The ready queue (loop._ready, a deque owned by the loop): handles still
-  // to run in this iteration — the running one is held by _run_once's frame —
-  // and those queued for the next.
-  roots.push(...loop.runningBatch.slice(loop.runningBatchPos));
-  roots.push(...(loop as unknown as { ready: unknown[] }).ready);
-  // The timer heap (loop._scheduled): a sleeping task is held by its timer,
-  // through the sleep future and that future's wake-up callback.
-  roots.push(...(loop as unknown as { scheduled: unknown[] }).scheduled);
-  // The current task (asyncio's _current_tasks[loop]), and tasks whose step
-  // is on the C stack below an eager first step (swapped out, not finished).
-  if (loop.currentTask !== null) roots.push(loop.currentTask);
-  roots.push(...loop.swappedOutTasks);
-  // Tasks in their eager first step (asyncio's _eager_tasks is a plain set
-  // during the step).
-  roots.push(...loop.eagerTasks);
-  // Not a root: the task registry all_tasks() reads (asyncio's
-  // _scheduled_tasks is a WeakSet in 3.11-3.13; 3.14 keeps a per-thread
-  // list it does not count as a reference). A mutant holds it strongly.
-  return roots;
+  const queues = loop as unknown as { ready: unknown[]; scheduled: unknown[] };
+  return [
+    // The ready queue (loop._ready, a deque owned by the loop): handles still
+    // to run in this iteration — the running one is held by _run_once's frame —
+    // and those queued for the next.
+    ...loop.runningBatch.slice(loop.runningBatchPos),
+    ...queues.ready,
+    // The timer heap (loop._scheduled): a sleeping task is held by its timer,
+    // through the sleep future and that future's wake-up callback.
+    ...queues.scheduled,
+    // The current task (asyncio's _current_tasks[loop]; null between tasks,
+    // which reachable() skips), and tasks whose step is on the C stack below
+    // an eager first step (swapped out, not finished).
+    loop.currentTask,
+    ...loop.swappedOutTasks,
+    // Tasks in their eager first step (asyncio's _eager_tasks is a plain set
+    // during the step).
+    ...loop.eagerTasks,
+    // Not a root: the task registry all_tasks() reads (asyncio's
+    // _scheduled_tasks is a WeakSet in 3.11-3.13; 3.14 keeps a per-thread
+    // list it does not count as a reference). A mutant holds it strongly.
+  ];
 }
 
 /** Mark everything reachable from roots. */
@@ -81,8 +83,9 @@ export function reachable(roots: unknown[]): Set<unknown> {
   const stack = [...roots];
   while (stack.length > 0) {
     const x = stack.pop();
-    if (x === null || x === undefined || seen.has(x)) continue;
+    // Only objects and functions hold anything (undefined, strings, numbers: nothing).
     if (typeof x !== "object" && typeof x !== "function") continue;
+    if (x === null || seen.has(x)) continue;
     seen.add(x);
     if (Array.isArray(x)) {
       stack.push(...x);
@@ -109,17 +112,16 @@ export function reachable(roots: unknown[]): Set<unknown> {
  */
 export function collect(loop: EventLoop, scenarioRoots: unknown[], ownRoots: unknown[] = loopRoots(loop)): void {
   const alive = reachable([...ownRoots, ...scenarioRoots]);
-  const dead: Future[] = [];
-  for (const obj of loop.gcObjects) {
-    if (!obj.collected && !alive.has(obj)) dead.push(obj);
-  }
-  dead.sort((a, b) => (a.pyHash ?? 0) - (b.pyHash ?? 0));
+  // In creation order, the order the driver reports in: loop.gcObjects gets
+  // each task and future as it is numbered (and loses it when collected).
+  const dead = loop.gcObjects.filter((obj) => !alive.has(obj));
   for (const obj of dead) {
     obj.collected = true;
     if (obj instanceof Task) loop.scheduledTasks.delete(obj); // gone from the WeakSet
   }
   for (const obj of dead) {
     if (obj instanceof Task && !obj.done()) {
+      // Stryker disable next-line ConditionalExpression: equivalent, the reference never clears _log_destroy_pending (CPython clears it only on a task run_until_complete made itself; asyncio.run's main task is made by its Runner); the flag is the hook of mutant destroyed-pending-silent
       if (obj.logDestroyPending) loop.call_exception_handler({ message: "Task was destroyed but it is pending!", task: obj });
     } else if (obj.logTraceback) {
       const exception = obj.exception() ?? undefined; // as CPython's finalizer reads it (not a retrieval any more)
