@@ -165,6 +165,12 @@ export interface RunOptions {
   reruns?: number;
   /** Most shrink candidates run after a failure (default: REALTIME.shrinkLimit on a real clock, unlimited on a virtual one). */
   shrinkLimit?: number;
+  /**
+   * Cases in flight on the target (default: CASE_WINDOW on a target out of
+   * this process on a virtual clock, else 1). 1 runs them one at a time;
+   * the result is the same either way.
+   */
+  window?: number;
 }
 
 export { REALTIME } from "./defaults";
@@ -219,6 +225,31 @@ export function skipInfo(c: Clause, target: Target): { kind: SkipKind; reason: s
   return null;
 }
 
+/** A case the search started ahead: the feature it uses that the target lacks (then it is not run), else its run. */
+interface Ahead {
+  feature: string | null;
+  run?: Promise<Trace>;
+}
+
+/**
+ * Cases a clause keeps in flight on a target out of this process (a driver
+ * takes up to MAX_PIPELINE of them at once, harness/targets/driver.ts; a
+ * module's child process one, the others waiting in its Supervisor).
+ */
+export const CASE_WINDOW = 16;
+
+/**
+ * How many cases runClause runs ahead: one (none ahead) on a target in this
+ * process (it runs a case synchronously: nothing to overlap), on a real
+ * clock (a case's timing is left as it was), and when replaying a --path;
+ * RunOptions.window when given.
+ */
+function caseWindow(target: Target, opts: RunOptions): number {
+  if (opts.path !== undefined) return 1;
+  if (opts.window !== undefined) return Math.max(1, Math.floor(opts.window));
+  return target.isolation !== "process" || targetClock(target) === "real" ? 1 : CASE_WINDOW;
+}
+
 interface CaseOutcome {
   ok: boolean;
   verdict?: CaseVerdict;
@@ -229,10 +260,11 @@ interface CaseOutcome {
   noTrace?: boolean;
 }
 
-async function runCase(c: Clause, target: Target, s: Scenario): Promise<CaseOutcome> {
+/** `run`: the target's run of s, when it was started ahead (runClause's search); else it is started here. */
+async function runCase(c: Clause, target: Target, s: Scenario, run?: Promise<Trace>): Promise<CaseOutcome> {
   let trace: Trace;
   try {
-    trace = await target.run(s);
+    trace = await (run ?? target.run(s));
   } catch (e) {
     const verdict = e instanceof TargetFailure ? e.verdict : "error";
     return { ok: false, verdict, message: `${target.id}: ${(e as Error).message}`, noTrace: true };
@@ -271,7 +303,13 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   let flaky: (FlakyCase & { cases: number }) | undefined;
   let flakyCases = 0;
   let lastFailure: { scenario: Scenario; outcome: CaseOutcome; attempts: number } | undefined;
-  const property = fc.asyncProperty(c.scenarios(target.version, { unsupported: target.unsupported ?? [] }), async (s) => {
+  const arb = c.scenarios(target.version, { unsupported: target.unsupported ?? [] });
+  /**
+   * One case, as fast-check sees it: counted, skipped or run and checked,
+   * re-run on a real clock; false when it fails. `ahead`: the case's
+   * unsupported feature and its run, started ahead by the search below.
+   */
+  const judge = async (s: Scenario, ahead?: Ahead): Promise<boolean> => {
     // In-process targets run synchronously to the end of a scenario: let
     // timers, signals and messages through now and then.
     if (Date.now() - lastYield >= YIELD_EVERY_MS) {
@@ -281,7 +319,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
     if (opts.signal?.aborted) throw new Error("aborted");
     const n = ++cases;
     opts.onCase?.(n);
-    const feature = unsupportedFeature(s, [target]);
+    const feature = ahead ? ahead.feature : unsupportedFeature(s, [target]);
     if (feature !== null) {
       skipped[feature] = (skipped[feature] ?? 0) + 1;
       return true;
@@ -293,7 +331,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
       if (shrinkRuns >= shrinkLimit) return true;
       shrinkRuns++;
     } else checked++;
-    const first = await runCase(c, target, s);
+    const first = await runCase(c, target, s, ahead?.run);
     if (first.ok) return true;
     for (let k = 1; k <= reruns; k++) {
       if (opts.signal?.aborted) throw new Error("aborted");
@@ -319,21 +357,91 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
     lastFailure = { scenario: s, outcome: first, attempts: reruns + 1 };
     shrinking = true;
     return false;
+  };
+
+  // The search: on a target out of this process, the clause's next cases
+  // run ahead (CASE_WINDOW of them in flight), so that a driver never waits
+  // for the harness's checks and generation, nor the harness for the
+  // driver's round trips. fast-check generates them lazily, seed for seed
+  // the cases of a one-at-a-time run, and judge() takes them in that order,
+  // so the counts, the flaky cases and the first failure are the same. At
+  // the first failure (run k) the search stops, the cases ahead are
+  // abandoned, and fast-check replays run k by its path (its verdict is the
+  // one the search got: it is not run again) and shrinks it one candidate at
+  // a time, as before: the same candidates, counterexample and path.
+  let failedRun: number | null = null;
+  let searched = 0;
+  let replayed: { scenario: Scenario } | null = null;
+  const window = caseWindow(target, opts);
+  if (window > 1) {
+    const inFlight: Array<{ s: Scenario } & Ahead> = [];
+    const takeOldest = async (): Promise<boolean> => {
+      const { s, ...ahead } = inFlight.shift()!;
+      const failedBefore = lastFailure;
+      let ok: boolean;
+      try {
+        ok = await judge(s, ahead);
+      } catch {
+        ok = false; // fast-check's replay runs it again, and sees the throw
+      }
+      if (!ok) {
+        // The cases ahead no longer matter: a target that hangs on each must not time out on each.
+        target.abandon?.();
+        failedRun = searched;
+        if (lastFailure !== failedBefore) replayed = { scenario: s };
+      }
+      searched++;
+      return !ok;
+    };
+    try {
+      await fc.check(
+        fc.asyncProperty(arb, async (s) => {
+          const feature = unsupportedFeature(s, [target]);
+          const run = feature === null ? target.run(s) : undefined;
+          run?.catch(() => {}); // judged (and its failure reported) when its turn comes
+          inFlight.push({ s, feature, run });
+          // Full: take outcomes until half are left, then start the next half together (one write to a driver).
+          if (inFlight.length >= window) while (inFlight.length > window / 2) if (await takeOldest()) return false;
+          return true;
+        }),
+        { numRuns: opts.runs, seed, endOnFailure: true },
+      );
+      while (failedRun === null && inFlight.length > 0) await takeOldest();
+    } catch (e) {
+      return { ...base, status: "error", reason: `harness failure: ${(e as Error).message}`, runs: 0, checked, elapsedMs: Date.now() - started };
+    } finally {
+      if (inFlight.length > 0) target.abandon?.();
+      await Promise.all(inFlight.map((a) => a.run?.catch(() => {})));
+    }
+    if (opts.signal?.aborted) return { ...base, status: "error", reason: "aborted", runs: searched, checked, elapsedMs: Date.now() - started };
+  }
+  const property = fc.asyncProperty(arb, async (s) => {
+    if (replayed !== null) {
+      // Run k of the replay: the case the search failed on, already judged.
+      const same = replayed.scenario === s || canonicalJson(replayed.scenario) === canonicalJson(s);
+      replayed = null;
+      if (same) return false;
+    }
+    return judge(s);
   });
+  const extra = () => ({
+    ...(Object.keys(skipped).length ? { skipped } : {}),
+    ...(flaky ? { flaky: { ...flaky, cases: flakyCases } } : {}),
+  });
+  if (window > 1 && failedRun === null) {
+    const status = flaky ? "flaky" : isInconclusive(checked, searched) ? "inconclusive" : "pass";
+    return { ...base, status, runs: searched, checked, elapsedMs: Date.now() - started, ...extra() };
+  }
   let details: fc.RunDetails<[Scenario]>;
   try {
-    details = await fc.check(property, { numRuns: opts.runs, seed, path: opts.path });
+    details = await fc.check(property, { numRuns: opts.runs, seed, path: failedRun !== null ? String(failedRun) : opts.path });
   } catch (e) {
     return { ...base, status: "error", reason: `harness failure: ${(e as Error).message}`, runs: 0, checked, elapsedMs: Date.now() - started };
   }
-  const extra = {
-    ...(Object.keys(skipped).length ? { skipped } : {}),
-    ...(flaky ? { flaky: { ...flaky, cases: flakyCases } } : {}),
-  };
-  const runs = details.numRuns;
+  const runs = failedRun !== null ? failedRun + 1 : details.numRuns;
   if (!details.failed) {
     const status = flaky ? "flaky" : isInconclusive(checked, runs) ? "inconclusive" : "pass";
-    return { ...base, status, runs, checked, elapsedMs: Date.now() - started, ...extra };
+    return { ...base, status, runs, checked, elapsedMs: Date.now() - started, ...extra() };
   }
   if (!details.counterexample) {
     return { ...base, status: "error", reason: String(details.errorInstance ?? "fast-check failed"), runs, checked, elapsedMs: Date.now() - started };
@@ -369,7 +477,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
     runs,
     checked,
     elapsedMs: Date.now() - started,
-    ...extra,
+    ...extra(),
     counterexample: {
       scenario,
       verdict: again.verdict ?? "fail",

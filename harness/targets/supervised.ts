@@ -47,6 +47,7 @@ export async function supervisedTarget(
     close: () => sup.close(),
     stats: () => ({ ...sup.stats }),
     resetRestarts: () => sup.resetRestarts(),
+    abandon: () => sup.abandon(),
   };
 }
 

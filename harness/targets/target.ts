@@ -56,6 +56,12 @@ export interface Target {
    * an implementation given up on in one clause still runs the others.
    */
   resetRestarts?(): void;
+  /**
+   * Drop the cases submitted but not yet run (isolated targets): they reject
+   * at once, and are not run again on a replacement. The clause runner,
+   * which runs a clause's next cases ahead, calls it when a case failed.
+   */
+  abandon?(): void;
 }
 
 /** Options of resolveTarget / resolvePair. Every limit defaults to DEFAULT_LIMITS. */

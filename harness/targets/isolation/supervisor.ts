@@ -59,7 +59,7 @@ export class Supervisor {
   private engineReady: Promise<EngineInfo> | null = null;
   private info: EngineInfo | null = null;
   /** Cases waiting for a place in the engine, in order; `running` of them have one. */
-  private waiting: Array<() => void> = [];
+  private waiting: Array<(() => void) & { reject: (e: Error) => void }> = [];
   private running = 0;
   private closed = false;
   private readonly engines = new Set<Engine>();
@@ -182,18 +182,43 @@ export class Supervisor {
 
   /** Run one case (queued behind the cases already submitted; up to the engine's `pipeline` of them run at once). */
   run(scenario: Scenario): Promise<Trace> {
+    const epoch = this.epoch;
     return new Promise<Trace>((resolve, reject) => {
-      this.waiting.push(() => {
+      const start = () => {
         this.running++;
-        this.runOne(scenario)
-          .then(resolve, reject)
+        let failed = false;
+        this.runOne(scenario, epoch)
+          .then(resolve, (e) => {
+            failed = true;
+            reject(e);
+          })
           .finally(() => {
             this.running--;
-            this.admit();
+            // After a failure, the next case starts once the caller has heard of it (and may have abandoned it).
+            if (failed) setImmediate(() => this.admit());
+            else this.admit();
           });
-      });
+      };
+      this.waiting.push(Object.assign(start, { reject }));
       this.admit();
     });
+  }
+
+  /** Incremented by abandon(): a case submitted before it is not sent again to a replacement. */
+  private epoch = 0;
+
+  /**
+   * Give up the cases submitted so far that have not run (the clause runner,
+   * which submits a clause's next cases ahead, calls it when a case failed
+   * and their outcomes no longer matter): those still waiting for a place
+   * reject at once, and those in the engine behind a case that kills it are
+   * not run again on the replacement. Without it, a driver that hangs on
+   * every case would time out once per case submitted ahead.
+   */
+  abandon(): void {
+    this.epoch++;
+    const dropped = this.waiting.splice(0);
+    for (const w of dropped) w.reject(new TargetFailure("error", "not run: abandoned after an earlier case failed"));
   }
 
   /** Start waiting cases while the engine has room for them. */
@@ -202,13 +227,18 @@ export class Supervisor {
     while (this.running < room && this.waiting.length > 0) this.waiting.shift()!();
   }
 
-  private async runOne(scenario: Scenario): Promise<Trace> {
+  private async runOne(scenario: Scenario, epoch: number): Promise<Trace> {
     for (let again = false; ; again = true) {
       try {
         return await this.attempt(scenario, again);
       } catch (e) {
-        // Behind a case that killed the engine: run it again, on the replacement.
-        if ((e as { notStarted?: boolean }).notStarted === true) continue;
+        // Behind a case that killed the engine: run it again, on the replacement (unless abandoned).
+        if ((e as { notStarted?: boolean }).notStarted === true) {
+          // Once the caller has heard of the failure that killed the engine (and may have abandoned this case).
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (epoch !== this.epoch) throw new TargetFailure("error", "not run: abandoned after an earlier case failed");
+          continue;
+        }
         throw e;
       }
     }
