@@ -246,6 +246,23 @@ class OwnMessageTask extends Task {
   }
 }
 
+/** A coroutine that returns while a cancel() of its own is pending ends the task with its value. */
+class ReturnWinsTask extends Task {
+  constructor(coro: Coroutine, loop: EventLoop, name: string | null = null, eagerStart = false) {
+    const box: { task?: Task } = {};
+    super(
+      relay(coro, (r) => r, (value) => {
+        if (box.task !== undefined) (box.task as unknown as { mustCancel: boolean }).mustCancel = false;
+        return value;
+      }),
+      loop,
+      name,
+      eagerStart,
+    );
+    box.task = this;
+  }
+}
+
 class DropsMsgTask extends Task {
   cancel(): boolean {
     return super.cancel(null);
@@ -453,6 +470,11 @@ export const MUTANTS: Mutant[] = [
     "cancel-late-own-message",
     "a task cancelled as its awaited future is cancelled by someone else gets its own cancel message instead of the future's",
     (v) => withTaskClass(v, OwnMessageTask),
+  ),
+  mutant(
+    "self-cancel-return-wins",
+    "a coroutine that cancels its own task and returns before any await ends the task with its value: the pending cancellation is forgotten",
+    (v) => withTaskClass(v, ReturnWinsTask),
   ),
   mutant("cancel-drops-msg", "cancel(msg) forgets the message: CancelledError has no arguments", (v) => withTaskClass(v, DropsMsgTask)),
   mutant("cancel-deferred", "cancel() leaves the awaited future alone: CancelledError arrives only when the task resumes by itself", (v) =>

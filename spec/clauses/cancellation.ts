@@ -604,6 +604,71 @@ const cancelAsAwaitedEnds = clause({
   },
 });
 
+// ================================================================ a task that cancels itself and returns
+
+/**
+ * c1 cancels itself (cancel("$current"), n = 1..2 times, maybe with a
+ * message), maybe uncancels itself m = 0..n times, and returns without
+ * awaiting anything: the request is still pending when the coroutine ends.
+ * From 3.12, maybe as an eager task, so all of it happens inside
+ * create_task. main awaits t1 and inspects it.
+ */
+function selfCancelReturnArb(version: string): fc.Arbitrary<Scenario> {
+  return fc
+    .record({ n: fc.integer({ min: 1, max: 2 }), m: fc.nat(2), msg: msgArb, value: fc.constantFrom(...VALUE_POOL), eager: fc.boolean() })
+    .map(({ n, m, msg, value, eager }) => {
+      const child: Step[] = [log("c1:start")];
+      for (let k = 0; k < n; k++) child.push(cancel("$current", msg));
+      for (let k = 0; k < Math.min(m, n); k++) child.push(uncancel("$current"));
+      child.push(log("c1:end"), ret(value));
+      const main: Step[] = [spawn("c1", "t1", "c1"), inspect("t1"), catchCancelled([{ op: "await", on: { task: "t1" } }]), inspect("t1")];
+      return scenarioOf([["main", main], ["c1", child]], { eager: eager && version !== "3.11" });
+    });
+}
+
+const selfCancelThenReturn = clause({
+  id: "cancellation.self_cancel_then_return",
+  statement:
+    "A coroutine that cancels its own task and then returns without awaiting anything never sees CancelledError, yet its task ends cancelled, with the cancel message, instead of with the returned value — unless uncancel() withdrew the request first (3.13+, the count back to zero); an eager task that does this in its first step is done, cancelled, when create_task returns.",
+  source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  note: "CPython Lib/asyncio/tasks.py __step: StopIteration with _must_cancel set calls super().cancel(msg=self._cancel_message); checked on CPython 3.11-3.13 (eager on 3.12, 3.13) and 3.14.2 (Pyodide)",
+  needs: ["await", "cancel", "cancel:msg", "create_task", "eager", "inspect", "log", "return", "task", "try", "uncancel"],
+  brokenBy: ["mutant:self-cancel-return-wins"],
+  evidence: [mainRanToItsEnd],
+  scenarios: (version) => selfCancelReturnArb(version),
+  check({ scenario, trace, version }) {
+    const body = scenario.coroutines[1].body;
+    const n = body.filter((s) => s.op === "cancel").length;
+    const m = body.filter((s) => s.op === "uncancel").length;
+    const msg = (body.find((s) => s.op === "cancel") as { msg?: string }).msg;
+    const value = (body[body.length - 1] as { value?: Scalar }).value ?? null;
+    const withdrawn = n === m && version !== "3.11" && version !== "3.12";
+    const ev = trace.events;
+    const seen = ev.findIndex((e) => e.task === "c1" && isCancelledErrorEvent(e));
+    if (seen !== -1) return `c1 saw a CancelledError (event ${seen}) although it never awaited after cancelling itself`;
+    if (!ev.some((e) => is(e, "log") && e.label === "c1:end")) return "c1 did not run to its return";
+    const awaited = ev.find((e) => is(e, "awaited") && e.on === "t1");
+    if (!is(awaited, "awaited")) return "main never awaited t1";
+    if (withdrawn) {
+      if (awaited.exc !== undefined || show(awaited.value) !== show(value)) return `every request was withdrawn, yet awaiting t1 gave ${show(awaited.exc ?? awaited.value)}, not ${show(value)}`;
+    } else {
+      const want = msg === undefined ? [] : [msg];
+      if (awaited.exc?.type !== "CancelledError" || show(awaited.exc.args) !== show(want)) {
+        return `t1 cancelled itself ${n} time(s) and uncancelled ${m}, then returned: awaiting it gave ${show(awaited.exc ?? awaited.value)}, expected CancelledError${show(want)}`;
+      }
+    }
+    const last = ev.filter((e) => is(e, "inspect") && e.ref === "t1").pop() as { cancelled?: boolean } | undefined;
+    if (last?.cancelled !== !withdrawn) return `t1 has cancelled()=${last?.cancelled} at the end`;
+    if (scenario.eager === true) {
+      const first = ev.find((e) => is(e, "inspect") && e.ref === "t1") as { done?: boolean; cancelled?: boolean };
+      if (first.done !== true || first.cancelled !== !withdrawn) return `the eager t1 right after create_task has done()=${first.done}, cancelled()=${first.cancelled}`;
+    }
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   returnsFalseWhenDone,
   deliveredAtNextResumption,
@@ -617,4 +682,5 @@ export const CLAUSES: Clause[] = [
   beforeStart,
   cancelFailedSilences,
   cancelAsAwaitedEnds,
+  selfCancelThenReturn,
 ];
