@@ -38,6 +38,16 @@ export function isKnownExceptionType(type: string): boolean {
   return type in PARENT;
 }
 
+/**
+ * JavaScript stack frames kept on a Python exception: none by default. A
+ * Python exception here is a value of the model (raised, caught, stored in a
+ * future, put in a trace), made thousands of times a second by a
+ * differential run, and V8 walking the JavaScript stack at each one was a
+ * sixth of the reference's time. AIOSPEC_PYEXC_STACKS=1 keeps them (Error's
+ * usual limit), to find where an implementation raised one.
+ */
+const STACK_FRAMES = typeof process !== "undefined" && process.env?.AIOSPEC_PYEXC_STACKS === "1" ? null : 0;
+
 export class PyBaseException extends Error {
   readonly type: string;
   readonly args: unknown[];
@@ -48,7 +58,11 @@ export class PyBaseException extends Error {
   cause: PyBaseException | null = null;
 
   constructor(type: string, args: unknown[] = [], exceptions?: PyBaseException[]) {
-    super(args.length ? `${type}: ${String(args[0])}` : type);
+    const message = args.length ? `${type}: ${String(args[0])}` : type;
+    const limit = Error.stackTraceLimit;
+    if (STACK_FRAMES !== null) Error.stackTraceLimit = STACK_FRAMES;
+    super(message);
+    Error.stackTraceLimit = limit;
     if (!(type in PARENT)) throw new Error(`aiospec: unknown Python exception type ${type}`);
     this.type = type;
     this.args = args;

@@ -82,6 +82,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/**
+ * Scenarios already found to hold no repeat. A scenario is a value, not
+ * changed once built; a diff writes out each one's repeats twice (for its
+ * features, and to run it on the reference), and the walk is over every key.
+ */
+const REPEAT_FREE = new WeakSet<object>();
+
 /** Does the value hold a repeat anywhere? */
 function hasRepeat(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(hasRepeat);
@@ -261,7 +268,8 @@ function segments(path: string): Array<string | number> {
  * validated). Errors name the JSON path of the written scenario.
  */
 export function expandRepeats(input: unknown, maxSteps = MAX_EXPANDED_STEPS): Expansion {
-  if (!isObject(input) || !hasRepeat(input)) {
+  if (!isObject(input) || REPEAT_FREE.has(input) || !hasRepeat(input)) {
+    if (isObject(input)) REPEAT_FREE.add(input);
     return { ok: true, value: input, expanded: false, mapPath: (path) => ({ path, suffix: "" }) };
   }
   const ex = new Expander(maxSteps);
@@ -304,7 +312,42 @@ export function expandRepeats(input: unknown, maxSteps = MAX_EXPANDED_STEPS): Ex
 
 /** The scenario with its repeats written out; throws on a malformed repeat (validate first for a full report). */
 export function expandScenario<T extends Scenario>(scenario: T): T {
+  const kept = EXPANDED.get(scenario);
+  if (kept !== undefined && kept.of.matches(scenario)) return kept.value as T;
   const r = expandRepeats(scenario);
   if (!r.ok) throw new Error(r.errors.map((e) => `${e.path}: ${e.message}`).join("\n"));
+  EXPANDED.set(scenario, { of: new Shallow(scenario), value: r.value as Scenario });
   return r.value as T;
+}
+
+/**
+ * Each scenario's written-out form, kept while the scenario lives: a diff
+ * writes out each generated scenario's repeats for its features and again
+ * to run it on the reference. Scenarios are values, read and not changed;
+ * the one change made to a scenario after it was written out (the
+ * generator's dropping of `eager`, a top-level field) is caught by Shallow.
+ */
+const EXPANDED = new WeakMap<Scenario, { of: Shallow; value: Scenario }>();
+
+/**
+ * A scenario's top-level fields as they were (their values, by identity):
+ * whether a scenario still has them. For answers kept per scenario object
+ * (expandScenario, validate.ts scenarioFeatures), which a change to a
+ * top-level field (eager, coroutines, callbacks) must not outlive.
+ */
+export class Shallow {
+  private readonly keys: string[];
+  private readonly values: unknown[];
+  constructor(o: object) {
+    this.keys = Object.keys(o);
+    this.values = this.keys.map((k) => (o as Record<string, unknown>)[k]);
+  }
+  matches(o: object): boolean {
+    const keys = Object.keys(o);
+    if (keys.length !== this.keys.length) return false;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== this.keys[i] || (o as Record<string, unknown>)[keys[i]] !== this.values[i]) return false;
+    }
+    return true;
+  }
 }

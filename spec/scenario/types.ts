@@ -264,45 +264,69 @@ export interface Scenario {
 }
 
 /** Visit every step of a scenario, depth first, with its JSON path. */
-export function* walkSteps(scenario: Scenario): Generator<{ step: Step; path: string; coro: string }> {
-  function* walk(steps: Step[], path: string, coro: string): Generator<{ step: Step; path: string; coro: string }> {
+export function walkSteps(scenario: Scenario): Array<{ step: Step; path: string; coro: string }> {
+  // Built as one array by plain recursion: a generator delegating to
+  // generators (yield*) pays for every level of nesting at every step, and
+  // every scenario a diff generates is walked this way several times.
+  const out: Array<{ step: Step; path: string; coro: string }> = [];
+  const walk = (steps: Step[], path: string, coro: string): void => {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
       const p = `${path}[${i}]`;
-      yield { step, path: p, coro };
+      out.push({ step, path: p, coro });
       if (step.op === "try") {
-        yield* walk(step.body, `${p}.body`, coro);
+        walk(step.body, `${p}.body`, coro);
         for (let j = 0; j < (step.except ?? []).length; j++) {
-          yield* walk(step.except![j].body ?? [], `${p}.except[${j}].body`, coro);
+          walk(step.except![j].body ?? [], `${p}.except[${j}].body`, coro);
         }
-        yield* walk(step.finally ?? [], `${p}.finally`, coro);
+        walk(step.finally ?? [], `${p}.finally`, coro);
       } else if (step.op === "taskgroup" || step.op === "timeout") {
-        yield* walk(step.body, `${p}.body`, coro);
+        walk(step.body, `${p}.body`, coro);
       } else if ((step as { op: string }).op === "repeat") {
         // A repeat not written out yet (spec/scenario/repeat.ts): its body, once.
-        yield* walk((step as unknown as { body: Step[] }).body, `${p}.body`, coro);
+        walk((step as unknown as { body: Step[] }).body, `${p}.body`, coro);
       }
     }
-  }
+  };
   for (let i = 0; i < scenario.coroutines.length; i++) {
     const c = scenario.coroutines[i];
-    yield* walk(c.body, `$.coroutines[${i}].body`, c.name);
+    walk(c.body, `$.coroutines[${i}].body`, c.name);
   }
   const callbacks = scenario.callbacks ?? [];
   for (let i = 0; i < callbacks.length; i++) {
-    yield* walk(callbacks[i].body, `$.callbacks[${i}].body`, `callback:${callbacks[i].name}`);
+    walk(callbacks[i].body, `$.callbacks[${i}].body`, `callback:${callbacks[i].name}`);
   }
+  return out;
 }
 
 /** Count the steps of a scenario (nested bodies included). */
 export function countSteps(scenario: Scenario): number {
-  let n = 0;
-  for (const _ of walkSteps(scenario)) n++;
-  return n;
+  return walkSteps(scenario).length;
 }
 
 /** Whether a scenario uses weak references or garbage collection (gc mode: see docs/scenario-language.md). */
 export function usesGc(scenario: Scenario): boolean {
-  for (const { step } of walkSteps(scenario)) if (GC_OPS.includes(step.op)) return true;
-  return false;
+  return someStep(scenario, (step) => GC_OPS.includes(step.op));
+}
+
+/**
+ * Whether some step of the scenario (nested bodies included, in walkSteps'
+ * order) satisfies `test`: walkSteps without its generators and paths, for
+ * checks made on every scenario run.
+ */
+export function someStep(scenario: Scenario, test: (step: Step) => boolean): boolean {
+  const inBody = (steps: Step[]): boolean => {
+    for (const step of steps) {
+      if (test(step)) return true;
+      if (step.op === "try") {
+        if (inBody(step.body)) return true;
+        for (const h of step.except ?? []) if (inBody(h.body ?? [])) return true;
+        if (inBody(step.finally ?? [])) return true;
+      } else if (step.op === "taskgroup" || step.op === "timeout") {
+        if (inBody(step.body)) return true;
+      } else if ((step as { op: string }).op === "repeat" && inBody((step as unknown as { body: Step[] }).body)) return true;
+    }
+    return false;
+  };
+  return scenario.coroutines.some((c) => inBody(c.body)) || (scenario.callbacks ?? []).some((c) => inBody(c.body));
 }

@@ -38,7 +38,7 @@ import schemaJson from "./scenario.schema.json";
 import { AWAITABLE_KINDS, OPS, SYNC_OPS, walkSteps } from "./types";
 import type { Awaitable, ExceptionSpec, Scenario, Step, TryStep } from "./types";
 import { compareVersions } from "./versions";
-import { expandRepeats, expandScenario } from "./repeat";
+import { Shallow, expandRepeats, expandScenario } from "./repeat";
 import type { Expansion } from "./repeat";
 import type { PythonVersion } from "./versions";
 
@@ -993,19 +993,73 @@ function usesGroup(e: ExceptionSpec): boolean {
  * The features a scenario uses, sorted: what an implementation must provide
  * to run it (harness code skips scenarios that use a feature an
  * implementation lists as unsupported). Assumes a structurally valid scenario.
+ *
+ * Scenarios are values: once built they are not changed in place, so the
+ * answer is kept per scenario object (a diff asks it of each generated
+ * scenario up to four times: the generator's withoutFeatures, the diff's
+ * skip check, the interpreter's version check and lackingFunction).
  */
 export function scenarioFeatures(scenario: Scenario): string[] {
+  const kept = FEATURES_OF.get(scenario);
+  if (kept !== undefined && kept.of.matches(scenario)) return kept.features.slice();
+  const features = computeFeatures(scenario);
+  FEATURES_OF.set(scenario, { of: new Shallow(scenario), features });
+  return features.slice();
+}
+
+/** The features, and the top-level fields they were found with (a changed `eager` changes them). */
+const FEATURES_OF = new WeakMap<Scenario, { of: Shallow; features: readonly string[] }>();
+
+function computeFeatures(scenario: Scenario): string[] {
   const found = new Set<string>();
   if (scenario.eager) found.add("eager");
-  for (const { step, path } of walkSteps(expandScenario(scenario))) {
-    found.add(step.op);
-    if (step.op === "try" && step.star) found.add("except*");
-    if (step.op === "as_completed" && step.mode === "async") found.add("as_completed:async");
-    if (step.op === "cancel" && step.msg !== undefined) found.add("cancel:msg");
-    if ((step.op === "raise" || step.op === "set_exception") && usesGroup(step.exc)) found.add("exception_group");
-    if (step.op === "try" && (step.except ?? []).some((h) => GROUP_TYPES.has(h.type))) found.add("exception_group");
-    for (const { aw } of stepAwaitables(step, path)) found.add(kindOf(aw));
-  }
+  const awaitable = (aw: Awaitable): void => {
+    found.add(kindOf(aw));
+    if ("gather" in aw) for (const x of aw.gather) awaitable(x);
+    else if ("wait" in aw) for (const x of aw.wait) awaitable(x);
+    else if ("shield" in aw) awaitable(aw.shield);
+    else if ("wait_for" in aw) awaitable(aw.wait_for);
+  };
+  // One plain recursive walk (walkSteps' generators and paths cost more than the checks).
+  const body = (steps: Step[]): void => {
+    for (const step of steps) {
+      found.add(step.op);
+      switch (step.op) {
+        case "try":
+          if (step.star) found.add("except*");
+          if ((step.except ?? []).some((h) => GROUP_TYPES.has(h.type))) found.add("exception_group");
+          body(step.body);
+          for (const h of step.except ?? []) body(h.body ?? []);
+          body(step.finally ?? []);
+          break;
+        case "taskgroup":
+        case "timeout":
+          body(step.body);
+          break;
+        case "as_completed":
+          if (step.mode === "async") found.add("as_completed:async");
+          for (const aw of step.on) awaitable(aw);
+          break;
+        case "cancel":
+          if (step.msg !== undefined) found.add("cancel:msg");
+          break;
+        case "raise":
+        case "set_exception":
+          if (usesGroup(step.exc)) found.add("exception_group");
+          break;
+        case "await":
+        case "ensure_future":
+          awaitable(step.on);
+          break;
+        default:
+          // A repeat left in (expandScenario writes them all out): its body, as walkSteps does.
+          if ((step as { op: string }).op === "repeat") body((step as unknown as { body: Step[] }).body);
+      }
+    }
+  };
+  const expanded = expandScenario(scenario);
+  for (const c of expanded.coroutines) body(c.body);
+  for (const c of expanded.callbacks ?? []) body(c.body);
   return [...found].sort();
 }
 
