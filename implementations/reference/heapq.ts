@@ -16,9 +16,9 @@ export function heappush<T extends Ordered<T>>(heap: T[], item: T): void {
   siftdown(heap, 0, heap.length - 1);
 }
 
+/** Pop the smallest item (the loop pops only a heap that holds one). */
 export function heappop<T extends Ordered<T>>(heap: T[]): T {
-  const last = heap.pop();
-  if (last === undefined) throw new Error("index out of range");
+  const last = heap.pop() as T;
   if (heap.length > 0) {
     const top = heap[0];
     heap[0] = last;
