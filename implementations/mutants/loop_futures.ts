@@ -16,7 +16,7 @@ import { EventLoop, Future, Task, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
 import type { TaskFactory } from "../reference/loop";
 import { Callback, Handle, TimerHandle } from "../reference/handles";
-import { heappush } from "../reference/heapq";
+import { heapify, heappush } from "../reference/heapq";
 import { isinstance, pyexc } from "../reference/exceptions";
 import type { DoneCallback } from "../reference/futures";
 import type { Mutant } from "./mutant";
@@ -91,6 +91,66 @@ class FifoTiesLoop extends EventLoop {
 /** Cancelled timers are never counted, so the heap is never rebuilt: they only leave it from its head. */
 class NoRebuildLoop extends EventLoop {
   timerHandleCancelled(): void {}
+}
+
+/** The loop's timer heap and its count of cancelled timers (private fields, as timerHeap). */
+function timerState(loop: EventLoop): { scheduled: TimerHandle[]; timerCancelledCount: number } {
+  return loop as unknown as { scheduled: TimerHandle[]; timerCancelledCount: number };
+}
+
+/** The rebuild of dropCancelledTimers, done ahead of it: its own pass then finds no cancelled timer counted. */
+function rebuildNow(loop: EventLoop): void {
+  const st = timerState(loop);
+  const kept: TimerHandle[] = [];
+  for (const h of st.scheduled) {
+    if (h.cancelled) h.scheduled = false;
+    else kept.push(h);
+  }
+  heapify(kept);
+  st.scheduled = kept;
+  st.timerCancelledCount = 0;
+}
+
+/** The heap is rebuilt from 100 scheduled timers on (`>=` for `>`), not only above 100. */
+class RebuildAt100Loop extends EventLoop {
+  runOnce(): void {
+    const st = timerState(this);
+    if (st.scheduled.length === 100 && st.timerCancelledCount / 100 > 0.5) rebuildNow(this);
+    super.runOnce();
+  }
+}
+
+/** The heap is rebuilt when half of the scheduled timers are cancelled (`>=` for `>`), not only more than half. */
+class RebuildAtHalfLoop extends EventLoop {
+  runOnce(): void {
+    const st = timerState(this);
+    if (st.scheduled.length > 100 && st.timerCancelledCount * 2 === st.scheduled.length) rebuildNow(this);
+    super.runOnce();
+  }
+}
+
+/** A timer cancelled a second time is counted as cancelled again. */
+class CountAgainTimerHandle extends TimerHandle {
+  cancel(): void {
+    if (this.cancelled && this.scheduled) timerState(this.loop).timerCancelledCount++;
+    super.cancel();
+  }
+}
+
+class CancelCountedTwiceLoop extends EventLoop {
+  call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    const timer = new CountAgainTimerHandle(when, callback, args, this);
+    heappush(timerHeap(this), timer);
+    timer.scheduled = true;
+    return timer;
+  }
+}
+
+/** Cancelling a timer counts it as cancelled even when it already left the heap (it ran). */
+class CountsRanTimersLoop extends EventLoop {
+  timerHandleCancelled(): void {
+    timerState(this).timerCancelledCount++;
+  }
 }
 
 /** call_at(when) treats `when` as a delay from now. */
@@ -219,6 +279,10 @@ const mutants: Mutant[] = [
   withLoop("later0-is-soon", "call_later(0) and call_at(now or earlier) queue the callback at once, like call_soon (uvloop's way)", LaterZeroIsSoonLoop),
   withLoop("fifo-ties", "timers with equal deadlines run in registration order (uvloop's way), not in heap order", FifoTiesLoop),
   withLoop("no-heap-rebuild", "the loop never rebuilds its timer heap, however many timers are cancelled", NoRebuildLoop),
+  withLoop("rebuild-at-100", "the loop rebuilds its timer heap with 100 timers scheduled (more than half cancelled), not only above 100", RebuildAt100Loop),
+  withLoop("rebuild-at-half", "the loop rebuilds its timer heap when exactly half of its (more than 100) timers are cancelled", RebuildAtHalfLoop),
+  withLoop("cancel-counted-twice", "a timer cancelled twice counts twice towards the loop's heap rebuild", CancelCountedTwiceLoop),
+  withLoop("cancel-counts-ran-timers", "cancelling a timer that already ran counts towards the loop's heap rebuild", CountsRanTimersLoop),
   withLoop("call-at-relative", "call_at(when) takes `when` as a delay from now instead of an absolute time", CallAtRelativeLoop),
   withLoop("timers-late", "every timer runs one tick after its deadline", LateTimersLoop),
   withLoop("handle-cancel-noop", "cancelling a handle from call_soon, call_later or call_at does nothing: the callback still runs", CancelNoopLoop),

@@ -604,6 +604,54 @@ const staleRebuildArb = fc
     return build(main, callbacks);
   });
 
+/**
+ * The rebuild's two thresholds, met exactly or just missed: main registers
+ * timers due at t=1 or t=2 (so many deadlines are equal) until the heap,
+ * with main's own sleep timer, holds 100, 101 or 102 timers, cancels some of
+ * them (in a seeded order), then sleeps. CPython rebuilds only when more than
+ * 100 timers are scheduled and more than half of them are counted as
+ * cancelled: 100 timers with 51 cancelled, or 102 with 51 (exactly half), are
+ * not rebuilt. A cancellation counts once per timer and only while the timer
+ * is in the heap: with `again` main cancels one of its timers a second time,
+ * and first it may let a few timers run (`ran`) and cancel them afterwards.
+ * Cancelling all but one or two of the timers leaves the rebuild a heap of
+ * one to three timers to heapify.
+ */
+const thresholdRebuildArb = fc
+  .record({
+    // [timers in the heap, of which cancelled]
+    at: fc.constantFrom<[number, number]>([100, 51], [100, 99], [101, 50], [101, 51], [102, 51], [102, 52], [101, 100], [102, 100], [102, 99]),
+    again: fc.boolean(),
+    ran: fc.nat(3),
+    delays: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 101, maxLength: 101 }),
+    seed: fc.array(fc.nat(), { minLength: 101, maxLength: 101 }),
+  })
+  .map(({ at: [total, c], again, ran, delays, seed }) => {
+    const main: Step[] = [];
+    const callbacks: CallbackDef[] = [];
+    // Timers that run at t=1 and are cancelled afterwards: no longer in the heap, they do not count.
+    for (let k = 0; k < ran; k++) {
+      main.push({ op: "call_later", delay: 1, callback: `r${k}`, handle: `hr${k}` });
+      callbacks.push({ name: `r${k}`, body: [] });
+    }
+    if (ran > 0) main.push(sleep(1), ...Array.from({ length: ran }, (_, k): Step => ({ op: "cancel_handle", handle: `hr${k}` })));
+    const n = total - 1; // main's sleep timer makes the total
+    const order: number[] = [];
+    for (let k = 0; k < n; k++) {
+      main.push({ op: "call_later", delay: delays[k], callback: `e${k}`, handle: `h${k}` });
+      callbacks.push({ name: `e${k}`, body: [] });
+      order.push(k);
+    }
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = seed[i] % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const k of order.slice(0, c)) main.push({ op: "cancel_handle", handle: `h${k}` });
+    if (again && c > 0) main.push({ op: "cancel_handle", handle: `h${order[0]}` });
+    main.push(sleep(3));
+    return build(main, callbacks);
+  });
+
 function checkHeapOrder({ scenario, trace }: { scenario: Scenario; trace: Trace }): true | string {
   const want = modelTimerRuns(scenario.coroutines[0].body);
   const got = callbackRuns(trace).map((e) => ({ name: e.callback, time: e.time }));
@@ -645,10 +693,15 @@ const heapRebuild = clause({
   versions: ALL_VERSIONS,
   level: "exact",
   needs: ["call_at", "call_later", "cancel_handle", "sleep"],
-  brokenBy: ["mutant:no-heap-rebuild", "mutant:fifo-ties"],
+  brokenBy: ["mutant:no-heap-rebuild", "mutant:fifo-ties", "mutant:rebuild-at-100", "mutant:rebuild-at-half", "mutant:cancel-counted-twice", "mutant:cancel-counts-ran-timers"],
   evidence: [finished()],
   virtualTimeOnly: "more than 100 timers due in the same few ticks: on a real clock even asyncio's own loop runs them out of heap order now and then (flaky), so there the clause would check the clock, not the loop",
-  scenarios: () => fc.oneof(heapScenarioArb({ many: true }), staleRebuildArb),
+  scenarios: () =>
+    fc.oneof(
+      { weight: 1, arbitrary: heapScenarioArb({ many: true }) },
+      { weight: 1, arbitrary: staleRebuildArb },
+      { weight: 2, arbitrary: thresholdRebuildArb },
+    ),
   check: checkHeapOrder,
 });
 
