@@ -52,15 +52,16 @@ export interface Variation {
 }
 
 export function makeReference(version: PythonVersion = NEWEST, variation: Variation = {}): CompleteAsyncioImplementation {
-  const profile = profileFor(version, variation.pyTask ?? false);
+  const profile = profileFor(version, variation.pyTask);
   const LoopClass = variation.loopClass ?? EventLoop;
   return {
+    // Stryker disable next-line StringLiteral,ConditionalExpression: equivalent, the id names the implementation in reports and messages; no clause reads it
     id: `reference@${version}${variation.pyTask ? "+pytask" : ""}`,
     pythonVersion: version,
     new_event_loop: () => new LoopClass(profile, taskFactory),
     // eagerStart: 3.14's create_task(eager_start=...) (undefined: not given).
-    create_task: (coro: Coroutine, name?: string | null, eagerStart?: boolean | null) => create_task(coro, name ?? null, eagerStart),
-    sleep: (delay: number, result?: unknown) => sleep(delay, result ?? null),
+    create_task: (coro: Coroutine, name?: string | null, eagerStart?: boolean | null) => create_task(coro, name, eagerStart),
+    sleep: (delay: number, result?: unknown) => sleep(delay, result),
     gather: (aws: Array<Coroutine | PyFuture>, returnExceptions: boolean) => gather(aws, returnExceptions),
     shield: (aw) => shield(aw),
     wait: (aws, t, returnWhen) => wait(aws, t, returnWhen),
