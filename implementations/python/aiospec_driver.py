@@ -718,20 +718,27 @@ def enc_number(x):
     return x
 
 
+_DEFAULT_TASK_NAME = re.compile(r"Task-([0-9]+)")
+
+
 class Encoder:
     """Turns Python values into trace JSON, naming tasks consistently."""
 
     def __init__(self, name_base):
         self.name_base = name_base
+        # A task's trace name by its Python name: a trace names each task
+        # many times (about 18 times a scenario on generated ones).
+        self.names = {}
 
     def task_name(self, task):
         if task is None:
             return None
         name = task.get_name()
-        m = re.fullmatch(r"Task-([0-9]+)", name)
-        if m:
-            return "Task-%d" % (int(m.group(1)) - self.name_base)
-        return name
+        named = self.names.get(name)
+        if named is None:
+            m = _DEFAULT_TASK_NAME.fullmatch(name)
+            named = self.names[name] = "Task-%d" % (int(m.group(1)) - self.name_base) if m else name
+        return named
 
     def exc(self, e):
         out = {"type": type(e).__name__}
@@ -2387,6 +2394,39 @@ def serve_line(line):
     return json.dumps(handle_line(line), sort_keys=True, separators=(",", ":"))
 
 
+def _profiled(main):
+    """AIOSPEC_DRIVER_PROFILE=PREFIX: run under cProfile and write the
+    statistics to PREFIX.<pid> at exit, and the process's CPU times to
+    PREFIX.<pid>.times; AIOSPEC_DRIVER_PROFILE=times:PREFIX: only the CPU
+    times, without the profiler's overhead (docs/performance.md: how the
+    driver was profiled)."""
+    prefix = os.environ.get("AIOSPEC_DRIVER_PROFILE")
+    if not prefix:
+        return main
+    times_only = prefix.startswith("times:")
+    if times_only:
+        prefix = prefix[len("times:"):]
+
+    def wrapper(argv=None):
+        import cProfile
+        import signal
+        # The harness ends a driver with SIGTERM right after closing its stdin.
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+        prof = None if times_only else cProfile.Profile()
+        try:
+            if prof is None:
+                main(argv)
+            else:
+                prof.runcall(main, argv)
+        finally:
+            if prof is not None:
+                prof.dump_stats("%s.%d" % (prefix, os.getpid()))
+            t = os.times()
+            with open("%s.%d.times" % (prefix, os.getpid()), "w") as f:
+                f.write("%.3f user %.3f sys\n" % (t.user, t.system))
+    return wrapper
+
+
 def main(argv=None):
     try:
         configure(sys.argv[1:] if argv is None else argv)
@@ -2405,4 +2445,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _profiled(main)()
