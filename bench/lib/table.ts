@@ -25,7 +25,12 @@ function details(r: Row): string {
           : "",
       ].filter(Boolean).join("; ");
     case "differential":
-      return `${Math.round(f.perSecond)} scenarios/s${f.ofDriverRate !== undefined ? `: ${fixed(f.ofDriverRate, 2)}x the driver-alone rate (${f.compared} compared)` : ""}`;
+      return (
+        `${Math.round(f.perSecond)} scenarios/s${f.ofDriverRate !== undefined ? `: ${fixed(f.ofDriverRate, 2)}x the driver-alone rate (${f.compared} compared)` : ""}` +
+        (f.cpuBoundOfDriverRate !== undefined
+          ? `; CPU per scenario: harness ${fixed(f.harnessCpuMsPerScenario, 3)} ms, driver ${fixed(f.driverCpuMsPerScenario, 3)} ms, so at most ${fixed(f.cpuBoundOfDriverRate, 2)}x on two free cores`
+          : "")
+      );
     case "scale":
       return `${fixed(f.usPerStep, 1)} µs/step, peak ${fixed(f.peakMb, 0)} MB (at start ${fixed(f.baseMb, 0)} MB)`;
     default:
