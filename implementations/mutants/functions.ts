@@ -22,6 +22,7 @@ import { holding } from "../reference/gcrefs";
 import type { FrameOwner } from "../reference/gcrefs";
 import { current_task } from "../reference/tasks";
 import { get_running_loop } from "../reference/loop";
+import { Queue } from "../reference/queues";
 import type { TaskFactory } from "../reference/loop";
 import type { Mutant } from "./mutant";
 import { atLeast } from "../../spec/scenario/versions";
@@ -609,6 +610,32 @@ const waitRaisesTimeout = mutant(
   }),
 );
 
+/** As if wait's completion callback read every member's exception, whatever return_when. */
+const waitReadsEveryException = mutant(
+  "wait-reads-every-exception",
+  "wait marks the exception of every failed member as retrieved (as if its completion callback called exception() in every mode)",
+  (ref) => ({
+    wait: function* (aws, t, rw) {
+      const [done, pending] = yield* ref.wait(aws, t, rw);
+      for (const f of done) if (!f.cancelled()) f.exception();
+      return [done, pending];
+    },
+  }),
+);
+
+/** As if wait(FIRST_EXCEPTION) tested a private field instead of calling exception(). */
+const waitLeavesExceptionsUnread = mutant(
+  "wait-leaves-exceptions-unread",
+  "wait(FIRST_EXCEPTION) finds the failed member without marking its exception as retrieved",
+  (ref) => ({
+    wait: function* (aws, t, rw) {
+      const [done, pending] = yield* ref.wait(aws, t, rw);
+      for (const f of done as Future[]) if (!f.cancelled() && f.exception() !== null) f.logTraceback = true;
+      return [done, pending];
+    },
+  }),
+);
+
 const waitCancelsPending = mutant(
   "wait-cancels-pending",
   "wait cancels the awaitables still pending when it returns",
@@ -692,6 +719,68 @@ const asCompletedIgnoresTimeout = mutant(
   (ref) => ({ as_completed: (aws) => ref.as_completed(aws, null) }),
 );
 
+/**
+ * as_completed written with a list of its distinct inputs in argument order
+ * instead of a set: the done callbacks are added in argument order, so the
+ * members already done come out in argument order. (A small rewrite: the
+ * reference's order comes from its set.)
+ */
+const asCompletedDoneInArgumentOrder = mutant(
+  "as-completed-done-in-argument-order",
+  "as_completed adds its done callbacks in argument order (duplicates dropped), not in the set's order: members already done come out in argument order",
+  () => ({
+    as_completed: (aws, timeout) => {
+      const loop = get_running_loop();
+      const queue = new Queue<Future | null>();
+      let todo: Future[] | null = null;
+      let left = 0;
+      const onDone = (f: Future): void => {
+        if (todo === null || !todo.includes(f)) return;
+        todo.splice(todo.indexOf(f), 1);
+        queue.put_nowait(f);
+      };
+      const setUp = (): void => {
+        if (todo !== null) return;
+        todo = [...new Set(aws)].map((aw) => ensure_future(aw, loop));
+        left = todo.length;
+        for (const f of todo) f.add_done_callback(onDone);
+        if (timeout !== null && todo.length > 0) {
+          loop.call_later(timeout, () => {
+            for (const f of todo!) {
+              f.remove_done_callback(onDone);
+              queue.put_nowait(null);
+            }
+            todo = [];
+          });
+        }
+      };
+      function* next(resolve: boolean): Coroutine {
+        const f = yield* queue.get();
+        if (f === null) throw TimeoutError();
+        return resolve ? f.result() : f;
+      }
+      const iterator = loop.profile.asCompletedIterator;
+      if (iterator) setUp();
+      const it: PyAsCompleted = {
+        __next__: () => {
+          setUp();
+          if (left === 0) return undefined;
+          left--;
+          return next(true);
+        },
+      };
+      if (iterator) {
+        it.__anext__ = function* () {
+          if (left === 0) throw pyexc("StopAsyncIteration");
+          left--;
+          return (yield* next(false)) as PyFuture;
+        };
+      }
+      return it;
+    },
+  }),
+);
+
 const asCompletedAsyncNewFutures = mutant(
   "as-completed-async-new-futures",
   "async iteration of as_completed yields new futures with the outcomes, not the original tasks",
@@ -764,6 +853,8 @@ export const MUTANTS: Mutant[] = [
   waitForCancelRaceRaises,
   waitForVersionFlipped,
   waitRaisesTimeout,
+  waitReadsEveryException,
+  waitLeavesExceptionsUnread,
   waitCancelsPending,
   waitFirstCompletedWaitsAll,
   waitAllCompletedReturnsEarly,
@@ -773,6 +864,7 @@ export const MUTANTS: Mutant[] = [
   waitWrapsCoroutines,
   asCompletedArgumentOrder,
   asCompletedIgnoresTimeout,
+  asCompletedDoneInArgumentOrder,
   asCompletedAsyncNewFutures,
 ];
 

@@ -134,6 +134,61 @@ function checkAsyncItems(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+/**
+ * Members already finished when as_completed starts. Its input becomes a set
+ * (`todo = {ensure_future(f) for f in set(fs)}`) and each member gets a done
+ * callback in the set's order; for a member already done, add_done_callback
+ * schedules that callback at once. So the members done before the call are
+ * handed out first, in the set's iteration order, not in the order they
+ * finished nor in argument order, and a member given twice counts once.
+ * The set's order follows the hashes; the driver pins a task's hash to its
+ * creation number (as the reference does), and for the few tasks created
+ * one after another at the start here that order is creation order. The
+ * members still running come after, in the order they finish.
+ */
+const doneFirstArb = fc
+  .record({
+    ticks: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }),
+    raises: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+    pre: fc.integer({ min: 1, max: 5 }),
+    picks: fc.array(fc.nat(), { minLength: 1, maxLength: 6 }),
+    mode: fc.constantFrom<"iter" | undefined>(undefined, "iter"),
+  })
+  .map(({ ticks, raises, pre, picks, mode }) => {
+    // No member ends at the tick main starts as_completed (which comes first would be a tie).
+    const ms = ticks.map((t, i) => ({ ticks: t === pre ? t + 1 : t, raises: raises[i] }));
+    // Every member at least once, some twice, in a shuffled order.
+    const order = [...ms.map((_, i) => i), ...picks.slice(0, 2).map((k) => k % ms.length)];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = picks[i % picks.length] % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const s = asCompletedScenario(ms, order, { mode }, 7);
+    const main = s.coroutines[0].body;
+    main.splice(ms.length, 0, { op: "sleep", ticks: pre });
+    return s;
+  });
+
+function checkDoneFirst(scenario: Scenario, trace: Trace): Verdict {
+  const n = memberCount(scenario);
+  const pre = (scenario.coroutines[0].body[n] as { ticks: number }).ticks;
+  const exits = completionOrder(trace, n);
+  if (exits.length < n) return "a member task did not run to its end";
+  const byIndex = (a: Exit, b: Exit) => Number(a.coro.slice(1)) - Number(b.coro.slice(1));
+  const before = exits.filter((x) => x.time < pre).sort(byIndex);
+  const after = exits.filter((x) => x.time > pre);
+  const want: TraceValue[] = [];
+  for (const c of [...before, ...after]) {
+    want.push(c.outcome);
+    if (c.failed) break;
+  }
+  const got = awaitedBy(trace, "Task-1", "as_completed").map((x) => outcomeOf(x.e));
+  if (!same(got, want)) {
+    return `as_completed (started at t=${pre}) handed out ${show(got)}; the members done by then in creation (set) order, each once, then the others as they finished, give ${show(want)}`;
+  }
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "as_completed.completion_order",
@@ -175,6 +230,19 @@ export const CLAUSES: Clause[] = [
           return asCompletedScenario(ms, m.order, { timeout, mode }, 7);
         }),
     check: ({ scenario, trace }) => checkTimeout(scenario, trace),
+  }),
+  clause({
+    id: "as_completed.done_members_first",
+    statement:
+      "as_completed() hands out the members already done when it starts first, each distinct member once however often it was given, in the order of the set it makes of them (for tasks created one after another: creation order, not the order they finished nor argument order); the members still running follow in the order they finish; the first exception ends the loop.",
+    source: SOURCE, // CPython: Lib/asyncio/tasks.py, as_completed (3.13: _AsCompletedIterator)
+    versions: SINCE_3_11,
+    level: "exact",
+    needs: ["as_completed", "task", "create_task", "sleep", "raise", "try"],
+    brokenBy: ["mutant:as-completed-argument-order", "mutant:as-completed-done-in-argument-order"],
+    evidence: EVIDENCE,
+    scenarios: () => doneFirstArb,
+    check: ({ scenario, trace }) => checkDoneFirst(scenario, trace),
   }),
   clause({
     id: "as_completed.async_yields_tasks",

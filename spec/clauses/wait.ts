@@ -192,6 +192,94 @@ const timeoutArb = fc
     return waitScenario(ms, { timeout, returnWhen }, 6);
   });
 
+/**
+ * Which exceptions wait() marks as retrieved. Its completion callback
+ * (asyncio.tasks._wait's _on_completion) decrements a counter first and
+ * only then, with FIRST_EXCEPTION, calls f.exception() to see whether the
+ * member failed: `if counter <= 0 or return_when == FIRST_COMPLETED or
+ * return_when == FIRST_EXCEPTION and (not f.cancelled() and f.exception()
+ * is not None)`. So a failed member's exception counts as retrieved exactly
+ * when return_when is FIRST_EXCEPTION, its callback ran while the wait was
+ * waiting (it ended before wait returned, or was the member that ended it),
+ * and it was not the last of all the members to end (the counter reaching
+ * 0 short-circuits the test). Otherwise, once nothing refers to the member,
+ * the loop reports "... exception was never retrieved".
+ *
+ * Members end at distinct ticks (>= 1), the wait starts at a tick where no
+ * member ends with one still running, and a timeout falls on no member's
+ * tick: no two of these happen in one loop iteration, so the trace's times
+ * order them.
+ */
+interface RetrievalCase {
+  members: Member[];
+  pre: number;
+  timeout: number | null;
+  returnWhen: ReturnWhen;
+}
+
+const retrievalArb: fc.Arbitrary<RetrievalCase> = fc
+  .record({
+    ticks: fc.shuffledSubarray([1, 2, 3, 4, 5, 6], { minLength: 1, maxLength: 4 }),
+    kinds: fc.array(fc.constantFrom<Member["kind"]>("task", "future"), { minLength: 4, maxLength: 4 }),
+    raises: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+    pre: fc.integer({ min: 0, max: 6 }),
+    timeout: fc.option(fc.integer({ min: 1, max: 6 }), { nil: null }),
+    returnWhen: fc.constantFrom<ReturnWhen>("ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION", "FIRST_EXCEPTION"),
+  })
+  .map(({ ticks, kinds, raises, pre, timeout, returnWhen }) => {
+    const members = ticks.map((t, i) => ({ kind: kinds[i], ticks: t, raises: raises[i] || i === 0 }));
+    // One member at least runs past the start; none ends at the start or at the timeout.
+    const last = Math.max(...ticks);
+    let start = Math.min(pre, last - 1);
+    while (start > 0 && ticks.includes(start)) start--;
+    const t = timeout === null || ticks.includes(start + timeout) ? null : timeout;
+    return { members, pre: start, timeout: t, returnWhen };
+  });
+
+/** main creates the members, sleeps `pre`, waits, sleeps past every member's end, drops them all and collects. */
+function retrievalScenario(c: RetrievalCase): Scenario {
+  const s = waitScenario(c.members, { timeout: c.timeout, returnWhen: c.returnWhen }, 8);
+  const main = s.coroutines[0].body;
+  const at = main.findIndex((x) => x.op === "try");
+  if (c.pre > 0) main.splice(at, 0, { op: "sleep", ticks: c.pre });
+  main.push(...c.members.map((m, i): Step => ({ op: "drop", handle: m.kind === "task" ? `t${i}` : `f${i}` })), { op: "gc" });
+  return s;
+}
+
+function checkRetrieval(scenario: Scenario, trace: Trace): Verdict {
+  const w = waitOf(scenario);
+  const got = theWait(trace);
+  if (typeof got === "string") return got;
+  const cs = completions(scenario, trace);
+  if (cs.some((c) => c.at === undefined)) return "a member never completed";
+  const n = cs.length;
+  const ends = cs.map((c) => c.at!.time).sort((a, b) => a - b);
+  const reports = eventsOf(trace, "exception_handler").filter((x) => /exception was never retrieved/.test(x.e.message));
+  for (const c of cs) {
+    const reported = reports.some((x) => canonicalJson(x.e.of) === c.key);
+    if (!c.at!.failed) {
+      if (reported) return `${c.key} did not fail, yet the loop reported its exception never retrieved`;
+      continue;
+    }
+    const ranInWait = c.at!.time <= got.time;
+    const lastToEnd = c.at!.time === ends[n - 1];
+    const read = w.return_when === "FIRST_EXCEPTION" && ranInWait && !lastToEnd;
+    if (read && reported) {
+      return `${c.key} failed at t=${c.at!.time}, while wait(FIRST_EXCEPTION) waited (it returned at t=${got.time}), not last of the ${n}: wait read its exception, yet it was reported never retrieved`;
+    }
+    if (!read && !reported) {
+      const why =
+        w.return_when !== "FIRST_EXCEPTION"
+          ? `wait(${w.return_when}) never reads exceptions`
+          : !ranInWait
+            ? `it ended at t=${c.at!.time}, after wait returned (t=${got.time})`
+            : "it was the last member to end (the counter reached 0 first)";
+      return `${c.key} failed and nothing read its exception (${why}), but collecting it reported nothing`;
+    }
+  }
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "wait.all_completed",
@@ -294,6 +382,19 @@ export const CLAUSES: Clause[] = [
       if (aw.e.exc?.type !== "ValueError") return `wait() of nothing gave ${show(outcomeOf(aw.e))}, not ValueError`;
       return true;
     },
+  }),
+  clause({
+    id: "wait.retrieves_exceptions",
+    statement:
+      "wait(return_when=FIRST_EXCEPTION) marks as retrieved the exception of every member that fails while it waits, except the last of all its members to end; wait with ALL_COMPLETED or FIRST_COMPLETED, and any wait for a member failing after it returned, reads nothing: collecting such a member reports its exception never retrieved.",
+    source: SOURCE, // CPython: Lib/asyncio/tasks.py, _wait's _on_completion
+    versions: SINCE_3_11,
+    level: "exact",
+    needs: ["wait", "task", "create_task", "create_future", "call_later", "set_result", "set_exception", "sleep", "raise", "try", "drop", "gc"],
+    brokenBy: ["mutant:wait-reads-every-exception", "mutant:wait-leaves-exceptions-unread"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => retrievalArb.map(retrievalScenario),
+    check: ({ scenario, trace }) => checkRetrieval(scenario, trace),
   }),
   clause({
     id: "wait.coroutine_rejected",
