@@ -61,6 +61,8 @@ describe("the clause runner with cases in flight", () => {
     ["mutant:lifo-ready@3.12", "differential.trace", 4],
     ["mutant:lifo-ready@3.12", "differential.trace", 11],
     ["mutant:tg-no-cancel-siblings@3.12", "taskgroup.cancel_order", 7],
+    // A failure far past the first cases in flight (case 57 of seed 2).
+    ["mutant:tg-first-error-bare@3.12", "differential.trace", 2],
     ["reference@3.12", "sleep.result", 3],
   ])("%s on %s (seed %i): the result of one case at a time", async (id, clauseId, seed) => {
     const c = clause(clauseId);
@@ -75,6 +77,7 @@ describe("the clause runner with cases in flight", () => {
     expect(timeless(ahead)).toEqual(timeless(single));
     if (id.startsWith("mutant:")) {
       expect(ahead.status).toBe("fail");
+      expect(ahead.checked).toBe(ahead.runs); // every case before the failure was checked, none counted twice
       // Its path replays the shrunk case.
       const again = await runClause(c, t, { runs: 100, seed, path: ahead.counterexample!.path });
       expect(again.counterexample?.scenario).toEqual(ahead.counterexample!.scenario);
