@@ -10,6 +10,7 @@ import { EventLoop, Task, makeReference } from "../reference";
 import type { PythonVersion } from "../reference";
 import { collect, loopRoots } from "../reference/gc";
 import type { Mutant } from "./mutant";
+import type { PyBaseException } from "../../harness/engine/pyexc";
 
 function mutant(name: string, description: string, make: (v: PythonVersion) => AsyncioImplementation): Mutant {
   return { name, description, make: (v) => ({ ...make(v), id: `mutant:${name}@${v}` }) };
@@ -49,6 +50,21 @@ export const MUTANTS: Mutant[] = [
     withCollect(v, (loop, roots) => {
       for (const o of loop.gcObjects) o.logTraceback = false;
       collect(loop, roots);
+    })),
+  mutant("gc-ignores-exception-context", "the collector does not follow an exception's __context__: what only the exception being handled when it was raised keeps is collected", (v) =>
+    withCollect(v, (loop, roots) => {
+      // Cut the context of every exception a task or future holds, for the collection only.
+      const cut: Array<[PyBaseException, PyBaseException]> = [];
+      for (const o of loop.gcObjects) {
+        const exc = (o as unknown as { exceptionValue: PyBaseException | null }).exceptionValue;
+        if (exc !== null && exc.context !== null) cut.push([exc, exc.context]);
+      }
+      for (const [exc] of cut) exc.context = null;
+      try {
+        collect(loop, roots);
+      } finally {
+        for (const [exc, context] of cut) exc.context = context;
+      }
     })),
   mutant("retrieval-not-noted", "result(), exception() and await do not mark an exception as retrieved: it is reported all the same", (v) =>
     withCollect(v, (loop, roots) => {

@@ -333,6 +333,74 @@ const cancelDrop = clause({
   },
 });
 
+// ---------------------------------------------------------------- what a task's exception keeps
+
+/**
+ * A child awaits a future that only the await holds, the future fails, and
+ * the child's except clause either raises a new exception (whose
+ * __context__ is the one caught) or re-raises the caught one: either way the
+ * exception the child ends with reaches, through the caught exception's
+ * traceback, the frame that awaited the future.
+ */
+function exceptionKeepsScenario({ caught, raised, how, retrieve }: { caught: ExceptionSpec; raised: ExceptionSpec; how: "raise" | "reraise"; retrieve: boolean }): Scenario {
+  const handler = how === "raise" ? { type: "Exception" as const, body: [{ op: "raise", exc: raised } as Step] } : { type: "Exception" as const, reraise: true };
+  const child: Step[] = [{ op: "try", body: [awaitOn("f")], except: [handler] }];
+  const main: Step[] = [
+    future("f"),
+    spawn("child", "t", "child"),
+    weakref("f", "wf"),
+    sleep(0),
+    { op: "set_exception", future: "f", exc: caught },
+    drop("f"),
+    sleep(1),
+    gc,
+    alive("wf"),
+    ...(retrieve ? [{ op: "exception", task: "t" } as Step] : []),
+    drop("t"),
+    gc,
+    alive("wf"),
+  ];
+  return scenarioOf([["main", main], ["child", child]]);
+}
+
+const exceptionKeeps = clause({
+  id: "weakrefs.exception_keeps_context_and_traceback",
+  statement:
+    "A task that ended with an exception keeps alive what that exception reaches: its __context__ (the exception an except clause was handling when it raised) and the frames of their tracebacks, with the future the failed await was waiting on. A future only that await held survives collections while the task is held, and dies with it; the exception handler then hears about the task's exception if nobody retrieved it, and not about the future's, which the await retrieved.",
+  // What an exception holds: its __context__ ("Exception context" in the
+  // library reference, https://docs.python.org/3/library/exceptions.html)
+  // and its __traceback__'s frames.
+  source: SOURCE,
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: [...NEEDS_BASE, "create_future", "exception", "raise", "set_exception", "task", "try", "await"],
+  brokenBy: ["mutant:gc-ignores-exception-context"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () =>
+    fc
+      .record({
+        caught: fc.constantFrom(...EXC_POOL),
+        raised: fc.constantFrom<ExceptionSpec>({ type: "ValueError", args: ["during handling"] }, { type: "RuntimeError", args: ["again"] }),
+        how: fc.constantFrom("raise" as const, "reraise" as const),
+        retrieve: fc.boolean(),
+      })
+      .map(exceptionKeepsScenario),
+  check({ scenario, trace }) {
+    const child = scenario.coroutines[1].body[0] as { except: Array<{ body?: Array<{ exc?: ExceptionSpec }> }> };
+    const main = scenario.coroutines[0].body;
+    const caught = (main.find((s) => s.op === "set_exception") as { exc: ExceptionSpec }).exc;
+    const ended = child.except[0].body?.[0]?.exc ?? caught;
+    const retrieved = main.some((s) => s.op === "exception");
+    if (show(readings(trace, "wf")) !== show([true, false])) {
+      return `weak reference wf read ${show(readings(trace, "wf"))}: expected the future alive while the failed task is held, dead with it`;
+    }
+    const got = reports(trace).map((e) => ({ message: e.message, exc: e.exc === undefined ? undefined : { type: e.exc.type, args: e.exc.args }, of: e.of }));
+    const want = retrieved ? [] : [{ message: "Task exception was never retrieved", exc: { type: ended.type, args: ended.args }, of: { task: "child" } }];
+    if (show(got) !== show(want)) return `the exception handler heard ${show(got)}, expected ${show(want)}`;
+    return true;
+  },
+});
+
 // ---------------------------------------------------------------- the documentation's example
 
 /**
@@ -475,5 +543,6 @@ const gcDifferential = clause({
 });
 
 export const CLAUSES: Clause[] = [
-  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, docsExample, gcDifferential,
+  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, exceptionKeeps, docsExample,
+  gcDifferential,
 ];
