@@ -11,7 +11,7 @@
  * create_future and task factory make the mutant classes. The eager task
  * factory still makes plain tasks: these mutants are meant for lazy tasks.
  */
-import type { AsyncioImplementation, Coroutine } from "../../harness/engine/api";
+import type { AsyncioImplementation, Coroutine, PyFuture } from "../../harness/engine/api";
 import { EventLoop, Future, Task, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
 import type { TaskFactory } from "../reference/loop";
@@ -153,6 +153,22 @@ class CountsRanTimersLoop extends EventLoop {
   }
 }
 
+/** run_until_complete's done callback stops the loop however the future ended, even with KeyboardInterrupt or SystemExit (before bpo-22429). */
+class StopsOnInterruptLoop extends EventLoop {
+  run_until_complete(future: PyFuture): unknown {
+    const fut = future as Future;
+    const stop = () => this.stop();
+    fut.add_done_callback(stop);
+    try {
+      this.run_forever();
+    } finally {
+      fut.remove_done_callback(stop);
+    }
+    if (!fut.done()) throw pyexc("RuntimeError", "Event loop stopped before Future completed.");
+    return fut.result();
+  }
+}
+
 /** call_at(when) treats `when` as a delay from now. */
 class CallAtRelativeLoop extends EventLoop {
   call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
@@ -283,6 +299,7 @@ const mutants: Mutant[] = [
   withLoop("rebuild-at-half", "the loop rebuilds its timer heap when exactly half of its (more than 100) timers are cancelled", RebuildAtHalfLoop),
   withLoop("cancel-counted-twice", "a timer cancelled twice counts twice towards the loop's heap rebuild", CancelCountedTwiceLoop),
   withLoop("cancel-counts-ran-timers", "cancelling a timer that already ran counts towards the loop's heap rebuild", CountsRanTimersLoop),
+  withLoop("stop-on-interrupted-main", "run_until_complete's done callback stops the loop even when the main task ended with KeyboardInterrupt or SystemExit", StopsOnInterruptLoop),
   withLoop("call-at-relative", "call_at(when) takes `when` as a delay from now instead of an absolute time", CallAtRelativeLoop),
   withLoop("timers-late", "every timer runs one tick after its deadline", LateTimersLoop),
   withLoop("handle-cancel-noop", "cancelling a handle from call_soon, call_later or call_at does nothing: the callback still runs", CancelNoopLoop),

@@ -843,6 +843,72 @@ const dueTogether = clause({
   },
 });
 
+// ---------------------------------------------------------------- the stale stop of run_until_complete
+
+/**
+ * run_until_complete(main) stops the loop from a done callback on main. When
+ * a KeyboardInterrupt or SystemExit leaves the loop, that callback may still
+ * sit in the ready queue, and the shutdown (asyncio.run cancelling the tasks
+ * left and running the loop again until they end) runs it first. It stops
+ * that run too, before the tasks it waits for are done (RuntimeError "Event
+ * loop stopped before Future completed."), unless main itself ended with a
+ * KeyboardInterrupt or SystemExit: then it leaves the loop alone
+ * (base_events._run_until_complete_cb, bpo-22429).
+ *
+ * main starts a task that sleeps, maybe lets it start, and either schedules
+ * a callback that raises KeyboardInterrupt or SystemExit and ends (returns or
+ * raises ValueError: its done callback is queued behind that callback), or
+ * raises KeyboardInterrupt or SystemExit itself.
+ */
+const staleStopArb = fc
+  .record({
+    end: fc.constantFrom("return", "ValueError", "KeyboardInterrupt", "SystemExit"),
+    boom: fc.constantFrom("KeyboardInterrupt" as const, "SystemExit" as const),
+    started: fc.boolean(),
+    ticks: fc.integer({ min: 1, max: 10 }),
+  })
+  .map(({ end, boom, started, ticks }) => {
+    const main: Step[] = [{ op: "create_task", coro: "waiter", task: "t" }];
+    if (started) main.push(sleep(0));
+    const callbacks: CallbackDef[] = [];
+    if (end === "return" || end === "ValueError") {
+      callbacks.push({ name: "boom", body: [{ op: "raise", exc: { type: boom } }] });
+      main.push({ op: "call_soon", callback: "boom" });
+    }
+    main.push(end === "return" ? { op: "return", value: 1 } : { op: "raise", exc: { type: end } });
+    return build(main, callbacks, [{ name: "waiter", body: [sleep(ticks)] }]);
+  });
+
+const STOPPED_EARLY = "Event loop stopped before Future completed.";
+
+const staleStop = clause({
+  id: "loop.run_until_complete.stale_stop",
+  statement:
+    "When a KeyboardInterrupt or SystemExit interrupts the loop after the main task ended but before its done callback ran, " +
+    "the shutdown's run (cancelling the tasks left) runs that callback first and stops early: RuntimeError('Event loop " +
+    "stopped before Future completed.'); when the main task itself ended with KeyboardInterrupt or SystemExit, its callback " +
+    "does not stop the loop and the shutdown completes.",
+  // The order is CPython's (Lib/asyncio/base_events.py, _run_until_complete_cb, bpo-22429); the page documents run_until_complete.
+  source: { url: DOCS.loop + "#asyncio.loop.run_until_complete", section: "Running and stopping the loop" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_soon", "create_task", "raise", "return", "sleep"],
+  brokenBy: ["mutant:stop-on-interrupted-main"],
+  evidence: [finished()],
+  scenarios: () => staleStopArb,
+  check({ scenario, trace }) {
+    const last = scenario.coroutines[0].body[scenario.coroutines[0].body.length - 1];
+    const mainInterrupted = last.op === "raise" && (last.exc.type === "KeyboardInterrupt" || last.exc.type === "SystemExit");
+    if (trace.end.kind !== "interrupted") return `the run ended ${show(trace.end)}, not interrupted by a KeyboardInterrupt or SystemExit`;
+    if (trace.shutdown === undefined) return "the waiting task was left pending, but the trace records no shutdown";
+    const want = mainInterrupted ? { kind: "complete" } : { kind: "error", exc: { type: "RuntimeError", args: [STOPPED_EARLY] } };
+    if (!same(trace.shutdown, want)) {
+      return `main ${mainInterrupted ? "ended with " + (last as Step & { op: "raise" }).exc.type : "ended before the interruption"}: the shutdown ended ${show(trace.shutdown)}, expected ${show(want)}`;
+    }
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   soonFifo,
   laterZero,
@@ -852,4 +918,5 @@ export const CLAUSES: Clause[] = [
   heapRebuild,
   handleCancel,
   dueTogether,
+  staleStop,
 ];
