@@ -204,6 +204,18 @@ function withGroupFlags(v: PythonVersion, name: string, on: boolean): AsyncioImp
 
 const GROUP_MUTANTS: Mutant[] = [
   {
+    name: "tg-name-counter-flipped",
+    description: "TaskGroup.create_task with a name names the task at creation on 3.11 / 3.12 and creates it unnamed, then renames it, on 3.13+ (the versions' behaviours swapped)",
+    make: (v) => {
+      class FlippedLoop extends EventLoop {
+        constructor(profile: Profile, factory: TaskFactory) {
+          super({ ...profile, taskGroupRenamesNewTask: !profile.taskGroupRenamesNewTask }, factory);
+        }
+      }
+      return { ...makeReference(v, { loopClass: FlippedLoop }), id: `mutant:tg-name-counter-flipped@${v}` };
+    },
+  },
+  {
     name: "tg-no-wait",
     description: "a TaskGroup's block ends without waiting for its tasks when the body ends normally",
     make: (v) => withGroup(v, "tg-no-wait", () => new NoWaitGroup()),

@@ -1178,6 +1178,52 @@ const terminate = clause({
   },
 });
 
+// ================================================================ names of the group's children
+
+/**
+ * main opens a group and creates n = 1..2 named children in it, then one
+ * unnamed task: in the group, or with asyncio.create_task. Its default
+ * name tells how many default-name numbers the named children took.
+ */
+function namedChildArb(): fc.Arbitrary<Scenario> {
+  return fc.record({ n: fc.integer({ min: 1, max: 2 }), inGroup: fc.boolean() }).map(({ n, inGroup }) => {
+    const body: Step[] = [];
+    for (let k = 1; k <= n; k++) body.push(spawn(`w${k}`, "work", "g"));
+    const last: Step = inGroup ? { op: "create_task", coro: "work", task: "member", group: "g" } : { op: "create_task", coro: "work", task: "plain" };
+    body.push(last);
+    return scenario(`${n} named children of a TaskGroup, then an unnamed task ${inGroup ? "in the group" : "outside it"}`, {
+      main: [taskgroup("g", body), log("main:end")],
+      work: [sleep(0), ret(1)],
+    });
+  });
+}
+
+const namedChildCounter = clause({
+  id: "taskgroup.named_child_default_counter",
+  statement:
+    "TaskGroup.create_task(coro, name=...) on 3.11 and 3.12 creates the task unnamed and renames it, so each named child uses up a default-name number (Task-N); from 3.13 the name is given at creation and the next unnamed task's number follows on from the last default name.",
+  source: { url: DOCS.tasks + "#asyncio.TaskGroup.create_task", section: "Task Groups" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  note: "CPython 3.13 passes name= to loop.create_task in TaskGroup.create_task (3.11/3.12: task = self._loop.create_task(coro); tasks._set_task_name(task, name)); checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["create_task", "log", "return", "sleep", "taskgroup"],
+  brokenBy: ["mutant:tg-name-counter-flipped"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => namedChildArb(),
+  check({ scenario: s, trace, version }) {
+    const body = (s.coroutines[0].body[0] as { body: Step[] }).body;
+    const n = body.length - 1;
+    const ref = (body[n] as { task: string }).task;
+    const named = trace.events.filter((e) => e.ev === "create_task" && /^w[0-9]$/.test(e.ref));
+    if (named.length !== n || named.some((e) => e.ev === "create_task" && e.name !== e.ref)) return `the trace shows ${named.length} named children, the scenario makes ${n}`;
+    const made = trace.events.find((e) => e.ev === "create_task" && e.ref === ref) as { name?: string } | undefined;
+    if (made === undefined) return `the unnamed task ${ref} was not created`;
+    const want = `Task-${2 + (version === "3.11" || version === "3.12" ? n : 0)}`;
+    if (made.name !== want) return `after ${n} named group children the unnamed task is ${canonicalJson(made.name)}, expected ${want} on ${version}`;
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   waitAtExit,
   failureCancelsOthers,
@@ -1197,4 +1243,5 @@ export const CLAUSES: Clause[] = [
   cancelledChild,
   nested,
   terminate,
+  namedChildCounter,
 ];
