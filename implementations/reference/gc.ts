@@ -95,7 +95,8 @@ export function reachable(roots: unknown[]): Set<unknown> {
       // An exception holds its __cause__, __context__, grouped exceptions,
       // and (gcRefs, set by the interpreter) what the frames of its
       // traceback hold.
-      stack.push(x.cause, x.context, ...(x.exceptions ?? []));
+      // (The grouped exceptions as their list: arrays are walked too.)
+      stack.push(x.cause, x.context, x.exceptions);
     }
     const refs = (x as { gcRefs?: unknown[] }).gcRefs;
     if (refs !== undefined) stack.push(...refs);
@@ -117,7 +118,7 @@ export function collect(loop: EventLoop, scenarioRoots: unknown[], ownRoots: unk
   const dead = loop.gcObjects.filter((obj) => !alive.has(obj));
   for (const obj of dead) {
     obj.collected = true;
-    if (obj instanceof Task) loop.scheduledTasks.delete(obj); // gone from the WeakSet
+    (loop.scheduledTasks as Set<Future>).delete(obj); // gone from the WeakSet (a future never was in it)
   }
   for (const obj of dead) {
     if (obj instanceof Task && !obj.done()) {
