@@ -79,6 +79,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
 
   *__aenter__(): Coroutine<this> {
     if (this.entered) throw RuntimeError(`TaskGroup ${this.repr()} has already been entered`);
+    // Stryker disable next-line ConditionalExpression: equivalent, a scenario runs one loop, so setting it again sets the same loop
     if (this.loop === null) this.loop = get_running_loop();
     this.parentTask = current_task();
     if (this.parentTask === null) throw RuntimeError(`TaskGroup ${this.repr()} cannot determine the parent task`);
