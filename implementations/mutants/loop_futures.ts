@@ -14,6 +14,7 @@
 import type { AsyncioImplementation, Coroutine, PyFuture } from "../../harness/engine/api";
 import { EventLoop, Future, Task, makeReference } from "../reference";
 import type { Profile, PythonVersion } from "../reference";
+import { get_running_loop } from "../reference/loop";
 import type { TaskFactory } from "../reference/loop";
 import { Callback, Handle, TimerHandle } from "../reference/handles";
 import { heapify, heappush } from "../reference/heapq";
@@ -300,6 +301,23 @@ const mutants: Mutant[] = [
   withLoop("cancel-counted-twice", "a timer cancelled twice counts twice towards the loop's heap rebuild", CancelCountedTwiceLoop),
   withLoop("cancel-counts-ran-timers", "cancelling a timer that already ran counts towards the loop's heap rebuild", CountsRanTimersLoop),
   withLoop("stop-on-interrupted-main", "run_until_complete's done callback stops the loop even when the main task ended with KeyboardInterrupt or SystemExit", StopsOnInterruptLoop),
+  withImpl("sleep-wakes-cancelled", "asyncio.sleep's timer sets its future's result even when the future was cancelled meanwhile (InvalidStateError in the callback)", () => ({
+    sleep: (delay, result) =>
+      (function* (): Coroutine {
+        if (delay <= 0) {
+          yield null;
+          return result ?? null;
+        }
+        const loop = get_running_loop();
+        const future = loop.create_future();
+        const timer = loop.call_later(delay, (f: Future, r: unknown) => f.set_result(r), future, result ?? null);
+        try {
+          return yield* future.__await__();
+        } finally {
+          timer.cancel();
+        }
+      })(),
+  })),
   withLoop("call-at-relative", "call_at(when) takes `when` as a delay from now instead of an absolute time", CallAtRelativeLoop),
   withLoop("timers-late", "every timer runs one tick after its deadline", LateTimersLoop),
   withLoop("handle-cancel-noop", "cancelling a handle from call_soon, call_later or call_at does nothing: the callback still runs", CancelNoopLoop),

@@ -909,6 +909,57 @@ const staleStop = clause({
   },
 });
 
+// ---------------------------------------------------------------- a sleep cancelled as its timer is due
+
+/**
+ * A callback due at the same time as a task's sleep, and registered before
+ * the sleep's timer, runs first in the iteration that makes both ready and
+ * cancels the task: the sleep's future is cancelled, but its timer callback
+ * is already in that iteration's batch. It finds the future cancelled and
+ * does nothing (asyncio's _set_result_unless_cancelled): nothing reaches the
+ * exception handler, and the task ends cancelled.
+ */
+const sleepCancelledWhenDue = clause({
+  id: "loop.timer.sleep_cancelled_when_due",
+  statement:
+    "A task whose sleep is cancelled in the iteration its timer is due (by a callback that runs just before the timer's) ends " +
+    "cancelled, and the sleep's timer callback, already ready, does nothing: no error reaches the exception handler.",
+  source: { url: DOCS.loop + "#asyncio.Handle.cancel", section: "Callback Handles" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["call_later", "cancel", "create_task", "log", "sleep"],
+  brokenBy: ["mutant:sleep-wakes-cancelled"],
+  evidence: [finished(), callbacksRan()],
+  scenarios: () =>
+    fc.record({ ticks: fc.integer({ min: 1, max: 3 }), msg: fc.option(fc.constantFrom("stop", ""), { nil: undefined }) }).map(({ ticks, msg }) =>
+      build(
+        [
+          { op: "call_later", delay: ticks, callback: "canceller" },
+          { op: "create_task", coro: "sleeper", task: "t" },
+          sleep(ticks + 2),
+          log("end"),
+        ],
+        [{ name: "canceller", body: [msg === undefined ? { op: "cancel", task: "t" } : { op: "cancel", task: "t", msg }] }],
+        [{ name: "sleeper", body: [sleep(ticks), log("woke")] }],
+      ),
+    ),
+  check({ scenario, trace }) {
+    const ticks = (scenario.coroutines[0].body[0] as Step & { op: "call_later" }).delay;
+    const cancel = scenario.callbacks![0].body[0] as Step & { op: "cancel" };
+    const ran = callbackRuns(trace).find((e) => e.callback === "canceller");
+    if (ran === undefined || ran.time !== ticks) return `the canceller, due at t=${ticks}, ran ${ran === undefined ? "never" : `at ${at(ran)}`}`;
+    const exit = eventsOf(trace, "exit").find((e) => e.coro === "sleeper");
+    const want = { type: "CancelledError", args: cancel.msg === undefined ? [] : [cancel.msg] };
+    if (exit === undefined || exit.time !== ticks || !same(exit.exc, want)) return `the sleeper ended ${exit === undefined ? "never" : `at ${at(exit)} with ${show(exit.exc ?? exit.value)}`}; expected ${show(want)} at t=${ticks}`;
+    const handler = eventsOf(trace, "exception_handler");
+    if (handler.length > 0) return `the exception handler was called at ${at(handler[0])}: ${show(handler[0])}`;
+    const t = trace.tasks.find((x) => x.ref === "t");
+    if (t === undefined || t.state !== "cancelled") return `task t ended ${show(t)}, not cancelled`;
+    if (logsByLabel(trace).has("woke")) return "the sleeper woke from its sleep although it was cancelled first";
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   soonFifo,
   laterZero,
@@ -919,4 +970,5 @@ export const CLAUSES: Clause[] = [
   handleCancel,
   dueTogether,
   staleStop,
+  sleepCancelledWhenDue,
 ];
