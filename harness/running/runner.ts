@@ -186,6 +186,11 @@ export function targetTickMs(t: Target): number | undefined {
   return typeof ms === "number" && ms > 0 ? ms : undefined;
 }
 
+/** Whether the target's collector is nondeterministic (Target.gc). */
+export function targetGcNondeterministic(t: Target): boolean {
+  return (t as Target & { gc?: string }).gc === "nondeterministic";
+}
+
 /** How often a clause run lets the event loop turn (signals, IPC, progress) while it runs in-process targets. */
 const YIELD_EVERY_MS = 20;
 
@@ -291,6 +296,11 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   if (skip !== null) return { ...base, status: "skip", reason: skip.reason, skipKind: skip.kind, runs: 0, checked: 0, elapsedMs: 0 };
   // An isolated target given up on in an earlier clause gets a fresh restart budget for this one.
   (target as Target & { resetRestarts?: () => void }).resetRestarts?.();
+  // On a nondeterministic collector (PyPy) a gc-mode case's outcome depends on
+  // what the process ran before, and which clauses ran before this one in its
+  // job's process varies from run to run: a fresh process makes the clause's
+  // verdict depend on its own cases (so on the seed) only.
+  if (targetGcNondeterministic(target)) await target.renew?.();
   const reruns = Math.max(0, opts.reruns ?? (real ? REALTIME.reruns : 0));
   const shrinkLimit = opts.shrinkLimit ?? (real ? REALTIME.shrinkLimit : Infinity);
   const skipped: Record<string, number> = {};

@@ -72,6 +72,12 @@ export interface DriverHello {
   /** "virtual": the loop's clock is virtual; "real": one tick is tick_ms milliseconds of real time. */
   clock?: "virtual" | "real";
   tick_ms?: number;
+  /**
+   * "deterministic": what a collection frees follows from the program (CPython's
+   * reference counting); "nondeterministic": it also depends on what the
+   * process ran before (PyPy): the harness gives each clause a fresh process.
+   */
+  gc?: "deterministic" | "nondeterministic";
   /** Scenario features (spec/scenario/validate.ts FEATURES) the driver cannot run: scenarios using them are skipped. */
   unsupported?: string[];
   /**
@@ -328,6 +334,7 @@ export class DriverProcess {
       if (typeof h.loop_version === "string" || h.loop_version === null) hello.loop_version = h.loop_version as string | null;
       if (h.clock === "virtual" || h.clock === "real") hello.clock = h.clock;
       if (typeof h.tick_ms === "number" && Number.isFinite(h.tick_ms) && h.tick_ms > 0) hello.tick_ms = h.tick_ms;
+      if (h.gc === "deterministic" || h.gc === "nondeterministic") hello.gc = h.gc;
       if (h.unsupported !== undefined) hello.unsupported = h.unsupported as string[];
       if (typeof h.pipeline === "number" && Number.isInteger(h.pipeline) && h.pipeline >= 1) {
         hello.pipeline = h.pipeline;
@@ -515,6 +522,7 @@ export function driverEngine(
       unsupported,
       clock: h.clock ?? "virtual",
       ...(h.tick_ms !== undefined ? { tickMs: h.tick_ms } : {}),
+      ...(h.gc === "nondeterministic" ? { gc: "nondeterministic" as const } : {}),
       ...(h.python ? { fullVersion: h.python } : {}),
       ...(task === "py" || h.task === "py" ? { task: "py" as const } : h.task === "C" ? { task: "C" as const } : {}),
       // Several requests in flight, up to what the driver accepts; not on a real clock,

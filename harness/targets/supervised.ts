@@ -40,6 +40,7 @@ export async function supervisedTarget(
     unsupported: info.unsupported,
     clock: info.clock ?? "virtual",
     ...(info.tickMs !== undefined ? { tickMs: info.tickMs } : {}),
+    ...(info.gc ? { gc: info.gc } : {}),
     ...(info.fullVersion ? { fullVersion: info.fullVersion } : {}),
     ...(info.task ? { task: info.task } : {}),
     isolation: "process",
@@ -48,6 +49,7 @@ export async function supervisedTarget(
     stats: () => ({ ...sup.stats }),
     resetRestarts: () => sup.resetRestarts(),
     abandon: () => sup.abandon(),
+    renew: () => sup.renew(),
   };
 }
 

@@ -29,6 +29,13 @@ export interface Target {
   clock: "virtual" | "real";
   /** Real clock: the length of one tick in milliseconds (from the driver's hello). */
   tickMs?: number;
+  /**
+   * "nondeterministic" when what a garbage collection frees depends on more
+   * than the scenario (PyPy's collector: what the process ran before), so the
+   * same gc-mode case can pass in one process and fail in another. Absent:
+   * deterministic.
+   */
+  gc?: "deterministic" | "nondeterministic";
   /** The implementation's full version, for reports: "3.11.7" (the driver's hello), "Pyodide 0.27.8 / 3.12.7". */
   fullVersion?: string;
   /**
@@ -56,6 +63,13 @@ export interface Target {
    * an implementation given up on in one clause still runs the others.
    */
   resetRestarts?(): void;
+  /**
+   * Run the next cases in a fresh process (isolated targets): the clause
+   * runner calls it at the start of each clause when the collector is
+   * nondeterministic, so that a clause's outcome depends on its own cases
+   * only, not on which clauses its process ran before.
+   */
+  renew?(): Promise<void>;
   /**
    * Drop the cases submitted but not yet run (isolated targets): they reject
    * at once, and are not run again on a replacement. The clause runner,

@@ -2289,6 +2289,12 @@ def hello():
     }
     if cfg.clock == "real":
         h["tick_ms"] = cfg.tick_ms
+    # CPython frees an object when its last reference goes and gc.collect()
+    # finds every cycle, so what a weak reference sees after a collection
+    # follows from the program. PyPy's collector moves objects between
+    # generations by the process's whole allocation history, so the same
+    # program can see an object collected in one run and alive in the next.
+    h["gc"] = "nondeterministic" if platform.python_implementation() == "PyPy" else "deterministic"
     h["unsupported"] = sorted(cfg.unsupported())
     h["executable"] = sys.executable
     # Requests may queue up on stdin: they are read and answered one at a

@@ -29,6 +29,8 @@ export interface EngineInfo {
   clock?: "virtual" | "real";
   tickMs?: number;
   fullVersion?: string;
+  /** Drivers: "nondeterministic" when a collection's outcome depends on the process's history (PyPy; the hello's gc). */
+  gc?: "deterministic" | "nondeterministic";
   /** Which Task runs the scenarios: "C" (CPython's default) or "py" (the pure-Python Task: +pytask, PyPy). */
   task?: "C" | "py";
   /** How many cases the engine takes in flight (drivers that pipeline); one when absent. */
@@ -287,6 +289,20 @@ export class Supervisor {
     } finally {
       if (counted) this.inEngine--;
     }
+  }
+
+  /**
+   * Replace the engine with a fresh one, so the next cases run in a process
+   * that ran nothing before them (the clause runner does it at the start of
+   * each clause on a nondeterministic collector, whose outcome depends on
+   * what the process ran before). Not a restart: the budget is untouched.
+   */
+  async renew(): Promise<void> {
+    if (this.closed || this.stats.gaveUp !== null || this.engine === null) return;
+    const old = this.engine;
+    this.spawn();
+    void old.close().then(() => this.engines.delete(old));
+    await this.engineReady!.catch(() => {}); // a fresh engine that cannot start fails the next case, as a replacement would
   }
 
   /** Stop the engine (and any replacement on its way); resolves once they are gone. */
