@@ -1203,7 +1203,7 @@ const namedChildCounter = clause({
   statement:
     "TaskGroup.create_task(coro, name=...) on 3.11 and 3.12 creates the task unnamed and renames it, so each named child uses up a default-name number (Task-N); from 3.13 the name is given at creation and the next unnamed task's number follows on from the last default name.",
   source: { url: DOCS.tasks + "#asyncio.TaskGroup.create_task", section: "Task Groups" },
-  versions: ALL_VERSIONS,
+  versions: SINCE_3_11,
   level: "exact",
   note: "CPython 3.13 passes name= to loop.create_task in TaskGroup.create_task (3.11/3.12: task = self._loop.create_task(coro); tasks._set_task_name(task, name)); checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
   needs: ["create_task", "log", "return", "sleep", "taskgroup"],
