@@ -18,6 +18,7 @@ import { resolveTarget } from "../harness/targets";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { ALL_VERSIONS, DOCS, clause } from "../spec/clauses/clause";
+import type { Clause } from "../spec/clauses/clause";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
@@ -31,17 +32,12 @@ const inGcMode = {
   ],
 } as Scenario;
 
-const sameAsReference = clause({
-  id: "fixture.gc.same",
-  statement: "The scenario gives the reference's trace (a fixture clause).",
-  source: { url: DOCS.tasks, section: "Fixture" },
-  versions: ALL_VERSIONS,
-  level: "exact",
-  needs: [],
-  brokenBy: [],
-  scenarios: () => fc.constant(inGcMode),
-  check: ({ trace, expected }) => canonicalJson(trace) === canonicalJson(expected()) || "not the reference's trace",
-});
+/** A fixture clause over inGcMode alone. */
+const fixture = (id: string, level: "exact" | "documented", statement: string, check: Clause["check"]): Clause =>
+  clause({ id, statement, source: { url: DOCS.tasks, section: "Fixture" }, versions: ALL_VERSIONS, level, needs: [], brokenBy: [], scenarios: () => fc.constant(inGcMode), check });
+
+const sameAsReference = fixture("fixture.gc.same", "exact", "The scenario gives the reference's trace (a fixture clause).", ({ trace, expected }) =>
+  canonicalJson(trace) === canonicalJson(expected()) || "not the reference's trace");
 
 /** The reference behind a Target claiming a collector, counting renewals. */
 function fakeTarget(gc: "deterministic" | "nondeterministic" | undefined): Target & { renewals: number } {
@@ -84,17 +80,8 @@ describe("the clause runner on a nondeterministic collector", () => {
 const PYPY = spawnSync("pypy3", ["--version"]).status === 0;
 
 /** For a real interpreter of any version: the child ran (the reference models 3.11+ only). */
-const childRan = clause({
-  id: "fixture.gc.ran",
-  statement: "The child task runs (a fixture clause).",
-  source: { url: DOCS.tasks, section: "Fixture" },
-  versions: ALL_VERSIONS,
-  level: "documented",
-  needs: [],
-  brokenBy: [],
-  scenarios: () => fc.constant(inGcMode),
-  check: ({ trace }) => trace.events.some((e) => e.ev === "log" && e.label === "child") || "the child did not run",
-});
+const childRan = fixture("fixture.gc.ran", "documented", "The child task runs (a fixture clause).", ({ trace }) =>
+  trace.events.some((e) => e.ev === "log" && e.label === "child") || "the child did not run");
 
 describe("the driver's hello says which collector it runs", () => {
   it.skipIf(!PYPY)(`PyPy's target is nondeterministic and runs on after a renewal; CPython's is deterministic${PYPY ? "" : " (skipped: pypy3 is not on PATH; npm run peers installs it)"}`, async () => {

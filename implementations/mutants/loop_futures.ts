@@ -17,7 +17,7 @@ import type { Profile, PythonVersion } from "../reference";
 import { get_running_loop } from "../reference/loop";
 import type { TaskFactory } from "../reference/loop";
 import { Callback, Handle, TimerHandle } from "../reference/handles";
-import { heapify, heappush } from "../reference/heapq";
+import { heappush } from "../reference/heapq";
 import { isinstance, pyexc } from "../reference/exceptions";
 import type { DoneCallback } from "../reference/futures";
 import type { Mutant } from "./mutant";
@@ -99,34 +99,17 @@ function timerState(loop: EventLoop): { scheduled: TimerHandle[]; timerCancelled
   return loop as unknown as { scheduled: TimerHandle[]; timerCancelledCount: number };
 }
 
-/** The rebuild of dropCancelledTimers, done ahead of it: its own pass then finds no cancelled timer counted. */
-function rebuildNow(loop: EventLoop): void {
-  const st = timerState(loop);
-  const kept: TimerHandle[] = [];
-  for (const h of st.scheduled) {
-    if (h.cancelled) h.scheduled = false;
-    else kept.push(h);
-  }
-  heapify(kept);
-  st.scheduled = kept;
-  st.timerCancelledCount = 0;
-}
-
 /** The heap is rebuilt from 100 scheduled timers on (`>=` for `>`), not only above 100. */
 class RebuildAt100Loop extends EventLoop {
-  runOnce(): void {
-    const st = timerState(this);
-    if (st.scheduled.length === 100 && st.timerCancelledCount / 100 > 0.5) rebuildNow(this);
-    super.runOnce();
+  protected rebuildsTimerHeap(count: number, cancelled: number): boolean {
+    return count >= 100 && cancelled / count > 0.5;
   }
 }
 
 /** The heap is rebuilt when half of the scheduled timers are cancelled (`>=` for `>`), not only more than half. */
 class RebuildAtHalfLoop extends EventLoop {
-  runOnce(): void {
-    const st = timerState(this);
-    if (st.scheduled.length > 100 && st.timerCancelledCount * 2 === st.scheduled.length) rebuildNow(this);
-    super.runOnce();
+  protected rebuildsTimerHeap(count: number, cancelled: number): boolean {
+    return count > 100 && cancelled / count >= 0.5;
   }
 }
 
