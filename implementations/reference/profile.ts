@@ -9,11 +9,13 @@ import { atLeast } from "../../spec/scenario/versions";
 
 export type { PythonVersion } from "../../spec/scenario/versions";
 /** The versions the reference models (an implementation may claim others: spec/scenario/versions.ts). */
+// Stryker disable next-line ArrayDeclaration,StringLiteral: not equivalent, but out of Stryker's reach: the clause suite reads the list when it is imported, before Stryker switches any mutant on; changed by hand, the suite refuses its profiles at import and every test fails (checked 2026-12-06)
 export const VERSIONS: readonly PythonVersion[] = ["3.11", "3.12", "3.13", "3.14"];
 // Stryker disable next-line StringLiteral: equivalent for the clauses, this is the profile an id that names none gets (`--impl reference`); the clause suite names every profile
 export const NEWEST: PythonVersion = "3.13";
 
 /** Does the reference model `v`? */
+// Stryker disable next-line BlockStatement: not equivalent, but out of Stryker's reach, as VERSIONS above: the suite calls it at import to check its profiles; emptied by hand, the suite refuses them and every test fails (checked 2026-12-06)
 export function isReferenceVersion(v: string): v is PythonVersion {
   return (VERSIONS as readonly string[]).includes(v);
 }
