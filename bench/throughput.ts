@@ -41,7 +41,10 @@ export interface Peer {
 }
 
 const SEED = 42;
-const ROUNDS = 2;
+/** Rounds of each row (the better time kept); AIOSPEC_BENCH_ROUNDS overrides it (a loaded machine needs more). */
+const ROUNDS = Math.max(1, Number(process.env.AIOSPEC_BENCH_ROUNDS ?? 2) || 2);
+/** AIOSPEC_BENCH_VERBOSE=1: each round's CPU per scenario on stderr (the spread behind the least). */
+const VERBOSE = process.env.AIOSPEC_BENCH_VERBOSE === "1";
 
 function elapsed(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -141,7 +144,12 @@ export async function throughputRows(n: number, peer: Peer): Promise<Row[]> {
 
       const cpu0 = ownCpuSeconds();
       const result = await differential(a, b, { runs: n, seed: SEED });
-      diffCpu = Math.min(diffCpu, ownCpuSeconds() - cpu0);
+      const roundCpu = ownCpuSeconds() - cpu0;
+      diffCpu = Math.min(diffCpu, roundCpu);
+      if (VERBOSE) {
+        const ms = (x: number | null): string => (x === null ? "?" : ((x * 1000) / n).toFixed(3));
+        console.error(`round ${round}: harness ${ms(roundCpu)} ms/scenario during the diff, driver alone ${ms(batch.cpu)}; diff ${(result.elapsedMs / 1000).toFixed(2)} s, driver alone ${batch.seconds.toFixed(2)} s`);
+      }
       if (result.divergence) throw new Error(`diff reference ${peer.id} --seed ${SEED} diverged: the rows would not be comparable`);
       compared = result.compared;
       best.diff = Math.min(best.diff, result.elapsedMs / 1000);
