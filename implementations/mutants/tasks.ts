@@ -263,6 +263,40 @@ class ReturnWinsTask extends Task {
   }
 }
 
+/**
+ * A cancel request found no future to cancel when it was made (the task was
+ * running), so it waits in _must_cancel; when the coroutine then yields a
+ * future, the Task cancels that future, and here forgets to clear the flag:
+ * the request is spent twice, the task's next step throws CancelledError in
+ * again whatever the awaited future gave.
+ */
+class SpentTwiceTask extends Task {
+  constructor(coro: Coroutine, loop: EventLoop, name: string | null = null, eagerStart = false) {
+    const box: { task?: Task; again: boolean } = { again: false };
+    const state = (t: Task) => t as unknown as { mustCancel: boolean; cancelMessage: string | null };
+    function* spend(): Coroutine {
+      let resume: Resume = { throw: false, value: undefined };
+      for (;;) {
+        if (box.again && !(resume.throw && isinstance(resume.exc, "CancelledError"))) {
+          resume = { throw: true, exc: CancelledError(state(box.task!).cancelMessage) };
+        }
+        box.again = false;
+        const r: IteratorResult<unknown, unknown> = resume.throw ? coro.throw(resume.exc) : coro.next(resume.value);
+        if (r.done) return r.value;
+        // The Task is about to pass its pending request on to this future.
+        if (r.value instanceof Future && box.task !== undefined && state(box.task).mustCancel) box.again = true;
+        try {
+          resume = { throw: false, value: yield r.value };
+        } catch (e) {
+          resume = { throw: true, exc: e };
+        }
+      }
+    }
+    super(spend(), loop, name, eagerStart);
+    box.task = this;
+  }
+}
+
 class DropsMsgTask extends Task {
   cancel(): boolean {
     return super.cancel(null);
@@ -475,6 +509,11 @@ export const MUTANTS: Mutant[] = [
     "self-cancel-return-wins",
     "a coroutine that cancels its own task and returns before any await ends the task with its value: the pending cancellation is forgotten",
     (v) => withTaskClass(v, ReturnWinsTask),
+  ),
+  mutant(
+    "cancel-spent-twice",
+    "a cancel request passed on to the future the task awaits is not cleared: the task's next step throws CancelledError in again, even when the awaited task swallowed it and returned",
+    (v) => withTaskClass(v, SpentTwiceTask),
   ),
   mutant("cancel-drops-msg", "cancel(msg) forgets the message: CancelledError has no arguments", (v) => withTaskClass(v, DropsMsgTask)),
   mutant("cancel-deferred", "cancel() leaves the awaited future alone: CancelledError arrives only when the task resumes by itself", (v) =>

@@ -195,6 +195,7 @@ export class Task extends Future implements PyTask {
     if (r.done) {
       if (this.mustCancel) {
         // cancel() arrived during the last step: the task ends cancelled.
+        // Stryker disable next-line BooleanLiteral: equivalent, the task is done from here on: it takes no further step, and cancel() and uncancel() of a done task never read the flag
         this.mustCancel = false;
         super.cancel(this.cancelMessage);
       } else {

@@ -961,6 +961,75 @@ const cancellingNotAState = clause({
   },
 });
 
+// ================================================================ a cancel request passed on to the awaited task
+
+/**
+ * t2 (c2) sleeps inside a try that catches CancelledError and then either
+ * returns a value (swallowing the cancellation) or re-raises it. t1 (c1),
+ * started after t2 is asleep, cancels itself (cancel("$current"), maybe with
+ * a message) and, in the same step, awaits t2, maybe inside a try of its
+ * own. main awaits t1 and inspects both.
+ */
+function passedOnArb(): fc.Arbitrary<Scenario> {
+  return fc
+    .record({
+      n: fc.integer({ min: 1, max: 3 }),
+      swallow: fc.boolean(),
+      guard: fc.boolean(),
+      msg: msgArb,
+      v1: fc.constantFrom(...VALUE_POOL),
+      v2: fc.constantFrom(...VALUE_POOL),
+    })
+    .map(({ n, swallow, guard, msg, v1, v2 }) => {
+      const c2: Step[] = [log("c2:start"), catchCancelled([sleep(n)], [log("c2:handled")], !swallow), ret(v2)];
+      const wait: Step = { op: "await", on: { task: "t2" } };
+      const c1: Step[] = [log("c1:start"), cancel("$current", msg), guard ? catchCancelled([wait], [log("c1:handled")]) : wait, log("c1:after"), ret(v1)];
+      const main: Step[] = [spawn("c2", "t2", "c2"), sleep(0), spawn("c1", "t1", "c1"), catchCancelled([{ op: "await", on: { task: "t1" } }]), inspect("t1"), inspect("t2")];
+      return scenarioOf([["main", main], ["c1", c1], ["c2", c2]]);
+    });
+}
+
+const cancelPassedOn = clause({
+  id: "tasks.cancel_passed_to_awaited",
+  statement:
+    "A cancel request a task makes of itself while it runs is passed on to the future it next awaits, and spent there: if that future is a task whose coroutine catches the CancelledError and returns, the awaiting task gets that value and carries on, with no second CancelledError; if the awaited task lets it propagate, the awaiting task gets CancelledError.",
+  source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  note: "CPython Lib/asyncio/tasks.py __step_run_and_handle_result: a yielded future is cancelled at once when _must_cancel is set, and _must_cancel is cleared when that cancel() returns True; checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["await", "cancel", "cancel:msg", "create_task", "inspect", "log", "return", "sleep", "task", "try"],
+  brokenBy: ["mutant:cancel-spent-twice"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => passedOnArb(),
+  check({ scenario, trace }) {
+    const c1 = scenario.coroutines[1].body;
+    const c2 = scenario.coroutines[2].body;
+    const swallow = !(c2[1] as { except: Array<{ reraise?: boolean }> }).except[0].reraise;
+    const guard = c1[2].op === "try";
+    const v1 = (c1[c1.length - 1] as { value?: Scalar }).value ?? null;
+    const v2 = (c2[c2.length - 1] as { value?: Scalar }).value ?? null;
+    const ev = beforeShutdown(trace);
+    if (!ev.some((e) => is(e, "log") && e.label === "c2:handled")) return "the cancel request never reached t2, which t1 was awaiting";
+    const awaited = ev.find((e) => is(e, "awaited") && e.task === "c1" && e.on === "t2");
+    if (!is(awaited, "awaited")) return "c1's await of t2 never ended";
+    if (swallow) {
+      if (awaited.exc !== undefined || show(awaited.value) !== show(v2)) {
+        return `t2 swallowed the cancellation and returned ${show(v2)}, yet c1's await of it gave ${show(awaited.exc ?? awaited.value)}`;
+      }
+      const again = ev.findIndex((e) => e.task === "c1" && (is(e, "caught") || is(e, "exit")) && e.exc?.type === "CancelledError");
+      if (again !== -1) return `c1 got a CancelledError (event ${again}) after its request was spent on t2`;
+    } else if (awaited.exc?.type !== "CancelledError") {
+      return `t2 let the CancelledError propagate, yet c1's await of it gave ${show(awaited.exc ?? awaited.value)}`;
+    }
+    const t1 = trace.tasks.find((t) => t.ref === "t1");
+    const wantResult = swallow || guard;
+    const got = show(t1?.state === "result" ? ["result", t1.value] : [t1?.state ?? "unlisted"]);
+    const want = show(wantResult ? ["result", v1] : ["cancelled"]);
+    if (got !== want) return `t1 ended ${got}, expected ${want}`;
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   createSoon,
   createOrder,
@@ -976,4 +1045,5 @@ export const CLAUSES: Clause[] = [
   resultDone,
   resultCancelled,
   cancellingNotAState,
+  cancelPassedOn,
 ];
