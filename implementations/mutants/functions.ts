@@ -467,6 +467,47 @@ const waitForFrameHoldsNothing = mutant(
   }),
 );
 
+/**
+ * Run `gen` in `task`; an exception leaving it does not keep what the frames
+ * it left held (gcrefs.ts inFrame): the lists those frames declared are
+ * taken off its traceback's references.
+ */
+function* tracebackForgetsFrames(task: FrameOwner | null, gen: Coroutine): Coroutine {
+  const depth = task?.frameRefs.length ?? 0;
+  const frames = new Set<unknown>();
+  const note = (): void => {
+    for (const held of task?.frameRefs.slice(depth) ?? []) frames.add(held);
+  };
+  let step: IteratorResult<unknown, unknown>;
+  try {
+    step = gen.next();
+    while (!step.done) {
+      note();
+      let sent: unknown;
+      try {
+        sent = yield step.value;
+      } catch (e) {
+        step = gen.throw(e);
+        continue;
+      }
+      step = gen.next(sent);
+    }
+  } catch (e) {
+    const tb = e as { gcRefs?: unknown[] };
+    if (tb !== null && typeof tb === "object" && tb.gcRefs !== undefined) tb.gcRefs = tb.gcRefs.filter((held) => !frames.has(held));
+    throw e;
+  }
+  return step.value;
+}
+
+const tracebackKeepsNoAsyncioFrame = mutant(
+  "traceback-keeps-no-asyncio-frame",
+  "an exception that leaves wait_for does not keep wait_for's frame in its traceback: the task wait_for was waiting for, held by nothing else, is collected while the exception lives",
+  (ref) => ({
+    wait_for: (aw, t) => tracebackForgetsFrames(current_task() as unknown as FrameOwner | null, ref.wait_for(aw, t)),
+  }),
+);
+
 const waitForCancelIsTimeout = mutant(
   "wait_for-cancel-is-timeout",
   "wait_for (with a timeout) raises TimeoutError whenever its awaitable ended cancelled, even when someone else cancelled it before the deadline",
@@ -804,6 +845,24 @@ const asCompletedAsyncNewFutures = mutant(
   }),
 );
 
+const asCompletedHoldsNothing = mutant(
+  "as-completed-holds-nothing",
+  "nothing holds as_completed's state while the loop over it waits (neither the iterator or generator the program iterates nor the coroutine awaiting the next completion): the tasks it wrapped the coroutines in, held by nothing else, are collected meanwhile",
+  (ref) => ({
+    as_completed: (aws, t) => {
+      const it = ref.as_completed(aws, t);
+      const task = (): FrameOwner | null => current_task() as unknown as FrameOwner | null;
+      const next = (): Coroutine | PyFuture | undefined => {
+        const c = it.__next__();
+        return c !== undefined && isCoroutine(c) ? forgettingFrames(task(), c) : c;
+      };
+      const anext = it.__anext__?.bind(it);
+      // No gcReferents: the object the program holds keeps nothing.
+      return anext === undefined ? { __next__: next } : { __next__: next, __anext__: () => forgettingFrames(task(), anext()) as Coroutine<PyFuture> };
+    },
+  }),
+);
+
 /** ensure_future as if it wrapped every awaitable, tasks included, in a new task. */
 const ensureFutureWrapsTasks = mutant(
   "ensure-future-wraps-tasks",
@@ -849,6 +908,7 @@ export const MUTANTS: Mutant[] = [
   waitForZeroWaitsDone,
   waitForZeroMasksException,
   waitForFrameHoldsNothing,
+  tracebackKeepsNoAsyncioFrame,
   waitForCancelIsTimeout,
   waitForCancelRaceRaises,
   waitForVersionFlipped,
@@ -866,6 +926,7 @@ export const MUTANTS: Mutant[] = [
   asCompletedIgnoresTimeout,
   asCompletedDoneInArgumentOrder,
   asCompletedAsyncNewFutures,
+  asCompletedHoldsNothing,
 ];
 
 

@@ -109,7 +109,7 @@ class Completions {
     // closure's one cell) or the whole iterator (3.13: `self`), and then the
     // future it took; an exception raised here keeps them.
     const frame: unknown[] = [this.selfInFrame ? this : this.done];
-    return yield* inFrame(current_task(), frame, this.nextOutcome(resolve, frame));
+    return yield* inFrame(current_task()!, frame, this.nextOutcome(resolve, frame));
   }
 
   private *nextOutcome(resolve: boolean, frame: unknown[]): Coroutine {

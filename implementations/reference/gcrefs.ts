@@ -30,9 +30,12 @@ export interface FrameOwner {
   frameRefs: unknown[][];
 }
 
-/** Run `body` with `held` in the frame of `task` (none outside a task) until it ends. */
-export function* inFrame<T>(task: FrameOwner | null, held: unknown[], body: Coroutine<T>): Coroutine<T> {
-  if (task === null) return yield* body;
+/**
+ * Run `body` with `held` in the frame of `task` until it ends. asyncio's
+ * coroutines that use it (wait_for, wait, as_completed) run only inside a
+ * task: a scenario awaits in a task, and run_until_complete wraps in one.
+ */
+export function* inFrame<T>(task: FrameOwner, held: unknown[], body: Coroutine<T>): Coroutine<T> {
   task.frameRefs.push(held);
   try {
     return yield* body;
@@ -41,6 +44,7 @@ export function* inFrame<T>(task: FrameOwner | null, held: unknown[], body: Coro
     throw e;
   } finally {
     const i = task.frameRefs.lastIndexOf(held);
+    // Stryker disable next-line ConditionalExpression: equivalent in the reference, `held` was pushed by this call and only this line takes it off, so i >= 0; the test keeps hand-written mutants that cut frameRefs short (mutants/functions.ts) from taking off another frame's list
     if (i >= 0) task.frameRefs.splice(i, 1);
   }
 }

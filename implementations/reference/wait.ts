@@ -69,7 +69,7 @@ function* waitOn(
   holding(onCompletion, waiter, timeoutHandle);
   for (const f of fs) f.add_done_callback(onCompletion);
   try {
-    yield* inFrame(current_task(), [[...fs], waiter, timeoutHandle], waiter.__await__());
+    yield* inFrame(current_task()!, [[...fs], waiter, timeoutHandle], waiter.__await__());
   } finally {
     timeoutHandle?.cancel();
     for (const f of fs) f.remove_done_callback(onCompletion);

@@ -13,6 +13,7 @@ import type { Trace, TraceValue } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import { finished, mainRanToItsEnd, recorded, tasksCreated } from "./evidence";
 import { atLeast } from "../scenario/versions";
+import type { PythonVersion } from "../scenario/versions";
 import type { Clause, Verdict } from "./clause";
 import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex } from "./gather";
 
@@ -189,6 +190,71 @@ function checkDoneFirst(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+// ---- what a task iterating as_completed holds
+
+/*
+ * as_completed wraps coroutines in tasks that only its state holds (its
+ * set of unfinished members; the program has the coroutines, not the
+ * tasks). Members "stuck0".. wait on a future f nobody else holds once a
+ * task "collector" drops it; "quick" finishes first (while a member runs
+ * or sleeps, its done callback holds the state, as a timeout's timer would:
+ * there is none). The collector's collection, while main is suspended in
+ * the loop, destroys nothing; then it cancels main, which leaves the loop
+ * with CancelledError and catches it. Each stuck task is destroyed later,
+ * reported "Task was destroyed but it is pending!" once, in creation order:
+ * at main's collection or at the end of the run (what still holds the
+ * iterator after the loop is left differs between versions and is not
+ * claimed here: 3.13's driver frame keeps the last `_wait_for_one()`, whose
+ * `self` is the iterator).
+ */
+const holdsMembersArb = (version: PythonVersion) =>
+  fc
+    .record({
+      stuck: fc.integer({ min: 1, max: 2 }),
+      quick: fc.boolean(),
+      at: fc.integer({ min: 0, max: 2 }),
+      twice: fc.boolean(),
+      mode: atLeast(version, "3.13") ? fc.constantFrom<"iter" | "async">("iter", "async") : fc.constant<"iter">("iter"),
+    })
+    .map(({ stuck, quick, at, twice, mode }) => {
+      const coroutines: CoroutineDef[] = [];
+      const on: Awaitable[] = [];
+      for (let i = 0; i < stuck; i++) {
+        coroutines.push({ name: `stuck${i}`, body: [{ op: "await", on: { task: "f" } }] });
+        on.push({ coro: `stuck${i}` });
+      }
+      if (quick) {
+        coroutines.push({ name: "quick", body: [{ op: "sleep", ticks: 1 }, { op: "return", value: 7 }] });
+        on.push({ coro: "quick" });
+      }
+      const gc: Step = { op: "gc" };
+      const collector: Step[] = [{ op: "sleep", ticks: quick ? 2 + at : at }, { op: "drop", handle: "f" }, gc, ...(twice ? [gc] : []), { op: "log", label: "g1" }, { op: "cancel", task: "$main" }];
+      coroutines.push({ name: "collector", body: collector });
+      const step: Step = mode === "iter" ? { op: "as_completed", on } : { op: "as_completed", on, mode };
+      const main: Step[] = [
+        { op: "create_future", future: "f" },
+        { op: "create_task", coro: "collector", task: "c", name: "collector" },
+        catching("CancelledError", [step]),
+        gc,
+        { op: "log", label: "g2" },
+      ];
+      return scenarioOf(main, coroutines);
+    });
+
+function checkHoldsMembers(scenario: Scenario, trace: Trace): Verdict {
+  const marks = ["g1", "g2"].map((label) => eventsOf(trace, "log").find((l) => l.e.label === label)?.i ?? -1);
+  if (marks.includes(-1)) return `the collector or main did not reach its collection (${trace.end.kind})`;
+  if (!eventsOf(trace, "caught").some((c) => c.e.task === "Task-1" && c.e.exc?.type === "CancelledError")) return "main was not cancelled out of the loop over as_completed";
+  const stuck = scenario.coroutines.filter((c) => c.name.startsWith("stuck")).map((c) => eventsOf(trace, "enter").find((x) => x.e.coro === c.name)?.e.task);
+  if (stuck.includes(undefined)) return "a stuck member never started";
+  const heard = eventsOf(trace, "exception_handler").map(({ i, e }) => ({ early: i < marks[0], message: e.message, of: e.of }));
+  const want = stuck.map((task) => ({ early: false, message: "Task was destroyed but it is pending!", of: { task } }));
+  if (!same(heard, want)) {
+    return `the exception handler heard ${show(heard)} (early: at the collection while main iterates), expected ${show(want)}: the tasks as_completed made live while the loop over it waits, and are destroyed, pending, once`;
+  }
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "as_completed.completion_order",
@@ -230,6 +296,19 @@ export const CLAUSES: Clause[] = [
           return asCompletedScenario(ms, m.order, { timeout, mode }, 7);
         }),
     check: ({ scenario, trace }) => checkTimeout(scenario, trace),
+  }),
+  clause({
+    id: "as_completed.holds_its_tasks",
+    statement:
+      "as_completed() holds the tasks it wraps the given coroutines in while the loop over it waits: a member waiting on a future nobody holds survives a collection meanwhile; it is destroyed once everything lets go of it (the iterating task cancelled out of the loop), reported \"Task was destroyed but it is pending!\" once, by a later collection.",
+    source: SOURCE, // CPython: Lib/asyncio/tasks.py, as_completed (`todo = {ensure_future(f) for f in set(fs)}`; 3.13: _AsCompletedIterator._todo)
+    versions: SINCE_3_11,
+    level: "exact",
+    needs: ["as_completed", "as_completed:async", "coro", "create_task", "create_future", "sleep", "return", "try", "cancel", "drop", "gc", "log"],
+    brokenBy: ["mutant:as-completed-holds-nothing"],
+    evidence: [mainRanToItsEnd],
+    scenarios: (version) => holdsMembersArb(version),
+    check: ({ scenario, trace }) => checkHoldsMembers(scenario, trace),
   }),
   clause({
     id: "as_completed.done_members_first",

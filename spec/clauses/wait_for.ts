@@ -176,6 +176,84 @@ function checkHoldsAwaitable(trace: Trace): Verdict {
   return true;
 }
 
+// ---- what wait_for's frame, and an exception leaving it, hold
+
+/*
+ * wait_for(t, 0) cancels t and waits until t has really ended; its frame
+ * holds t (`fut = ensure_future(fut)`) meanwhile. Here t ("inner") swallows
+ * the cancellation and goes on waiting on a future f2 nobody else holds, and
+ * main drops its handles on t, f1 and f2: only the frame of the task
+ * ("outer") suspended in wait_for reaches t. Then main cancels outer; the
+ * CancelledError leaves wait_for's frame, and its traceback keeps that frame,
+ * and so t, for as long as the exception lives: as the cancelled task's
+ * exception (how "cancelled"), or as the __context__ of the exception outer
+ * raises while handling it ("raise"). Caught and dropped ("return"), it
+ * keeps nothing. Three collections (logged g1, g2, g3): after the drops,
+ * after outer ended, after main dropped outer.
+ */
+type FrameEnd = "cancelled" | "raise" | "return";
+const frameKeepsArb = fc
+  .record({ how: fc.constantFrom<FrameEnd>("cancelled", "raise", "return"), twice: fc.boolean(), spin: fc.integer({ min: 0, max: 2 }) })
+  .map(({ how, twice, spin }) => {
+    const gc: Step = { op: "gc" };
+    const main: Step[] = [
+      { op: "create_future", future: "f1" },
+      { op: "create_future", future: "f2" },
+      { op: "create_task", coro: "inner", task: "t", name: "inner" },
+      { op: "sleep", ticks: 0 },
+      { op: "create_task", coro: "outer", task: "a", name: "outer" },
+      { op: "weakref", task: "a", ref: "wa" },
+      // outer cancels inner and waits; inner swallows it and waits on f2.
+      { op: "sleep", ticks: 0 },
+      { op: "sleep", ticks: 0 },
+      ...Array.from({ length: spin }, (): Step => ({ op: "sleep", ticks: 0 })),
+      { op: "drop", handle: "t" },
+      { op: "drop", handle: "f1" },
+      { op: "drop", handle: "f2" },
+      gc,
+      ...(twice ? [gc] : []),
+      { op: "log", label: "g1" },
+      { op: "cancel", task: "a" },
+      { op: "sleep", ticks: 0 },
+      { op: "sleep", ticks: 0 },
+      gc,
+      { op: "log", label: "g2" },
+      { op: "drop", handle: "a" },
+      gc,
+      { op: "inspect_weakref", ref: "wa" },
+      { op: "log", label: "g3" },
+    ];
+    const waitFor: Step = { op: "await", on: { wait_for: { task: "t" }, timeout: 0 } };
+    const handler: Step[] = how === "raise" ? [{ op: "raise", exc: { type: "ValueError", args: ["after"] } }] : [{ op: "return", value: 1 }];
+    const outer: Step[] = how === "cancelled" ? [waitFor] : [{ op: "try", body: [waitFor], except: [{ type: "CancelledError", body: handler }] }];
+    return scenarioOf(main, [
+      { name: "outer", body: outer },
+      { name: "inner", body: [{ op: "try", body: [{ op: "await", on: { task: "f1" } }], except: [{ type: "CancelledError", body: [{ op: "log", label: "swallowed" }] }] }, { op: "await", on: { task: "f2" } }] },
+    ]);
+  });
+
+function checkFrameKeeps(scenario: Scenario, trace: Trace): Verdict {
+  const outer = scenario.coroutines.find((c) => c.name === "outer")!.body[0];
+  const how: FrameEnd = outer.op !== "try" ? "cancelled" : JSON.stringify(outer).includes('"raise"') ? "raise" : "return";
+  if (!eventsOf(trace, "log").some((l) => l.e.label === "swallowed")) return "inner never swallowed wait_for's cancellation";
+  const marks = ["g1", "g2", "g3"].map((label) => eventsOf(trace, "log").find((l) => l.e.label === label)?.i ?? -1);
+  if (marks.includes(-1)) return `main did not reach its three collections (${trace.end.kind})`;
+  const heard = eventsOf(trace, "exception_handler").map(({ i, e }) => ({ stage: marks.findIndex((m) => i < m) + 1, message: e.message, of: e.of }));
+  const destroyed = { message: "Task was destroyed but it is pending!", of: { task: "inner" } };
+  const want =
+    how === "return" ? [{ stage: 2, ...destroyed }]
+    : how === "cancelled" ? [{ stage: 3, ...destroyed }]
+    : [{ stage: 3, ...destroyed }, { stage: 3, message: "Task exception was never retrieved", of: { task: "outer" } }];
+  if (!same(heard, want)) {
+    return `the exception handler heard ${show(heard)} (stage n = at the n-th collection), expected ${show(want)}: ${
+      how === "return" ? "inner lives while outer waits in wait_for, and dies once the caught CancelledError is gone" : "inner lives while outer waits in wait_for and while the exception that left wait_for lives"
+    }`;
+  }
+  const wa = eventsOf(trace, "weakref").map((r) => r.e.alive);
+  if (!same(wa, [false])) return `weak reference wa read ${show(wa)} after main dropped outer`;
+  return true;
+}
+
 // ---- the awaitable cancelled by someone else
 
 /*
@@ -410,6 +488,22 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: () => holdsAwaitableArb,
     check: ({ trace }) => checkHoldsAwaitable(trace),
+  }),
+  clause({
+    id: "wait_for.frame_and_traceback_keep_awaitable",
+    statement:
+      "wait_for(t, 0) holds t in its frame until t has really ended: a task t that swallows the cancellation and waits on a future nobody holds survives collections while the caller waits, and after the caller is cancelled out of wait_for, for as long as that CancelledError lives (the caller's exception, or the __context__ of one it raised while handling it), whose traceback keeps wait_for's frame; once the CancelledError is caught and gone, or the caller is dropped, the next collection destroys t, reported \"Task was destroyed but it is pending!\".",
+    // CPython Lib/asyncio/tasks.py wait_for: `fut = ensure_future(fut)` ... `await _cancel_and_wait(fut)`
+    // (the same in 3.8-3.14); a traceback keeps its frames (https://docs.python.org/3/reference/datamodel.html#traceback-objects).
+    source: SOURCE,
+    versions: SINCE_3_9,
+    note: "3.8's cancelled task keeps no CancelledError (Task._cancelled_exc is 3.9's, with cancel(msg)): there t dies as soon as the caller is cancelled",
+    level: "exact",
+    needs: ["wait_for", "task", "create_task", "create_future", "sleep", "cancel", "raise", "return", "try", "weakref", "inspect_weakref", "drop", "gc", "log"],
+    brokenBy: ["mutant:wait_for-frame-holds-nothing", "mutant:traceback-keeps-no-asyncio-frame"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => frameKeepsArb,
+    check: ({ scenario, trace }) => checkFrameKeeps(scenario, trace),
   }),
   clause({
     id: "wait_for.awaitable_cancelled_elsewhere",
