@@ -42,17 +42,39 @@ function outcome(x: unknown, where: string): string | null {
 /** The deepest nesting of arrays and objects in x, counted without recursion; stops counting past `limit`. */
 export function nestingDepth(x: unknown, limit: number): number {
   let deepest = 0;
-  const stack: Array<[unknown, number]> = [[x, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
+  // Two stacks side by side (a value, its depth) rather than a pair per value: this walk sees
+  // every object of every reply, and the pairs were most of what it allocated.
+  const values: unknown[] = [x];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const d = depths.pop()!;
     if (v === null || typeof v !== "object") continue;
     if (d > deepest) deepest = d;
     if (deepest > limit) return deepest;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === "object") stack.push([child, d + 1]);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (child !== null && typeof child === "object") {
+          values.push(child);
+          depths.push(d + 1);
+        }
+      }
+    } else {
+      for (const child of Object.values(v)) {
+        if (child !== null && typeof child === "object") {
+          values.push(child);
+          depths.push(d + 1);
+        }
+      }
     }
   }
   return deepest;
+}
+
+/** Where event i is, for a message: spelled out only then, not once per event of every good trace. */
+function eventAt(i: number): string {
+  return `trace.events[${i}]`;
 }
 
 /** Why x is not a well-formed trace, or null when it is. */
@@ -65,11 +87,10 @@ export function traceShapeError(x: unknown): string | null {
   if (!Array.isArray(x.events)) return `trace.events is ${describe(x.events)}, not an array`;
   for (let i = 0; i < x.events.length; i++) {
     const e = x.events[i];
-    const where = `trace.events[${i}]`;
-    if (!isObject(e)) return `${where} is ${describe(e)}, not an object`;
-    if (typeof e.ev !== "string") return `${where}.ev is ${describe(e.ev)}, not a string`;
-    if (typeof e.time !== "number" || !Number.isFinite(e.time)) return `${where}.time is ${describe(e.time)}, not a number`;
-    if (e.task !== null && typeof e.task !== "string") return `${where}.task is ${describe(e.task)}, not a task name or null`;
+    if (!isObject(e)) return `${eventAt(i)} is ${describe(e)}, not an object`;
+    if (typeof e.ev !== "string") return `${eventAt(i)}.ev is ${describe(e.ev)}, not a string`;
+    if (typeof e.time !== "number" || !Number.isFinite(e.time)) return `${eventAt(i)}.time is ${describe(e.time)}, not a number`;
+    if (e.task !== null && typeof e.task !== "string") return `${eventAt(i)}.task is ${describe(e.task)}, not a task name or null`;
   }
   const end = runEnd(x.end, "trace.end");
   if (end !== null) return end;
