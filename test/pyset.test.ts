@@ -116,7 +116,7 @@ function runOnPySet(seq: Sequence): Observation[] {
         s.clear();
         break;
       case "iter":
-        out.push(s.toArray().map((k) => k.n));
+        out.push([...s].map((k) => k.n));
         break;
     }
   }
@@ -223,7 +223,7 @@ describe("PySet basics", () => {
   it("remove raises KeyError; discard does not; size follows", () => {
     const a = k(1);
     const s = new PySet([a]);
-    expect(s.toArray()).toEqual([a]);
+    expect([...s]).toEqual([a]);
     expect(s.size).toBe(1);
     expect(s.discard(k(1))).toBe(false); // identity, not hash
     s.remove(a);

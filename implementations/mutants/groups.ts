@@ -31,6 +31,7 @@ import type { PySet } from "../reference/pyset";
 import { AsyncioTaskGroup } from "../reference/taskgroups";
 import { current_task } from "../reference/tasks";
 import type { Task } from "../reference/tasks";
+import type { Future } from "../reference/futures";
 import type { Mutant } from "./mutant";
 
 const GROUP_MESSAGE = "unhandled errors in a TaskGroup";
@@ -46,6 +47,7 @@ interface GroupInternals extends PyTaskGroup {
   parentTask: Task | null;
   tasks: PySet<Task>;
   errors: PyBaseException[] | null;
+  baseError: PyBaseException | null;
   /** Cancel every child not yet done (sets `aborting`). */
   abort(): void;
   /** A child's done callback. */
@@ -192,6 +194,180 @@ class CancelledChildAbortsGroup extends ReferenceGroup {
   }
 }
 
+const isBaseError = (e: PyBaseException | null): e is PyBaseException =>
+  e !== null && (isinstance(e, "KeyboardInterrupt") || isinstance(e, "SystemExit"));
+
+/** Of several KeyboardInterrupt / SystemExit, the group keeps the last to reach it instead of the first. */
+class LastBaseErrorGroup extends ReferenceGroup {
+  *__aexit__(exc: PyBaseException | null): Coroutine<boolean | undefined | null> {
+    if (isBaseError(exc)) this.baseError = exc;
+    return yield* super.__aexit__(exc);
+  }
+  taskDone(task: Task): void {
+    super.taskDone(task);
+    const exc = task.cancelled() ? null : task.exception();
+    if (isBaseError(exc)) this.baseError = exc;
+  }
+}
+
+/** Every refusal of create_task gives the other reason: "is finished" and "is shutting down" swapped. */
+class RefusalReasonSwappedGroup extends ReferenceGroup {
+  create_task(coro: Coroutine, name: string | null = null): PyTask {
+    try {
+      return super.create_task(coro, name);
+    } catch (e) {
+      if (e instanceof PyBaseException && isinstance(e, "RuntimeError") && typeof e.args[0] === "string") {
+        const m = e.args[0];
+        const swapped = m.endsWith(" is finished") ? m.replace(/is finished$/, "is shutting down") : m.replace(/is shutting down$/, "is finished");
+        throw RuntimeError(swapped);
+      }
+      throw e;
+    }
+  }
+}
+
+/**
+ * Every cancellation of the wait at the block's end cancels the children
+ * again, not only the first. (The wait is the reference's private
+ * onCompletedFut: each new one gets a cancel() that first re-cancels the
+ * children when the group is already shutting down.)
+ */
+class AbortsAgainGroup extends ReferenceGroup {
+  constructor() {
+    super();
+    let fut: Future | null = null;
+    Object.defineProperty(this, "onCompletedFut", {
+      get: () => fut,
+      set: (f: Future | null) => {
+        fut = f;
+        if (f === null) return;
+        const cancel = f.cancel.bind(f);
+        f.cancel = (msg?: string | null): boolean => {
+          if (this.aborting) for (const t of this.tasks) if (!t.done()) t.cancel();
+          return cancel(msg);
+        };
+      },
+    });
+  }
+}
+
+/** The last child's end wakes the wait at the block's end even when that wait was cancelled already (InvalidStateError in the callback). */
+class WakesCancelledWaitGroup extends ReferenceGroup {
+  taskDone(task: Task): void {
+    const fut = (this as unknown as { onCompletedFut: Future | null }).onCompletedFut;
+    if (fut !== null && fut.done() && this.tasks.size === 1 && [...this.tasks].includes(task)) {
+      this.tasks.discard(task);
+      fut.set_result(true); // raises InvalidStateError: the rest of the callback is skipped, as it would be in CPython
+    }
+    super.taskDone(task);
+  }
+}
+
+/** What a FlawedSet gets wrong about CPython's set (Objects/setobject.c; all unset: pyset.ts's behaviour). */
+interface SetFlaws {
+  /** An add never takes over a dummy slot left by a discard: it takes the unused slot its search ends on. */
+  noDummyReuse?: boolean;
+  /** No linear probing: every step of a search is the perturbed jump (LINEAR_PROBES = 0). */
+  noLinearProbes?: boolean;
+  /** The table grows only once it is two thirds full of active keys (dummies not counted, fill*3 >= size*2). */
+  lateResize?: boolean;
+}
+
+/**
+ * A transcription of pyset.ts's PySet (add, discard, iteration: what a
+ * TaskGroup uses) in which each flaw breaks one rule of CPython's table.
+ */
+class FlawedSet<T extends { pyHash: number | null }> {
+  private keys: Array<T | "dummy" | null> = new Array(8).fill(null);
+  private mask = 7;
+  private fill = 0;
+  private used = 0;
+  constructor(private readonly flaws: SetFlaws) {}
+
+  get size(): number {
+    return this.used;
+  }
+
+  private *probe(hash: number): Generator<number, never> {
+    const size = this.mask + 1;
+    const linearProbes = this.flaws.noLinearProbes ? 0 : 9;
+    let perturb = hash;
+    let i = hash % size;
+    for (;;) {
+      const linear = i + linearProbes <= this.mask ? linearProbes : 0;
+      for (let j = 0; j <= linear; j++) yield i + j;
+      perturb = Math.floor(perturb / 32);
+      i = (i * 5 + 1 + (perturb % size)) % size;
+    }
+  }
+
+  add(key: T): void {
+    let freeslot = -1;
+    for (const i of this.probe(key.pyHash ?? 0)) {
+      const k = this.keys[i];
+      if (k === key) return;
+      if (k === "dummy") {
+        if (!this.flaws.noDummyReuse) freeslot = i;
+      } else if (k === null) {
+        this.used++;
+        if (freeslot >= 0) {
+          this.keys[freeslot] = key;
+          return;
+        }
+        this.keys[i] = key;
+        this.fill++;
+        const full = this.flaws.lateResize ? this.used * 3 >= (this.mask + 1) * 2 : this.fill * 5 >= this.mask * 3;
+        if (full) this.resize(this.used * 4);
+        return;
+      }
+    }
+  }
+
+  discard(key: T): boolean {
+    for (const i of this.probe(key.pyHash ?? 0)) {
+      const k = this.keys[i];
+      if (k === null) return false;
+      if (k === key) {
+        this.keys[i] = "dummy";
+        this.used--;
+        return true;
+      }
+    }
+    return false; // (the probe sequence is endless: not reached)
+  }
+
+  *[Symbol.iterator](): Generator<T> {
+    for (const k of this.keys) if (k !== null && k !== "dummy") yield k;
+  }
+
+  private resize(minused: number): void {
+    let size = 8;
+    while (size <= minused) size *= 2;
+    const old = this.keys;
+    this.keys = new Array(size).fill(null);
+    this.mask = size - 1;
+    this.fill = this.used;
+    for (const k of old) {
+      if (k === null || k === "dummy") continue;
+      for (const i of this.probe(k.pyHash ?? 0)) {
+        if (this.keys[i] === null) {
+          this.keys[i] = k;
+          break;
+        }
+      }
+    }
+  }
+}
+
+/** A TaskGroup whose set of tasks is a FlawedSet. */
+function flawedSetGroup(flaws: SetFlaws): () => PyTaskGroup {
+  return () => {
+    const g = new ReferenceGroup();
+    (g as unknown as { tasks: unknown }).tasks = new FlawedSet<Task>(flaws);
+    return g;
+  };
+}
+
 /** The reference on a loop whose profile has TaskGroup's gh-116720 flags set to `on`. */
 function withGroupFlags(v: PythonVersion, name: string, on: boolean): AsyncioImplementation {
   class FlaggedLoop extends EventLoop {
@@ -275,6 +451,53 @@ const GROUP_MUTANTS: Mutant[] = [
     description: "TaskGroup uncancels its parent after waiting and re-cancels a parent cancelled from outside, as 3.13 does (gh-116720 backported)",
     make: (v) => withGroupFlags(v, "tg-uncancel-after-wait", true),
   },
+  {
+    name: "tg-last-base-error",
+    description: "of several KeyboardInterrupt / SystemExit reaching a TaskGroup, the group re-raises the last instead of the first",
+    make: (v) => withGroup(v, "tg-last-base-error", () => new LastBaseErrorGroup()),
+  },
+  {
+    name: "tg-refusal-reason-swapped",
+    description: "TaskGroup.create_task refused says \"is shutting down\" of a finished group and \"is finished\" of one shutting down",
+    make: (v) => withGroup(v, "tg-refusal-reason-swapped", () => new RefusalReasonSwappedGroup()),
+  },
+  {
+    name: "tg-aborts-again",
+    description: "a TaskGroup cancels its tasks again each time the task running the block is cancelled while it waits for them, not only the first time",
+    make: (v) => withGroup(v, "tg-aborts-again", () => new AbortsAgainGroup()),
+  },
+  {
+    name: "tg-wakes-cancelled-wait",
+    description: "the last task of a TaskGroup to end sets the result of the group's wait even when that wait was cancelled in the same iteration (InvalidStateError reaches the exception handler)",
+    make: (v) => withGroup(v, "tg-wakes-cancelled-wait", () => new WakesCancelledWaitGroup()),
+  },
+  {
+    name: "tg-done-child-fast-path-flipped",
+    description: "TaskGroup.create_task settles a child already done at creation on the spot on 3.11 and 3.14, and through its done callback on 3.12 / 3.13 (gh-104144's fast path flipped)",
+    make: (v) => {
+      class FlippedLoop extends EventLoop {
+        constructor(profile: Profile, factory: TaskFactory) {
+          super({ ...profile, taskGroupDoneTaskFastPath: !profile.taskGroupDoneTaskFastPath }, factory);
+        }
+      }
+      return { ...makeReference(v, { loopClass: FlippedLoop }), id: `mutant:tg-done-child-fast-path-flipped@${v}` };
+    },
+  },
+  {
+    name: "pyset-no-dummy-reuse",
+    description: "a TaskGroup's set of tasks never reuses the slot a finished task left (CPython's set puts a new key into the last dummy slot its search passed)",
+    make: (v) => withGroup(v, "pyset-no-dummy-reuse", flawedSetGroup({ noDummyReuse: true })),
+  },
+  {
+    name: "pyset-no-linear-probes",
+    description: "a TaskGroup's set of tasks probes without CPython's linear probing (LINEAR_PROBES = 0): every collision jumps",
+    make: (v) => withGroup(v, "pyset-no-linear-probes", flawedSetGroup({ noLinearProbes: true })),
+  },
+  {
+    name: "pyset-late-resize",
+    description: "a TaskGroup's set of tasks grows when two thirds of its slots hold tasks, not when active and dummy slots reach three fifths",
+    make: (v) => withGroup(v, "pyset-late-resize", flawedSetGroup({ lateResize: true })),
+  },
 ];
 
 // ---------------------------------------------------------------- timeout / timeout_at
@@ -285,6 +508,8 @@ interface TimeoutFlaws {
   raisesCancelled?: boolean;
   /** Any CancelledError leaving the block becomes TimeoutError, whoever cancelled (no counting, expired or not). */
   convertsForeign?: boolean;
+  /** Whatever exception leaves an expired block (not only its CancelledError) becomes TimeoutError. */
+  convertsAnyException?: boolean;
   /** reschedule() does nothing. */
   rescheduleIgnored?: boolean;
   /** reschedule() of a finished or expired timeout just sets when() instead of raising RuntimeError. */
@@ -386,6 +611,7 @@ class MutantTimeout implements PyTimeout {
     const task = this.task!;
     const left = this.flaws.noUncancel ? task.cancelling() - 1 : task.uncancel();
     if (this.flaws.convertsForeign && cancelled) throw this.timeoutError(exc!);
+    if (this.flaws.convertsAnyException && left <= this.cancellingOnEntry && exc !== null) throw this.timeoutError(exc);
     if (left <= this.cancellingOnEntry && cancelled) {
       if (this.flaws.raisesCancelled) throw exc!;
       throw this.timeoutError(exc!);
@@ -453,6 +679,11 @@ const TIMEOUT_MUTANTS: Mutant[] = [
     "timeout-timer-outlives-block",
     "a timeout block that ends in time leaves its timer running: the task is cancelled at the deadline anyway",
     { timerOutlivesBlock: true },
+  ),
+  timeoutMutant(
+    "timeout-converts-any-exception",
+    "an expired timeout turns whatever exception leaves its block into TimeoutError, not only the CancelledError it caused",
+    { convertsAnyException: true },
   ),
   timeoutMutant(
     "timeout-no-uncancel",

