@@ -153,6 +153,29 @@ class StopsOnInterruptLoop extends EventLoop {
   }
 }
 
+/**
+ * run_until_complete leaves its done callback on the future when the run is
+ * interrupted (no finally): the callback, still on the main task, stops the
+ * shutdown's run when main ends.
+ */
+class KeepsCallbackLoop extends EventLoop {
+  run_until_complete(future: PyFuture): unknown {
+    const fut = future as Future;
+    const stopWhenDone = (f: Future) => {
+      if (!f.cancelled()) {
+        const exc = f.exception();
+        if (isinstance(exc, "KeyboardInterrupt") || isinstance(exc, "SystemExit")) return;
+      }
+      this.stop();
+    };
+    fut.add_done_callback(stopWhenDone);
+    this.run_forever();
+    fut.remove_done_callback(stopWhenDone);
+    if (!fut.done()) throw pyexc("RuntimeError", "Event loop stopped before Future completed.");
+    return fut.result();
+  }
+}
+
 /** call_at(when) treats `when` as a delay from now. */
 class CallAtRelativeLoop extends EventLoop {
   call_at(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
@@ -283,6 +306,7 @@ const mutants: Mutant[] = [
   withLoop("rebuild-at-half", "the loop rebuilds its timer heap when exactly half of its (more than 100) timers are cancelled", RebuildAtHalfLoop),
   withLoop("cancel-counted-twice", "a timer cancelled twice counts twice towards the loop's heap rebuild", CancelCountedTwiceLoop),
   withLoop("cancel-counts-ran-timers", "cancelling a timer that already ran counts towards the loop's heap rebuild", CountsRanTimersLoop),
+  withLoop("run-until-complete-keeps-callback", "run_until_complete leaves its done callback on the main task when a KeyboardInterrupt or SystemExit interrupts it: main's end stops the shutdown's run", KeepsCallbackLoop),
   withLoop("stop-on-interrupted-main", "run_until_complete's done callback stops the loop even when the main task ended with KeyboardInterrupt or SystemExit", StopsOnInterruptLoop),
   withImpl("sleep-wakes-cancelled", "asyncio.sleep's timer sets its future's result even when the future was cancelled meanwhile (InvalidStateError in the callback)", () => ({
     sleep: (delay, result) =>

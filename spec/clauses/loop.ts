@@ -909,6 +909,59 @@ const staleStop = clause({
   },
 });
 
+/**
+ * main starts t1, which sleeps a little and raises KeyboardInterrupt or
+ * SystemExit, and one or two catchers, which sleep long inside a try whose
+ * except CancelledError logs, sleeps m ticks (1..3) and logs again; main
+ * sleeps past them all. The interruption leaves main and the catchers
+ * pending; the shutdown cancels them, and each catcher takes m more ticks.
+ */
+const interruptedRunArb = fc
+  .record({
+    boom: fc.constantFrom("KeyboardInterrupt" as const, "SystemExit" as const),
+    after: fc.nat(2),
+    catchers: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }),
+  })
+  .map(({ boom, after, catchers }) => {
+    const main: Step[] = [{ op: "create_task", coro: "boom", task: "t1" }];
+    const coros: CoroutineDef[] = [{ name: "boom", body: [sleep(after), { op: "raise", exc: { type: boom } }] }];
+    catchers.forEach((m, i) => {
+      const c = `catcher${i + 1}`;
+      main.push({ op: "create_task", coro: c, task: `t${i + 2}` });
+      const handler: Step[] = [log(`${c}:cancelled`), ...Array.from({ length: m }, () => sleep(1)), log(`${c}:done`)];
+      coros.push({ name: c, body: [{ op: "try", body: [sleep(20)], except: [{ type: "CancelledError", body: handler }] }] });
+    });
+    main.push(sleep(30));
+    return build(main, [], coros);
+  });
+
+const interruptRemovesCallback = clause({
+  id: "loop.run_until_complete.interrupt_removes_callback",
+  statement:
+    "When a KeyboardInterrupt or SystemExit from another task interrupts run_until_complete(main) while main is still pending, " +
+    "run_until_complete takes its done callback off main on the way out: the shutdown's run (cancelling main and the tasks left) " +
+    "is not stopped when main ends, and completes once every task left has ended, however many iterations they take.",
+  // CPython Lib/asyncio/base_events.py run_until_complete: future.remove_done_callback(_run_until_complete_cb) in a finally.
+  source: { url: DOCS.loop + "#asyncio.loop.run_until_complete", section: "Running and stopping the loop" },
+  versions: ALL_VERSIONS,
+  level: "exact",
+  needs: ["create_task", "log", "raise", "sleep", "try"],
+  brokenBy: ["mutant:run-until-complete-keeps-callback"],
+  evidence: [finished()],
+  scenarios: () => interruptedRunArb,
+  check({ scenario, trace }) {
+    if (trace.end.kind !== "interrupted") return `the run ended ${show(trace.end)}, not interrupted by a KeyboardInterrupt or SystemExit`;
+    if (trace.shutdown === undefined) return "tasks were left pending, but the trace records no shutdown";
+    if (!same(trace.shutdown, { kind: "complete" })) return `the shutdown ended ${show(trace.shutdown)}, not complete`;
+    const shutdownAt = trace.events.findIndex((e) => e.ev === "shutdown");
+    for (const c of scenario.coroutines.filter((x) => x.name.startsWith("catcher"))) {
+      const done = trace.events.findIndex((e) => e.ev === "log" && (e as { label?: string }).label === `${c.name}:done`);
+      if (done === -1 || done < shutdownAt) return `${c.name} did not finish its cleanup during the shutdown (its last log is ${done === -1 ? "missing" : `event ${done}`})`;
+    }
+    return true;
+  },
+});
+
 // ---------------------------------------------------------------- a sleep cancelled as its timer is due
 
 /**
@@ -970,5 +1023,6 @@ export const CLAUSES: Clause[] = [
   handleCancel,
   dueTogether,
   staleStop,
+  interruptRemovesCallback,
   sleepCancelledWhenDue,
 ];
