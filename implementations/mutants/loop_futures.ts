@@ -130,6 +130,19 @@ class CancelCountedTwiceLoop extends EventLoop {
   }
 }
 
+/**
+ * A rebuild marks every timer it keeps as no longer scheduled, as it marks
+ * the cancelled ones it drops: cancelling a survivor later does not count
+ * towards the next rebuild.
+ */
+class RebuildUnschedulesLoop extends EventLoop {
+  protected rebuildsTimerHeap(count: number, cancelled: number): boolean {
+    const rebuilds = super.rebuildsTimerHeap(count, cancelled);
+    if (rebuilds) for (const h of timerHeap(this)) h.scheduled = false;
+    return rebuilds;
+  }
+}
+
 /** Cancelling a timer counts it as cancelled even when it already left the heap (it ran). */
 class CountsRanTimersLoop extends EventLoop {
   timerHandleCancelled(): void {
@@ -307,6 +320,7 @@ const mutants: Mutant[] = [
   withLoop("cancel-counted-twice", "a timer cancelled twice counts twice towards the loop's heap rebuild", CancelCountedTwiceLoop),
   withLoop("cancel-counts-ran-timers", "cancelling a timer that already ran counts towards the loop's heap rebuild", CountsRanTimersLoop),
   withLoop("run-until-complete-keeps-callback", "run_until_complete leaves its done callback on the main task when a KeyboardInterrupt or SystemExit interrupts it: main's end stops the shutdown's run", KeepsCallbackLoop),
+  withLoop("rebuild-unschedules-survivors", "a timer heap rebuild marks the timers it keeps as unscheduled: cancelling one later does not count towards the next rebuild", RebuildUnschedulesLoop),
   withLoop("stop-on-interrupted-main", "run_until_complete's done callback stops the loop even when the main task ended with KeyboardInterrupt or SystemExit", StopsOnInterruptLoop),
   withImpl("sleep-wakes-cancelled", "asyncio.sleep's timer sets its future's result even when the future was cancelled meanwhile (InvalidStateError in the callback)", () => ({
     sleep: (delay, result) =>

@@ -683,6 +683,60 @@ const equalDeadlines = clause({
   check: checkHeapOrder,
 });
 
+/**
+ * Two rebuilds, the second counting timers that survived the first: main
+ * registers 120-140 timers due at t=4 or t=5, cancels 60% of them and sleeps
+ * one tick (the first iteration rebuilds the heap); then it registers 60-80
+ * more (due at t=5 or t=6) and cancels some of the first batch's survivors
+ * and some of the new timers, together just over half of the heap, and sleeps
+ * past them all. A survivor of a rebuild is still in the heap, so cancelling
+ * it counts towards the next one: without those counts the second rebuild
+ * would not come, and equal deadlines would run in another order.
+ */
+const doubleRebuildArb = fc
+  .record({
+    first: fc.integer({ min: 120, max: 140 }),
+    second: fc.integer({ min: 60, max: 80 }),
+    old: fc.integer({ min: 10, max: 40 }),
+    over: fc.nat(3),
+    delays: fc.array(fc.integer({ min: 4, max: 5 }), { minLength: 220, maxLength: 220 }),
+    seed: fc.array(fc.nat(), { minLength: 220, maxLength: 220 }),
+  })
+  .map(({ first, second, old, over, delays, seed }) => {
+    const main: Step[] = [];
+    const callbacks: CallbackDef[] = [];
+    const register = (k: number) => {
+      main.push({ op: "call_later", delay: delays[k], callback: `e${k}`, handle: `h${k}` });
+      callbacks.push({ name: `e${k}`, body: [] });
+    };
+    const shuffled = (ks: number[]) => {
+      for (let i = ks.length - 1; i > 0; i--) {
+        const j = seed[i] % (i + 1);
+        [ks[i], ks[j]] = [ks[j], ks[i]];
+      }
+      return ks;
+    };
+    const cancel = (k: number) => main.push({ op: "cancel_handle", handle: `h${k}` });
+    const batch1 = Array.from({ length: first }, (_, k) => k);
+    batch1.forEach(register);
+    const order1 = shuffled([...batch1]);
+    const c1 = Math.floor(first * 0.6);
+    order1.slice(0, c1).forEach(cancel);
+    main.push(sleep(1));
+    const survivors = order1.slice(c1);
+    const batch2 = Array.from({ length: second }, (_, k) => first + k);
+    batch2.forEach(register);
+    // The heap now holds the survivors, the new timers and main's next sleep timer.
+    const heap = survivors.length + second + 1;
+    const want = Math.floor(heap / 2) + 1 + over;
+    const x = Math.min(old, survivors.length, want);
+    const y = Math.min(second, want - x);
+    survivors.slice(0, x).forEach(cancel);
+    shuffled([...batch2]).slice(0, y).forEach(cancel);
+    main.push(sleep(10));
+    return build(main, callbacks);
+  });
+
 const heapRebuild = clause({
   id: "loop.call_at.cancelled_rebuild",
   statement:
@@ -693,7 +747,7 @@ const heapRebuild = clause({
   versions: ALL_VERSIONS,
   level: "exact",
   needs: ["call_at", "call_later", "cancel_handle", "sleep"],
-  brokenBy: ["mutant:no-heap-rebuild", "mutant:fifo-ties", "mutant:rebuild-at-100", "mutant:rebuild-at-half", "mutant:cancel-counted-twice", "mutant:cancel-counts-ran-timers"],
+  brokenBy: ["mutant:no-heap-rebuild", "mutant:fifo-ties", "mutant:rebuild-at-100", "mutant:rebuild-at-half", "mutant:cancel-counted-twice", "mutant:cancel-counts-ran-timers", "mutant:rebuild-unschedules-survivors"],
   evidence: [finished()],
   virtualTimeOnly: "more than 100 timers due in the same few ticks: on a real clock even asyncio's own loop runs them out of heap order now and then (flaky), so there the clause would check the clock, not the loop",
   scenarios: () =>
@@ -701,6 +755,7 @@ const heapRebuild = clause({
       { weight: 1, arbitrary: heapScenarioArb({ many: true }) },
       { weight: 1, arbitrary: staleRebuildArb },
       { weight: 2, arbitrary: thresholdRebuildArb },
+      { weight: 1, arbitrary: doubleRebuildArb },
     ),
   check: checkHeapOrder,
 });
