@@ -863,6 +863,23 @@ const asCompletedHoldsNothing = mutant(
   }),
 );
 
+/**
+ * wait's and wait_for's timer callback (`_release_waiter`) without its
+ * `if not waiter.done()`: the loop runs, in place of a timer callback named
+ * releaseWaiter, one that sets the waiter's result unconditionally.
+ */
+class UnguardedReleaseLoop extends EventLoop {
+  call_at(when: number, callback: (...args: any[]) => void, ...args: unknown[]) {
+    const unguarded = (waiter: Future): void => waiter.set_result(null);
+    return super.call_at(when, callback.name === "releaseWaiter" ? unguarded : callback, ...args);
+  }
+}
+const timerReleasesDoneWaiter: Mutant = {
+  name: "timer-releases-done-waiter",
+  description: "the timeout timer of wait and wait_for sets its waiter's result even when the waiter is already done (cancelled with the waiting task in the same iteration): InvalidStateError in the callback",
+  make: (v) => ({ ...makeReference(v, { loopClass: UnguardedReleaseLoop }), id: `mutant:timer-releases-done-waiter@${v}` }),
+};
+
 /** ensure_future as if it wrapped every awaitable, tasks included, in a new task. */
 const ensureFutureWrapsTasks = mutant(
   "ensure-future-wraps-tasks",
@@ -927,6 +944,7 @@ export const MUTANTS: Mutant[] = [
   asCompletedDoneInArgumentOrder,
   asCompletedAsyncNewFutures,
   asCompletedHoldsNothing,
+  timerReleasesDoneWaiter,
 ];
 
 

@@ -69,6 +69,7 @@ function* waitOn(
   holding(onCompletion, waiter, timeoutHandle);
   for (const f of fs) f.add_done_callback(onCompletion);
   try {
+    // Stryker disable next-line ArrayDeclaration: equivalent in the scenario language, whose wait step holds the same futures on the driver's frame and in an exception leaving it (interpreter keptOnError); the waiter is the task's fut_waiter while it waits and a plain future nobody reports on; the timer is held by the loop's heap until it fires or is cancelled
     yield* inFrame(current_task()!, [[...fs], waiter, timeoutHandle], waiter.__await__());
   } finally {
     timeoutHandle?.cancel();

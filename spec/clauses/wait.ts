@@ -16,7 +16,7 @@ import { canonicalJson } from "../scenario/trace";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
-import { awaitedBy, catching, childCoro, enterOf, eventsOf, isCancelled, outcomeOf, scenarioOf, show, shutdownIndex, valueError } from "./gather";
+import { awaitedBy, catching, childCoro, enterOf, eventsOf, exitOf, isCancelled, outcomeOf, scenarioOf, show, shutdownIndex, valueError } from "./gather";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.wait", section: "Waiting Primitives" };
 
@@ -285,7 +285,66 @@ function checkRetrieval(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+// ---- cancelled at the instant the timeout expires
+
+/*
+ * A task waits in wait(members, timeout=T); a call_later(T) callback,
+ * scheduled before the wait's timer and so run first in the same loop
+ * iteration, cancels it. The cancellation wins: the await raises
+ * CancelledError at t=T; the wait's timer, running next, finds its waiter
+ * already done (cancelled) and leaves it alone: nothing reaches the
+ * exception handler.
+ */
+export const cancelledAtTimeoutArb = (on: "wait" | "wait_for") =>
+  fc
+    .record({ timeout: fc.integer({ min: 1, max: 3 }), n: fc.integer({ min: 1, max: 2 }), swallow: fc.boolean(), at: fc.boolean(), returnWhen: fc.constantFrom<ReturnWhen | undefined>(undefined, "FIRST_COMPLETED", "FIRST_EXCEPTION") })
+    .map(({ timeout, n, swallow, at, returnWhen }) => {
+      const futures = Array.from({ length: on === "wait" ? n : 1 }, (_, i) => `f${i}`);
+      const aw: Awaitable =
+        on === "wait_for" ? { wait_for: { task: "f0" }, timeout }
+        : returnWhen === undefined ? { wait: futures.map((task) => ({ task })), timeout }
+        : { wait: futures.map((task) => ({ task })), timeout, return_when: returnWhen };
+      const main: Step[] = [
+        ...futures.map((future): Step => ({ op: "create_future", future })),
+        at ? { op: "call_at", when: timeout, callback: "stop" } : { op: "call_later", delay: timeout, callback: "stop" },
+        { op: "create_task", coro: "waiting", task: "w", name: "waiting" },
+        { op: "sleep", ticks: timeout + 1 },
+      ];
+      const handler = swallow ? { type: "CancelledError" as const, body: [{ op: "log", label: "cancelled" } as Step] } : { type: "CancelledError" as const, body: [{ op: "log", label: "cancelled" } as Step], reraise: true };
+      return scenarioOf(main, [{ name: "waiting", body: [{ op: "try", body: [{ op: "await", on: aw }], except: [handler] }] }], [{ name: "stop", body: [{ op: "cancel", task: "w" }] }]);
+    });
+
+export function checkCancelledAtTimeout(scenario: Scenario, trace: Trace, on: "wait" | "wait_for"): Verdict {
+  const body = JSON.stringify(scenario.coroutines.find((c) => c.name === "waiting")?.body ?? []);
+  const timeout = Number(/"timeout":(\d+)/.exec(body)?.[1]);
+  const reraises = body.includes('"reraise":true');
+  const heard = eventsOf(trace, "exception_handler");
+  if (heard.length > 0) return `the exception handler heard ${show(heard[0].e)}: the timer touched a waiter the cancellation had already finished`;
+  const aw = awaitedBy(trace, "waiting", on)[0];
+  if (!aw) return `the waiting task's await of ${on} never finished (${trace.end.kind})`;
+  if (!isCancelled(aw.e)) return `${on} gave ${show(outcomeOf(aw.e))} when its task was cancelled at the instant its timeout expired, not CancelledError`;
+  const cb = eventsOf(trace, "callback")[0];
+  if (!cb || cb.e.callback !== "stop" || aw.e.time !== cb.e.time) return `${on} raised at t=${aw.e.time}, not when it was cancelled (t=${cb?.e.time})`;
+  if (aw.e.time !== timeout) return `the task was cancelled at t=${aw.e.time}, not at the instant its timeout expired (t=${timeout})`;
+  const x = exitOf(trace, "waiting");
+  if (!x || isCancelled(x.e) !== reraises) return `the waiting task ended with ${show(x ? outcomeOf(x.e) : null)}, though it ${reraises ? "re-raised" : "swallowed"} the CancelledError`;
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
+  clause({
+    id: "wait.cancelled_as_timeout_expires",
+    statement:
+      "A task cancelled in the loop iteration in which its wait()'s timeout expires, by a callback that runs before the wait's timer, gets CancelledError from the wait (not (done, pending)); the timer then finds the wait already over and does nothing: the exception handler hears nothing.",
+    source: SOURCE, // CPython Lib/asyncio/tasks.py: _release_waiter checks `if not waiter.done()`
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait", "create_task", "create_future", "call_later", "call_at", "cancel", "sleep", "try", "log"],
+    brokenBy: ["mutant:timer-releases-done-waiter"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => cancelledAtTimeoutArb("wait"),
+    check: ({ scenario, trace }) => checkCancelledAtTimeout(scenario, trace, "wait"),
+  }),
   clause({
     id: "wait.all_completed",
     statement: "wait() with return_when=ALL_COMPLETED (the default) returns (done, pending) when every awaitable is done, with all of them in done; it raises none of their exceptions.",

@@ -16,6 +16,7 @@ import type { PythonVersion } from "../scenario/versions";
 import { ALL_VERSIONS, DOCS, clause, SINCE_3_9, SINCE_3_11 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
+import { cancelledAtTimeoutArb, checkCancelledAtTimeout } from "./wait";
 import { awaitedBy, catching, enterOf, eventsOf, exitOf, isCancelled, outcomeOf, same, scenarioOf, show, valueError } from "./gather";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.wait_for", section: "Timeouts" };
@@ -504,6 +505,19 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: () => frameKeepsArb,
     check: ({ scenario, trace }) => checkFrameKeeps(scenario, trace),
+  }),
+  clause({
+    id: "wait_for.cancelled_as_timeout_expires",
+    statement:
+      "A task cancelled in the loop iteration in which its wait_for()'s timeout expires, by a callback that runs before wait_for's timer, gets CancelledError, not TimeoutError; the timer then finds the wait already over and does nothing: the exception handler hears nothing.",
+    source: SOURCE, // CPython Lib/asyncio/tasks.py: 3.11's _release_waiter checks `if not waiter.done()`; 3.12+'s Timeout leaves a CancelledError it did not cause alone
+    versions: ALL_VERSIONS,
+    level: "exact",
+    needs: ["wait_for", "create_task", "create_future", "call_later", "call_at", "cancel", "sleep", "try", "log"],
+    brokenBy: ["mutant:timer-releases-done-waiter"],
+    evidence: [mainRanToItsEnd],
+    scenarios: () => cancelledAtTimeoutArb("wait_for"),
+    check: ({ scenario, trace }) => checkCancelledAtTimeout(scenario, trace, "wait_for"),
   }),
   clause({
     id: "wait_for.awaitable_cancelled_elsewhere",
