@@ -29,7 +29,7 @@ import type { TaskFactory } from "../reference/loop";
 import { get_running_loop } from "../reference/loop";
 import type { PySet } from "../reference/pyset";
 import { AsyncioTaskGroup } from "../reference/taskgroups";
-import { current_task } from "../reference/tasks";
+import { Task as ReferenceTask, current_task } from "../reference/tasks";
 import type { Task } from "../reference/tasks";
 import type { Future } from "../reference/futures";
 import type { Mutant } from "./mutant";
@@ -500,6 +500,32 @@ const GROUP_MUTANTS: Mutant[] = [
   },
 ];
 
+// ---------------------------------------------------------------- cancellation (spec/clauses/cancellation.ts)
+
+/** A task's CancelledError for a cancel() without a message is CancelledError(None), not CancelledError(). */
+class NoneArgTask extends ReferenceTask {
+  makeCancelledError(): PyBaseException {
+    const own = this as unknown as { cancelledExc: PyBaseException | null; cancelMessage: string | null };
+    if (own.cancelledExc === null && own.cancelMessage === null) return new PyBaseException("CancelledError", [null]);
+    return super.makeCancelledError();
+  }
+}
+
+const CANCELLATION_MUTANTS: Mutant[] = [
+  {
+    name: "cancelled-error-none-arg",
+    description: "a task cancelled without a message raises CancelledError(None) instead of CancelledError() with no arguments",
+    make: (v) => {
+      class NoneArgLoop extends EventLoop {
+        constructor(profile: Profile, _factory: TaskFactory) {
+          super(profile, (loop, coro, name) => new NoneArgTask(coro as Coroutine, loop, name));
+        }
+      }
+      return { ...makeReference(v, { loopClass: NoneArgLoop }), id: `mutant:cancelled-error-none-arg@${v}` };
+    },
+  },
+];
+
 // ---------------------------------------------------------------- timeout / timeout_at
 
 /** What a MutantTimeout gets wrong (all false: the reference's behaviour). */
@@ -692,4 +718,4 @@ const TIMEOUT_MUTANTS: Mutant[] = [
   ),
 ];
 
-export const MUTANTS: Mutant[] = [...GROUP_MUTANTS, ...TIMEOUT_MUTANTS];
+export const MUTANTS: Mutant[] = [...GROUP_MUTANTS, ...TIMEOUT_MUTANTS, ...CANCELLATION_MUTANTS];

@@ -95,6 +95,9 @@ export class Timeout implements PyTimeout {
   }
 
   *__aexit__(exc: PyBaseException | null): Coroutine<boolean | undefined | null> {
+    // CPython: assert self._state in (_State.ENTERED, _State.EXPIRING). `async with` calls
+    // __aexit__ once, after __aenter__ succeeded, and only __aexit__ leaves those two states.
+    // Stryker disable next-line ConditionalExpression,BlockStatement,StringLiteral: equivalent, an assertion no program can break: the state is always ENTERED or EXPIRING here
     if (this.state !== State.ENTERED && this.state !== State.EXPIRING) {
       throw new Error(`aiospec reference: Timeout.__aexit__ in state ${this.state}`);
     }
@@ -138,11 +141,14 @@ export class Timeout implements PyTimeout {
   }
 
   private readonly onTimeout = holding((): void => {
+    // CPython: assert self._state is _State.ENTERED. The timer is cancelled or replaced whenever
+    // the state leaves ENTERED (here, by reschedule, in __aexit__), so it only ever fires there.
+    // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, an assertion no program can break (see above)
     if (this.state !== State.ENTERED) throw new Error(`aiospec reference: Timeout fired in state ${this.state}`);
     this.task!.cancel();
     this.state = State.EXPIRING;
     this.timeoutHandler = null;
-  }, this);;
+  }, this);
 }
 
 /**

@@ -238,7 +238,8 @@ function messageArb(): fc.Arbitrary<Scenario> {
   return fc
     .record({
       timing: fc.constantFrom("before-start", "sleeping", "ready", "self"),
-      msg: fc.constantFrom(...MSG_POOL),
+      // null: cancel() without a message
+      msg: fc.option(fc.constantFrom(...MSG_POOL), { freq: 4 }),
       n: fc.integer({ min: 1, max: 3 }),
       reraise: fc.boolean(),
     })
@@ -266,23 +267,24 @@ function messageArb(): fc.Arbitrary<Scenario> {
 const message = clause({
   id: "cancellation.message",
   statement:
-    "cancel(msg) puts msg in the CancelledError: the coroutine sees CancelledError(msg), and so does the task awaiting the cancelled task.",
+    "cancel(msg) puts msg in the CancelledError: the coroutine sees CancelledError(msg), and so does the task awaiting the cancelled task; cancel() without a message gives CancelledError() with no arguments (not CancelledError(None)).",
   source: { url: DOCS.tasks + "#asyncio.Task.cancel", section: "Task Cancellation" },
   versions: SINCE_3_11,
   level: "documented",
   needs: ["cancel:msg", "await", "cancel", "create_task", "log", "return", "sleep", "task", "try"],
-  brokenBy: ["mutant:cancel-drops-msg"],
+  brokenBy: ["mutant:cancel-drops-msg", "mutant:cancelled-error-none-arg"],
   evidence: [mainRanToItsEnd],
   scenarios: () => messageArb(),
   check({ scenario, trace }) {
-    const step = scenario.coroutines.flatMap((c) => c.body).find((s) => s.op === "cancel") as { msg: string };
+    const step = scenario.coroutines.flatMap((c) => c.body).find((s) => s.op === "cancel") as { msg?: string };
+    const want = step.msg === undefined ? [] : [step.msg];
     let seen = 0;
     for (const [i, e] of trace.events.entries()) {
       if (!isCancelledErrorEvent(e)) continue;
       if (is(e, "awaited") && e.on !== "t1") continue;
       seen++;
       const exc = (e as { exc: { args: unknown[] } }).exc;
-      if (show(exc.args) !== show([step.msg])) return `cancel(${show(step.msg)}) gave CancelledError${show(exc.args)} (the "${e.ev}" event, ${i})`;
+      if (show(exc.args) !== show(want)) return `cancel(${step.msg === undefined ? "" : show(step.msg)}) gave CancelledError${show(exc.args)}, not CancelledError${show(want)} (the "${e.ev}" event, ${i})`;
     }
     return seen > 0 || "no CancelledError was seen";
   },
