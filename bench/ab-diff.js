@@ -14,10 +14,11 @@
  * per scenario (process.cpuUsage: every thread of this process, not the
  * drivers) and the wall per scenario, least / median / most over the rounds.
  *
- * Caveat, measured (2026-12-06, load 10-13): the tree loaded SECOND reads
- * lower, by up to 15% (an A/A run of one tree against a copy of itself: least
- * 0.428 vs 0.353 ms, median 0.569 vs 0.527). Run both orders (A B, then B A)
- * and trust only a difference that keeps its sign in both.
+ * Caveat, measured (2026-12-06, load 10-13): the load order biases the
+ * figures by up to 15%. Two A/A runs of one tree against a copy of itself,
+ * first-loaded / second-loaded: least 0.428 / 0.353 and 0.373 / 0.413 ms,
+ * median 0.569 / 0.527 and 0.530 / 0.510. Run both orders (A B, then B A),
+ * average them, and trust only a difference larger than that.
  */
 "use strict";
 const path = require("node:path");
