@@ -1068,8 +1068,8 @@ describe("validateScenario: the whole task API", () => {
 
 describe("scenarioFeatures and requiredVersion", () => {
   it("lists every feature of the whole-API scenario", () => {
-    // Every feature but cancel messages (tested below).
-    expect(scenarioFeatures(wholeApi as Scenario)).toEqual([...FEATURES].filter((f) => f !== "cancel:msg").sort());
+    // Every feature but cancel messages and eager_start (tested below: before 3.14 the keyword is a TypeError).
+    expect(scenarioFeatures(wholeApi as Scenario)).toEqual([...FEATURES].filter((f) => f !== "cancel:msg" && f !== "create_task:eager_start").sort());
     expect(requiredVersion(wholeApi as Scenario)).toBe("3.13");
   });
 
@@ -1083,6 +1083,34 @@ describe("scenarioFeatures and requiredVersion", () => {
     ) as Scenario;
     expect(scenarioFeatures(s)).toEqual(["await", "coro", "except*", "gather", "log", "shield", "sleep", "timeout", "try", "wait_for"]);
     expect(requiredVersion(s)).toBe("3.11");
+  });
+
+  it("lists create_task's eager_start as a feature without a version of its own", () => {
+    const main = (body: unknown[]) => ({ aiospec: 1 as const, coroutines: [{ name: "main", body }, { name: "c", body: [] }] }) as Scenario;
+    for (const eager_start of [true, false, null]) {
+      const s = main([{ op: "create_task", coro: "c", task: "t", eager_start }]);
+      expect(validateScenario(s).ok).toBe(true);
+      expect(scenarioFeatures(s)).toContain("create_task:eager_start");
+      expect(requiredVersion(s)).toBe("3.8");
+    }
+    expect(scenarioFeatures(main([{ op: "create_task", coro: "c", task: "t" }]))).not.toContain("create_task:eager_start");
+    expect(validateScenario(main([{ op: "create_task", coro: "c", task: "t", eager_start: 1 }])).ok).toBe(false);
+  });
+
+  it("refuses an eager_start=True child that names its own handle in its first step", () => {
+    const s = {
+      aiospec: 1,
+      coroutines: [
+        { name: "main", body: [{ op: "create_task", coro: "c", task: "t", eager_start: true }] },
+        { name: "c", body: [{ op: "inspect", task: "t" }] },
+      ],
+    };
+    const r = validateScenario(s);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join("\n")).toMatch(/as an eager task, "c" runs its first step inside create_task/);
+    // eager_start=False: a lazy task, bound before it runs.
+    const lazy = { ...s, coroutines: [{ name: "main", body: [{ op: "create_task", coro: "c", task: "t", eager_start: false }] }, s.coroutines[1]] };
+    expect(validateScenario(lazy).ok).toBe(true);
   });
 
   it("gates cancel messages at 3.9 and exception groups at 3.11", () => {

@@ -55,8 +55,11 @@ export interface ExceptionHandlerContext {
 
 export interface PyEventLoop {
   time(): number;
-  /** loop.create_task(coro): the scenario's main task is made this way, and so must every other task be. */
-  create_task(coro: Coroutine, name?: string | null): PyTask;
+  /**
+   * loop.create_task(coro): the scenario's main task is made this way, and so must every other task be.
+   * eagerStart: 3.14's eager_start keyword, passed on by asyncio.create_task (undefined: not given).
+   */
+  create_task(coro: Coroutine, name?: string | null, eagerStart?: boolean | null): PyTask;
   create_future(): PyFuture;
   call_soon(callback: () => void): PyHandle;
   call_later(delay: number, callback: () => void): PyHandle;
@@ -80,7 +83,8 @@ export interface PyAsyncContextManager {
 }
 
 export interface PyTaskGroup extends PyAsyncContextManager {
-  create_task(coro: Coroutine, name?: string | null): PyTask;
+  /** eagerStart: as for AsyncioImplementation.create_task. */
+  create_task(coro: Coroutine, name?: string | null, eagerStart?: boolean | null): PyTask;
 }
 
 export interface PyTimeout extends PyAsyncContextManager {
@@ -123,7 +127,15 @@ export interface AsyncioImplementation {
    */
   readonly unsupported?: readonly string[];
   new_event_loop(): PyEventLoop;
-  create_task(coro: Coroutine, name?: string | null): PyTask;
+  /**
+   * asyncio.create_task(coro, name=name). eagerStart is the scenario's
+   * eager_start (feature "create_task:eager_start"), undefined when the
+   * step has none: on 3.14 true starts the task eagerly, false lazily,
+   * null as the loop's task factory decides; before 3.14 the call throws
+   * TypeError ("create_task() got an unexpected keyword argument
+   * 'eager_start'"), as asyncio's does.
+   */
+  create_task(coro: Coroutine, name?: string | null, eagerStart?: boolean | null): PyTask;
   sleep(delay: number, result?: unknown): Coroutine;
   /** The task running on the running loop (aiospec names the task of every event with it). */
   current_task(): PyTask | null;

@@ -165,8 +165,9 @@ export class ScenarioRun implements StepRunner {
   watch(loop: PyEventLoop): void {
     this.loop = loop;
     const create = loop.create_task.bind(loop);
-    loop.create_task = (coro, name) => {
-      const task = create(coro, name);
+    loop.create_task = (coro, name, eagerStart) => {
+      // eager_start only when given: a loop of before 3.14 refuses the keyword.
+      const task = eagerStart === undefined ? create(coro, name) : create(coro, name, eagerStart);
       this.created.push(task);
       return task;
     };
@@ -399,9 +400,13 @@ export class ScenarioRun implements StepRunner {
         if (s.group !== undefined) {
           const group = this.lookup(s.group, this.groups);
           if (group === null) return;
-          task = group.create_task(this.coroutine(s.coro), s.name ?? null);
+          task = s.eager_start === undefined
+            ? group.create_task(this.coroutine(s.coro), s.name ?? null)
+            : group.create_task(this.coroutine(s.coro), s.name ?? null, s.eager_start);
         } else {
-          task = a.create_task(this.coroutine(s.coro), s.name ?? null);
+          task = s.eager_start === undefined
+            ? a.create_task(this.coroutine(s.coro), s.name ?? null)
+            : a.create_task(this.coroutine(s.coro), s.name ?? null, s.eager_start);
         }
         this.handles.set(s.task, task);
         this.emit("create_task", { ref: s.task, name: task.get_name() });

@@ -532,6 +532,16 @@ export const MUTANTS: Mutant[] = [
     "uncancel() down to zero withdraws a pending cancellation on 3.11 / 3.12 and not on 3.13 (the versions' behaviours swapped)",
     (v) => withProfile(v, (p) => ({ uncancelClearsMustCancel: !p.uncancelClearsMustCancel })),
   ),
+  // 3.14's eager_start keyword
+  mutant(
+    "eager-start-before-3-14",
+    "create_task and TaskGroup.create_task take eager_start on every version, as 3.14 does, instead of raising TypeError before 3.14",
+    (v) => withProfile(v, () => ({ createTaskEagerStart: true })),
+  ),
+  mutant("eager-start-ignored", "asyncio.create_task accepts eager_start and ignores it: the task factory alone decides", (v) => {
+    const base = makeReference(v);
+    return { ...base, create_task: (coro: Coroutine, name?: string | null) => base.create_task(coro, name) };
+  }),
   // Eager Task Factory
   mutant("eager-factory-lazy", "the eager task factory makes ordinary tasks: the first step is scheduled, not run in create_task", (v) => {
     const base = makeReference(v);

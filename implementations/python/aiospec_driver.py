@@ -1102,6 +1102,8 @@ def check_scenario(scenario):
                     raise ScenarioError("%s.%s: missing or of the wrong type" % (p, field))
             if op in ("call", "create_task", "unawaited"):
                 ref(st["coro"], names, p + ".coro", "coroutine")
+            if op == "create_task" and "eager_start" in st and not (st["eager_start"] is None or isinstance(st["eager_start"], bool)):
+                raise ScenarioError("%s.eager_start: must be true, false or null" % p)
             elif op in ("add_done_callback", "remove_done_callback", "call_soon", "call_later", "call_at"):
                 ref(st["callback"], cb_names, p + ".callback", "callback")
             elif op in ("await", "ensure_future"):
@@ -1377,18 +1379,26 @@ class Run:
         self.emit("awaited", on=what, value=self.enc.value(value))
 
     def op_create_task(self, s):
+        # eager_start only when the step gives it: before 3.14 the keyword
+        # is a TypeError, which is then the behaviour to record.
+        kwargs = {"eager_start": s["eager_start"]} if "eager_start" in s else {}
         if "group" in s:
             group = self.lookup(s["group"], self.groups)
             if group is None:
                 return None
             coro = self.coroutine(s["coro"])
             try:
-                task = group.create_task(coro, name=s.get("name"))
+                task = group.create_task(coro, name=s.get("name"), **kwargs)
             except BaseException:
                 coro.close()  # 3.13 closes it itself; earlier versions leave it unawaited
                 raise
         else:
-            task = asyncio.create_task(self.coroutine(s["coro"]), name=s.get("name"))
+            coro = self.coroutine(s["coro"])
+            try:
+                task = asyncio.create_task(coro, name=s.get("name"), **kwargs)
+            except TypeError:
+                coro.close()  # refused before it became a task (eager_start before 3.14)
+                raise
         self.handles[s["task"]] = task
         self.emit("create_task", ref=s["task"], name=self.enc.task_name(task))
 
@@ -2062,6 +2072,8 @@ def scenario_features(scenario):
                     awaitable(a)
             elif op == "cancel" and "msg" in st:
                 found.add("cancel:msg")
+            elif op == "create_task" and "eager_start" in st:
+                found.add("create_task:eager_start")
             elif op in ("raise", "set_exception") and _uses_group(st.get("exc")):
                 found.add("exception_group")
             elif op in ("await", "ensure_future"):

@@ -330,6 +330,144 @@ const firstStepGivenName = clause({
   },
 });
 
+// ================================================================ 3.14's eager_start keyword
+
+/** A create_task's eager_start: true, false, null, or not given (undefined). */
+type EagerStart = boolean | null | undefined;
+
+interface EagerStartOptions {
+  /** Children may be created by a TaskGroup (3.11+). */
+  group: boolean;
+  /** The loop may have the eager task factory (3.12+). */
+  factory: boolean;
+  /** Every create_task passes eager_start, or only some do. */
+  given: "always" | "maybe";
+}
+
+/**
+ * main creates c1..cK (K = 1..3), each create_task between the marker logs
+ * "b:tK" and "a:tK" and inside a try that catches Exception ("refused:tK"),
+ * each maybe passing eager_start (true, false or null), maybe inside a
+ * TaskGroup block; the loop maybe has the eager task factory. A child logs
+ * "cK:first", maybe sleeps, and returns. main sleeps until all is done.
+ */
+function eagerStartArb(o: EagerStartOptions): fc.Arbitrary<Scenario> {
+  const starts: EagerStart[] = o.given === "always" ? [true, false, null] : [true, false, null, undefined];
+  const kid = fc.record({ start: fc.constantFrom(...starts), suspend: fc.boolean(), grouped: o.group ? fc.boolean() : fc.constant(false) });
+  return fc
+    .record({ kids: fc.array(kid, { minLength: 1, maxLength: 3 }), factory: o.factory ? fc.boolean() : fc.constant(false) })
+    .map(({ kids, factory }) => {
+      const main: Step[] = [];
+      const inGroup: Step[] = [];
+      const coros: Array<[string, Step[]]> = [];
+      kids.forEach((k, i) => {
+        const c = `c${i + 1}`;
+        const t = `t${i + 1}`;
+        const create: Step = { op: "create_task", coro: c, task: t, ...(k.grouped ? { group: "g" } : {}), ...(k.start !== undefined ? { eager_start: k.start } : {}) };
+        const guarded: Step = { op: "try", body: [create, log(`a:${t}`)], except: [{ type: "Exception", body: [log(`refused:${t}`)] }] };
+        (k.grouped ? inGroup : main).push(log(`b:${t}`), guarded);
+        coros.push([c, [log(`${c}:first`), ...(k.suspend ? [sleep(1)] : []), ret(i + 1)]]);
+      });
+      if (inGroup.length > 0) main.push({ op: "taskgroup", group: "g", body: inGroup });
+      main.push(sleep(3));
+      return scenarioOf([["main", main], ...coros], { eager: factory });
+    });
+}
+
+/** The create_task steps of an eagerStartArb scenario, with their markers' places in the trace. */
+function eagerStartCases(scenario: Scenario, ev: TraceEvent[]) {
+  const at = (label: string) => ev.findIndex((e) => is(e, "log") && e.label === label);
+  return createSteps(scenario).map((step) => ({
+    step,
+    given: "eager_start" in step,
+    before: at(`b:${step.task}`),
+    after: at(`a:${step.task}`),
+    refused: at(`refused:${step.task}`),
+    first: at(`${step.coro}:first`),
+    created: createIndex(ev, step.task),
+  }));
+}
+
+/** Before 3.14: each create_task given eager_start raised TypeError with this message, and made no task. */
+function refusedEverywhere(scenario: Scenario, ev: TraceEvent[], message: (grouped: boolean) => string): string | true {
+  for (const c of eagerStartCases(scenario, ev)) {
+    if (!c.given) continue;
+    const t = c.step.task;
+    if (c.before === -1) return `main never reached the create_task of ${t}`;
+    if (c.refused === -1) return `create_task(..., eager_start=${show(c.step.eager_start)}) for ${t} did not raise`;
+    const want = message(c.step.group !== undefined);
+    const caught = ev.slice(c.before, c.refused).find((e) => is(e, "caught"));
+    if (!is(caught, "caught") || caught.exc.type !== "TypeError" || show(caught.exc.args) !== show([want])) {
+      return `create_task(..., eager_start=...) for ${t} raised ${show(is(caught, "caught") ? caught.exc : null)}, not TypeError(${show(want)})`;
+    }
+    if (c.after !== -1 || c.created !== -1) return `create_task(..., eager_start=...) for ${t} returned a task`;
+    if (c.first !== -1) return `${c.step.coro} ran (event ${c.first}) although its create_task raised`;
+  }
+  return true;
+}
+
+const BEFORE_3_14: readonly PythonVersion[] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
+const EAGER_START_SOURCE = { url: DOCS.tasks + "#asyncio.create_task", section: "Creating Tasks" };
+
+const eagerStartRefused = clause({
+  id: "eager.start_keyword_refused",
+  statement:
+    "Before Python 3.14, asyncio.create_task has no eager_start parameter: passing it raises TypeError (an unexpected keyword argument), and no task is made, so the coroutine never runs.",
+  source: EAGER_START_SOURCE,
+  versions: BEFORE_3_14,
+  level: "documented",
+  note: "create_task: Changed in version 3.14: Added the eager_start parameter by passing on all kwargs (gh-128307)",
+  needs: ["create_task", "create_task:eager_start", "log", "return", "sleep", "try"],
+  brokenBy: ["mutant:eager-start-before-3-14"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => eagerStartArb({ group: false, factory: false, given: "always" }),
+  check: ({ scenario, trace }) => refusedEverywhere(scenario, trace.events, () => "create_task() got an unexpected keyword argument 'eager_start'"),
+});
+
+const groupEagerStartRefused = clause({
+  id: "eager.group_start_keyword_refused",
+  statement:
+    "Before Python 3.14, TaskGroup.create_task has no eager_start parameter either: passing it raises TypeError, no task is made and the group goes on without it; so does asyncio.create_task under the eager task factory (3.12, 3.13).",
+  source: EAGER_START_SOURCE,
+  versions: ["3.11", "3.12", "3.13"],
+  level: "documented",
+  note: "TaskGroup.create_task: Changed in version 3.14: Passes on all kwargs to loop.create_task (gh-128307)",
+  needs: ["create_task", "create_task:eager_start", "log", "return", "sleep", "taskgroup", "try"],
+  brokenBy: ["mutant:eager-start-before-3-14"],
+  evidence: [mainRanToItsEnd],
+  scenarios: (version) => eagerStartArb({ group: true, factory: version !== "3.11", given: "always" }),
+  check: ({ scenario, trace }) =>
+    refusedEverywhere(scenario, trace.events, (grouped) => `${grouped ? "TaskGroup." : ""}create_task() got an unexpected keyword argument 'eager_start'`),
+});
+
+const eagerStartKeyword = clause({
+  id: "eager.start_keyword",
+  statement:
+    "From Python 3.14, create_task(coro, eager_start=True) (asyncio's, or a TaskGroup's) starts the task eagerly, running the coroutine up to its first suspension before create_task returns, with or without the eager task factory; eager_start=False or None makes a lazy task even under the eager task factory; without the keyword, the factory decides.",
+  source: EAGER_START_SOURCE,
+  versions: ["3.14"],
+  level: "documented",
+  note: "gh-128307; checked on CPython 3.14.2 (Pyodide 314): eager_start=None under asyncio.eager_task_factory makes a lazy task (the factory's eager_start=True is only a default)",
+  needs: ["create_task", "create_task:eager_start", "eager", "log", "return", "sleep", "taskgroup", "try"],
+  brokenBy: ["mutant:eager-start-ignored"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () => eagerStartArb({ group: true, factory: true, given: "maybe" }),
+  check({ scenario, trace }) {
+    const ev = trace.events;
+    for (const c of eagerStartCases(scenario, ev)) {
+      const t = c.step.task;
+      const start = c.step.eager_start;
+      const eager = start === true || (start === undefined && scenario.eager === true);
+      const how = c.given ? `eager_start=${show(start)}` : `no eager_start${scenario.eager ? " under the eager task factory" : ""}`;
+      if (c.refused !== -1) return `create_task(..., ${how}) for ${t} raised`;
+      if (c.first === -1 || c.after === -1 || c.created === -1) return `${t} was not created, or ${c.step.coro} never ran`;
+      if (eager && !(c.before < c.first && c.first < c.created)) return `with ${how}, ${c.step.coro} did not start inside create_task (its first log is event ${c.first}, create_task returned at ${c.created})`;
+      if (!eager && c.first < c.after) return `with ${how}, ${c.step.coro} started (event ${c.first}) before create_task's caller went on (event ${c.after})`;
+    }
+    return true;
+  },
+});
+
 export const CLAUSES: Clause[] = [
   firstStepInline,
   finishedNeverScheduled,
@@ -339,4 +477,7 @@ export const CLAUSES: Clause[] = [
   firstStepGivenName,
   unnamedNone,
   unnamedDefault,
+  eagerStartRefused,
+  groupEagerStartRefused,
+  eagerStartKeyword,
 ];

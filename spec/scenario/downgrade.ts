@@ -169,12 +169,18 @@ function withoutStep(step: Step, excluded: ReadonlySet<string>): Step[] {
     case "taskgroup":
     case "timeout":
       return excluded.has(step.op) ? body(step.body) : [{ ...step, body: body(step.body) } as Step];
-    case "create_task":
-      if (step.group !== undefined && excluded.has("taskgroup")) {
-        const { group: _group, ...rest } = step;
-        return [rest];
+    case "create_task": {
+      let out = step;
+      if (out.group !== undefined && excluded.has("taskgroup")) {
+        const { group: _group, ...rest } = out;
+        out = rest;
       }
-      return [step];
+      if (out.eager_start !== undefined && excluded.has("create_task:eager_start")) {
+        const { eager_start: _eagerStart, ...rest } = out;
+        out = rest;
+      }
+      return [out];
+    }
     case "cancel":
       if (step.msg !== undefined && excluded.has("cancel:msg")) {
         const { msg: _msg, ...rest } = step;

@@ -79,8 +79,12 @@ export interface AwaitStep { op: "await"; on: Awaitable }
 /**
  * handle = asyncio.create_task(coro(), name=name), or, with `group`,
  * handle = group.create_task(coro(), name=name) on a TaskGroup handle.
+ * With `eager_start` (true, false or null), the call also passes
+ * eager_start=that: 3.14 starts the task eagerly (true), lazily (false), or
+ * as the loop's task factory decides (null); before 3.14 the call raises
+ * TypeError (an unexpected keyword argument) and no task is made.
  */
-export interface CreateTaskStep { op: "create_task"; coro: string; task: string; name?: string; group?: string }
+export interface CreateTaskStep { op: "create_task"; coro: string; task: string; name?: string; group?: string; eager_start?: boolean | null }
 /** Records task.cancel(msg)'s return value (tasks and futures). */
 export interface CancelStep { op: "cancel"; task: string; msg?: string }
 /** Records done(), cancelled(), and for tasks cancelling() and get_name(). */

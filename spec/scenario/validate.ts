@@ -776,9 +776,18 @@ function semanticErrors(scenario: Scenario): ValidationError[] {
     errors.push(...cycleErrors(known, waits, (name, cycle) =>
       `tasks could await each other: ${cycle.join(" -> ")} (an await of a handle bound to a task of "${name}" ` +
       "closes the cycle); a cycle of awaits makes cancel() recurse without end, so scenarios may not contain one"));
-    if (scenario.eager) errors.push(...eagerSelfUseErrors(scenario));
+    errors.push(...eagerSelfUseErrors(scenario));
   }
   return errors;
+}
+
+/**
+ * Can this create_task start its task eagerly? eager_start=True can (3.14);
+ * without eager_start, the scenario's eager task factory can (3.12+);
+ * eager_start=False or None makes a lazy task on 3.14 and a TypeError before.
+ */
+function startsEagerly(scenario: Scenario, step: Step & { op: "create_task" }): boolean {
+  return step.eager_start === true || (scenario.eager === true && step.eager_start === undefined);
 }
 
 /** The task / future handle a step names, and the field it is in (awaitables aside). */
@@ -797,12 +806,13 @@ function namedHandle(step: Step): { field: string; name: string } | null {
 }
 
 /**
- * With eager tasks a child runs its first step inside create_task, before
- * create_task returns and binds its handle. A child that names its own
- * handle in that step (before anything that can suspend it) finds it
- * unbound: refused, pointing at "$current". Only handles that one
- * create_task step binds, and nothing else, are checked (a handle bound
- * before may legitimately name an earlier task).
+ * An eager task (the scenario's eager task factory, or eager_start=True on
+ * 3.14) runs its first step inside create_task, before create_task returns
+ * and binds its handle. A child that names its own handle in that step
+ * (before anything that can suspend it) finds it unbound: refused, pointing
+ * at "$current". Only handles that one create_task step binds, and nothing
+ * else, are checked (a handle bound before may legitimately name an earlier
+ * task).
  */
 export function eagerSelfUseErrors(scenario: Scenario): ValidationError[] {
   const bodies = new Map(scenario.coroutines.map((c, i) => [c.name, { body: c.body, path: `$.coroutines[${i}].body` }]));
@@ -814,14 +824,14 @@ export function eagerSelfUseErrors(scenario: Scenario): ValidationError[] {
   const errors: ValidationError[] = [];
   for (const [h, steps] of binders) {
     const only = steps.length === 1 ? steps[0] : null;
-    if (only === null || only.op !== "create_task") continue;
+    if (only === null || only.op !== "create_task" || !startsEagerly(scenario, only)) continue;
     const child = bodies.get(only.coro);
     if (child === undefined) continue;
     const use = firstStepUse(child.body, child.path, h, bodies, new Set([only.coro]));
     if (use !== null && use !== "suspends") {
       errors.push({
         path: use,
-        message: `with eager tasks, "${only.coro}" runs its first step inside create_task, before "${h}" is bound: ` +
+        message: `as an eager task, "${only.coro}" runs its first step inside create_task, before "${h}" is bound: ` +
           `this use of its own handle finds it unbound; use "$current" for the running task`,
       });
     }
@@ -976,13 +986,15 @@ export const FEATURE_VERSIONS: Readonly<Record<string, PythonVersion>> = {
  * Every feature name `scenarioFeatures` can report: the ops, the awaitable
  * kinds, "eager" (the scenario runs with the eager task factory), "except*"
  * (a try with `star`), "as_completed:async" (as_completed with mode
- * "async"), "cancel:msg" (a cancel with a message) and "exception_group"
- * (an ExceptionGroup or BaseExceptionGroup raised, set or caught by type).
+ * "async"), "cancel:msg" (a cancel with a message), "exception_group"
+ * (an ExceptionGroup or BaseExceptionGroup raised, set or caught by type)
+ * and "create_task:eager_start" (a create_task passing eager_start: no
+ * version of its own, since before 3.14 the TypeError is the behaviour).
  * Op and awaitable kind names overlap ("sleep"): one name, one feature of
  * asyncio.
  */
 export const FEATURES: readonly string[] = [
-  ...new Set<string>([...OPS, ...AWAITABLE_KINDS, "eager", "except*", "as_completed:async", "cancel:msg", "exception_group"]),
+  ...new Set<string>([...OPS, ...AWAITABLE_KINDS, "eager", "except*", "as_completed:async", "cancel:msg", "exception_group", "create_task:eager_start"]),
 ];
 
 function usesGroup(e: ExceptionSpec): boolean {
@@ -1042,6 +1054,9 @@ function computeFeatures(scenario: Scenario): string[] {
           break;
         case "cancel":
           if (step.msg !== undefined) found.add("cancel:msg");
+          break;
+        case "create_task":
+          if (step.eager_start !== undefined) found.add("create_task:eager_start");
           break;
         case "raise":
         case "set_exception":
