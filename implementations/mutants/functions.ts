@@ -880,6 +880,45 @@ const timerReleasesDoneWaiter: Mutant = {
   make: (v) => ({ ...makeReference(v, { loopClass: UnguardedReleaseLoop }), id: `mutant:timer-releases-done-waiter@${v}` }),
 };
 
+/**
+ * as_completed whose queue wakes its first getter without checking that it
+ * is still pending (Queue._wakeup_next without `if not waiter.done()`).
+ * The reference's Queue is not edited: its wakeupNext is wrapped once, and
+ * the wrapper changes nothing but for the queues this mutant registers.
+ */
+const unguardedQueues = new WeakSet<object>();
+{
+  const proto = Queue.prototype as unknown as { wakeupNext: () => void };
+  const wakeupNext = proto.wakeupNext;
+  proto.wakeupNext = function (this: { getters: Future[] }): void {
+    if (!unguardedQueues.has(this)) return wakeupNext.call(this);
+    const getter = this.getters.shift();
+    if (getter !== undefined) getter.set_result(null);
+  };
+}
+const queueWakesDoneGetter = mutant(
+  "queue-wakes-done-getter",
+  "as_completed's queue wakes its first getter even when it is already done (the consumer cancelled in the same iteration): InvalidStateError in the completion callback",
+  (ref) => ({
+    as_completed: (aws, t) => {
+      const it = ref.as_completed(aws, t);
+      // The state's queue (Completions.done), once it exists (3.11 / 3.12: at the first next()).
+      const register = (): void => {
+        const completions = (it as unknown as { completions: { done: object } | null }).completions;
+        if (completions) unguardedQueues.add(completions.done);
+      };
+      register();
+      const anext = it.__anext__?.bind(it);
+      const next = (): Coroutine | PyFuture | undefined => {
+        const c = it.__next__();
+        register();
+        return c;
+      };
+      return anext === undefined ? { __next__: next } : { __next__: next, __anext__: anext };
+    },
+  }),
+);
+
 /** ensure_future as if it wrapped every awaitable, tasks included, in a new task. */
 const ensureFutureWrapsTasks = mutant(
   "ensure-future-wraps-tasks",
@@ -945,6 +984,7 @@ export const MUTANTS: Mutant[] = [
   asCompletedAsyncNewFutures,
   asCompletedHoldsNothing,
   timerReleasesDoneWaiter,
+  queueWakesDoneGetter,
 ];
 
 

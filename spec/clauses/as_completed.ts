@@ -255,6 +255,61 @@ function checkHoldsMembers(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+// ---- cancelled as a member completes
+
+/*
+ * main iterates as_completed over futures f0.. that call_later callbacks
+ * resolve; at the same deadline another callback cancels main. When the
+ * member's completion comes first, its done callback (queued before main's
+ * wake-up) puts the member on as_completed's queue while main's consumer
+ * is already cancelled: the queue skips the cancelled getter and wakes
+ * nobody. Either way main leaves the loop with CancelledError at that
+ * deadline, having handed out nothing then, and nothing reaches the
+ * exception handler.
+ */
+const cancelledAsCompletesArb = (version: PythonVersion) =>
+  fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      at: fc.integer({ min: 1, max: 3 }),
+      completionFirst: fc.boolean(),
+      mode: atLeast(version, "3.13") ? fc.constantFrom<"iter" | "async">("iter", "async") : fc.constant<"iter">("iter"),
+    })
+    .map(({ n, at, completionFirst, mode }) => {
+      const futures = Array.from({ length: n }, (_, i) => `f${i}`);
+      const on: Awaitable[] = futures.map((task) => ({ task }));
+      const resolve: Step = { op: "call_later", delay: at, callback: "resolve" };
+      const stop: Step = { op: "call_later", delay: at, callback: "stop" };
+      const step: Step = mode === "iter" ? { op: "as_completed", on } : { op: "as_completed", on, mode };
+      const main: Step[] = [
+        ...futures.map((future): Step => ({ op: "create_future", future })),
+        ...(completionFirst ? [resolve, stop] : [stop, resolve]),
+        { op: "try", body: [step], except: [{ type: "CancelledError", body: [{ op: "log", label: "left" }] }] },
+        { op: "sleep", ticks: 1 },
+      ];
+      return scenarioOf(main, [], [
+        { name: "resolve", body: [{ op: "set_result", future: "f0", value: 1 }] },
+        { name: "stop", body: [{ op: "cancel", task: "$main" }] },
+      ]);
+    });
+
+function checkCancelledAsCompletes(scenario: Scenario, trace: Trace): Verdict {
+  const heard = eventsOf(trace, "exception_handler");
+  if (heard.length > 0) return `the exception handler heard ${show(heard[0].e)}: the completion touched the cancelled consumer's getter`;
+  const stop = eventsOf(trace, "callback").find((c) => c.e.callback === "stop");
+  if (!stop) return "the callback that cancels main never ran";
+  const at = (scenario.coroutines[0].body.find((x) => x.op === "call_later") as { delay: number }).delay;
+  if (stop.e.time !== at) return `main was cancelled at t=${stop.e.time}, not at t=${at}`;
+  // Plain iteration records the await that raised; `async for` raises in __anext__, before any item.
+  const handed = awaitedBy(trace, "Task-1", "as_completed");
+  if (handed.some((h) => !isCancelled(h.e))) return `the loop over as_completed gave ${show(handed.map((h) => outcomeOf(h.e)))}, expected nothing but CancelledError`;
+  const caught = eventsOf(trace, "caught").find((c) => c.e.task === "Task-1");
+  if (!caught || caught.e.exc?.type !== "CancelledError") return `main caught ${show(caught?.e.exc ?? null)} from the loop, not CancelledError`;
+  if (caught.e.time !== at) return `main left the loop at t=${caught.e.time}, not when it was cancelled (t=${at})`;
+  if (!eventsOf(trace, "log").some((l) => l.e.label === "left" && l.e.task === "Task-1")) return "main did not go on after catching the CancelledError";
+  return true;
+}
+
 export const CLAUSES: Clause[] = [
   clause({
     id: "as_completed.completion_order",
@@ -309,6 +364,19 @@ export const CLAUSES: Clause[] = [
     evidence: [mainRanToItsEnd],
     scenarios: (version) => holdsMembersArb(version),
     check: ({ scenario, trace }) => checkHoldsMembers(scenario, trace),
+  }),
+  clause({
+    id: "as_completed.cancelled_as_member_completes",
+    statement:
+      "A task cancelled while its loop over as_completed() waits, in the loop iteration in which a member completes (its completion queued before or after the cancellation), leaves the loop with CancelledError; the completion finds the waiting consumer cancelled and wakes nobody: nothing reaches the exception handler.",
+    source: SOURCE, // CPython Lib/asyncio/queues.py: Queue.get's except branch and _wakeup_next, which skips done getters
+    versions: SINCE_3_11,
+    level: "exact",
+    needs: ["as_completed", "as_completed:async", "create_future", "call_later", "set_result", "cancel", "sleep", "try", "log"],
+    brokenBy: ["mutant:queue-wakes-done-getter"],
+    evidence: [mainRanToItsEnd],
+    scenarios: (version) => cancelledAsCompletesArb(version),
+    check: ({ scenario, trace }) => checkCancelledAsCompletes(scenario, trace),
   }),
   clause({
     id: "as_completed.done_members_first",
