@@ -1107,7 +1107,7 @@ describe("scenarioFeatures and requiredVersion", () => {
     };
     const r = validateScenario(s);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors.map((e) => e.message).join("\n")).toMatch(/as an eager task, "c" runs its first step inside create_task/);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join("\n")).toMatch(/with eager tasks, "c" runs its first step inside create_task/);
     // eager_start=False: a lazy task, bound before it runs.
     const lazy = { ...s, coroutines: [{ name: "main", body: [{ op: "create_task", coro: "c", task: "t", eager_start: false }] }, s.coroutines[1]] };
     expect(validateScenario(lazy).ok).toBe(true);

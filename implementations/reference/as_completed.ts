@@ -28,11 +28,10 @@ import type { Future } from "./futures";
 import { ensure_future } from "./gather";
 import { holding, inFrame } from "./gcrefs";
 import type { TimerHandle } from "./handles";
-import { EventLoop, get_running_loop } from "./loop";
+import { EventLoop, get_running_loop, runningTask } from "./loop";
 import { PySet } from "./pyset";
 import { Queue } from "./queues";
 import { setHash } from "./wait";
-import { current_task } from "./tasks";
 
 type Aw = Coroutine | PyFuture;
 
@@ -109,7 +108,7 @@ class Completions {
     // closure's one cell) or the whole iterator (3.13: `self`), and then the
     // future it took; an exception raised here keeps them.
     const frame: unknown[] = [this.selfInFrame ? this : this.done];
-    return yield* inFrame(current_task()!, frame, this.nextOutcome(resolve, frame));
+    return yield* inFrame(runningTask(), frame, this.nextOutcome(resolve, frame));
   }
 
   private *nextOutcome(resolve: boolean, frame: unknown[]): Coroutine {

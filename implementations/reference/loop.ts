@@ -26,6 +26,17 @@ const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 
 let runningLoop: EventLoop | null = null;
 
+/**
+ * The task whose step is running, whose frames hold what an asyncio
+ * coroutine it runs keeps (gcrefs.ts inFrame): the loop's, not
+ * current_task()'s, which on 3.14 does not see a pure-Python task (profile.ts,
+ * pyTaskUnseenByCurrentTask) although its frames hold as much. Only called
+ * inside a task.
+ */
+export function runningTask(): Task {
+  return get_running_loop().currentTask!;
+}
+
 export function get_running_loop(): EventLoop {
   // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent for every scenario, whose steps all run inside the loop's run (in tasks and callbacks), where a loop is running
   if (runningLoop === null) throw RuntimeError("no running event loop");

@@ -24,8 +24,7 @@ import { pyexc } from "../../harness/engine/pyexc";
 import type { Future } from "./futures";
 import type { TimerHandle } from "./handles";
 import { holding, inFrame } from "./gcrefs";
-import { EventLoop, get_running_loop } from "./loop";
-import { current_task } from "./tasks";
+import { EventLoop, get_running_loop, runningTask } from "./loop";
 import { PySet } from "./pyset";
 
 const RETURN_WHEN: readonly string[] = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"];
@@ -70,7 +69,7 @@ function* waitOn(
   for (const f of fs) f.add_done_callback(onCompletion);
   try {
     // Stryker disable next-line ArrayDeclaration: equivalent in the scenario language, whose wait step holds the same futures on the driver's frame and in an exception leaving it (interpreter keptOnError); the waiter is the task's fut_waiter while it waits and a plain future nobody reports on; the timer is held by the loop's heap until it fires or is cancelled
-    yield* inFrame(current_task()!, [[...fs], waiter, timeoutHandle], waiter.__await__());
+    yield* inFrame(runningTask(), [[...fs], waiter, timeoutHandle], waiter.__await__());
   } finally {
     timeoutHandle?.cancel();
     for (const f of fs) f.remove_done_callback(onCompletion);

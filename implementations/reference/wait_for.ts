@@ -25,9 +25,8 @@ import { PyBaseException, TimeoutError, isinstance } from "./exceptions";
 import { Future } from "./futures";
 import type { TimerHandle } from "./handles";
 import { ensure_future } from "./gather";
-import { EventLoop, get_running_loop } from "./loop";
+import { EventLoop, get_running_loop, runningTask } from "./loop";
 import { holding, inFrame } from "./gcrefs";
-import { current_task } from "./tasks";
 import { timeout as timeoutCm } from "./timeouts";
 
 export function* wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
@@ -44,7 +43,7 @@ function* waitForWithTimeout(aw: Coroutine | PyFuture, timeout: number | null): 
   yield* cm.__aenter__();
   // The frame holds aw (a future or task) and the timeout while it waits.
   // Stryker disable next-line ArrayDeclaration: equivalent, the waiting task holds the future it awaits (aw or the timeout's), and the timeout is held by its timer while it can fire, so the frame's own references keep nothing alive
-  return yield* inFrame(current_task()!, [aw, cm], awaitUnderTimeout(aw, cm));
+  return yield* inFrame(runningTask(), [aw, cm], awaitUnderTimeout(aw, cm));
 }
 
 function* awaitUnderTimeout(aw: Coroutine | PyFuture, cm: ReturnType<typeof timeoutCm>): Coroutine {
@@ -71,7 +70,7 @@ function* waitForWithWaiter(aw: Coroutine | PyFuture, timeout: number | null, lo
   const cb = holding(() => releaseWaiter(waiter), waiter); // functools.partial(_release_waiter, waiter)
   const fut = ensure_future(aw, loop);
   fut.add_done_callback(cb);
-  return yield* inFrame(current_task()!, [fut, waiter, timeoutHandle], waitOnWaiter(fut, waiter, timeoutHandle, cb, loop));
+  return yield* inFrame(runningTask(), [fut, waiter, timeoutHandle], waitOnWaiter(fut, waiter, timeoutHandle, cb, loop));
 }
 
 function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, cb: () => void, loop: EventLoop): Coroutine {
@@ -103,7 +102,7 @@ function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, 
 /** The timeout <= 0 case: cancel aw before it runs (unless it is already done). */
 function* expireAtOnce(aw: Coroutine | PyFuture, loop: EventLoop): Coroutine {
   const fut = ensure_future(aw, loop);
-  return yield* inFrame(current_task()!, [fut], cancelAndResult(fut, loop));
+  return yield* inFrame(runningTask(), [fut], cancelAndResult(fut, loop));
 }
 
 function* cancelAndResult(fut: Future, loop: EventLoop): Coroutine {

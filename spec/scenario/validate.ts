@@ -831,7 +831,7 @@ export function eagerSelfUseErrors(scenario: Scenario): ValidationError[] {
     if (use !== null && use !== "suspends") {
       errors.push({
         path: use,
-        message: `as an eager task, "${only.coro}" runs its first step inside create_task, before "${h}" is bound: ` +
+        message: `with eager tasks, "${only.coro}" runs its first step inside create_task, before "${h}" is bound: ` +
           `this use of its own handle finds it unbound; use "$current" for the running task`,
       });
     }
