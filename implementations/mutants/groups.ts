@@ -263,6 +263,15 @@ class WakesCancelledWaitGroup extends ReferenceGroup {
   }
 }
 
+/** Every child's end wakes the wait at the block's end, not only the last one's (the group then waits again, on a new future). */
+class WakesEarlyGroup extends ReferenceGroup {
+  taskDone(task: Task): void {
+    super.taskDone(task);
+    const fut = (this as unknown as { onCompletedFut: Future | null }).onCompletedFut;
+    if (fut !== null && !fut.done()) fut.set_result(true);
+  }
+}
+
 /** What a FlawedSet gets wrong about CPython's set (Objects/setobject.c; all unset: pyset.ts's behaviour). */
 interface SetFlaws {
   /** An add never takes over a dummy slot left by a discard: it takes the unused slot its search ends on. */
@@ -484,6 +493,11 @@ const GROUP_MUTANTS: Mutant[] = [
     },
   },
   {
+    name: "tg-wakes-early",
+    description: "every task of a TaskGroup that ends wakes the block's wait, not only the last (the block waits again on a new future, which takes a hash)",
+    make: (v) => withGroup(v, "tg-wakes-early", () => new WakesEarlyGroup()),
+  },
+  {
     name: "pyset-no-dummy-reuse",
     description: "a TaskGroup's set of tasks never reuses the slot a finished task left (CPython's set puts a new key into the last dummy slot its search passed)",
     make: (v) => withGroup(v, "pyset-no-dummy-reuse", flawedSetGroup({ noDummyReuse: true })),
@@ -511,7 +525,26 @@ class NoneArgTask extends ReferenceTask {
   }
 }
 
+/** asyncio.sleep without its `finally: h.cancel()`: a sleep cancelled early leaves its timer armed (it fires later, to no effect). */
+function* sleepLeavingTimer(delay: number, result: unknown = null): Coroutine {
+  if (delay <= 0) {
+    yield null;
+    return result;
+  }
+  const loop = get_running_loop();
+  const future = loop.create_future();
+  loop.call_later(delay, (fut: Future, value: unknown) => {
+    if (!fut.cancelled()) fut.set_result(value);
+  }, future, result);
+  return yield* future.__await__();
+}
+
 const CANCELLATION_MUTANTS: Mutant[] = [
+  {
+    name: "sleep-timer-left-armed",
+    description: "asyncio.sleep cancelled early does not cancel its timer (no `finally: h.cancel()`), so those timers never count towards the loop's heap rebuild",
+    make: (v) => ({ ...makeReference(v), id: `mutant:sleep-timer-left-armed@${v}`, sleep: (delay: number, result?: unknown) => sleepLeavingTimer(delay, result) }),
+  },
   {
     name: "cancelled-error-none-arg",
     description: "a task cancelled without a message raises CancelledError(None) instead of CancelledError() with no arguments",

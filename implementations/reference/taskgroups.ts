@@ -37,8 +37,8 @@ import { Task, current_task } from "./tasks";
 
 const GROUP_MESSAGE = "unhandled errors in a TaskGroup";
 
-/** The exceptions a group never wraps: they end the program, not a task. */
-function isBaseError(exc: PyBaseException): boolean {
+/** The exceptions a group never wraps: they end the program, not a task. (None is not one.) */
+function isBaseError(exc: PyBaseException | null): exc is PyBaseException {
   return isinstance(exc, "KeyboardInterrupt") || isinstance(exc, "SystemExit");
 }
 
@@ -98,7 +98,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
     const profile = loop.profile;
     this.exiting = true;
 
-    if (exc !== null && isBaseError(exc) && this.baseError === null) this.baseError = exc;
+    if (isBaseError(exc) && this.baseError === null) this.baseError = exc;
 
     const isCancellation = (e: PyBaseException): boolean =>
       profile.taskGroupMatchesCancelledErrorSubclasses ? isinstance(e, "CancelledError") : e.type === "CancelledError";

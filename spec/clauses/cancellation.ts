@@ -290,6 +290,57 @@ const message = clause({
   },
 });
 
+// ================================================================ a cancelled sleep cancels its timer
+
+/**
+ * asyncio.sleep's `finally: h.cancel()`: a sleep cancelled early cancels its
+ * timer, and a cancelled timer counts towards the loop's heap rebuild (more
+ * than 100 scheduled timers, more than half of them cancelled: the next
+ * iteration heapifies the live ones, which reorders timers with equal
+ * deadlines). So after 101-130 tasks are cancelled in their sleep, the
+ * callbacks registered next, with equal deadlines, run in the rebuilt
+ * heap's order; with the sleeps' timers left armed there is no rebuild.
+ */
+const sleepCancelsTimer = clause({
+  id: "cancellation.sleep_cancels_timer",
+  statement:
+    "A task cancelled in asyncio.sleep cancels the sleep's timer: once more than 100 such timers make up more than half of the loop's timers, the next iteration drops them and rebuilds the heap, which shows in the order of the callbacks due at the same time.",
+  source: { url: DOCS.tasks + "#asyncio.sleep", section: "Sleeping" },
+  versions: SINCE_3_11,
+  level: "exact",
+  note: "CPython Lib/asyncio/tasks.py sleep: `try: return await future finally: h.cancel()`; base_events.py _run_once: the rebuild when _timer_cancelled_count > 100 and more than half the heap; checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
+  needs: ["call_later", "cancel", "create_task", "log", "sleep"],
+  brokenBy: ["mutant:sleep-timer-left-armed"],
+  evidence: [mainRanToItsEnd],
+  virtualTimeOnly: "more than 100 timers and callbacks due at the same tick: on a real clock the order is the clock's",
+  scenarios: () =>
+    fc
+      .record({
+        sleepers: fc.integer({ min: 101, max: 130 }),
+        delays: fc.array(fc.integer({ min: 4, max: 5 }), { minLength: 8, maxLength: 30 }),
+      })
+      .map(({ sleepers, delays }) => {
+        const main: Step[] = [];
+        for (let k = 0; k < sleepers; k++) main.push(spawn("sleeper", `s${k}`));
+        main.push(sleep(1));
+        for (let k = 0; k < sleepers; k++) main.push(cancel(`s${k}`));
+        main.push(sleep(0)); // the sleepers see their CancelledError: each sleep cancels its timer
+        delays.forEach((d, k) => main.push({ op: "call_later", delay: d, callback: `e${k}`, handle: `h${k}` }));
+        main.push(sleep(10));
+        return scenarioOf([["main", main], ["sleeper", [sleep(50)]]], {
+          callbacks: delays.map((_, k): [string, Step[]] => [`e${k}`, [log(`e${k}`)]]),
+          description: "Many tasks are cancelled in their sleep; then callbacks due at the same times.",
+        });
+      }),
+  check({ trace, expected }) {
+    const order = (t: Trace) => t.events.filter((e) => is(e, "log") && /^e[0-9]+$/.test((e as { label: string }).label)).map((e) => (e as { label: string }).label);
+    const got = order(trace);
+    const want = order(expected());
+    if (show(got) !== show(want)) return `the callbacks ran in the order ${got.join(", ")}; after the heap's rebuild CPython runs ${want.join(", ")}`;
+    return true;
+  },
+});
+
 // ================================================================ cancelling() and uncancel()
 
 const COUNTS: LifecycleOptions = {
@@ -685,4 +736,5 @@ export const CLAUSES: Clause[] = [
   cancelFailedSilences,
   cancelAsAwaitedEnds,
   selfCancelThenReturn,
+  sleepCancelsTimer,
 ];

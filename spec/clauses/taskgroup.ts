@@ -1110,7 +1110,7 @@ const setOrderChurn = clause({
   level: "exact",
   note: "CPython Lib/asyncio/taskgroups.py: _on_task_done does self._tasks.discard(task), _abort iterates `for t in self._tasks`; the order is Objects/setobject.c's (set_add_entry, set_discard_entry, set_table_resize); the driver pins tasks' and futures' hashes to their creation numbers, as the reference does. Checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
   needs: ["taskgroup", "create_task", "create_future", "sleep"],
-  brokenBy: ["mutant:tg-cancel-creation-order", "mutant:pyset-no-dummy-reuse", "mutant:pyset-no-linear-probes", "mutant:pyset-late-resize"],
+  brokenBy: ["mutant:tg-cancel-creation-order", "mutant:pyset-no-dummy-reuse", "mutant:pyset-no-linear-probes", "mutant:pyset-late-resize", "mutant:tg-wakes-early"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
     fc
@@ -1125,8 +1125,11 @@ const setOrderChurn = clause({
           { minLength: 6, maxLength: 40 },
         ),
         trigger: fc.constantFrom<"child" | "body">("child", "body"),
+        // A group before: its block waits while its children end one by one. Each wait is a
+        // future (loop.create_future), so how often the group waits shifts every later hash.
+        before: fc.nat(4),
       })
-      .map(({ rounds, trigger }) => {
+      .map(({ rounds, trigger, before }) => {
         const cs: Child[] = rounds.map((r) => (r.sleeper === null ? { kind: "victim", ticks: 1000, cleanup: 0 } : { kind: "sleeper", ticks: r.sleeper }));
         const { coros } = children(cs, "g");
         const steps: Step[] = rounds.flatMap((r, i) => [
@@ -1136,8 +1139,14 @@ const setOrderChurn = clause({
         ]);
         if (trigger === "child") steps.push(spawn("f", "failer", "g"), sleep(5));
         else steps.push(raise(exc("ValueError", "body")));
+        const first: Record<string, Step[]> = {};
+        for (let j = 0; j < before; j++) first[`s${j}`] = [sleep(j + 1)];
         return scenario("Children of a TaskGroup come and go, then the rest are cancelled at once.", {
-          main: [guarded([taskgroup("g", steps)])],
+          main: [
+            ...(before > 0 ? [taskgroup("g0", Object.keys(first).map((c) => spawn(c, c, "g0")))] : []),
+            guarded([taskgroup("g", steps)]),
+          ],
+          ...first,
           ...(trigger === "child" ? { failer: [raise(exc("ValueError", "f"))] } : {}),
           ...coros,
         });
