@@ -39,6 +39,11 @@ export const MUTANTS: Mutant[] = [
       const ready = new Set([...queues(loop).ready, ...loop.runningBatch]);
       collect(loop, roots, loopRoots(loop).filter((r) => !ready.has(r)));
     })),
+  mutant("gc-ignores-task-below-eager-step", "a task whose step is running below an eager child's first step (set aside while the child is the current task) is not a root — neither the handle running its step nor the set-aside list holds it: a collection in that first step destroys it if nothing else holds it", (v) =>
+    withCollect(v, (loop, roots) => {
+      const aside = new Set<unknown>([...loop.swappedOutTasks, loop.runningBatch[loop.runningBatchPos]]);
+      collect(loop, roots, loopRoots(loop).filter((r) => !aside.has(r)));
+    })),
   mutant("gc-ignores-program-references", "what the program holds (its handles) does not keep objects alive, as if every reference were weak", (v) =>
     withCollect(v, (loop, _roots) => collect(loop, [], loopRoots(loop)))),
   mutant("destroyed-pending-silent", "a pending task that is destroyed is not reported to the exception handler", (v) =>

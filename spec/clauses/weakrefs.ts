@@ -401,6 +401,49 @@ const exceptionKeeps = clause({
   },
 });
 
+// ---------------------------------------------------------------- a task set aside by an eager child's first step
+
+/**
+ * With eager tasks, a task "parent" that nothing else refers to any more
+ * (it dropped the handle main bound to it) creates a child whose first step
+ * runs inside create_task and collects garbage there. The parent is not
+ * the current task meanwhile (the child is), but its own step is on the
+ * stack below the child's: it survives, goes on after create_task returns,
+ * and only once done and unreferenced does a collection destroy it.
+ */
+const EAGER_VERSIONS = ["3.12", "3.13", "3.14"] as const;
+const setAsideSurvives = clause({
+  id: "weakrefs.task_below_eager_step_survives",
+  statement:
+    "With eager tasks, a task that nothing refers to any more, creating a child whose first step (run inside create_task) collects garbage, is not destroyed by that collection: its own step is still running below the child's; it goes on after create_task returns, and a later collection destroys it, silently, once it is done.",
+  source: { url: DOCS.tasks + "#asyncio.eager_task_factory", section: "Eager Task Factory" },
+  versions: [...EAGER_VERSIONS],
+  level: "exact",
+  needs: [...NEEDS_BASE, "eager"],
+  brokenBy: ["mutant:gc-ignores-task-below-eager-step"],
+  evidence: [mainRanToItsEnd],
+  scenarios: () =>
+    fc.record({ ticks: fc.integer({ min: 0, max: 2 }), children: fc.integer({ min: 1, max: 2 }), twice: fc.boolean() }).map(({ ticks, children, twice }) => {
+      const parent: Step[] = [sleep(ticks), drop("p")];
+      const coros: Array<[string, Step[]]> = [];
+      for (let i = 0; i < children; i++) {
+        parent.push(spawn(`child${i}`, `c${i}`, `child-${i}`));
+        coros.push([`child${i}`, [gc, ...(twice ? [gc] : []), log(`child${i}:collected`)]]);
+      }
+      parent.push(log("parent:after"));
+      const main: Step[] = [spawn("parent", "p", "parent"), weakref("p", "wp"), sleep(ticks + 1), alive("wp"), gc, alive("wp")];
+      return scenarioOf([["main", main], ["parent", parent], ...coros], { eager: true });
+    }),
+  check({ scenario, trace }) {
+    if (reports(trace).length > 0) return `the exception handler heard ${show(reports(trace)[0])}: a collection destroyed the task whose step was running below an eager child's`;
+    if (!logged(trace, "parent:after")) return "the parent did not go on after create_task returned";
+    const n = scenario.coroutines.length - 2;
+    for (let i = 0; i < n; i++) if (!logged(trace, `child${i}:collected`)) return `child${i}'s first step did not collect`;
+    if (show(readings(trace, "wp")) !== show([true, false])) return `weak reference wp read ${show(readings(trace, "wp"))}, expected alive before main's collection and dead after it`;
+    return true;
+  },
+});
+
 // ---------------------------------------------------------------- the documentation's example
 
 /**
@@ -543,6 +586,6 @@ const gcDifferential = clause({
 });
 
 export const CLAUSES: Clause[] = [
-  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, exceptionKeeps, docsExample,
+  sleepingSurvives, orphanDestroyed, savedSurvives, registryWeak, neverRetrieved, retrievalSilences, cancelDrop, exceptionKeeps, docsExample, setAsideSurvives,
   gcDifferential,
 ];
