@@ -10,8 +10,9 @@ import { PyBaseException, pyexc } from "../../harness/engine/pyexc";
 
 export { PyBaseException, isinstance, pyexc } from "../../harness/engine/pyexc";
 
-export function CancelledError(msg?: string | null): PyBaseException {
-  return msg === undefined || msg === null ? pyexc("CancelledError") : pyexc("CancelledError", msg);
+/** CancelledError(msg), or CancelledError() with no arguments when there is no message (None: not CancelledError(None)). */
+export function CancelledError(msg: string | null = null): PyBaseException {
+  return msg === null ? pyexc("CancelledError") : pyexc("CancelledError", msg);
 }
 
 export function InvalidStateError(message: string): PyBaseException {

@@ -97,8 +97,9 @@ export class Timeout implements PyTimeout {
   *__aexit__(exc: PyBaseException | null): Coroutine<boolean | undefined | null> {
     // CPython: assert self._state in (_State.ENTERED, _State.EXPIRING). `async with` calls
     // __aexit__ once, after __aenter__ succeeded, and only __aexit__ leaves those two states.
-    // Stryker disable next-line ConditionalExpression,BlockStatement,StringLiteral: equivalent, an assertion no program can break: the state is always ENTERED or EXPIRING here
+    // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent, an assertion no program can break: the state is always ENTERED or EXPIRING here
     if (this.state !== State.ENTERED && this.state !== State.EXPIRING) {
+      // Stryker disable next-line StringLiteral: equivalent, the message of that assertion (never raised)
       throw new Error(`aiospec reference: Timeout.__aexit__ in state ${this.state}`);
     }
     if (this.timeoutHandler !== null) {
