@@ -28,10 +28,6 @@ export class Queue<T> {
     return [this.items, this.getters];
   }
 
-  qsize(): number {
-    return this.items.length;
-  }
-
   empty(): boolean {
     return this.items.length === 0;
   }
