@@ -438,15 +438,11 @@ const waitForZeroMasksException = mutant(
   }),
 );
 
-/**
- * Run `gen` in `task`, forgetting after each of its steps what it declared
- * its frame holds (gcrefs.ts inFrame): its locals no longer keep anything alive.
- */
-function* forgettingFrames(task: FrameOwner | null, gen: Coroutine): Coroutine {
-  const depth = task?.frameRefs.length ?? 0;
+/** Run `gen` as the task would, calling `afterStep` each time it suspends. */
+function* stepping(gen: Coroutine, afterStep: () => void): Coroutine {
   let step = gen.next();
   while (!step.done) {
-    if (task !== null) task.frameRefs.length = Math.min(task.frameRefs.length, depth);
+    afterStep();
     let sent: unknown;
     try {
       sent = yield step.value;
@@ -457,6 +453,17 @@ function* forgettingFrames(task: FrameOwner | null, gen: Coroutine): Coroutine {
     step = gen.next(sent);
   }
   return step.value;
+}
+
+/**
+ * Run `gen` in `task`, forgetting after each of its steps what it declared
+ * its frame holds (gcrefs.ts inFrame): its locals no longer keep anything alive.
+ */
+function forgettingFrames(task: FrameOwner | null, gen: Coroutine): Coroutine {
+  const depth = task?.frameRefs.length ?? 0;
+  return stepping(gen, () => {
+    if (task !== null) task.frameRefs.length = Math.min(task.frameRefs.length, depth);
+  });
 }
 
 const waitForFrameHoldsNothing = mutant(
@@ -475,29 +482,15 @@ const waitForFrameHoldsNothing = mutant(
 function* tracebackForgetsFrames(task: FrameOwner | null, gen: Coroutine): Coroutine {
   const depth = task?.frameRefs.length ?? 0;
   const frames = new Set<unknown>();
-  const note = (): void => {
-    for (const held of task?.frameRefs.slice(depth) ?? []) frames.add(held);
-  };
-  let step: IteratorResult<unknown, unknown>;
   try {
-    step = gen.next();
-    while (!step.done) {
-      note();
-      let sent: unknown;
-      try {
-        sent = yield step.value;
-      } catch (e) {
-        step = gen.throw(e);
-        continue;
-      }
-      step = gen.next(sent);
-    }
+    return yield* stepping(gen, () => {
+      for (const held of task?.frameRefs.slice(depth) ?? []) frames.add(held);
+    });
   } catch (e) {
     const tb = e as { gcRefs?: unknown[] };
     if (tb !== null && typeof tb === "object" && tb.gcRefs !== undefined) tb.gcRefs = tb.gcRefs.filter((held) => !frames.has(held));
     throw e;
   }
-  return step.value;
 }
 
 const tracebackKeepsNoAsyncioFrame = mutant(
