@@ -1040,6 +1040,16 @@ const createTaskShuttingDown = clause({
   },
 });
 
+/** The order the children logged their cancellation in, against the reference's (CPython's set order). */
+function sameCancelOrder({ trace, expected }: { trace: Trace; expected: () => Trace }): true | string {
+  const order = (t: Trace) =>
+    t.events.filter((e): e is Ev<"log"> => e.ev === "log" && / cancelled$/.test(e.label)).map((e) => e.label.replace(/ cancelled$/, ""));
+  const got = order(trace);
+  const want = order(expected());
+  if (canonicalJson(got) !== canonicalJson(want)) return `tasks cancelled in the order ${got.join(", ")}; CPython's set order is ${want.join(", ")}`;
+  return true;
+}
+
 /** The remaining tasks are cancelled in the iteration order of the group's set. */
 const cancelOrder = clause({
   id: "taskgroup.cancel_order",
@@ -1081,14 +1091,7 @@ const cancelOrder = clause({
           ...coros,
         });
       }),
-  check({ trace, expected }) {
-    const order = (t: Trace) =>
-      t.events.filter((e): e is Ev<"log"> => e.ev === "log" && / cancelled$/.test(e.label)).map((e) => e.label.replace(/ cancelled$/, ""));
-    const got = order(trace);
-    const want = order(expected());
-    if (canonicalJson(got) !== canonicalJson(want)) return `tasks cancelled in the order ${got.join(", ")}; CPython's set order is ${want.join(", ")}`;
-    return true;
-  },
+  check: sameCancelOrder,
 });
 
 /**
@@ -1151,14 +1154,7 @@ const setOrderChurn = clause({
           ...coros,
         });
       }),
-  check({ trace, expected }) {
-    const order = (t: Trace) =>
-      t.events.filter((e): e is Ev<"log"> => e.ev === "log" && / cancelled$/.test(e.label)).map((e) => e.label.replace(/ cancelled$/, ""));
-    const got = order(trace);
-    const want = order(expected());
-    if (canonicalJson(got) !== canonicalJson(want)) return `tasks cancelled in the order ${got.join(", ")}; CPython's set order is ${want.join(", ")}`;
-    return true;
-  },
+  check: sameCancelOrder,
 });
 
 /**
