@@ -399,6 +399,20 @@ const SCENARIOS: Record<string, Scenario> = {
 // every awaitable, callbacks, eager tasks and except*.
 
 const TASK_API_SCENARIOS: Record<string, Scenario> = {
+  "create_task with eager_start (3.14: eager, lazy, the factory's choice; before: TypeError, caught)": sc(
+    {
+      name: "main",
+      body: [
+        ...([true, false, null] as const).map((eager_start, k): Step => ({
+          op: "try",
+          body: [{ op: "create_task", coro: "w", task: `t${k}`, eager_start }, { op: "log", label: `created t${k}` }],
+          except: [{ type: "Exception", body: [{ op: "log", label: `refused t${k}` }] }],
+        })),
+        { op: "sleep", ticks: 1 },
+      ],
+    },
+    { name: "w", body: [{ op: "log", label: "w runs" }, { op: "return", value: 1 }] },
+  ),
   "ensure_future: handles on gather's, shield's and wait_for's futures (spec/examples/language/future-handles.json)": JSON.parse(
     fs.readFileSync(path.join(__dirname, "..", "spec", "examples", "language", "future-handles.json"), "utf8"),
   ) as Scenario,

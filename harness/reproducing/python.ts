@@ -160,7 +160,7 @@ const PROGRAM_GLOBALS = [
   "CustomError", "GROUP_TYPES", "Deadlock", "IterationLimit", "MAX_LOOP_ITERATIONS",
   "T", "G", "CM", "H", "LOOP", "NAME_BASE", "RECORDING",
   "emit", "log", "caught", "awaited", "bound", "handle", "present", "gather", "shield", "wait_for", "wait",
-  "probe", "inspect", "labelled", "group_task", "coroutine", "callback",
+  "probe", "inspect", "labelled", "group_task", "eager_start_task", "coroutine", "callback",
   "number", "normalize_message", "task_name", "exc_data", "value_data", "sorted_by_encoding", "task_state", "handle_of",
   "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE", "PinnedCoroutine", "collections",
   "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "name_base", "run",
@@ -438,12 +438,17 @@ class Emitter {
       case "create_task": {
         const ref = pyStr(s.task);
         const name = s.name === undefined || s.name === null ? "" : `, name=${pyStr(s.name)}`;
+        // 3.14's eager_start, only when the step gives it (before 3.14: TypeError).
+        const eager = s.eager_start === undefined ? "" : `, eager_start=${s.eager_start === null ? "None" : s.eager_start ? "True" : "False"}`;
         const coro = `${this.fn(s.coro, where + ".coro")}()`;
         let j = i;
         if (s.group !== undefined) {
           j = this.ifBound(i, s.group, "G");
           // group.create_task(coro, name=...), closing the coroutine if the group refuses it
-          this.line(j, `T[${ref}] = group_task(G[${pyStr(s.group)}], ${coro}${name})`);
+          this.line(j, `T[${ref}] = group_task(G[${pyStr(s.group)}], ${coro}${name}${eager})`);
+        } else if (eager !== "") {
+          // asyncio.create_task(coro, ..., eager_start=...), closing the coroutine if it is refused
+          this.line(j, `T[${ref}] = eager_start_task(${coro}${name}${eager})`);
         } else {
           this.line(j, `T[${ref}] = asyncio.create_task(${coro}${name})`);
         }
@@ -1012,11 +1017,20 @@ def labelled(fut, ref):
     return fut
 
 
-def group_task(group, coro, name=None):
+def group_task(group, coro, name=None, **kwargs):
     """group.create_task(coro, name=name); a refused coroutine is closed (3.13 does it itself)."""
     try:
-        return group.create_task(coro, name=name)
+        return group.create_task(coro, name=name, **kwargs)
     except BaseException:
+        coro.close()
+        raise
+
+
+def eager_start_task(coro, name=None, **kwargs):
+    """asyncio.create_task(coro, name=name, eager_start=...); before 3.14 a TypeError, the coroutine closed."""
+    try:
+        return asyncio.create_task(coro, name=name, **kwargs)
+    except TypeError:
         coro.close()
         raise
 

@@ -359,7 +359,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE, // CPython: Lib/asyncio/tasks.py, as_completed (`todo = {ensure_future(f) for f in set(fs)}`; 3.13: _AsCompletedIterator._todo)
     versions: SINCE_3_11,
     level: "exact",
-    needs: ["as_completed", "as_completed:async", "coro", "create_task", "create_future", "sleep", "return", "try", "cancel", "drop", "gc", "log"],
+    needs: ["as_completed", "as_completed:async", "coro", "create_task", "create_future", "sleep", "return", "task", "try", "cancel", "drop", "gc", "log"],
     brokenBy: ["mutant:as-completed-holds-nothing"],
     evidence: [mainRanToItsEnd],
     scenarios: (version) => holdsMembersArb(version),
@@ -372,7 +372,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE, // CPython Lib/asyncio/queues.py: Queue.get's except branch and _wakeup_next, which skips done getters
     versions: SINCE_3_11,
     level: "exact",
-    needs: ["as_completed", "as_completed:async", "create_future", "call_later", "set_result", "cancel", "sleep", "try", "log"],
+    needs: ["as_completed", "as_completed:async", "create_future", "call_later", "set_result", "cancel", "sleep", "task", "try", "log"],
     brokenBy: ["mutant:queue-wakes-done-getter"],
     evidence: [mainRanToItsEnd],
     scenarios: (version) => cancelledAsCompletesArb(version),

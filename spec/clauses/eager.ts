@@ -432,7 +432,7 @@ const groupEagerStartRefused = clause({
   versions: ["3.11", "3.12", "3.13"],
   level: "documented",
   note: "TaskGroup.create_task: Changed in version 3.14: Passes on all kwargs to loop.create_task (gh-128307)",
-  needs: ["create_task", "create_task:eager_start", "log", "return", "sleep", "taskgroup", "try"],
+  needs: ["create_task", "create_task:eager_start", "eager", "log", "return", "sleep", "taskgroup", "try"],
   brokenBy: ["mutant:eager-start-before-3-14"],
   evidence: [mainRanToItsEnd],
   scenarios: (version) => eagerStartArb({ group: true, factory: version !== "3.11", given: "always" }),

@@ -339,7 +339,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE, // CPython Lib/asyncio/tasks.py: _release_waiter checks `if not waiter.done()`
     versions: ALL_VERSIONS,
     level: "exact",
-    needs: ["wait", "create_task", "create_future", "call_later", "call_at", "cancel", "sleep", "try", "log"],
+    needs: ["wait", "create_task", "create_future", "call_later", "call_at", "cancel", "sleep", "task", "try", "log"],
     brokenBy: ["mutant:timer-releases-done-waiter"],
     evidence: [mainRanToItsEnd],
     scenarios: () => cancelledAtTimeoutArb("wait"),

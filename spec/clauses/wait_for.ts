@@ -513,7 +513,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE, // CPython Lib/asyncio/tasks.py: 3.11's _release_waiter checks `if not waiter.done()`; 3.12+'s Timeout leaves a CancelledError it did not cause alone
     versions: ALL_VERSIONS,
     level: "exact",
-    needs: ["wait_for", "create_task", "create_future", "call_later", "call_at", "cancel", "sleep", "try", "log"],
+    needs: ["wait_for", "create_task", "create_future", "call_later", "call_at", "cancel", "sleep", "task", "try", "log"],
     brokenBy: ["mutant:timer-releases-done-waiter"],
     evidence: [mainRanToItsEnd],
     scenarios: () => cancelledAtTimeoutArb("wait_for"),

@@ -11,8 +11,13 @@ import { EventLoop, getRunningLoop } from "./loop";
 
 type Awaitable = Coroutine | PyFuture;
 
-/** asyncio.create_task: schedule the coroutine on the running loop. */
-export function create_task(coro: Coroutine, name: string | null = null): Task {
+/**
+ * asyncio.create_task: schedule the coroutine on the running loop. This
+ * scheduler behaves as Python 3.12, whose create_task has no eager_start
+ * (3.14 added it): a scenario that passes one gets the TypeError 3.12 raises.
+ */
+export function create_task(coro: Coroutine, name: string | null = null, eagerStart?: boolean | null): Task {
+  if (eagerStart !== undefined) throw pyexc("TypeError", "create_task() got an unexpected keyword argument 'eager_start'");
   // Through the loop's method, as asyncio does (aiospec watches it to list the tasks).
   return getRunningLoop().create_task(coro, name);
 }
