@@ -26,3 +26,26 @@ export function RuntimeError(message: string): PyBaseException {
 export function TimeoutError(): PyBaseException {
   return pyexc("TimeoutError");
 }
+
+/**
+ * `raise e` inside an except block (or an __aexit__ called for an
+ * exception) handling `handled`: Python's raise sets e.__context__ =
+ * handled, unless e is handled itself, first cutting the link of handled's
+ * context chain that already leads back to e, so the chain never becomes a
+ * cycle (_PyErr_SetObject). Returns e, to be thrown. Only gc mode can see
+ * the link (a trace records __cause__, not __context__): the context keeps
+ * handled alive, and with it what its traceback's frames hold.
+ */
+export function raisedWhileHandling(e: PyBaseException, handled: PyBaseException | null): PyBaseException {
+  if (handled === null || e === handled) return e;
+  const seen = new Set<PyBaseException>();
+  for (let o: PyBaseException | null = handled; o !== null && !seen.has(o); o = o.context) {
+    seen.add(o);
+    if (o.context === e) {
+      o.context = null;
+      break;
+    }
+  }
+  e.context = handled;
+  return e;
+}

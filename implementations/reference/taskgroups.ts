@@ -28,7 +28,7 @@
  * creation joins the group and is settled by its done callback, like any.
  */
 import type { Coroutine, PyTask, PyTaskGroup } from "../../harness/engine/api";
-import { PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
+import { PyBaseException, RuntimeError, isinstance, pyexc, raisedWhileHandling } from "./exceptions";
 import type { Future } from "./futures";
 import { holding } from "./gcrefs";
 import { EventLoop, get_running_loop } from "./loop";
@@ -138,13 +138,19 @@ export class AsyncioTaskGroup implements PyTaskGroup {
       this.onCompletedFut = null;
     }
 
-    if (this.baseError !== null) throw this.baseError;
+    // __aexit__ runs while the body's exception (exc) is being handled, so
+    // what it raises from here on has exc as its __context__: the
+    // ExceptionGroup's `from None` sets only __suppress_context__. That link
+    // keeps exc, and the frames of its traceback, alive as long as the
+    // raised exception lives (a wait_for(..., 0) the body was cancelled out
+    // of keeps its inner task in its frame: gc mode sees it).
+    if (this.baseError !== null) throw raisedWhileHandling(this.baseError, exc);
 
     if (profile.taskGroupUncancelsAfterWaiting) uncancelParent();
 
     const errors = this.errors!;
     // A cancellation propagates, unless there are failures: those win.
-    if (propagateCancellationError !== null && errors.length === 0) throw propagateCancellationError;
+    if (propagateCancellationError !== null && errors.length === 0) throw raisedWhileHandling(propagateCancellationError, exc);
 
     if (exc !== null && !isCancellation(exc)) errors.push(exc);
 
@@ -157,7 +163,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
       }
       this.errors = null;
       // `raise ... from None`: no __cause__.
-      throw exceptionGroup(GROUP_MESSAGE, errors);
+      throw raisedWhileHandling(exceptionGroup(GROUP_MESSAGE, errors), exc);
     }
     return undefined;
   }

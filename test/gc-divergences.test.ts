@@ -1,0 +1,86 @@
+/**
+ * gc mode: the reference's divergences from CPython that `aiospec diff`
+ * found and that are closed (docs/findings.md, "Where the reference still
+ * differs from CPython"). One scenario per divergence, shrunk from the diff's
+ * counterexample: the reference at each version it concerns against the
+ * driver on that CPython (skipped, saying so, where it is absent), and the
+ * fact that made them differ, asserted on both, so that the test fails on
+ * the reference before the fix.
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { runScenario } from "../harness/engine/interpreter";
+import { makeReference } from "../implementations/reference";
+import type { PythonVersion } from "../implementations/reference";
+import { canonicalJson } from "../spec/scenario/trace";
+import type { Trace } from "../spec/scenario/trace";
+import { DRIVER_PATH, findCPython } from "../harness/targets";
+import type { Scenario } from "../spec/scenario/types";
+
+interface Case {
+  name: string;
+  /** The command that found it. */
+  found: string;
+  versions: PythonVersion[];
+  /** What CPython does and the old reference did not, read off a trace. */
+  fact: (t: Trace) => boolean;
+  scenario: Scenario;
+}
+
+const taskState = (t: Trace, name: string): string | undefined => t.tasks.find((x) => x.name === name)?.state;
+
+const CASES: Case[] = [
+  {
+    // TaskGroup.__aexit__ raises its ExceptionGroup (`raise me from None`)
+    // while the body's CancelledError is being handled: that is the group's
+    // __context__, whose traceback keeps wait_for's frame and its local
+    // `fut`, the task wrapping sleep(0). The main task keeps the group.
+    name: "a TaskGroup's ExceptionGroup keeps the body's CancelledError, and wait_for(..., 0)'s inner task",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --seed 9 (and 3.13)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            {
+              op: "taskgroup",
+              group: "g0",
+              body: [
+                { op: "create_task", coro: "c1", task: "t0", group: "g0" },
+                { op: "await", on: { wait_for: { sleep: 0 }, timeout: 0 } },
+              ],
+            },
+          ],
+        },
+        { name: "c1", body: [{ op: "raise", exc: { type: "ValueError" } }] },
+      ],
+    } as Scenario,
+  },
+];
+
+function onCPython(python: string, s: Scenario): Trace {
+  const r = spawnSync(python, [DRIVER_PATH], { input: JSON.stringify({ id: 1, scenario: s }) + "\n", encoding: "utf8" });
+  const reply = JSON.parse(r.stdout.trim().split("\n")[1]);
+  expect(reply.error).toBeUndefined();
+  return reply.trace as Trace;
+}
+
+for (const c of CASES) {
+  describe(`${c.name} (found by: ${c.found})`, () => {
+    for (const v of c.versions) {
+      it(`reference@${v}`, () => {
+        expect(c.fact(runScenario(makeReference(v), c.scenario))).toBe(true);
+      });
+      const python = findCPython(v).path;
+      it.skipIf(python === "")(`CPython ${v} (the driver) gives the reference's trace${python === "" ? " — skipped: no CPython " + v + " here" : ""}`, () => {
+        const got = onCPython(python, c.scenario);
+        expect(c.fact(got)).toBe(true);
+        expect(canonicalJson(runScenario(makeReference(v), c.scenario))).toBe(canonicalJson(got));
+      });
+    }
+  });
+}
