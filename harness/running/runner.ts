@@ -36,8 +36,7 @@ import * as fc from "fast-check";
 import type { Clause, CheckContext } from "../../spec/clauses/clause";
 import type { Scenario } from "../../spec/scenario/types";
 import { Trace, canonicalJson } from "../../spec/scenario/trace";
-import { runScenario } from "../engine/interpreter";
-import { makeReference } from "../../implementations/reference";
+import { expectedTrace, runMemoised } from "./memo";
 import type { Target } from "../targets";
 import { TargetFailure } from "../targets/errors";
 import { unsupportedFeature } from "./differential";
@@ -265,11 +264,15 @@ interface CaseOutcome {
   noTrace?: boolean;
 }
 
-/** `run`: the target's run of s, when it was started ahead (runClause's search); else it is started here. */
-async function runCase(c: Clause, target: Target, s: Scenario, run?: Promise<Trace>): Promise<CaseOutcome> {
+/**
+ * `run`: the target's run of s, when it was started ahead (runClause's
+ * search); else it is started here, from the memo of a deterministic
+ * target's traces (./memo.ts) unless `fresh`.
+ */
+async function runCase(c: Clause, target: Target, s: Scenario, run?: Promise<Trace>, fresh = false): Promise<CaseOutcome> {
   let trace: Trace;
   try {
-    trace = await (run ?? target.run(s));
+    trace = await (run ?? (fresh ? target.run(s) : runMemoised(target, s)));
   } catch (e) {
     const verdict = e instanceof TargetFailure ? e.verdict : "error";
     return { ok: false, verdict, message: `${target.id}: ${(e as Error).message}`, noTrace: true };
@@ -280,7 +283,7 @@ async function runCase(c: Clause, target: Target, s: Scenario, run?: Promise<Tra
     trace,
     version: target.version,
     // The reference modelling the same Task (C or pure-Python) as the target.
-    expected: () => (expected ??= runScenario(makeReference(target.version, { pyTask: target.task === "py" }), s)),
+    expected: () => (expected ??= expectedTrace(target.version, target.task === "py", s)),
   };
   const verdict = c.check(ctx);
   if (verdict === true) return { ok: true, trace };
@@ -407,7 +410,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
       await fc.check(
         fc.asyncProperty(arb, async (s) => {
           const feature = unsupportedFeature(s, [target]);
-          const run = feature === null ? target.run(s) : undefined;
+          const run = feature === null ? runMemoised(target, s) : undefined;
           run?.catch(() => {}); // judged (and its failure reported) when its turn comes
           inFlight.push({ s, feature, run });
           // Full: take outcomes until half are left, then start the next half together (one write to a driver).
@@ -469,7 +472,9 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
     again = lastFailure.outcome;
     attempts = lastFailure.attempts;
   } else {
-    again = await runCase(c, target, scenario);
+    // Asked afresh, not from the memo: a target that said it is
+    // deterministic and is not shows here ("passed when re-run").
+    again = await runCase(c, target, scenario, undefined, true);
   }
   let minimised: Counterexample["minimised"];
   if (!noTrace && !again.ok && again.verdict === "fail") {
