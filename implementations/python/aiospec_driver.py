@@ -1034,8 +1034,37 @@ def expand_scenario(scenario):
     return out
 
 
+# What check_scenario looks at beyond an op's fields, by op (one look-up
+# per step instead of a chain of comparisons).
+_CHECK_CORO = 1        # names a coroutine (call, create_task, unawaited)
+_CHECK_CALLBACK = 2    # names a callback
+_CHECK_AWAITABLE = 3   # awaits or wraps an awaitable (await, ensure_future)
+_CHECK_AS_COMPLETED = 4
+_CHECK_EXC = 5         # raises or sets an exception
+_CHECK_TRY = 6
+_OP_CHECK = {
+    "call": _CHECK_CORO, "create_task": _CHECK_CORO, "unawaited": _CHECK_CORO,
+    "add_done_callback": _CHECK_CALLBACK, "remove_done_callback": _CHECK_CALLBACK,
+    "call_soon": _CHECK_CALLBACK, "call_later": _CHECK_CALLBACK, "call_at": _CHECK_CALLBACK,
+    "await": _CHECK_AWAITABLE, "ensure_future": _CHECK_AWAITABLE,
+    "as_completed": _CHECK_AS_COMPLETED,
+    "raise": _CHECK_EXC, "set_exception": _CHECK_EXC,
+    "try": _CHECK_TRY,
+}
+# STEP_FIELDS as tuples, for the walk.
+_STEP_FIELD_ITEMS = {op: tuple(fields.items()) for op, fields in STEP_FIELDS.items()}
+# The nested bodies scenario_features walks (the interpreter runs them); the
+# others (a "body" on a log step, say) are checked but use no feature.
+_FEATURE_BODIES = {"try": ("body", "finally"), "taskgroup": ("body",), "timeout": ("body",)}
+
+
 def check_scenario(scenario):
-    """Reject what the interpreter could not run, naming the JSON path."""
+    """Reject what the interpreter could not run, naming the JSON path.
+
+    A scenario it accepts, it also surveys: the result is the features the
+    scenario uses, as scenario_features gives them, found in the same walk
+    (the driver walks each request once; scenario_features, which skips
+    malformed parts, is for the scenarios this function rejects)."""
     if scenario.get("aiospec") != 1:
         raise ScenarioError("$.aiospec: must be 1 (this driver speaks version 1 of the scenario language)")
     coros = scenario.get("coroutines")
@@ -1052,10 +1081,9 @@ def check_scenario(scenario):
             into.add(c["name"])
     if "main" not in names:
         raise ScenarioError("$.coroutines: no coroutine named 'main'")
-
-    def ref(name, known, path, what):
-        if name not in known:
-            raise ScenarioError("%s: no %s named %r" % (path, what, name))
+    found = set()
+    if scenario.get("eager"):
+        found.add("eager")
 
     def exc_spec(e, path):
         t = e.get("type") if isinstance(e, dict) else None
@@ -1076,7 +1104,9 @@ def check_scenario(scenario):
         if isinstance(a.get("task"), str):
             return
         if isinstance(a.get("coro"), str):
-            return ref(a["coro"], names, path + ".coro", "coroutine")
+            if a["coro"] not in names:
+                raise ScenarioError("%s.coro: no coroutine named %r" % (path, a["coro"]))
+            return
         if isinstance(a.get("sleep"), _NUM):
             return
         for key in ("gather", "wait"):
@@ -1089,31 +1119,55 @@ def check_scenario(scenario):
                 return awaitable(a[key], "%s.%s" % (path, key))
         raise ScenarioError("%s: unknown awaitable" % path)
 
-    def steps(body, path):
+    def steps(body, path, survey):
+        # path is the body's; a step's own path is written out only for an
+        # error message or a nested body. survey: whether the body's steps
+        # count as used features (see _FEATURE_BODIES).
         for i, st in enumerate(body):
-            p = "%s[%d]" % (path, i)
             if not isinstance(st, dict):
-                raise ScenarioError("%s: a step must be an object" % p)
+                raise ScenarioError("%s[%d]: a step must be an object" % (path, i))
             op = st.get("op")
             if op not in STEP_FIELDS:
-                raise ScenarioError("%s.op: unknown op %r" % (p, op))
-            for field, types in STEP_FIELDS[op].items():
-                if not isinstance(st.get(field), types) or isinstance(st.get(field), bool):
-                    raise ScenarioError("%s.%s: missing or of the wrong type" % (p, field))
-            if op in ("call", "create_task", "unawaited"):
-                ref(st["coro"], names, p + ".coro", "coroutine")
-            if op == "create_task" and "eager_start" in st and not (st["eager_start"] is None or isinstance(st["eager_start"], bool)):
-                raise ScenarioError("%s.eager_start: must be true, false or null" % p)
-            elif op in ("add_done_callback", "remove_done_callback", "call_soon", "call_later", "call_at"):
-                ref(st["callback"], cb_names, p + ".callback", "callback")
-            elif op in ("await", "ensure_future"):
-                awaitable(st["on"], p + ".on")
-            elif op == "as_completed":
+                raise ScenarioError("%s[%d].op: unknown op %r" % (path, i, op))
+            for field, types in _STEP_FIELD_ITEMS[op]:
+                v = st.get(field)
+                if not isinstance(v, types) or isinstance(v, bool):
+                    raise ScenarioError("%s[%d].%s: missing or of the wrong type" % (path, i, field))
+            if survey:
+                found.add(op)
+            check = _OP_CHECK.get(op)
+            if check is None:
+                if survey and op == "cancel" and "msg" in st:
+                    found.add("cancel:msg")
+            elif check == _CHECK_CORO:
+                if st["coro"] not in names:
+                    raise ScenarioError("%s[%d].coro: no coroutine named %r" % (path, i, st["coro"]))
+                if op == "create_task" and "eager_start" in st:
+                    if not (st["eager_start"] is None or isinstance(st["eager_start"], bool)):
+                        raise ScenarioError("%s[%d].eager_start: must be true, false or null" % (path, i))
+                    if survey:
+                        found.add("create_task:eager_start")
+            elif check == _CHECK_CALLBACK:
+                if st["callback"] not in cb_names:
+                    raise ScenarioError("%s[%d].callback: no callback named %r" % (path, i, st["callback"]))
+            elif check == _CHECK_AWAITABLE:
+                awaitable(st["on"], "%s[%d].on" % (path, i))
+                if survey:
+                    _awaitable_features(st["on"], found)
+            elif check == _CHECK_AS_COMPLETED:
                 for j, a in enumerate(st["on"]):
-                    awaitable(a, "%s.on[%d]" % (p, j))
-            elif op in ("raise", "set_exception"):
-                exc_spec(st["exc"], p + ".exc")
-            elif op == "try":
+                    awaitable(a, "%s[%d].on[%d]" % (path, i, j))
+                if survey:
+                    if st.get("mode") == "async":
+                        found.add("as_completed:async")
+                    for a in st["on"]:
+                        _awaitable_features(a, found)
+            elif check == _CHECK_EXC:
+                exc_spec(st["exc"], "%s[%d].exc" % (path, i))
+                if survey and _uses_group(st["exc"]):
+                    found.add("exception_group")
+            else:  # try
+                p = "%s[%d]" % (path, i)
                 handlers = st.get("except", [])
                 if st.get("star"):
                     if not 1 <= len(handlers) <= MAX_STAR_CLAUSES:
@@ -1121,13 +1175,19 @@ def check_scenario(scenario):
                     for j, h in enumerate(handlers):
                         if isinstance(h, dict) and contains_return(h.get("body", [])):
                             raise ScenarioError("%s.except[%d].body: 'return' cannot appear in an except* block" % (p, j))
+                    if survey:
+                        found.add("except*")
                 for j, h in enumerate(handlers):
                     if not isinstance(h, dict) or h.get("type") not in EXCEPTION_TYPES:
                         raise ScenarioError("%s.except[%d].type: unknown exception type" % (p, j))
-                    steps(h.get("body", []), "%s.except[%d].body" % (p, j))
-            for key in NESTED_BODIES:
-                if isinstance(st.get(key), list):
-                    steps(st[key], "%s.%s" % (p, key))
+                    if survey and h["type"] in GROUP_NAMES:
+                        found.add("exception_group")
+                    steps(h.get("body", []), "%s.except[%d].body" % (p, j), survey)
+            if "body" in st or "finally" in st:
+                walked = _FEATURE_BODIES.get(op, ()) if survey else ()
+                for key in NESTED_BODIES:
+                    if isinstance(st.get(key), list):
+                        steps(st[key], "%s[%d].%s" % (path, i, key), key in walked)
 
     def sync_only(body, path):
         for i, st in enumerate(body):
@@ -1135,10 +1195,11 @@ def check_scenario(scenario):
                 raise ScenarioError("%s[%d].op: a callback runs synchronously; %r awaits" % (path, i, st.get("op")))
 
     for i, c in enumerate(coros):
-        steps(c["body"], "$.coroutines[%d].body" % i)
+        steps(c["body"], "$.coroutines[%d].body" % i, True)
     for i, c in enumerate(callbacks):
-        steps(c["body"], "$.callbacks[%d].body" % i)
+        steps(c["body"], "$.callbacks[%d].body" % i, True)
         sync_only(c["body"], "$.callbacks[%d].body" % i)
+    return sorted(found)
 
 
 # Task handles no step binds: the running task and the main task (spec/scenario/validate.ts SELF_HANDLES).
@@ -1868,14 +1929,16 @@ def task_class_for(options):
     return pinned_class(asyncio.Task)
 
 
-def run_scenario(scenario, options, stats=None, maybe_gc=True):
+def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
     """Run one scenario, return its trace. In real time, `stats` (a dict)
     receives how far the run strayed from the tick grid: "late" (seconds)
     and "drifted" (see RealClock). maybe_gc=False: the caller knows the
-    scenario uses no gc op (its request's text names none)."""
+    scenario uses no gc op (its request's text names none). checked=True:
+    the caller has had check_scenario accept it."""
     cfg = current_config()
     task_class = task_class_for(options)
-    check_scenario(scenario)
+    if not checked:
+        check_scenario(scenario)
     eager = bool(scenario.get("eager"))
     if eager and not hasattr(asyncio, "create_eager_task_factory"):
         raise ScenarioError("eager tasks need Python 3.12 or later")
@@ -2020,28 +2083,33 @@ def _uses_group(e):
     return isinstance(subs, list) and any(_uses_group(x) for x in subs)
 
 
+def _awaitable_features(a, found):
+    """Add to found the features an awaitable uses (its parts that are malformed skipped)."""
+    if not isinstance(a, dict):
+        return
+    for kind in AWAITABLE_KINDS:
+        if kind in a:
+            found.add(kind)
+            break
+    for key in ("gather", "wait"):
+        if isinstance(a.get(key), list):
+            for x in a[key]:
+                _awaitable_features(x, found)
+    for key in ("shield", "wait_for"):
+        if key in a:
+            _awaitable_features(a[key], found)
+
+
 def scenario_features(scenario):
     """The features a scenario uses, sorted, as spec/scenario/validate.ts
     scenarioFeatures names them. Malformed parts are skipped (check_scenario
-    reports them)."""
+    reports them, and surveys the scenarios it accepts in the same walk)."""
     found = set()
     if scenario.get("eager"):
         found.add("eager")
 
     def awaitable(a):
-        if not isinstance(a, dict):
-            return
-        for kind in AWAITABLE_KINDS:
-            if kind in a:
-                found.add(kind)
-                break
-        for key in ("gather", "wait"):
-            if isinstance(a.get(key), list):
-                for x in a[key]:
-                    awaitable(x)
-        for key in ("shield", "wait_for"):
-            if key in a:
-                awaitable(a[key])
+        _awaitable_features(a, found)
 
     def walk(body):
         if not isinstance(body, list):
@@ -2341,11 +2409,25 @@ def handle_line(line):
         return {"id": rid, "error": "cannot interpret scenario: ScenarioError: %s" % e}
     cfg = current_config()
     unsupported = cfg.unsupported()
-    for feature in scenario_features(scenario):
+    # One walk checks the scenario and finds its features. A scenario it
+    # rejects is surveyed by the lenient walk instead and checked again in
+    # run_scenario, so that its error comes where it always has: after an
+    # unsupported feature, and after a Task class this Python lacks.
+    try:
+        features = check_scenario(scenario)
+        checked = True
+    except Exception:
+        features = scenario_features(scenario)
+        checked = False
+    for feature in features:
         if feature in unsupported:
             return {"id": rid, "error": "unsupported feature %s on %s" % (feature, unsupported[feature])}
     try:
-        return {"id": rid, "trace": run_real_time(scenario, options, rid, maybe_gc) if cfg.clock == "real" else run_scenario(scenario, options, maybe_gc=maybe_gc)}
+        if cfg.clock == "real":
+            trace = run_real_time(scenario, options, rid, maybe_gc, checked)
+        else:
+            trace = run_scenario(scenario, options, maybe_gc=maybe_gc, checked=checked)
+        return {"id": rid, "trace": trace}
     except (Unsupported, LateRun) as e:
         return {"id": rid, "error": str(e)}
     except (ScenarioError, KeyError, TypeError, ValueError) as e:
@@ -2358,7 +2440,7 @@ class LateRun(Exception):
     """A real-time run that strayed from the tick grid every time it was tried."""
 
 
-def run_real_time(scenario, options, rid, maybe_gc=True):
+def run_real_time(scenario, options, rid, maybe_gc=True, checked=False):
     """Run a scenario in real time; run it again (up to LATE_RETRIES times)
     when the machine made it stray from the tick grid: a timer ran more
     than half a tick late, or an event happened at a later tick than the
@@ -2368,7 +2450,7 @@ def run_real_time(scenario, options, rid, maybe_gc=True):
     tick = cfg.tick_ms / 1000.0
     for attempt in range(1 + LATE_RETRIES):
         stats = {}
-        trace = run_scenario(scenario, options, stats, maybe_gc)
+        trace = run_scenario(scenario, options, stats, maybe_gc, checked)
         late, drifted = stats.get("late", 0.0), stats.get("drifted", False)
         if late <= tick / 2 and not drifted:
             return trace
