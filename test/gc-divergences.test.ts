@@ -60,6 +60,82 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // `except* CancelledError: raise` with `finally: raise ValueError`: the
+    // finally runs while the re-raised group leaves, so the ValueError's
+    // __context__ is that group, whose traceback (a group derived by
+    // except* takes its original's) keeps the frame that awaited the
+    // gather, and so gather's child. The task keeps its ValueError, the
+    // handle keeps the task.
+    name: "an except* construct's finally: what it raises keeps the group leaving it, and that group's frames",
+    found: "diff reference@3.11 cpython-3.11 --runs 1500 --seed 24 (and 3.13)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "try", body: [{ op: "await", on: { task: "t0" } }], except: [{ type: "ValueError" }] },
+          ],
+        },
+        {
+          name: "c1",
+          body: [
+            {
+              op: "try",
+              star: true,
+              body: [
+                { op: "cancel", task: "t0" },
+                { op: "await", on: { gather: [{ sleep: 0 }] } },
+              ],
+              except: [{ type: "CancelledError", reraise: true }],
+              finally: [{ op: "raise", exc: { type: "ValueError" } }],
+            },
+          ],
+        },
+      ],
+    } as Scenario,
+  },
+  {
+    // The same as the previous case, but what keeps the group is a new
+    // exception raised in the except* handler: its __context__ is the
+    // matched group.
+    name: "an except* handler: what it raises keeps the matched group, and that group's frames",
+    found: "diff reference@3.11 cpython-3.11 --seed 12, once the future's traceback was modelled",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "try", body: [{ op: "await", on: { task: "t0" } }], except: [{ type: "ValueError" }] },
+          ],
+        },
+        {
+          name: "c1",
+          body: [
+            {
+              op: "try",
+              star: true,
+              body: [
+                { op: "cancel", task: "t0" },
+                { op: "await", on: { gather: [{ sleep: 0 }] } },
+              ],
+              except: [{ type: "CancelledError", body: [{ op: "raise", exc: { type: "ValueError" } }] }],
+            },
+          ],
+        },
+      ],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {

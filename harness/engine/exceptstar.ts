@@ -50,6 +50,7 @@ export function* runTryStar(run: StepRunner, s: TryStep): Coroutine<Return | und
   const clauses = s.except ?? [];
   checkClauses(clauses);
   let result: Return | undefined;
+  let leaving: unknown = null; // the exception leaving the construct, which `finally` runs under
   try {
     let raised: PyBaseException | null = null;
     try {
@@ -62,8 +63,11 @@ export function* runTryStar(run: StepRunner, s: TryStep): Coroutine<Return | und
       const out = yield* handle(run, clauses, raised);
       if (out !== null) throw out;
     }
+  } catch (e) {
+    leaving = e;
+    throw e;
   } finally {
-    const final = yield* run.steps(s.finally ?? []);
+    const final = yield* run.whileHandling(leaving, run.steps(s.finally ?? []));
     // eslint-disable-next-line no-unsafe-finally
     if (final instanceof Return) return final;
   }
@@ -129,7 +133,9 @@ function* handle(run: StepRunner, clauses: ExceptClause[], orig: PyBaseException
     left = m.rest;
     run.emit("caught", { exc: run.enc.exc(m.match) });
     try {
-      const r = yield* run.steps(clause.body ?? []);
+      // The handler runs while the matched group is being handled: what it
+      // raises has that group as its __context__.
+      const r = yield* run.whileHandling(m.match, run.steps(clause.body ?? []));
       // checkClauses rejects a return in a handler body; nothing else returns.
       if (r instanceof Return) throw new ScenarioError("'return' cannot appear in an except* block");
     } catch (e) {
@@ -172,6 +178,18 @@ function newGroup(message: unknown, excs: PyBaseException[]): PyBaseException {
   return new PyBaseException(type, [message], excs);
 }
 
+/**
+ * `to.__traceback__ = from_.__traceback__`, as CPython gives a wrapping or
+ * derived group the traceback of what it comes from: in gc mode, what the
+ * frames of that traceback hold (gcRefs, implementations/reference/gc.ts),
+ * as they are now (a later raise of from_ starts a new traceback). Returns `to`.
+ */
+function withTracebackOf(from_: PyBaseException, to: PyBaseException): PyBaseException {
+  const tb = (from_ as { gcRefs?: unknown[] }).gcRefs;
+  if (tb !== undefined) (to as { gcRefs?: unknown[] }).gcRefs = [...tb];
+  return to;
+}
+
 /** CPython's exception_group_match: the matched part and what is left, or null for no match. */
 function match(
   split: Splitter,
@@ -179,7 +197,7 @@ function match(
   type: string,
 ): { match: PyBaseException; rest: PyBaseException | null } | null {
   if (isinstance(exc, type)) {
-    return { match: isGroup(exc) ? exc : newGroup("", [exc]), rest: null };
+    return { match: isGroup(exc) ? exc : withTracebackOf(exc, newGroup("", [exc])), rest: null };
   }
   if (!isGroup(exc)) return null;
   const parts = split.split(exc, (x) => isinstance(x, type));
@@ -227,6 +245,7 @@ class Splitter {
     const part = newGroup(eg.args[0], excs);
     part.cause = eg.cause;
     part.context = eg.context;
+    withTracebackOf(eg, part);
     this.derived.add(part);
     return part;
   }

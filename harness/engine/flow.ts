@@ -28,4 +28,6 @@ export interface StepRunner {
   steps(steps: Step[]): Coroutine<Return | undefined>;
   emit(ev: TraceEvent["ev"], fields?: Record<string, unknown>): void;
   readonly enc: { exc(e: unknown): ExceptionData };
+  /** Run body while `handled` is being handled: what it raises gets that as its __context__ (gc mode). */
+  whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T>;
 }

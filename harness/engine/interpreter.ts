@@ -307,7 +307,7 @@ export class ScenarioRun implements StepRunner {
    * except clause's body, or a finally block it passes through) gets it as
    * its __context__, as Python's raise does — and so keeps it alive.
    */
-  private *whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
+  *whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
     try {
       return yield* body;
     } catch (e) {
