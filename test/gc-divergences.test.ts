@@ -136,6 +136,49 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // Two tasks await gathers that fail with the same ValueError (a third
+    // task's). Each raise of it by Future.result() starts from the
+    // traceback it had when it was set (_exception_tb) and the C Future
+    // then drops that, so the exception's traceback ends up holding only
+    // the frames of the last raise: the second gather (its frame's `aw`)
+    // and its sleep(0) child live on, the first one's child is collected.
+    name: "a future's exception is raised with the traceback it was set with, and keeps only the last raise's frames",
+    found: "diff reference@3.11 cpython-3.11 --seed 12",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-5") === undefined && taskState(t, "Task-6") === "result",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "create_task", coro: "c2", task: "t1" },
+            { op: "create_task", coro: "c2", task: "t2" },
+            { op: "await", on: { task: "t1" } },
+            { op: "await", on: { task: "t2" } },
+          ],
+        },
+        // (It fails after a sleep, so that both gathers have their outcome
+        // set, by their done callbacks, before either awaiter raises it; on
+        // 3.12+ a gather of a task already done sets it inside gather(),
+        // after the first raise, with that raise's traceback.)
+        { name: "c1", body: [{ op: "await", on: { sleep: 0 } }, { op: "raise", exc: { type: "ValueError" } }] },
+        {
+          name: "c2",
+          body: [
+            {
+              op: "try",
+              body: [{ op: "await", on: { gather: [{ task: "t0" }, { sleep: 0 }] } }],
+              except: [{ type: "ValueError" }],
+            },
+          ],
+        },
+      ],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {

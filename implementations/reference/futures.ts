@@ -18,6 +18,18 @@ export class Future implements PyFuture {
   protected state: FutureState = "PENDING";
   protected resultValue: unknown = null;
   protected exceptionValue: PyBaseException | null = null;
+  /**
+   * The exception's traceback when it was set (_exception_tb, bpo-45924):
+   * what the frames it had left by then hold (its gcRefs, gc.ts). result()
+   * raises the exception with that traceback again, `raise
+   * exc.with_traceback(self._exception_tb)`, so what an earlier raise of the
+   * same exception went through (another awaiter's frames) is forgotten.
+   * The C Future clears it once it has been used (future_get_result's
+   * Py_CLEAR: a second result() raises with no traceback at all); the
+   * pure-Python Future (futures._PyFuture, the base of the pure-Python
+   * Task) keeps it for as long as it lives. The future holds it either way.
+   */
+  protected exceptionTb: unknown[] | null = null;
   protected callbacks: DoneCallback[] = [];
   /** The message given to cancel(msg). */
   cancelMessage: string | null = null;
@@ -81,7 +93,14 @@ export class Future implements PyFuture {
     // The C Future's wording (futures.py says "Result is not ready.").
     if (this.state !== "FINISHED") throw InvalidStateError("Result is not set.");
     this.logTraceback = false;
-    if (this.exceptionValue !== null) throw this.exceptionValue;
+    if (this.exceptionValue !== null) {
+      // A traceback is a chain the frames an exception leaves are put in
+      // front of: the raise starts a new one from the saved part (copied, so
+      // the saved one stays as it was).
+      (this.exceptionValue as { gcRefs?: unknown[] }).gcRefs = [...(this.exceptionTb ?? [])];
+      if (!this.keepsExceptionTb()) this.exceptionTb = null;
+      throw this.exceptionValue;
+    }
     return this.resultValue;
   }
 
@@ -126,6 +145,7 @@ export class Future implements PyFuture {
       exception = wrapped;
     }
     this.exceptionValue = exception;
+    this.exceptionTb = [...((exception as { gcRefs?: unknown[] }).gcRefs ?? [])];
     this.logTraceback = true;
     this.state = "FINISHED";
     this.scheduleCallbacks();
@@ -135,7 +155,12 @@ export class Future implements PyFuture {
   gcReferents(): unknown[] {
     // Its result and exception too: an exception's traceback holds the
     // frames it left, and their locals (gc.ts).
-    return [...this.callbacks, this.resultValue, this.exceptionValue, this.cancelledExc];
+    return [...this.callbacks, this.resultValue, this.exceptionValue, this.exceptionTb, this.cancelledExc];
+  }
+
+  /** Is this the pure-Python Future, which keeps _exception_tb after result() used it? (The C Future: no.) */
+  protected keepsExceptionTb(): boolean {
+    return false;
   }
 
   protected scheduleCallbacks(): void {

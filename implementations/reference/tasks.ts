@@ -86,6 +86,11 @@ export class Task extends Future implements PyTask {
     }
   }
 
+  /** The pure-Python Task is a futures._PyFuture: it keeps _exception_tb (futures.ts). */
+  protected override keepsExceptionTb(): boolean {
+    return this.loop.profile.pyTask;
+  }
+
   get_name(): string {
     return this.name;
   }
