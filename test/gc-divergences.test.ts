@@ -179,6 +179,35 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // The main task and a dropped task (through shield) both raise one
+    // future's ValueError, the main task first. The dropped task's raise
+    // starts from the traceback shield's outer future saved, not from
+    // everything the exception went through, so the main task's exception
+    // (the same object) does not keep the dropped task: it is collected at
+    // the end, its exception never retrieved.
+    name: "a task that raised an exception the main task also raised is collected, and reported",
+    found: "diff reference@3.13 cpython-3.13 --runs 2000 --seed 22",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => t.events.some((e) => e.ev === "exception_handler" && String(e.message).includes("never retrieved")),
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "drop", handle: "t0" },
+            { op: "create_future", future: "f0" },
+            { op: "call_soon", callback: "cb0" },
+            { op: "await", on: { task: "f0" } },
+          ],
+        },
+        { name: "c1", body: [{ op: "timeout", delay: 1, body: [{ op: "await", on: { shield: { task: "f0" } } }] }] },
+      ],
+      callbacks: [{ name: "cb0", body: [{ op: "set_exception", future: "f0", exc: { type: "ValueError" } }] }],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {
