@@ -20,6 +20,7 @@ function details(r: Row): string {
     case "verdict":
       return [
         r.note ?? "",
+        f.cpu !== undefined ? `${fixed(f.cpu, 1)} s of CPU` : "",
         f.startup !== undefined
           ? `--jobs 1: ${fixed(f.total, 1)} s = start-up ${fixed(f.startup, 1)}, generation ${fixed(f.generation, 1)}, running ${fixed(f.running, 1)}, comparing ${fixed(f.comparing, 1)}, reporting ${fixed(f.reporting, 1)}`
           : "",

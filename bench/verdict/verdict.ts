@@ -4,6 +4,10 @@
  * on the reference, on a module implementation, on each CPython 3.8-3.14
  * (absent ones listed), and, with --realtime, on a real-clock loop.
  *
+ * Each row also gives the run's CPU time, every process included; after
+ * cpython-3.11 comes the same run with the memo of traces turned off
+ * (AIOSPEC_MEMO=off), to show what asking each distinct case once saves.
+ *
  * For the targets named in `split`, a second run with `--jobs 1` and the
  * timed clause set (probe-clauses.ts) splits the wall time into phases:
  *   start-up    process start to the first generated scenario (loading the
@@ -48,6 +52,27 @@ function aiospec(args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Pr
   return runTimed(process.execPath, [CLI, ...args], { timeoutMs, env: { ...process.env, CI: "1", ...env } });
 }
 
+/**
+ * The run's CPU time, every process of it (the CLI, its pool workers, the
+ * drivers they started): bash's `times` after the CLI has exited gives its
+ * children's user and system time, and every process of the run was waited
+ * for by its parent, so each one's time is in there. On 2 cores the wall
+ * time of a CPU-bound run is at least half of it, and it moves much less
+ * with the machine's load than the wall time does.
+ */
+function aiospecWithCpu(args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<Finished & { cpu?: number }> {
+  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const script = `${quoted}; rc=$?; times >&2; exit $rc`;
+  return runTimed("bash", ["-c", script], { timeoutMs, env: { ...process.env, CI: "1", ...env } }).then((f) => {
+    // `times` prints two lines: the shell's own user/sys, then its children's ("0m12.345s 0m0.678s").
+    const lines = f.stderr.trimEnd().split("\n");
+    const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? "");
+    if (m === null) return f;
+    const cpu = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+    return { ...f, stderr: lines.slice(0, -2).join("\n"), cpu };
+  });
+}
+
 /** The verdict is in: exit 0 (all pass) or 1 (failures); anything else is a failure of the run. */
 function verdictReached(f: Finished): boolean {
   return !f.timedOut && (f.code === 0 || f.code === 1);
@@ -85,13 +110,14 @@ async function timeSplit(id: string, timeoutMs: number): Promise<Record<string, 
   };
 }
 
-async function verdictRow(id: string, opts: VerdictOptions): Promise<Row> {
-  const name = `run --impl ${id}`;
+async function verdictRow(id: string, opts: VerdictOptions, env?: NodeJS.ProcessEnv, label?: string): Promise<Row> {
+  const name = `run --impl ${id}${label ? ` (${label})` : ""}`;
   opts.log(`verdict: ${name}`);
-  const f = await aiospec(["run", "--impl", id], opts.timeoutMs);
+  const f = await aiospecWithCpu(["run", "--impl", id], opts.timeoutMs, env);
   if (!verdictReached(f)) return missing("verdict", name, "failed", whyNot(f, opts.timeoutMs));
-  const row = ok("verdict", name, f.seconds);
+  const row = ok("verdict", name, f.seconds, f.cpu !== undefined ? { cpu: f.cpu } : undefined);
   row.note = summary(f);
+  if (label !== undefined) return row;
   if (opts.split.includes(id)) {
     opts.log(`verdict: ${name} --jobs 1 (phases)`);
     const split = await timeSplit(id, opts.timeoutMs);
@@ -110,6 +136,8 @@ export async function verdictRows(opts: VerdictOptions): Promise<Row[]> {
     if (!c.found) rows.push(missing("verdict", name, "absent", c.why ?? "not found"));
     else if (!c.run) rows.push(missing("verdict", name, "not run", "not run (--quick)"));
     else rows.push(await verdictRow(c.id, opts));
+    // What the memo of traces saves (harness/running/memo.ts): the same run asking every case afresh.
+    if (c.id === "cpython-3.11" && c.found && c.run) rows.push(await verdictRow(c.id, opts, { AIOSPEC_MEMO: "off" }, "memo off"));
   }
   const rt = opts.realtime;
   const rtName = `run --impl ${rt.id}`;
