@@ -36,6 +36,7 @@ import asyncio
 import bisect
 import collections.abc
 import gc
+import inspect
 import itertools
 import json
 import os
@@ -282,11 +283,10 @@ class _Pinning:
     def _init_pinning(self, task_class, future_class):
         self._task_class = task_class
         self._future_class = future_class
-        self._hashes = itertools.count(1)
+        # next_hash(): the next creation number (a counter's own method: it
+        # is called for every task and future).
+        self.next_hash = itertools.count(1).__next__
         self.created_tasks = []
-
-    def next_hash(self):
-        return next(self._hashes)
 
 
 class PinnedTasks(_Pinning):
@@ -479,8 +479,7 @@ def adapt_foreign_loop(loop, task_class, future_class, eager):
     and lists its tasks; its create_future is replaced when it makes plain
     asyncio futures."""
     try:
-        hashes = itertools.count(1)
-        loop.next_hash = lambda: next(hashes)
+        loop.next_hash = itertools.count(1).__next__
         loop.created_tasks = []
     except AttributeError:
         raise ScenarioError("cannot adapt a %s: its instances take no attributes" % type(loop).__name__)
@@ -1051,18 +1050,26 @@ _OP_CHECK = {
     "raise": _CHECK_EXC, "set_exception": _CHECK_EXC,
     "try": _CHECK_TRY,
 }
-# STEP_FIELDS as tuples, for the walk.
-_STEP_FIELD_ITEMS = {op: tuple(fields.items()) for op, fields in STEP_FIELDS.items()}
 # The nested bodies scenario_features walks (the interpreter runs them); the
 # others (a "body" on a log step, say) are checked but use no feature.
 _FEATURE_BODIES = {"try": ("body", "finally"), "taskgroup": ("body",), "timeout": ("body",)}
+# What check_scenario needs of each op, found with one look-up: its fields
+# (STEP_FIELDS, as a tuple), its _OP_CHECK and its _FEATURE_BODIES.
+_STEP_CHECKS = {op: (tuple(fields.items()), _OP_CHECK.get(op), _FEATURE_BODIES.get(op, ()))
+                for op, fields in STEP_FIELDS.items()}
+
+
+def _json_path(parts):
+    """A JSON path from its parts, keys and indices: ("coroutines", 0, "body") -> "$.coroutines[0].body".
+    check_scenario carries paths as parts and writes one out only for its error message."""
+    return "$" + "".join("[%d]" % p if isinstance(p, int) else "." + p for p in parts)
 
 
 def check_scenario(scenario):
     """Reject what the interpreter could not run, naming the JSON path.
 
-    A scenario it accepts, it also surveys: the result is the features the
-    scenario uses, as scenario_features gives them, found in the same walk
+    A scenario it accepts, it also surveys: the result is the set of features
+    the scenario uses, those scenario_features finds, found in the same walk
     (the driver walks each request once; scenario_features, which skips
     malformed parts, is for the scenarios this function rejects)."""
     if scenario.get("aiospec") != 1:
@@ -1084,122 +1091,122 @@ def check_scenario(scenario):
     found = set()
     if scenario.get("eager"):
         found.add("eager")
-
-    def exc_spec(e, path):
-        t = e.get("type") if isinstance(e, dict) else None
-        if t not in EXCEPTION_TYPES or t in ("Exception", "BaseException"):
-            raise ScenarioError("%s.type: cannot raise %r" % (path, t))
-        if t in ("ExceptionGroup", "BaseExceptionGroup"):
-            subs = e.get("exceptions")
-            if not isinstance(subs, list) or not subs:
-                raise ScenarioError("%s.exceptions: an exception group needs at least one exception" % path)
-            for j, x in enumerate(subs):
-                exc_spec(x, "%s.exceptions[%d]" % (path, j))
-                if t == "ExceptionGroup" and not issubclass(EXCEPTION_TYPES[x["type"]], Exception):
-                    raise ScenarioError("%s.exceptions[%d]: an ExceptionGroup holds only Exceptions" % (path, j))
-
-    def awaitable(a, path):
-        if not isinstance(a, dict):
-            raise ScenarioError("%s: must be an object" % path)
-        if isinstance(a.get("task"), str):
-            return
-        if isinstance(a.get("coro"), str):
-            if a["coro"] not in names:
-                raise ScenarioError("%s.coro: no coroutine named %r" % (path, a["coro"]))
-            return
-        if isinstance(a.get("sleep"), _NUM):
-            return
-        for key in ("gather", "wait"):
-            if isinstance(a.get(key), list):
-                for j, p in enumerate(a[key]):
-                    awaitable(p, "%s.%s[%d]" % (path, key, j))
-                return
-        for key in ("shield", "wait_for"):
-            if key in a:
-                return awaitable(a[key], "%s.%s" % (path, key))
-        raise ScenarioError("%s: unknown awaitable" % path)
-
-    def steps(body, path, survey):
-        # path is the body's; a step's own path is written out only for an
-        # error message or a nested body. survey: whether the body's steps
-        # count as used features (see _FEATURE_BODIES).
-        for i, st in enumerate(body):
-            if not isinstance(st, dict):
-                raise ScenarioError("%s[%d]: a step must be an object" % (path, i))
-            op = st.get("op")
-            if op not in STEP_FIELDS:
-                raise ScenarioError("%s[%d].op: unknown op %r" % (path, i, op))
-            for field, types in _STEP_FIELD_ITEMS[op]:
-                v = st.get(field)
-                if not isinstance(v, types) or isinstance(v, bool):
-                    raise ScenarioError("%s[%d].%s: missing or of the wrong type" % (path, i, field))
-            if survey:
-                found.add(op)
-            check = _OP_CHECK.get(op)
-            if check is None:
-                if survey and op == "cancel" and "msg" in st:
-                    found.add("cancel:msg")
-            elif check == _CHECK_CORO:
-                if st["coro"] not in names:
-                    raise ScenarioError("%s[%d].coro: no coroutine named %r" % (path, i, st["coro"]))
-                if op == "create_task" and "eager_start" in st:
-                    if not (st["eager_start"] is None or isinstance(st["eager_start"], bool)):
-                        raise ScenarioError("%s[%d].eager_start: must be true, false or null" % (path, i))
-                    if survey:
-                        found.add("create_task:eager_start")
-            elif check == _CHECK_CALLBACK:
-                if st["callback"] not in cb_names:
-                    raise ScenarioError("%s[%d].callback: no callback named %r" % (path, i, st["callback"]))
-            elif check == _CHECK_AWAITABLE:
-                awaitable(st["on"], "%s[%d].on" % (path, i))
-                if survey:
-                    _awaitable_features(st["on"], found)
-            elif check == _CHECK_AS_COMPLETED:
-                for j, a in enumerate(st["on"]):
-                    awaitable(a, "%s[%d].on[%d]" % (path, i, j))
-                if survey:
-                    if st.get("mode") == "async":
-                        found.add("as_completed:async")
-                    for a in st["on"]:
-                        _awaitable_features(a, found)
-            elif check == _CHECK_EXC:
-                exc_spec(st["exc"], "%s[%d].exc" % (path, i))
-                if survey and _uses_group(st["exc"]):
-                    found.add("exception_group")
-            else:  # try
-                p = "%s[%d]" % (path, i)
-                handlers = st.get("except", [])
-                if st.get("star"):
-                    if not 1 <= len(handlers) <= MAX_STAR_CLAUSES:
-                        raise ScenarioError("%s.except: a try with except* needs 1 to %d clauses" % (p, MAX_STAR_CLAUSES))
-                    for j, h in enumerate(handlers):
-                        if isinstance(h, dict) and contains_return(h.get("body", [])):
-                            raise ScenarioError("%s.except[%d].body: 'return' cannot appear in an except* block" % (p, j))
-                    if survey:
-                        found.add("except*")
-                for j, h in enumerate(handlers):
-                    if not isinstance(h, dict) or h.get("type") not in EXCEPTION_TYPES:
-                        raise ScenarioError("%s.except[%d].type: unknown exception type" % (p, j))
-                    if survey and h["type"] in GROUP_NAMES:
-                        found.add("exception_group")
-                    steps(h.get("body", []), "%s.except[%d].body" % (p, j), survey)
-            if "body" in st or "finally" in st:
-                walked = _FEATURE_BODIES.get(op, ()) if survey else ()
-                for key in NESTED_BODIES:
-                    if isinstance(st.get(key), list):
-                        steps(st[key], "%s[%d].%s" % (path, i, key), key in walked)
-
-    def sync_only(body, path):
-        for i, st in enumerate(body):
-            if st.get("op") not in SYNC_OPS:
-                raise ScenarioError("%s[%d].op: a callback runs synchronously; %r awaits" % (path, i, st.get("op")))
-
     for i, c in enumerate(coros):
-        steps(c["body"], "$.coroutines[%d].body" % i, True)
+        _check_steps(c["body"], ("coroutines", i, "body"), True, names, cb_names, found)
     for i, c in enumerate(callbacks):
-        steps(c["body"], "$.callbacks[%d].body" % i, True)
-        sync_only(c["body"], "$.callbacks[%d].body" % i)
-    return sorted(found)
+        _check_steps(c["body"], ("callbacks", i, "body"), True, names, cb_names, found)
+        for j, st in enumerate(c["body"]):
+            if st.get("op") not in SYNC_OPS:
+                raise ScenarioError("%s.op: a callback runs synchronously; %r awaits" % (_json_path(("callbacks", i, "body", j)), st.get("op")))
+    return found
+
+
+def _check_steps(body, path, survey, names, cb_names, found):
+    """check_scenario's walk of a step list. path: the list's, as parts;
+    survey: whether its steps count as used features (see _FEATURE_BODIES),
+    added to found; names, cb_names: the coroutines and callbacks defined."""
+    for i, st in enumerate(body):
+        if not isinstance(st, dict):
+            raise ScenarioError("%s: a step must be an object" % _json_path(path + (i,)))
+        op = st.get("op")
+        known = _STEP_CHECKS.get(op)
+        if known is None:
+            raise ScenarioError("%s.op: unknown op %r" % (_json_path(path + (i,)), op))
+        fields, check, bodies = known
+        for field, types in fields:
+            v = st.get(field)
+            if not isinstance(v, types) or isinstance(v, bool):
+                raise ScenarioError("%s: missing or of the wrong type" % _json_path(path + (i, field)))
+        if survey:
+            found.add(op)
+        if check is None:
+            if survey and op == "cancel" and "msg" in st:
+                found.add("cancel:msg")
+        elif check == _CHECK_CORO:
+            if st["coro"] not in names:
+                raise ScenarioError("%s: no coroutine named %r" % (_json_path(path + (i, "coro")), st["coro"]))
+            if op == "create_task" and "eager_start" in st:
+                if not (st["eager_start"] is None or isinstance(st["eager_start"], bool)):
+                    raise ScenarioError("%s: must be true, false or null" % _json_path(path + (i, "eager_start")))
+                if survey:
+                    found.add("create_task:eager_start")
+        elif check == _CHECK_CALLBACK:
+            if st["callback"] not in cb_names:
+                raise ScenarioError("%s: no callback named %r" % (_json_path(path + (i, "callback")), st["callback"]))
+        elif check == _CHECK_AWAITABLE:
+            _check_awaitable(st["on"], path + (i, "on"), names)
+            if survey:
+                _awaitable_features(st["on"], found)
+        elif check == _CHECK_AS_COMPLETED:
+            for j, a in enumerate(st["on"]):
+                _check_awaitable(a, path + (i, "on", j), names)
+            if survey:
+                if st.get("mode") == "async":
+                    found.add("as_completed:async")
+                for a in st["on"]:
+                    _awaitable_features(a, found)
+        elif check == _CHECK_EXC:
+            _check_exc(st["exc"], path + (i, "exc"))
+            if survey and _uses_group(st["exc"]):
+                found.add("exception_group")
+        else:  # try
+            handlers = st.get("except", [])
+            if st.get("star"):
+                if not 1 <= len(handlers) <= MAX_STAR_CLAUSES:
+                    raise ScenarioError("%s: a try with except* needs 1 to %d clauses" % (_json_path(path + (i, "except")), MAX_STAR_CLAUSES))
+                for j, h in enumerate(handlers):
+                    if isinstance(h, dict) and contains_return(h.get("body", [])):
+                        raise ScenarioError("%s: 'return' cannot appear in an except* block" % _json_path(path + (i, "except", j, "body")))
+                if survey:
+                    found.add("except*")
+            for j, h in enumerate(handlers):
+                if not isinstance(h, dict) or h.get("type") not in EXCEPTION_TYPES:
+                    raise ScenarioError("%s: unknown exception type" % _json_path(path + (i, "except", j, "type")))
+                if survey and h["type"] in GROUP_NAMES:
+                    found.add("exception_group")
+                _check_steps(h.get("body", []), path + (i, "except", j, "body"), survey, names, cb_names, found)
+        if "body" in st or "finally" in st:
+            for key in NESTED_BODIES:
+                if isinstance(st.get(key), list):
+                    _check_steps(st[key], path + (i, key), survey and key in bodies, names, cb_names, found)
+
+
+def _check_exc(e, path):
+    """check_scenario's check of an exception a step raises or sets."""
+    t = e.get("type") if isinstance(e, dict) else None
+    if t not in EXCEPTION_TYPES or t in ("Exception", "BaseException"):
+        raise ScenarioError("%s: cannot raise %r" % (_json_path(path + ("type",)), t))
+    if t in ("ExceptionGroup", "BaseExceptionGroup"):
+        subs = e.get("exceptions")
+        if not isinstance(subs, list) or not subs:
+            raise ScenarioError("%s: an exception group needs at least one exception" % _json_path(path + ("exceptions",)))
+        for j, x in enumerate(subs):
+            _check_exc(x, path + ("exceptions", j))
+            if t == "ExceptionGroup" and not issubclass(EXCEPTION_TYPES[x["type"]], Exception):
+                raise ScenarioError("%s: an ExceptionGroup holds only Exceptions" % _json_path(path + ("exceptions", j)))
+
+
+def _check_awaitable(a, path, names):
+    """check_scenario's check of an awaitable (the first kind it has decides)."""
+    if not isinstance(a, dict):
+        raise ScenarioError("%s: must be an object" % _json_path(path))
+    if isinstance(a.get("task"), str):
+        return
+    if isinstance(a.get("coro"), str):
+        if a["coro"] not in names:
+            raise ScenarioError("%s: no coroutine named %r" % (_json_path(path + ("coro",)), a["coro"]))
+        return
+    if isinstance(a.get("sleep"), _NUM):
+        return
+    for key in ("gather", "wait"):
+        if isinstance(a.get(key), list):
+            for j, p in enumerate(a[key]):
+                _check_awaitable(p, path + (key, j), names)
+            return
+    for key in ("shield", "wait_for"):
+        if key in a:
+            return _check_awaitable(a[key], path + (key,), names)
+    raise ScenarioError("%s: unknown awaitable" % _json_path(path))
 
 
 # Task handles no step binds: the running task and the main task (spec/scenario/validate.ts SELF_HANDLES).
@@ -1269,6 +1276,9 @@ class Run:
 
     # -- events
     def emit(self, ev, **fields):
+        """Record an event: ev, its fields, the time and the current task's name.
+        (About 20 events a scenario: enc_number and the common case of
+        Encoder.task_name are written out here.)"""
         if self.closed or self.gc is not None and self.gc.collecting:
             return
         try:
@@ -1276,7 +1286,9 @@ class Run:
         except RuntimeError:
             current = None
         if self.clock is None:
-            now = enc_number(self.loop.time())
+            now = self.loop.time()
+            if isinstance(now, float) and now.is_integer():
+                now = int(now)
         else:
             now = enc_number(self.clock.now())
             if now > self.clock.timer_tick:
@@ -1285,9 +1297,15 @@ class Run:
             if self.event_cap is not None and len(self.events) >= self.event_cap and self.ended is None:
                 self.ended = {"kind": "iteration_limit"}
                 self.loop.stop()
-        event = {"time": now, "task": self.enc.task_name(current), "ev": ev}
-        event.update(fields)
-        self.events.append(event)
+        if current is not None:
+            name = self.enc.names.get(current.get_name())
+            current = self.enc.task_name(current) if name is None else name
+        # fields, a dict of this call's own, becomes the event (no field is
+        # named time, task or ev).
+        fields["time"] = now
+        fields["task"] = current
+        fields["ev"] = ev
+        self.events.append(fields)
 
     def delay(self, d):
         """A scenario's relative delay (ticks) as asyncio takes it."""
@@ -1408,12 +1426,12 @@ class Run:
             self.emit(ev, ref=ref, value=self.enc.value(value))
 
     async def step(self, s):
-        op = s["op"]
-        handler = getattr(self, "op_" + op, None)
+        handler = _OP_HANDLERS.get(s["op"])
         if handler is None:
-            raise ScenarioError("unknown op %r" % (op,))
-        r = handler(s)
-        if asyncio.iscoroutine(r):
+            raise ScenarioError("unknown op %r" % (s["op"],))
+        op, awaits = handler
+        r = op(self, s)
+        if awaits:
             r = await r
         return r
 
@@ -1727,6 +1745,10 @@ class Run:
         return bool(handler.get("reraise"))
 
 
+# Each op's method, and whether it is a coroutine function (the op awaits), by op name.
+_OP_HANDLERS = {name[3:]: (fn, inspect.iscoroutinefunction(fn)) for name, fn in vars(Run).items() if name.startswith("op_")}
+
+
 def run_sync(coro):
     """Run a coroutine that never suspends (a callback body) to completion."""
     try:
@@ -1740,6 +1762,9 @@ def run_sync(coro):
 # ---------------------------------------------------------------- garbage collection
 
 GC_OPS = ("gc", "drop", "weakref", "inspect_weakref")
+
+
+_QUOTED_GC_OPS = tuple('"%s"' % op for op in GC_OPS)
 
 
 def uses_gc(scenario):
@@ -2208,11 +2233,14 @@ class Config:
         tick = (tick_ms or DEFAULT_TICK_MS) / 1000.0
         # The watchdog's grace period (loops that are not a BaseEventLoop).
         self.grace = max(0.3, 10 * tick)
+        self._unsupported = None
 
     def unsupported(self):
         """{feature: where}: what this Python and this loop cannot run."""
-        where = "Python %d.%d" % PY
-        return {f: where for f in version_unsupported()}
+        if self._unsupported is None:
+            where = "Python %d.%d" % PY
+            self._unsupported = {f: where for f in version_unsupported()}
+        return self._unsupported
 
     def new_loop(self, task_class, future_class, eager):
         """A fresh loop for one scenario, and its RealClock (None in virtual time)."""
@@ -2401,7 +2429,7 @@ def handle_line(line):
     # as written: what the text does not name, the scenario does not use, and
     # the walks that look for it (most scenarios have no repeat and no gc op) can be skipped.
     plain = "\\u" not in line
-    maybe_gc = not plain or any('"%s"' % op in line for op in GC_OPS)
+    maybe_gc = not plain or any(op in line for op in _QUOTED_GC_OPS)
     try:
         if not plain or '"repeat"' in line:
             scenario = expand_scenario(scenario)
@@ -2419,9 +2447,10 @@ def handle_line(line):
     except Exception:
         features = scenario_features(scenario)
         checked = False
-    for feature in features:
-        if feature in unsupported:
-            return {"id": rid, "error": "unsupported feature %s on %s" % (feature, unsupported[feature])}
+    missing = [feature for feature in features if feature in unsupported]
+    if missing:
+        feature = min(missing)  # the first in the order scenario_features gives
+        return {"id": rid, "error": "unsupported feature %s on %s" % (feature, unsupported[feature])}
     try:
         if cfg.clock == "real":
             trace = run_real_time(scenario, options, rid, maybe_gc, checked)
@@ -2488,10 +2517,17 @@ def freeze_startup_objects():
         freeze()
 
 
+# The replies' JSON: what json.dumps(reply, sort_keys=True, separators=(",", ":"))
+# writes, without making an encoder for each reply, and without checking for
+# circular references: a reply is made of fresh lists and dicts and of
+# values parsed from the request, so it has none.
+_REPLY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
+
+
 def serve_line(line):
     """One request line in, its reply line out (without the newline): what a
     host that runs the driver itself (Pyodide) calls for each request."""
-    return json.dumps(handle_line(line), sort_keys=True, separators=(",", ":"))
+    return _REPLY_JSON.encode(handle_line(line))
 
 
 def _profiled(main):
