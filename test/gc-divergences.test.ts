@@ -208,6 +208,40 @@ const CASES: Case[] = [
       callbacks: [{ name: "cb0", body: [{ op: "set_exception", future: "f0", exc: { type: "ValueError" } }] }],
     } as Scenario,
   },
+  {
+    // A task suspended in a finally block that an exception is passing
+    // through holds that exception (on its frame's stack, to re-raise it
+    // after): the gather's ValueError, whose traceback keeps the frame that
+    // awaited the gather, and so gather's child.
+    name: "a task suspended in a finally block keeps the exception passing through it",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --seed 45",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-2") === "pending" && taskState(t, "Task-3") === "exception",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "await", on: { sleep: 1 } },
+          ],
+        },
+        {
+          name: "c1",
+          body: [
+            {
+              op: "try",
+              body: [{ op: "await", on: { gather: [{ coro: "c2" }] } }],
+              finally: [{ op: "await", on: { sleep: 2 } }],
+            },
+          ],
+        },
+        { name: "c2", body: [{ op: "raise", exc: { type: "ValueError" } }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {

@@ -306,10 +306,14 @@ export class ScenarioRun implements StepRunner {
    * gc mode: an exception raised while `handled` is being handled (in an
    * except clause's body, or a finally block it passes through) gets it as
    * its __context__, as Python's raise does — and so keeps it alive.
+   * Meanwhile the frame holds `handled` (the `except ... as e` variable, the
+   * exception a finally block keeps on the frame's stack to re-raise it, the
+   * coroutine's exc_info): a task suspended in such a block keeps it alive,
+   * with what its traceback's frames hold.
    */
   *whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
     try {
-      return yield* body;
+      return yield* (handled instanceof PyBaseException ? this.onStack([handled], body) : body);
     } catch (e) {
       if (this.gcMode && e instanceof PyBaseException && handled instanceof PyBaseException && e !== handled) {
         setContext(e, handled);
