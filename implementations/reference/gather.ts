@@ -101,6 +101,10 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
     if (fut === undefined) {
       fut = ensure_future(arg, loop);
       if (loop === null) loop = fut.loop;
+      // A task gather made itself for a coroutine: its caller cannot reach
+      // it, so gather turns off its "Task was destroyed but it is
+      // pending!" report (`fut._log_destroy_pending = False`).
+      if ((fut as unknown) !== arg) (fut as { logDestroyPending?: boolean }).logDestroyPending = false;
       nfuts++;
       argToFut.set(arg, fut);
       if (fut.loop.profile.gatherEagerDoneChildren && fut.done()) doneFuts.push(fut);

@@ -122,8 +122,7 @@ export function collect(loop: EventLoop, scenarioRoots: unknown[], ownRoots: unk
   }
   for (const obj of dead) {
     if (obj instanceof Task && !obj.done()) {
-      // Stryker disable next-line ConditionalExpression: equivalent, the reference never clears _log_destroy_pending (CPython clears it only on a task run_until_complete made itself; asyncio.run's main task is made by its Runner); the flag is the hook of mutant destroyed-pending-silent
-      if (obj.logDestroyPending) loop.call_exception_handler({ message: "Task was destroyed but it is pending!", task: obj });
+            if (obj.logDestroyPending) loop.call_exception_handler({ message: "Task was destroyed but it is pending!", task: obj });
     } else if (obj.logTraceback) {
       const exception = obj.exception() ?? undefined; // as CPython's finalizer reads it (not a retrieval any more)
       const kind = obj instanceof Task ? "Task" : "Future";
