@@ -274,6 +274,40 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // With eager tasks, c1 fails inside create_task, called (through the
+    // inner gather) while the main task evaluates its await's awaitable.
+    // Its exception's traceback runs down that stack (f_back) to the
+    // await's frame, which then holds the outer gather: the outer gather's
+    // wait_for child (the fourth task, done) lives as long as c1's task,
+    // which the inner gather holds, which sleep(3)'s pending task holds
+    // through its done callback, which its timer holds.
+    // (3.13.0 names a task factory's tasks "None": the tasks are counted.)
+    name: "an eager task that fails in its first step keeps the frames of the task that created it",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --seed 27 (and 3.13)",
+    versions: ["3.12", "3.13"],
+    fact: (t) => t.tasks.length === 4 && t.tasks[3].state === "result",
+    scenario: {
+      aiospec: 1,
+      eager: true,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            {
+              op: "await",
+              on: {
+                gather: [{ gather: [{ sleep: 3 }, { coro: "c1" }] }, { wait_for: { sleep: 0 }, timeout: 1 }],
+                return_exceptions: true,
+              },
+            },
+          ],
+        },
+        { name: "c1", body: [{ op: "raise", exc: { type: "ValueError" } }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {

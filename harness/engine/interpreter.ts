@@ -322,6 +322,13 @@ export class ScenarioRun implements StepRunner {
     }
   }
 
+  private *awaitStep(on: Awaitable, frame: unknown[]): Coroutine<void> {
+    const aw = this.awaitable(on);
+    if (aw === null) return;
+    frame.push(aw);
+    frame.push(yield* this.awaitRecorded(ScenarioRun.describe(on), aw));
+  }
+
   private *await(aw: Aw): Coroutine {
     return yield* ("__await__" in aw ? aw.__await__() : aw);
   }
@@ -395,8 +402,12 @@ export class ScenarioRun implements StepRunner {
         yield* this.coroutine(s.coro);
         return;
       case "await": {
-        const aw = this.awaitable(s.on);
-        if (aw !== null) yield* this.awaitRecorded(ScenarioRun.describe(s.on), aw);
+        // gc mode: the driver's op_await frame holds `aw`, and the value it
+        // gets, until it returns; a frame object keeps them after (an
+        // eager task failing in its first step, inside this awaitable,
+        // keeps the calling frames through its traceback: tasks.ts).
+        const frame: unknown[] = [];
+        yield* this.onStack([frame], this.awaitStep(s.on, frame));
         return;
       }
       case "create_task": {

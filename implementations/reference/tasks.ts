@@ -76,9 +76,20 @@ export class Task extends Future implements PyTask {
       // exception keeps the task alive for as long as it lives (CPython
       // 3.12, 3.13: an eager task that failed at once, awaited by a task
       // that then failed with its exception, survives a collection). So
-      // does a KeyboardInterrupt escaping from create_task.
+      // does a KeyboardInterrupt escaping from create_task. The frames of
+      // that traceback are those of the task that called create_task (the
+      // coroutine frame's f_back chain runs down the stack it was called
+      // from, each frame object keeping its locals as they are when it
+      // returns): the exception keeps what those frames hold, now and
+      // later (CPython 3.12: a gather whose child failed eagerly keeps the
+      // outer gather the calling frame awaits next, and its children).
       const ended = this.cancelledExc ?? this.exceptionValue;
-      if (ended !== null) keptByTraceback(ended, this);
+      if (ended !== null) {
+        const held = [this, ...(previous?.frameRefs ?? [])];
+        keptByTraceback(ended, ...held);
+        // The traceback saved by set_exception (futures.ts) is the same chain of frames.
+        if (ended === this.exceptionValue) this.exceptionTb?.push(held);
+      }
       if (previous !== null) loop.swappedOutTasks.pop();
       loop.eagerTasks.delete(this);
       loop.swapCurrentTask(previous);
