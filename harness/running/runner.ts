@@ -37,6 +37,7 @@ import type { Clause, CheckContext } from "../../spec/clauses/clause";
 import type { Scenario } from "../../spec/scenario/types";
 import { Trace, canonicalJson } from "../../spec/scenario/trace";
 import { expectedTrace, runMemoised } from "./memo";
+import { isReferenceVersion } from "../../implementations/reference";
 import type { Target } from "../targets";
 import { TargetFailure } from "../targets/errors";
 import { unsupportedFeature } from "./differential";
@@ -479,7 +480,10 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   let minimised: Counterexample["minimised"];
   if (!noTrace && !again.ok && again.verdict === "fail") {
     const budget = Math.max(0, Math.min(MINIMISE_LIMIT, shrinkLimit - shrinkRuns));
-    const m = await minimise(scenario, (s) => failsTheSameWay(c, target, s, again, reruns), budget, opts.signal);
+    // When the reference passes the case (as it should: it models CPython),
+    // every candidate must keep it passing (failsTheSameWay).
+    const premise = referencePasses(c, target, scenario);
+    const m = await minimise(scenario, (s) => failsTheSameWay(c, target, s, again, reruns, premise), budget, opts.signal);
     if (m.removed > 0) {
       scenario = m.scenario;
       again = m.outcome ?? again;
@@ -510,6 +514,24 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
   };
 }
 
+/**
+ * Does the clause hold of the reference's trace of s (the profile of the
+ * target's version and Task)? False when the reference does not model the
+ * version (3.8-3.10): nothing to compare with, so minimisation judges each
+ * candidate on the target alone, as it does when the reference fails the
+ * case too (a known difference of the reference, or a test's clause).
+ */
+function referencePasses(c: Clause, target: Target, s: Scenario): boolean {
+  if (!isReferenceVersion(target.version)) return false;
+  let trace: Trace;
+  try {
+    trace = expectedTrace(target.version, target.task === "py", s);
+  } catch {
+    return false; // the reference cannot run it: not a scenario to report
+  }
+  return c.check({ scenario: s, trace, version: target.version, expected: () => trace }) === true;
+}
+
 /** Most candidates the minimisation pass runs after shrinking (virtual clock; a real one is bounded by shrinkLimit). */
 export const MINIMISE_LIMIT = 400;
 
@@ -522,8 +544,15 @@ function messageShape(message: string | undefined): string {
  * Does scenario s break clause c the way `original` did: verdict "fail",
  * and the same message up to its numbers, on every one of 1 + reruns runs?
  * (A removal that turns one failure into another is not a simplification.)
+ * With `premise` (the reference passed the case being minimised), does the
+ * reference, at the target's version, still pass it? A removal can take a
+ * case out of what the clause judges (the premise its generator always
+ * builds: the callback that interrupts the loop, the task that is
+ * cancelled), and a check that does not test its premise then fails on
+ * CPython too, with the same message: such a scenario is no counterexample.
  */
-async function failsTheSameWay(c: Clause, target: Target, s: Scenario, original: CaseOutcome, reruns: number): Promise<CaseOutcome | null> {
+async function failsTheSameWay(c: Clause, target: Target, s: Scenario, original: CaseOutcome, reruns: number, premise: boolean): Promise<CaseOutcome | null> {
+  if (premise && !referencePasses(c, target, s)) return null;
   let outcome: CaseOutcome | null = null;
   for (let k = 0; k <= reruns; k++) {
     const o = await runCase(c, target, s);
