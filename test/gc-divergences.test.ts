@@ -308,6 +308,37 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // Eager tasks nested three deep: shield(c1()) starts c1, whose loop
+    // over as_completed([c2()]) starts c2 inside as_completed's set-up,
+    // which starts c3, failing at once. c3's exception's traceback runs
+    // down the whole stack (f_back) through the set-up's frame, whose loop
+    // variable is c2's task when it returns: c2's task (done, the third
+    // listed) lives as long as t0 keeps that exception. (3.13.0 names a
+    // task factory's tasks "None": the tasks are counted.)
+    name: "an eager task failing in a nested eager step keeps the asyncio frames further down the stack",
+    found: "diff reference@3.13 cpython-3.13 --size medium --seed 2 (and 3.12)",
+    versions: ["3.12", "3.13"],
+    fact: (t) => t.tasks.length === 3 && t.tasks[2].state === "result",
+    scenario: {
+      aiospec: 1,
+      eager: true,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "ensure_future", on: { shield: { coro: "c1" } }, future: "s0" },
+            { op: "cancel", task: "s0" },
+            { op: "sleep", ticks: 0 },
+          ],
+        },
+        { name: "c1", body: [{ op: "as_completed", on: [{ coro: "c2" }] }] },
+        { name: "c2", body: [{ op: "create_task", coro: "c3", task: "t0" }] },
+        { name: "c3", body: [{ op: "raise", exc: { type: "ValueError" } }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {

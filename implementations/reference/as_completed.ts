@@ -67,11 +67,22 @@ class Completions {
     holding(this.onCompletion, this);
     holding(this.onTimeout, this);
     this.todo = new PySet<Future>([], setHash);
-    for (const aw of pySetOfAwaitables(aws)) this.todo.add(ensure_future(aw, loop));
+    // The set-up's frame (3.13's __init__) holds the state and, once its
+    // loop is done, the last member (`f`): live while an eager member's
+    // first step runs inside ensure_future, and kept after by the traceback
+    // of an exception that step ends with (tasks.ts).
+    const frame: unknown[] = [this];
+    loop.callerFrames.push(frame);
+    try {
+      for (const aw of pySetOfAwaitables(aws)) this.todo.add(ensure_future(aw, loop));
+    } finally {
+      loop.callerFrames.splice(loop.callerFrames.lastIndexOf(frame), 1);
+    }
     for (const f of this.todo) {
       f.add_done_callback(this.onCompletion);
       this.lastMember = f;
     }
+    frame.push(this.lastMember);
     if (this.todo.size > 0 && timeout !== null) this.timeoutHandle = loop.call_later(timeout, this.onTimeout);
     this.count = this.todo.size;
   }

@@ -194,6 +194,13 @@ export class EventLoop {
 
   /** Tasks set aside by swapCurrentTask while an eager first step runs (their steps are still on the stack: gc.ts roots). */
   readonly swappedOutTasks: Task[] = [];
+  /**
+   * gc mode: what the frames of asyncio functions running now hold (pushed
+   * by a function around a call that may run an eager task's first step:
+   * as_completed's set-up). An eager task failing in that step keeps them
+   * through its traceback (tasks.ts).
+   */
+  readonly callerFrames: unknown[][] = [];
 
   /** Make task the current one, whatever was current; return what was. (An eager first step runs inside another task's step.) */
   swapCurrentTask(task: Task | null): Task | null {

@@ -85,7 +85,10 @@ export class Task extends Future implements PyTask {
       // outer gather the calling frame awaits next, and its children).
       const ended = this.cancelledExc ?? this.exceptionValue;
       if (ended !== null) {
-        const held = [this, ...(previous?.frameRefs ?? [])];
+        // (Every frame on the stack: the calling task's, those of tasks
+        // further down in nested eager steps, and the asyncio functions'
+        // in between.)
+        const held = [this, ...(previous?.frameRefs ?? []), ...loop.swappedOutTasks.flatMap((t) => t.frameRefs), ...loop.callerFrames];
         keptByTraceback(ended, ...held);
         // The traceback saved by set_exception (futures.ts) is the same chain of frames.
         if (ended === this.exceptionValue) this.exceptionTb?.push(held);
