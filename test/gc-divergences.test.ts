@@ -339,6 +339,33 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // The other side of the two cases above: c2 fails in its eager first
+    // step, inside shield(), called by c1, itself in the eager first step
+    // gather gave it inside the main task's await. c1 suspends (a sleep)
+    // instead of ending there, so its frames link, when they end, to the
+    // loop's frames, not to the main task's await frame: c1's task (done)
+    // is not kept by c2's exception, and is collected.
+    name: "an eager task failing two eager steps up does not keep the main task's frames",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --seed 2 (and 3.13), after 85f30c0",
+    versions: ["3.12", "3.13"],
+    fact: (t) => t.tasks.length === 2,
+    scenario: {
+      aiospec: 1,
+      eager: true,
+      coroutines: [
+        { name: "main", body: [{ op: "gc" }, { op: "await", on: { gather: [{ coro: "c1" }] } }] },
+        {
+          name: "c1",
+          body: [
+            { op: "ensure_future", on: { shield: { coro: "c2" } }, future: "s0" },
+            { op: "sleep", ticks: 0 },
+          ],
+        },
+        { name: "c2", body: [{ op: "await", on: { wait: [] } }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 function onCPython(python: string, s: Scenario): Trace {

@@ -85,10 +85,14 @@ export class Task extends Future implements PyTask {
       // outer gather the calling frame awaits next, and its children).
       const ended = this.cancelledExc ?? this.exceptionValue;
       if (ended !== null) {
-        // (Every frame on the stack: the calling task's, those of tasks
-        // further down in nested eager steps, and the asyncio functions'
-        // in between.)
-        const held = [this, ...(previous?.frameRefs ?? []), ...loop.swappedOutTasks.flatMap((t) => t.frameRefs), ...loop.callerFrames];
+        // (The calling task's frames, and those of asyncio functions in
+        // between, loop.callerFrames. Not the frames of tasks further down
+        // in nested eager steps: the chain reaches them only through a
+        // calling task whose coroutine ends within its own eager step, and
+        // a coroutine frame that suspends instead links, when it ends later,
+        // to the loop's frames: CPython 3.12 keeps nothing of the main task
+        // for a failure two eager steps up.)
+        const held = [this, ...(previous?.frameRefs ?? []), ...loop.callerFrames];
         keptByTraceback(ended, ...held);
         // The traceback saved by set_exception (futures.ts) is the same chain of frames.
         if (ended === this.exceptionValue) this.exceptionTb?.push(held);
