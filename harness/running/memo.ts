@@ -92,6 +92,20 @@ export function isDeterministic(target: Target): boolean {
 
 const targetMemos = new WeakMap<Target, TraceMemo>();
 
+const keys = new WeakMap<Scenario, string>();
+
+/**
+ * A scenario's memo key, its JSON, written once per scenario object: a case
+ * looks up the target's trace, the expected trace and, when minimised, the
+ * reference's again. (A scenario is not changed once it has been run: the
+ * evidence checks keep their per-scenario caches the same way.)
+ */
+function keyOf(s: Scenario): string {
+  let key = keys.get(s);
+  if (key === undefined) keys.set(s, (key = JSON.stringify(s)));
+  return key;
+}
+
 /** The memo of a target's traces (created on first use). */
 export function memoOf(target: Target): TraceMemo {
   let memo = targetMemos.get(target);
@@ -106,7 +120,7 @@ export function memoOf(target: Target): TraceMemo {
 export function runMemoised(target: Target, s: Scenario): Promise<Trace> {
   if (!MEMO_ON || !isDeterministic(target)) return target.run(s);
   const memo = memoOf(target);
-  const key = JSON.stringify(s);
+  const key = keyOf(s);
   const known = memo.get(key);
   if (known !== undefined) return Promise.resolve(known);
   return target.run(s).then((trace) => memo.set(key, trace));
@@ -127,6 +141,6 @@ export function expectedTrace(version: string, pyTask: boolean, s: Scenario): Tr
   let memo = expectedMemos.get(profile);
   if (memo === undefined) expectedMemos.set(profile, (memo = new TraceMemo()));
   if (!MEMO_ON) return runScenario(reference, s);
-  const key = JSON.stringify(s);
+  const key = keyOf(s);
   return memo.get(key) ?? memo.set(key, runScenario(reference, s));
 }
