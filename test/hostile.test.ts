@@ -184,7 +184,7 @@ describe.concurrent("a hostile implementation gets its verdict, the run complete
     expect(notes).not.toMatch(/escaped/);
   }, WALL_MS + 60_000);
 
-  it.runIf(python3)("driver that starts a daemon, with --jobs 2: both jobs' daemons (aiospec's own and the pool worker's) are killed and named in the report", async () => {
+  it.runIf(python3)("driver that starts a daemon, with --jobs 2: both jobs' daemons (one per job's driver) are killed and named in the report", async () => {
     // A file of its own: it starts one daemon per driver, at start-up, so each job's driver starts one whatever clauses it runs.
     const pidfile = path.join(tmp, "driver-daemon-pids");
     const o = await run(driver("daemon", pidfile), "driver-daemon-jobs-2", 30_000, 2);

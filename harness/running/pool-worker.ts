@@ -9,7 +9,7 @@
  * as it names its own job's.
  */
 import { findClause } from "./clauseset";
-import { openTarget } from "./pool";
+import { isolationWarning, openTarget } from "./pool";
 import { runClause } from "./runner";
 import type { Target } from "../targets";
 import { StartedProcess, withProcessLedger } from "../targets/isolation/processes";
@@ -58,7 +58,7 @@ async function handle(m: ToWorker): Promise<void> {
     if (m.type === "init") {
       target = await openTarget(m.impl, {
         timeoutMs: m.timeoutMs,
-        onEvent: (e) => send({ type: "warning", message: `${e.target}: ${e.kind === "restart" ? `restarted after: ${e.reason}` : `gave up: ${e.reason}`}` }),
+        onEvent: (e) => send({ type: "warning", message: isolationWarning(e) }),
       });
       send({ type: "ready" });
     } else if (m.type === "run") {

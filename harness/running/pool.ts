@@ -1,10 +1,21 @@
 /**
- * Runs clauses across jobs: job 0 in this process, jobs 1..N-1 in worker
- * processes (pool-worker.ts). Every job has its own target instance
- * (its own driver process for an out-of-process implementation), so jobs
- * never share state. A clause's result depends only on the clause, the run
- * seed and the implementation, never on the job that ran it, so the results
- * (handed back in clause order) are the same for any number of jobs.
+ * Runs clauses across jobs. Every job has its own target instance (its own
+ * driver process for an out-of-process implementation), so jobs never share
+ * state. A clause's result depends only on the clause, the run seed and the
+ * implementation, never on the job that ran it, so the results (handed back
+ * in clause order) are the same for any number of jobs.
+ *
+ * Where the jobs run depends on where the implementation runs. Job 0 is
+ * always in this process. When the implementation runs in a process of its
+ * own on a virtual clock (a Python driver, a module's child process), the
+ * other jobs run in this process too, each with its own target: the
+ * implementation's processes already run side by side, and this process
+ * only generates, checks and waits, so a worker process would only add its
+ * own start-up and a second copy of the code to compile and warm up (about
+ * 2-3 s of CPU on a full run against CPython, docs/performance.md). When the
+ * implementation runs in this process (the reference, a mutant), jobs
+ * 1..N-1 run in worker processes (pool-worker.ts), the only way its runs can
+ * use more than one core.
  *
  * Workers are started in their own process group: a Ctrl-C on the terminal
  * reaches only the coordinating process, which then ends the workers (and
@@ -22,6 +33,8 @@ import type { PythonVersion } from "../../implementations/reference";
 import { ClauseResult, clauseSeed, runClause } from "./runner";
 import { Target, TargetOptions, resolveTarget } from "../targets";
 import { StartedProcess, addToLedger, currentLedger } from "../targets/isolation/processes";
+import type { IsolationEvent } from "../targets/isolation/limits";
+import { targetClock } from "./runner";
 
 /**
  * resolveTarget with the per-case time limit (and the isolation layer's
@@ -73,11 +86,29 @@ const WORKER = path.join(__dirname, "pool-worker.js");
 /** How long a worker asked to close may take to close its target (a driver gets 1 s after SIGTERM) before the run goes on without it. */
 const CLOSE_WAIT_MS = 15_000;
 
+/**
+ * Whether a run's jobs other than job 0 run in this process (each with its
+ * own target) rather than in worker processes: when the implementation runs
+ * in a process of its own on a virtual clock. A real clock keeps workers:
+ * its runs go one job at a time by default, and a real-clock run's timing
+ * is best left as it has been measured.
+ */
+export function jobsInThisProcess(t: Target): boolean {
+  return t.isolation === "process" && targetClock(t) !== "real";
+}
+
+/** The warning a job's isolation event becomes, in this process or in a worker. */
+export function isolationWarning(e: IsolationEvent): string {
+  return `${e.target}: ${e.kind === "restart" ? `restarted after: ${e.reason}` : `gave up: ${e.reason}`}`;
+}
+
 export class ClausePool {
   private next = 0;
   private interrupted = false;
   private readonly abort = new AbortController();
   private readonly workers = new Set<ChildProcess>();
+  /** The targets of the jobs run in this process other than job 0 (sameProcessJob). */
+  private readonly ownTargets = new Set<Target>();
   private readonly results: Array<ClauseResult | undefined>;
   private finishInterrupt: (() => void) | null = null;
   /** The ledger of the run that made the pool, where the workers' killed processes go. */
@@ -108,9 +139,12 @@ export class ClausePool {
   async start(): Promise<PoolOutcome> {
     const jobs = Math.max(1, Math.min(this.run.jobs, this.clauses.length));
     const interruptedP = new Promise<void>((resolve) => (this.finishInterrupt = resolve));
-    const all = Promise.all([this.localJob(), ...Array.from({ length: jobs - 1 }, () => this.workerJob())]);
+    const here = jobsInThisProcess(this.local);
+    const all = Promise.all([this.localJob(), ...Array.from({ length: jobs - 1 }, () => (here ? this.sameProcessJob() : this.workerJob()))]);
     await Promise.race([all, interruptedP]);
     this.stopWorkers();
+    // Interrupted: the targets of the jobs in this process are closed here (their drivers killed), not by their jobs.
+    await Promise.all([...this.ownTargets].map((t) => Promise.resolve().then(() => t.close()).catch(() => {})));
     return { results: [...this.results], interrupted: this.interrupted, jobs };
   }
 
@@ -124,10 +158,15 @@ export class ClausePool {
   }
 
   private async localJob(): Promise<void> {
+    await this.runJob(this.local);
+  }
+
+  /** Take clauses one after another and run them on `target`, in this process. */
+  private async runJob(target: Target): Promise<void> {
     for (let i = this.take(); i !== null; i = this.take()) {
       const index = i;
       this.events.onStart?.(index);
-      const result = await runClause(this.clauses[index], this.local, {
+      const result = await runClause(this.clauses[index], target, {
         runs: this.run.runs,
         seed: this.run.seed,
         path: this.run.path,
@@ -135,6 +174,32 @@ export class ClausePool {
         onCase: (n) => this.events.onCase?.(index, n),
       });
       this.record(index, result);
+    }
+  }
+
+  /** A job in this process with a target of its own (jobsInThisProcess), closed when the job ends. */
+  private async sameProcessJob(): Promise<void> {
+    if (this.interrupted || this.next >= this.clauses.length) return;
+    let target: Target;
+    try {
+      target = await openTarget(this.run.impl, {
+        timeoutMs: this.run.timeoutMs,
+        onEvent: (e: IsolationEvent) => this.events.onWarning?.(isolationWarning(e)),
+      });
+    } catch (e) {
+      if (!this.interrupted) this.events.onWarning?.(`a job could not start: ${(e as Error).message}; the other jobs go on`);
+      return;
+    }
+    this.ownTargets.add(target);
+    if (this.interrupted) return; // start() closes it
+    try {
+      await this.runJob(target);
+    } finally {
+      // After an interrupt start() closes it, without waiting for this job.
+      if (!this.interrupted) {
+        this.ownTargets.delete(target);
+        await target.close();
+      }
     }
   }
 
