@@ -23,6 +23,7 @@
  */
 import * as fc from "fast-check";
 import { sizedScenarioArb } from "./sizes";
+import { withoutShrinking } from "../../spec/scenario/fastgen";
 import type { DiffSize } from "./sizes";
 import { FEATURE_VERSIONS, scenarioFeatures } from "../../spec/scenario/validate";
 import type { Scenario } from "../../spec/scenario/types";
@@ -276,8 +277,10 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
     };
     // fast-check generates (lazily, seed for seed the runs a one-at-a-time search would see);
     // a run that returns false only ends the generation: the divergence is the oldest one's.
+    // The search never shrinks (the replay below does, on `arb` itself): it draws the same
+    // scenarios from an arbitrary that keeps no shrink data (spec/scenario/fastgen.ts).
     await fc.check(
-      fc.asyncProperty(arb, async (s) => {
+      fc.asyncProperty(withoutShrinking(arb), async (s) => {
         inFlight.push(settle(s));
         while (inFlight.length >= SEARCH_WINDOW) if (await takeOldest()) return false;
         return true;
