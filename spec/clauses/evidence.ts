@@ -55,46 +55,74 @@ interface Names {
   returns: Map<string, string[]>;
 }
 
-const expanded = new WeakMap<Scenario, Scenario>();
+/** What the evidence checks read of a scenario: each part computed when first asked for. */
+interface ScenarioFacts {
+  scenario: Scenario;
+  /** The scenario with its repeats written out. */
+  expanded?: Scenario;
+  /** Every step of it, with its coroutine. */
+  steps?: ReadonlyArray<{ step: Step; coro: string }>;
+  names?: Names;
+  straight?: StraightMain;
+}
 
-/** The scenario with its repeats written out (once per scenario). */
+/**
+ * The facts of the last scenario asked about: the checks of one case come
+ * one after the other (a scenario is not changed once it has been run).
+ * One entry rather than a WeakMap keyed by scenario: a run makes some
+ * 15,000 scenarios, and a WeakMap's entries cost the collector.
+ */
+let lastScenario: ScenarioFacts | null = null;
+
+function scenarioFacts(scenario: Scenario): ScenarioFacts {
+  if (lastScenario === null || lastScenario.scenario !== scenario) lastScenario = { scenario };
+  return lastScenario;
+}
+
+/** The scenario with its repeats written out. */
 function expand(scenario: Scenario): Scenario {
-  let s = expanded.get(scenario);
-  if (s === undefined) {
-    s = expandScenario(scenario);
-    expanded.set(scenario, s);
-  }
-  return s;
+  const f = scenarioFacts(scenario);
+  return (f.expanded ??= expandScenario(scenario));
 }
 
-/** Every step of the scenario, nested ones included, repeats written out. */
-function allSteps(scenario: Scenario): Step[] {
-  return [...walkSteps(expand(scenario))].map((x) => x.step);
+/** Every step of the scenario with its coroutine, nested ones included, repeats written out. */
+function stepsOf(scenario: Scenario): ReadonlyArray<{ step: Step; coro: string }> {
+  const f = scenarioFacts(scenario);
+  return (f.steps ??= walkSteps(expand(scenario)));
 }
 
-const namesCache = new WeakMap<Scenario, Names>();
+/** canonicalJson(null): what a coroutine returns by falling off its end. */
+const NONE = "null";
+
+/**
+ * canonicalJson(v), without its copy of v when v is a scalar (most values a
+ * coroutine returns): a scalar's canonical JSON is its JSON.
+ */
+function valueJson(v: unknown): string {
+  return typeof v === "object" && v !== null ? canonicalJson(v) : JSON.stringify(v);
+}
 
 /** The names a scenario defines, once its repeats are written out. */
 function namesOf(scenario: Scenario): Names {
-  let names = namesCache.get(scenario);
-  if (names) return names;
+  const f = scenarioFacts(scenario);
+  if (f.names !== undefined) return f.names;
   const s = expand(scenario);
-  names = {
+  const names: Names = {
     labels: new Set(),
     callbacks: new Set((s.callbacks ?? []).map((c) => c.name)),
     coroutines: new Set(s.coroutines.map((c) => c.name)),
     handles: new Set(),
     ops: new Set(),
-    returns: new Map(s.coroutines.map((c) => [c.name, [canonicalJson(null)]])),
+    returns: new Map(s.coroutines.map((c) => [c.name, [NONE]])),
   };
-  for (const { step, coro } of walkSteps(s)) {
+  for (const { step, coro } of stepsOf(scenario)) {
     names.ops.add(step.op);
     if (step.op === "return") names.returns.get(coro)?.push(canonicalJson(step.value ?? null));
     if (step.op === "log") names.labels.add(step.label);
     else if (step.op === "create_task") names.handles.add(step.task);
     else if (step.op === "create_future") names.handles.add(step.future);
   }
-  namesCache.set(scenario, names);
+  f.names = names;
   return names;
 }
 
@@ -140,32 +168,147 @@ const EVENT_OF_STEP: Partial<Record<Step["op"], TraceEvent["ev"]>> = Object.from
   STEP_EVENTS.filter((p) => p.counted).map((p) => [p.op, p.ev]),
 );
 
-/** What a foreign event names that the scenario does not define, if anything. */
-function foreignName(e: TraceEvent, names: Names): string | null {
-  const op = STEP_OF_EVENT[e.ev];
+/**
+ * Every kind of event a trace records, numbered: one pass over a trace's
+ * events looks each one's kind up once (factsOf), and what follows counts
+ * and dispatches on the number. (An event's `ev` comes from JSON.parse, a
+ * fresh string: a lookup keyed by it, or a comparison with a literal, reads
+ * its characters each time.)
+ */
+const KIND: Readonly<Record<TraceEvent["ev"], number>> = {
+  log: 0, enter: 1, exit: 2, create_task: 3, awaited: 4, cancel: 5, inspect: 6, caught: 7, unbound: 8,
+  exception_handler: 9, shutdown: 10, create_future: 11, ensure_future: 12, never_awaited: 13,
+  set_result: 14, set_exception: 15, result: 16, exception: 17, uncancel: 18, current_task: 19,
+  all_tasks: 20, remove_done_callback: 21, callback: 22, inspect_timeout: 23, weakref: 24, as_completed: 25,
+};
+const KIND_COUNT = Object.keys(KIND).length;
+const KIND_OF = new Map<string, number>(Object.entries(KIND));
+/** An event of a kind no trace should record (a hostile implementation's). */
+const UNKNOWN = -1;
+
+/** By kind: the op of the step a probe's event comes from (STEP_OF_EVENT), else undefined. */
+const PROBE_OP: ReadonlyArray<Step["op"] | undefined> = Object.keys(KIND).map((ev) => STEP_OF_EVENT[ev as TraceEvent["ev"]]);
+
+/**
+ * What a foreign event names that the scenario does not define, if anything;
+ * `kind` is its KIND. An event of a kind no trace should record (UNKNOWN) is
+ * looked up in STEP_OF_EVENT by its name, as every event was before kinds
+ * were numbered, so that what a hostile trace is told stays the same.
+ */
+function foreignName(e: TraceEvent, kind: number, names: Names): string | null {
+  const op = kind === UNKNOWN ? STEP_OF_EVENT[e.ev] : PROBE_OP[kind];
   if (op !== undefined && !names.ops.has(op)) return `${/^[aeiou]/.test(e.ev) ? "an" : "a"} ${e.ev} event, but the scenario has no ${op} step`;
-  switch (e.ev) {
-    case "log":
-      return names.labels.has(e.label) ? null : `the log label "${e.label}", which no log step writes`;
-    case "callback":
-      return names.callbacks.has(e.callback) ? null : `a run of callback ${e.callback}, which the scenario does not define`;
-    case "enter":
-      return names.coroutines.has(e.coro) ? null : `the coroutine ${e.coro} entering, which the scenario does not define`;
-    case "exit": {
-      const returns = names.returns.get(e.coro);
-      if (returns === undefined) return `the coroutine ${e.coro} ending, which the scenario does not define`;
+  switch (kind) {
+    case KIND.log: {
+      const l = e as Extract<TraceEvent, { ev: "log" }>;
+      return names.labels.has(l.label) ? null : `the log label "${l.label}", which no log step writes`;
+    }
+    case KIND.callback: {
+      const c = e as Extract<TraceEvent, { ev: "callback" }>;
+      return names.callbacks.has(c.callback) ? null : `a run of callback ${c.callback}, which the scenario does not define`;
+    }
+    case KIND.enter: {
+      const x = e as Extract<TraceEvent, { ev: "enter" }>;
+      return names.coroutines.has(x.coro) ? null : `the coroutine ${x.coro} entering, which the scenario does not define`;
+    }
+    case KIND.exit: {
+      const x = e as Extract<TraceEvent, { ev: "exit" }>;
+      const returns = names.returns.get(x.coro);
+      if (returns === undefined) return `the coroutine ${x.coro} ending, which the scenario does not define`;
       // A coroutine returns what one of its return steps gives, or None at its end.
-      if (e.exc === undefined && !returns.includes(canonicalJson(e.value ?? null))) {
-        return `${e.coro} returning ${canonicalJson(e.value ?? null)}, a value no return step of it gives`;
+      if (x.exc === undefined && !returns.includes(valueJson(x.value ?? null))) {
+        return `${x.coro} returning ${valueJson(x.value ?? null)}, a value no return step of it gives`;
       }
       return null;
     }
-    case "create_task":
-    case "create_future":
-      return names.handles.has(e.ref) ? null : `the creation of ${e.ref}, a handle no step binds`;
+    case KIND.create_task:
+    case KIND.create_future: {
+      const x = e as Extract<TraceEvent, { ev: "create_task" | "create_future" }>;
+      return names.handles.has(x.ref) ? null : `the creation of ${x.ref}, a handle no step binds`;
+    }
     default:
       return null;
   }
+}
+
+// ---------------------------------------------------------------- what a trace records
+
+/**
+ * What the evidence checks ask of a trace, gathered in one pass over its
+ * events: a clause asks for several pieces of evidence, and a trace the memo
+ * hands out again (harness/running/memo.ts) may be checked by several
+ * clauses. Kept for the last trace asked about (the checks of one case come
+ * one after the other): a trace is not written once it has been produced
+ * (the memo freezes them under the tests to make sure).
+ */
+interface TraceFacts {
+  trace: Trace;
+  /** Each event's KIND, in the order of the events. */
+  kinds: Int8Array;
+  /** How many events of each KIND. */
+  counts: Int32Array;
+  /** The coroutines that entered. */
+  entered: Set<string>;
+  /** Each coroutine's first exit event. */
+  exits: Map<string, Extract<TraceEvent, { ev: "exit" }>>;
+  /** How many times each label was logged. */
+  labels: Map<string, number>;
+  /** The callbacks that ran, in order, once per run. */
+  callbacks: string[];
+  /** The handles of the tasks created (create_task events), in order. */
+  created: string[];
+}
+
+let lastFacts: TraceFacts | null = null;
+
+function factsOf(trace: Trace): TraceFacts {
+  if (lastFacts !== null && lastFacts.trace === trace) return lastFacts;
+  const events = trace.events;
+  const facts: TraceFacts = {
+    trace,
+    kinds: new Int8Array(events.length),
+    counts: new Int32Array(KIND_COUNT),
+    entered: new Set(),
+    exits: new Map(),
+    labels: new Map(),
+    callbacks: [],
+    created: [],
+  };
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const kind = KIND_OF.get(e.ev) ?? UNKNOWN;
+    facts.kinds[i] = kind;
+    if (kind === UNKNOWN) continue;
+    facts.counts[kind]++;
+    switch (kind) {
+      case KIND.enter:
+        facts.entered.add((e as Extract<TraceEvent, { ev: "enter" }>).coro);
+        break;
+      case KIND.exit: {
+        const x = e as Extract<TraceEvent, { ev: "exit" }>;
+        if (!facts.exits.has(x.coro)) facts.exits.set(x.coro, x);
+        break;
+      }
+      case KIND.log: {
+        const label = (e as Extract<TraceEvent, { ev: "log" }>).label;
+        facts.labels.set(label, (facts.labels.get(label) ?? 0) + 1);
+        break;
+      }
+      case KIND.callback:
+        facts.callbacks.push((e as Extract<TraceEvent, { ev: "callback" }>).callback);
+        break;
+      case KIND.create_task:
+        facts.created.push((e as Extract<TraceEvent, { ev: "create_task" }>).ref);
+        break;
+    }
+  }
+  lastFacts = facts;
+  return facts;
+}
+
+/** How many events `ev` the trace records. */
+function countOf(trace: Trace, ev: TraceEvent["ev"]): number {
+  return factsOf(trace).counts[KIND[ev]];
 }
 
 /**
@@ -176,13 +319,14 @@ function foreignName(e: TraceEvent, names: Names): string | null {
  */
 export const ofThisScenario: Evidence = ({ scenario, trace }) => {
   const main = scenario.coroutines[0]?.name ?? "main";
-  if (!trace.events.some((e) => e.ev === "enter" && e.coro === main)) {
+  const facts = factsOf(trace);
+  if (!facts.entered.has(main)) {
     return `expected the trace to record ${main} entering (the main task's first step), but it does not: nothing of the scenario ran`;
   }
   if (trace.tasks.length === 0) return "expected the trace to list the tasks created, the main task first, but its task list is empty";
   const names = namesOf(scenario);
   for (let i = 0; i < trace.events.length; i++) {
-    const foreign = foreignName(trace.events[i], names);
+    const foreign = foreignName(trace.events[i], facts.kinds[i], names);
     if (foreign !== null) return `event ${i} records ${foreign}: the trace is not of this scenario`;
   }
   return true;
@@ -197,9 +341,9 @@ function counts(names: readonly string[]): Map<string, number> {
   return m;
 }
 
-/** The first name of `want` that `got` holds fewer times than `want` does, or null. */
-function firstShort(want: readonly string[], got: readonly string[]): string | null {
-  const have = counts(got);
+/** The first name of `want` that `have` counts fewer times than `want` lists it, or null. */
+function firstShort(want: readonly string[], have: ReadonlyMap<string, number>): string | null {
+  if (want.length === 0) return null;
   const need = counts(want);
   for (const n of want) if ((have.get(n) ?? 0) < need.get(n)!) return n;
   return null;
@@ -209,8 +353,8 @@ function firstShort(want: readonly string[], got: readonly string[]): string | n
 export function callbacksRan(select: (s: Scenario) => readonly string[] = (s) => (s.callbacks ?? []).map((c) => c.name)): Evidence {
   return ({ scenario, trace }) => {
     const want = select(scenario);
-    const ran = trace.events.flatMap((e) => (e.ev === "callback" ? [e.callback] : []));
-    const missing = firstShort(want, ran);
+    const ran = factsOf(trace).callbacks;
+    const missing = firstShort(want, counts(ran));
     if (missing === null) return true;
     return `expected callback ${missing} to run (${want.length} callback run${want.length === 1 ? "" : "s"} expected), but the trace records ${ran.length === 0 ? "no callback run" : `only ${ran.join(", ")}`}`;
   };
@@ -222,22 +366,22 @@ export function logged(select: (s: Scenario) => readonly string[]): Evidence {
 }
 
 function labelsLogged(want: readonly string[], trace: Trace): Verdict {
-  const got = trace.events.flatMap((e) => (e.ev === "log" ? [e.label] : []));
-  const missing = firstShort(want, got);
+  const missing = firstShort(want, factsOf(trace).labels);
   if (missing === null) return true;
   return `expected the trace to log "${missing}" (a log step that always runs), but it does not`;
 }
 
-/** The trace records at least `atLeast(scenario)` events `ev` matching `filter`; `what` names them in the message. */
+/** The trace records at least `atLeast(scenario)` events `ev` matching `filter` (default: every one); `what` names them in the message. */
 export function recorded<E extends TraceEvent["ev"]>(
   ev: E,
   what: string,
   atLeast: (s: Scenario) => number = () => 1,
-  filter: (e: Extract<TraceEvent, { ev: E }>) => boolean = () => true,
+  filter?: (e: Extract<TraceEvent, { ev: E }>) => boolean,
 ): Evidence {
   return ({ scenario, trace }) => {
     const want = atLeast(scenario);
-    const got = trace.events.filter((e) => e.ev === ev && filter(e as Extract<TraceEvent, { ev: E }>)).length;
+    const got =
+      filter === undefined ? countOf(trace, ev) : trace.events.filter((e) => e.ev === ev && filter(e as Extract<TraceEvent, { ev: E }>)).length;
     if (got >= want) return true;
     return `expected the trace to record ${want === 1 ? "" : `${want} `}${what}, but it records ${got === 0 ? "none" : got}`;
   };
@@ -246,8 +390,7 @@ export function recorded<E extends TraceEvent["ev"]>(
 /** The tasks of the create_task steps `select` names (by handle; default: every one of the scenario's) were created. */
 export function tasksCreated(select: (s: Scenario) => readonly string[] = taskHandles): Evidence {
   return ({ scenario, trace }) => {
-    const got = trace.events.flatMap((e) => (e.ev === "create_task" ? [e.ref] : []));
-    const missing = firstShort(select(scenario), got);
+    const missing = firstShort(select(scenario), counts(factsOf(trace).created));
     if (missing === null) return true;
     return `expected the trace to record the creation of task ${missing}, but it does not`;
   };
@@ -256,8 +399,9 @@ export function tasksCreated(select: (s: Scenario) => readonly string[] = taskHa
 /** The coroutines `select` names started: each has an enter event. */
 export function entered(select: (s: Scenario) => readonly string[]): Evidence {
   return ({ scenario, trace }) => {
+    const started = factsOf(trace).entered;
     for (const coro of select(scenario)) {
-      if (!trace.events.some((e) => e.ev === "enter" && e.coro === coro)) return `expected the trace to record ${coro} starting (its enter event), but it does not`;
+      if (!started.has(coro)) return `expected the trace to record ${coro} starting (its enter event), but it does not`;
     }
     return true;
   };
@@ -266,8 +410,9 @@ export function entered(select: (s: Scenario) => readonly string[]): Evidence {
 /** The coroutines `select` names (default: main) ran to their end: each has an exit event, returned or raised. */
 export function finished(select: (s: Scenario) => readonly string[] = (s) => [s.coroutines[0].name]): Evidence {
   return ({ scenario, trace }) => {
+    const exits = factsOf(trace).exits;
     for (const coro of select(scenario)) {
-      if (!trace.events.some((e) => e.ev === "exit" && e.coro === coro)) return `expected the trace to record ${coro} finishing (its exit event), but it does not`;
+      if (!exits.has(coro)) return `expected the trace to record ${coro} finishing (its exit event), but it does not`;
     }
     return true;
   };
@@ -283,11 +428,33 @@ export function everyStep(op: Step["op"]): Evidence {
   const ev = EVENT_OF_STEP[op];
   if (ev === undefined) throw new Error(`everyStep: ${op} steps record no event of their own`);
   return ({ scenario, trace }) => {
-    const want = allSteps(scenario).filter((s) => s.op === op).length;
-    const got = trace.events.filter((e) => e.ev === ev || e.ev === "unbound").length;
+    let want = 0;
+    for (const { step } of stepsOf(scenario)) if (step.op === op) want++;
+    const got = countOf(trace, ev) + countOf(trace, "unbound");
     if (got >= want) return true;
     return `expected the trace to record ${want} ${ev} event${want === 1 ? "" : "s"} (one for each ${op} step of the scenario), but it records ${got}`;
   };
+}
+
+/** What main's own body (nested blocks aside, up to its first return) must leave in the trace. */
+interface StraightMain {
+  /** Its log steps' labels, once per step. */
+  labels: string[];
+  /** How many events of each kind its counted steps leave (EVENT_OF_STEP), in the order the steps come. */
+  events: Array<{ ev: TraceEvent["ev"]; kind: number; n: number }>;
+}
+
+function straightMain(scenario: Scenario): StraightMain {
+  const f = scenarioFacts(scenario);
+  if (f.straight !== undefined) return f.straight;
+  const body = scenario.coroutines[0].body;
+  const firstReturn = body.findIndex((s) => s.op === "return");
+  const steps = firstReturn === -1 ? body : body.slice(0, firstReturn);
+  const events = counts(steps.flatMap((s) => (EVENT_OF_STEP[s.op] !== undefined ? [EVENT_OF_STEP[s.op]!] : [])));
+  return (f.straight = {
+    labels: steps.flatMap((s) => (s.op === "log" ? [s.label] : [])),
+    events: [...events].map(([ev, n]) => ({ ev: ev as TraceEvent["ev"], kind: KIND[ev as TraceEvent["ev"]], n })),
+  });
 }
 
 /**
@@ -299,18 +466,16 @@ export function everyStep(op: Step["op"]): Evidence {
  */
 export const mainRanToItsEnd: Evidence = ({ scenario, trace }) => {
   const main = scenario.coroutines[0];
-  const exit = trace.events.find((e): e is Extract<TraceEvent, { ev: "exit" }> => e.ev === "exit" && e.coro === main.name);
+  const exit = factsOf(trace).exits.get(main.name);
   if (exit === undefined) return `expected the trace to record ${main.name} finishing (its exit event), but it does not`;
-  const firstReturn = main.body.findIndex((s) => s.op === "return");
-  const straight = firstReturn === -1 ? main.body : main.body.slice(0, firstReturn);
-  const labels = straight.flatMap((s) => (s.op === "log" ? [s.label] : []));
-  const missing = labelsLogged(labels, trace);
+  const straight = straightMain(scenario);
+  const missing = labelsLogged(straight.labels, trace);
   if (missing !== true) return missing;
   if (exit.exc !== undefined) return true;
-  const want = counts(straight.flatMap((s) => (EVENT_OF_STEP[s.op] !== undefined ? [EVENT_OF_STEP[s.op]!] : [])));
-  const unbound = trace.events.filter((e) => e.ev === "unbound").length;
-  for (const [ev, n] of want) {
-    const got = trace.events.filter((e) => e.ev === ev).length;
+  const counted = factsOf(trace).counts;
+  const unbound = counted[KIND.unbound];
+  for (const { ev, kind, n } of straight.events) {
+    const got = counted[kind];
     if (got + unbound < n) return `main returned, so its ${n} step${n === 1 ? "" : "s"} recording ${ev} ran, but the trace records ${got} ${ev} event${got === 1 ? "" : "s"}`;
   }
   return true;
@@ -320,25 +485,25 @@ export const mainRanToItsEnd: Evidence = ({ scenario, trace }) => {
 
 /** Handles bound by the scenario's create_task steps, once per step. */
 export function taskHandles(s: Scenario): string[] {
-  return allSteps(s).flatMap((step) => (step.op === "create_task" ? [step.task] : []));
+  return stepsOf(s).flatMap(({ step }) => (step.op === "create_task" ? [step.task] : []));
 }
 
 /** Coroutines the scenario's create_task steps wrap in tasks, once per step. */
 export function spawnedCoroutines(s: Scenario): string[] {
-  return allSteps(s).flatMap((step) => (step.op === "create_task" ? [step.coro] : []));
+  return stepsOf(s).flatMap(({ step }) => (step.op === "create_task" ? [step.coro] : []));
 }
 
 /** Callbacks the scenario's add_done_callback steps register, once per registration. */
 export function addedCallbacks(s: Scenario): string[] {
-  return allSteps(s).flatMap((step) => (step.op === "add_done_callback" ? [step.callback] : []));
+  return stepsOf(s).flatMap(({ step }) => (step.op === "add_done_callback" ? [step.callback] : []));
 }
 
 /** Callbacks the scenario's call_soon steps queue, once per step. */
 export function soonCallbacks(s: Scenario): string[] {
-  return allSteps(s).flatMap((step) => (step.op === "call_soon" ? [step.callback] : []));
+  return stepsOf(s).flatMap(({ step }) => (step.op === "call_soon" ? [step.callback] : []));
 }
 
 /** Labels the scenario's log steps write, once per step: for scenarios in which every step runs. */
 export function allLabels(s: Scenario): string[] {
-  return allSteps(s).flatMap((step) => (step.op === "log" ? [step.label] : []));
+  return stepsOf(s).flatMap(({ step }) => (step.op === "log" ? [step.label] : []));
 }
