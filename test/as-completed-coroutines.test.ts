@@ -14,7 +14,8 @@ import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { driverTrace } from "./helpers/driver";
 import { toPython } from "../harness/reproducing/python";
 
 const example = JSON.parse(
@@ -27,16 +28,6 @@ function variant(change: Record<string, unknown>, eager = false): Scenario {
   Object.assign(s.coroutines[0].body[3], change);
   if (eager) s.eager = true;
   return s;
-}
-
-function onCPython(python: string, scenarios: Scenario[]): unknown[] {
-  const input = scenarios.map((s, id) => JSON.stringify({ id, scenario: s })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 64 << 20 });
-  return r.stdout.trim().split("\n").slice(1).map((l) => {
-    const reply = JSON.parse(l);
-    expect(reply.error).toBeUndefined();
-    return reply.trace;
-  });
 }
 
 it("the validator accepts coroutines in as_completed", () => {
@@ -58,7 +49,7 @@ describe.each(pythons)("reference@$version vs CPython ($python)", ({ version, py
   if (version !== "3.11") cases.push(["eager tasks", variant({}, true)]);
   if (version === "3.13") cases.push(["async iteration", variant({ mode: "async" })]);
   it.each(cases)("%s", (_name, s) => {
-    const [cpython] = onCPython(python, [s]);
+    const cpython = driverTrace(python, s);
     expect(canonicalJson(runScenario(makeReference(version), s))).toBe(canonicalJson(cpython));
   });
 });
@@ -67,6 +58,6 @@ it("the Python reproducer gives the driver's trace", () => {
   const r = spawnSync("python3", ["-"], { input: toPython(example), encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
   const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.ev !== undefined);
-  const [trace] = onCPython("python3", [example]) as Array<{ events: unknown[] }>;
+  const trace = driverTrace("python3", example);
   expect(events).toEqual(trace.events);
 });

@@ -18,13 +18,13 @@
  * - gather of children finished eagerly is done before it is awaited.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
 import { ScenarioError, runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
+import type { Trace } from "../spec/scenario/trace";
 import type { CallbackDef, CoroutineDef, Scenario, Step } from "../spec/scenario/types";
 import { describeDifference } from "./helpers/difference";
 
@@ -37,26 +37,6 @@ interface Case {
   scenario: Scenario;
 }
 
-interface DriverRun {
-  version: string;
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-function runOnDriver(python: string, scenarios: Scenario[], task: TaskKind): DriverRun {
-  const options = task === "py" ? { task: "py" } : {};
-  const input = scenarios.map((scenario, id) => JSON.stringify({ id, scenario, options })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { version: lines[0].hello.version, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = (["3.12", "3.13"] as const)
@@ -288,7 +268,7 @@ describe("eager tasks are 3.12+", () => {
   });
 
   it("the 3.11 driver refuses eager scenarios", () => {
-    const r = runOnDriver("python3", [CASES[0].scenario], "C");
+    const r = runOnDriver("python3", [CASES[0].scenario]);
     expect(r.version).toBe("3.11");
     expect(r.errors.get(0)).toMatch(/unsupported feature eager on Python 3\.11/);
   });
@@ -324,8 +304,8 @@ describe.each(targets)("eager scenarios on CPython $version ($python) vs referen
 
   beforeAll(() => {
     const scenarios = CASES.map((c) => c.scenario);
-    runs.set("C", runOnDriver(python, scenarios, "C"));
-    runs.set("py", runOnDriver(python, scenarios, "py"));
+    runs.set("C", runOnDriver(python, scenarios));
+    runs.set("py", runOnDriver(python, scenarios, { task: "py" }));
   });
 
   it("runs on the expected Python version", () => {

@@ -10,15 +10,14 @@
  */
 import { compareVersions } from "../spec/scenario/versions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
 import { formatValidationErrors, requiredVersion, validateScenario } from "../spec/scenario/validate";
 import { describeDifference } from "./helpers/difference";
@@ -55,26 +54,6 @@ const examples: Example[] = listJson(EXAMPLES_DIR).map((file) => ({
   scenario: JSON.parse(fs.readFileSync(file, "utf8")) as Scenario,
 }));
 
-interface DriverRun {
-  hello: { version: string; python: string };
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-/** Run every example on one interpreter, in one driver process. */
-function runAllOnCPython(python: string): DriverRun {
-  const input = examples.map((e, i) => JSON.stringify({ id: i, scenario: e.scenario })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { hello: lines[0].hello, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
@@ -97,7 +76,7 @@ describe.each(targets)("examples on CPython $version ($python) vs reference@$ver
   let run: DriverRun;
 
   beforeAll(() => {
-    run = runAllOnCPython(python);
+    run = runOnDriver(python, examples.map((e) => e.scenario));
   });
 
   it("runs on the expected Python version", () => {

@@ -13,14 +13,14 @@
  * traces must be equal.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import fc from "fast-check";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
 import { ScenarioError, runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
+import type { Trace } from "../spec/scenario/trace";
 import { describeDifference } from "./helpers/difference";
 import type {
   CatchableType, ExceptClause, ExceptionSpec, RaisableType, Scalar, Scenario, Step, TryStep,
@@ -336,25 +336,6 @@ const allCases: Case[] = [...cases, ...generated(400, 654), ...knownDivergences]
 
 // ---------------------------------------------------------------- running
 
-interface DriverRun {
-  hello: { version: string; python: string };
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-function runAllOnCPython(python: string, list: Case[]): DriverRun {
-  const input = list.map((c, id) => JSON.stringify({ id, scenario: c.scenario })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { hello: lines[0].hello, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
@@ -368,7 +349,7 @@ describe.each(targets)("except* on CPython $version ($python) vs reference@$vers
   let run: DriverRun;
 
   beforeAll(() => {
-    run = runAllOnCPython(python, allCases);
+    run = runOnDriver(python, allCases.map((c) => c.scenario));
   });
 
   it("runs on the expected Python version", () => {

@@ -12,22 +12,15 @@ import * as path from "node:path";
 import { validateScenario } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
 import { canonicalJson, firstDifference } from "../spec/scenario/trace";
-import type { Trace } from "../spec/scenario/trace";
 import { runScenario } from "../harness/engine/interpreter";
 import { toPython } from "../harness/reproducing/python";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { driverTrace } from "./helpers/driver";
 
 const EXAMPLE = path.join(__dirname, "..", "spec", "examples", "language", "future-handles.json");
 const example = (): Scenario => JSON.parse(fs.readFileSync(EXAMPLE, "utf8"));
-
-function driverTrace(python: string, scenario: unknown): Trace {
-  const r = spawnSync(python, [DRIVER_PATH], { input: JSON.stringify({ id: 1, scenario }) + "\n", encoding: "utf8" });
-  const reply = JSON.parse(r.stdout.trim().split("\n")[1]);
-  expect(reply.error).toBeUndefined();
-  return reply.trace;
-}
 
 const pythons: Array<{ version: PythonVersion; python: string }> = (["3.11", "3.12", "3.13"] as const)
   .map((v) => ({ version: v, python: findCPython(v).path }))

@@ -8,13 +8,13 @@
  * the reference before the fix.
  */
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { driverTrace } from "./helpers/driver";
 import type { Scenario } from "../spec/scenario/types";
 
 interface Case {
@@ -368,13 +368,6 @@ const CASES: Case[] = [
   },
 ];
 
-function onCPython(python: string, s: Scenario): Trace {
-  const r = spawnSync(python, [DRIVER_PATH], { input: JSON.stringify({ id: 1, scenario: s }) + "\n", encoding: "utf8" });
-  const reply = JSON.parse(r.stdout.trim().split("\n")[1]);
-  expect(reply.error).toBeUndefined();
-  return reply.trace as Trace;
-}
-
 for (const c of CASES) {
   describe(`${c.name} (found by: ${c.found})`, () => {
     for (const v of c.versions) {
@@ -383,7 +376,7 @@ for (const c of CASES) {
       });
       const python = findCPython(v).path;
       it.skipIf(python === "")(`CPython ${v} (the driver) gives the reference's trace${python === "" ? " — skipped: no CPython " + v + " here" : ""}`, () => {
-        const got = onCPython(python, c.scenario);
+        const got = driverTrace(python, c.scenario);
         expect(c.fact(got)).toBe(true);
         expect(canonicalJson(runScenario(makeReference(v), c.scenario))).toBe(canonicalJson(got));
       });

@@ -17,13 +17,13 @@
  * pure-Python Task of 3.11 keep the child by a path not found yet.
  */
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { driverTrace } from "./helpers/driver";
 import type { Scenario } from "../spec/scenario/types";
 
 const CASES: Array<{ name: string; versions: PythonVersion[]; task2Alive: boolean; scenario: Scenario }> = [
@@ -61,13 +61,6 @@ const CASES: Array<{ name: string; versions: PythonVersion[]; task2Alive: boolea
   },
 ];
 
-function onCPython(python: string, s: Scenario): Trace {
-  const r = spawnSync(python, [DRIVER_PATH], { input: JSON.stringify({ id: 1, scenario: s }) + "\n", encoding: "utf8" });
-  const reply = JSON.parse(r.stdout.trim().split("\n")[1]);
-  expect(reply.error).toBeUndefined();
-  return reply.trace as Trace;
-}
-
 // Two tasks listed: main and the other one (3.13.0 names eager tasks "None", so count them).
 const task2 = (t: Trace) => t.tasks.length === 2;
 
@@ -79,7 +72,7 @@ for (const c of CASES) {
       });
       const python = findCPython(v).path;
       it.skipIf(python === "")(`CPython ${v} (the driver) gives the reference's trace${python === "" ? " — skipped: no CPython " + v + " here" : ""}`, () => {
-        const got = onCPython(python, c.scenario);
+        const got = driverTrace(python, c.scenario);
         expect(task2(got)).toBe(c.task2Alive);
         expect(canonicalJson(runScenario(makeReference(v), c.scenario))).toBe(canonicalJson(got));
       });

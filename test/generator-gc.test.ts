@@ -11,7 +11,6 @@
  *     first step (the handle is not bound yet), in one line.
  */
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { scenarioArb } from "../spec/scenario/arbitraries";
 import { usesGc } from "../spec/scenario/types";
@@ -23,16 +22,14 @@ import type { Trace } from "../spec/scenario/trace";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { runOnDriver } from "./helpers/driver";
 
 /** Run scenarios in one CPython driver process; the traces (or the driver's error) by index. */
+/** Each scenario's trace on CPython, or its error reply as "driver error: ..." (some cases expect one). */
 function onCPython(python: string, scenarios: unknown[]): Array<Trace | string> {
-  const input = scenarios.map((scenario, id) => JSON.stringify({ id, scenario })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 1 << 28 });
-  const replies = r.stdout.trim().split("\n").slice(1).map((l) => JSON.parse(l) as { id: number; trace?: Trace; error?: string });
-  const out: Array<Trace | string> = [];
-  for (const reply of replies) out[reply.id] = reply.trace ?? `driver error: ${reply.error}`;
-  return out;
+  const run = runOnDriver(python, scenarios);
+  return scenarios.map((_, i) => run.traces.get(i) ?? `driver error: ${run.errors.get(i)}`);
 }
 
 const pythons: Array<{ version: PythonVersion; python: string }> = (["3.11", "3.12", "3.13"] as const)

@@ -18,14 +18,15 @@ import { runScenario } from "../harness/engine/interpreter";
 import { toPython } from "../harness/reproducing/python";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { runOnDriver } from "./helpers/driver";
 
+/** The driver's trace; it must write nothing on stderr (no RuntimeWarning escapes). */
 function driverTrace(python: string, scenario: unknown): Trace {
-  const r = spawnSync(python, [DRIVER_PATH], { input: JSON.stringify({ id: 1, scenario }) + "\n", encoding: "utf8" });
-  expect(r.stderr).toBe("");
-  const reply = JSON.parse(r.stdout.trim().split("\n")[1]);
-  expect(reply.error).toBeUndefined();
-  return reply.trace;
+  const run = runOnDriver(python, [scenario]);
+  expect(run.stderr).toBe("");
+  expect(run.errors.get(0)).toBeUndefined();
+  return run.traces.get(0)!;
 }
 
 /** The example of docs/scenario-language.md ("Tasks"). */

@@ -4,7 +4,6 @@
  * reference against CPython, eager start included.
  */
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { validateScenario } from "../spec/scenario/validate";
@@ -12,7 +11,8 @@ import type { Scenario } from "../spec/scenario/types";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { driverTrace } from "./helpers/driver";
 import type { PythonVersion } from "../implementations/reference";
 
 function scenario(body: unknown[]): unknown {
@@ -52,13 +52,6 @@ describe("validator", () => {
 
 const example = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "spec", "examples", "language", "self-handles.json"), "utf8")) as Scenario;
 
-function onCPython(python: string, s: Scenario): unknown {
-  const r = spawnSync(python, [DRIVER_PATH], { input: JSON.stringify({ id: 1, scenario: s }) + "\n", encoding: "utf8" });
-  const reply = JSON.parse(r.stdout.trim().split("\n")[1]);
-  expect(reply.error).toBeUndefined();
-  return reply.trace;
-}
-
 const pythons: Array<{ version: PythonVersion; python: string }> = [
   { version: "3.11", python: "python3" },
   ...(["3.12", "3.13"] as const).map((v) => ({ version: v, python: findCPython(v).path })).filter((t) => t.python !== ""),
@@ -66,12 +59,12 @@ const pythons: Array<{ version: PythonVersion; python: string }> = [
 
 describe.each(pythons)("reference@$version vs CPython ($python)", ({ version, python }) => {
   it("gives the same trace", () => {
-    expect(canonicalJson(runScenario(makeReference(version), example))).toBe(canonicalJson(onCPython(python, example)));
+    expect(canonicalJson(runScenario(makeReference(version), example))).toBe(canonicalJson(driverTrace(python, example)));
   });
   if (version !== "3.11") {
     it("gives the same trace with eager tasks (a child reaches its parent through $main during its eager start)", () => {
       const eager = { ...example, eager: true };
-      expect(canonicalJson(runScenario(makeReference(version), eager))).toBe(canonicalJson(onCPython(python, eager)));
+      expect(canonicalJson(runScenario(makeReference(version), eager))).toBe(canonicalJson(driverTrace(python, eager)));
     });
   }
 });

@@ -15,13 +15,13 @@
  * Each interpreter runs all scenarios in one driver process (one JSON line each).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
+import type { Trace } from "../spec/scenario/trace";
 import type { ExceptClause, ExceptionSpec, RaisableType, Scalar, Scenario, Step } from "../spec/scenario/types";
 import { describeDifference } from "./helpers/difference";
 
@@ -558,25 +558,6 @@ const EAGER_SCENARIOS: Record<string, Scenario> = {
 
 // ---- CPython
 
-interface DriverRun {
-  hello: { version: string };
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-function runAllOnCPython(python: string, scenarios: Scenario[]): DriverRun {
-  const input = scenarios.map((s, i) => JSON.stringify({ id: i, scenario: s })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { hello: lines[0].hello, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
@@ -599,7 +580,7 @@ describe.each(targets)("TaskGroup on CPython $version ($python) vs reference@$ve
   let run: DriverRun;
 
   beforeAll(() => {
-    run = runAllOnCPython(python, cases.map(([, s]) => s));
+    run = runOnDriver(python, cases.map(([, s]) => s));
   });
 
   it("runs on the expected Python version", () => {

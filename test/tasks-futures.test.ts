@@ -12,7 +12,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
@@ -21,8 +22,7 @@ import { Future } from "../implementations/reference/futures";
 import { taskFactory } from "../implementations/reference/tasks";
 import { profileFor } from "../implementations/reference/profile";
 import { PyBaseException, pyexc } from "../harness/engine/pyexc";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson, firstDifference } from "../spec/scenario/trace";
 import type { CallbackDef, CoroutineDef, Scenario, Step } from "../spec/scenario/types";
 import { describeDifference } from "./helpers/difference";
 
@@ -41,26 +41,6 @@ interface Case {
   pyTask?: { differsAt: string; cpython: unknown };
 }
 
-interface DriverRun {
-  version: string;
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-function runOnDriver(python: string, scenarios: Scenario[], task: TaskKind): DriverRun {
-  const options = task === "py" ? { task: "py" } : {};
-  const input = scenarios.map((scenario, id) => JSON.stringify({ id, scenario, options })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { version: lines[0].hello.version, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
@@ -645,8 +625,8 @@ describe.each(targets)("CPython $version ($python) vs reference@$version", ({ ve
 
   beforeAll(() => {
     const scenarios = CASES.map((c) => c.scenario);
-    runs.set("C", runOnDriver(python, scenarios, "C"));
-    runs.set("py", runOnDriver(python, scenarios, "py"));
+    runs.set("C", runOnDriver(python, scenarios));
+    runs.set("py", runOnDriver(python, scenarios, { task: "py" }));
   });
 
   it("runs on the expected Python version", () => {

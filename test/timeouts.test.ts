@@ -15,8 +15,8 @@
  * Each interpreter runs every scenario in one driver process.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
@@ -25,8 +25,7 @@ import { profileFor } from "../implementations/reference/profile";
 import { taskFactory } from "../implementations/reference/tasks";
 import { timeout, timeout_at } from "../implementations/reference/timeouts";
 import { PyBaseException } from "../harness/engine/pyexc";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
 import type { Awaitable, CatchableType, ExceptClause, ExceptionSpec, Scalar, Scenario, Step } from "../spec/scenario/types";
 import { describeDifference } from "./helpers/difference";
 
@@ -711,25 +710,6 @@ for (const extra of [1, 2, 6]) {
 
 // ---------------------------------------------------------------- running them
 
-interface DriverRun {
-  hello: { version: string };
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-function runAllOnCPython(python: string): DriverRun {
-  const input = cases.map((c, i) => JSON.stringify({ id: i, scenario: c.scenario })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { hello: lines[0].hello, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
@@ -747,7 +727,7 @@ describe.each(targets)("timeouts, wait_for, shield on CPython $version ($python)
   let run: DriverRun;
 
   beforeAll(() => {
-    run = runAllOnCPython(python);
+    run = runOnDriver(python, cases.map((c) => c.scenario));
   });
 
   it("runs on the expected Python version", () => {

@@ -15,13 +15,12 @@
  * Each interpreter runs every scenario in one driver process.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
-import { ScenarioRun, runScenario } from "../harness/engine/interpreter";
+import { findCPython } from "../harness/targets";
+import { DriverRun, runOnDriver } from "./helpers/driver";
+import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
-import { canonicalJson, firstDifference, formatEvent } from "../spec/scenario/trace";
-import type { Trace, TraceEvent } from "../spec/scenario/trace";
+import { canonicalJson } from "../spec/scenario/trace";
 import type { Awaitable, CallbackDef, ExceptionSpec, ReturnWhen, Scalar, Scenario, Step } from "../spec/scenario/types";
 import { describeDifference } from "./helpers/difference";
 
@@ -437,25 +436,6 @@ add("async as_completed: a cancelled member", scenario([
 
 // ---------------------------------------------------------------- running them
 
-interface DriverRun {
-  hello: { version: string };
-  traces: Map<number, Trace>;
-  errors: Map<number, string>;
-}
-
-function runOnCPython(python: string, selected: Case[]): DriverRun {
-  const input = selected.map((c, i) => JSON.stringify({ id: i, scenario: c.scenario })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${python} driver exited with ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  const run: DriverRun = { hello: lines[0].hello, traces: new Map(), errors: new Map() };
-  for (const reply of lines.slice(1)) {
-    if (reply.error !== undefined) run.errors.set(reply.id, reply.error);
-    else run.traces.set(reply.id, reply.trace);
-  }
-  return run;
-}
 
 
 const targets: Array<{ version: PythonVersion; python: string }> = [
@@ -474,7 +454,7 @@ describe.each(targets)("wait / as_completed on CPython $version vs reference@$ve
   let run: DriverRun;
 
   beforeAll(() => {
-    run = runOnCPython(python, selected);
+    run = runOnDriver(python, selected.map((c) => c.scenario));
   });
 
   it("runs on the expected Python version", () => {

@@ -5,14 +5,14 @@
  * one CPython driver process.
  */
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { validateScenario } from "../spec/scenario/validate";
 import type { Scenario } from "../spec/scenario/types";
 import { runScenario } from "../harness/engine/interpreter";
 import { makeReference } from "../implementations/reference";
 import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
-import { DRIVER_PATH, findCPython } from "../harness/targets";
+import { findCPython } from "../harness/targets";
+import { driverTrace, driverTraces } from "./helpers/driver";
 import { backgroundTasksExample } from "../spec/clauses/weakrefs";
 
 /** Orphaned waiters, a saved one, a failing task nobody asks, a failing future retrieved, a sleeper nobody holds, cancel-then-drop. */
@@ -72,14 +72,6 @@ const MIXED: Scenario = {
   callbacks: [{ name: "discard", body: [{ op: "drop", handle: "t2" }] }],
 };
 
-function onCPython(python: string, scenarios: Scenario[]): unknown[] {
-  const input = scenarios.map((s, i) => JSON.stringify({ id: i + 1, scenario: s })).join("\n") + "\n";
-  const r = spawnSync(python, [DRIVER_PATH], { input, encoding: "utf8", maxBuffer: 1 << 28 });
-  const replies = r.stdout.trim().split("\n").slice(1).map((l) => JSON.parse(l));
-  for (const reply of replies) expect(reply.error).toBeUndefined();
-  return replies.map((reply) => reply.trace);
-}
-
 describe("validator", () => {
   it("accepts the gc ops, in coroutines and callbacks", () => {
     expect(validateScenario(MIXED).ok).toBe(true);
@@ -115,13 +107,13 @@ describe.each(pythons)("reference@$version vs CPython ($python)", ({ version, py
   it("gives the same trace for a mixed gc scenario, 20 times in a row on each side", () => {
     const ref = Array.from({ length: 20 }, () => canonicalJson(runScenario(makeReference(version), MIXED)));
     expect(new Set(ref).size).toBe(1);
-    const py = onCPython(python, Array.from({ length: 20 }, () => MIXED)).map(canonicalJson);
+    const py = driverTraces(python, Array.from({ length: 20 }, () => MIXED)).map(canonicalJson);
     expect(new Set(py).size).toBe(1);
     expect(ref[0]).toBe(py[0]);
   });
 
   it("gives the same trace for the documentation's background-tasks example", () => {
     const s = backgroundTasksExample(10);
-    expect(canonicalJson(runScenario(makeReference(version), s))).toBe(canonicalJson(onCPython(python, [s])[0]));
+    expect(canonicalJson(runScenario(makeReference(version), s))).toBe(canonicalJson(driverTrace(python, s)));
   });
 });
