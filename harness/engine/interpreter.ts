@@ -19,7 +19,7 @@ import { canonicalJson } from "../../spec/scenario/trace";
 import { runTryStar } from "./exceptstar";
 import { CATCHABLE, Return, ScenarioError } from "./flow";
 import type { StepRunner } from "./flow";
-import { usesGc } from "../../spec/scenario/types";
+import { GC_OPS } from "../../spec/scenario/types";
 import { expandScenario } from "../../spec/scenario/repeat";
 import { FEATURE_VERSIONS, SELF_HANDLES, scenarioFeatures } from "../../spec/scenario/validate";
 import { compareVersions } from "../../spec/scenario/versions";
@@ -272,8 +272,14 @@ export class ScenarioRun implements StepRunner {
    * driver method keeps on its frame's value stack, such as a for loop's
    * iterator); unlike keptOnError, which adds that, an exception does not keep it.
    */
-  private *onStack<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
-    const task = this.gcMode && this.running ? this.asyncio.current_task() : null;
+  private onStack<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+    // Out of gc mode there is nothing to hold: the body itself, without a
+    // generator around it that every resumption of the body would go through.
+    return this.gcMode ? this.onStackGc(held, body) : body;
+  }
+
+  private *onStackGc<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+    const task = this.running ? this.asyncio.current_task() : null;
     const frames = (task as { frameRefs?: unknown[][] } | null)?.frameRefs;
     frames?.push(held);
     try {
@@ -293,11 +299,15 @@ export class ScenarioRun implements StepRunner {
    * exception leaving it, whose traceback keeps the frame, for as long as
    * the exception lives.
    */
-  private *keptOnError<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+  private keptOnError<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+    return this.gcMode ? this.keptOnErrorGc(held, body) : body;
+  }
+
+  private *keptOnErrorGc<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
     try {
-      return yield* this.onStack(held, body);
+      return yield* this.onStackGc(held, body);
     } catch (e) {
-      if (this.gcMode && e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
+      if (e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
       throw e;
     }
   }
@@ -311,11 +321,15 @@ export class ScenarioRun implements StepRunner {
    * coroutine's exc_info): a task suspended in such a block keeps it alive,
    * with what its traceback's frames hold.
    */
-  *whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
+  whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
+    return this.gcMode ? this.whileHandlingGc(handled, body) : body;
+  }
+
+  private *whileHandlingGc<T>(handled: unknown, body: Coroutine<T>): Coroutine<T> {
     try {
-      return yield* (handled instanceof PyBaseException ? this.onStack([handled], body) : body);
+      return yield* (handled instanceof PyBaseException ? this.onStackGc([handled], body) : body);
     } catch (e) {
-      if (this.gcMode && e instanceof PyBaseException && handled instanceof PyBaseException && e !== handled) {
+      if (e instanceof PyBaseException && handled instanceof PyBaseException && e !== handled) {
         setContext(e, handled);
       }
       throw e;
@@ -326,28 +340,39 @@ export class ScenarioRun implements StepRunner {
     const aw = this.awaitable(on);
     if (aw === null) return;
     frame.push(aw);
-    frame.push(yield* this.awaitRecorded(ScenarioRun.describe(on), aw));
-  }
-
-  private *await(aw: Aw): Coroutine {
-    return yield* ("__await__" in aw ? aw.__await__() : aw);
+    // awaitRecorded, written out here: one generator fewer for every resumption of what is awaited.
+    const desc = ScenarioRun.describe(on);
+    let value: unknown;
+    try {
+      value = yield* ("__await__" in aw ? aw.__await__() : aw);
+    } catch (e) {
+      this.awaitFailed(desc, aw, e);
+      throw e;
+    }
+    this.emit("awaited", { on: desc, value: this.enc.value(value) });
+    frame.push(value);
   }
 
   private *awaitRecorded(on: string, aw: Aw): Coroutine {
     let value: unknown;
     try {
-      value = yield* this.await(aw);
+      value = yield* ("__await__" in aw ? aw.__await__() : aw);
     } catch (e) {
-      this.emit("awaited", { on, exc: this.enc.exc(e) });
-      // gc mode: the exception's traceback keeps this frame, and so what it awaited (the driver's `aw`).
-      if (this.gcMode && e instanceof PyBaseException) {
-        const tb = e as PyBaseException & { gcRefs?: unknown[] };
-        (tb.gcRefs ??= []).push(aw);
-      }
+      this.awaitFailed(on, aw, e);
       throw e;
     }
     this.emit("awaited", { on, value: this.enc.value(value) });
     return value;
+  }
+
+  /** Record an await that raised `e`. */
+  private awaitFailed(on: string, aw: Aw, e: unknown): void {
+    this.emit("awaited", { on, exc: this.enc.exc(e) });
+    // gc mode: the exception's traceback keeps this frame, and so what it awaited (the driver's `aw`).
+    if (this.gcMode && e instanceof PyBaseException) {
+      const tb = e as PyBaseException & { gcRefs?: unknown[] };
+      (tb.gcRefs ??= []).push(aw);
+    }
   }
 
   makeException(spec: ExceptionSpec): PyBaseException {
@@ -756,6 +781,9 @@ function runSync(gen: Coroutine<StepResult>): void {
   }
 }
 
+/** The features (ops) that put a scenario in gc mode: spec/scenario/types.ts usesGc. */
+const GC_FEATURES: ReadonlySet<string> = new Set(GC_OPS);
+
 /**
  * Run one scenario on an implementation and return the trace.
  *
@@ -773,7 +801,8 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   }
   // A feature newer than the modelled Python is refused before the run, in
   // the Python driver's words ("unsupported feature eager on Python 3.11").
-  const tooNew = scenarioFeatures(scenario).find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], impl.pythonVersion) > 0);
+  const features = scenarioFeatures(scenario);
+  const tooNew = features.find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], impl.pythonVersion) > 0);
   if (tooNew !== undefined) throw new ScenarioError(`unsupported feature ${tooNew} on Python ${impl.pythonVersion}`);
   if (!scenario.coroutines.some((c) => c.name === "main")) throw new ScenarioError("no coroutine named 'main'");
   const lacking = lackingFunction(impl, scenario);
@@ -781,7 +810,7 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   const run = new ScenarioRun(impl, scenario);
   const loop = impl.new_event_loop();
   run.watch(loop);
-  run.gcMode = usesGc(scenario);
+  run.gcMode = features.some((f) => GC_FEATURES.has(f)); // usesGc(scenario), from the features already found
   if (run.gcMode && (!impl.gc_collect || !impl.gc_alive)) throw new ScenarioError("gc steps are not supported by this implementation");
   if (scenario.eager) {
     if (!impl.use_eager_task_factory) throw new ScenarioError("eager tasks are not supported by this implementation");

@@ -17,7 +17,12 @@ export function isPythonVersion(v: string): v is PythonVersion {
   return (PYTHON_VERSIONS as readonly string[]).includes(v);
 }
 
+/** The minor number of each known version (compareVersions runs for every feature of every scenario a diff checks). */
+const MINORS: ReadonlyMap<string, number> = new Map(PYTHON_VERSIONS.map((v) => [v, Number(v.slice(2))]));
+
 function minor(v: string): number {
+  const known = MINORS.get(v);
+  if (known !== undefined) return known;
   const m = /^3\.(\d+)$/.exec(v);
   if (!m) throw new Error(`not a Python version: ${v}`);
   return Number(m[1]);
