@@ -243,6 +243,7 @@ function foreignName(e: TraceEvent, kind: number, names: Names): string | null {
  */
 interface TraceFacts {
   trace: Trace;
+  events: readonly TraceEvent[];
   /** Each event's KIND, in the order of the events. */
   kinds: Int8Array;
   /** How many events of each KIND. */
@@ -262,10 +263,12 @@ interface TraceFacts {
 let lastFacts: TraceFacts | null = null;
 
 function factsOf(trace: Trace): TraceFacts {
-  if (lastFacts !== null && lastFacts.trace === trace) return lastFacts;
   const events = trace.events;
+  // The same trace, and (cheap to make sure) the same events, as many of them.
+  if (lastFacts !== null && lastFacts.trace === trace && lastFacts.events === events && lastFacts.kinds.length === events.length) return lastFacts;
   const facts: TraceFacts = {
     trace,
+    events,
     kinds: new Int8Array(events.length),
     counts: new Int32Array(KIND_COUNT),
     entered: new Set(),
@@ -447,14 +450,16 @@ interface StraightMain {
 function straightMain(scenario: Scenario): StraightMain {
   const f = scenarioFacts(scenario);
   if (f.straight !== undefined) return f.straight;
-  const body = scenario.coroutines[0].body;
-  const firstReturn = body.findIndex((s) => s.op === "return");
-  const steps = firstReturn === -1 ? body : body.slice(0, firstReturn);
-  const events = counts(steps.flatMap((s) => (EVENT_OF_STEP[s.op] !== undefined ? [EVENT_OF_STEP[s.op]!] : [])));
-  return (f.straight = {
-    labels: steps.flatMap((s) => (s.op === "log" ? [s.label] : [])),
-    events: [...events].map(([ev, n]) => ({ ev: ev as TraceEvent["ev"], kind: KIND[ev as TraceEvent["ev"]], n })),
-  });
+  const labels: string[] = [];
+  // By kind of event, in the order the steps come.
+  const events = new Map<TraceEvent["ev"], number>();
+  for (const step of scenario.coroutines[0].body) {
+    if (step.op === "return") break;
+    if (step.op === "log") labels.push(step.label);
+    const ev = EVENT_OF_STEP[step.op];
+    if (ev !== undefined) events.set(ev, (events.get(ev) ?? 0) + 1);
+  }
+  return (f.straight = { labels, events: [...events].map(([ev, n]) => ({ ev, kind: KIND[ev], n })) });
 }
 
 /**
