@@ -182,9 +182,15 @@ class VirtualSelector:
         self._loop = loop
 
     def select(self, timeout=None):
-        count_iteration(self._loop, timeout)
+        # count_iteration(), written out: this runs once per loop iteration.
+        loop = self._loop
+        loop._iterations += 1
+        if loop._iterations > MAX_LOOP_ITERATIONS:
+            raise IterationLimit()
+        if timeout is None:
+            raise Deadlock()
         if timeout > 0:
-            self._loop._now += timeout
+            loop._now += timeout
         return []
 
     def close(self):
@@ -238,16 +244,36 @@ def pinned(cls, name):
     reproducible, and the reference reproduces it by modelling CPython's set.
     Every object made by loop.create_task or loop.create_future takes the
     next number. Everything else is the real class's behaviour.
-    """
 
-    def __init__(self, *args, **kwargs):
-        self._aiospec_hash = kwargs["loop"].next_hash()
-        cls.__init__(self, *args, **kwargs)
+    A task takes its number in __init__, before the real __init__ runs: that
+    hashes the task (it registers it in a set of weak references), and an
+    eager task's first step, which may make more tasks and futures, runs in
+    it. A future is given its number by whoever makes it, right after the
+    real __init__, which makes nothing and hashes nothing, so the numbers
+    come out the same (see new_future); that spares every future, about six
+    a scenario, a Python-level __init__.
+    """
 
     def __hash__(self):
         return self._aiospec_hash
 
-    return type(name, (cls,), {"__init__": __init__, "__hash__": __hash__, "__module__": cls.__module__})
+    ns = {"__hash__": __hash__, "__module__": cls.__module__}
+    if name == "Task":
+        init = cls.__init__
+
+        def __init__(self, *args, **kwargs):
+            self._aiospec_hash = kwargs["loop"].next_hash()
+            init(self, *args, **kwargs)
+
+        ns["__init__"] = __init__
+    return type(name, (cls,), ns)
+
+
+def new_future(future_class, loop):
+    """A pinned future of loop's: future_class(loop=loop) with the next number."""
+    fut = future_class(loop=loop)
+    fut._aiospec_hash = loop.next_hash()
+    return fut
 
 
 _PINNED = {}
@@ -268,6 +294,18 @@ TASK_TYPES = tuple(c for i, c in enumerate((asyncio.Task, PY_TASK)) if c is not 
 PINNED_TASK = pinned_class(asyncio.Task)
 PINNED_PY_TASK = pinned_class(PY_TASK) if PY_TASK is not None else None
 PINNED_FUTURE = pinned_class(asyncio.Future)
+
+
+# asyncio.current_task(loop) for a given loop. Before 3.12 (and on PyPy) it is
+# a Python function that looks the loop up in asyncio.tasks._current_tasks;
+# emit asks for every event, and looks the loop up itself. From 3.12 on it is
+# C (and the current task may live elsewhere): emit calls it.
+_CURRENT_TASKS = getattr(asyncio.tasks, "_current_tasks", None)
+if (isinstance(_CURRENT_TASKS, dict) and hasattr(asyncio.current_task, "__code__")
+        and getattr(asyncio.current_task, "__module__", None) == "asyncio.tasks"):
+    current_task_of = _CURRENT_TASKS.get
+else:
+    current_task_of = asyncio.current_task
 
 
 def task_flavour():
@@ -321,7 +359,9 @@ class PinnedFutures(_Pinning):
     """create_future for a loop whose futures are pinned."""
 
     def create_future(self):
-        return self._future_class(loop=self)
+        fut = self._future_class(loop=self)
+        fut._aiospec_hash = self.next_hash()  # see pinned()
+        return fut
 
 
 class VirtualTimeLoop(PinnedTasks, PinnedFutures, asyncio.BaseEventLoop):
@@ -441,7 +481,7 @@ def _pin_futures(loop, future_class):
     (uvloop's does): same class, pinned hash. Other futures keep theirs."""
     probe = loop.create_future()
     if type(probe) is future_class.__bases__[0]:
-        loop.create_future = lambda: future_class(loop=loop)
+        loop.create_future = lambda: new_future(future_class, loop)
 
 
 def adapt_base_loop(loop, virtual, task_class, future_class, eager):
@@ -1041,7 +1081,9 @@ _CHECK_AWAITABLE = 3   # awaits or wraps an awaitable (await, ensure_future)
 _CHECK_AS_COMPLETED = 4
 _CHECK_EXC = 5         # raises or sets an exception
 _CHECK_TRY = 6
+_CHECK_CANCEL = 7      # may give a message (feature cancel:msg)
 _OP_CHECK = {
+    "cancel": _CHECK_CANCEL,
     "call": _CHECK_CORO, "create_task": _CHECK_CORO, "unawaited": _CHECK_CORO,
     "add_done_callback": _CHECK_CALLBACK, "remove_done_callback": _CHECK_CALLBACK,
     "call_soon": _CHECK_CALLBACK, "call_later": _CHECK_CALLBACK, "call_at": _CHECK_CALLBACK,
@@ -1114,13 +1156,16 @@ def _check_steps(body, path, survey, names, cb_names, found):
             raise ScenarioError("%s.op: unknown op %r" % (_json_path(path + (i,)), op))
         fields, check, bodies = known
         for field, types in fields:
-            v = st.get(field)
-            if not isinstance(v, types) or isinstance(v, bool):
+            # The value's exact type: a request is parsed JSON, whose values
+            # are of no subclass (so a bool, whose type is bool, is no int).
+            if type(st.get(field)) not in types:
                 raise ScenarioError("%s: missing or of the wrong type" % _json_path(path + (i, field)))
         if survey:
             found.add(op)
         if check is None:
-            if survey and op == "cancel" and "msg" in st:
+            pass
+        elif check == _CHECK_CANCEL:
+            if survey and "msg" in st:
                 found.add("cancel:msg")
         elif check == _CHECK_CORO:
             if st["coro"] not in names:
@@ -1268,25 +1313,28 @@ class Run:
         # tasks left pending are closed when the garbage collector gets to
         # them, which is not part of the scenario's run.
         self.closed = False
+        # Whether emit records nothing: closed, or a gc step collecting.
+        self.quiet = False
         self.coroutines = {c["name"]: c["body"] for c in scenario["coroutines"]}
         self.callbacks = {c["name"]: c["body"] for c in scenario.get("callbacks", [])}
         self.callback_fns = {}
         # gc mode: a GcState (see "garbage collection" below), else None.
         self.gc = None
+        self.names = enc.names  # the Encoder's task names, for emit
 
     # -- events
     def emit(self, ev, **fields):
         """Record an event: ev, its fields, the time and the current task's name.
         (About 20 events a scenario: enc_number and the common case of
         Encoder.task_name are written out here.)"""
-        if self.closed or self.gc is not None and self.gc.collecting:
+        if self.quiet:
             return
         try:
-            current = asyncio.current_task(self.loop)
+            current = current_task_of(self.loop)
         except RuntimeError:
             current = None
         if self.clock is None:
-            now = self.loop.time()
+            now = self.loop._now  # the virtual clock's loop.time()
             if isinstance(now, float) and now.is_integer():
                 now = int(now)
         else:
@@ -1298,7 +1346,7 @@ class Run:
                 self.ended = {"kind": "iteration_limit"}
                 self.loop.stop()
         if current is not None:
-            name = self.enc.names.get(current.get_name())
+            name = self.names.get(current.get_name())
             current = self.enc.task_name(current) if name is None else name
         # fields, a dict of this call's own, becomes the event (no field is
         # named time, task or ev).
@@ -1846,13 +1894,14 @@ class GcState:
         self.reports.append((number, fields))
 
     def collect(self, run):
-        self.collecting = True
+        self.collecting = run.quiet = True
         try:
             while self.limbo:
                 self.limbo.pop(0)
             gc.collect()
         finally:
             self.collecting = False
+            run.quiet = run.closed
         self.seen = {name: r() is not None for name, r in self.weakrefs.items()}
         never_awaited, self.never_awaited = self.never_awaited, []
         for name in never_awaited:
@@ -1968,7 +2017,10 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
     if eager and not hasattr(asyncio, "create_eager_task_factory"):
         raise ScenarioError("eager tasks need Python 3.12 or later")
     loop, clock = cfg.new_loop(task_class, pinned_class(asyncio.Future), eager)
-    enc = Encoder(name_base(task_class))
+    # Where the default-name counter stands: an eager main task runs (and
+    # names tasks) while it is made, so a probe finds it first; otherwise
+    # the main task's own default name says it (below), without a probe.
+    enc = Encoder(name_base(task_class) if eager else None)
 
     def handler(lp, ctx):
         message = str(ctx.get("message"))
@@ -2011,13 +2063,21 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
     asyncio.events._set_running_loop(None)
     try:
         main = loop.create_task(run.coroutine("main"))
+        if enc.name_base is None:
+            # The first task of the run, named by the counter: Task-1.
+            m = _DEFAULT_TASK_NAME.fullmatch(main.get_name())
+            enc.name_base = int(m.group(1)) - 1 if m else name_base(task_class)
         run.main_task = main
         end = run_loop(loop, run, main, "main", watchdog)
         if run.gc is not None:
             run.gc.collect(run)
         refs = handle_names(run)
-        tasks = [dict(name=enc.task_name(t), ref=refs.get(id(t)), **task_state(enc, t))
-                 for t in loop.created_tasks]
+        tasks = []
+        for t in loop.created_tasks:
+            outcome = task_state(enc, t)
+            outcome["name"] = enc.task_name(t)
+            outcome["ref"] = refs.get(id(t))
+            tasks.append(outcome)
         main_state = task_state(enc, main)
         # Shut down as asyncio.run does, but deterministically: cancel the
         # remaining tasks in creation order and wait for them.
@@ -2028,7 +2088,7 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
             for t in pending:
                 t.cancel()
             shutdown = run_loop(loop, run, asyncio.gather(*pending, return_exceptions=True), "shutdown", watchdog)
-        run.closed = True
+        run.closed = run.quiet = True
         trace = {
             "events": list(run.events),
             "end": end,
@@ -2043,7 +2103,7 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
         return trace
     finally:
         loop.set_exception_handler(lambda lp, ctx: None)
-        run.closed = True
+        run.closed = run.quiet = True
         for t in loop.created_tasks:
             if not t.done():
                 t._log_destroy_pending = False
