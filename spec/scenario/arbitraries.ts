@@ -89,7 +89,7 @@ import { OPS, walkSteps } from "./types";
 import { atLeast } from "./versions";
 import { downgradeScenario, withoutFeatures } from "./downgrade";
 import { eagerSelfUseErrors } from "./validate";
-import { expandScenario } from "./repeat";
+import { expandScenario, knownRepeatFree } from "./repeat";
 import type { PythonVersion } from "./versions";
 
 export type { PythonVersion } from "./versions";
@@ -2067,6 +2067,9 @@ export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps:
   if (raw.unawaited !== undefined) insertUnawaited(scenario, raw.unawaited, opts.maxSteps, MAX_CALLBACK_STEPS);
   const withGc = raw.gc === undefined ? scenario : insertGcSteps(scenario, raw.gc, opts.maxSteps, MAX_CALLBACK_STEPS);
   const out = raw.repeats === undefined ? withGc : wrapInRepeat(withGc, raw.repeats);
+  // Only wrapInRepeat makes repeats: without it, the scenario's features and
+  // its run need not walk it looking for one.
+  if (raw.repeats === undefined) knownRepeatFree(out);
   // A child naming its own handle in its eager first step would find it
   // unbound, which the validator refuses: such a scenario runs lazily.
   // (Checked on the scenario with its repeats expanded, as the validator does.)

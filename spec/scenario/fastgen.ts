@@ -156,6 +156,8 @@ function build(arb: fc.Arbitrary<unknown>): Gen<unknown> {
   }
   if (is(arb, PROTO.map)) {
     const { arb: source, mapper } = arb as unknown as MapArb;
+    const record = recordOf(source, mapper);
+    if (record !== null) return record;
     const g = compile(source);
     return (mrng, bias) => mapper(g(mrng, bias));
   }
@@ -211,6 +213,55 @@ function build(arb: fc.Arbitrary<unknown>): Gen<unknown> {
     };
   }
   return viaGenerate(arb);
+}
+
+/**
+ * fc.record(model): a tuple of the model's arbitraries and a boolean (true:
+ * the object has a null prototype), mapped by fast-check's
+ * valuesAndSeparateKeysToObjectMapper into an object with the model's keys,
+ * in order. Its keys are read off the mapper (given distinct markers, it puts
+ * each under its key); the object is then built from an object literal made
+ * for those keys (one hidden class, no keyed stores), or, for a null
+ * prototype, as the mapper builds it. Null when `source` and `mapper` are not
+ * such a record, or its keys cannot be read that way (a key "__proto__",
+ * optional keys): the generic map then runs the mapper itself.
+ */
+function recordOf(source: fc.Arbitrary<unknown>, mapper: (v: unknown) => unknown): Gen<unknown> | null {
+  if (mapper.name !== "valuesAndSeparateKeysToObjectMapper" || !is(source, PROTO.tuple)) return null;
+  const arbs = (source as unknown as TupleArb).arbs;
+  const n = arbs.length - 1;
+  if (n < 0) return null;
+  const markers = Array.from({ length: n }, () => ({}));
+  let probe: unknown;
+  try {
+    probe = mapper([...markers, false]);
+  } catch {
+    return null;
+  }
+  if (typeof probe !== "object" || probe === null || Object.getPrototypeOf(probe) !== Object.prototype) return null;
+  const keys = Object.keys(probe);
+  if (keys.length !== n || Object.getOwnPropertySymbols(probe).length > 0) return null;
+  for (let j = 0; j < n; j++) if ((probe as Record<string, unknown>)[keys[j]] !== markers[j] || keys[j] === "__proto__") return null;
+  // Keys come back in the object's own order, which for integer-like keys is not the model's: refuse them.
+  if (keys.some((k) => String(Number(k)) === k || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k))) return null;
+  const items = arbs.slice(0, n).map(compile);
+  const nullPrototype = compile(arbs[n]);
+  // `{ k0: v[0], k1: v[1], ... }` for these keys (identifiers, checked above).
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const literal = new Function("v", `return { ${keys.map((k, j) => `${k}: v[${j}]`).join(", ")} };`) as (v: unknown[]) => object;
+  return (mrng, bias) => {
+    const v: unknown[] = [];
+    for (let j = 0; j !== n; ++j) {
+      const x = items[j](mrng, bias);
+      // A symbol is an optional key's "no key" (records with requiredKeys): the mapper knows it.
+      if (typeof x === "symbol") return mapper([...v, x, ...arbs.slice(j + 1, n).map((a) => compile(a)(mrng, bias)), nullPrototype(mrng, bias)]);
+      v.push(x);
+    }
+    if (!nullPrototype(mrng, bias)) return literal(v);
+    const o = Object.create(null) as Record<string, unknown>;
+    for (let j = 0; j !== n; ++j) o[keys[j]] = v[j];
+    return o;
+  };
 }
 
 /**

@@ -89,6 +89,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 const REPEAT_FREE = new WeakSet<object>();
 
+/**
+ * Record that a scenario its builder has just made holds no repeat, so that
+ * expandRepeats need not walk it to find out (the generator knows: lowering
+ * adds repeats only for a raw scenario's `repeats`). Like every answer kept
+ * per scenario object, it holds while the scenario is not changed in place.
+ */
+export function knownRepeatFree(scenario: Scenario): void {
+  REPEAT_FREE.add(scenario);
+}
+
 /** Does the value hold a repeat anywhere? */
 function hasRepeat(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(hasRepeat);
