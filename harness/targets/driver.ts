@@ -51,6 +51,7 @@ import { randomBytes } from "node:crypto";
 import { FEATURES } from "../../spec/scenario/validate";
 import { PYTHON_VERSIONS, isPythonVersion } from "../../spec/scenario/versions";
 import type { Engine, EngineInfo } from "./isolation/supervisor";
+import { scenarioJson } from "./target";
 
 export const PROTOCOL = 1;
 
@@ -164,8 +165,11 @@ export class DriverProcess {
   /** In the driver's environment, and so in that of what it starts: finds a daemon that kept no other tie to it. */
   private readonly token = randomBytes(12).toString("hex");
   readonly hello: Promise<DriverHello>;
+  /** The options every request carries, as JSON. */
+  private readonly optionsJson: string;
 
   constructor(readonly command: string, readonly args: string[], readonly options: DriverOptions = {}) {
+    this.optionsJson = JSON.stringify(options.task ? { task: options.task } : {});
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_LIMITS.maxReplyBytes;
     this.label = options.label ?? command;
     this.hello = new Promise((res, rej) => {
@@ -296,7 +300,9 @@ export class DriverProcess {
       this.parts = [];
       this.partBytes = 0;
       chunk = chunk.subarray(nl + 1);
-      this.onLine(line.toString("utf8").replace(/\r$/, ""));
+      // Without a final \r (a CRLF line end), dropped as a byte rather than by a second pass over the text.
+      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+      this.onLine(line.toString("utf8", 0, end));
     }
   }
 
@@ -427,8 +433,9 @@ export class DriverProcess {
     return new Promise<Trace>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, timeoutMs: opts.timeoutMs });
       this.armOldest();
-      const options = this.options.task ? { task: this.options.task } : {};
-      this.send(JSON.stringify({ id, scenario, options }) + "\n");
+      // JSON.stringify({ id, scenario, options }), with the scenario's JSON
+      // written once for the memo's key and this request (target.ts).
+      this.send(`{"id":${id},"scenario":${scenarioJson(scenario)},"options":${this.optionsJson}}\n`);
     });
   }
 

@@ -78,6 +78,20 @@ export interface Target {
   abandon?(): void;
 }
 
+const scenarioJsons = new WeakMap<Scenario, string>();
+
+/**
+ * A scenario's JSON, written once per scenario object: what a driver is sent
+ * (driver.ts) and what the memo keys traces by (harness/running/memo.ts),
+ * so that a case the memo has not seen pays for it once. (A scenario is not
+ * changed once it has been run: the evidence checks rely on it too.)
+ */
+export function scenarioJson(s: Scenario): string {
+  let json = scenarioJsons.get(s);
+  if (json === undefined) scenarioJsons.set(s, (json = JSON.stringify(s)));
+  return json;
+}
+
 /** Options of resolveTarget / resolvePair. Every limit defaults to DEFAULT_LIMITS. */
 export interface TargetOptions extends Partial<IsolationLimits> {
   /** Run the reference or a mutant in a worker thread too (modules and cmd: drivers are always isolated). */
