@@ -396,7 +396,7 @@ export class ScenarioRun implements StepRunner {
 
   *steps(steps: Step[]): Coroutine<StepResult> {
     for (const s of steps) {
-      const r = yield* this.step(s);
+      const r = ASYNC_OPS.has(s.op) ? yield* this.step(s) : this.syncStep(s);
       if (r instanceof Return) return r;
     }
     return undefined;
@@ -414,12 +414,14 @@ export class ScenarioRun implements StepRunner {
     this.emit(ev, { ref, value: this.enc.value(value) });
   }
 
+  /**
+   * A step that may suspend (await something); every other step runs in
+   * syncStep, without a generator of its own: most steps are synchronous,
+   * and a generator made and resumed for each was a good part of a run.
+   */
   private *step(s: Step): Coroutine<StepResult> {
     const a = this.asyncio;
     switch (s.op) {
-      case "log":
-        this.emit("log", { label: s.label });
-        return;
       case "sleep":
         yield* a.sleep(s.ticks);
         return;
@@ -435,6 +437,43 @@ export class ScenarioRun implements StepRunner {
         yield* this.onStack([frame], this.awaitStep(s.on, frame));
         return;
       }
+      case "try":
+        return s.star ? yield* runTryStar(this, s) : yield* this.tryStep(s);
+      case "taskgroup": {
+        const group = a.TaskGroup();
+        this.groups.set(s.group, group);
+        return yield* this.keptOnError([group], this.asyncWith(group, s.body));
+      }
+      case "timeout": {
+        const cm = s.at ? a.timeout_at(s.delay) : a.timeout(s.delay);
+        if (s.cm !== undefined) this.cms.set(s.cm, cm);
+        return yield* this.keptOnError([cm], this.asyncWith(cm, s.body));
+      }
+      case "as_completed": {
+        // Coroutines get a pinned hash, as the driver's PinnedCoroutine: as_completed
+        // wraps its inputs in tasks in the order of a set.
+        const parts: Aw[] = [];
+        for (const spec of s.on) {
+          const p = this.awaitable(spec);
+          if (p === null) continue;
+          if ("coro" in spec) this.pinHash(p);
+          parts.push(p);
+        }
+        yield* this.keptOnError([parts], this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter"));
+        return;
+      }
+      default:
+        return this.syncStep(s);
+    }
+  }
+
+  /** A step that never suspends (ASYNC_OPS lists the others). */
+  private syncStep(s: Step): StepResult {
+    const a = this.asyncio;
+    switch (s.op) {
+      case "log":
+        this.emit("log", { label: s.label });
+        return;
       case "create_task": {
         let task: PyTask;
         if (s.group !== undefined) {
@@ -472,8 +511,6 @@ export class ScenarioRun implements StepRunner {
         throw this.makeException(s.exc);
       case "return":
         return new Return(s.value ?? null);
-      case "try":
-        return s.star ? yield* runTryStar(this, s) : yield* this.tryStep(s);
       case "unawaited":
         // A coroutine object made and dropped: destroyed at once by reference
         // counting, or in gc mode at the next collection (gcCollect).
@@ -564,19 +601,9 @@ export class ScenarioRun implements StepRunner {
         if (h !== null) h.cancel();
         return;
       }
-      case "taskgroup": {
-        const group = a.TaskGroup();
-        this.groups.set(s.group, group);
-        return yield* this.keptOnError([group], this.asyncWith(group, s.body));
-      }
       case "new_taskgroup":
         this.groups.set(s.group, a.TaskGroup());
         return;
-      case "timeout": {
-        const cm = s.at ? a.timeout_at(s.delay) : a.timeout(s.delay);
-        if (s.cm !== undefined) this.cms.set(s.cm, cm);
-        return yield* this.keptOnError([cm], this.asyncWith(cm, s.body));
-      }
       case "reschedule": {
         const cm = this.lookup(s.cm, this.cms);
         if (cm !== null) cm.reschedule(s.delay === null || s.at ? s.delay : this.loop.time() + s.delay);
@@ -587,20 +614,6 @@ export class ScenarioRun implements StepRunner {
         if (cm !== null) this.emit("inspect_timeout", { ref: s.cm, when: this.enc.value(cm.when()), expired: cm.expired() });
         return;
       }
-      case "as_completed": {
-        // Coroutines get a pinned hash, as the driver's PinnedCoroutine: as_completed
-        // wraps its inputs in tasks in the order of a set.
-        const parts: Aw[] = [];
-        for (const spec of s.on) {
-          const p = this.awaitable(spec);
-          if (p === null) continue;
-          if ("coro" in spec) this.pinHash(p);
-          parts.push(p);
-        }
-        yield* this.keptOnError([parts], this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter"));
-        return;
-      }
-        return;
       // gc mode: weak references and garbage collection (see gcCollect)
       case "gc":
         this.gcCollect();
@@ -780,6 +793,9 @@ function runSync(gen: Coroutine<StepResult>): void {
     throw new ScenarioError("a callback body awaited");
   }
 }
+
+/** The ops whose step may suspend (ScenarioRun.step); the others run in ScenarioRun.syncStep. */
+const ASYNC_OPS: ReadonlySet<string> = new Set(["sleep", "call", "await", "try", "taskgroup", "timeout", "as_completed"]);
 
 /** The features (ops) that put a scenario in gc mode: spec/scenario/types.ts usesGc. */
 const GC_FEATURES: ReadonlySet<string> = new Set(GC_OPS);
