@@ -372,6 +372,25 @@ describe("trace shape", () => {
     expect(traceShapeError({ events: [{ ev: "log", time: "soon", task: null }], end: { kind: "complete" }, main: { state: "pending" }, tasks: [] })).toMatch(/events\[0\]\.time/);
     expect(traceShapeError({ events: [], end: { kind: "complete" }, main: { state: "pending" }, tasks: [{ state: "pending" }] })).toMatch(/tasks\[0\]\.name/);
   });
+
+  it("skips the depth walk only for JSON too short to nest too deeply", () => {
+    const trace = (depth: number) => {
+      let value: unknown = 0;
+      for (let i = 0; i < depth; i++) value = [value];
+      return { events: [], end: { kind: "complete" }, main: { state: "result", value }, tasks: [] };
+    };
+    // Nested one level past the limit (the trace, main, then the arrays): its JSON is longer than 2 * 1000 characters.
+    const deep = JSON.stringify(trace(999));
+    expect(deep.length).toBeGreaterThan(2 * 1000);
+    expect(traceShapeError(JSON.parse(deep), deep.length)).toMatch(/nests deeper than 1000 levels/);
+    expect(traceShapeError(JSON.parse(deep))).toMatch(/nests deeper than 1000 levels/);
+    // At the limit: accepted, walked or not.
+    const limit = JSON.stringify(trace(998));
+    expect(traceShapeError(JSON.parse(limit), limit.length)).toBeNull();
+    expect(traceShapeError(JSON.parse(limit))).toBeNull();
+    // A short text is not walked: a length that lies is believed (only the caller knows the text).
+    expect(traceShapeError(JSON.parse(deep), 2 * 1000)).toBeNull();
+  });
 });
 
 describe("the CLI with isolated implementations", () => {

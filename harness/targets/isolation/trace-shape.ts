@@ -77,11 +77,18 @@ function eventAt(i: number): string {
   return `trace.events[${i}]`;
 }
 
-/** Why x is not a well-formed trace, or null when it is. */
-export function traceShapeError(x: unknown): string | null {
+/**
+ * Why x is not a well-formed trace, or null when it is. `jsonLength`: the
+ * length of the JSON text x was parsed from (or of one that contains it),
+ * when it was: each level of nesting takes a bracket to open and one to
+ * close, so a text of at most 2 * MAX_TRACE_DEPTH characters cannot nest too
+ * deeply, and most replies need not be walked to know it.
+ */
+export function traceShapeError(x: unknown, jsonLength?: number): string | null {
   if (!isObject(x)) return `the trace is ${describe(x)}, not an object`;
   // Checked first: everything after (and the clauses' canonicalisation) walks the trace.
-  if (nestingDepth(x, MAX_TRACE_DEPTH) > MAX_TRACE_DEPTH) {
+  const shallow = jsonLength !== undefined && jsonLength <= 2 * MAX_TRACE_DEPTH;
+  if (!shallow && nestingDepth(x, MAX_TRACE_DEPTH) > MAX_TRACE_DEPTH) {
     return `the trace nests deeper than ${MAX_TRACE_DEPTH} levels (the trace depth limit)`;
   }
   if (!Array.isArray(x.events)) return `trace.events is ${describe(x.events)}, not an array`;
