@@ -26,6 +26,7 @@
  */
 import type { Scenario } from "../../spec/scenario/types";
 import type { Trace } from "../../spec/scenario/trace";
+import { scenarioJson } from "../targets/target";
 import type { Target } from "../targets";
 import { runScenario } from "../engine/interpreter";
 import { makeReference } from "../../implementations/reference";
@@ -92,18 +93,14 @@ export function isDeterministic(target: Target): boolean {
 
 const targetMemos = new WeakMap<Target, TraceMemo>();
 
-const keys = new WeakMap<Scenario, string>();
-
 /**
- * A scenario's memo key, its JSON, written once per scenario object: a case
- * looks up the target's trace, the expected trace and, when minimised, the
- * reference's again. (A scenario is not changed once it has been run: the
- * evidence checks keep their per-scenario caches the same way.)
+ * A scenario's memo key, its JSON, written once per scenario object
+ * (harness/targets/target.ts): a case looks up the target's trace, the expected
+ * trace and, when minimised, the reference's again, and a driver's request
+ * carries the same text.
  */
 function keyOf(s: Scenario): string {
-  let key = keys.get(s);
-  if (key === undefined) keys.set(s, (key = JSON.stringify(s)));
-  return key;
+  return scenarioJson(s);
 }
 
 /** The memo of a target's traces (created on first use). */
