@@ -320,6 +320,7 @@ class _Pinning:
 
     def _init_pinning(self, task_class, future_class):
         self._task_class = task_class
+        self._task_init = task_class.__bases__[0].__init__  # the real class's
         self._future_class = future_class
         # next_hash(): the next creation number (a counter's own method: it
         # is called for every task and future).
@@ -350,7 +351,13 @@ class PinnedTasks(_Pinning):
                 raise
         else:
             self._check_closed()
-            task = self._task_class(coro, loop=self, name=name, **kwargs)
+            # self._task_class(coro, loop=self, ...) without the pinned
+            # class's Python-level __init__: the object, its number, then
+            # the real class's __init__ (pinned()).
+            cls = self._task_class
+            task = cls.__new__(cls)
+            task._aiospec_hash = self.next_hash()
+            self._task_init(task, coro, loop=self, name=name, **kwargs)
         self.created_tasks.append(task)
         return task
 
@@ -1368,8 +1375,12 @@ class Run:
         except BaseException as e:
             self.emit("exit", coro=name, exc=self.enc.exc(e))
             raise
-        value = r.value if isinstance(r, Return) else None
-        self.emit("exit", coro=name, value=self.enc.value(value))
+        if isinstance(r, Return):
+            value = r.value
+            self.emit("exit", coro=name, value=self.enc.value(value))
+        else:
+            value = None
+            self.emit("exit", coro=name, value=None)
         return value
 
     def callback(self, name):
@@ -1488,7 +1499,8 @@ class Run:
         self.emit("log", label=s["label"])
 
     async def op_sleep(self, s):
-        await asyncio.sleep(self.delay(s["ticks"]))
+        ticks = s["ticks"]
+        await asyncio.sleep(ticks if self.clock is None else self.clock.delay(ticks))
 
     async def op_call(self, s):
         await self.coroutine(s["coro"])
@@ -1812,7 +1824,11 @@ def run_sync(coro):
 GC_OPS = ("gc", "drop", "weakref", "inspect_weakref")
 
 
-_QUOTED_GC_OPS = tuple('"%s"' % op for op in GC_OPS)
+def _names_gc_op(text):
+    """Whether a request's text may name one of GC_OPS (as a JSON string):
+    three searches of the text, since 'weakref"' finds "weakref" and
+    "inspect_weakref" both (keep it in step with GC_OPS)."""
+    return '"gc"' in text or '"drop"' in text or 'weakref"' in text
 
 
 def uses_gc(scenario):
@@ -2488,8 +2504,9 @@ def handle_line(line):
     # Without \u escapes, every key and op name of the request is in its text
     # as written: what the text does not name, the scenario does not use, and
     # the walks that look for it (most scenarios have no repeat and no gc op) can be skipped.
-    plain = "\\u" not in line
-    maybe_gc = not plain or any(op in line for op in _QUOTED_GC_OPS)
+    # (A search for one character is a memchr: most lines have no backslash.)
+    plain = "\\" not in line or "\\u" not in line
+    maybe_gc = not plain or _names_gc_op(line)
     try:
         if not plain or '"repeat"' in line:
             scenario = expand_scenario(scenario)
