@@ -38,6 +38,22 @@ describe("withoutShrinking", () => {
     ["record, required keys (left to fast-check)", fc.record({ a: fc.nat(), b: fc.nat() }, { requiredKeys: ["a"] })],
     ["tuple, map, filter", fc.tuple(fc.nat(20), fc.nat(20)).map(([x, y]) => x * 100 + y).filter((n) => n % 3 !== 0)],
     ["string (left to fast-check)", fc.string({ maxLength: 4 })],
+    [
+      "oneofs sharing a depth identifier, one inside the other (depth bias at depth > 0)",
+      fc.oneof(
+        { depthIdentifier: "fastgen-test", depthSize: "xsmall" },
+        fc.constant("leaf"),
+        fc.array(fc.oneof({ depthIdentifier: "fastgen-test", depthSize: "xsmall" }, fc.constant(0), fc.nat(5)), { maxLength: 4 }),
+      ),
+    ],
+    [
+      "the same, with maxDepth",
+      fc.oneof(
+        { depthIdentifier: "fastgen-test-2", maxDepth: 1 },
+        fc.constant("leaf"),
+        fc.tuple(fc.oneof({ depthIdentifier: "fastgen-test-2", maxDepth: 1 }, fc.constant(0), fc.nat(5)), fc.nat(3)),
+      ),
+    ],
     ["a recursive oneof (letrec, depth bias)", fc.letrec((tie) => ({ node: fc.oneof({ depthSize: "small" }, fc.nat(3), fc.array(tie("node"), { maxLength: 3 })) })).node],
   ];
   it.each(cases)("%s: the same values", (_name, arb) => {
