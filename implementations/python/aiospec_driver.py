@@ -137,6 +137,8 @@ _REPR_START = re.compile(r"<(?:Task|Future|_GatheringFuture|TaskGroup|coroutine|
 
 def normalize_message(s):
     """Replace every asyncio repr in s, brackets nested to any depth, by <...>."""
+    if "<" not in s:  # every repr starts with one (most messages have none)
+        return s
     out = []
     i = 0
     while True:
