@@ -122,7 +122,7 @@ async function verdictRow(id: string, opts: VerdictOptions, env?: NodeJS.Process
     opts.log(`verdict: ${name} --jobs 1 (phases)`);
     const split = await timeSplit(id, opts.timeoutMs);
     if (typeof split === "string") row.note += `; phases not measured: ${split}`;
-    else row.figures = split;
+    else row.figures = { ...row.figures, ...split };
   }
   return row;
 }
