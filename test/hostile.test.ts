@@ -21,6 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../harness/cli/cli";
 import { liveResources } from "../harness/targets";
+import { alive } from "./helpers/processes";
 
 const HOSTILE = path.join(__dirname, "fixtures", "hostile");
 const IMPLS = path.join(__dirname, "fixtures", "impls");
@@ -62,15 +63,6 @@ async function run(impl: string, name: string, timeoutMs = 3000, jobs = 1): Prom
   // The figures the suite is judged on, one line per mode (the wall time is the machine's, loaded or not).
   process.stderr.write(`hostile: ${name}: exit ${code}, ${ms} ms, verdicts ${report ? report.results.map((r: { failure?: { verdict: string } }) => r.failure?.verdict ?? "pass").join("/") : "(no report)"}\n`);
   return { code, ms, report };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {

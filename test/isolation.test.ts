@@ -28,6 +28,7 @@ import { canonicalJson } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
 import { splitCommandLine } from "../harness/targets/isolation/cmdline";
 import { traceShapeError } from "../harness/targets/isolation/trace-shape";
+import { alive } from "./helpers/processes";
 
 const FIX = path.resolve(__dirname, "fixtures", "impls");
 const fixture = (name: string) => path.join(FIX, name);
@@ -81,15 +82,6 @@ async function usageError(p: Promise<unknown>): Promise<string> {
     return msg;
   }
   throw new Error("resolveTarget did not fail");
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<boolean> {

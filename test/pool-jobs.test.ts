@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { jobsInThisProcess, openTarget } from "../harness/running/pool";
 import { DRIVER_PATH } from "../harness/targets";
 import type { Target } from "../harness/targets";
+import { alive } from "./helpers/processes";
 
 const BIN = path.resolve(__dirname, "..", "bin", "aiospec.js");
 const FIXTURE_CLAUSES = path.resolve(__dirname, "fixtures", "reports", "clauses.ts");
@@ -33,15 +34,6 @@ function started(log: string): Array<{ pid: number; parent: number }> {
     const [pid, parent] = l.split(" ").map(Number);
     return { pid, parent };
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Run the CLI with the fixture clauses; resolves with its exit code, output and pid. */
