@@ -74,7 +74,7 @@ describe("which implementations get their jobs in the aiospec process", () => {
     expect(jobsInThisProcess({ isolation: "process" } as unknown as Target)).toBe(true);
   });
 
-  it.runIf(python3)("a Python driver on a virtual clock: yes", async () => {
+  it.runIf(python3)("a Python driver on a virtual clock: yes (skipped when there is no python3 on PATH)", async () => {
     const t = await openTarget(`cmd:python3 ${DRIVER_PATH}`, { timeoutMs: 5000 });
     try {
       expect(jobsInThisProcess(t)).toBe(true);
