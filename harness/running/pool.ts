@@ -190,8 +190,12 @@ export class ClausePool {
       if (!this.interrupted) this.events.onWarning?.(`a job could not start: ${(e as Error).message}; the other jobs go on`);
       return;
     }
+    if (this.interrupted) {
+      // Opened after start() closed the others: nobody else will close this one.
+      await target.close();
+      return;
+    }
     this.ownTargets.add(target);
-    if (this.interrupted) return; // start() closes it
     try {
       await this.runJob(target);
     } finally {
