@@ -30,11 +30,10 @@ import { ChildProcess, fork } from "node:child_process";
 import * as path from "node:path";
 import type { Clause } from "../../spec/clauses/clause";
 import type { PythonVersion } from "../../implementations/reference";
-import { ClauseResult, clauseSeed, runClause } from "./runner";
+import { ClauseResult, clauseSeed, runClause, targetClock } from "./runner";
 import { Target, TargetOptions, resolveTarget } from "../targets";
 import { StartedProcess, addToLedger, currentLedger } from "../targets/isolation/processes";
 import type { IsolationEvent } from "../targets/isolation/limits";
-import { targetClock } from "./runner";
 
 /**
  * resolveTarget with the per-case time limit (and the isolation layer's
