@@ -54,7 +54,8 @@
  * timeouts; pass 2 resolves the remaining handle references against the
  * handles actually created (preferring those created earlier in the same
  * coroutine, and respecting the waits-for rule, which needs every binding of
- * the scenario), numbers log labels and drops callbacks nothing refers to. A
+ * the scenario), numbers log labels and drops callbacks nothing refers to;
+ * it visits, in place, only the steps pass 1 listed as needing it. A
  * reference with nothing to name becomes a log step (or, inside a list of
  * awaitables, is left out). So fast-check's own shrinking of arrays and
  * values always yields another valid scenario, and every step oneof
@@ -1298,7 +1299,8 @@ type Namespace = "task" | "future" | "any" | "timer" | "group" | "cm";
 /**
  * A handle reference pass 1 could not settle, stored in the field of the
  * step it belongs to until pass 2 resolves it. It remembers the local
- * handles known where it stands.
+ * handles known where it stands: the first `nTasks` (`nFutures`, `nTimers`)
+ * of its scope's lists, which only grow, so no copy is needed.
  */
 class Pending {
   constructor(
@@ -1309,9 +1311,10 @@ class Pending {
     /** Awaited: a task must be bound only to coroutines after `from`. */
     readonly forAwait: boolean,
     readonly from: number,
-    readonly localTasks: readonly string[],
-    readonly localFutures: readonly string[],
-    readonly localTimers: readonly string[],
+    readonly scope: Scope | null,
+    readonly nTasks: number,
+    readonly nFutures: number,
+    readonly nTimers: number,
     /** A handle already chosen (a motif's), still subject to the waits-for rule. */
     readonly fixed: string | null = null,
   ) {}
@@ -1344,15 +1347,40 @@ interface Scope {
 
 const logStep = (): Step => ({ op: "log", label: "" });
 
-/** Pass 1: expand motifs, truncate bodies, resolve callees and enclosing blocks, allocate handles. */
+/** Blocks: steps with bodies of their own, never left for pass 2 (their steps are, one by one). */
+const isBlock = (op: string): boolean => op === "try" || op === "taskgroup" || op === "timeout";
+
+/**
+ * Pass 1: expand motifs, truncate bodies, resolve callees and enclosing
+ * blocks, allocate handles, and build the scenario's steps. What it cannot
+ * settle yet it lists, in the order pass 2 must visit it (the order of the
+ * steps in the scenario): every log step, whose label pass 2 numbers, and
+ * every step holding a Pending.
+ */
 class Lowerer {
   readonly handles: Record<Pool, string[]> = { task: [], future: [], group: [], cm: [], timer: [] };
   /** Per task handle, the lowest index of a coroutine some create_task binds it to. */
   readonly lowestCallee = new Map<string, number>();
   /** Callbacks made by motifs (appended after the generated ones). */
   readonly synthesised: CallbackDef[] = [];
-  /** wait awaitables that are empty on purpose. */
-  readonly emptyWaits = new WeakSet<object>();
+  /** wait awaitables that are empty on purpose (rare: made when first needed). */
+  emptyWaits: Set<object> | null = null;
+  /** What pass 2 visits: the step at index siteIndex[k] of siteBody[k]. */
+  readonly siteBody: Step[][] = [];
+  readonly siteIndex: number[] = [];
+  /**
+   * Steps naming a callback (callbackUse[k], by number), at index
+   * useIndex[k] of useBody[k], in a coroutine (useOwner -1) or callback
+   * useOwner[k]: which callbacks the scenario reaches, without walking it.
+   */
+  readonly useBody: Step[][] = [];
+  readonly useIndex: number[] = [];
+  readonly useOwner: number[] = [];
+  readonly callbackUse: number[] = [];
+  /** Raised by every Pending made, and by an awaitable pass 2 must drop: a step that needs pass 2. */
+  private deferred = 0;
+  /** The number of the callback the step just lowered names (-1: none); add() lists it and resets it. */
+  private named = -1;
   private readonly fresh: Record<Pool, number> = { task: 0, future: 0, group: 0, cm: 0, timer: 0 };
   private heldCount = 0;
 
@@ -1377,11 +1405,11 @@ class Lowerer {
     return i === null ? null : coroName(i);
   }
 
-  /** A callback a step may name: any from a coroutine, a later one from a callback. */
-  private callbackRef(scope: Scope, c: number): string | null {
-    if (scope.cb === null) return this.nCallbacks > 0 ? callbackName(c % this.nCallbacks) : null;
+  /** The number of a callback a step may name: any from a coroutine, a later one from a callback; -1: none. */
+  private callbackRef(scope: Scope, c: number): number {
+    if (scope.cb === null) return this.nCallbacks > 0 ? c % this.nCallbacks : -1;
     const above = this.nCallbacks - scope.cb - 1;
-    return above > 0 ? callbackName(scope.cb + 1 + (c % above)) : null;
+    return above > 0 ? scope.cb + 1 + (c % above) : -1;
   }
 
   private allocate(pool: Pool, reuse?: number): string {
@@ -1393,9 +1421,10 @@ class Lowerer {
   }
 
   private pending(scope: Scope, ns: Namespace, ref: { local: boolean; i: number; fut?: boolean }, forAwait = false): string {
+    this.deferred++;
     return later(
       new Pending(ns, ref.local, ref.i, ref.fut ?? false, forAwait, scope.from,
-        [...scope.localTasks], [...scope.localFutures], [...scope.localTimers]),
+        scope, scope.localTasks.length, scope.localFutures.length, scope.localTimers.length),
     );
   }
 
@@ -1405,7 +1434,8 @@ class Lowerer {
       const h = r.motif === "task" ? scope.motifTask : r.motif === "future" ? scope.motifFuture : scope.motifHeld;
       if (h === null) return null;
       if (forAwait && r.motif === "task") {
-        return later(new Pending("task", true, 0, false, true, scope.from, [], [], [], h));
+        this.deferred++;
+        return later(new Pending("task", true, 0, false, true, scope.from, null, 0, 0, 0, h));
       }
       return h;
     }
@@ -1444,7 +1474,9 @@ class Lowerer {
         const out: Awaitable & { wait: Awaitable[] } = { wait: this.parts(scope, a.parts) };
         if (a.timeout !== undefined) out.timeout = a.timeout;
         if (a.returnWhen !== undefined) out.return_when = a.returnWhen;
-        if (a.parts.length === 0) this.emptyWaits.add(out);
+        if (a.parts.length === 0) (this.emptyWaits ??= new Set()).add(out);
+        // Empty, and not on purpose: pass 2 drops it.
+        else if (out.wait.length === 0) this.deferred++;
         return out;
       }
     }
@@ -1466,20 +1498,28 @@ class Lowerer {
   }
 
   topBody(from: number, raw: RawStep[]): Step[] {
-    // Expand motifs first, then keep the body within maxSteps; only then
-    // allocate handles, so that cut-off steps allocate none.
-    const expanded: RawStep[] = [];
-    for (const s of raw) {
-      if (s.op === "spawn") expanded.push(...this.expandSpawn(s));
-      else if (s.op === "promise") expanded.push(...this.expandPromise(s));
-      else if (s.op === "shielded") expanded.push(...this.expandShielded(s));
+    // Motifs are expanded, then the body is kept within maxSteps; the steps
+    // cut off are never lowered, so they allocate no handle.
+    const scope = this.newScope(from, null);
+    const out: Step[] = [];
+    const max = this.maxSteps;
+    for (let k = 0; k < raw.length && out.length < max; k++) {
+      const s = raw[k];
+      let expanded: RawStep[];
+      if (s.op === "spawn") expanded = this.expandSpawn(s);
+      else if (s.op === "promise") expanded = this.expandPromise(s);
+      else if (s.op === "shielded") expanded = this.expandShielded(s);
       else if (s.op === "new_taskgroup" && s.spawn !== undefined) {
         const create: RawStep & { op: "create_task" } = { op: "create_task", c: s.spawn.c, group: "motif" };
         if (s.spawn.name !== undefined) create.name = s.spawn.name;
-        expanded.push({ op: "new_taskgroup" }, create);
-      } else expanded.push(s);
+        expanded = [{ op: "new_taskgroup" }, create];
+      } else {
+        this.add(out, scope, s, 0);
+        continue;
+      }
+      for (let j = 0; j < expanded.length && out.length < max; j++) this.add(out, scope, expanded[j], 0);
     }
-    return this.steps(this.newScope(from, null), expanded.slice(0, this.maxSteps), 0);
+    return out;
   }
 
   callbackBody(j: number, raw: RawStep[]): Step[] {
@@ -1488,12 +1528,27 @@ class Lowerer {
 
   private steps(scope: Scope, raw: RawStep[], depth: number): Step[] {
     const out: Step[] = [];
-    // An indexed loop, not push(...): spreading each step's array was a tenth of lowering.
-    for (const s of raw) {
-      const lowered = this.step(scope, s, depth);
-      for (let i = 0; i < lowered.length; i++) out.push(lowered[i]);
-    }
+    for (let k = 0; k < raw.length; k++) this.add(out, scope, raw[k], depth);
     return out;
+  }
+
+  /** Lower one raw step onto the end of `out`, listing it for pass 2 if it needs it. */
+  private add(out: Step[], scope: Scope, s: RawStep, depth: number): void {
+    const before = this.deferred;
+    const step = this.step(scope, s, depth);
+    const i = out.push(step) - 1;
+    // A block's own fields hold no Pending (its steps were listed as they were lowered).
+    if (step.op === "log" || (this.deferred !== before && !isBlock(step.op))) {
+      this.siteBody.push(out);
+      this.siteIndex.push(i);
+    }
+    if (this.named >= 0) {
+      this.useBody.push(out);
+      this.useIndex.push(i);
+      this.useOwner.push(scope.cb ?? -1);
+      this.callbackUse.push(this.named);
+      this.named = -1;
+    }
   }
 
   private expandSpawn(s: SpawnMotif): RawStep[] {
@@ -1584,27 +1639,29 @@ class Lowerer {
     return out;
   }
 
-  /** The callback a motif's call_soon / call_later runs, or null when its handle is missing. */
-  private synthesise(scope: Scope, synth: Synth): string | null {
+  /** The number of the callback a motif's call_soon / call_later runs, or -1 when its handle is missing. */
+  private synthesise(scope: Scope, synth: Synth): number {
     let step: Step;
     if (synth.kind === "cancel_task") {
-      if (scope.motifTask === null) return null;
+      if (scope.motifTask === null) return -1;
       step = synth.msg === undefined ? { op: "cancel", task: scope.motifTask } : { op: "cancel", task: scope.motifTask, msg: synth.msg };
     } else {
       const f = scope.motifFuture;
-      if (f === null) return null;
+      if (f === null) return -1;
       if (synth.kind === "set_result") step = synth.value === undefined ? { op: "set_result", future: f } : { op: "set_result", future: f, value: synth.value };
       else if (synth.kind === "set_exception") step = { op: "set_exception", future: f, exc: copyException(synth.exc) };
       else step = synth.msg === undefined ? { op: "cancel", task: f } : { op: "cancel", task: f, msg: synth.msg };
     }
-    const name = callbackName(this.nCallbacks + this.synthesised.length);
-    this.synthesised.push({ name, body: [step] });
-    return name;
+    const k = this.nCallbacks + this.synthesised.length;
+    this.synthesised.push({ name: callbackName(k), body: [step] });
+    return k;
   }
 
   private timer(scope: Scope, bind: boolean, cb: number, synth: Synth | undefined): { callback: string; handle?: string } | null {
-    const callback = synth !== undefined ? this.synthesise(scope, synth) : this.callbackRef(scope, cb);
-    if (callback === null) return null;
+    const k = synth !== undefined ? this.synthesise(scope, synth) : this.callbackRef(scope, cb);
+    if (k < 0) return null;
+    this.named = k;
+    const callback = callbackName(k);
     // Callbacks bind no timer handle: one nothing refers to is left out of
     // the scenario, and its handles with it.
     if (!bind || scope.cb !== null) return { callback };
@@ -1613,24 +1670,24 @@ class Lowerer {
     return { callback, handle };
   }
 
-  private step(scope: Scope, s: RawStep, depth: number): Step[] {
+  private step(scope: Scope, s: RawStep, depth: number): Step {
     switch (s.op) {
       case "log":
-        return [logStep()];
+        return logStep();
       case "sleep":
-        return [{ op: "sleep", ticks: s.ticks }];
+        return { op: "sleep", ticks: s.ticks };
       case "call": {
         const callee = this.callee(scope.from, s.c);
-        return [callee !== null ? { op: "call", coro: callee } : logStep()];
+        return callee !== null ? { op: "call", coro: callee } : logStep();
       }
       case "await": {
         const on = this.awaitable(scope, s.on);
-        return [on !== null ? { op: "await", on } : logStep()];
+        return on !== null ? { op: "await", on } : logStep();
       }
       case "create_task": {
         const callee = this.calleeIndex(scope.from, s.c);
         if (s.motif) scope.motifTask = null;
-        if (callee === null) return [logStep()];
+        if (callee === null) return logStep();
         const task = this.allocate("task", s.reuse);
         this.lowestCallee.set(task, Math.min(callee, this.lowestCallee.get(task) ?? Infinity));
         const out: Step & { op: "create_task" } = { op: "create_task", coro: coroName(callee), task };
@@ -1643,30 +1700,30 @@ class Lowerer {
         }
         scope.localTasks.push(task);
         if (s.motif) scope.motifTask = task;
-        return [out];
+        return out;
       }
       case "cancel": {
         const t = this.ref(scope, s.ref, "any");
-        if (t === null) return [logStep()];
-        return [s.msg === undefined ? { op: "cancel", task: t } : { op: "cancel", task: t, msg: s.msg }];
+        if (t === null) return logStep();
+        return s.msg === undefined ? { op: "cancel", task: t } : { op: "cancel", task: t, msg: s.msg };
       }
       case "inspect":
       case "result":
       case "exception":
       case "uncancel": {
         const t = this.ref(scope, s.ref, s.op === "uncancel" ? "task" : "any");
-        return [t === null ? logStep() : { op: s.op, task: t }];
+        return t === null ? logStep() : { op: s.op, task: t };
       }
       case "set_name": {
         const t = this.ref(scope, s.ref, "task");
-        return [t === null ? logStep() : { op: "set_name", task: t, name: s.name }];
+        return t === null ? logStep() : { op: "set_name", task: t, name: s.name };
       }
       case "raise":
-        return [{ op: "raise", exc: copyException(s.exc) }];
+        return { op: "raise", exc: copyException(s.exc) };
       case "return":
-        return [s.value === undefined ? { op: "return" } : { op: "return", value: s.value }];
+        return s.value === undefined ? { op: "return" } : { op: "return", value: s.value };
       case "try": {
-        if (depth >= this.maxDepth) return [logStep()]; // cannot happen with StepArbs
+        if (depth >= this.maxDepth) return logStep(); // cannot happen with StepArbs
         const out: Step & { op: "try" } = { op: "try", body: this.steps(scope, s.body, depth + 1) };
         if (s.except.length > 0) {
           out.except = s.except.map((h) => {
@@ -1680,61 +1737,63 @@ class Lowerer {
         }
         if (s.finally !== undefined) out.finally = this.steps(scope, s.finally, depth + 1);
         else if (s.except.length === 0) out.finally = []; // try: ... finally: pass
-        return [out];
+        return out;
       }
       case "create_future": {
         const f = this.allocate("future", s.reuse);
         scope.localFutures.push(f);
         if (s.motif) scope.motifFuture = f;
-        return [{ op: "create_future", future: f }];
+        return { op: "create_future", future: f };
       }
       case "set_result": {
         const f = this.ref(scope, s.ref, "future");
-        if (f === null) return [logStep()];
-        return [s.value === undefined ? { op: "set_result", future: f } : { op: "set_result", future: f, value: s.value }];
+        if (f === null) return logStep();
+        return s.value === undefined ? { op: "set_result", future: f } : { op: "set_result", future: f, value: s.value };
       }
       case "set_exception": {
         const f = this.ref(scope, s.ref, "future");
-        return [f === null ? logStep() : { op: "set_exception", future: f, exc: copyException(s.exc) }];
+        return f === null ? logStep() : { op: "set_exception", future: f, exc: copyException(s.exc) };
       }
       case "current_task":
-        return [{ op: "current_task" }];
+        return { op: "current_task" };
       case "all_tasks":
-        return [{ op: "all_tasks" }];
+        return { op: "all_tasks" };
       case "add_done_callback":
       case "remove_done_callback": {
-        const callback = this.callbackRef(scope, s.cb);
+        const k = this.callbackRef(scope, s.cb);
         const t = this.ref(scope, s.ref, "any");
-        return [callback === null || t === null ? logStep() : { op: s.op, task: t, callback }];
+        if (k < 0 || t === null) return logStep();
+        this.named = k;
+        return { op: s.op, task: t, callback: callbackName(k) };
       }
       case "call_soon": {
         const t = this.timer(scope, s.bind, s.cb, s.synth);
-        return [t === null ? logStep() : { op: "call_soon", ...t }];
+        return t === null ? logStep() : { op: "call_soon", ...t };
       }
       case "call_later": {
         const t = this.timer(scope, s.bind, s.cb, s.synth);
-        return [t === null ? logStep() : { op: "call_later", delay: s.delay, ...t }];
+        return t === null ? logStep() : { op: "call_later", delay: s.delay, ...t };
       }
       case "call_at": {
         const t = this.timer(scope, s.bind, s.cb, undefined);
-        return [t === null ? logStep() : { op: "call_at", when: s.when, ...t }];
+        return t === null ? logStep() : { op: "call_at", when: s.when, ...t };
       }
       case "cancel_handle":
-        return [{ op: "cancel_handle", handle: this.pending(scope, "timer", s.ref as { local: boolean; i: number }) }];
+        return { op: "cancel_handle", handle: this.pending(scope, "timer", s.ref as { local: boolean; i: number }) };
       case "taskgroup": {
-        if (depth >= this.maxDepth) return [logStep()];
+        if (depth >= this.maxDepth) return logStep();
         const group = this.allocate("group");
         scope.groups.push(group);
         const body = this.steps(scope, s.body, depth + 1);
         scope.groups.pop();
-        return [{ op: "taskgroup", group, body }];
+        return { op: "taskgroup", group, body };
       }
       case "new_taskgroup":
         // (Its create_task, if any, is expanded by topBody, at top level only.)
         scope.motifGroup = this.allocate("group");
-        return [{ op: "new_taskgroup", group: scope.motifGroup }];
+        return { op: "new_taskgroup", group: scope.motifGroup };
       case "timeout": {
-        if (depth >= this.maxDepth) return [logStep()];
+        if (depth >= this.maxDepth) return logStep();
         const out: TimeoutStep = { op: "timeout", delay: s.delay, body: [] };
         if (s.at) out.at = true;
         if (s.cm) out.cm = this.allocate("cm");
@@ -1745,7 +1804,7 @@ class Lowerer {
         const ordered: TimeoutStep = out.cm !== undefined
           ? { op: "timeout", cm: out.cm, delay: out.delay, body: out.body }
           : { op: "timeout", delay: out.delay, body: out.body };
-        return [out.at ? { ...ordered, at: true, body: out.body } : ordered];
+        return out.at ? { ...ordered, at: true, body: out.body } : ordered;
       }
       case "reschedule":
       case "inspect_timeout": {
@@ -1757,10 +1816,10 @@ class Lowerer {
         } else {
           cm = this.scopeRef(scope, s.cm, "cm");
         }
-        if (s.op === "inspect_timeout") return [{ op: "inspect_timeout", cm }];
+        if (s.op === "inspect_timeout") return { op: "inspect_timeout", cm };
         const out: Step & { op: "reschedule" } = { op: "reschedule", cm, delay: s.delay };
         if (s.at) out.at = true;
-        return [out];
+        return out;
       }
       case "as_completed": {
         const on: Awaitable[] = [];
@@ -1775,30 +1834,30 @@ class Lowerer {
         const out: Step & { op: "as_completed" } = { op: "as_completed", on };
         if (s.timeout !== undefined) out.timeout = s.timeout;
         if (s.mode === "iter" || (s.mode === "async" && supportsAsyncAsCompleted(this.version))) out.mode = s.mode;
-        return [out];
+        return out;
       }
       case "spawn":
-        // Only at top level (topBody expands them); elsewhere, their create_task.
-        return this.steps(scope, this.expandSpawn(s).slice(0, 1), depth);
+        // Only at top level (topBody expands them); elsewhere, their first step.
+        return this.step(scope, this.expandSpawn(s)[0], depth);
       case "promise":
-        return this.steps(scope, this.expandPromise(s).slice(0, 1), depth);
+        return this.step(scope, this.expandPromise(s)[0], depth);
       case "shielded":
-        return this.steps(scope, this.expandShielded(s).slice(0, 1), depth);
+        return this.step(scope, this.expandShielded(s)[0], depth);
       case "ensure_future": {
         // Its handle ("s0", "s1": not holdFutures' e0, e1) only the motif's steps name.
         const on = this.awaitable(scope, s.on);
         scope.motifHeld = null;
-        if (on === null) return [logStep()];
+        if (on === null) return logStep();
         scope.motifHeld = `s${this.heldCount++ % 2}`;
-        return [{ op: "ensure_future", on, future: scope.motifHeld }];
+        return { op: "ensure_future", on, future: scope.motifHeld };
       }
       case "drop": {
         const h = this.ref(scope, s.ref, "any");
-        return [h === null ? logStep() : { op: "drop", handle: h }];
+        return h === null ? logStep() : { op: "drop", handle: h };
       }
       case "gc":
         // A gc step in a coroutine many tasks run would collect the heap each time: main only.
-        return [scope.from === 0 ? { op: "gc" } : logStep()];
+        return scope.from === 0 ? { op: "gc" } : logStep();
     }
   }
 }
@@ -1813,7 +1872,10 @@ function copyException(e: ExceptionSpec): ExceptionSpec {
 // ---------------------------------------------------------------- lowering, pass 2
 
 /**
- * Pass 2: resolve the pending handle references, number log labels.
+ * Pass 2: resolve the pending handle references, number log labels. It
+ * visits only the steps pass 1 listed, in the scenario's order, and settles
+ * each in place (every step object is pass 1's own, shared with nothing);
+ * a step whose reference has nothing to name becomes a log step.
  *
  * Awaiting is restricted so that no task can (transitively) wait for itself:
  * code of coroutine k awaits (in any awaitable) only task handles that every
@@ -1835,14 +1897,39 @@ class Resolver {
     return k < 26 ? letter : `${letter}${Math.floor(k / 26)}`;
   }
 
+  /** Settle every listed step, in order. */
+  run(): void {
+    const { siteBody, siteIndex } = this.lowerer;
+    for (let k = 0; k < siteBody.length; k++) {
+      const body = siteBody[k];
+      const step = body[siteIndex[k]];
+      if (step.op === "log") step.label = this.nextLabel();
+      else if (!this.step(step)) body[siteIndex[k]] = { op: "log", label: this.nextLabel() };
+    }
+  }
+
   private awaitableTask(h: string, from: number): boolean {
     return (this.lowerer.lowestCallee.get(h) ?? -1) > from;
   }
 
-  private choose(p: Pending, local: readonly string[], all: readonly string[]): string | null {
-    if (p.local && local.length > 0) return local[local.length - 1 - (p.i % local.length)];
-    if (all.length > 0) return all[p.i % all.length];
-    return null;
+  /**
+   * The handle a reference names among the first `n` of `local` (the
+   * `i`-th from the last) or else among `all` (the `i`-th), keeping only
+   * tasks it may await when `awaited`; null when there is none.
+   */
+  private choose(p: Pending, local: readonly string[], n: number, all: readonly string[], awaited: boolean): string | null {
+    if (!awaited) {
+      if (p.local && n > 0) return local[n - 1 - (p.i % n)];
+      return all.length > 0 ? all[p.i % all.length] : null;
+    }
+    if (p.local) {
+      let m = 0;
+      for (let j = 0; j < n; j++) if (this.awaitableTask(local[j], p.from)) m++;
+      if (m > 0) return nth(local, n, m - 1 - (p.i % m), (t) => this.awaitableTask(t, p.from));
+    }
+    let m = 0;
+    for (let j = 0; j < all.length; j++) if (this.awaitableTask(all[j], p.from)) m++;
+    return m > 0 ? nth(all, all.length, p.i % m, (t) => this.awaitableTask(t, p.from)) : null;
   }
 
   /** A handle name, or null when there is nothing it can name. */
@@ -1852,11 +1939,9 @@ class Resolver {
     const p = field;
     const h = this.lowerer.handles;
     if (p.fixed !== null) return !p.forAwait || this.awaitableTask(p.fixed, p.from) ? p.fixed : null;
-    const tasks = (): string | null => {
-      const ok = (t: string): boolean => !p.forAwait || this.awaitableTask(t, p.from);
-      return this.choose(p, p.localTasks.filter(ok), h.task.filter(ok));
-    };
-    const futures = (): string | null => this.choose(p, p.localFutures, h.future);
+    const none: readonly string[] = [];
+    const tasks = (): string | null => this.choose(p, p.scope?.localTasks ?? none, p.nTasks, h.task, p.forAwait);
+    const futures = (): string | null => this.choose(p, p.scope?.localFutures ?? none, p.nFutures, h.future, false);
     switch (p.ns) {
       case "task":
         return tasks();
@@ -1865,72 +1950,63 @@ class Resolver {
       case "any":
         return p.fut ? futures() ?? tasks() : tasks() ?? futures();
       case "timer":
-        return this.choose(p, p.localTimers, h.timer);
+        return this.choose(p, p.scope?.localTimers ?? none, p.nTimers, h.timer, false);
       case "group":
-        return this.choose(p, [], h.group);
+        return this.choose(p, none, 0, h.group, false);
       case "cm":
-        return this.choose(p, [], h.cm);
+        return this.choose(p, none, 0, h.cm, false);
     }
   }
 
+  /** The awaitable settled in place, or null when it must go. */
   awaitable(a: Awaitable): Awaitable | null {
     if ("task" in a) {
       const t = this.resolve(a.task);
-      return t === null ? null : { task: t };
+      if (t === null) return null;
+      a.task = t;
+      return a;
     }
     if ("gather" in a) {
-      const parts = this.parts(a.gather);
-      return a.return_exceptions === undefined ? { gather: parts } : { gather: parts, return_exceptions: a.return_exceptions };
+      this.parts(a.gather);
+      return a;
     }
     if ("shield" in a) {
-      const inner = this.awaitable(a.shield);
-      return inner === null ? null : { shield: inner };
+      return this.awaitable(a.shield) === null ? null : a;
     }
     if ("wait_for" in a) {
-      const inner = this.awaitable(a.wait_for);
-      return inner === null ? null : { wait_for: inner, timeout: a.timeout };
+      return this.awaitable(a.wait_for) === null ? null : a;
     }
     if ("wait" in a) {
-      const parts = this.parts(a.wait);
+      this.parts(a.wait);
       // A wait is empty on purpose only; one whose handles are all missing goes.
-      if (parts.length === 0 && !this.lowerer.emptyWaits.has(a)) return null;
-      const out: Awaitable & { wait: Awaitable[] } = { wait: parts };
-      if (a.timeout !== undefined) out.timeout = a.timeout;
-      if (a.return_when !== undefined) out.return_when = a.return_when;
-      return out;
+      if (a.wait.length === 0 && !(this.lowerer.emptyWaits?.has(a) ?? false)) return null;
+      return a;
     }
     return a;
   }
 
-  private parts(parts: Awaitable[]): Awaitable[] {
-    const out: Awaitable[] = [];
-    for (const p of parts) {
-      const q = this.awaitable(p);
-      if (q !== null) out.push(q);
+  /** Drop the parts that must go, in place. */
+  private parts(parts: Awaitable[]): void {
+    let n = 0;
+    for (let j = 0; j < parts.length; j++) {
+      const q = this.awaitable(parts[j]);
+      if (q !== null) parts[n++] = q;
     }
-    return out;
+    parts.length = n;
   }
 
-  steps(steps: Step[]): Step[] {
-    return steps.map((s) => this.step(s) ?? { op: "log", label: this.nextLabel() });
-  }
-
-  /** The resolved step, or null when it must become a log step. */
-  private step(s: Step): Step | null {
+  /** Settle a listed step in place; false when it must become a log step. */
+  private step(s: Step): boolean {
     switch (s.op) {
-      case "log":
-        return { op: "log", label: this.nextLabel() };
-      case "await": {
-        const on = this.awaitable(s.on);
-        return on === null ? null : { op: "await", on };
-      }
+      case "await":
+        return this.awaitable(s.on) !== null;
       case "create_task": {
-        if (s.group === undefined) return s;
+        if (s.group === undefined) return true;
         const group = this.resolve(s.group);
-        const out: Step & { op: "create_task" } = { op: "create_task", coro: s.coro, task: s.task };
-        if (s.name !== undefined) out.name = s.name;
-        if (group !== null) out.group = group;
-        return out;
+        // (group is the step's last field: deleting it leaves the others' order.)
+        if (group !== null) s.group = group;
+        else delete s.group;
+        return true;
       }
       case "cancel":
       case "inspect":
@@ -1941,74 +2017,75 @@ class Resolver {
       case "add_done_callback":
       case "remove_done_callback": {
         const t = this.resolve(s.task);
-        return t === null ? null : { ...s, task: t };
+        if (t === null) return false;
+        s.task = t;
+        return true;
       }
       case "set_result":
       case "set_exception": {
         const f = this.resolve(s.future);
-        return f === null ? null : { ...s, future: f };
+        if (f === null) return false;
+        s.future = f;
+        return true;
       }
       case "cancel_handle": {
         const h = this.resolve(s.handle);
-        return h === null ? null : { op: "cancel_handle", handle: h };
+        if (h === null) return false;
+        s.handle = h;
+        return true;
       }
       case "reschedule":
       case "inspect_timeout": {
         const cm = this.resolve(s.cm);
-        return cm === null ? null : { ...s, cm };
+        if (cm === null) return false;
+        s.cm = cm;
+        return true;
       }
       case "as_completed": {
-        const on = this.parts(s.on);
-        if (on.length === 0 && s.on.length > 0) return null;
-        return { ...s, on };
+        const had = s.on.length;
+        this.parts(s.on);
+        return s.on.length > 0 || had === 0;
       }
       case "ensure_future":
         // Its handle must stay bound (the motif's cancel and await name it):
         // a shield of a task this coroutine may not wait for shields a sleep.
-        return { ...s, on: this.awaitable(s.on) ?? { shield: { sleep: 0 } } };
-      case "try": {
-        const out: Step & { op: "try" } = { op: "try", body: this.steps(s.body) };
-        if (s.except !== undefined) {
-          out.except = s.except.map((h) => {
-            const c: ExceptClause = { type: h.type };
-            if (h.body !== undefined) c.body = this.steps(h.body);
-            if (h.reraise) c.reraise = true;
-            return c;
-          });
-        }
-        if (s.star) out.star = true;
-        if (s.finally !== undefined) out.finally = this.steps(s.finally);
-        return out;
-      }
-      case "taskgroup":
-        return { op: "taskgroup", group: s.group, body: this.steps(s.body) };
-      case "timeout":
-        return { ...s, body: this.steps(s.body) };
+        if (this.awaitable(s.on) === null) s.on = { shield: { sleep: 0 } };
+        return true;
       default:
-        return s;
+        return true;
     }
   }
 }
 
-/** Callbacks reachable from the coroutines (the others are left out of the scenario). */
-function reachableCallbacks(coroutines: Scenario["coroutines"], callbacks: CallbackDef[]): Set<string> {
-  const byName = new Map(callbacks.map((c) => [c.name, c.body]));
-  const seen = new Set<string>();
-  const visit = (steps: Step[]): void => {
-    for (const s of steps) {
-      if ("callback" in s && typeof s.callback === "string" && !seen.has(s.callback)) {
-        seen.add(s.callback);
-        visit(byName.get(s.callback) ?? []);
+/** The `k`-th of the first `n` items of `list` that pass `ok`. */
+function nth(list: readonly string[], n: number, k: number, ok: (t: string) => boolean): string {
+  for (let j = 0; j < n; j++) {
+    if (ok(list[j]) && k-- === 0) return list[j];
+  }
+  throw new Error("nth: out of range");
+}
+
+/**
+ * Which of the callbacks (by number) the coroutines reach, directly or
+ * through callbacks, from the steps pass 1 listed as naming one (those that
+ * pass 2 made log steps name none). The others are left out of the scenario.
+ */
+function reachableCallbacks(lowerer: Lowerer, nAll: number): boolean[] {
+  const { useBody, useIndex, useOwner, callbackUse } = lowerer;
+  const reached: boolean[] = new Array<boolean>(nAll).fill(false);
+  const visit = (owner: number): void => {
+    for (let k = 0; k < callbackUse.length; k++) {
+      if (useOwner[k] !== owner || useBody[k][useIndex[k]].op === "log") continue;
+      const c = callbackUse[k];
+      // (A callback assumed by stepArb but not defined may be named: it has no body.)
+      if (c < nAll && !reached[c]) {
+        reached[c] = true;
+        visit(c);
       }
-      if (s.op === "try") {
-        visit(s.body);
-        for (const h of s.except ?? []) visit(h.body ?? []);
-        visit(s.finally ?? []);
-      } else if (s.op === "taskgroup" || s.op === "timeout") visit(s.body);
     }
   };
-  for (const c of coroutines) visit(c.body);
-  return seen;
+  visit(-1);
+  return reached;
 }
 
 export interface LowerOptions {
@@ -2027,28 +2104,30 @@ export interface LowerOptions {
 /** Turn a raw scenario into a concrete, valid one (pure: does not modify `raw`). */
 export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps: 6, maxDepth: 2 }): Scenario {
   const version = opts.version ?? "3.13";
-  const bodies = [raw.main, ...raw.others];
+  const nCoroutines = 1 + raw.others.length;
   const rawCallbacks = raw.callbacks ?? [];
   const nCallbacks = Math.max(rawCallbacks.length, opts.assumeCallbacks ?? 0);
-  const lowerer = new Lowerer(bodies.length, nCallbacks, opts.maxSteps, opts.maxDepth, version);
-  const mid = bodies.map((b, i) => lowerer.topBody(i, b));
-  const midCallbacks = rawCallbacks.map((b, j) => lowerer.callbackBody(j, b));
+  const lowerer = new Lowerer(nCoroutines, nCallbacks, opts.maxSteps, opts.maxDepth, version);
+  const coroutines: Scenario["coroutines"] = [{ name: coroName(0), body: lowerer.topBody(0, raw.main) }];
+  for (let i = 1; i < nCoroutines; i++) coroutines.push({ name: coroName(i), body: lowerer.topBody(i, raw.others[i - 1]) });
+  const generated: CallbackDef[] = [];
+  for (let j = 0; j < rawCallbacks.length; j++) generated.push({ name: callbackName(j), body: lowerer.callbackBody(j, rawCallbacks[j]) });
   for (const h of opts.assumeHandles ?? []) {
     if (!lowerer.handles.task.includes(h)) lowerer.handles.task.push(h);
     if (!lowerer.lowestCallee.has(h)) lowerer.lowestCallee.set(h, Infinity);
   }
   for (const f of opts.assumeFutures ?? []) if (!lowerer.handles.future.includes(f)) lowerer.handles.future.push(f);
-  const resolver = new Resolver(lowerer);
-  const coroutines = mid.map((b, i) => ({ name: coroName(i), body: resolver.steps(b) }));
-  const allCallbacks: CallbackDef[] = [
-    ...midCallbacks.map((b, j) => ({ name: callbackName(j), body: resolver.steps(b) })),
-    ...lowerer.synthesised.map((c) => ({ name: c.name, body: resolver.steps(c.body) })),
-  ];
-  // (No callback defined, none to reach: the walk is skipped, nearly half the time.)
-  const used = allCallbacks.length === 0 ? null : reachableCallbacks(coroutines, allCallbacks);
-  const callbacks = used === null ? [] : allCallbacks.filter((c) => used.has(c.name));
+  new Resolver(lowerer).run();
   const scenario: Scenario = { aiospec: 1, coroutines };
-  if (callbacks.length > 0) scenario.callbacks = callbacks;
+  // (No callback defined, none to reach, nearly half the time.)
+  const synthesised = lowerer.synthesised;
+  if (generated.length + synthesised.length > 0) {
+    const reached = reachableCallbacks(lowerer, nCallbacks + synthesised.length);
+    const callbacks: CallbackDef[] = [];
+    for (let j = 0; j < generated.length; j++) if (reached[j]) callbacks.push(generated[j]);
+    for (let k = 0; k < synthesised.length; k++) if (reached[nCallbacks + k]) callbacks.push(synthesised[k]);
+    if (callbacks.length > 0) scenario.callbacks = callbacks;
+  }
   if (raw.eager && supportsEager(version)) scenario.eager = true;
   if (raw.interrupt !== undefined) {
     // Every step object here was built by pass 1 or 2 (never shared with
