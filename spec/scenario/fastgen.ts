@@ -81,6 +81,22 @@ interface ArrayArb {
   customSlices: unknown[];
 }
 
+/** fc.boolean()'s mapper (an integer 0..1 to a boolean), taken from an instance. */
+const BOOLEAN_MAPPER = ((fc.boolean() as unknown as NoBiasArb).arb as unknown as MapArb).mapper;
+
+/**
+ * fc.boolean() is noBias(integer 0..1 mapped by BOOLEAN_MAPPER): without a
+ * bias, the integer is one draw, nextInt(0, 1), and true when 1. Every
+ * record without `noNullPrototype` ends with one (the null-prototype flag).
+ */
+function isBoolean(arb: fc.Arbitrary<unknown>): boolean {
+  if (!is(arb, PROTO.map)) return false;
+  const { arb: source, mapper } = arb as unknown as MapArb;
+  if (mapper !== BOOLEAN_MAPPER || !is(source, PROTO.integer)) return false;
+  const { min, max } = source as unknown as IntegerArb;
+  return min === 0 && max === 1;
+}
+
 const compiled = new WeakMap<object, Gen<unknown>>();
 
 /** The compiled generator of `arb` (made once per arbitrary object). */
@@ -172,7 +188,9 @@ function build(arb: fc.Arbitrary<unknown>): Gen<unknown> {
     };
   }
   if (is(arb, PROTO.noBias)) {
-    const g = compile((arb as unknown as NoBiasArb).arb);
+    const inner = (arb as unknown as NoBiasArb).arb;
+    if (isBoolean(inner)) return (mrng) => mrng.nextInt(0, 1) === 1;
+    const g = compile(inner);
     return (mrng) => g(mrng, undefined);
   }
   if (is(arb, PROTO.array)) {
