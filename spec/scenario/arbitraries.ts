@@ -1286,12 +1286,29 @@ const POOLS = { task: 4, future: 2, group: 3, cm: 2, timer: 2 } as const;
 const PREFIX = { task: "t", future: "f", group: "g", cm: "m", timer: "h" } as const;
 type Pool = keyof typeof POOLS;
 
+// Names are made once, not per scenario: every scenario names the same few,
+// and a string made once is hashed once, by every Map the run looks it up in.
+const COROUTINE_NAMES = Array.from({ length: 32 }, (_, i) => (i === 0 ? "main" : `c${i}`));
+const CALLBACK_NAMES = Array.from({ length: 64 }, (_, i) => `cb${i}`);
+const HANDLE_NAMES: Record<Pool, readonly string[]> = {
+  task: Array.from({ length: POOLS.task }, (_, i) => `${PREFIX.task}${i}`),
+  future: Array.from({ length: POOLS.future }, (_, i) => `${PREFIX.future}${i}`),
+  group: Array.from({ length: POOLS.group }, (_, i) => `${PREFIX.group}${i}`),
+  cm: Array.from({ length: POOLS.cm }, (_, i) => `${PREFIX.cm}${i}`),
+  timer: Array.from({ length: POOLS.timer }, (_, i) => `${PREFIX.timer}${i}`),
+};
+/** Log labels a, b, ..., z, a1, ..., z1, a2, ...: the first 26 * 40. */
+const LABELS = Array.from({ length: 26 * 40 }, (_, k) => {
+  const letter = String.fromCharCode(97 + (k % 26));
+  return k < 26 ? letter : `${letter}${Math.floor(k / 26)}`;
+});
+
 function coroName(i: number): string {
-  return i === 0 ? "main" : `c${i}`;
+  return i < COROUTINE_NAMES.length ? COROUTINE_NAMES[i] : `c${i}`;
 }
 
 function callbackName(i: number): string {
-  return `cb${i}`;
+  return i < CALLBACK_NAMES.length ? CALLBACK_NAMES[i] : `cb${i}`;
 }
 
 type Namespace = "task" | "future" | "any" | "timer" | "group" | "cm";
@@ -1415,7 +1432,7 @@ class Lowerer {
   private allocate(pool: Pool, reuse?: number): string {
     const list = this.handles[pool];
     if (reuse !== undefined && list.length > 0) return list[reuse % list.length];
-    const h = `${PREFIX[pool]}${this.fresh[pool]++ % POOLS[pool]}`;
+    const h = HANDLE_NAMES[pool][this.fresh[pool]++ % POOLS[pool]];
     if (!list.includes(h)) list.push(h);
     return h;
   }
@@ -1893,6 +1910,7 @@ class Resolver {
 
   nextLabel(): string {
     const k = this.label++;
+    if (k < LABELS.length) return LABELS[k];
     const letter = String.fromCharCode(97 + (k % 26));
     return k < 26 ? letter : `${letter}${Math.floor(k / 26)}`;
   }
