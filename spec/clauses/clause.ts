@@ -9,6 +9,7 @@
  */
 import type * as fc from "fast-check";
 import type { Scenario } from "../scenario/types";
+import { knownRepeatFree } from "../scenario/repeat";
 import type { Trace } from "../scenario/trace";
 import type { PythonVersion } from "../../implementations/reference/profile";
 import { Evidence, firstMissing, ofThisScenario } from "./evidence";
@@ -28,6 +29,19 @@ export interface ClauseSource {
   url: string;
   /** The section's title on that page, e.g. "Running Tasks Concurrently". */
   section: string;
+}
+
+/**
+ * A scenario a clause's builder has just made, as it leaves the builder.
+ * The clauses write out every step themselves and none is a `repeat`
+ * (spec/scenario/repeat.ts), so this records that the scenario holds none:
+ * expanding it (the evidence, its features, the reference's run) need not
+ * walk every key of it to find out. test/clauses-shortcuts.test.ts checks
+ * the claim on every clause's scenarios.
+ */
+export function built(s: Scenario): Scenario {
+  knownRepeatFree(s);
+  return s;
 }
 
 /** What a property sees: the scenario, the trace under test, and how to get the reference's trace. */

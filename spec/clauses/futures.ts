@@ -27,7 +27,7 @@ import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step }
 import { walkSteps } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
 import { atLeast } from "../scenario/versions";
-import { ALL_VERSIONS, Clause, DOCS, clause, SINCE_3_9 } from "./clause";
+import { ALL_VERSIONS, Clause, DOCS, built, clause, SINCE_3_9 } from "./clause";
 import { allLabels, callbacksRan, logged, mainRanToItsEnd, soonCallbacks } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, same, show, sleep } from "./loop";
 
@@ -409,7 +409,7 @@ const stopIterationArb = fc
     main.push({ op: "inspect", task: "f" }, { op: "set_result", future: "f", value: 1 }, { op: "exception", task: "f" }, log("end"));
     const s: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: main }] };
     if (callbacks.length > 0) s.callbacks = callbacks;
-    return s;
+    return built(s);
   });
 
 const setExceptionStopIteration = clause({
@@ -623,7 +623,7 @@ const ensureFutureScenario = fc
     for (let i = 0; i < tasks; i++) body.push({ op: "create_task", coro: "w", task: `t${i}` });
     const gathered = parts.map((p) => (p >= 0 && p < tasks ? { task: `t${p}` } : { coro: "w" }));
     body.push({ op: "await", on: { gather: gathered } });
-    return { aiospec: 1, coroutines: [{ name: "main", body }, { name: "w", body: [{ op: "sleep", ticks: 0 }, { op: "return", value: 1 }] }] };
+    return built({ aiospec: 1, coroutines: [{ name: "main", body }, { name: "w", body: [{ op: "sleep", ticks: 0 }, { op: "return", value: 1 }] }] });
   });
 
 const ensureFutureWraps = clause({

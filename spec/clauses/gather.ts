@@ -16,7 +16,7 @@ import fc from "fast-check";
 import type { Awaitable, CallbackDef, CoroutineDef, ExceptionSpec, Scenario, Step } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause, SINCE_3_9 } from "./clause";
+import { ALL_VERSIONS, DOCS, built, clause, SINCE_3_9 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 
@@ -70,7 +70,7 @@ export function buildChildren(children: readonly ChildSpec[]): { parts: Awaitabl
 export function scenarioOf(main: Step[], coroutines: CoroutineDef[], callbacks: CallbackDef[] = []): Scenario {
   const s: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: main }, ...coroutines] };
   if (callbacks.length > 0) s.callbacks = callbacks;
-  return s;
+  return built(s);
 }
 
 export const childSpecArb = (opts: { kinds?: ChildSpec["kind"][]; minTicks?: number; maxTicks?: number; raises?: boolean } = {}): fc.Arbitrary<ChildSpec> =>

@@ -25,7 +25,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, Scenario, Step } from "../scenario/types";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, Clause, DOCS, clause } from "./clause";
+import { ALL_VERSIONS, Clause, DOCS, built, clause } from "./clause";
 import { callbacksRan, finished, mainRanToItsEnd } from "./evidence";
 
 // ---------------------------------------------------------------- shared helpers
@@ -35,7 +35,7 @@ export function build(main: Step[], callbacks: CallbackDef[] = [], coroutines: C
   const s: Scenario = { aiospec: 1, coroutines: [{ name: "main", body: main }, ...coroutines] };
   if (description !== undefined) s.description = description;
   if (callbacks.length > 0) s.callbacks = callbacks;
-  return s;
+  return built(s);
 }
 
 export const log = (label: string): Step => ({ op: "log", label });

@@ -24,7 +24,7 @@ import { PyBaseException, isinstance } from "../../harness/engine/pyexc";
 import type { ExceptionSpec, RaisableType, Scalar, Scenario, Step, CatchableType } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { ALL_VERSIONS, DOCS, built, clause, SINCE_3_11 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 
@@ -55,11 +55,11 @@ export const attempt = (body: Step[], ...handlers: Array<[CatchableType, Step[],
 export const guarded = (body: Step[], label = "raised"): Step => attempt(body, ["BaseException", [log(label)]]);
 
 export function scenario(description: string, coroutines: Record<string, Step[]>): Scenario {
-  return {
+  return built({
     aiospec: 1,
     description,
     coroutines: Object.entries(coroutines).map(([name, body]) => ({ name, body })),
-  };
+  });
 }
 
 // ================================================================ vocabulary: reading traces
@@ -1253,7 +1253,7 @@ const eagerDoneChild = clause({
         const sleepers: Child[] = Array.from({ length: before + after }, () => ({ kind: "sleeper", ticks: 3 }));
         const { spawns, coros } = children(sleepers, "g", 1);
         const body = [...spawns.slice(0, before), spawn("t0", "c0", "g"), tryLate("late", "g"), ...spawns.slice(before), sleep(5)];
-        return {
+        return built({
           ...scenario("An eager child of a TaskGroup fails before it first suspends.", {
             main: [guarded([taskgroup("g", body)]), log("after")],
             c0: [raise(exc("ValueError", "t0"))],
@@ -1261,7 +1261,7 @@ const eagerDoneChild = clause({
             ...coros,
           }),
           ...(version === "3.11" ? {} : { eager: true }),
-        };
+        });
       }),
   check({ trace, scenario: s, version }) {
     const onTheSpot = version === "3.12" || version === "3.13";

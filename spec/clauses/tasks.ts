@@ -23,7 +23,7 @@ import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { ALL_VERSIONS, DOCS, built, clause, SINCE_3_11 } from "./clause";
 import { entered, everyStep, mainRanToItsEnd, spawnedCoroutines, tasksCreated } from "./evidence";
 import type { Clause } from "./clause";
 
@@ -39,7 +39,7 @@ export function scenarioOf(
     s.callbacks = opts.callbacks.map(([name, body]): CallbackDef => ({ name, body }));
   }
   if (opts.eager) s.eager = true;
-  return s;
+  return built(s);
 }
 
 export const log = (label: string): Step => ({ op: "log", label });

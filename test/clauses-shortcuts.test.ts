@@ -1,0 +1,46 @@
+/**
+ * The clauses' shortcuts mean what the long way means.
+ *
+ * The clauses' builders mark what they make as holding no `repeat`
+ * (spec/clauses/clause.ts built()), so that expanding a clause's scenario
+ * skips the walk over it. The mark must be true: a scenario marked so and
+ * holding a repeat would run with its repeat unexpanded. For every clause
+ * and version, a sample of its scenarios expands exactly as a copy of each
+ * (a fresh object, never marked) does.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { CLAUSES } from "../spec/clauses";
+import { built } from "../spec/clauses/clause";
+import { expandRepeats } from "../spec/scenario/repeat";
+import type { Scenario } from "../spec/scenario/types";
+
+describe("clause scenarios marked repeat-free", () => {
+  it.each(CLAUSES.map((c) => [c.id, c] as const))("%s: marks only what holds no repeat", (_id, c) => {
+    let marked = 0;
+    for (const version of c.versions) {
+      for (const s of fc.sample(c.scenarios(version, { unsupported: [] }), { numRuns: 15, seed: 7 })) {
+        const copy = structuredClone(s);
+        const own = expandRepeats(s);
+        const fresh = expandRepeats(copy);
+        expect(own.ok && fresh.ok).toBe(true);
+        if (!own.ok || !fresh.ok) continue;
+        expect(own.expanded).toBe(fresh.expanded);
+        expect(JSON.stringify(own.value)).toBe(JSON.stringify(fresh.value));
+        if (!fresh.expanded) marked++;
+      }
+    }
+    expect(marked).toBeGreaterThan(0);
+  });
+
+  it("a mark is trusted: a repeat in a scenario marked repeat-free is not expanded (why the marks must be true)", () => {
+    const withRepeat = (): Scenario =>
+      ({
+        aiospec: 1,
+        coroutines: [{ name: "main", body: [{ op: "repeat", times: 2, var: "i", body: [{ op: "log", label: "x{i}" }] }] }],
+      }) as unknown as Scenario;
+    expect(expandRepeats(withRepeat()).ok && (expandRepeats(withRepeat()) as { expanded: boolean }).expanded).toBe(true);
+    const marked = built(withRepeat());
+    expect((expandRepeats(marked) as { expanded: boolean }).expanded).toBe(false);
+  });
+});
