@@ -7,6 +7,9 @@
  * holding a repeat would run with its repeat unexpanded. For every clause
  * and version, a sample of its scenarios expands exactly as a copy of each
  * (a fresh object, never marked) does.
+ *
+ * The evidence walks a scenario's steps without walkSteps' paths
+ * (spec/clauses/evidence.ts stepsIn): the same steps, coroutines and order.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -14,6 +17,12 @@ import { CLAUSES } from "../spec/clauses";
 import { built } from "../spec/clauses/clause";
 import { expandRepeats } from "../spec/scenario/repeat";
 import type { Scenario } from "../spec/scenario/types";
+import { walkSteps } from "../spec/scenario/types";
+import { scenarioArb } from "../spec/scenario/arbitraries";
+import { stepsIn } from "../spec/clauses/evidence";
+
+/** walkSteps without its paths. */
+const longWay = (s: Scenario) => walkSteps(s).map(({ step, coro }) => ({ step, coro }));
 
 describe("clause scenarios marked repeat-free", () => {
   it.each(CLAUSES.map((c) => [c.id, c] as const))("%s: marks only what holds no repeat", (_id, c) => {
@@ -42,5 +51,34 @@ describe("clause scenarios marked repeat-free", () => {
     expect(expandRepeats(withRepeat()).ok && (expandRepeats(withRepeat()) as { expanded: boolean }).expanded).toBe(true);
     const marked = built(withRepeat());
     expect((expandRepeats(marked) as { expanded: boolean }).expanded).toBe(false);
+  });
+});
+
+describe("the evidence's walk over a scenario's steps", () => {
+  it("is walkSteps without the paths, on every clause's scenarios", () => {
+    let steps = 0;
+    for (const c of CLAUSES) {
+      for (const s of fc.sample(c.scenarios(c.versions[c.versions.length - 1], { unsupported: [] }), { numRuns: 5, seed: 3 })) {
+        const got = stepsIn(s);
+        expect(got).toEqual(longWay(s));
+        steps += got.length;
+      }
+    }
+    expect(steps).toBeGreaterThan(1000);
+  });
+
+  it("is walkSteps without the paths on generated scenarios: nested try / except / finally, taskgroups, timeouts, callbacks, repeats left in", () => {
+    let nested = 0;
+    let repeats = 0;
+    for (const version of ["3.11", "3.13"] as const) {
+      for (const s of fc.sample(scenarioArb({ version }), { numRuns: 300, seed: 11 })) {
+        const want = longWay(s);
+        expect(stepsIn(s)).toEqual(want);
+        nested += want.filter(({ step }) => ["try", "taskgroup", "timeout"].includes(step.op)).length;
+        repeats += want.filter(({ step }) => (step.op as string) === "repeat").length;
+      }
+    }
+    expect(nested).toBeGreaterThan(50);
+    expect(repeats).toBeGreaterThan(0);
   });
 });

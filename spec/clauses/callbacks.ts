@@ -57,10 +57,21 @@ function registrations(trace: Trace): Registration[] {
   });
 }
 
+/**
+ * The callback runs of the last trace asked about: a check asks runsOf once
+ * per registration, which read every event of the trace each time. (Read
+ * only: runsOf hands out a filtered copy.)
+ */
+let lastRuns: { trace: Trace; events: readonly unknown[]; length: number; runs: ReturnType<typeof callbackRuns> } | null = null;
+
 /** The runs of callback cb that received handle h's future. */
 function runsOf(trace: Trace, h: string, cb: string) {
   const arg = argOf(trace, h);
-  return callbackRuns(trace).filter((r) => r.callback === cb && same(r.arg, arg));
+  const events = trace.events;
+  if (lastRuns === null || lastRuns.trace !== trace || lastRuns.events !== events || lastRuns.length !== events.length) {
+    lastRuns = { trace, events, length: events.length, runs: callbackRuns(trace) };
+  }
+  return lastRuns.runs.filter((r) => r.callback === cb && same(r.arg, arg));
 }
 
 // ---------------------------------------------------------------- scenarios

@@ -23,7 +23,6 @@
  * (in which order, with which outcome) is the property's business.
  */
 import type { Scenario, Step } from "../scenario/types";
-import { walkSteps } from "../scenario/types";
 import { expandScenario } from "../scenario/repeat";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
@@ -88,7 +87,38 @@ function expand(scenario: Scenario): Scenario {
 /** Every step of the scenario with its coroutine, nested ones included, repeats written out. */
 function stepsOf(scenario: Scenario): ReadonlyArray<{ step: Step; coro: string }> {
   const f = scenarioFacts(scenario);
-  return (f.steps ??= walkSteps(expand(scenario)));
+  return (f.steps ??= stepsIn(expand(scenario)));
+}
+
+/**
+ * Every step of a scenario as written, with its coroutine (a callback's is
+ * `callback:NAME`), nested ones included, in the order of walkSteps
+ * (spec/scenario/types.ts), which this is without the JSON path it builds
+ * for each step: the evidence never reads the paths, and building them was
+ * most of the walk's cost. A repeat not written out counts its body once,
+ * as there.
+ */
+export function stepsIn(scenario: Scenario): Array<{ step: Step; coro: string }> {
+  const out: Array<{ step: Step; coro: string }> = [];
+  const walk = (steps: readonly Step[], coro: string): void => {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      out.push({ step, coro });
+      if (step.op === "try") {
+        walk(step.body, coro);
+        const handlers = step.except ?? [];
+        for (let j = 0; j < handlers.length; j++) walk(handlers[j].body ?? [], coro);
+        walk(step.finally ?? [], coro);
+      } else if (step.op === "taskgroup" || step.op === "timeout") {
+        walk(step.body, coro);
+      } else if ((step as { op: string }).op === "repeat") {
+        walk((step as unknown as { body: Step[] }).body, coro);
+      }
+    }
+  };
+  for (const c of scenario.coroutines) walk(c.body, c.name);
+  for (const c of scenario.callbacks ?? []) walk(c.body, `callback:${c.name}`);
+  return out;
 }
 
 /** canonicalJson(null): what a coroutine returns by falling off its end. */
@@ -117,7 +147,7 @@ function namesOf(scenario: Scenario): Names {
   };
   for (const { step, coro } of stepsOf(scenario)) {
     names.ops.add(step.op);
-    if (step.op === "return") names.returns.get(coro)?.push(canonicalJson(step.value ?? null));
+    if (step.op === "return") names.returns.get(coro)?.push(valueJson(step.value ?? null));
     if (step.op === "log") names.labels.add(step.label);
     else if (step.op === "create_task") names.handles.add(step.task);
     else if (step.op === "create_future") names.handles.add(step.future);

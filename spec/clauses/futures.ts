@@ -24,11 +24,10 @@
  */
 import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step } from "../scenario/types";
-import { walkSteps } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
 import { atLeast } from "../scenario/versions";
 import { ALL_VERSIONS, Clause, DOCS, built, clause, SINCE_3_9 } from "./clause";
-import { allLabels, callbacksRan, logged, mainRanToItsEnd, soonCallbacks } from "./evidence";
+import { allLabels, callbacksRan, logged, mainRanToItsEnd, soonCallbacks, stepsIn } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, same, show, sleep } from "./loop";
 
 // ---------------------------------------------------------------- the model
@@ -78,14 +77,12 @@ export interface FutureTimeline {
  * can be finished), not the probe.
  */
 export function futureTimeline(scenario: Scenario, trace: Trace): FutureTimeline {
-  const futures = new Set<string>();
-  for (const { step } of walkSteps(scenario)) if (step.op === "create_future") futures.add(step.future);
   const before = stepsBeforeLogs(scenario);
   const state = new Map<string, FutureState>();
   const doneAt = new Map<string, number>();
   const events: ModelledEvent[] = [];
-  trace.events.forEach((raw, i) => {
-    const e = { ...raw, i };
+  trace.events.forEach((e, i) => {
+    // An event is copied with its index only when it is kept: most are not.
     if (e.ev === "create_future") {
       state.set(e.ref, { s: "pending" });
       return;
@@ -111,8 +108,8 @@ export function futureTimeline(scenario: Scenario, trace: Trace): FutureTimeline
       }
       return;
     }
-    if ("ref" in e && typeof e.ref === "string" && state.has(e.ref)) events.push({ e, before: state.get(e.ref)! });
-    else if (e.ev === "awaited" && state.has(e.on)) events.push({ e, before: state.get(e.on)! });
+    if ("ref" in e && typeof e.ref === "string" && state.has(e.ref)) events.push({ e: { ...e, i }, before: state.get(e.ref)! });
+    else if (e.ev === "awaited" && state.has(e.on)) events.push({ e: { ...e, i }, before: state.get(e.on)! });
   });
   return { events, doneAt, state };
 }
@@ -601,7 +598,7 @@ const awaitFuture = clause({
     }
     // Every awaiter got to the end of its await (the future was set in every scenario).
     const awaiting = new Set<string>();
-    for (const { step } of walkSteps(scenario)) if (step.op === "await" && "task" in step.on) awaiting.add(step.on.task);
+    for (const { step } of stepsIn(scenario)) if (step.op === "await" && "task" in step.on) awaiting.add(step.on.task);
     for (const h of awaiting) if (!tl.doneAt.has(h)) return `future ${h} was never finished`;
     return true;
   },
