@@ -322,6 +322,8 @@ export function expandRepeats(input: unknown, maxSteps = MAX_EXPANDED_STEPS): Ex
 
 /** The scenario with its repeats written out; throws on a malformed repeat (validate first for a full report). */
 export function expandScenario<T extends Scenario>(scenario: T): T {
+  // Known to hold none (expandRepeats trusts that too): itself, and nothing to keep.
+  if (REPEAT_FREE.has(scenario)) return scenario;
   const kept = EXPANDED.get(scenario);
   if (kept !== undefined && kept.of.matches(scenario)) return kept.value as T;
   const r = expandRepeats(scenario);
