@@ -382,6 +382,20 @@ describe("trace shape", () => {
     expect(traceShapeError(JSON.parse(limit))).toBeNull();
     // A short text is not walked: a length that lies is believed (only the caller knows the text).
     expect(traceShapeError(JSON.parse(deep), 2 * 1000)).toBeNull();
+    // Given the text: walked only when it opens more than 1000 arrays and objects.
+    expect(traceShapeError(JSON.parse(deep), deep)).toMatch(/nests deeper than 1000 levels/);
+    expect(traceShapeError(JSON.parse(limit), limit)).toBeNull();
+    // A text that lies is believed: a long one with few brackets is not walked ...
+    const few = `[${" ".repeat(5000)}]`;
+    expect(traceShapeError(JSON.parse(deep), few)).toBeNull();
+    // ... and one with many is (here the trace is shallow: the walk finds it so).
+    const many = `${"[".repeat(1001)}${" ".repeat(1500)}`;
+    expect(traceShapeError(JSON.parse(limit), many)).toBeNull();
+    expect(traceShapeError(JSON.parse(deep), many)).toMatch(/nests deeper than 1000 levels/);
+    // Braces count as well as brackets: 600 of each is more than 1000; 1000 in all is not.
+    const mixed = `${"{".repeat(600)}${"[".repeat(600)}${" ".repeat(1000)}`;
+    expect(traceShapeError(JSON.parse(deep), mixed)).toMatch(/nests deeper than 1000 levels/);
+    expect(traceShapeError(JSON.parse(deep), mixed.slice(0, 1000) + " ".repeat(1500))).toBeNull();
   });
 });
 

@@ -382,7 +382,7 @@ export class DriverProcess {
       p.reject(new DriverError("the driver's reply has neither a trace nor an error"));
       return;
     }
-    const bad = traceShapeError(m.trace, line.length);
+    const bad = traceShapeError(m.trace, line);
     if (bad !== null) {
       p.reject(new DriverError(`malformed trace: ${bad}`));
       return;

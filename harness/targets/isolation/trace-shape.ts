@@ -78,16 +78,35 @@ function eventAt(i: number): string {
 }
 
 /**
- * Why x is not a well-formed trace, or null when it is. `jsonLength`: the
- * length of the JSON text x was parsed from (or of one that contains it),
- * when it was: each level of nesting takes a bracket to open and one to
- * close, so a text of at most 2 * MAX_TRACE_DEPTH characters cannot nest too
- * deeply, and most replies need not be walked to know it.
+ * Whether a JSON text opens at most `limit` arrays and objects, so that
+ * what was parsed from it cannot nest deeper than `limit` (each level opens
+ * with a bracket). Brackets inside strings count too, which can only make
+ * the answer no when it could be yes. Two searches for a character rather
+ * than a walk over every object parsed: a reply of some kilobytes opens a
+ * few hundred.
  */
-export function traceShapeError(x: unknown, jsonLength?: number): string | null {
+function opensAtMost(text: string, limit: number): boolean {
+  // Each level also takes a bracket to close: a short text is known without looking.
+  if (text.length <= 2 * limit) return true;
+  let n = 0;
+  for (let p = text.indexOf("{"); p >= 0; p = text.indexOf("{", p + 1)) if (++n > limit) return false;
+  for (let p = text.indexOf("["); p >= 0; p = text.indexOf("[", p + 1)) if (++n > limit) return false;
+  return true;
+}
+
+/**
+ * Why x is not a well-formed trace, or null when it is. `json`: the JSON
+ * text x was parsed from (or one that contains it), when it was, or only
+ * that text's length: a text that opens at most MAX_TRACE_DEPTH arrays and
+ * objects (one of at most 2 * MAX_TRACE_DEPTH characters, whose every
+ * level takes a bracket to open and one to close, or one with that few
+ * brackets) cannot nest too deeply, and most replies need not be walked to
+ * know it.
+ */
+export function traceShapeError(x: unknown, json?: string | number): string | null {
   if (!isObject(x)) return `the trace is ${describe(x)}, not an object`;
   // Checked first: everything after (and the clauses' canonicalisation) walks the trace.
-  const shallow = jsonLength !== undefined && jsonLength <= 2 * MAX_TRACE_DEPTH;
+  const shallow = typeof json === "string" ? opensAtMost(json, MAX_TRACE_DEPTH) : json !== undefined && json <= 2 * MAX_TRACE_DEPTH;
   if (!shallow && nestingDepth(x, MAX_TRACE_DEPTH) > MAX_TRACE_DEPTH) {
     return `the trace nests deeper than ${MAX_TRACE_DEPTH} levels (the trace depth limit)`;
   }
