@@ -1022,60 +1022,95 @@ export function scenarioFeatures(scenario: Scenario): string[] {
 /** The features, and the top-level fields they were found with (a changed `eager` changes them). */
 const FEATURES_OF = new WeakMap<Scenario, { of: Shallow; features: readonly string[] }>();
 
-function computeFeatures(scenario: Scenario): string[] {
-  const found = new Set<string>();
-  if (scenario.eager) found.add("eager");
-  const awaitable = (aw: Awaitable): void => {
-    found.add(kindOf(aw));
-    if ("gather" in aw) for (const x of aw.gather) awaitable(x);
-    else if ("wait" in aw) for (const x of aw.wait) awaitable(x);
-    else if ("shield" in aw) awaitable(aw.shield);
-    else if ("wait_for" in aw) awaitable(aw.wait_for);
-  };
-  // One plain recursive walk (walkSteps' generators and paths cost more than the checks).
-  const body = (steps: Step[]): void => {
-    for (const step of steps) {
-      found.add(step.op);
-      switch (step.op) {
-        case "try":
-          if (step.star) found.add("except*");
-          if ((step.except ?? []).some((h) => GROUP_TYPES.has(h.type))) found.add("exception_group");
-          body(step.body);
-          for (const h of step.except ?? []) body(h.body ?? []);
-          body(step.finally ?? []);
-          break;
-        case "taskgroup":
-        case "timeout":
-          body(step.body);
-          break;
-        case "as_completed":
-          if (step.mode === "async") found.add("as_completed:async");
-          for (const aw of step.on) awaitable(aw);
-          break;
-        case "cancel":
-          if (step.msg !== undefined) found.add("cancel:msg");
-          break;
-        case "create_task":
-          if (step.eager_start !== undefined) found.add("create_task:eager_start");
-          break;
-        case "raise":
-        case "set_exception":
-          if (usesGroup(step.exc)) found.add("exception_group");
-          break;
-        case "await":
-        case "ensure_future":
-          awaitable(step.on);
-          break;
-        default:
-          // A repeat left in (expandScenario writes them all out): its body, as walkSteps does.
-          if ((step as { op: string }).op === "repeat") body((step as unknown as { body: Step[] }).body);
-      }
+/** FEATURES in sorted order (scenarioFeatures' order), and each one's place in it. */
+const SORTED_FEATURES: readonly string[] = [...FEATURES].sort();
+const FEATURE_PLACE: ReadonlyMap<string, number> = new Map(SORTED_FEATURES.map((f, i) => [f, i]));
+
+/** An awaitable's kind: its first key among AWAITABLE_KINDS, in that order (as kindOf). */
+function awaitableKind(aw: Awaitable): string | undefined {
+  if ("task" in aw) return "task";
+  if ("coro" in aw) return "coro";
+  if ("sleep" in aw) return "sleep";
+  if ("gather" in aw) return "gather";
+  if ("shield" in aw) return "shield";
+  if ("wait_for" in aw) return "wait_for";
+  if ("wait" in aw) return "wait";
+  return undefined;
+}
+
+/** What computeFeatures has found so far: a flag per known feature, and any other name. */
+class Found {
+  readonly flags = new Uint8Array(SORTED_FEATURES.length);
+  unknown: Array<string | undefined> | null = null;
+  add(name: string | undefined): void {
+    const i = name === undefined ? undefined : FEATURE_PLACE.get(name);
+    if (i !== undefined) this.flags[i] = 1;
+    else (this.unknown ??= []).push(name);
+  }
+  /** Sorted, as a set of the names would sort (no set and no sort when all are known). */
+  names(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.flags.length; i++) if (this.flags[i] === 1) out.push(SORTED_FEATURES[i]);
+    return this.unknown === null ? out : ([...new Set([...out, ...this.unknown])].sort() as string[]);
+  }
+}
+
+function featuresOfAwaitable(aw: Awaitable, found: Found): void {
+  found.add(awaitableKind(aw));
+  if ("gather" in aw) for (const x of aw.gather) featuresOfAwaitable(x, found);
+  else if ("wait" in aw) for (const x of aw.wait) featuresOfAwaitable(x, found);
+  else if ("shield" in aw) featuresOfAwaitable(aw.shield, found);
+  else if ("wait_for" in aw) featuresOfAwaitable(aw.wait_for, found);
+}
+
+// One plain recursive walk (walkSteps' generators and paths cost more than the checks).
+function featuresOfBody(steps: Step[], found: Found): void {
+  for (const step of steps) {
+    found.add(step.op);
+    switch (step.op) {
+      case "try":
+        if (step.star) found.add("except*");
+        if (step.except !== undefined) for (const h of step.except) if (GROUP_TYPES.has(h.type)) found.add("exception_group");
+        featuresOfBody(step.body, found);
+        if (step.except !== undefined) for (const h of step.except) if (h.body !== undefined) featuresOfBody(h.body, found);
+        if (step.finally !== undefined) featuresOfBody(step.finally, found);
+        break;
+      case "taskgroup":
+      case "timeout":
+        featuresOfBody(step.body, found);
+        break;
+      case "as_completed":
+        if (step.mode === "async") found.add("as_completed:async");
+        for (const aw of step.on) featuresOfAwaitable(aw, found);
+        break;
+      case "cancel":
+        if (step.msg !== undefined) found.add("cancel:msg");
+        break;
+      case "create_task":
+        if (step.eager_start !== undefined) found.add("create_task:eager_start");
+        break;
+      case "raise":
+      case "set_exception":
+        if (usesGroup(step.exc)) found.add("exception_group");
+        break;
+      case "await":
+      case "ensure_future":
+        featuresOfAwaitable(step.on, found);
+        break;
+      default:
+        // A repeat left in (expandScenario writes them all out): its body, as walkSteps does.
+        if ((step as { op: string }).op === "repeat") featuresOfBody((step as unknown as { body: Step[] }).body, found);
     }
-  };
+  }
+}
+
+function computeFeatures(scenario: Scenario): string[] {
+  const found = new Found();
+  if (scenario.eager) found.add("eager");
   const expanded = expandScenario(scenario);
-  for (const c of expanded.coroutines) body(c.body);
-  for (const c of expanded.callbacks ?? []) body(c.body);
-  return [...found].sort();
+  for (const c of expanded.coroutines) featuresOfBody(c.body, found);
+  for (const c of expanded.callbacks ?? []) featuresOfBody(c.body, found);
+  return found.names();
 }
 
 /** The oldest Python version that can run the scenario: "3.8" unless it uses a feature of FEATURE_VERSIONS. */
