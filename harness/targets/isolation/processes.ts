@@ -61,19 +61,47 @@ export interface StartedProcess {
 const ledgers = new AsyncLocalStorage<StartedProcess[]>();
 
 /**
+ * The ledger of the runs going on outside any AsyncLocalStorage context,
+ * and how many they are. A command line runs one run in its process (a pool
+ * worker several at a time, all with the same ledger): it needs no async
+ * context, which costs every promise the process makes from then on a hook
+ * (some 80 ns a promise; a run makes half a million). Only a run with
+ * another ledger, started while one is going on, or within a run's async
+ * context, gets its own.
+ */
+let soloLedger: StartedProcess[] | undefined;
+let soloRuns = 0;
+
+/**
  * Runs `fn` with a ledger of its own: every process killProcessTree kills on
  * its behalf (its children's leftovers, not the children themselves) is
  * added to `ledger`. Child processes started within `fn` keep the ledger in
  * their exit handlers and timers (async context), so concurrent runs in one
- * process keep apart.
+ * process keep apart. While only runs with the same ledger go on (the usual
+ * case: one run in a process) and none of them in another's async context,
+ * the ledger is the process's (currentLedger) until the last one ends, and
+ * no async context is made.
  */
 export function withProcessLedger<T>(ledger: StartedProcess[], fn: () => Promise<T>): Promise<T> {
-  return ledgers.run(ledger, fn);
+  if (ledgers.getStore() !== undefined || (soloRuns > 0 && soloLedger !== ledger)) return ledgers.run(ledger, fn);
+  soloLedger = ledger;
+  soloRuns++;
+  const done = () => {
+    if (--soloRuns === 0) soloLedger = undefined;
+  };
+  let running: Promise<T>;
+  try {
+    running = fn();
+  } catch (e) {
+    done();
+    throw e;
+  }
+  return running.finally(done);
 }
 
 /** The ledger of the run this code runs for (withProcessLedger), if any. */
 export function currentLedger(): StartedProcess[] | undefined {
-  return ledgers.getStore();
+  return ledgers.getStore() ?? soloLedger;
 }
 
 /**
@@ -206,7 +234,7 @@ function holdsPipe(pid: number, pipes: readonly string[]): boolean {
 export function killProcessTree(pid: number, pipes: readonly string[] = [], token?: string): number {
   if (pid <= 0) return 0;
   const others = processTree(pid, pipes, token).filter((p) => p !== pid);
-  const ledger = ledgers.getStore();
+  const ledger = currentLedger();
   if (ledger) {
     for (const p of others) {
       const s = readStat(p);
