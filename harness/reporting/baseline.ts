@@ -20,10 +20,10 @@
  * be called a pass): never an unexpected pass, its entry kept.
  */
 import * as fs from "node:fs";
-import Ajv2020 from "ajv/dist/2020";
+import type Ajv2020 from "ajv/dist/2020";
 import { UsageError } from "../targets";
 import { writeFileAtomic } from "./atomic";
-import { jsonPath } from "./schemas";
+import { jsonPath, loadAjv } from "./schemas";
 import baselineSchema from "./baseline.schema.json";
 import type { BaselineMark, BaselineOutcome, ClauseReport, ImplementationInfo } from "./model";
 import { globMatch } from "../running/glob";
@@ -48,7 +48,7 @@ export interface Baseline {
 let validator: ReturnType<Ajv2020["compile"]> | undefined;
 
 function validate(data: unknown): string | null {
-  validator ??= new Ajv2020({ allErrors: false, strict: true }).compile(baselineSchema);
+  validator ??= new (loadAjv())({ allErrors: false, strict: true }).compile(baselineSchema);
   if (validator(data)) return null;
   const e = validator.errors![0];
   const where = jsonPath(e.instancePath);
