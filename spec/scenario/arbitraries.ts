@@ -85,7 +85,7 @@ import type {
   Awaitable, CallbackDef, CatchableType, ExceptClause, ExceptionSpec, RaisableType, ReturnWhen, Scalar, Scenario,
   Step, TimeoutStep,
 } from "./types";
-import { OPS, walkSteps } from "./types";
+import { OPS, forEachStep, walkSteps } from "./types";
 
 import { atLeast } from "./versions";
 import { downgradeScenario, withoutFeatures } from "./downgrade";
@@ -2151,9 +2151,9 @@ export function lowerScenario(raw: RawScenario, opts: LowerOptions = { maxSteps:
     // Every step object here was built by pass 1 or 2 (never shared with
     // `raw`), so changing one in place does not touch the raw value.
     const raises: Array<Step & { op: "raise" }> = [];
-    for (const { step, coro } of walkSteps(scenario)) {
-      if (step.op === "raise" && !coro.startsWith("callback:")) raises.push(step);
-    }
+    forEachStep(scenario, (step, inCallback) => {
+      if (step.op === "raise" && !inCallback) raises.push(step);
+    });
     if (raises.length > 0) {
       const r = raises[raw.interrupt.which % raises.length];
       r.exc = { type: raw.interrupt.type };
@@ -2188,7 +2188,7 @@ export function holdFutures(scenario: Scenario, holds: readonly RawHold[], maxSt
   const sites: Array<Site & { i: number }> = [];
   const visit = (body: Step[], top: boolean): void => {
     body.forEach((s, i) => {
-      if (s.op === "await" && ["gather", "shield", "wait_for", "wait"].some((k) => k in s.on)) sites.push({ body, top, i });
+      if (s.op === "await" && ("gather" in s.on || "shield" in s.on || "wait_for" in s.on || "wait" in s.on)) sites.push({ body, top, i });
       if (s.op === "try") {
         visit(s.body, false);
         for (const h of s.except ?? []) if (h.body) visit(h.body, false);
@@ -2238,20 +2238,24 @@ const SELF_HANDLE_OPS: ReadonlySet<string> = new Set([
  */
 export function useSelfHandles(scenario: Scenario, refs: readonly RawSelfRef[]): void {
   const candidates: Array<Step & { task: string }> = [];
-  for (const { step } of walkSteps(scenario)) if (SELF_HANDLE_OPS.has(step.op)) candidates.push(step as Step & { task: string });
+  forEachStep(scenario, (step) => {
+    if (SELF_HANDLE_OPS.has(step.op)) candidates.push(step as Step & { task: string });
+  });
   if (candidates.length === 0) return;
   for (const r of refs) candidates[r.which % candidates.length].task = r.main ? "$main" : "$current";
 }
 
+const BINDING_OPS: ReadonlySet<string> = new Set(["create_task", "create_future", "ensure_future", "taskgroup", "new_taskgroup"]);
+
 /** Does a step (or a block it opens) bind a handle of any kind? */
 function bindsHandle(step: Step): boolean {
-  const s = { steps: [step] };
-  for (const { step: x } of walkSteps({ aiospec: 1, coroutines: [{ name: "x", body: s.steps }] })) {
-    if (["create_task", "create_future", "ensure_future", "taskgroup", "new_taskgroup"].includes(x.op)) return true;
-    if (x.op === "timeout" && x.cm !== undefined) return true;
-    if ((x.op === "call_soon" || x.op === "call_later" || x.op === "call_at") && x.handle !== undefined) return true;
-  }
-  return false;
+  let binds = false;
+  forEachStep({ aiospec: 1, coroutines: [{ name: "x", body: [step] }] }, (x) => {
+    if (BINDING_OPS.has(x.op)) binds = true;
+    else if (x.op === "timeout" && x.cm !== undefined) binds = true;
+    else if ((x.op === "call_soon" || x.op === "call_later" || x.op === "call_at") && x.handle !== undefined) binds = true;
+  });
+  return binds;
 }
 
 /**
@@ -2285,10 +2289,10 @@ export function wrapInRepeat(scenario: Scenario, repeats: readonly RawRepeat[]):
  */
 export function insertGcSteps(scenario: Scenario, raws: readonly RawGcStep[], maxSteps = Infinity, maxCallbackSteps = Infinity): Scenario {
   const handles: string[] = [];
-  for (const { step } of walkSteps(scenario)) {
+  forEachStep(scenario, (step) => {
     const h = step.op === "create_task" ? step.task : step.op === "create_future" ? step.future : null;
     if (h !== null && !handles.includes(h)) handles.push(h);
-  }
+  });
   const bodies = [...scenario.coroutines.map((c) => [...c.body]), ...(scenario.callbacks ?? []).map((c) => [...c.body])];
   for (const r of raws) {
     const drop = r.drop && handles.length > 0;

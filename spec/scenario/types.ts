@@ -303,6 +303,31 @@ export function walkSteps(scenario: Scenario): Array<{ step: Step; path: string;
   return out;
 }
 
+/**
+ * Call `visit` on every step of the scenario, in walkSteps' order, with
+ * whether it is in a callback: walkSteps without its paths and its array,
+ * for the generator, which walks each scenario it makes for a few steps.
+ */
+export function forEachStep(scenario: Scenario, visit: (step: Step, inCallback: boolean) => void): void {
+  const walk = (steps: Step[], inCallback: boolean): void => {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      visit(step, inCallback);
+      if (step.op === "try") {
+        walk(step.body, inCallback);
+        if (step.except !== undefined) for (const h of step.except) if (h.body !== undefined) walk(h.body, inCallback);
+        if (step.finally !== undefined) walk(step.finally, inCallback);
+      } else if (step.op === "taskgroup" || step.op === "timeout") {
+        walk(step.body, inCallback);
+      } else if ((step as { op: string }).op === "repeat") {
+        walk((step as unknown as { body: Step[] }).body, inCallback);
+      }
+    }
+  };
+  for (const c of scenario.coroutines) walk(c.body, false);
+  if (scenario.callbacks !== undefined) for (const c of scenario.callbacks) walk(c.body, true);
+}
+
 /** Count the steps of a scenario (nested bodies included). */
 export function countSteps(scenario: Scenario): number {
   return walkSteps(scenario).length;
