@@ -33,7 +33,8 @@
  *
  * Paths are JSONPath-like and rooted at "$", e.g. `$.coroutines[0].body[3].ticks`.
  */
-import Ajv2020, { type ErrorObject, type SchemaObject } from "ajv/dist/2020";
+import type Ajv2020 from "ajv/dist/2020";
+import type { ErrorObject, SchemaObject } from "ajv/dist/2020";
 import schemaJson from "./scenario.schema.json";
 import { AWAITABLE_KINDS, OPS, SYNC_OPS, walkSteps } from "./types";
 import type { Awaitable, ExceptionSpec, Scenario, Step, TryStep } from "./types";
@@ -69,7 +70,10 @@ let compiled: ReturnType<Ajv2020["compile"]> | undefined;
 
 function schemaValidator(): ReturnType<Ajv2020["compile"]> {
   if (compiled === undefined) {
-    const ajv = new Ajv2020({
+    // Loaded here, not at import: ajv is some 70 ms of CPU at start-up, which
+    // every run paid, though only a scenario from a file is validated.
+    const Ajv = (require("ajv/dist/2020") as typeof import("ajv/dist/2020")).default;
+    const ajv = new Ajv({
       allErrors: false,
       verbose: true, // errors carry the data and the parent schema, for messages
       strict: true,
