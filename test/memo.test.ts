@@ -11,7 +11,7 @@ import type { Clause, CheckContext } from "../spec/clauses/clause";
 import type { Scenario } from "../spec/scenario/types";
 import type { Trace } from "../spec/scenario/trace";
 import { runClause } from "../harness/running/runner";
-import { TraceMemo, expectedTrace } from "../harness/running/memo";
+import { TraceMemo, expectedTrace, runMemoised } from "../harness/running/memo";
 import { makeReference } from "../implementations/reference";
 import { runScenario } from "../harness/engine/interpreter";
 import { tsTarget, Target } from "../harness/targets/target";
@@ -82,6 +82,28 @@ describe("the runner's memo of traces", () => {
     expect(r.status).toBe("pass");
     // Both programs were run once more after the failure, and then taken from the memo.
     expect(t.runs()).toBe(3);
+  });
+
+  it("asks a repeat that comes while its scenario is in flight once: both wait for the one run; a failure shared so is not kept", async () => {
+    const ref = tsTarget(makeReference("3.12"), "3.12", "the reference");
+    const release: Array<() => void> = [];
+    // Each run waits until the test lets it finish; the first one fails.
+    const t = counted({}, (s, n) =>
+      new Promise<void>((r) => release.push(r)).then(() => (n === 1 ? Promise.reject(new TargetFailure("error", "crashed once")) : ref.run(s))),
+    );
+    const first = runMemoised(t, program("a"));
+    const again = runMemoised(t, program("a"));
+    expect(t.runs()).toBe(1);
+    release.shift()!();
+    await expect(first).rejects.toThrow("crashed once");
+    await expect(again).rejects.toThrow("crashed once");
+    // After the failure: asked again, and a repeat in flight waits for that run.
+    const third = runMemoised(t, program("a"));
+    const fourth = runMemoised(t, program("a"));
+    expect(t.runs()).toBe(2);
+    release.shift()!();
+    expect(await fourth).toBe(await third);
+    expect(t.runs()).toBe(2);
   });
 
   it("re-runs the counterexample afresh: a target that is not deterministic after all is caught", async () => {

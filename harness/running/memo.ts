@@ -110,9 +110,18 @@ export function memoOf(target: Target): TraceMemo {
   return memo;
 }
 
+/** A deterministic target's runs still in flight, by key. */
+const targetRuns = new WeakMap<Target, Map<string, Promise<Trace>>>();
+
 /**
  * target.run(s), or the trace the target gave for the same scenario before
- * when it is deterministic. A failure is not kept: the next repeat asks again.
+ * when it is deterministic. A repeat that comes while the first run of its
+ * scenario is still in flight (the runner keeps cases in flight: runner.ts
+ * CASE_WINDOW) waits for that run instead of asking again, so that which
+ * requests a run sends, and in what order, does not depend on when the
+ * replies come (two runs of `--seed 1 --jobs 1` sent 30-odd requests more or
+ * fewer, in shifted order, before). A failure is not kept: a repeat that
+ * comes after it asks again.
  */
 export function runMemoised(target: Target, s: Scenario): Promise<Trace> {
   if (!MEMO_ON || !isDeterministic(target)) return target.run(s);
@@ -120,7 +129,22 @@ export function runMemoised(target: Target, s: Scenario): Promise<Trace> {
   const key = keyOf(s);
   const known = memo.get(key);
   if (known !== undefined) return Promise.resolve(known);
-  return target.run(s).then((trace) => memo.set(key, trace));
+  let inFlight = targetRuns.get(target);
+  if (inFlight === undefined) targetRuns.set(target, (inFlight = new Map()));
+  const running = inFlight.get(key);
+  if (running !== undefined) return running;
+  const run = target.run(s).then(
+    (trace) => {
+      inFlight!.delete(key);
+      return memo.set(key, trace);
+    },
+    (e: unknown) => {
+      inFlight!.delete(key);
+      throw e;
+    },
+  );
+  inFlight.set(key, run);
+  return run;
 }
 
 /** The reference's profiles, one instance each (a profile has no state between scenarios). */
