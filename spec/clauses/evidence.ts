@@ -22,7 +22,7 @@
  * Evidence only asks for what the scenario guarantees; what happened then
  * (in which order, with which outcome) is the property's business.
  */
-import type { Scenario, Step } from "../scenario/types";
+import { forEachStep, type Scenario, type Step } from "../scenario/types";
 import { expandScenario } from "../scenario/repeat";
 import type { Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
@@ -93,31 +93,14 @@ function stepsOf(scenario: Scenario): ReadonlyArray<{ step: Step; coro: string }
 /**
  * Every step of a scenario as written, with its coroutine (a callback's is
  * `callback:NAME`), nested ones included, in the order of walkSteps
- * (spec/scenario/types.ts), which this is without the JSON path it builds
- * for each step: the evidence never reads the paths, and building them was
+ * (spec/scenario/types.ts), without the JSON path it builds for each step
+ * (forEachStep): the evidence never reads the paths, and building them was
  * most of the walk's cost. A repeat not written out counts its body once,
  * as there.
  */
 export function stepsIn(scenario: Scenario): Array<{ step: Step; coro: string }> {
   const out: Array<{ step: Step; coro: string }> = [];
-  const walk = (steps: readonly Step[], coro: string): void => {
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i];
-      out.push({ step, coro });
-      if (step.op === "try") {
-        walk(step.body, coro);
-        const handlers = step.except ?? [];
-        for (let j = 0; j < handlers.length; j++) walk(handlers[j].body ?? [], coro);
-        walk(step.finally ?? [], coro);
-      } else if (step.op === "taskgroup" || step.op === "timeout") {
-        walk(step.body, coro);
-      } else if ((step as { op: string }).op === "repeat") {
-        walk((step as unknown as { body: Step[] }).body, coro);
-      }
-    }
-  };
-  for (const c of scenario.coroutines) walk(c.body, c.name);
-  for (const c of scenario.callbacks ?? []) walk(c.body, `callback:${c.name}`);
+  forEachStep(scenario, (step, inCallback, name) => out.push({ step, coro: inCallback ? `callback:${name}` : name }));
   return out;
 }
 

@@ -305,27 +305,29 @@ export function walkSteps(scenario: Scenario): Array<{ step: Step; path: string;
 
 /**
  * Call `visit` on every step of the scenario, in walkSteps' order, with
- * whether it is in a callback: walkSteps without its paths and its array,
- * for the generator, which walks each scenario it makes for a few steps.
+ * whether it is in a callback and the name of its coroutine or callback:
+ * walkSteps without its paths and its array, for the generator and the
+ * clauses' evidence, which walk every scenario they see (a repeat not
+ * written out visits its body once, as there).
  */
-export function forEachStep(scenario: Scenario, visit: (step: Step, inCallback: boolean) => void): void {
-  const walk = (steps: Step[], inCallback: boolean): void => {
+export function forEachStep(scenario: Scenario, visit: (step: Step, inCallback: boolean, name: string) => void): void {
+  const walk = (steps: Step[], inCallback: boolean, name: string): void => {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
-      visit(step, inCallback);
+      visit(step, inCallback, name);
       if (step.op === "try") {
-        walk(step.body, inCallback);
-        if (step.except !== undefined) for (const h of step.except) if (h.body !== undefined) walk(h.body, inCallback);
-        if (step.finally !== undefined) walk(step.finally, inCallback);
+        walk(step.body, inCallback, name);
+        if (step.except !== undefined) for (const h of step.except) if (h.body !== undefined) walk(h.body, inCallback, name);
+        if (step.finally !== undefined) walk(step.finally, inCallback, name);
       } else if (step.op === "taskgroup" || step.op === "timeout") {
-        walk(step.body, inCallback);
+        walk(step.body, inCallback, name);
       } else if ((step as { op: string }).op === "repeat") {
-        walk((step as unknown as { body: Step[] }).body, inCallback);
+        walk((step as unknown as { body: Step[] }).body, inCallback, name);
       }
     }
   };
-  for (const c of scenario.coroutines) walk(c.body, false);
-  if (scenario.callbacks !== undefined) for (const c of scenario.callbacks) walk(c.body, true);
+  for (const c of scenario.coroutines) walk(c.body, false, c.name);
+  if (scenario.callbacks !== undefined) for (const c of scenario.callbacks) walk(c.body, true, c.name);
 }
 
 /** Count the steps of a scenario (nested bodies included). */
