@@ -22,6 +22,8 @@ interface Case {
   /** The command that found it. */
   found: string;
   versions: PythonVersion[];
+  /** The pure-Python Task (reference+pytask against the driver's {"task": "py"}). */
+  pyTask?: boolean;
   /** What CPython does and the old reference did not, read off a trace. */
   fact: (t: Trace) => boolean;
   scenario: Scenario;
@@ -366,19 +368,105 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // The pure-Python Task steps its coroutine from Python frames:
+    // __wakeup(future) -> __step(exc) -> __step_run_and_handle_result. c1's
+    // ValueError ends Task-2 (c1's) in the step gather(sleep(0))'s
+    // completion ran; its traceback keeps that frame, whose f_back chain
+    // keeps __wakeup's `future`, the gather, whose _children holds Task-3.
+    // The main task keeps the ValueError. (The C Task's step is C: Task-3
+    // is collected there. The diff's scenario awaited c1 through wait_for.)
+    name: "pure-Python Task: an exception that ends a task keeps the future whose wake-up ran that step",
+    found: "diff reference@3.13+pytask cpython-3.13+pytask --runs 2000 --seed 3",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-3") === "result",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        { name: "main", body: [{ op: "gc" }, { op: "await", on: { gather: [{ coro: "c1" }] } }] },
+        {
+          name: "c1",
+          body: [
+            { op: "await", on: { gather: [{ sleep: 0 }] } },
+            { op: "raise", exc: { type: "ValueError" } },
+          ],
+        },
+      ],
+    } as Scenario,
+  },
+  {
+    // The same chain when the step was woken by the awaited task t0
+    // (cancelled): main catches t0's CancelledError, drops t0, and ends in
+    // that step with the TaskGroup's ExceptionGroup, whose traceback keeps
+    // __wakeup's `future`, t0 (and __step's `exc`, the CancelledError).
+    name: "pure-Python Task: a task that ends with an exception keeps the task it was woken by",
+    found: "diff reference@3.13+pytask cpython-3.13+pytask --runs 2000 --seed 12",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-2") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "cancel", task: "t0" },
+            { op: "try", body: [{ op: "await", on: { task: "t0" } }], except: [{ type: "CancelledError" }] },
+            { op: "drop", handle: "t0" },
+            { op: "taskgroup", group: "g0", body: [{ op: "raise", exc: { type: "ValueError" } }] },
+          ],
+        },
+        { name: "c1", body: [{ op: "await", on: { gather: [] } }] },
+      ],
+    } as Scenario,
+  },
+  {
+    // Eager tasks, the pure-Python Task: c2 fails in its eager first step,
+    // inside shield() in c1's eager first step. The traceback's chain runs
+    // through c2's task's __eager_start frame, a Python one here, whose
+    // `prev_task` is c1's task (t0, dropped): s0 (c2's task) keeps t0's
+    // task, done, as the third listed. (3.13.0 names a task factory's
+    // tasks "None": the tasks are counted.)
+    name: "pure-Python Task: an eager task that fails in its first step keeps the task that created it (__eager_start's prev_task)",
+    found: "diff reference@3.13+pytask cpython-3.13+pytask --runs 2000 --seed 2",
+    versions: ["3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => t.tasks.length === 3 && t.tasks[2].state === "result",
+    scenario: {
+      aiospec: 1,
+      eager: true,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "taskgroup", group: "g0", body: [{ op: "create_task", coro: "c1", task: "t0", group: "g0" }] },
+            { op: "drop", handle: "t0" },
+          ],
+        },
+        { name: "c1", body: [{ op: "ensure_future", on: { shield: { coro: "c2" } }, future: "s0" }] },
+        { name: "c2", body: [{ op: "await", on: { wait: [] } }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {
   describe(`${c.name} (found by: ${c.found})`, () => {
+    const variant = c.pyTask === true ? "+pytask" : "";
+    const reference = (v: PythonVersion) => makeReference(v, { pyTask: c.pyTask === true });
+    const options = c.pyTask === true ? { task: "py" } : {};
     for (const v of c.versions) {
-      it(`reference@${v}`, () => {
-        expect(c.fact(runScenario(makeReference(v), c.scenario))).toBe(true);
+      it(`reference@${v}${variant}`, () => {
+        expect(c.fact(runScenario(reference(v), c.scenario))).toBe(true);
       });
       const python = findCPython(v).path;
-      it.skipIf(python === "")(`CPython ${v} (the driver) gives the reference's trace${python === "" ? " — skipped: no CPython " + v + " here" : ""}`, () => {
-        const got = driverTrace(python, c.scenario);
+      it.skipIf(python === "")(`CPython ${v}${variant} (the driver) gives the reference's trace${python === "" ? " — skipped: no CPython " + v + " here" : ""}`, () => {
+        const got = driverTrace(python, c.scenario, options);
         expect(c.fact(got)).toBe(true);
-        expect(canonicalJson(runScenario(makeReference(v), c.scenario))).toBe(canonicalJson(got));
+        expect(canonicalJson(runScenario(reference(v), c.scenario))).toBe(canonicalJson(got));
       });
     }
   });

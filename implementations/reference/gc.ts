@@ -28,7 +28,11 @@
  *             await_recorded frame keeps `aw`), an asyncio coroutine's
  *             locals, an eager task that failed in its first step
  *             (create_task's frames), the handle a KeyboardInterrupt left
- *             the loop from. (A plain program's `await gather(...)` keeps
+ *             the loop from; with the pure-Python Task, whose step runs in
+ *             Python frames, the future whose wake-up ran the step that
+ *             ended the task and the exception thrown in (__wakeup's and
+ *             __step's locals), and an eager task's creator
+ *             (__eager_start's prev_task). (A plain program's `await gather(...)` keeps
  *             its gather on the frame's stack, which a traceback does not
  *             keep: there the driver, and so the reference, keep more than
  *             the program would; see test/gc-tracebacks.test.ts.)

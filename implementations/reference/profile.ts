@@ -24,9 +24,11 @@ export interface Profile {
   version: PythonVersion;
   /**
    * Model asyncio.tasks._PyTask, the pure-Python Task, instead of the C Task
-   * CPython uses by default. The two differ only in wording: a pending
+   * CPython uses by default. The two differ in wording: a pending
    * task's result() raises InvalidStateError("Result is not ready.") (the
-   * Python Future's words) instead of "Result is not set." (the C Future's).
+   * Python Future's words) instead of "Result is not set." (the C Future's);
+   * and in gc mode, in what the pure-Python Task's own frames (__wakeup,
+   * __step, __eager_start) keep alive from a traceback (tasks.ts).
    */
   pyTask: boolean;
   /**
@@ -158,6 +160,15 @@ export interface Profile {
    * RuntimeError (3.14).
    */
   pyTaskUnseenByCurrentTask: boolean;
+  /**
+   * Only with pyTask, in gc mode: the frame of the pure-Python Task's
+   * __step keeps the exception it threw into the coroutine (its `exc`
+   * parameter) when the coroutine ends with another one. 3.12+: __step
+   * passes `exc` on to __step_run_and_handle_result, whose `except ... as
+   * exc` unbinds only its own name. In 3.11 __step runs the coroutine
+   * itself, and its `except BaseException as exc` unbinds the parameter.
+   */
+  pyTaskStepKeepsThrownExc: boolean;
 }
 
 export function profileFor(version: PythonVersion, pyTask = false): Profile {
@@ -190,5 +201,6 @@ export function profileFor(version: PythonVersion, pyTask = false): Profile {
     createTaskEagerStart: from("3.14"),
     shieldReportsLateException: from("3.14"),
     pyTaskUnseenByCurrentTask: pyTask && from("3.14"),
+    pyTaskStepKeepsThrownExc: pyTask && from("3.12"),
   };
 }

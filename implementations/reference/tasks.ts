@@ -92,7 +92,12 @@ export class Task extends Future implements PyTask {
         // a coroutine frame that suspends instead links, when it ends later,
         // to the loop's frames: CPython 3.12 keeps nothing of the main task
         // for a failure two eager steps up.)
-        const held = [this, ...(previous?.frameRefs ?? []), ...loop.callerFrames];
+        // The pure-Python Task's own __eager_start frame is in that chain too,
+        // and holds `prev_task`, the task that called create_task (CPython
+        // 3.13: a task whose eager step created one that failed at once, and
+        // that then finished in that step itself, survives as long as the
+        // failed task's exception; the C Task's __eager_start is C).
+        const held = [this, ...(loop.profile.pyTask ? [previous] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames];
         keptByTraceback(ended, ...held);
         // The traceback saved by set_exception (futures.ts) is the same chain of frames.
         if (ended === this.exceptionValue) this.exceptionTb?.push(held);
@@ -190,7 +195,11 @@ export class Task extends Future implements PyTask {
     return this.numCancelsRequested;
   }
 
-  private step(exc: PyBaseException | null = null): void {
+  /**
+   * `wokenBy`: the future whose done callback this step is (the task's
+   * wake-up), or null for a step the loop scheduled directly.
+   */
+  private step(exc: PyBaseException | null = null, wokenBy: Future | null = null): void {
     // Stryker disable next-line all: equivalent, a defect guard: every step is scheduled by the task itself while it is pending, and a done task schedules none
     if (this.done()) throw InvalidStateError(`_step(): already done: ${this.repr()}`);
     if (this.mustCancel) {
@@ -200,19 +209,20 @@ export class Task extends Future implements PyTask {
     this.futWaiter = null;
     this.loop.enterTask(this);
     try {
-      this.runAndHandleResult(exc);
+      this.runAndHandleResult(exc, wokenBy);
     } finally {
       this.loop.leaveTask(this);
     }
   }
 
-  private runAndHandleResult(exc: PyBaseException | null): void {
+  private runAndHandleResult(exc: PyBaseException | null, wokenBy: Future | null = null): void {
     let r: IteratorResult<unknown, unknown>;
     try {
       r = exc === null ? this.coro.next(undefined) : this.coro.throw(exc);
     } catch (e) {
       // Stryker disable next-line ConditionalExpression: equivalent, only a defect of the reference or the interpreter throws anything but a Python exception
       if (!(e instanceof PyBaseException)) throw e; // a defect, not Python behaviour
+      if (this.loop.profile.pyTask) this.keepStepFrames(e, exc, wokenBy);
       if (isinstance(e, "CancelledError")) {
         this.cancelledExc = e; // the first awaiter gets this very exception
         super.cancel();
@@ -236,6 +246,29 @@ export class Task extends Future implements PyTask {
       return;
     }
     this.handleYield(r.value);
+  }
+
+  /**
+   * The pure-Python Task steps its coroutine from Python frames: __wakeup(future)
+   * calls __step(exc), which calls __step_run_and_handle_result(exc) (3.12+),
+   * which sends into the coroutine. An exception that ends the coroutine has
+   * the coroutine's frame in its traceback; when that frame finishes, CPython
+   * (3.11+) links it to its caller's frame object (f_back), and that one, when
+   * it returns, to its own caller: the exception keeps the whole chain, each
+   * frame with its locals as they were when it returned. __step_run_and_handle_result
+   * and __step set `self = None` on the way out, and __wakeup too, but __wakeup
+   * still holds `future`, the future whose completion ran this step, and
+   * __step (3.12+) `exc`, what it threw into the coroutine. (Handle._run below
+   * them clears its `self`; the loop's frames under that hold only roots.)
+   * So a task that failed keeps, for as long as its exception lives, the
+   * future it last awaited: CPython 3.13 keeps a gather's children, or an
+   * awaited task dropped from the scenario, that the C Task (whose step and
+   * wake-up are C, with no frames) lets go (docs/findings.md).
+   */
+  private keepStepFrames(ended: PyBaseException, thrown: PyBaseException | null, wokenBy: Future | null): void {
+    const held: unknown[] = [wokenBy];
+    if (this.loop.profile.pyTaskStepKeepsThrownExc) held.push(thrown);
+    keptByTraceback(ended, ...held);
   }
 
   /** The coroutine yielded: wait on the future it gave, or just yield the loop. */
@@ -285,7 +318,7 @@ export class Task extends Future implements PyTask {
       if (!(e instanceof PyBaseException)) throw e;
       exc = e;
     }
-    this.step(exc);
+    this.step(exc, fut);
   }
 
   repr(): string {
