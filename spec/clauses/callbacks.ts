@@ -58,20 +58,16 @@ function registrations(trace: Trace): Registration[] {
 }
 
 /**
- * The callback runs of the last trace asked about: a check asks runsOf once
- * per registration, which read every event of the trace each time. (Read
- * only: runsOf hands out a filtered copy.)
+ * The trace's callback runs, read once (a check asks for them once per
+ * registration): for a handle and a callback, the runs of that callback that
+ * received the handle's future.
  */
-let lastRuns: { trace: Trace; events: readonly unknown[]; length: number; runs: ReturnType<typeof callbackRuns> } | null = null;
-
-/** The runs of callback cb that received handle h's future. */
-function runsOf(trace: Trace, h: string, cb: string) {
-  const arg = argOf(trace, h);
-  const events = trace.events;
-  if (lastRuns === null || lastRuns.trace !== trace || lastRuns.events !== events || lastRuns.length !== events.length) {
-    lastRuns = { trace, events, length: events.length, runs: callbackRuns(trace) };
-  }
-  return lastRuns.runs.filter((r) => r.callback === cb && same(r.arg, arg));
+function runsIn(trace: Trace): (h: string, cb: string) => ReturnType<typeof callbackRuns> {
+  const runs = callbackRuns(trace);
+  return (h, cb) => {
+    const arg = argOf(trace, h);
+    return runs.filter((r) => r.callback === cb && same(r.arg, arg));
+  };
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -188,10 +184,11 @@ const scheduled = clause({
         );
       }),
   check({ scenario, trace }) {
+    const runsOf = runsIn(trace);
     const done = completions(scenario, trace);
     const logs = logsByLabel(trace);
     for (const r of registrations(trace)) {
-      const runs = runsOf(trace, r.h, r.cb);
+      const runs = runsOf(r.h, r.cb);
       if (runs.length === 0) return `${r.cb}, added to ${r.h} at event ${r.i}, never ran`;
       const d = done(r.h);
       const post = logs.get(`post:${r.h}`);
@@ -232,6 +229,7 @@ const whenDone = clause({
         );
       }),
   check({ scenario, trace }) {
+    const runsOf = runsIn(trace);
     const done = completions(scenario, trace);
     const logs = logsByLabel(trace);
     const regs = registrations(trace);
@@ -239,7 +237,7 @@ const whenDone = clause({
       const d = done(r.h);
       if (d === undefined || d > r.i) return `${r.h} was not done when ${r.cb} was added at event ${r.i}`;
       const want = regs.filter((x) => x.h === r.h && x.cb === r.cb).length;
-      const runs = runsOf(trace, r.h, r.cb);
+      const runs = runsOf(r.h, r.cb);
       if (runs.length !== want) return `${r.cb} was added ${want} time(s) to the done ${r.h} but ran ${runs.length} time(s)`;
       const late = logs.get(`late:${r.h}`)!;
       for (const run of runs) {
@@ -283,6 +281,7 @@ const once = clause({
         );
       }),
   check({ scenario, trace }) {
+    const runsOf = runsIn(trace);
     const done = completions(scenario, trace);
     const regs = registrations(trace);
     const seen = new Set<string>();
@@ -291,7 +290,7 @@ const once = clause({
       if (seen.has(key)) continue;
       seen.add(key);
       const want = regs.filter((x) => x.h === r.h && x.cb === r.cb).length;
-      const runs = runsOf(trace, r.h, r.cb);
+      const runs = runsOf(r.h, r.cb);
       const all = callbackRuns(trace).filter((x) => x.callback === r.cb);
       if (runs.length !== want) {
         return `${r.cb} was added ${want} time(s) to ${r.h} but ran ${runs.length} time(s) with it as argument (its runs: ${all.map((x) => show(x.arg ?? null)).join(", ") || "none"})`;
@@ -337,6 +336,7 @@ const remove = clause({
         );
       }),
   check({ scenario, trace }) {
+    const runsOf = runsIn(trace);
     const done = completions(scenario, trace);
     const count = new Map<string, number>();
     const key = (h: string, cb: string) => `${h}:${cb}`;
@@ -354,7 +354,7 @@ const remove = clause({
     }
     for (const [k, n] of count) {
       const [h, cb] = k.split(":");
-      const ran = runsOf(trace, h, cb).length;
+      const ran = runsOf(h, cb).length;
       if (ran !== n) return `${cb} had ${n} registration(s) left on ${h} when it was done, but ran ${ran} time(s)`;
     }
     return true;
@@ -406,6 +406,7 @@ const removeAfterDone = clause({
         return s;
       }),
   check({ scenario, trace }) {
+    const runsOf = runsIn(trace);
     const done = completions(scenario, trace);
     for (const e of eventsOf(trace, "remove_done_callback")) {
       const d = done(e.ref);
@@ -415,7 +416,7 @@ const removeAfterDone = clause({
     const regs = registrations(trace);
     for (const r of regs) {
       const want = regs.filter((x) => x.h === r.h && x.cb === r.cb).length;
-      const ran = runsOf(trace, r.h, r.cb).length;
+      const ran = runsOf(r.h, r.cb).length;
       if (ran !== want) return `${r.cb} was added ${want} time(s) to ${r.h} but ran ${ran} time(s): removing it after ${r.h} was done must not stop it`;
     }
     return true;
