@@ -444,7 +444,9 @@ function describeException(spec: ExceptionSpec): string {
 
 /** The key naming an awaitable's kind. */
 function kindOf(aw: Awaitable): (typeof AWAITABLE_KINDS)[number] {
-  return AWAITABLE_KINDS.find((k) => k in aw)!;
+  // A plain loop, no closure: the feature walk asks it of every awaitable generated.
+  for (const k of AWAITABLE_KINDS) if (k in aw) return k;
+  return undefined as never; // a malformed awaitable (the schema reports it)
 }
 
 /** Every awaitable inside `aw` (itself included), with its path, depth first. */
@@ -1030,18 +1032,6 @@ const FEATURES_OF = new WeakMap<Scenario, { of: Shallow; features: readonly stri
 const SORTED_FEATURES: readonly string[] = [...FEATURES].sort();
 const FEATURE_PLACE: ReadonlyMap<string, number> = new Map(SORTED_FEATURES.map((f, i) => [f, i]));
 
-/** An awaitable's kind: its first key among AWAITABLE_KINDS, in that order (as kindOf). */
-function awaitableKind(aw: Awaitable): string | undefined {
-  if ("task" in aw) return "task";
-  if ("coro" in aw) return "coro";
-  if ("sleep" in aw) return "sleep";
-  if ("gather" in aw) return "gather";
-  if ("shield" in aw) return "shield";
-  if ("wait_for" in aw) return "wait_for";
-  if ("wait" in aw) return "wait";
-  return undefined;
-}
-
 /** What computeFeatures has found so far: a flag per known feature, and any other name. */
 class Found {
   readonly flags = new Uint8Array(SORTED_FEATURES.length);
@@ -1060,7 +1050,7 @@ class Found {
 }
 
 function featuresOfAwaitable(aw: Awaitable, found: Found): void {
-  found.add(awaitableKind(aw));
+  found.add(kindOf(aw));
   if ("gather" in aw) for (const x of aw.gather) featuresOfAwaitable(x, found);
   else if ("wait" in aw) for (const x of aw.wait) featuresOfAwaitable(x, found);
   else if ("shield" in aw) featuresOfAwaitable(aw.shield, found);
