@@ -1297,11 +1297,13 @@ const HANDLE_NAMES: Record<Pool, readonly string[]> = {
   cm: Array.from({ length: POOLS.cm }, (_, i) => `${PREFIX.cm}${i}`),
   timer: Array.from({ length: POOLS.timer }, (_, i) => `${PREFIX.timer}${i}`),
 };
-/** Log labels a, b, ..., z, a1, ..., z1, a2, ...: the first 26 * 40. */
-const LABELS = Array.from({ length: 26 * 40 }, (_, k) => {
+/** The k-th log label: a, b, ..., z, a1, ..., z1, a2, ... */
+function labelName(k: number): string {
   const letter = String.fromCharCode(97 + (k % 26));
   return k < 26 ? letter : `${letter}${Math.floor(k / 26)}`;
-});
+}
+/** The first 26 * 40 labels. */
+const LABELS = Array.from({ length: 26 * 40 }, (_, k) => labelName(k));
 
 function coroName(i: number): string {
   return i < COROUTINE_NAMES.length ? COROUTINE_NAMES[i] : `c${i}`;
@@ -1910,9 +1912,7 @@ class Resolver {
 
   nextLabel(): string {
     const k = this.label++;
-    if (k < LABELS.length) return LABELS[k];
-    const letter = String.fromCharCode(97 + (k % 26));
-    return k < 26 ? letter : `${letter}${Math.floor(k / 26)}`;
+    return k < LABELS.length ? LABELS[k] : labelName(k);
   }
 
   /** Settle every listed step, in order. */
