@@ -15,7 +15,7 @@ import { finished, mainRanToItsEnd, recorded, tasksCreated } from "./evidence";
 import { atLeast } from "../scenario/versions";
 import type { PythonVersion } from "../scenario/versions";
 import type { Clause, Verdict } from "./clause";
-import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex } from "./gather";
+import { awaitedBy, catching, childCoro, eventsOf, isCancelled, outcomeOf, same, scenarioOf, show, shutdownIndex, valueError } from "./gather";
 
 const SOURCE = { url: DOCS.tasks + "#asyncio.as_completed", section: "Waiting Primitives" };
 
@@ -255,6 +255,75 @@ function checkHoldsMembers(scenario: Scenario, trace: Trace): Verdict {
   return true;
 }
 
+/*
+ * The finished members not handed out yet. A member that finishes goes,
+ * through its done callback, onto as_completed's queue of completions,
+ * where the loop takes it at its next await: until then only as_completed
+ * holds that task (the program has the coroutine, whose frame is cleared
+ * once it returns or raises). Members c0.. (coroutines: as_completed wraps
+ * them in tasks) yield j times (sleep(0)) and then raise ValueError(i) or
+ * return 10 + i; one of those that finish first raises. A task "collector",
+ * created first (so its step comes first in each loop iteration), yields
+ * 2 + jmin times and collects: that is the iteration after the first
+ * completion callbacks ran, in which main's wake-up is queued but has not
+ * run. So the collection comes while a failed member waits on the queue,
+ * and it destroys nothing ("Task exception was never retrieved" would say
+ * it did); main then takes it and leaves the loop with its exception.
+ * This is what as_completed's own state holds: the pending members are
+ * also held by their coroutines, which the driver's argument list keeps
+ * (a suspended coroutine's frame holds the future it awaits, whose
+ * wake-up holds the task), so those alone cannot tell.
+ */
+const holdsFinishedArb = (version: PythonVersion) =>
+  fc
+    .record({
+      js: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 3 }),
+      raises: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+      firstRaises: fc.nat(),
+      mode: atLeast(version, "3.13") ? fc.constantFrom<"iter" | "async">("iter", "async") : fc.constant<"iter">("iter"),
+    })
+    .map(({ js, raises, firstRaises, mode }) => {
+      const jmin = Math.min(...js);
+      const first = js.flatMap((j, i) => (j === jmin ? [i] : []));
+      const fails = js.map((_, i) => raises[i]);
+      fails[first[firstRaises % first.length]] = true;
+      const yields = (n: number): Step[] => Array.from({ length: n }, () => ({ op: "sleep", ticks: 0 }) as Step);
+      const coroutines: CoroutineDef[] = js.map((j, i) => ({
+        name: `c${i}`,
+        body: [...yields(j), fails[i] ? { op: "raise", exc: valueError(i) } : { op: "return", value: 10 + i }],
+      }));
+      coroutines.push({ name: "collector", body: [...yields(2 + jmin), { op: "log", label: "g1" }, { op: "gc" }] });
+      const on: Awaitable[] = js.map((_, i) => ({ coro: `c${i}` }));
+      const step: Step = mode === "iter" ? { op: "as_completed", on } : { op: "as_completed", on, mode };
+      const main: Step[] = [{ op: "create_task", coro: "collector", task: "c", name: "collector" }, catching("Exception", [step]), { op: "sleep", ticks: 1 }];
+      return scenarioOf(main, coroutines);
+    });
+
+function checkHoldsFinished(scenario: Scenario, trace: Trace): Verdict {
+  const n = scenario.coroutines.filter((c) => /^c\d+$/.test(c.name)).length;
+  const mark = eventsOf(trace, "log").find((l) => l.e.label === "g1")?.i;
+  if (mark === undefined) return `the collector did not reach its collection (${trace.end.kind})`;
+  const exits = completionOrder(trace, n);
+  const handed = awaitedBy(trace, "Task-1", "as_completed");
+  const waiting = exits.filter((x) => x.i < mark && x.failed).filter((x) => !handed.some((h) => h.i < mark && same(outcomeOf(h.e), x.outcome)));
+  if (waiting.length === 0) {
+    return `no failed member had finished and was waiting to be handed out when the collector collected (finished before: ${show(exits.filter((x) => x.i < mark).map((x) => x.coro))}, handed out before: ${show(handed.filter((h) => h.i < mark).map((h) => outcomeOf(h.e)))}): the collector's step comes first in each loop iteration, after 2 + jmin yields in the one where main's wake-up waits`;
+  }
+  const left = eventsOf(trace, "caught").find((c) => c.e.task === "Task-1")?.i ?? trace.events.length;
+  const heard = eventsOf(trace, "exception_handler").filter((x) => x.i > mark && x.i < left);
+  if (heard.length > 0) {
+    return `the collection while ${show(waiting.map((x) => x.coro))} waited on as_completed's queue was followed by ${show(heard.map((x) => x.e))} before main left the loop: as_completed holds the members it has not handed out`;
+  }
+  const want = expectedOutcomes(trace, n).map((c) => c.outcome);
+  const got = handed.map((h) => outcomeOf(h.e));
+  if (!same(got, want)) return `after the collection the loop handed out ${show(got)}; the members in completion order (up to the first exception) gave ${show(want)}`;
+  return true;
+}
+
+function checkHoldsItsTasks(scenario: Scenario, trace: Trace): Verdict {
+  return scenario.coroutines.some((c) => c.name === "c0") ? checkHoldsFinished(scenario, trace) : checkHoldsMembers(scenario, trace);
+}
+
 // ---- cancelled as a member completes
 
 /*
@@ -355,15 +424,15 @@ export const CLAUSES: Clause[] = [
   clause({
     id: "as_completed.holds_its_tasks",
     statement:
-      "as_completed() holds the tasks it wraps the given coroutines in while the loop over it waits: a member waiting on a future nobody holds survives a collection meanwhile; it is destroyed once everything lets go of it (the iterating task cancelled out of the loop), reported \"Task was destroyed but it is pending!\" once, by a later collection.",
+      "as_completed() holds the tasks it wraps the given coroutines in while the loop over it waits, those that finished and wait to be handed out included: a collection between a member's completion and the loop taking it destroys nothing (a failed one is not reported \"never retrieved\"), and the loop then hands out its outcome; a member waiting on a future nobody holds survives a collection meanwhile; it is destroyed once everything lets go of it (the iterating task cancelled out of the loop), reported \"Task was destroyed but it is pending!\" once, by a later collection.",
     source: SOURCE, // CPython: Lib/asyncio/tasks.py, as_completed (`todo = {ensure_future(f) for f in set(fs)}`; 3.13: _AsCompletedIterator._todo)
     versions: SINCE_3_11,
     level: "exact",
-    needs: ["as_completed", "as_completed:async", "coro", "create_task", "create_future", "sleep", "return", "task", "try", "cancel", "drop", "gc", "log"],
+    needs: ["as_completed", "as_completed:async", "coro", "create_task", "create_future", "sleep", "return", "raise", "task", "try", "cancel", "drop", "gc", "log"],
     brokenBy: ["mutant:as-completed-holds-nothing"],
     evidence: [mainRanToItsEnd],
-    scenarios: (version) => holdsMembersArb(version),
-    check: ({ scenario, trace }) => checkHoldsMembers(scenario, trace),
+    scenarios: (version) => fc.oneof(holdsMembersArb(version), holdsFinishedArb(version)),
+    check: ({ scenario, trace }) => checkHoldsItsTasks(scenario, trace),
   }),
   clause({
     id: "as_completed.cancelled_as_member_completes",
