@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   try {
     const trace = await target.run(SCENARIO);
     const expected = await reference.run(SCENARIO);
-    const verdict = clause.check({ scenario: SCENARIO, trace, version: target.version, expected: () => expected });
+    const verdict = clause.check({ scenario: SCENARIO, trace, version: target.version, fullVersion: target.fullVersion, expected: () => expected });
     console.log(JSON.stringify(trace, null, 2));
     console.log(verdict === true ? \`\${CLAUSE} holds on \${target.id}\` : \`\${CLAUSE} fails on \${target.id}: \${verdict}\`);
     return verdict === true ? 0 : 1;

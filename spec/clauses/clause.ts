@@ -12,6 +12,8 @@ import type { Scenario } from "../scenario/types";
 import { knownRepeatFree } from "../scenario/repeat";
 import type { Trace } from "../scenario/trace";
 import type { PythonVersion } from "../../implementations/reference/profile";
+import { MODELLED_RELEASES } from "../../implementations/reference/releases";
+import { releaseIn } from "../scenario/versions";
 import { Evidence, firstMissing, ofThisScenario } from "./evidence";
 
 export type Level = "documented" | "exact";
@@ -49,8 +51,28 @@ export interface CheckContext {
   scenario: Scenario;
   trace: Trace;
   version: PythonVersion;
+  /**
+   * The implementation's full version, when it reports one (Target.fullVersion:
+   * "3.12.7" from a driver's hello, "Pyodide 0.27.8 / 3.12.7"). A check whose
+   * behaviour changed in a patch release reads the release through releaseOf.
+   */
+  fullVersion?: string;
   /** The reference's trace for the same scenario and version (computed on demand). */
   expected(): Trace;
+}
+
+/**
+ * The CPython release whose behaviour a check holds the implementation to
+ * ("3.12.7"): the release of `version` its full version names; else, for an
+ * implementation that claims only a minor version (the reference, a mutant, a
+ * TypeScript module), the release the reference models for that version
+ * (implementations/reference/releases.ts: 3.12 is 3.12.1), or the version's
+ * first release (3.X.0) for a version the reference does not model. Never
+ * "whichever release fits the trace": a check that accepted either behaviour
+ * of a release it knows would pass a wrong one.
+ */
+export function releaseOf(ctx: Pick<CheckContext, "version" | "fullVersion">): string {
+  return releaseIn(ctx.version, ctx.fullVersion) ?? MODELLED_RELEASES[ctx.version] ?? `${ctx.version}.0`;
 }
 
 /** A property's verdict: true when the behaviour holds, else a sentence saying what went wrong. */

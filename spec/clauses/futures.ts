@@ -25,8 +25,8 @@
 import fc from "fast-check";
 import type { CallbackDef, CoroutineDef, ExceptionSpec, Scalar, Scenario, Step } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent, TraceValue } from "../scenario/trace";
-import { atLeast } from "../scenario/versions";
-import { ALL_VERSIONS, Clause, DOCS, built, clause, SINCE_3_9 } from "./clause";
+import { SET_EXCEPTION_WRAPS_STOP_ITERATION, hasChange } from "../scenario/versions";
+import { ALL_VERSIONS, Clause, DOCS, built, clause, releaseOf, SINCE_3_9 } from "./clause";
 import { allLabels, callbacksRan, logged, mainRanToItsEnd, soonCallbacks, stepsIn } from "./evidence";
 import { at, build, callbackRuns, eventsOf, log, same, show, sleep } from "./loop";
 
@@ -384,11 +384,16 @@ const setWhenDone = clause({
 /*
  * A StopIteration thrown into a coroutine would end it as if it returned,
  * so futures do not hold one: set_exception(StopIteration()) raises
- * TypeError and leaves the future pending (3.8-3.12), or (3.13, gh-110782)
+ * TypeError and leaves the future pending, or, since gh-112182 (PR #113220),
  * stores a RuntimeError with the same message whose __cause__ is the
- * StopIteration. main sets it (or a call_soon callback does), inspects the
- * future, then calls set_result (which succeeds only on a future left
- * pending) and exception().
+ * StopIteration. The change was made for 3.13.0 and backported to 3.12.6
+ * (SET_EXCEPTION_WRAPS_STOP_ITERATION): CPython 3.12.1 raises TypeError,
+ * Pyodide 0.27's 3.12.7 wraps. So the check asks which release it holds the
+ * implementation to (releaseOf: the one it reports, else the one the
+ * reference models, 3.12.1 for "3.12"), not only which minor version.
+ * main sets it (or a call_soon callback does), inspects the future, then
+ * calls set_result (which succeeds only on a future left pending) and
+ * exception().
  */
 const STOP_MESSAGE = "StopIteration interacts badly with generators and cannot be raised into a Future";
 
@@ -413,7 +418,7 @@ const setExceptionStopIteration = clause({
   id: "fut.set_exception.stop_iteration",
   statement:
     "A future never holds a StopIteration: set_exception(StopIteration()) raises TypeError and leaves the future pending " +
-    "(up to 3.12), or, from 3.13, finishes it with a RuntimeError of the same message whose __cause__ is the StopIteration.",
+    "(up to 3.12.5), or, from 3.12.6 and 3.13.0, finishes it with a RuntimeError of the same message whose __cause__ is the StopIteration.",
   source: { url: DOCS.futures + "#asyncio.Future.set_exception", section: "Future Object" },
   versions: ALL_VERSIONS,
   level: "exact",
@@ -421,7 +426,9 @@ const setExceptionStopIteration = clause({
   brokenBy: ["mutant:stop-iteration-stored", "mutant:stop-iteration-version-flipped"],
   evidence: [mainRanToItsEnd],
   scenarios: () => stopIterationArb,
-  check({ scenario, trace, version }) {
+  check(ctx) {
+    const { scenario, trace } = ctx;
+    const release = releaseOf(ctx);
     const set = scenario.coroutines[0].body.find((s) => s.op === "set_exception") ?? scenario.callbacks?.[0].body[0];
     const given = (set as Step & { op: "set_exception" }).exc;
     const stop = { type: "StopIteration", args: given.args ?? [] };
@@ -432,13 +439,13 @@ const setExceptionStopIteration = clause({
     const setResult = ev("set_result");
     const exception = ev("exception");
     if (!setEv || !inspected || !setResult || !exception) return "the trace lacks one of the probes of future f";
-    if (!atLeast(version, "3.13")) {
-      if (!same(setEv.exc, { type: "TypeError", args: [STOP_MESSAGE] })) return `set_exception(${show(stop)}) ${outcome(setEv)}; expected TypeError(${show(STOP_MESSAGE)})`;
+    if (!hasChange(release, SET_EXCEPTION_WRAPS_STOP_ITERATION)) {
+      if (!same(setEv.exc, { type: "TypeError", args: [STOP_MESSAGE] })) return `set_exception(${show(stop)}) ${outcome(setEv)}; on ${release} expected TypeError(${show(STOP_MESSAGE)})`;
       if (inspected.done) return "the future refused a StopIteration but is done";
       if (setResult.exc !== undefined) return `set_result on the future left pending ${outcome(setResult)}`;
       return exception.exc === undefined && exception.value === null ? true : `exception() after set_result ${outcome(exception)}, expected None`;
     }
-    if (setEv.exc !== undefined) return `set_exception(${show(stop)}) ${outcome(setEv)}; from 3.13 it stores a RuntimeError`;
+    if (setEv.exc !== undefined) return `set_exception(${show(stop)}) ${outcome(setEv)}; on ${release} (from 3.12.6 and 3.13.0) it stores a RuntimeError`;
     if (!inspected.done || inspected.cancelled) return `the future is ${inspected.done ? "cancelled" : "still pending"} after set_exception`;
     if (setResult.exc?.type !== "InvalidStateError") return `set_result on the finished future ${outcome(setResult)} instead of raising InvalidStateError`;
     const want = { exc: { type: "RuntimeError", args: [STOP_MESSAGE], cause: stop } };

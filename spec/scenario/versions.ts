@@ -42,3 +42,55 @@ export function atLeast(v: string, min: PythonVersion): boolean {
 export function versionRange(from: PythonVersion, to: PythonVersion = "3.14"): PythonVersion[] {
   return PYTHON_VERSIONS.filter((v) => atLeast(v, from) && atLeast(to, v));
 }
+
+/**
+ * Patch releases change behaviour too: a fix made for the next minor
+ * version is often backported to the current one's bug-fix releases
+ * (gh-112182, set_exception(StopIteration()), came with 3.13.0 and 3.12.6).
+ * A clause whose behaviour changed so says which releases have the change,
+ * as a Backport: the first release of each line that got it. The newest line
+ * listed is the one the change was made for, and every later version has it
+ * too; an older line has it from the release named; a line not listed (a
+ * line that was no longer getting bug fixes) never has it.
+ */
+export type Backport = readonly string[];
+
+/** "3.12.7" as [12, 7], or undefined when it is not a 3.X.Y release. */
+function minorAndPatch(release: string): [number, number] | undefined {
+  const m = /^3\.(\d+)\.(\d+)$/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * The release of `version` named in an implementation's full version: "3.12.7"
+ * in "3.12.7" (a driver's hello) or in "Pyodide 0.27.8 / 3.12.7"; undefined
+ * when it names none of that version (a TypeScript implementation claims a
+ * minor version only).
+ */
+export function releaseIn(version: PythonVersion, fullVersion: string | undefined): string | undefined {
+  if (fullVersion === undefined) return undefined;
+  return new RegExp(`(?<![\\d.])${version.replace(".", "\\.")}\\.\\d+(?![\\d.])`).exec(fullVersion)?.[0];
+}
+
+/** Does `release` ("3.12.7", a release of some version) have the change that `backport` describes? */
+export function hasChange(release: string, backport: Backport): boolean {
+  const at = minorAndPatch(release);
+  if (!at) throw new Error(`not a CPython release: ${release}`);
+  const firsts = backport.map((r) => {
+    const p = minorAndPatch(r);
+    if (!p) throw new Error(`not a CPython release: ${r}`);
+    return p;
+  });
+  const newest = Math.max(...firsts.map(([minor]) => minor));
+  if (at[0] > newest) return true;
+  const first = firsts.find(([minor]) => minor === at[0]);
+  return first !== undefined && at[1] >= first[1];
+}
+
+/**
+ * Future.set_exception(StopIteration()) stores a RuntimeError caused by it
+ * instead of raising TypeError: gh-112182 (PR #113220), made for 3.13.0,
+ * backported to 3.12.6 (its changelog, Misc/NEWS.d/3.12.6.rst). 3.11 was
+ * taking security fixes only by then (3.11.7 and 3.11.2 raise TypeError).
+ */
+export const SET_EXCEPTION_WRAPS_STOP_ITERATION: Backport = ["3.12.6", "3.13.0"];
