@@ -72,6 +72,40 @@ function labels(trace: Trace): string[] {
   return trace.events.filter((e) => e.ev === "log").map((e) => (e as { label: string }).label);
 }
 
+/**
+ * gc-mode scenarios written by hand for what 3.14 keeps alive. The reference
+ * tests below state CPython 3.14.2's outcome; they also join the Pyodide 314
+ * runs further down (C Task and pure-Python Task), which compare whole traces.
+ */
+const GC_CASES = {
+  /** wait_for(f0, 1) in main; a callback then fails f0 and drops it. (With _PyTask on 3.14, wait_for raises at once.) */
+  waitForFutureDropped: waitForFutureDropped(false),
+  /** The same, main catching wait_for's RuntimeError and going on. */
+  waitForFutureDroppedCaught: waitForFutureDropped(true),
+};
+
+function waitForFutureDropped(caught: boolean): Scenario {
+  const wait = { op: "await", on: { wait_for: { task: "f0" }, timeout: 1 } } as const;
+  return {
+    aiospec: 1,
+    description: `wait_for on a future that a callback fails and drops${caught ? "; main catches RuntimeError" : ""}`,
+    coroutines: [
+      {
+        name: "main",
+        body: [
+          { op: "create_future", future: "f0" },
+          { op: "call_soon", callback: "cb0" },
+          ...(caught ? [{ op: "try", body: [wait], except: [{ type: "RuntimeError" }] } as const] : [wait]),
+          { op: "sleep", ticks: 0 },
+        ],
+      },
+    ],
+    callbacks: [{ name: "cb0", body: [{ op: "set_exception", future: "f0", exc: { type: "ValueError" } }, { op: "drop", handle: "f0" }] }],
+  } as Scenario;
+}
+
+const reports = (trace: Trace) => trace.events.filter((e) => e.ev === "exception_handler");
+
 // ---------------------------------------------------------------- the reference alone
 
 describe("reference@3.14: what changed since 3.13 (no Pyodide needed)", () => {
@@ -85,6 +119,18 @@ describe("reference@3.14: what changed since 3.13 (no Pyodide needed)", () => {
     expect([p13.shieldReportsLateException, p14.shieldReportsLateException]).toEqual([false, true]);
     expect([profileFor("3.13", true).pyTaskUnseenByCurrentTask, profileFor("3.14", true).pyTaskUnseenByCurrentTask]).toEqual([false, true]);
     expect(profileFor("3.14", false).pyTaskUnseenByCurrentTask).toBe(false);
+  });
+
+  it("with _PyTask, wait_for's frame holds its future while it enters its timeout: the RuntimeError it raises keeps the future", () => {
+    // CPython 3.14.2 (Pyodide 314, _PyTask; gc.get_referrers): f0 <- frame wait_for (fut, timeout) <- traceback
+    // of "Timeout should be used inside a task" <- main's task, which ended with it. f0 is never collected in the
+    // run, so its exception is never reported. Caught, the RuntimeError dies and f0 goes when cb0 drops it.
+    expect(reports(ref("3.14", GC_CASES.waitForFutureDropped, true))).toEqual([]);
+    expect(reports(ref("3.14", GC_CASES.waitForFutureDroppedCaught, true))).toEqual([
+      { ev: "exception_handler", task: null, time: 0, message: "Future exception was never retrieved", exc: { type: "ValueError", args: [] }, of: { future: "f0" } },
+    ]);
+    // The C Task enters the timeout: f0's exception is retrieved by the await.
+    expect(reports(ref("3.14", GC_CASES.waitForFutureDropped))).toEqual([]);
   });
 
   it("taskFactoryGetsName (gh-128308): an eager task's first step runs under its given name; unnamed tasks keep Task-N", () => {
@@ -310,7 +356,8 @@ for (const pyTask of [false, true]) {
     const sampled = fc.sample(scenarioArb({ version: "3.14" }), { seed: generated.seed, numRuns: generated.count });
     let run: DriverRun | undefined;
     // Invalid examples are sent too (the driver refuses them), so that ids stay indices.
-    const pyodide = (): DriverRun => (run ??= runOnPyodide([...examples.map((e) => e.scenario), ...sampled], pyTask));
+    const byHand = Object.entries(GC_CASES);
+    const pyodide = (): DriverRun => (run ??= runOnPyodide([...examples.map((e) => e.scenario), ...sampled, ...byHand.map(([, s]) => s)], pyTask));
 
     it("runs CPython 3.14", { timeout: 15 * 60_000 }, () => {
       expect(pyodide().hello.version).toBe("3.14");
@@ -345,6 +392,17 @@ for (const pyTask of [false, true]) {
         if (canonicalJson(reference) !== canonicalJson(cpython)) differ.push(`#${k}: ${describeDifference(reference, cpython)}\n${JSON.stringify(scenario)}`);
       });
       expect(differ.slice(0, 3).join("\n\n"), `${differ.length} of ${sampled.length} differ`).toBe("");
+    });
+
+    byHand.forEach(([name, scenario], k) => {
+      it(`gc mode, by hand: ${name}`, { timeout: 15 * 60_000 }, () => {
+        const r = pyodide();
+        const id = examples.length + sampled.length + k;
+        expect(r.errors.get(id), "the driver ran the scenario").toBeUndefined();
+        const cpython = r.traces.get(id)!;
+        const reference = ref("3.14", scenario, pyTask);
+        expect(canonicalJson(reference), describeDifference(reference, cpython)).toBe(canonicalJson(cpython));
+      });
     });
   });
 }

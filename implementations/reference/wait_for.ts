@@ -40,13 +40,18 @@ function* waitForWithTimeout(aw: Coroutine | PyFuture, timeout: number | null): 
   if (timeout !== null && timeout <= 0) return yield* expireAtOnce(aw, get_running_loop());
   // async with timeout(timeout): return await aw   (timeout None: a block with no deadline)
   const cm = timeoutCm(timeout);
-  yield* cm.__aenter__();
-  // The frame holds aw (a future or task) and the timeout while it waits.
-  // Stryker disable next-line ArrayDeclaration: equivalent, the waiting task holds the future it awaits (aw or the timeout's), and the timeout is held by its timer while it can fire, so the frame's own references keep nothing alive
+  // The frame holds aw (a future or task) and the timeout from the start,
+  // entering the block included: when __aenter__ raises (3.14's pure-Python
+  // Task, which current_task() does not see: "Timeout should be used inside
+  // a task"), the exception's traceback keeps wait_for's frame, and so aw.
+  // While it waits, the waiting task holds the future it awaits (aw or the
+  // timeout's) and the timer holds the timeout, so there the frame's own
+  // references keep nothing more alive.
   return yield* inFrame(runningTask(), [aw, cm], awaitUnderTimeout(aw, cm));
 }
 
 function* awaitUnderTimeout(aw: Coroutine | PyFuture, cm: ReturnType<typeof timeoutCm>): Coroutine {
+  yield* cm.__aenter__();
   let result: unknown;
   try {
     result = yield* awaitIt(aw);
