@@ -13,13 +13,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CLAUSES } from "../spec/clauses";
 import { releaseOf } from "../spec/clauses/clause";
-import { SET_EXCEPTION_WRAPS_STOP_ITERATION, hasChange, releaseIn } from "../spec/scenario/versions";
+import { SET_EXCEPTION_WRAPS_STOP_ITERATION, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED, hasChange, releaseIn } from "../spec/scenario/versions";
 import { makeReference } from "../implementations/reference";
 import { profileFor } from "../implementations/reference/profile";
 import { runClause } from "../harness/running/runner";
 import { Target, findCPython, resolveTarget, tsTarget } from "../harness/targets";
 
 const clause = CLAUSES.find((c) => c.id === "fut.set_exception.stop_iteration")!;
+const eagerDoneChild = CLAUSES.find((c) => c.id === "taskgroup.eager_done_child")!;
 const RUNS = 40;
 
 /** A target that says it is `fullVersion` (or says nothing), whatever it runs. */
@@ -66,6 +67,13 @@ describe("a change and its backports (hasChange)", () => {
     expect(profileFor("3.14").setExceptionWrapsStopIteration).toBe(true);
   });
 
+  it("TaskGroup's fast path for a done child: removed in 3.12.9, 3.13.2 and 3.14.0", () => {
+    const removed = (r: string) => hasChange(r, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED);
+    expect(["3.12.1", "3.12.8", "3.13.0", "3.13.1", "3.11.7"].filter(removed)).toEqual([]);
+    expect(["3.12.9", "3.12.10", "3.13.2", "3.13.5", "3.14.0", "3.14.2"].every(removed)).toBe(true);
+    expect(["3.11", "3.12", "3.13", "3.14"].map((v) => profileFor(v as "3.11").taskGroupDoneTaskFastPath)).toEqual([false, true, true, false]);
+  });
+
   it("refuses what is not a release", () => {
     expect(() => hasChange("3.12", SET_EXCEPTION_WRAPS_STOP_ITERATION)).toThrow(/not a CPython release/);
     expect(() => hasChange("3.12.7", ["3.12"])).toThrow(/not a CPython release/);
@@ -94,14 +102,38 @@ describe("fut.set_exception.stop_iteration at each 3.12 release", () => {
   });
 });
 
+describe("taskgroup.eager_done_child at each 3.13 release", () => {
+  const claims313 = (behaves: "3.13" | "3.14") => tsTarget(makeReference(behaves), "3.13", `reference ${behaves} behaviour claiming 3.13`);
+
+  it("3.13.0's fast path (create_task refused) passes as 3.13.0, 3.13.1 and bare 3.13, fails as 3.13.2", async () => {
+    const old = claims313("3.13");
+    for (const claim of [undefined, "3.13.0", "3.13.1"]) {
+      expect((await runClause(eagerDoneChild, claiming(old, claim), { runs: RUNS, seed: 3 })).status, `claiming ${claim}`).toBe("pass");
+    }
+    const r = await runClause(eagerDoneChild, claiming(old, "3.13.2"), { runs: RUNS, seed: 3 });
+    expect(r.status).toBe("fail");
+    expect(r.counterexample?.message).toMatch(/on 3\.13\.2 the create_task right after the eagerly failed child was refused/);
+  });
+
+  it("without it (3.14's behaviour) passes as 3.13.2, fails as 3.13.0 and as a bare 3.13 (the modelled 3.13.0)", async () => {
+    const fixed = claims313("3.14");
+    expect((await runClause(eagerDoneChild, claiming(fixed, "Pyodide 0.29.5 / 3.13.2"), { runs: RUNS, seed: 3 })).status).toBe("pass");
+    for (const claim of [undefined, "3.13.0"]) {
+      const r = await runClause(eagerDoneChild, claiming(fixed, claim), { runs: RUNS, seed: 3 });
+      expect(r.status, `claiming ${claim}`).toBe("fail");
+      expect(r.counterexample?.message).toMatch(/on 3\.13\.0 the create_task right after the eagerly failed child was accepted/);
+    }
+  });
+});
+
 // The same on real interpreters, where this machine has them: CPython 3.12.1
 // (pyenv) and Pyodide 0.27's CPython 3.12.7.
 const cpython312 = findCPython("3.12").path ? resolveTarget("cpython-3.12") : null;
-const pyodide012 = fs.existsSync(path.resolve(__dirname, "..", ".peers", "node_modules", "pyodide-0.27", "pyodide.js"))
-  ? resolveTarget("pyodide-3.12")
-  : null;
+const peers = (line: string) => fs.existsSync(path.resolve(__dirname, "..", ".peers", "node_modules", `pyodide-${line}`, "pyodide.js"));
+const pyodide012 = peers("0.27") ? resolveTarget("pyodide-3.12") : null;
+const pyodide029 = peers("0.29") ? resolveTarget("pyodide-3.13") : null;
 afterAll(async () => {
-  for (const t of [cpython312, pyodide012]) if (t) await (await t).close();
+  for (const t of [cpython312, pyodide012, pyodide029]) if (t) await (await t).close();
 });
 
 describe.skipIf(cpython312 === null)("CPython 3.12.1's driver", () => {
@@ -119,5 +151,14 @@ describe.skipIf(pyodide012 === null)("Pyodide 0.27's CPython 3.12.7", () => {
     expect(t.fullVersion).toMatch(/3\.12\.7/);
     expect((await runClause(clause, t, { runs: RUNS, seed: 5 })).status).toBe("pass");
     expect((await runClause(clause, claiming(t, "3.12.1"), { runs: RUNS, seed: 5 })).status).toBe("fail");
+  }, 120_000);
+});
+
+describe.skipIf(pyodide029 === null)("Pyodide 0.29's CPython 3.13.2", () => {
+  it("passes taskgroup.eager_done_child as 3.13.2 and fails it claiming 3.13.0", async () => {
+    const t = await pyodide029!;
+    expect(t.fullVersion).toMatch(/3\.13\.2/);
+    expect((await runClause(eagerDoneChild, t, { runs: RUNS, seed: 5 })).status).toBe("pass");
+    expect((await runClause(eagerDoneChild, claiming(t, "3.13.0"), { runs: RUNS, seed: 5 })).status).toBe("fail");
   }, 120_000);
 });

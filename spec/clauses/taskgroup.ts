@@ -24,7 +24,8 @@ import { PyBaseException, isinstance } from "../../harness/engine/pyexc";
 import type { ExceptionSpec, RaisableType, Scalar, Scenario, Step, CatchableType } from "../scenario/types";
 import type { ExceptionData, Trace, TraceEvent } from "../scenario/trace";
 import { canonicalJson } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, built, clause, SINCE_3_11 } from "./clause";
+import { TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED, atLeast, hasChange } from "../scenario/versions";
+import { ALL_VERSIONS, DOCS, built, clause, releaseOf, SINCE_3_11 } from "./clause";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 
@@ -1228,21 +1229,24 @@ const cancelledAgainWhileWaiting = clause({
 
 /**
  * An eager child that fails in its first step is done when create_task
- * returns. 3.12.0-3.13.1 (gh-104144) settle such a child on the spot: its
- * failure aborts the group inside create_task, so the body's very next
- * create_task is refused. 3.14 (gh-128550; also 3.12 and 3.13.2 later)
- * add it to the group like any child and settle it in its done callback,
- * an iteration later, so the next create_task is still accepted. (3.11 has
- * no eager tasks: the child fails at its first step, after create_task.)
+ * returns. 3.12.0-3.12.8 and 3.13.0-3.13.1 (gh-104144) settle such a child
+ * on the spot: its failure aborts the group inside create_task, so the
+ * body's very next create_task is refused. 3.14.0, 3.13.2 and 3.12.9 on
+ * (gh-128550: TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED) add it to the group
+ * like any child and settle it in its done callback, an iteration later, so
+ * the next create_task is still accepted. The check asks which release it
+ * holds the implementation to (releaseOf): Pyodide 0.29's 3.13.2 is not
+ * 3.13.0. (3.11 has no eager tasks: the child fails at its first step,
+ * after create_task.)
  */
 const eagerDoneChild = clause({
   id: "taskgroup.eager_done_child",
   statement:
-    "With the eager task factory, a TaskGroup child that fails before it first suspends makes the group shut down within create_task on 3.12 and 3.13 (the body's next create_task raises RuntimeError \"is shutting down\"); on 3.11 and 3.14 the group learns of the failure only from the child's done callback, so the next create_task still succeeds.",
+    "With the eager task factory, a TaskGroup child that fails before it first suspends makes the group shut down within create_task on 3.12.0-3.12.8 and 3.13.0-3.13.1 (the body's next create_task raises RuntimeError \"is shutting down\"); on 3.11, from 3.12.9 and 3.13.2, and on 3.14 the group learns of the failure only from the child's done callback, so the next create_task still succeeds.",
   source: { url: TG_CREATE, section: SECTION },
   versions: SINCE_3_11,
   level: "exact",
-  note: "CPython Lib/asyncio/taskgroups.py create_task: `if task.done(): self._on_task_done(task)` (gh-104144, 3.12), removed by gh-128550 (3.14, and 3.13.2 / the 3.12 branch: the 3.12 and 3.13 profiles model 3.12.1 and 3.13.0); checked on CPython 3.11.7, 3.12.1, 3.13.0 and 3.14.2 (Pyodide)",
+  note: "CPython Lib/asyncio/taskgroups.py create_task: `if task.done(): self._on_task_done(task)` (gh-104144, 3.12), removed by gh-128550 (3.14.0, backported to 3.13.2 and 3.12.9; the 3.12 and 3.13 profiles model 3.12.1 and 3.13.0); checked on CPython 3.11.7, 3.12.1, 3.13.0, 3.13.2 and 3.14.2 (Pyodide)",
   needs: ["taskgroup", "create_task", "eager", "raise", "try"],
   brokenBy: ["mutant:tg-done-child-fast-path-flipped"],
   evidence: [mainRanToItsEnd],
@@ -1263,14 +1267,16 @@ const eagerDoneChild = clause({
           ...(version === "3.11" ? {} : { eager: true }),
         });
       }),
-  check({ trace, scenario: s, version }) {
-    const onTheSpot = version === "3.12" || version === "3.13";
+  check(ctx) {
+    const { trace, scenario: s, version } = ctx;
+    const release = releaseOf(ctx);
+    const onTheSpot = atLeast(version, "3.12") && !hasChange(release, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED);
     const refused = logIndex(trace, "refused late") >= 0;
     if (onTheSpot) {
-      if (!refused) return `on ${version} the create_task right after the eagerly failed child was accepted`;
+      if (!refused) return `on ${release} the create_task right after the eagerly failed child was accepted`;
       return checkRefusals(trace, s, "is shutting down");
     }
-    if (refused) return `on ${version} the create_task right after the eagerly failed child was refused (${fmt(caughtBefore(trace, "refused late"))})`;
+    if (refused) return `on ${release} the create_task right after the eagerly failed child was refused (${fmt(caughtBefore(trace, "refused late"))})`;
     return true;
   },
 });

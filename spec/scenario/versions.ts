@@ -94,3 +94,13 @@ export function hasChange(release: string, backport: Backport): boolean {
  * taking security fixes only by then (3.11.7 and 3.11.2 raise TypeError).
  */
 export const SET_EXCEPTION_WRAPS_STOP_ITERATION: Backport = ["3.12.6", "3.13.0"];
+
+/**
+ * TaskGroup.create_task no longer settles a child that is already done (an
+ * eager task that finished in its first step) on the spot, through the fast
+ * path gh-104144 added in 3.12.0; it adds it to the group and learns of its
+ * end from its done callback, like any child: gh-128550 (PR #129063), made
+ * for 3.14.0, backported to 3.13.2 and 3.12.9 (Misc/NEWS.d/3.12.9.rst).
+ * Pyodide 0.29's CPython 3.13.2 has it; CPython 3.12.1 and 3.13.0 do not.
+ */
+export const TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED: Backport = ["3.12.9", "3.13.2", "3.14.0"];
