@@ -451,6 +451,90 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // gc mode, at the collection that ends the run: main left its loop over
+    // as_completed([t0, c1(), c1()]) with t0's ExceptionGroup, and the
+    // main task keeps that exception. Its traceback keeps the driver's
+    // frame and the argument list; the first c1's coroutine object holds
+    // its frame, suspended on its own f0 (nothing else holds that one:
+    // the handle was bound again), and f0's wake-up callback holds the
+    // task. The reference now gives a task's coroutine object those
+    // referents (tasks.ts).
+    name: "a coroutine object given to as_completed holds its frame: the future it awaits, and so its task",
+    found: "diff reference@3.12 cpython-3.12 --size medium --seed 3 (and 3.11)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "pending",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_task", coro: "c4", task: "t0" },
+            { op: "try", body: [{ op: "as_completed", on: [{ task: "t0" }, { coro: "c1" }, { coro: "c1" }] }], finally: [] },
+          ],
+        },
+        {
+          name: "c1",
+          body: [
+            { op: "create_future", future: "f0" },
+            { op: "call_later", delay: 0, callback: "cb0" },
+            { op: "try", body: [{ op: "await", on: { task: "f0" } }], except: [{ type: "CancelledError" }] },
+          ],
+        },
+        {
+          name: "c2",
+          body: [
+            { op: "create_task", coro: "c4", task: "t1" },
+            { op: "ensure_future", on: { shield: { task: "t1" } }, future: "s0" },
+            { op: "cancel", task: "s0" },
+            { op: "drop", handle: "t1" },
+          ],
+        },
+        { name: "c3", body: [] },
+        { name: "c4", body: [{ op: "taskgroup", group: "g0", body: [{ op: "try", body: [{ op: "raise", exc: { type: "ValueError" } }], finally: [] }] }] },
+      ],
+      callbacks: [{ name: "cb0", body: [{ op: "set_result", future: "f0" }] }],
+    } as Scenario,
+  },
+  {
+    // A task cancelled out of its loop over as_completed, which catches
+    // the CancelledError and collects in the same step: the exception is
+    // still held by that step (C task_wakeup's `exc`), its traceback keeps
+    // the driver's frame and argument list, whose coroutines keep their
+    // tasks, pending on f (dropped). Reported at the collection that ends
+    // the run, not at main's; a sleep(0) before main's collection would
+    // let them go.
+    name: "the exception a step throws into a task's coroutine lives until the step ends, caught or not",
+    found: "as_completed.holds_its_tasks scenarios, by hand",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => {
+      const g2 = t.events.findIndex((e) => e.ev === "log" && e.label === "g2");
+      const reports = t.events.flatMap((e, i) => (e.ev === "exception_handler" ? [i] : []));
+      return g2 >= 0 && reports.length === 2 && reports.every((i) => i > g2);
+    },
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_future", future: "f" },
+            { op: "create_task", coro: "collector", task: "c", name: "collector" },
+            { op: "try", body: [{ op: "as_completed", on: [{ coro: "stuck0" }, { coro: "stuck1" }] }], except: [{ type: "CancelledError" }] },
+            { op: "gc" },
+            { op: "log", label: "g2" },
+          ],
+        },
+        { name: "stuck0", body: [{ op: "await", on: { task: "f" } }] },
+        { name: "stuck1", body: [{ op: "await", on: { task: "f" } }] },
+        {
+          name: "collector",
+          body: [{ op: "sleep", ticks: 0 }, { op: "drop", handle: "f" }, { op: "gc" }, { op: "log", label: "g1" }, { op: "cancel", task: "$main" }],
+        },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -43,6 +43,16 @@ export class Task extends Future implements PyTask {
     (this.stepCallback as { gcRefs?: unknown[] }).gcRefs = [this];
     (this.wakeupCallback as { gcRefs?: unknown[] }).gcRefs = [this];
     this.coro = coro;
+    // gc.ts: the coroutine object holds its frame, and while it is
+    // suspended that frame (with the frames of what it awaits inline) holds
+    // the future it waits on, whose wake-up callback holds this task, and
+    // the locals of the asyncio coroutines it is in (frameRefs). Whoever
+    // still has the coroutine object, not the task (the list given to
+    // as_completed, gather or wait_for, kept by a frame or a traceback),
+    // keeps the pending task alive through it (CPython 3.12.1, walked with
+    // gc.get_referents: docs/findings.md). A finished coroutine's frame is
+    // cleared: it holds nothing any more.
+    (coro as { gcReferents?: () => unknown[] }).gcReferents = () => (this.done() ? [] : [this.futWaiter, ...this.frameRefs]);
     this.name = name ?? loop.nextTaskName();
     if (eagerStart && loop.is_running()) {
       this.eagerStart();
@@ -127,7 +137,7 @@ export class Task extends Future implements PyTask {
     const out = super.gcReferents();
     // Stryker disable next-line ConditionalExpression: equivalent, gc.ts skips null referents
     if (this.futWaiter !== null) out.push(this.futWaiter);
-    out.push(...this.frameRefs);
+    out.push(this.thrownIn, ...this.frameRefs);
     return out;
   }
 
@@ -208,12 +218,25 @@ export class Task extends Future implements PyTask {
     }
     this.futWaiter = null;
     this.loop.enterTask(this);
+    // gc.ts: what the step throws into the coroutine stays alive until the
+    // step ends (C: task_wakeup's and task_step_impl's `exc`, released only
+    // when the coroutine has yielded again; the pure-Python Task: __step's
+    // argument). The coroutine may catch it and go on: for the rest of this
+    // step the exception, and through its traceback the frames it left,
+    // are still held (CPython 3.11-3.13: a task cancelled out of a loop over
+    // as_completed keeps the pending members, through the driver's argument
+    // list, at a collection in that step, not at one after a sleep(0)).
+    this.thrownIn = exc;
     try {
       this.runAndHandleResult(exc, wokenBy);
     } finally {
+      this.thrownIn = null;
       this.loop.leaveTask(this);
     }
   }
+
+  /** What the running step threw into the coroutine (see step()). */
+  private thrownIn: PyBaseException | null = null;
 
   private runAndHandleResult(exc: PyBaseException | null, wokenBy: Future | null = null): void {
     let r: IteratorResult<unknown, unknown>;
