@@ -502,16 +502,16 @@ const CASES: Case[] = [
     // the CancelledError and collects in the same step: the exception is
     // still held by that step (C task_wakeup's `exc`), its traceback keeps
     // the driver's frame and argument list, whose coroutines keep their
-    // tasks, pending on f (dropped). Reported at the collection that ends
-    // the run, not at main's; a sleep(0) before main's collection would
-    // let them go.
+    // tasks, pending on f (dropped). Not reported at main's collection in
+    // that step (g2), but at the collector's next one (g3), while main
+    // sleeps: once the step is over nothing holds the exception.
     name: "the exception a step throws into a task's coroutine lives until the step ends, caught or not",
     found: "as_completed.holds_its_tasks scenarios, by hand",
     versions: ["3.11", "3.12", "3.13"],
     fact: (t) => {
-      const g2 = t.events.findIndex((e) => e.ev === "log" && e.label === "g2");
+      const [g2, g3] = ["g2", "g3"].map((label) => t.events.findIndex((e) => e.ev === "log" && e.label === label));
       const reports = t.events.flatMap((e, i) => (e.ev === "exception_handler" ? [i] : []));
-      return g2 >= 0 && reports.length === 2 && reports.every((i) => i > g2);
+      return g2 >= 0 && reports.length === 2 && reports.every((i) => i > g2 && i < g3);
     },
     scenario: {
       aiospec: 1,
@@ -524,13 +524,23 @@ const CASES: Case[] = [
             { op: "try", body: [{ op: "as_completed", on: [{ coro: "stuck0" }, { coro: "stuck1" }] }], except: [{ type: "CancelledError" }] },
             { op: "gc" },
             { op: "log", label: "g2" },
+            { op: "sleep", ticks: 1 },
           ],
         },
         { name: "stuck0", body: [{ op: "await", on: { task: "f" } }] },
         { name: "stuck1", body: [{ op: "await", on: { task: "f" } }] },
         {
           name: "collector",
-          body: [{ op: "sleep", ticks: 0 }, { op: "drop", handle: "f" }, { op: "gc" }, { op: "log", label: "g1" }, { op: "cancel", task: "$main" }],
+          body: [
+            { op: "sleep", ticks: 0 },
+            { op: "drop", handle: "f" },
+            { op: "gc" },
+            { op: "log", label: "g1" },
+            { op: "cancel", task: "$main" },
+            { op: "sleep", ticks: 0 },
+            { op: "gc" },
+            { op: "log", label: "g3" },
+          ],
         },
       ],
     } as Scenario,

@@ -51,8 +51,8 @@ export class Task extends Future implements PyTask {
     // as_completed, gather or wait_for, kept by a frame or a traceback),
     // keeps the pending task alive through it (CPython 3.12.1, walked with
     // gc.get_referents: docs/findings.md). A finished coroutine's frame is
-    // cleared: it holds nothing any more.
-    (coro as { gcReferents?: () => unknown[] }).gcReferents = () => (this.done() ? [] : [this.futWaiter, ...this.frameRefs]);
+    // cleared: so is a done task's futWaiter, and its frameRefs are empty.
+    (coro as { gcReferents?: () => unknown[] }).gcReferents = () => [this.futWaiter, ...this.frameRefs];
     this.name = name ?? loop.nextTaskName();
     if (eagerStart && loop.is_running()) {
       this.eagerStart();
