@@ -545,6 +545,33 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // `async for fut in as_completed(...)` binds each item to the frame's
+    // local `fut`, which keeps the last one after the loop has gone on to
+    // wait for the next; a timeout's CancelledError leaving the loop has
+    // that frame in its traceback (the TimeoutError's __cause__, which the
+    // main task keeps). CPython 3.13.0: Task-2 <- frame c2 (local fut) of
+    // the reproducer <- a traceback (the driver's op_as_completed, alike).
+    name: "an exception leaving a loop over as_completed keeps the item in hand",
+    found: "diff reference@3.13 cpython-3.13 --runs 2000 --size medium --seed 13",
+    versions: ["3.13"],
+    fact: (t) => taskState(t, "Task-2") === "result",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_future", future: "f0" },
+            { op: "try", body: [], finally: [{ op: "await", on: { wait_for: { coro: "c2" }, timeout: 1 } }] },
+          ],
+        },
+        { name: "c2", body: [{ op: "as_completed", on: [{ task: "f0" }, { coro: "c5" }], mode: "async" }] },
+        { name: "c5", body: [] },
+      ],
+    },
+  },
 ];
 
 for (const c of CASES) {

@@ -459,7 +459,9 @@ export class ScenarioRun implements StepRunner {
           if ("coro" in spec) this.pinHash(p);
           parts.push(p);
         }
-        yield* this.keptOnError([parts], this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter"));
+        // The driver's frame: its locals `parts` and (async mode) `fut`, the item in hand.
+        const locals: unknown[] = [parts];
+        yield* this.keptOnError(locals, this.asCompleted(parts, s.timeout ?? null, s.mode ?? "iter", locals));
         return;
       }
       default:
@@ -675,15 +677,21 @@ export class ScenarioRun implements StepRunner {
     return r;
   }
 
-  private *asCompleted(parts: Aw[], timeout: number | null, mode: "iter" | "async"): Coroutine {
+  private *asCompleted(parts: Aw[], timeout: number | null, mode: "iter" | "async", locals: unknown[]): Coroutine {
     const it = this.asyncio.as_completed(parts, timeout);
     // gc mode: the for loop's iterator is on the frame's value stack, held
     // while the loop runs; an exception leaving the frame takes it off (a
     // traceback keeps a frame's locals, not its stack).
-    return yield* this.onStack([it], this.iterate(it, mode));
+    return yield* this.onStack([it], this.iterate(it, mode, locals));
   }
 
-  private *iterate(it: PyAsCompleted, mode: "iter" | "async"): Coroutine {
+  /**
+   * The loop over as_completed. `locals` is the driver frame's (held while
+   * it runs, and by an exception leaving it): `async for fut in ...` binds
+   * each item to the local `fut`, which keeps the last one after the loop
+   * has moved on to wait for the next.
+   */
+  private *iterate(it: PyAsCompleted, mode: "iter" | "async", locals: unknown[]): Coroutine {
     if (mode === "async") {
       // Before 3.13 as_completed returns a plain generator, which `async for` rejects.
       if (!it.__anext__) throw pyexc("TypeError", "'async for' requires an object with __aiter__ method, got generator");
@@ -695,6 +703,7 @@ export class ScenarioRun implements StepRunner {
           if (isinstance(e, "StopAsyncIteration")) return;
           throw e;
         }
+        locals[1] = fut;
         this.emit("as_completed", { item: this.enc.value(fut) });
         yield* this.awaitRecorded("as_completed", fut);
       }
