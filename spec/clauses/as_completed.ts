@@ -202,10 +202,16 @@ function checkDoneFirst(scenario: Scenario, trace: Trace): Verdict {
  * the loop, destroys nothing; then it cancels main, which leaves the loop
  * with CancelledError and catches it. Each stuck task is destroyed later,
  * reported "Task was destroyed but it is pending!" once, in creation order:
- * at main's collection or at the end of the run (what still holds the
- * iterator after the loop is left differs between versions and is not
- * claimed here: 3.13's driver frame keeps the last `_wait_for_one()`, whose
- * `self` is the iterator).
+ * at main's collection or at the end of the run (which one is not
+ * claimed here: what still holds the iterator after the loop is left
+ * differs between versions, 3.13's driver frame keeps the last
+ * `_wait_for_one()`, whose `self` is the iterator; and main's collection
+ * runs in the step that caught the CancelledError, which still holds it,
+ * and its traceback the driver's argument list: CPython 3.11-3.13 report
+ * the members at the end of the run, tasks.ts `thrownIn`). These pending
+ * members alone do not tell mutant as-completed-holds-nothing apart: the
+ * driver's argument list keeps their coroutines, whose frames keep the
+ * future they await (the finished members below do).
  */
 const holdsMembersArb = (version: PythonVersion) =>
   fc
