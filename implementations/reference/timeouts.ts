@@ -27,7 +27,7 @@
  */
 import type { Coroutine, PyTimeout } from "../../harness/engine/api";
 import { PyBaseException, RuntimeError, TimeoutError, isinstance } from "./exceptions";
-import { holding } from "./gcrefs";
+import { holding, keptByTraceback } from "./gcrefs";
 import type { Handle } from "./handles";
 import type { Profile } from "./profile";
 import { get_running_loop } from "./loop";
@@ -121,6 +121,7 @@ export class Timeout implements PyTimeout {
         const te = TimeoutError();
         te.cause = exc; // raise TimeoutError from exc
         te.context = exc; // raised while exc is being handled
+        keptByTraceback(te, this); // raised in __aexit__, whose frame holds self
         throw te;
       }
       if (profile.timeoutInsertsTimeoutError) {

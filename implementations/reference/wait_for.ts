@@ -40,14 +40,18 @@ function* waitForWithTimeout(aw: Coroutine | PyFuture, timeout: number | null): 
   if (timeout !== null && timeout <= 0) return yield* expireAtOnce(aw, get_running_loop());
   // async with timeout(timeout): return await aw   (timeout None: a block with no deadline)
   const cm = timeoutCm(timeout);
-  // The frame holds aw (a future or task) and the timeout from the start,
-  // entering the block included: when __aenter__ raises (3.14's pure-Python
-  // Task, which current_task() does not see: "Timeout should be used inside
-  // a task"), the exception's traceback keeps wait_for's frame, and so aw.
-  // While it waits, the waiting task holds the future it awaits (aw or the
-  // timeout's) and the timer holds the timeout, so there the frame's own
-  // references keep nothing more alive.
-  return yield* inFrame(runningTask(), [aw, cm], awaitUnderTimeout(aw, cm));
+  // wait_for's frame holds aw (its local `fut`) from the start, entering the
+  // block included: when __aenter__ raises (3.14's pure-Python Task, which
+  // current_task() does not see: "Timeout should be used inside a task"),
+  // the exception's traceback keeps wait_for's frame, and so aw. The timeout
+  // is no local: `async with` keeps only its __aexit__ on the frame's stack,
+  // which an exception leaving the frame clears, so an exception that passes
+  // through wait_for does not keep the timeout, nor the task it holds
+  // (CPython 3.14.2: a task's ValueError raised through its wait_for kept
+  // only fut). (A TimeoutError from the timeout's __aexit__ does, by its own
+  // frame: timeouts.ts.) While it waits, the waiting task holds the future it
+  // awaits and the timer holds the timeout.
+  return yield* inFrame(runningTask(), [aw], awaitUnderTimeout(aw, cm));
 }
 
 function* awaitUnderTimeout(aw: Coroutine | PyFuture, cm: ReturnType<typeof timeoutCm>): Coroutine {
