@@ -670,6 +670,14 @@ export class ScenarioRun implements StepRunner {
       r = yield* this.steps(body);
     } catch (e) {
       if (!(e instanceof PyBaseException)) throw e;
+      // gc mode: the body's exception has passed through the driver's frame
+      // of the `async with` (its traceback has an entry for it, made before
+      // __aexit__ is called), and that frame's locals hold the context
+      // manager: a TaskGroup (3.11-3.13.0: its parent task), a timeout (its
+      // task). CPython 3.13.0, the driver walked with gc.get_referrers: a
+      // dropped task <- TaskGroup <- frame op_taskgroup <- tb <- a ValueError
+      // raised in the group's body, kept by the task that raised it.
+      if (this.gcMode) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push([cm]);
       if (!(yield* cm.__aexit__(e))) throw e;
       return undefined;
     }
