@@ -572,6 +572,74 @@ const CASES: Case[] = [
       ],
     },
   },
+  {
+    // Eager tasks. The first c1's task (Task-2) creates t1 = c2, which fails
+    // in its own eager first step; c1 then returns, within its eager step
+    // too. The ValueError's traceback holds c2's frame, whose f_back chain
+    // (materialized as each frame returns) runs through c1's frame to the
+    // create_task frames that made Task-2, whose `task` is Task-2. t1 keeps
+    // its exception, so Task-2 survives the final collection. CPython 3.13.0
+    // with the reproducer, gc.get_referrers: Task-2 <- frames create_task
+    // (asyncio.create_task's, the loop's; local task) <- frame c1 (f_back)
+    // <- ... <- the traceback of t1's ValueError; plain asyncio alike.
+    name: "a task that finished within its eager step is kept by the exception of an eager task it created",
+    found: "diff reference@3.13 cpython-3.13 --runs 2000 --size medium --seed 17 (and 3.12)",
+    versions: ["3.12", "3.13"],
+    // (Default names read "None" on 3.13.0 with a task factory: count instead.)
+    fact: (t) => t.tasks.filter((x) => x.state === "result").length === 2,
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [{ op: "gc" }, { op: "repeat", times: 2, var: "rep", body: [{ op: "create_task", coro: "c1", task: "t0" }] }],
+        },
+        {
+          name: "c1",
+          body: [
+            { op: "await", on: { task: "t1" } },
+            { op: "create_task", coro: "c2", task: "t1" },
+          ],
+        },
+        { name: "c2", body: [{ op: "await", on: { wait: [] } }] },
+      ],
+      eager: true,
+    } as Scenario,
+  },
+  {
+    // Task-4 (gather's child c2, second round) awaits wait_for(shield(t1))
+    // with t1 (Task-3) already failed: it fails with t1's very ValueError,
+    // whose traceback runs through Task-4's frames, wait_for's among them.
+    // wait_for (3.12+: `async with timeouts.timeout(timeout): return await
+    // fut`) holds fut and timeout in its frame; the Timeout, which holds its
+    // task, is only on the frame's stack, cleared when the exception leaves
+    // the frame. CPython 3.12.1 and 3.13.0, the reproducer at the final
+    // collection: the ValueError's traceback has frames recorded, c2 (aw),
+    // wait_for (fut, timeout), recorded, c3, and no Timeout; Task-4 is
+    // collected. The reference (before 534be61) put [aw, cm] on it: Task-4
+    // <- Timeout <- wait_for's frame list <- the ValueError <- t1.
+    name: "an exception leaving wait_for does not keep its timeout, nor so the task the timeout holds",
+    found: "diff reference@3.13 cpython-3.13 --runs 2000 --size medium --seed 16 (and 3.12)",
+    versions: ["3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "exception" && taskState(t, "Task-4") === undefined,
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [{ op: "gc" }, { op: "repeat", times: 2, var: "rep", body: [{ op: "await", on: { gather: [{ coro: "c2" }], return_exceptions: true } }] }],
+        },
+        {
+          name: "c2",
+          body: [
+            { op: "await", on: { wait_for: { shield: { task: "t1" } }, timeout: 1 } },
+            { op: "taskgroup", group: "g0", body: [{ op: "create_task", coro: "c3", task: "t1" }] },
+          ],
+        },
+        { name: "c3", body: [{ op: "try", body: [{ op: "raise", exc: { type: "ValueError" } }], finally: [] }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -73,6 +73,11 @@ export class Task extends Future implements PyTask {
    */
   private eagerStart(): void {
     const loop = this.loop;
+    // gc mode: what the frames under this step (create_task's, and those of
+    // the task that called it) come to hold if this task's coroutine ends
+    // within the step (filled in below); until then, empty.
+    const framesBelow: unknown[] = [];
+    this.eagerFramesBelow = framesBelow;
     const previous = loop.swapCurrentTask(this);
     loop.eagerTasks.add(this);
     if (previous !== null) loop.swappedOutTasks.push(previous);
@@ -94,30 +99,46 @@ export class Task extends Future implements PyTask {
       // later (CPython 3.12: a gather whose child failed eagerly keeps the
       // outer gather the calling frame awaits next, and its children).
       const ended = this.cancelledExc ?? this.exceptionValue;
+      // What the frames under this step hold: this task (create_task's
+      // `task`), the calling task's frames, and, if the calling task is in
+      // its own eager step, what the frames under that one come to hold.
+      const held = [this, ...(loop.profile.pyTask ? [previous] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames, previous?.eagerFramesBelow];
       if (ended !== null) {
         // (The calling task's frames, and those of asyncio functions in
-        // between, loop.callerFrames. Not the frames of tasks further down
-        // in nested eager steps: the chain reaches them only through a
-        // calling task whose coroutine ends within its own eager step, and
-        // a coroutine frame that suspends instead links, when it ends later,
-        // to the loop's frames: CPython 3.12 keeps nothing of the main task
-        // for a failure two eager steps up.)
+        // between, loop.callerFrames. The frames of tasks further down in
+        // nested eager steps only through a calling task whose coroutine
+        // ends within its own eager step (framesBelow, below); a coroutine
+        // frame that suspends instead links, when it ends later, to the
+        // loop's frames: CPython 3.12 keeps nothing of the main task for a
+        // failure two eager steps up.)
         // The pure-Python Task's own __eager_start frame is in that chain too,
-        // and holds `prev_task`, the task that called create_task (CPython
-        // 3.13: a task whose eager step created one that failed at once, and
-        // that then finished in that step itself, survives as long as the
-        // failed task's exception; the C Task's __eager_start is C).
-        const held = [this, ...(loop.profile.pyTask ? [previous] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames];
+        // and holds `prev_task`, the task that called create_task, whether
+        // or not that task's coroutine ends within its own step (the C
+        // Task's __eager_start is C: there only framesBelow reaches it).
         keptByTraceback(ended, ...held);
         // The traceback saved by set_exception (futures.ts) is the same chain of frames.
         if (ended === this.exceptionValue) this.exceptionTb?.push(held);
       }
+      // A coroutine that ended within its eager step leaves frame objects
+      // that, if anything keeps them (the traceback of a task that failed
+      // in its own eager step, created from this one), link down the stack
+      // it ran on: to create_task's frames, whose `task` is this task, and
+      // on to the calling task's. CPython 3.12, 3.13 (gc.get_referrers on
+      // the C Task): a task whose eager step created one that failed at
+      // once, and that then finished in that step itself, survives as long
+      // as the failed task's exception (docs/findings.md). A coroutine that
+      // suspends instead links, when it ends later, to the loop's frames.
+      if (this.done()) framesBelow.push(held);
+      this.eagerFramesBelow = null;
       if (previous !== null) loop.swappedOutTasks.pop();
       loop.eagerTasks.delete(this);
       loop.swapCurrentTask(previous);
       if (!this.done()) loop.scheduledTasks.add(this);
     }
   }
+
+  /** During the eager first step: what the frames under it come to hold (eagerStart). */
+  private eagerFramesBelow: unknown[] | null = null;
 
   /** The pure-Python Task is a futures._PyFuture: it keeps _exception_tb (futures.ts). */
   protected override keepsExceptionTb(): boolean {
