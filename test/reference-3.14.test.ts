@@ -78,6 +78,58 @@ function labels(trace: Trace): string[] {
  * runs further down (C Task and pure-Python Task), which compare whole traces.
  */
 const GC_CASES = {
+  /** A task drops its own handle, then enters and leaves an empty TaskGroup bound to the handle `g`. */
+  groupHeldAfterItsBlock: {
+    aiospec: 1,
+    description: "a finished task, referenced only as the parent of a TaskGroup that is still held",
+    coroutines: [
+      {
+        name: "main",
+        body: [
+          { op: "create_task", coro: "c1", task: "t" },
+          { op: "weakref", task: "t", ref: "w" },
+          { op: "sleep", ticks: 0 },
+          { op: "sleep", ticks: 0 },
+          { op: "gc" },
+          { op: "inspect_weakref", ref: "w" },
+        ],
+      },
+      { name: "c1", body: [{ op: "drop", handle: "t" }, { op: "taskgroup", group: "g", body: [] }] },
+    ],
+  } as Scenario,
+  /** A task waits on f0 with asyncio.wait(timeout=0) and ends; main holds f0, then drops it. */
+  waitLeavesTaskOnPendingFuture: {
+    aiospec: 1,
+    description: "a finished task that waited on a future still pending with asyncio.wait, then the future dropped",
+    coroutines: [
+      {
+        name: "main",
+        body: [
+          { op: "create_future", future: "f0" },
+          { op: "create_task", coro: "c1", task: "t" },
+          { op: "weakref", task: "t", ref: "w" },
+          { op: "drop", handle: "t" },
+          { op: "sleep", ticks: 1 },
+          { op: "gc" },
+          { op: "inspect_weakref", ref: "w" },
+          { op: "drop", handle: "f0" },
+          { op: "gc" },
+          { op: "inspect_weakref", ref: "w" },
+        ],
+      },
+      { name: "c1", body: [{ op: "await", on: { wait: [{ task: "f0" }], timeout: 0 } }] },
+    ],
+  } as Scenario,
+  /**
+   * `diff reference@3.14 pyodide-3.14 --seed 8`, shrunk: c1 shields a task (Task-4) that is still pending when
+   * the run ends, and ends; main's first task handle is bound again.
+   */
+  shieldInnerPendingAtTheEnd: {"aiospec": 1, "coroutines": [{"name": "main", "body": [{"op": "create_task", "coro": "c1", "task": "t0"}, {"op": "timeout", "delay": 1, "body": [{"op": "create_task", "coro": "c2", "task": "t0"}]}]}, {"name": "c1", "body": [{"op": "create_task", "coro": "c2", "task": "t1"}, {"op": "ensure_future", "on": {"shield": {"task": "t1"}}, "future": "s0"}, {"op": "cancel", "task": "s0"}, {"op": "drop", "handle": "t1"}]}, {"name": "c2", "body": []}], "description": "shield of a task still pending at the end, from a task that then ends"} as Scenario,
+  /**
+   * `diff reference@3.14 pyodide-3.14 --size medium --seed 4`, shrunk: c2 (its handle bound again) awaits
+   * wait_for(t1) in a TaskGroup; t1 fails, and the ValueError goes through c2's wait_for.
+   */
+  exceptionThroughWaitFor: {"aiospec": 1, "coroutines": [{"name": "main", "body": [{"op": "gc"}, {"op": "repeat", "times": 2, "var": "rep", "body": [{"op": "create_task", "coro": "c2", "task": "t0"}]}, {"op": "try", "body": [{"op": "await", "on": {"task": "t0"}}], "except": [{"type": "CancelledError"}]}]}, {"name": "c1", "body": []}, {"name": "c2", "body": [{"op": "try", "body": [{"op": "cancel", "task": "t0"}, {"op": "taskgroup", "group": "g0", "body": [{"op": "create_task", "coro": "c3", "task": "t1"}, {"op": "await", "on": {"wait_for": {"task": "t1"}, "timeout": 1}}]}], "finally": []}]}, {"name": "c3", "body": [{"op": "timeout", "delay": 1, "body": [{"op": "raise", "exc": {"type": "ValueError"}}]}]}], "description": "a ValueError raised through wait_for inside a TaskGroup, the task dropped"} as Scenario,
   /** wait_for(f0, 1) in main; a callback then fails f0 and drops it. (With _PyTask on 3.14, wait_for raises at once.) */
   waitForFutureDropped: waitForFutureDropped(false),
   /** The same, main catching wait_for's RuntimeError and going on. */
@@ -105,6 +157,7 @@ function waitForFutureDropped(caught: boolean): Scenario {
 }
 
 const reports = (trace: Trace) => trace.events.filter((e) => e.ev === "exception_handler");
+const weakrefs = (trace: Trace) => trace.events.filter((e) => e.ev === "weakref").map((e) => (e as { alive: boolean }).alive);
 
 // ---------------------------------------------------------------- the reference alone
 
@@ -119,6 +172,48 @@ describe("reference@3.14: what changed since 3.13 (no Pyodide needed)", () => {
     expect([p13.shieldReportsLateException, p14.shieldReportsLateException]).toEqual([false, true]);
     expect([profileFor("3.13", true).pyTaskUnseenByCurrentTask, profileFor("3.14", true).pyTaskUnseenByCurrentTask]).toEqual([false, true]);
     expect(profileFor("3.14", false).pyTaskUnseenByCurrentTask).toBe(false);
+    expect([p13.taskGroupExitForgetsParent, p14.taskGroupExitForgetsParent]).toEqual([false, true]);
+    expect([p13.futureAwaitedBy, p14.futureAwaitedBy]).toEqual([false, true]);
+  });
+
+  it("taskGroupExitForgetsParent (gh-124958): a TaskGroup still held after its block no longer keeps its finished parent task alive", () => {
+    // CPython 3.11.7-3.13.0: the task <- the TaskGroup's _parent_task <- the group handle g (gc.get_referrers,
+    // the reproducer on 3.13.0). 3.13.2 and 3.14.2 (Pyodide 0.29, 314): `g._parent_task` is None after the block.
+    const s = GC_CASES.groupHeldAfterItsBlock;
+    expect(weakrefs(ref("3.13", s))).toEqual([true]);
+    expect(weakrefs(ref("3.14", s))).toEqual([false]);
+    // Collected, and finished: nothing to report, and no longer in the task list.
+    expect(reports(ref("3.14", s))).toEqual([]);
+    expect(ref("3.14", s).tasks.map((t) => t.name)).toEqual(["Task-1"]);
+  });
+
+  it("futureAwaitedBy (gh-91048): a future still pending when asyncio.wait returns keeps the task that waited, as long as the future lives", () => {
+    // CPython 3.14.2 (Pyodide 314; gc.get_referrers): the task <- set (f0's _asyncio_awaited_by) <- f0 <- the
+    // handle f0. _wait adds the task for every member and discards it only in the done callback it removes on return.
+    const s = GC_CASES.waitLeavesTaskOnPendingFuture;
+    expect(weakrefs(ref("3.14", s))).toEqual([true, false]);
+    expect(weakrefs(ref("3.13", s))).toEqual([false, false]);
+    // With _PyTask, current_task() is None on 3.14: nothing is recorded.
+    expect(weakrefs(ref("3.14", s, true))).toEqual([false, false]);
+  });
+
+  it("futureAwaitedBy: shield(inner) keeps the task that called it until the inner is done", () => {
+    // CPython 3.14.2 (Pyodide 314; gc.get_referrers at the final collection): c1's task <- cell cur_task <-
+    // shield's _clear_awaited_by_callback <- the inner's callbacks, and <- the inner (its awaited-by set); the
+    // inner is pending, held by the ready queue. 3.13 has neither.
+    const s = GC_CASES.shieldInnerPendingAtTheEnd;
+    expect(ref("3.14", s).tasks.map((t) => t.name)).toEqual(["Task-1", "Task-2", "Task-3", "Task-4"]);
+    expect(ref("3.13", s).tasks.map((t) => t.name)).toEqual(["Task-1", "Task-3", "Task-4"]);
+  });
+
+  it("an exception raised through wait_for keeps its future (wait_for's local), not the timeout nor its task", () => {
+    // CPython 3.14.2: the ValueError's traceback has c2's frame and wait_for's (fut, timeout), no Timeout; c2's
+    // task (dropped) is collected and its ExceptionGroup reported. 3.13.0 keeps the task: its TaskGroup, still
+    // bound to g0, holds it as _parent_task (taskGroupExitForgetsParent).
+    const s = GC_CASES.exceptionThroughWaitFor;
+    const never = (t: Trace) => reports(t).map((e) => `${(e as { message: string }).message} ${canonicalJson((e as { of?: unknown }).of)}`);
+    expect(never(ref("3.14", s))).toEqual(['Task exception was never retrieved {"task":"Task-2"}']);
+    expect(never(ref("3.13", s))).toEqual([]);
   });
 
   it("with _PyTask, wait_for's frame holds its future while it enters its timeout: the RuntimeError it raises keeps the future", () => {

@@ -55,6 +55,12 @@ export class Future implements PyFuture {
   logTraceback = false;
   /** Collected by gc.ts: nothing can reach it any more. */
   collected = false;
+  /**
+   * 3.14: the tasks recorded as awaiting this future (`_asyncio_awaited_by`,
+   * read by asyncio.capture_call_stack, gh-91048), held strongly; null until
+   * the first is added. See future_add_to_awaited_by.
+   */
+  awaitedBy: Set<Future> | null = null;
   readonly loop: EventLoop;
 
   constructor(loop?: EventLoop) {
@@ -155,7 +161,8 @@ export class Future implements PyFuture {
   gcReferents(): unknown[] {
     // Its result and exception too: an exception's traceback holds the
     // frames it left, and their locals (gc.ts).
-    return [...this.callbacks, this.resultValue, this.exceptionValue, this.exceptionTb, this.cancelledExc];
+    // And the tasks recorded as awaiting it (3.14).
+    return [...this.callbacks, this.resultValue, this.exceptionValue, this.exceptionTb, this.cancelledExc, ...(this.awaitedBy ?? [])];
   }
 
   /** Is this the pure-Python Future, which keeps _exception_tb after result() used it? (The C Future: no.) */
@@ -190,4 +197,30 @@ export class Future implements PyFuture {
     return `<Future ${this.state.toLowerCase()}>`;
   }
   // Stryker restore BlockStatement,StringLiteral,MethodExpression
+}
+
+/**
+ * asyncio.futures.future_add_to_awaited_by(fut, waiter) (3.14, gh-91048):
+ * record that the task `waiter` awaits `fut`, in a set that `fut` holds
+ * strongly, until future_discard_from_awaited_by takes it out. It does
+ * nothing when either is not an asyncio Future (`waiter` None: with the
+ * pure-Python Task, current_task() is None on 3.14).
+ *
+ * asyncio pairs the two calls everywhere, the discard in a done callback of
+ * `fut` that holds `waiter` as well (a task's wake-up, gather's and
+ * TaskGroup's done callbacks, shield's), so the set keeps nothing alive that
+ * `fut` did not already keep; except in asyncio.wait, which removes its done
+ * callbacks when it returns but leaves the entries of the futures still
+ * pending: each of those then keeps the task that waited alive, for as long
+ * as it lives itself (CPython 3.14.2, walked with gc.get_referrers: the task
+ * <- set <- the future). The reference records it for wait() alone.
+ */
+export function future_add_to_awaited_by(fut: Future, waiter: Future | null): void {
+  if (waiter === null || !fut.loop.profile.futureAwaitedBy) return;
+  (fut.awaitedBy ??= new Set()).add(waiter);
+}
+
+/** asyncio.futures.future_discard_from_awaited_by(fut, waiter) (3.14). */
+export function future_discard_from_awaited_by(fut: Future, waiter: Future | null): void {
+  if (waiter !== null) fut.awaitedBy?.delete(waiter);
 }

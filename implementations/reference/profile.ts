@@ -5,7 +5,8 @@
  */
 
 import type { PythonVersion } from "../../spec/scenario/versions";
-import { atLeast } from "../../spec/scenario/versions";
+import { SET_EXCEPTION_WRAPS_STOP_ITERATION, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED, atLeast, hasChange } from "../../spec/scenario/versions";
+import { MODELLED_RELEASES } from "./releases";
 
 export type { PythonVersion } from "../../spec/scenario/versions";
 /** The versions the reference models (an implementation may claim others: spec/scenario/versions.ts). */
@@ -22,6 +23,13 @@ export function isReferenceVersion(v: string): v is PythonVersion {
 
 export interface Profile {
   version: PythonVersion;
+  /**
+   * The CPython release the profile models ("3.12.1"; releases.ts), so a
+   * behaviour that changed in a patch release is that release's here, and the
+   * clauses hold the reference (which claims only "3.12") to it
+   * (spec/clauses/clause.ts releaseOf).
+   */
+  release: string;
   /**
    * Model asyncio.tasks._PyTask, the pure-Python Task, instead of the C Task
    * CPython uses by default. The two differ in wording: a pending
@@ -60,7 +68,8 @@ export interface Profile {
   factoryTaskRenamedEvenUnnamed: boolean;
   /**
    * Future.set_exception(StopIteration()) stores a RuntimeError caused by it
-   * (3.13, gh-112182). Before, it raises TypeError and the future stays pending.
+   * (gh-112182: 3.13.0, and 3.12.6 on; the 3.12 profile's 3.12.1 predates it).
+   * Before, it raises TypeError and the future stays pending.
    */
   setExceptionWrapsStopIteration: boolean;
   /**
@@ -72,7 +81,8 @@ export interface Profile {
   /**
    * TaskGroup.create_task handles a task that is already done (an eager
    * task that finished) at once: not added to the group, no done callback
-   * scheduled (3.12+, gh-104144).
+   * scheduled (3.12.0, gh-104144; removed by gh-128550 in 3.14.0, 3.13.2
+   * and 3.12.9).
    */
   taskGroupDoneTaskFastPath: boolean;
   /**
@@ -149,6 +159,24 @@ export interface Profile {
    */
   shieldReportsLateException: boolean;
   /**
+   * TaskGroup.__aexit__ forgets, on its way out however it leaves, the
+   * parent task, the errors and the KeyboardInterrupt / SystemExit it kept
+   * (`finally: self._parent_task = None; self._errors = None;
+   * self._base_error = None`; gh-124958, in 3.13.1 and 3.14; the 3.13
+   * profile models 3.13.0). Before, a group that is still referenced (its
+   * `async with ... as g` variable) keeps its parent task alive after the
+   * block, however long that task has been finished.
+   */
+  taskGroupExitForgetsParent: boolean;
+  /**
+   * A future records the tasks awaiting it, in a set it holds strongly
+   * (`_asyncio_awaited_by`, for asyncio.capture_call_stack; 3.14, gh-91048).
+   * asyncio.wait leaves a task in the set of every future still pending
+   * when it returns, which then keeps that task alive (futures.ts
+   * future_add_to_awaited_by).
+   */
+  futureAwaitedBy: boolean;
+  /**
    * Only with pyTask: asyncio.current_task() and asyncio.all_tasks() are
    * the C module's, which read the C Task's own bookkeeping (the running
    * task kept in the thread state, gh-129898; a per-thread list of tasks,
@@ -175,20 +203,22 @@ export function profileFor(version: PythonVersion, pyTask = false): Profile {
   // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a guard: the harness refuses an id naming a version the reference does not model before it makes one (harness/targets/reference.ts)
   if (!isReferenceVersion(version)) throw new Error(`the reference does not model Python ${version}; it models ${VERSIONS.join(", ")}`);
   const from = (min: PythonVersion): boolean => atLeast(version, min);
+  const release = MODELLED_RELEASES[version]!;
   return {
     version,
+    release,
     pyTask,
     namedCreateTaskTakesCounter: !from("3.13"),
     gatherEagerDoneChildren: from("3.12"),
     uncancelClearsMustCancel: from("3.13"),
     // 3.13.0 only among the modelled versions: 3.14 hands the name to the factory.
     factoryTaskRenamedEvenUnnamed: from("3.13") && !from("3.14"),
-    setExceptionWrapsStopIteration: from("3.13"),
+    setExceptionWrapsStopIteration: hasChange(release, SET_EXCEPTION_WRAPS_STOP_ITERATION),
     taskGroupRenamesNewTask: !from("3.13"),
-    // Removed again by gh-128550 (3.14; backported to 3.13.2 -- Pyodide
-    // 0.29's CPython has it -- and to the 3.12 branch; the 3.12 and 3.13
-    // profiles model 3.12.1 and 3.13.0, which predate it).
-    taskGroupDoneTaskFastPath: from("3.12") && !from("3.14"),
+    // Removed again by gh-128550 (3.14.0; backported to 3.13.2 -- Pyodide
+    // 0.29's CPython has it -- and 3.12.9; the 3.12 and 3.13 profiles model
+    // 3.12.1 and 3.13.0, which predate it).
+    taskGroupDoneTaskFastPath: from("3.12") && !hasChange(release, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED),
     taskGroupUncancelsAfterWaiting: from("3.13"),
     taskGroupRecancelsCancellingParent: from("3.13"),
     taskGroupMatchesCancelledErrorSubclasses: from("3.13"),
@@ -200,6 +230,8 @@ export function profileFor(version: PythonVersion, pyTask = false): Profile {
     taskFactoryGetsName: from("3.14"),
     createTaskEagerStart: from("3.14"),
     shieldReportsLateException: from("3.14"),
+    taskGroupExitForgetsParent: from("3.14"),
+    futureAwaitedBy: from("3.14"),
     pyTaskUnseenByCurrentTask: pyTask && from("3.14"),
     pyTaskStepKeepsThrownExc: pyTask && from("3.12"),
   };

@@ -14,9 +14,10 @@
  * to protect.
  */
 import type { Coroutine, PyFuture } from "../../harness/engine/api";
-import { Future } from "./futures";
+import { Future, future_add_to_awaited_by, future_discard_from_awaited_by } from "./futures";
 import { ensure_future } from "./gather";
 import { holding } from "./gcrefs";
+import { current_task } from "./tasks";
 
 /**
  * tasks._log_on_exception (3.14): the done callback a cancelled shield
@@ -64,6 +65,18 @@ export function shield(arg: Coroutine | PyFuture): Future {
       }
     }
   };
+
+  // 3.14: the calling task is recorded as awaiting the inner (futures.ts
+  // future_add_to_awaited_by), and a done callback of the inner, which holds
+  // that task too, takes it out: until the inner is done, it keeps the task
+  // that called shield alive (CPython 3.14.2, gc.get_referrers: the task <-
+  // cell cur_task <- _clear_awaited_by_callback <- the inner's callbacks, and
+  // <- the inner's awaited-by set).
+  const curTask = inner.loop.profile.futureAwaitedBy ? current_task() : null;
+  if (curTask !== null) {
+    future_add_to_awaited_by(inner, curTask);
+    inner.add_done_callback(holding((f: Future) => future_discard_from_awaited_by(f, curTask), curTask));
+  }
 
   // The closures hold what they name: the inner callback the outer future,
   // the outer callback the inner future and the inner callback.

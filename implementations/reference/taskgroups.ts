@@ -93,6 +93,21 @@ export class AsyncioTaskGroup implements PyTaskGroup {
    * exception of the body that the group does not replace propagates.
    */
   *__aexit__(exc: PyBaseException | null): Coroutine<undefined> {
+    try {
+      return yield* this.aexit(exc);
+    } finally {
+      // 3.13.1+ (gh-124958): the group lets go of what it no longer needs,
+      // so that a group still referenced after the block (`as g`) keeps
+      // neither its parent task nor the exceptions alive.
+      if (this.loop!.profile.taskGroupExitForgetsParent) {
+        this.parentTask = null;
+        this.errors = null;
+        this.baseError = null;
+      }
+    }
+  }
+
+  private *aexit(exc: PyBaseException | null): Coroutine<undefined> {
     const loop = this.loop!;
     const parent = this.parentTask!;
     const profile = loop.profile;

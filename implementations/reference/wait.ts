@@ -22,10 +22,12 @@ import type { Coroutine, PyFuture, ReturnWhen } from "../../harness/engine/api";
 import { isCoroutine } from "../../harness/engine/api";
 import { pyexc } from "../../harness/engine/pyexc";
 import type { Future } from "./futures";
+import { future_add_to_awaited_by, future_discard_from_awaited_by } from "./futures";
 import type { TimerHandle } from "./handles";
 import { holding, inFrame } from "./gcrefs";
 import { EventLoop, get_running_loop, runningTask } from "./loop";
 import { PySet } from "./pyset";
+import { current_task } from "./tasks";
 
 const RETURN_WHEN: readonly string[] = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"];
 
@@ -52,6 +54,7 @@ function* waitOn(
   const waiter = loop.create_future();
   const timeoutHandle: TimerHandle | null = timeout === null ? null : loop.call_later(timeout, releaseWaiter, waiter);
   let counter = fs.size;
+  const curTask = current_task();
 
   const onCompletion = (f: Future): void => {
     counter--;
@@ -61,12 +64,17 @@ function* waitOn(
       timeoutHandle?.cancel();
       if (!waiter.done()) waiter.set_result(null);
     }
+    future_discard_from_awaited_by(f, curTask);
   };
 
-  // _on_completion's closure holds the waiter and the timer; the frame
-  // holds the set of futures too.
-  holding(onCompletion, waiter, timeoutHandle);
-  for (const f of fs) f.add_done_callback(onCompletion);
+  // _on_completion's closure holds the waiter, the timer and (3.14) the
+  // waiting task; the frame holds the set of futures too.
+  holding(onCompletion, waiter, timeoutHandle, curTask);
+  for (const f of fs) {
+    f.add_done_callback(onCompletion);
+    // 3.14: a member still pending when the wait returns keeps curTask (futures.ts).
+    future_add_to_awaited_by(f, curTask);
+  }
   try {
     // Stryker disable next-line ArrayDeclaration: equivalent in the scenario language, whose wait step holds the same futures on the driver's frame and in an exception leaving it (interpreter keptOnError); the waiter is the task's fut_waiter while it waits and a plain future nobody reports on; the timer is held by the loop's heap until it fires or is cancelled
     yield* inFrame(runningTask(), [[...fs], waiter, timeoutHandle], waiter.__await__());
