@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { CLAUSES } from "../spec/clauses";
 import { releaseOf } from "../spec/clauses/clause";
 import { SET_EXCEPTION_WRAPS_STOP_ITERATION, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED, hasChange, releaseIn } from "../spec/scenario/versions";
+import { MODELLED_RELEASES } from "../implementations/reference/releases";
 import { makeReference } from "../implementations/reference";
 import { profileFor } from "../implementations/reference/profile";
 import { runClause } from "../harness/running/runner";
@@ -50,6 +51,13 @@ describe("releases named in a full version", () => {
     expect(releaseOf({ version: "3.12", fullVersion: "Pyodide 0.27.8" })).toBe("3.12.1");
     expect(releaseOf({ version: "3.13" })).toBe("3.13.0");
     expect(releaseOf({ version: "3.10" })).toBe("3.10.0");
+  });
+
+  it("every reference profile says the release it models", () => {
+    for (const v of ["3.11", "3.12", "3.13", "3.14"] as const) {
+      expect(profileFor(v).release).toBe(MODELLED_RELEASES[v]);
+      expect(releaseIn(v, profileFor(v).release)).toBe(profileFor(v).release);
+    }
   });
 });
 

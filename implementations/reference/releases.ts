@@ -6,7 +6,7 @@
  * eager tasks differently from 3.13.0): a run against another patch release
  * says so, next to its verdicts.
  */
-// Stryker disable all: not asyncio behaviour. Which CPython release each profile was checked against feeds only the CLI's patch-level note (harness/cli/commands.ts, tested by test/releases.test.ts); no scenario runs it, so the clause suite cannot see a change here, whatever the change.
+// Stryker disable all: not asyncio behaviour. Which CPython release each profile was checked against feeds the CLI's patch-level note (harness/cli/commands.ts, tested by test/releases.test.ts), the profiles' `release` and the release a patch-level clause holds an implementation that names none to (spec/clauses/clause.ts releaseOf), both tested by test/patch-releases.test.ts.
 import type { PythonVersion } from "./profile";
 
 export const MODELLED_RELEASES: Readonly<Partial<Record<PythonVersion, string>>> = {
