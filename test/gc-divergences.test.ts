@@ -640,6 +640,46 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // c1 runs twice: the first time g0 is unbound, and c2's task (Task-3)
+    // binds g0 to its TaskGroup and finishes; the second time c1 calls
+    // g0.create_task on that finished group, which raises RuntimeError, and
+    // Task-4 ends with it. Its traceback keeps the driver's op_create_task
+    // frame (local group) and TaskGroup.create_task's (self); the group
+    // keeps its parent task, Task-3 (3.11-3.13.0), after g0 and t2 were
+    // bound again. CPython 3.13.0, the reproducer walked with
+    // gc.get_referrers: Task-3 <- TaskGroup <- frames group_task (group)
+    // and create_task (self) <- tracebacks <- the RuntimeError <- Task-4.
+    name: "an exception leaving a TaskGroup's create_task keeps the group, and so its parent task",
+    found: "diff reference@3.13 cpython-3.13 --runs 2000 --size medium --seed 19 (and 3.12; 3.11 alike)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "result" && taskState(t, "Task-4") === "exception",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c1", task: "t0" },
+            { op: "await", on: { task: "t0" } },
+            { op: "create_task", coro: "c1", task: "t1" },
+            { op: "create_future", future: "f0" },
+            { op: "await", on: { task: "f0" } },
+          ],
+        },
+        {
+          name: "c1",
+          body: [
+            { op: "cancel", task: "t1" },
+            { op: "create_task", coro: "c2", task: "t2" },
+            { op: "try", body: [{ op: "try", body: [{ op: "create_task", coro: "c2", task: "t3", group: "g0" }], finally: [] }], finally: [] },
+          ],
+        },
+        { name: "c2", body: [{ op: "taskgroup", group: "g0", body: [] }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -481,9 +481,22 @@ export class ScenarioRun implements StepRunner {
         if (s.group !== undefined) {
           const group = this.lookup(s.group, this.groups);
           if (group === null) return;
-          task = s.eager_start === undefined
-            ? group.create_task(this.coroutine(s.coro), s.name ?? null)
-            : group.create_task(this.coroutine(s.coro), s.name ?? null, s.eager_start);
+          try {
+            task = s.eager_start === undefined
+              ? group.create_task(this.coroutine(s.coro), s.name ?? null)
+              : group.create_task(this.coroutine(s.coro), s.name ?? null, s.eager_start);
+          } catch (e) {
+            // gc mode: an exception leaving create_task (a finished or
+            // shutting-down group's RuntimeError) has in its traceback the
+            // driver's op_create_task frame (local group) and TaskGroup.
+            // create_task's (self): it keeps the group, which holds its
+            // parent task (3.11-3.13.0). CPython 3.13.0, the reproducer
+            // walked with gc.get_referrers at the final collection: a done
+            // task <- TaskGroup <- frames group_task (group), create_task
+            // (self) <- the RuntimeError's traceback <- the task it ended.
+            if (this.gcMode && e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push([group]);
+            throw e;
+          }
         } else {
           task = s.eager_start === undefined
             ? a.create_task(this.coroutine(s.coro), s.name ?? null)
