@@ -19,6 +19,14 @@
  *             holds the task);
  *   task   -> the future its coroutine waits on (fut_waiter, and the
  *             coroutine frame that awaits it), and its done callbacks;
+ *             while a step runs, the exception it threw into the
+ *             coroutine (C task_wakeup's `exc`), caught or not;
+ *   a task's coroutine object (pending) -> what its frame holds: the
+ *             future it waits on and its frames' locals (a driver frame
+ *             that keeps the coroutine, as_completed's argument list,
+ *             keeps all that);
+ *   a future (3.14) -> the tasks recorded as awaiting it (asyncio.wait's
+ *             and shield's awaited-by sets, left on a member still pending);
  *   handle -> its callback and arguments (a task's step is a bound method;
  *             sleep's timer holds the future the sleeping task waits on);
  *   an exception -> its cause, context, grouped exceptions, and what the
@@ -27,7 +35,13 @@
  *             await it propagated out of was awaiting (the driver's
  *             await_recorded frame keeps `aw`), an asyncio coroutine's
  *             locals, an eager task that failed in its first step
- *             (create_task's frames), the handle a KeyboardInterrupt left
+ *             (create_task's frames, and under them, when the calling
+ *             task's coroutine ended in its own eager step, that task and
+ *             its caller's frames), the driver frame's locals of a
+ *             `taskgroup` / `timeout` block the exception left (the context
+ *             manager), of a loop over as_completed (its parts and the item
+ *             in hand), of a TaskGroup's create_task (the group), the
+ *             handle a KeyboardInterrupt left
  *             the loop from; with the pure-Python Task, whose step runs in
  *             Python frames, the future whose wake-up ran the step that
  *             ended the task and the exception thrown in (__wakeup's and
