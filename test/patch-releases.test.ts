@@ -144,7 +144,7 @@ afterAll(async () => {
   for (const t of [cpython312, pyodide012, pyodide029]) if (t) await (await t).close();
 });
 
-describe.skipIf(cpython312 === null)("CPython 3.12.1's driver", () => {
+describe.skipIf(cpython312 === null)(`CPython 3.12.1's driver${cpython312 === null ? " — skipped: no CPython 3.12 here (pyenv install 3.12.1)" : ""}`, () => {
   it("reports 3.12.1 and passes; claiming 3.12.7 it fails", async () => {
     const t = await cpython312!;
     expect(t.fullVersion).toBe("3.12.1");
@@ -153,7 +153,7 @@ describe.skipIf(cpython312 === null)("CPython 3.12.1's driver", () => {
   });
 });
 
-describe.skipIf(pyodide012 === null)("Pyodide 0.27's CPython 3.12.7", () => {
+describe.skipIf(pyodide012 === null)(`Pyodide 0.27's CPython 3.12.7${pyodide012 === null ? " — skipped: Pyodide 0.27 is not installed (npm run peers)" : ""}`, () => {
   it("reports 3.12.7 and passes; claiming 3.12.1 it fails", async () => {
     const t = await pyodide012!;
     expect(t.fullVersion).toMatch(/3\.12\.7/);
@@ -162,7 +162,7 @@ describe.skipIf(pyodide012 === null)("Pyodide 0.27's CPython 3.12.7", () => {
   }, 120_000);
 });
 
-describe.skipIf(pyodide029 === null)("Pyodide 0.29's CPython 3.13.2", () => {
+describe.skipIf(pyodide029 === null)(`Pyodide 0.29's CPython 3.13.2${pyodide029 === null ? " — skipped: Pyodide 0.29 is not installed (npm run peers)" : ""}`, () => {
   it("passes taskgroup.eager_done_child as 3.13.2 and fails it claiming 3.13.0", async () => {
     const t = await pyodide029!;
     expect(t.fullVersion).toMatch(/3\.13\.2/);
