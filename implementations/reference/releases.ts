@@ -8,6 +8,7 @@
  */
 // Stryker disable all: not asyncio behaviour. Which CPython release each profile was checked against feeds the CLI's patch-level note (harness/cli/commands.ts, tested by test/releases.test.ts), the profiles' `release` and the release a patch-level clause holds an implementation that names none to (spec/clauses/clause.ts releaseOf), both tested by test/patch-releases.test.ts.
 import type { PythonVersion } from "./profile";
+import { releaseIn } from "../../spec/scenario/versions";
 
 export const MODELLED_RELEASES: Readonly<Partial<Record<PythonVersion, string>>> = {
   "3.11": "3.11.7",
@@ -25,7 +26,7 @@ export function patchLevelNote(version: PythonVersion, release: string | undefin
   if (!modelled || !release) return null;
   // The release of this minor version named in the string: "3.11.2", or
   // the CPython inside "Pyodide 0.27.8 / 3.12.7".
-  const plain = new RegExp(`(?<![\\d.])${version.replace(".", "\\.")}\\.\\d+(?![\\d.])`).exec(release)?.[0];
+  const plain = releaseIn(version, release);
   if (!plain || plain === modelled) return null;
   return `the clauses and the reference's ${version} profile describe CPython ${modelled}; this implementation is ${release}: a difference may be the patch release's (docs/findings.md lists the known ones)`;
 }
