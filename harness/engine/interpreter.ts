@@ -307,7 +307,7 @@ export class ScenarioRun implements StepRunner {
     try {
       return yield* this.onStackGc(held, body);
     } catch (e) {
-      if (e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
+      if (e instanceof PyBaseException) keptByError(e, held);
       throw e;
     }
   }
@@ -494,7 +494,7 @@ export class ScenarioRun implements StepRunner {
             // walked with gc.get_referrers at the final collection: a done
             // task <- TaskGroup <- frames group_task (group), create_task
             // (self) <- the RuntimeError's traceback <- the task it ended.
-            if (this.gcMode && e instanceof PyBaseException) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push([group]);
+            if (this.gcMode && e instanceof PyBaseException) keptByError(e, [group]);
             throw e;
           }
         } else {
@@ -690,7 +690,7 @@ export class ScenarioRun implements StepRunner {
       // task). CPython 3.13.0, the driver walked with gc.get_referrers: a
       // dropped task <- TaskGroup <- frame op_taskgroup <- tb <- a ValueError
       // raised in the group's body, kept by the task that raised it.
-      if (this.gcMode) ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push([cm]);
+      if (this.gcMode) keptByError(e, [cm]);
       if (!(yield* cm.__aexit__(e))) throw e;
       return undefined;
     }
@@ -825,6 +825,15 @@ function runSync(gen: Coroutine<StepResult>): void {
 }
 
 /** The ops whose step may suspend (ScenarioRun.step); the others run in ScenarioRun.syncStep. */
+/**
+ * gc mode: `held` (what a driver frame holds) stays alive as long as `e`
+ * does, its traceback keeping that frame (the reference's gc.ts reads
+ * gcRefs, as gcrefs.ts keptByTraceback writes them).
+ */
+function keptByError(e: PyBaseException, held: unknown[]): void {
+  ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
+}
+
 const ASYNC_OPS: ReadonlySet<string> = new Set(["sleep", "call", "await", "try", "taskgroup", "timeout", "as_completed"]);
 
 /** The features (ops) that put a scenario in gc mode: spec/scenario/types.ts usesGc. */
