@@ -213,7 +213,12 @@ export class Future implements PyFuture {
  * callbacks when it returns but leaves the entries of the futures still
  * pending: each of those then keeps the task that waited alive, for as long
  * as it lives itself (CPython 3.14.2, walked with gc.get_referrers: the task
- * <- set <- the future). The reference records it for wait() alone.
+ * <- set <- the future). What the done callbacks hold is new in 3.14 for
+ * gather (its _done_callback's default argument cur_task) and shield (its
+ * _clear_awaited_by_callback's cell): a pending child keeps the caller even
+ * after the caller has finished. The reference records it for wait(),
+ * gather() and shield(); a task's wake-up and a TaskGroup's callback held
+ * the waiter before 3.14 already.
  */
 export function future_add_to_awaited_by(fut: Future, waiter: Future | null): void {
   if (waiter === null || !fut.loop.profile.futureAwaitedBy) return;

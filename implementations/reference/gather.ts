@@ -14,9 +14,10 @@
 import type { Coroutine, PyFuture } from "../../harness/engine/api";
 import { isCoroutine } from "../../harness/engine/api";
 import { CancelledError, PyBaseException } from "./exceptions";
-import { Future } from "./futures";
+import { Future, future_add_to_awaited_by, future_discard_from_awaited_by } from "./futures";
 import { holding } from "./gcrefs";
 import { EventLoop, get_running_loop } from "./loop";
+import { current_task } from "./tasks";
 
 export class GatheringFuture extends Future {
   /** Set when cancel() reached at least one child: the gather ends cancelled. */
@@ -52,6 +53,15 @@ export function ensure_future(aw: Coroutine | PyFuture, loop: EventLoop | null):
   throw new PyBaseException("TypeError", ["An asyncio.Future, a coroutine or an awaitable is required"]);
 }
 
+/** asyncio.events._get_running_loop(): the running loop, or null. */
+function runningLoopOrNull(): EventLoop | null {
+  try {
+    return get_running_loop();
+  } catch {
+    return null;
+  }
+}
+
 export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = false): Future {
   if (aws.length === 0) {
     const outer = get_running_loop().create_future();
@@ -63,9 +73,20 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
   let nfuts = 0;
   let nfinished = 0;
   let outer: GatheringFuture | null = null;
+  // 3.14 (gh-91048): the task that calls gather is recorded as awaiting each
+  // pending child (futures.ts future_add_to_awaited_by), and _done_callback
+  // takes it out; that callback holds the task as a default argument
+  // (`def _done_callback(fut, cur_task=cur_task)`). So until a child is
+  // done, it keeps the task that called gather alive, even after that task
+  // has finished (CPython 3.14.2 in Pyodide: a sleeping child of a gather
+  // kept its cancelled caller to the end).
+  // (No running loop, as when the runner gathers the tasks left at shutdown:
+  // no current task.)
+  const curTask = runningLoopOrNull()?.profile.futureAwaitedBy === true ? current_task() : null;
 
   const childDone = (fut: Future): void => {
     nfinished++;
+    future_discard_from_awaited_by(fut, curTask);
     if (outer === null || outer.done()) {
       if (!fut.cancelled()) fut.exception(); // mark the exception as retrieved
       return;
@@ -108,13 +129,17 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
       nfuts++;
       argToFut.set(arg, fut);
       if (fut.loop.profile.gatherEagerDoneChildren && fut.done()) doneFuts.push(fut);
-      else fut.add_done_callback(childDone);
+      else {
+        future_add_to_awaited_by(fut, curTask);
+        fut.add_done_callback(childDone);
+      }
     }
     children.push(fut);
   }
   outer = new GatheringFuture(children, loop!);
-  // The _done_callback closure holds the outer future and the children.
-  holding(childDone, outer, children);
+  // The _done_callback closure holds the outer future and the children, and
+  // (3.14) its default argument cur_task.
+  holding(childDone, outer, children, curTask);
   // 3.12+: children already done are accounted for now, not a loop iteration later.
   for (const fut of doneFuts) childDone(fut);
   return outer;
