@@ -30,6 +30,7 @@ import { scenarioJson } from "../targets/target";
 import type { Target } from "../targets";
 import { runScenario } from "../engine/interpreter";
 import { makeReference } from "../../implementations/reference";
+import { MODELLED_RELEASES } from "../../implementations/reference/releases";
 import type { AsyncioImplementation } from "../engine/api";
 
 /** Freeze the traces kept (see above). */
@@ -147,18 +148,25 @@ export function runMemoised(target: Target, s: Scenario): Promise<Trace> {
   return run;
 }
 
-/** The reference's profiles, one instance each (a profile has no state between scenarios). */
+/** The reference's profiles, one instance each, by version, release and Task (a profile has no state between scenarios). */
 const references = new Map<string, AsyncioImplementation>();
 const expectedMemos = new Map<string, TraceMemo>();
 
 /**
- * The reference's trace of s for `version` (the pure-Python Task when
- * pyTask): what clauses that compare with the reference compare with.
+ * The reference's trace of s for `version` at `release` (a release of that
+ * version, "3.13.2"; absent: the one the reference models for it), modelling
+ * the pure-Python Task when pyTask: what clauses that compare with the
+ * reference compare with. The memo is per profile, so the release is part
+ * of the key: the reference at 3.13.0 and at 3.13.2 differ.
  */
-export function expectedTrace(version: string, pyTask: boolean, s: Scenario): Trace {
-  const profile = `${version}${pyTask ? "+pytask" : ""}`;
+export function expectedTrace(version: string, pyTask: boolean, s: Scenario, release?: string): Trace {
+  // The release modelled anyway is the plain profile (one instance, one memo for both spellings).
+  if (release === MODELLED_RELEASES[version as keyof typeof MODELLED_RELEASES]) release = undefined;
+  const profile = `${release ?? version}${pyTask ? "+pytask" : ""}`;
   let reference = references.get(profile);
-  if (reference === undefined) references.set(profile, (reference = makeReference(version as Parameters<typeof makeReference>[0], { pyTask })));
+  if (reference === undefined) {
+    references.set(profile, (reference = makeReference(version as Parameters<typeof makeReference>[0], { pyTask, ...(release !== undefined ? { release } : {}) })));
+  }
   let memo = expectedMemos.get(profile);
   if (memo === undefined) expectedMemos.set(profile, (memo = new TraceMemo()));
   if (!MEMO_ON) return runScenario(reference, s);

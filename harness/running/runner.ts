@@ -42,7 +42,8 @@ import type { Target } from "../targets";
 import { TargetFailure } from "../targets/errors";
 import { unsupportedFeature } from "./differential";
 import { FEATURE_VERSIONS } from "../../spec/scenario/validate";
-import { compareVersions } from "../../spec/scenario/versions";
+import { compareVersions, releaseIn } from "../../spec/scenario/versions";
+import { MODELLED_RELEASES } from "../../implementations/reference/releases";
 import { minimise } from "./minimise";
 import { REALTIME } from "./defaults";
 
@@ -66,9 +67,27 @@ export function isInconclusive(checked: number, generated: number): boolean {
   return generated > 0 && (checked === 0 || checked < INCONCLUSIVE.fraction * generated);
 }
 
-/** The name of what produced a failure's expected trace, e.g. "the reference's 3.12 profile". */
-export function referenceName(version: string, pyTask = false): string {
-  return `the reference's ${version} profile${pyTask ? " (pure-Python Task)" : ""}`;
+/**
+ * The name of what produced a failure's expected trace, e.g. "the
+ * reference's 3.12 profile", "the reference's 3.13 profile at 3.13.2" (a
+ * release other than the one it models: targetRelease).
+ */
+export function referenceName(version: string, pyTask = false, release?: string): string {
+  return `the reference's ${version} profile${release !== undefined ? ` at ${release}` : ""}${pyTask ? " (pure-Python Task)" : ""}`;
+}
+
+/**
+ * The CPython release a target reports for its version ("3.13.2" in
+ * "Pyodide 0.29.3 / 3.13.2"), when it reports one other than the release
+ * the reference models for that version; else undefined. Clauses that
+ * compare with the reference compare with the reference at this release
+ * (the patch-release changes aiospec knows: spec/scenario/versions.ts), as
+ * the clauses' own version-aware checks hold the target to it
+ * (spec/clauses/clause.ts releaseOf).
+ */
+export function targetRelease(target: Pick<Target, "version" | "fullVersion">): string | undefined {
+  const release = releaseIn(target.version, target.fullVersion);
+  return release !== undefined && release !== MODELLED_RELEASES[target.version] ? release : undefined;
 }
 
 /** Why a whole clause was skipped: the version it holds for, a feature the implementation lacks, or a real clock. */
@@ -286,7 +305,8 @@ async function runCase(c: Clause, target: Target, s: Scenario, run?: Promise<Tra
     // A check whose behaviour changed in a patch release reads the target's own release (clause.ts releaseOf).
     ...(target.fullVersion !== undefined ? { fullVersion: target.fullVersion } : {}),
     // The reference modelling the same Task (C or pure-Python) as the target.
-    expected: () => (expected ??= expectedTrace(target.version, target.task === "py", s)),
+    // at the target's release.
+    expected: () => (expected ??= expectedTrace(target.version, target.task === "py", s, targetRelease(target))),
   };
   const verdict = c.check(ctx);
   if (verdict === true) return { ok: true, trace };
@@ -505,7 +525,7 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
       message: again.message ?? "the shrunk case passed when re-run: the implementation is not deterministic",
       trace: again.trace,
       expected: again.expected,
-      ...(again.expected ? { expectedFrom: referenceName(target.version, target.task === "py") } : {}),
+      ...(again.expected ? { expectedFrom: referenceName(target.version, target.task === "py", targetRelease(target)) } : {}),
       seed: opts.seed,
       clauseSeed: seed,
       path: details.counterexamplePath ?? "",
@@ -518,22 +538,23 @@ export async function runClause(c: Clause, target: Target, opts: RunOptions): Pr
 
 /**
  * Does the clause hold of the reference's trace of s (the profile of the
- * target's version and Task)? False when the reference does not model the
- * version (3.8-3.10): nothing to compare with, so minimisation judges each
- * candidate on the target alone, as it does when the reference fails the
- * case too (a known difference of the reference, or a test's clause).
- * The reference is held to the release it models (no fullVersion in the
- * context), whatever release the target is.
+ * target's version, release and Task)? False when the reference does not
+ * model the version (3.8-3.10): nothing to compare with, so minimisation
+ * judges each candidate on the target alone, as it does when the reference
+ * fails the case too (a known difference of the reference, or a test's
+ * clause). The reference runs at the target's release and is held to it
+ * (targetRelease; none: the release it models).
  */
 function referencePasses(c: Clause, target: Target, s: Scenario): boolean {
   if (!isReferenceVersion(target.version)) return false;
+  const release = targetRelease(target);
   let trace: Trace;
   try {
-    trace = expectedTrace(target.version, target.task === "py", s);
+    trace = expectedTrace(target.version, target.task === "py", s, release);
   } catch {
     return false; // the reference cannot run it: not a scenario to report
   }
-  return c.check({ scenario: s, trace, version: target.version, expected: () => trace }) === true;
+  return c.check({ scenario: s, trace, version: target.version, ...(release !== undefined ? { fullVersion: release } : {}), expected: () => trace }) === true;
 }
 
 /** Most candidates the minimisation pass runs after shrinking (virtual clock; a real one is bounded by shrinkLimit). */

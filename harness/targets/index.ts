@@ -1,7 +1,8 @@
 /**
  * Implementation ids -> runnable targets.
  *
- *   reference, reference@3.11 | @3.12 | @3.13   the TypeScript reference (plain = newest profile)
+ *   reference, reference@3.11 | @3.12 | @3.13 | @3.14   the TypeScript reference (plain = newest profile)
+ *   reference@3.X.Y                               the reference at a release of a modelled version (patch-release changes)
  *   reference...+pytask                           the reference modelling the pure-Python Task
  *   mutant:NAME[@3.X]                             a deliberately faulty reference
  *   cpython, cpython-3.X, cpython-3.X.Y           a CPython found here, through the Python driver
@@ -50,16 +51,18 @@ export { DRIVER_PATH, findCPython, whichSync } from "./discovery";
  * Resolve an implementation id. `versionHint` is the version plain
  * `reference` (or a mutant without @version, or a module exporting a
  * factory) takes: when comparing with a CPython, the reference follows that
- * CPython's version. `options` sets the isolation limits (per-case
+ * CPython's version; `releaseHint`, that CPython's full version, whose
+ * release plain `reference` takes too (reference@3.11.2 beside Debian's
+ * 3.11.2). `options` sets the isolation limits (per-case
  * `timeoutMs`, ...) and `isolate` (run the reference / mutants in a worker).
  *
  * Throws a UsageError (one line) for an unknown id and for an implementation
  * that cannot start at all.
  */
-export async function resolveTarget(id: string, versionHint?: PythonVersion, options: TargetOptions = {}): Promise<Target> {
+export async function resolveTarget(id: string, versionHint?: PythonVersion, options: TargetOptions = {}, releaseHint?: string): Promise<Target> {
   limitsFrom(id, options);
   if (id.startsWith("cmd:")) return cmdTarget(id, options);
-  if (id === "reference" || id.startsWith("reference@") || id.startsWith("reference+")) return referenceTarget(id, versionHint, options);
+  if (id === "reference" || id.startsWith("reference@") || id.startsWith("reference+")) return referenceTarget(id, versionHint, options, releaseHint);
   if (id.startsWith("mutant:")) return mutantTarget(id, versionHint, options);
   const interp = parseInterpreterId(id);
   if (interp) {
@@ -70,7 +73,7 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion, opt
   const mod = parseModuleId(id);
   if (mod) return moduleTarget(id, mod, versionHint, options);
   throw new UsageError(
-    `unknown implementation "${id}": expected reference[@3.X][+pytask], mutant:NAME[@3.X], cpython[-3.X[.Y]], pypy-3.X, pyodide-3.X, nest_asyncio (with +pytask +uvloop +nest_asyncio +realtime), a module path (./impl.ts) or cmd:"COMMAND LINE"`,
+    `unknown implementation "${id}": expected reference[@3.X[.Y]][+pytask], mutant:NAME[@3.X], cpython[-3.X[.Y]], pypy-3.X, pyodide-3.X, nest_asyncio (with +pytask +uvloop +nest_asyncio +realtime), a module path (./impl.ts) or cmd:"COMMAND LINE"`,
   );
 }
 
@@ -93,7 +96,7 @@ export async function resolvePair(a: string, b: string, options: TargetOptions =
   if (fixedness(a) < fixedness(b)) {
     const tb = await resolveTarget(b, undefined, options);
     try {
-      return [await resolveTarget(a, tb.version, options), tb];
+      return [await resolveTarget(a, tb.version, options, tb.fullVersion), tb];
     } catch (e) {
       await tb.close();
       throw e;
@@ -101,7 +104,7 @@ export async function resolvePair(a: string, b: string, options: TargetOptions =
   }
   const ta = await resolveTarget(a, undefined, options);
   try {
-    return [ta, await resolveTarget(b, ta.version, options)];
+    return [ta, await resolveTarget(b, ta.version, options, ta.fullVersion)];
   } catch (e) {
     await ta.close();
     throw e;

@@ -18,7 +18,7 @@
  *   queues.ts     the bits of asyncio.Queue that as_completed uses
  *   pyset.ts      CPython's set, whose iteration order TaskGroup and as_completed expose
  *   exceptions.ts CancelledError, InvalidStateError, TimeoutError
- *   profile.ts    what differs between Python versions
+ *   profile.ts    what differs between Python versions (and patch releases)
  */
 import type { AsyncioImplementation, CompleteAsyncioImplementation, Coroutine, PyEventLoop, PyFuture } from "../../harness/engine/api";
 import { EventLoop, TaskFactory } from "./loop";
@@ -49,14 +49,20 @@ export interface Variation {
   loopClass?: new (profile: Profile, factory: TaskFactory) => EventLoop;
   /** Model the pure-Python Task (asyncio.tasks._PyTask) instead of the C Task. */
   pyTask?: boolean;
+  /**
+   * Model this CPython release of `version` ("3.13.2"), for the behaviours
+   * that changed in a patch release (profile.ts); default: the release the
+   * reference models for the version (releases.ts MODELLED_RELEASES).
+   */
+  release?: string;
 }
 
 export function makeReference(version: PythonVersion = NEWEST, variation: Variation = {}): CompleteAsyncioImplementation {
-  const profile = profileFor(version, variation.pyTask);
+  const profile = profileFor(version, variation.pyTask, variation.release);
   const LoopClass = variation.loopClass ?? EventLoop;
   return {
     // Stryker disable next-line StringLiteral,ConditionalExpression: equivalent, the id names the implementation in reports and messages; no clause reads it
-    id: `reference@${version}${variation.pyTask ? "+pytask" : ""}`,
+    id: `reference@${variation.release ?? version}${variation.pyTask ? "+pytask" : ""}`,
     pythonVersion: version,
     new_event_loop: () => new LoopClass(profile, taskFactory),
     // eagerStart: 3.14's create_task(eager_start=...) (undefined: not given).

@@ -5,7 +5,10 @@
  */
 
 import type { PythonVersion } from "../../spec/scenario/versions";
-import { SET_EXCEPTION_WRAPS_STOP_ITERATION, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED, atLeast, hasChange } from "../../spec/scenario/versions";
+import {
+  SET_EXCEPTION_WRAPS_STOP_ITERATION, TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED, TASKGROUP_EXIT_FORGETS_PARENT, TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS,
+  atLeast, hasChange, releaseIn,
+} from "../../spec/scenario/versions";
 import { MODELLED_RELEASES } from "./releases";
 
 export type { PythonVersion } from "../../spec/scenario/versions";
@@ -24,10 +27,13 @@ export function isReferenceVersion(v: string): v is PythonVersion {
 export interface Profile {
   version: PythonVersion;
   /**
-   * The CPython release the profile models ("3.12.1"; releases.ts), so a
-   * behaviour that changed in a patch release is that release's here, and the
-   * clauses hold the reference (which claims only "3.12") to it
-   * (spec/clauses/clause.ts releaseOf).
+   * The CPython release the profile models: by default the one the reference
+   * was built and checked against for its minor version ("3.12.1";
+   * releases.ts), or another release of that version asked for
+   * (reference@3.13.2). Every behaviour that changed in a patch release is a
+   * flag below that reads `hasChange(release, CHANGE)` (spec/scenario/versions.ts),
+   * so the profile is that release's, and the clauses hold the reference to
+   * it (spec/clauses/clause.ts releaseOf).
    */
   release: string;
   /**
@@ -123,6 +129,22 @@ export interface Profile {
    */
   timeoutInsertsTimeoutError: boolean;
   /**
+   * An expired timeout() block converts the CancelledError when the task's
+   * cancel requests, its own withdrawn, are back to what they were when the
+   * block was entered (`uncancel() <= self._cancelling`); before, only when
+   * they are back to 0, so inside a task already being cancelled (a
+   * CancelledError caught and not uncancelled) the deadline's CancelledError
+   * leaves the block unconverted. gh-102780: 3.12.0, and 3.11.3 on (3.11.2
+   * has neither this nor timeoutChainsCancelledError).
+   */
+  timeoutCountsFromEntry: boolean;
+  /**
+   * The TimeoutError of an expired block is raised `from` the CancelledError
+   * it replaces (its __cause__); before, with no cause. gh-102780, the same
+   * change as timeoutCountsFromEntry: 3.12.0, and 3.11.3 on.
+   */
+  timeoutChainsCancelledError: boolean;
+  /**
    * An expired timeout() block converts subclasses of CancelledError too,
    * not only CancelledError itself (3.13, gh-113848).
    */
@@ -162,8 +184,9 @@ export interface Profile {
    * TaskGroup.__aexit__ forgets, on its way out however it leaves, the
    * parent task, the errors and the KeyboardInterrupt / SystemExit it kept
    * (`finally: self._parent_task = None; self._errors = None;
-   * self._base_error = None`; gh-124958, in 3.13.1 and 3.14; the 3.13
-   * profile models 3.13.0). Before, a group that is still referenced (its
+   * self._base_error = None`; gh-124958: 3.14.0, 3.13.1 and 3.12.8; the 3.12
+   * and 3.13 profiles model 3.12.1 and 3.13.0, which predate it, and
+   * reference@3.13.2 has it). Before, a group that is still referenced (its
    * `async with ... as g` variable) keeps its parent task alive after the
    * block, however long that task has been finished.
    */
@@ -199,11 +222,16 @@ export interface Profile {
   pyTaskStepKeepsThrownExc: boolean;
 }
 
-export function profileFor(version: PythonVersion, pyTask = false): Profile {
+/**
+ * The profile of `version` at `release` (a release of that version, "3.13.2";
+ * default: the one the reference models for it, MODELLED_RELEASES).
+ */
+export function profileFor(version: PythonVersion, pyTask = false, release: string = MODELLED_RELEASES[version]!): Profile {
   // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a guard: the harness refuses an id naming a version the reference does not model before it makes one (harness/targets/reference.ts)
   if (!isReferenceVersion(version)) throw new Error(`the reference does not model Python ${version}; it models ${VERSIONS.join(", ")}`);
+  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a guard: the harness refuses a malformed release or one of another version before it makes one (harness/targets/reference.ts parseReferenceSuffix)
+  if (releaseIn(version, release) !== release) throw new Error(`${release} is not a CPython ${version} release (3.X.Y)`);
   const from = (min: PythonVersion): boolean => atLeast(version, min);
-  const release = MODELLED_RELEASES[version]!;
   return {
     version,
     release,
@@ -225,12 +253,14 @@ export function profileFor(version: PythonVersion, pyTask = false): Profile {
     taskGroupClosesRejectedCoroutine: from("3.13"),
     waitForUsesTimeout: from("3.12"),
     timeoutInsertsTimeoutError: from("3.13"),
+    timeoutCountsFromEntry: hasChange(release, TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS),
+    timeoutChainsCancelledError: hasChange(release, TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS),
     timeoutMatchesCancelledErrorSubclasses: from("3.13"),
     asCompletedIterator: from("3.13"),
     taskFactoryGetsName: from("3.14"),
     createTaskEagerStart: from("3.14"),
     shieldReportsLateException: from("3.14"),
-    taskGroupExitForgetsParent: from("3.14"),
+    taskGroupExitForgetsParent: hasChange(release, TASKGROUP_EXIT_FORGETS_PARENT),
     futureAwaitedBy: from("3.14"),
     pyTaskUnseenByCurrentTask: pyTask && from("3.14"),
     pyTaskStepKeepsThrownExc: pyTask && from("3.12"),

@@ -9,7 +9,7 @@
  * The CancelledError travels up through whatever the block was awaiting;
  * when it reaches the end of the block, the timeout recognises its own
  * cancellation and turns it into TimeoutError (raised `from` the
- * CancelledError).
+ * CancelledError; without a cause before 3.11.3).
  *
  * "Its own" is decided by counting: on entry the timeout notes how many
  * cancel requests the task already has (task.cancelling()); on the way out
@@ -114,12 +114,16 @@ export class Timeout implements PyTimeout {
     const task = this.task!;
     const profile = task.loop.profile;
     // Withdraw our cancel request first, whatever ends the block: it was
-    // ours, and must not count against the task later.
-    if (task.uncancel() <= this.cancellingOnEntry && exc !== null) {
+    // ours, and must not count against the task later. 3.11.2 (before
+    // gh-102780) compares with 0, not with the requests the task had on
+    // entry: inside a task already being cancelled it never converts.
+    const others = profile.timeoutCountsFromEntry ? this.cancellingOnEntry : 0;
+    if (task.uncancel() <= others && exc !== null) {
       // No cancel request but ours: the cancellation is the deadline's.
       if (isOurCancellation(exc, profile)) {
         const te = TimeoutError();
-        te.cause = exc; // raise TimeoutError from exc
+        // raise TimeoutError from exc (3.11.2, before gh-102780: a bare raise TimeoutError)
+        if (profile.timeoutChainsCancelledError) te.cause = exc;
         te.context = exc; // raised while exc is being handled
         keptByTraceback(te, this); // raised in __aexit__, whose frame holds self
         throw te;

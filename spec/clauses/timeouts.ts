@@ -15,7 +15,8 @@
 import fc from "fast-check";
 import type { Scenario, Step, TimeoutStep } from "../scenario/types";
 import type { ExceptionData, Trace } from "../scenario/trace";
-import { ALL_VERSIONS, DOCS, clause, SINCE_3_11 } from "./clause";
+import { ALL_VERSIONS, DOCS, clause, releaseOf, SINCE_3_11 } from "./clause";
+import { TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS, hasChange } from "../scenario/versions";
 import { mainRanToItsEnd } from "./evidence";
 import type { Clause, Verdict } from "./clause";
 import {
@@ -66,9 +67,17 @@ function enteredAt(trace: Trace, label: string): number | string {
 
 const isTimeout = (x: ExceptionData | null): boolean => x?.type === "TimeoutError";
 
-/** The TimeoutError an expired block raises: caused by the CancelledError it replaced. */
-function checkTimeoutError(x: ExceptionData | null, what: string): Verdict {
+/**
+ * The TimeoutError an expired block raises: caused by the CancelledError it
+ * replaced (`raise TimeoutError from exc_val`), in the release the check
+ * holds the implementation to (releaseOf) if it has gh-102780: 3.11.3 on,
+ * and every 3.12+. 3.11.0-3.11.2 raise it with no cause (Debian's 3.11.2).
+ */
+function checkTimeoutError(x: ExceptionData | null, what: string, release: string): Verdict {
   if (!isTimeout(x)) return `${what} raised ${fmt(x)}, not TimeoutError`;
+  if (!hasChange(release, TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS)) {
+    return x!.cause == null ? true : `${what}'s TimeoutError is caused by ${fmt(x!.cause)}; on ${release} (before gh-102780, 3.11.3) it has no cause`;
+  }
   if (!isCancelled(x!.cause)) return `${what}'s TimeoutError is caused by ${fmt(x!.cause)}, not by the CancelledError`;
   return true;
 }
@@ -90,7 +99,7 @@ const SECTION = "Timeouts";
 const expires = clause({
   id: "timeout.expires",
   statement:
-    "When the deadline of a timeout() or timeout_at() block passes while the block is still awaiting, the task is cancelled — inside the block the await raises CancelledError — and the block raises TimeoutError, caused by that CancelledError, at the deadline.",
+    "When the deadline of a timeout() or timeout_at() block passes while the block is still awaiting, the task is cancelled — inside the block the await raises CancelledError — and the block raises TimeoutError, caused by that CancelledError (from 3.11.3; 3.11.0-3.11.2 raise it without a cause), at the deadline.",
   source: { url: TIMEOUT, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
@@ -109,7 +118,8 @@ const expires = clause({
           ...(on === "task" ? { child: [sleep(20), ret("late")] } : {}),
         });
       }),
-  check({ trace, scenario: s }) {
+  check(ctx) {
+    const { trace, scenario: s } = ctx;
     const entered = enteredAt(trace, "in");
     if (typeof entered === "string") return entered;
     const due = deadline(timeoutStep(s, "t"), entered)!;
@@ -117,7 +127,7 @@ const expires = clause({
     if (!inner) return `the block's await was not cancelled at the deadline t=${due}`;
     if (!isCancelled(caughtBefore(trace, "inner cancelled"))) return `inside the block the await raised ${fmt(caughtBefore(trace, "inner cancelled"))}, not CancelledError`;
     if (inner.time !== due) return `the block's await was cancelled at t=${inner.time}, not at the deadline t=${due}`;
-    const v = checkTimeoutError(caughtBefore(trace, "raised"), "the block");
+    const v = checkTimeoutError(caughtBefore(trace, "raised"), "the block", releaseOf(ctx));
     if (v !== true) return v;
     if (logEvent(trace, "raised")!.time !== due) return `the TimeoutError came at t=${logEvent(trace, "raised")!.time}, not at the deadline t=${due}`;
     return true;
@@ -196,7 +206,8 @@ const pastDeadline = clause({
           main: [...(pre > 0 ? [sleep(pre)] : []), guarded([block]), look("t"), log("after")],
         });
       }),
-  check({ trace, scenario: s }) {
+  check(ctx) {
+    const { trace, scenario: s } = ctx;
     const sync = logEvent(trace, "sync");
     if (!sync) return "the block did not run its synchronous steps";
     const looks = timeoutInspections(trace, "t");
@@ -205,7 +216,7 @@ const pastDeadline = clause({
     const awaits = timeoutStep(s, "t").body.some((x, i, all) => x.op === "sleep" && all.slice(0, i).some((y) => y.op === "log" && y.label === "sync"));
     const raised = caughtBefore(trace, "raised");
     if (awaits) {
-      const v = checkTimeoutError(raised, "the block");
+      const v = checkTimeoutError(raised, "the block", releaseOf(ctx));
       if (v !== true) return `the block awaited after its deadline was set in the past: ${v}`;
       if (logEvent(trace, "raised")!.time !== sync.time) return `the TimeoutError came at t=${logEvent(trace, "raised")!.time}, not at the next iteration (t=${sync.time})`;
       if (logIndex(trace, "block end") >= 0) return "the block went on after its await";
@@ -291,7 +302,8 @@ const reschedule = clause({
           main: [...(pre > 0 ? [sleep(pre)] : []), guarded([tmo(d, body)]), log("after")],
         });
       }),
-  check({ trace, scenario: s }) {
+  check(ctx) {
+    const { trace, scenario: s } = ctx;
     const moved = logEvent(trace, "rescheduled");
     if (!moved) return "the block did not get to reschedule";
     const r = timeoutStep(s, "t").body.find((x): x is Step & { op: "reschedule" } => x.op === "reschedule")!;
@@ -304,7 +316,7 @@ const reschedule = clause({
       return true;
     }
     const due = Math.max(target, now);
-    const v = checkTimeoutError(raised, `rescheduled to t=${target}, the block`);
+    const v = checkTimeoutError(raised, `rescheduled to t=${target}, the block`, releaseOf(ctx));
     if (v !== true) return v;
     const at = logEvent(trace, "raised")!.time;
     if (at !== due) return `rescheduled at t=${now} to t=${target}, the block expired at t=${at}, not t=${due}`;
@@ -515,14 +527,15 @@ const nestedInner = clause({
           main: [guarded([outer]), look("inner"), look("outer"), log("after")],
         });
       }),
-  check({ trace, scenario: s }) {
+  check(ctx) {
+    const { trace, scenario: s } = ctx;
     const entered = enteredAt(trace, "in");
     if (typeof entered === "string") return entered;
     const innerDue = deadline(timeoutStep(s, "inner"), entered)!;
     const outerDue = deadline(timeoutStep(s, "outer"), entered)!;
     const caughtInner = logEvent(trace, "inner timed out");
     if (!caughtInner) return `the inner block (deadline t=${innerDue}) did not raise TimeoutError into the outer block (it raised ${fmt(caughtBefore(trace, "raised"))})`;
-    const v = checkTimeoutError(caughtBefore(trace, "inner timed out"), "the inner block");
+    const v = checkTimeoutError(caughtBefore(trace, "inner timed out"), "the inner block", releaseOf(ctx));
     if (v !== true) return v;
     if (caughtInner.time !== innerDue) return `the inner block timed out at t=${caughtInner.time}, not t=${innerDue}`;
     const outerBody = timeoutStep(s, "outer").body;
@@ -532,7 +545,7 @@ const nestedInner = clause({
     const [innerLook, outerLook] = [timeoutInspections(trace, "inner")[0], timeoutInspections(trace, "outer")[0]];
     if (!innerLook?.e.expired) return "the inner timeout is not expired after the block";
     if (outerFires) {
-      const w = checkTimeoutError(raised, "the outer block");
+      const w = checkTimeoutError(raised, "the outer block", releaseOf(ctx));
       if (w !== true) return `the outer deadline t=${outerDue} came while the outer block slept: ${w}`;
       if (logEvent(trace, "raised")!.time !== outerDue) return `the outer block timed out at t=${logEvent(trace, "raised")!.time}, not t=${outerDue}`;
       if (!outerLook?.e.expired) return "the outer timeout is not expired after it fired";
@@ -566,7 +579,8 @@ const nestedOuter = clause({
           main: [guarded([tmo(d1, [log("in"), wrapped, log("outer body end")], "outer")]), look("inner"), look("outer"), log("after")],
         });
       }),
-  check({ trace, scenario: s }) {
+  check(ctx) {
+    const { trace, scenario: s } = ctx;
     const entered = enteredAt(trace, "in");
     if (typeof entered === "string") return entered;
     const outerDue = deadline(timeoutStep(s, "outer"), entered)!;
@@ -574,7 +588,7 @@ const nestedOuter = clause({
     if (!cancelledIn || cancelledIn.time !== outerDue) return `the inner block's await was not cancelled at the outer deadline t=${outerDue}`;
     if (logIndex(trace, "caught inside outer") >= 0) return `the inner block raised ${fmt(caughtBefore(trace, "caught inside outer"))} into the outer block instead of letting the CancelledError through`;
     if (logIndex(trace, "outer body end") >= 0) return "the outer block went on after its deadline";
-    const v = checkTimeoutError(caughtBefore(trace, "raised"), "the outer block");
+    const v = checkTimeoutError(caughtBefore(trace, "raised"), "the outer block", releaseOf(ctx));
     if (v !== true) return v;
     const [innerLook, outerLook] = [timeoutInspections(trace, "inner")[0], timeoutInspections(trace, "outer")[0]];
     if (innerLook?.e.expired) return "the inner timeout says it expired, though its deadline never came";

@@ -104,3 +104,29 @@ export const SET_EXCEPTION_WRAPS_STOP_ITERATION: Backport = ["3.12.6", "3.13.0"]
  * Pyodide 0.29's CPython 3.13.2 has it; CPython 3.12.1 and 3.13.0 do not.
  */
 export const TASKGROUP_DONE_CHILD_FAST_PATH_REMOVED: Backport = ["3.12.9", "3.13.2", "3.14.0"];
+
+/**
+ * An expired timeout() block counts cancel requests from where the task
+ * stood when it entered the block (`self._cancelling = task.cancelling()` in
+ * __aenter__; __aexit__ converts the CancelledError when `uncancel() <=
+ * self._cancelling`, no longer only when it is 0), and raises its
+ * TimeoutError `from` the CancelledError it replaces: gh-102780 (PR
+ * #102815), made for 3.12.0, backported to 3.11.3 (Misc/NEWS.d/3.11.3.rst;
+ * its tests, test_timeout_after_cancellation and test_timeout_exception_cause,
+ * sit together in 3.11.7's test_timeouts.py). Debian's CPython 3.11.2 raises
+ * a TimeoutError without a cause, and inside a task already being cancelled
+ * lets the CancelledError through; 3.11.7 does neither.
+ */
+export const TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS: Backport = ["3.11.3", "3.12.0"];
+
+/**
+ * TaskGroup.__aexit__ forgets, in a finally, its parent task, its errors and
+ * the KeyboardInterrupt / SystemExit it kept (reference cycles through the
+ * raised exceptions' tracebacks): gh-124958 (PR #124959), made for 3.14.0,
+ * in 3.13.1 (Misc/NEWS.d/3.13.1.rst) and 3.12.8 (the 3.12 backport wraps
+ * the old __aexit__ as _aexit under a try/finally; a copy of 3.12.8's
+ * taskgroups.py, marked as such, has it, next to the done-child fast path
+ * that 3.12.9 removed). Pyodide 0.29's CPython 3.13.2 has it; 3.12.1 and
+ * 3.13.0 keep a finished parent task alive through a group still referenced.
+ */
+export const TASKGROUP_EXIT_FORGETS_PARENT: Backport = ["3.12.8", "3.13.1", "3.14.0"];

@@ -24,7 +24,7 @@ export type ImplSpec =
       /** True when the version was asked for explicitly (an @3.X suffix): the implementation must claim it. */
       explicit: boolean;
     }
-  | { kind: "reference"; version: PythonVersion; pyTask: boolean }
+  | { kind: "reference"; version: PythonVersion; pyTask: boolean; release?: string }
   | { kind: "mutant"; name: string; version: PythonVersion };
 
 /** What the worker tells the parent about the loaded implementation. */
@@ -154,7 +154,7 @@ export async function loadImplementation(spec: ImplSpec): Promise<{ impl: Asynci
   /* eslint-disable @typescript-eslint/no-require-imports */
   if (spec.kind === "reference") {
     const { makeReference } = require("../../../implementations/reference") as typeof import("../../../implementations/reference");
-    const impl = makeReference(spec.version, { pyTask: spec.pyTask });
+    const impl = makeReference(spec.version, { pyTask: spec.pyTask, release: spec.release });
     const flavour = spec.pyTask ? "pure-Python Task" : "C Task";
     return {
       impl,
