@@ -680,6 +680,80 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // wait_for(sleep(0), timeout=0) in t1 (Task-4) wraps sleep(0) in a task
+    // (Task-5), cancels it and raises `TimeoutError from exc`, exc being the
+    // CancelledError that Task-5.result() raised in wait_for's frame: exc's
+    // traceback keeps that frame, whose `fut` is Task-5. Two tasks then raise
+    // Task-4's TimeoutError through as_completed; the C Future's result()
+    // gives the exception its saved traceback the first time and none the
+    // second (futures.ts), so only the __cause__ still reaches wait_for's
+    // frame. CPython 3.12.1, the reproducer walked with gc.get_referrers at
+    // the final collection: Task-5 <- frame wait_for (fut, timeout) <- tb
+    // wait_for <- the CancelledError <- the TimeoutError (__cause__) <- the
+    // second c2's task, bound to t0.
+    name: "wait_for(..., 0)'s TimeoutError keeps, through its __cause__, the task wait_for made",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --size medium --seed 35 (and 3.13, after 509 scenarios)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-5") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_task", coro: "c2", task: "t0" },
+            { op: "create_task", coro: "c2", task: "t0" },
+            { op: "create_task", coro: "c3", task: "t1" },
+            { op: "sleep", ticks: 3 },
+          ],
+        },
+        // Never called: its drop puts the scenario in gc mode (a final collection, no gc step).
+        { name: "c1", body: [{ op: "drop", handle: "t0" }] },
+        { name: "c2", body: [{ op: "as_completed", on: [{ task: "t1" }] }] },
+        { name: "c3", body: [{ op: "await", on: { wait_for: { sleep: 0 }, timeout: 0 } }] },
+      ],
+    } as Scenario,
+  },
+  {
+    // The same with a deadline that passes: on 3.12+ `async with
+    // timeout(1): return await fut`, whose __aexit__ raises TimeoutError from
+    // the CancelledError that came out of `await fut` in wait_for's frame;
+    // on 3.11 wait_for's own `raise TimeoutError() from exc` after
+    // fut.result(). Either way the cause's traceback keeps wait_for's frame
+    // and its `fut`, the task c3 made and then let go of (t2 bound again).
+    name: "a TimeoutError from wait_for's deadline keeps, through its __cause__, the future wait_for awaited",
+    found: "by hand, from diff reference@3.12 cpython-3.12 --runs 2000 --size medium --seed 35",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-5") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_task", coro: "c3", task: "t1" },
+            { op: "create_task", coro: "c2", task: "t0" },
+            { op: "create_task", coro: "c2", task: "t0" },
+            { op: "sleep", ticks: 3 },
+            { op: "create_task", coro: "c6", task: "t2" },
+            { op: "sleep", ticks: 1 },
+          ],
+        },
+        { name: "c1", body: [{ op: "drop", handle: "t0" }] },
+        { name: "c2", body: [{ op: "as_completed", on: [{ task: "t1" }] }] },
+        {
+          name: "c3",
+          body: [
+            { op: "create_task", coro: "c4", task: "t2" },
+            { op: "await", on: { wait_for: { task: "t2" }, timeout: 1 } },
+          ],
+        },
+        { name: "c4", body: [{ op: "await", on: { sleep: 2 } }] },
+        { name: "c6", body: [] },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -26,7 +26,7 @@ import { Future } from "./futures";
 import type { TimerHandle } from "./handles";
 import { ensure_future } from "./gather";
 import { EventLoop, get_running_loop, runningTask } from "./loop";
-import { holding, inFrame } from "./gcrefs";
+import { holding, inFrame, keptByTraceback } from "./gcrefs";
 import { timeout as timeoutCm } from "./timeouts";
 
 export function* wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
@@ -62,6 +62,10 @@ function* awaitUnderTimeout(aw: Coroutine | PyFuture, cm: ReturnType<typeof time
   } catch (e) {
     // Stryker disable next-line ConditionalExpression: equivalent, only a bug of the interpreter or the reference throws a non-Python (JavaScript) error here; a scenario cannot
     if (!(e instanceof PyBaseException)) throw e;
+    // e came out of `await fut` in wait_for's frame: its traceback has that
+    // frame, which holds fut, whether e leaves wait_for or becomes the
+    // __cause__ of the timeout's TimeoutError (see resultOrTimeout).
+    keptByTraceback(e, aw);
     yield* cm.__aexit__(e); // raises TimeoutError when the deadline caused e; never suppresses
     throw e;
   }
@@ -79,10 +83,11 @@ function* waitForWithWaiter(aw: Coroutine | PyFuture, timeout: number | null, lo
   const cb = holding(() => releaseWaiter(waiter), waiter); // functools.partial(_release_waiter, waiter)
   const fut = ensure_future(aw, loop);
   fut.add_done_callback(cb);
-  return yield* inFrame(runningTask(), [fut, waiter, timeoutHandle], waitOnWaiter(fut, waiter, timeoutHandle, cb, loop));
+  const frame = [fut, waiter, timeoutHandle];
+  return yield* inFrame(runningTask(), frame, waitOnWaiter(fut, waiter, timeoutHandle, cb, loop, frame));
 }
 
-function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, cb: () => void, loop: EventLoop): Coroutine {
+function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, cb: () => void, loop: EventLoop, frame: unknown[]): Coroutine {
   try {
     try {
       yield* waiter.__await__();
@@ -102,7 +107,7 @@ function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, 
     fut.remove_done_callback(cb);
     yield* cancel_and_wait(fut, loop);
     // aw may have ended otherwise than cancelled: its outcome wins (bpo-40607).
-    return resultOrTimeout(fut);
+    return resultOrTimeout(fut, frame);
   } finally {
     timeoutHandle.cancel();
   }
@@ -111,21 +116,33 @@ function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, 
 /** The timeout <= 0 case: cancel aw before it runs (unless it is already done). */
 function* expireAtOnce(aw: Coroutine | PyFuture, loop: EventLoop): Coroutine {
   const fut = ensure_future(aw, loop);
-  return yield* inFrame(runningTask(), [fut], cancelAndResult(fut, loop));
+  const frame = [fut];
+  return yield* inFrame(runningTask(), frame, cancelAndResult(fut, loop, frame));
 }
 
-function* cancelAndResult(fut: Future, loop: EventLoop): Coroutine {
+function* cancelAndResult(fut: Future, loop: EventLoop, frame: unknown[]): Coroutine {
   if (fut.done()) return fut.result();
   yield* cancel_and_wait(fut, loop);
-  return resultOrTimeout(fut);
+  return resultOrTimeout(fut, frame);
 }
 
-/** fut's result; a cancellation becomes TimeoutError (raised from the CancelledError). */
-function resultOrTimeout(fut: Future): unknown {
+/**
+ * fut's result; a cancellation becomes TimeoutError (raised from the
+ * CancelledError). `frame`: what wait_for's frame holds.
+ */
+function resultOrTimeout(fut: Future, frame: unknown[]): unknown {
   try {
     return fut.result();
   } catch (e) {
     if (!isinstance(e, "CancelledError")) throw e;
+    // `except CancelledError as exc: raise TimeoutError from exc`: exc was
+    // raised in wait_for's frame, so its traceback keeps that frame and its
+    // locals (fut, the task wrapping aw) for as long as the TimeoutError
+    // keeps it as __cause__, even once the TimeoutError's own traceback is
+    // gone (the C Future's result() gives it none the second time: futures.ts).
+    // CPython 3.12.1, gc.get_referrers: the task <- frame wait_for (fut) <- tb
+    // <- the CancelledError <- the TimeoutError (__cause__) <- the task it ended.
+    keptByTraceback(e as object, ...frame);
     const te = TimeoutError();
     te.cause = e;
     te.context = e;
