@@ -3,6 +3,7 @@ import { loadClauses } from "../running/clauseset";
 import { PEERS_COMMAND, listInterpreters } from "../targets/discovery";
 import { MUTANTS } from "../../implementations/mutants";
 import { VERSIONS } from "../../implementations/reference";
+import { MODELLED_RELEASES } from "../../implementations/reference/releases";
 import { printableLines } from "../reporting/terminal";
 
 export async function cmdList(opts: { json?: boolean }): Promise<number> {
@@ -22,7 +23,10 @@ export async function cmdList(opts: { json?: boolean }): Promise<number> {
   const rows: Row[] = [];
   const inProcess = (id: string, kind: Row["kind"], version: string | null, description: string): Row =>
     ({ id, kind, status: "found", available: true, version, fullVersion: null, path: null, package: null, description, why: null, install: null });
-  for (const v of VERSIONS) rows.push(inProcess(`reference@${v}`, "reference", v, `TypeScript reference, Python ${v} profile`));
+  // Each profile models one release; reference@3.X.Y runs it at another release of the same version.
+  for (const v of VERSIONS) {
+    rows.push(inProcess(`reference@${v}`, "reference", v, `TypeScript reference, Python ${v} profile (CPython ${MODELLED_RELEASES[v]}; reference@${v}.N: at release ${v}.N)`));
+  }
   for (const l of await listInterpreters()) {
     const found = l.status === "found";
     const description = found
