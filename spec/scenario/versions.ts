@@ -123,10 +123,11 @@ export const TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS: Backport = ["3.11.3", "3.12.0
  * TaskGroup.__aexit__ forgets, in a finally, its parent task, its errors and
  * the KeyboardInterrupt / SystemExit it kept (reference cycles through the
  * raised exceptions' tracebacks): gh-124958 (PR #124959), made for 3.14.0,
- * in 3.13.1 (Misc/NEWS.d/3.13.1.rst) and 3.12.8 (the 3.12 backport wraps
- * the old __aexit__ as _aexit under a try/finally; a copy of 3.12.8's
- * taskgroups.py, marked as such, has it, next to the done-child fast path
- * that 3.12.9 removed). Pyodide 0.29's CPython 3.13.2 has it; 3.12.1 and
- * 3.13.0 keep a finished parent task alive through a group still referenced.
+ * in 3.13.1 (Misc/NEWS.d/3.13.1.rst) and 3.12.8 (Misc/NEWS.d/3.12.8.rst:
+ * "Fix refcycles in exceptions raised from asyncio.TaskGroup and the python
+ * implementation of asyncio.Future"; the 3.12 backport wraps the old
+ * __aexit__ as _aexit under a try/finally). Pyodide 0.29's CPython 3.13.2
+ * has it; 3.12.1 and 3.13.0 keep a finished parent task alive through a
+ * group still referenced.
  */
 export const TASKGROUP_EXIT_FORGETS_PARENT: Backport = ["3.12.8", "3.13.1", "3.14.0"];
