@@ -46,6 +46,23 @@ import type { StepRunner } from "./flow";
 /** The driver runs at most this many except* clauses (it pads to three real clauses). */
 export const MAX_STAR_CLAUSES = 3;
 
+/**
+ * How many times each exception object has been raised into a frame (the
+ * interpreter notes every await, and every probed call, that raises one).
+ * Each raise gives the object a new traceback, and a part that except*
+ * derived from it carries the traceback it had then: an exception shared
+ * between tasks (one task's failure, awaited by two) that another task
+ * raises while a handler runs no longer has the metadata of the parts
+ * derived from it, and those count as new exceptions, not re-raises
+ * (CPython's _PyExc_PrepReraiseStar, is_same_exception_metadata).
+ */
+const raises = new WeakMap<PyBaseException, number>();
+
+/** Note that `e` was raised into a frame (its traceback replaced). */
+export function noteRaised(e: PyBaseException): void {
+  raises.set(e, (raises.get(e) ?? 0) + 1);
+}
+
 export function* runTryStar(run: StepRunner, s: TryStep): Coroutine<Return | undefined> {
   const clauses = s.except ?? [];
   checkClauses(clauses);
@@ -124,6 +141,7 @@ function* handle(run: StepRunner, clauses: ExceptClause[], orig: PyBaseException
    * from it no longer carry its metadata and count as new exceptions.
    */
   let origRaisedAgain = false;
+  const raisesBefore = raises.get(orig) ?? 0;
 
   for (const clause of clauses) {
     checkExceptStarType(clause.type);
@@ -153,6 +171,8 @@ function* handle(run: StepRunner, clauses: ExceptClause[], orig: PyBaseException
     // one thing to raise, raised as it is.
     return outcomes.length > 0 ? outcomes[0] : null;
   }
+  // Raised again meanwhile, here or by another task (see `raises`).
+  if ((raises.get(orig) ?? 0) !== raisesBefore) origRaisedAgain = true;
   const isReraise = (e: PyBaseException) => e === orig || (split.derived.has(e) && !origRaisedAgain);
   const raised = outcomes.filter((e) => !isReraise(e));
   const reraised = project(split, orig, outcomes.filter(isReraise));

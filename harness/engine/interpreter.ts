@@ -16,7 +16,7 @@ import { PyBaseException, isinstance, pyexc } from "./pyexc";
 import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "../../spec/scenario/types";
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../../spec/scenario/trace";
 import { canonicalJson } from "../../spec/scenario/trace";
-import { runTryStar } from "./exceptstar";
+import { noteRaised, runTryStar } from "./exceptstar";
 import { CATCHABLE, Return, ScenarioError } from "./flow";
 import type { StepRunner } from "./flow";
 import { GC_OPS } from "../../spec/scenario/types";
@@ -367,6 +367,9 @@ export class ScenarioRun implements StepRunner {
 
   /** Record an await that raised `e`. */
   private awaitFailed(on: string, aw: Aw, e: unknown): void {
+    // The exception has a new traceback now: a part except* derived from it
+    // before is no longer a re-raise of it (exceptstar.ts noteRaised).
+    if (e instanceof PyBaseException) noteRaised(e);
     this.emit("awaited", { on, exc: this.enc.exc(e) });
     // gc mode: the exception's traceback keeps this frame, and so what it awaited (the driver's `aw`).
     if (this.gcMode && e instanceof PyBaseException) {
@@ -408,6 +411,8 @@ export class ScenarioRun implements StepRunner {
     try {
       value = call();
     } catch (e) {
+      // (A future's result() gives its exception a traceback: except*, exceptstar.ts noteRaised.)
+      if (e instanceof PyBaseException) noteRaised(e);
       this.emit(ev, { ref, exc: this.enc.exc(e) });
       return;
     }
