@@ -754,6 +754,39 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // c2's task (Task-2) enters timeout m0 and finishes; c3 then calls
+    // m0.reschedule(), which raises RuntimeError ("Cannot change state of
+    // finished Timeout"), and t0 (Task-3) ends with it. Its traceback keeps
+    // Timeout.reschedule's frame (self) and the driver's op_reschedule
+    // (cm): the timeout, which holds Task-2, after m0 and t1 were bound
+    // again. CPython 3.12.1, the reproducer walked with gc.get_referrers at
+    // the final collection: Task-2 <- Timeout <- frame reschedule (self) <-
+    // tb <- the RuntimeError <- Task-3.
+    name: "an exception leaving a timeout's reschedule keeps the timeout, and so the task that entered it",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --size medium --seed 35 (and 3.13, after 1,896 scenarios once wait_for's was closed)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-2") === "result" && taskState(t, "Task-3") === "exception",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "create_task", coro: "c2", task: "t1" },
+            { op: "sleep", ticks: 1 },
+            { op: "create_task", coro: "c3", task: "t0" },
+            { op: "sleep", ticks: 1 },
+            { op: "create_task", coro: "c2", task: "t1" },
+            { op: "sleep", ticks: 1 },
+            { op: "gc" },
+          ],
+        },
+        { name: "c2", body: [{ op: "timeout", cm: "m0", delay: 5, body: [] }] },
+        { name: "c3", body: [{ op: "reschedule", cm: "m0", delay: 1 }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -626,7 +626,20 @@ export class ScenarioRun implements StepRunner {
         return;
       case "reschedule": {
         const cm = this.lookup(s.cm, this.cms);
-        if (cm !== null) cm.reschedule(s.delay === null || s.at ? s.delay : this.loop.time() + s.delay);
+        if (cm === null) return;
+        try {
+          cm.reschedule(s.delay === null || s.at ? s.delay : this.loop.time() + s.delay);
+        } catch (e) {
+          // gc mode: the RuntimeError of a finished (or expiring) timeout has
+          // in its traceback Timeout.reschedule's frame (self) and the
+          // driver's op_reschedule (cm): it keeps the timeout, which holds the
+          // task that entered it. CPython 3.12.1, the reproducer walked with
+          // gc.get_referrers at the final collection: a finished task <-
+          // Timeout <- frame reschedule (self) <- tb <- the RuntimeError <-
+          // the task it ended.
+          if (this.gcMode && e instanceof PyBaseException) keptByError(e, [cm]);
+          throw e;
+        }
         return;
       }
       case "inspect_timeout": {
