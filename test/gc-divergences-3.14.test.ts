@@ -108,6 +108,42 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // 3.14's _wait: `cur_task = current_task()`, which _on_completion
+    // closes over (gh-91048). Its handle, queued when f0 got its result in
+    // the loop's last iteration, is still in the ready queue when the run
+    // ends, and keeps the cancelled, dropped Task-2 (CPython 3.14.2 in
+    // Pyodide 314; 3.11-3.13 collect it: test/gc-divergences.test.ts).
+    name: "a completion callback of asyncio.wait still queued when the loop stops keeps the waiting task (3.14: cur_task)",
+    found: "diff reference@3.11 cpython-3.11 --runs 2000 --size medium --seed 28, the same scenario on 3.14",
+    fact: (t) => t.tasks.find((x) => x.name === "Task-2")?.state === "cancelled",
+    factOn313: false,
+    pyTask: true,
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c3", task: "t0" },
+            { op: "sleep", ticks: 0 },
+            { op: "cancel", task: "t0" },
+            { op: "return" },
+          ],
+        },
+        {
+          name: "c3",
+          body: [
+            { op: "create_future", future: "f0" },
+            { op: "call_soon", callback: "cb1" },
+            { op: "await", on: { wait: [{ task: "f0" }], timeout: 1 } },
+          ],
+        },
+      ],
+      callbacks: [{ name: "cb1", body: [{ op: "drop", handle: "t0" }, { op: "set_result", future: "f0" }] }],
+    } as Scenario,
+  },
 ];
 
 const ref = (v: PythonVersion, s: Scenario, pyTask = false): Trace => runScenario(makeReference(v, { pyTask }), s);

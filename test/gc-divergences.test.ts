@@ -787,6 +787,46 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // t0 (Task-2) waits on f0 with asyncio.wait(timeout=1); in one loop
+    // iteration main cancels it and returns, then cb1 drops t0 and sets f0's
+    // result, which queues wait's _on_completion, and Task-2 ends cancelled,
+    // removing the callback from f0 but not the handle already queued. The
+    // loop stops with that handle still in its ready queue. 3.11-3.13's
+    // _on_completion closes over counter, return_when, timeout_handle and
+    // waiter only (its __code__.co_freevars on 3.11.7, 3.12.1, 3.13.0), so
+    // CPython collects Task-2; the reference's closure also held the
+    // waiting task, which only 3.14's does (`cur_task`, gh-91048:
+    // test/gc-divergences-3.14.test.ts).
+    name: "a completion callback of asyncio.wait still queued when the loop stops does not keep the waiting task (3.11-3.13)",
+    found: "diff reference@3.11 cpython-3.11 --runs 2000 --size medium --seed 28 (after 853 scenarios; 3.12, 3.13 alike)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-2") === undefined,
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_task", coro: "c3", task: "t0" },
+            { op: "sleep", ticks: 0 },
+            { op: "cancel", task: "t0" },
+            { op: "return" },
+          ],
+        },
+        {
+          name: "c3",
+          body: [
+            { op: "create_future", future: "f0" },
+            { op: "call_soon", callback: "cb1" },
+            { op: "await", on: { wait: [{ task: "f0" }], timeout: 1 } },
+          ],
+        },
+      ],
+      callbacks: [{ name: "cb1", body: [{ op: "drop", handle: "t0" }, { op: "set_result", future: "f0" }] }],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

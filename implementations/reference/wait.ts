@@ -54,7 +54,12 @@ function* waitOn(
   const waiter = loop.create_future();
   const timeoutHandle: TimerHandle | null = timeout === null ? null : loop.call_later(timeout, releaseWaiter, waiter);
   let counter = fs.size;
-  const curTask = current_task();
+  // 3.14 (gh-91048) only: _wait's `cur_task = current_task()`, which
+  // _on_completion's closure holds. 3.11-3.13's closure holds no task: a
+  // completion callback still queued when the loop stops (a member finished
+  // in the iteration that cancelled the waiting task) keeps nothing else
+  // alive (CPython 3.11.7-3.13.0 collect the task there).
+  const curTask = loop.profile.futureAwaitedBy ? current_task() : null;
 
   const onCompletion = (f: Future): void => {
     counter--;
