@@ -120,6 +120,15 @@ export interface AsyncioImplementation {
   /** The Python version whose behaviour this implementation claims, e.g. "3.13". */
   readonly pythonVersion: string;
   /**
+   * The CPython release of pythonVersion it follows, when it follows one
+   * ("3.11.2"): the clauses whose behaviour changed in a patch release hold
+   * it to that release (spec/scenario/versions.ts lists the changes aiospec
+   * knows), the reference it is compared with runs at that release, and the
+   * interpreter runs the scenario's Python statements (except*) as that
+   * release does. Absent: the release aiospec models for the version.
+   */
+  readonly pythonRelease?: string;
+  /**
    * Scenario features this implementation does not provide (FEATURES, from
    * spec/scenario/validate.ts, exported by the package's main entry);
    * clauses and scenarios that use one are skipped, with that reason,

@@ -7,7 +7,7 @@
  */
 import { CORE_FUNCTIONS, FEATURE_FUNCTIONS } from "./api";
 import { FEATURES, FEATURE_VERSIONS } from "../../spec/scenario/validate";
-import { PYTHON_VERSIONS, compareVersions, isPythonVersion } from "../../spec/scenario/versions";
+import { PYTHON_VERSIONS, compareVersions, isPythonVersion, releaseIn } from "../../spec/scenario/versions";
 
 /** Why `impl` does not meet the contract, in one line naming it `who`; null when it does. */
 export function contractViolation(impl: unknown, who: string): string | null {
@@ -22,6 +22,10 @@ export function contractViolation(impl: unknown, who: string): string | null {
   const version = x.pythonVersion;
   if (typeof version !== "string" || !isPythonVersion(version)) {
     return `${who} claims pythonVersion ${JSON.stringify(version)}; aiospec knows ${PYTHON_VERSIONS.join(", ")}`;
+  }
+  const release = x.pythonRelease;
+  if (release !== undefined && (typeof release !== "string" || releaseIn(version, release) !== release)) {
+    return `${who} claims pythonRelease ${JSON.stringify(release)}: expected a release of Python ${version}, such as "${version}.0", or no pythonRelease`;
   }
   const unsupported = x.unsupported ?? [];
   if (!Array.isArray(unsupported) || !unsupported.every((f) => typeof f === "string")) {

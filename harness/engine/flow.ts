@@ -30,4 +30,6 @@ export interface StepRunner {
   readonly enc: { exc(e: unknown): ExceptionData };
   /** Run body while `handled` is being handled: what it raises gets that as its __context__ (gc mode). */
   whileHandling<T>(handled: unknown, body: Coroutine<T>): Coroutine<T>;
+  /** The CPython release whose statements the run follows (AsyncioImplementation.pythonRelease); undefined: the modelled one. */
+  readonly pythonRelease?: string;
 }

@@ -154,9 +154,12 @@ export class ScenarioRun implements StepRunner {
    * skips such scenarios before they get here).
    */
   readonly asyncio: CompleteAsyncioImplementation;
+  /** The CPython release whose statements (except*) the run follows; undefined: the modelled one. */
+  readonly pythonRelease: string | undefined;
 
   constructor(asyncio: AsyncioImplementation, scenario: Scenario) {
     this.asyncio = asyncio as CompleteAsyncioImplementation;
+    this.pythonRelease = asyncio.pythonRelease;
     for (const c of scenario.coroutines) this.bodies.set(c.name, c.body);
     for (const c of scenario.callbacks ?? []) this.callbackBodies.set(c.name, c.body);
   }

@@ -110,6 +110,8 @@ export function tsTarget(impl: AsyncioImplementation, version: PythonVersion, de
     description,
     unsupported: impl.unsupported ?? [],
     clock: "virtual",
+    // The release it claims: the clauses hold it to that release and compare it with the reference at it.
+    ...(impl.pythonRelease !== undefined ? { fullVersion: impl.pythonRelease } : {}),
     isolation: "in-process",
     run: async (s) => runScenario(impl, s),
     close: () => {},

@@ -64,6 +64,7 @@ export function makeReference(version: PythonVersion = NEWEST, variation: Variat
     // Stryker disable next-line StringLiteral,ConditionalExpression: equivalent, the id names the implementation in reports and messages; no clause reads it
     id: `reference@${variation.release ?? version}${variation.pyTask ? "+pytask" : ""}`,
     pythonVersion: version,
+    ...(variation.release !== undefined ? { pythonRelease: variation.release } : {}),
     new_event_loop: () => new LoopClass(profile, taskFactory),
     // eagerStart: 3.14's create_task(eager_start=...) (undefined: not given).
     create_task: (coro: Coroutine, name?: string | null, eagerStart?: boolean | null) => create_task(coro, name, eagerStart),

@@ -133,14 +133,16 @@ export const TIMEOUT_COUNTS_FROM_ENTRY_AND_CHAINS: Backport = ["3.11.3", "3.12.0
 export const TASKGROUP_EXIT_FORGETS_PARENT: Backport = ["3.12.8", "3.13.1", "3.14.0"];
 
 /**
- * A single exception raised inside an `except*` handler leaves the
- * construct as it is, no longer wrapped in ExceptionGroup("", [exc]):
- * gh-103590, a language change (Misc/NEWS.d/3.11.4.rst; 3.12.0 has it).
- * Debian's CPython 3.11.2 wraps it (`diff reference@3.11.2 cpython-3.11.2
- * --runs 2000 --seed 2`: a CancelledError raised in an except* handler
- * leaves main as BaseExceptionGroup('', [CancelledError])). Not modelled
- * yet: except* is the scenario interpreter's (harness/engine/exceptstar.ts),
- * which does not know the implementation's release; the reference at 3.11.0
- * to 3.11.3 differs from CPython there.
+ * A try / except* whose handlers raise one new exception, and re-raise
+ * nothing else, raises that exception as it is, no longer wrapped in
+ * ExceptionGroup("", [it]): gh-103590 (PR #103665), a language change made
+ * for 3.12.0 and backported to 3.11.4 (Misc/NEWS.d/3.11.4.rst; What's New
+ * in 3.12: "Also changed in version 3.11.4"). Debian's CPython 3.11.2 wraps
+ * it (`diff reference cpython-3.11.2 --runs 2000 --seed 2`: a CancelledError
+ * raised in an except* handler leaves main as BaseExceptionGroup('',
+ * [CancelledError])); 3.11.7 and 3.12.1 do not. A naked exception caught by
+ * except* was never wrapped on the way out. The scenario interpreter runs
+ * except* itself (harness/engine/exceptstar.ts), at the release the
+ * implementation claims (AsyncioImplementation.pythonRelease).
  */
 export const EXCEPT_STAR_RAISES_NAKED_EXCEPTION: Backport = ["3.11.4", "3.12.0"];

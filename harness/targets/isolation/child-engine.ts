@@ -209,6 +209,7 @@ export class ChildEngine implements Engine {
         unsupported: info.unsupported,
         implId: info.implId,
         factory: info.factory,
+        ...(info.fullVersion !== undefined ? { fullVersion: info.fullVersion } : {}),
       });
       return;
     }

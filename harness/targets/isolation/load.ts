@@ -35,6 +35,8 @@ export interface LoadedInfo {
   description: string;
   /** The module exported a factory (so the version was chosen by the harness). */
   factory: boolean;
+  /** The release it claims (AsyncioImplementation.pythonRelease), if any. */
+  fullVersion?: string;
 }
 
 /** The module failed to load or does not export an implementation (a one-line reason). */
@@ -141,8 +143,9 @@ async function loadModule(spec: Extract<ImplSpec, { kind: "module" }>): Promise<
       implId,
       version: checked.pythonVersion as PythonVersion,
       unsupported: [...(checked.unsupported ?? [])],
-      description: `${/\.[cm]?ts$/.test(spec.path) ? "TypeScript" : "JavaScript"} module ${spec.path} (${implId}), Python ${checked.pythonVersion}, in a child process`,
+      description: `${/\.[cm]?ts$/.test(spec.path) ? "TypeScript" : "JavaScript"} module ${spec.path} (${implId}), Python ${checked.pythonRelease ?? checked.pythonVersion}, in a child process`,
       factory,
+      ...(checked.pythonRelease !== undefined ? { fullVersion: checked.pythonRelease } : {}),
     },
   };
 }
