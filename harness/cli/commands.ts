@@ -278,7 +278,9 @@ export function runPlan(
 /**
  * A line when the target is a patch release other than the one the clauses
  * were checked on (patch releases change behaviour: docs/findings.md), else
- * null. Only a real Python says its release; a reference or a module does not.
+ * null. The release is the target's full version: what a real Python's
+ * driver says in its hello, a reference@3.X.Y's release, or a TypeScript
+ * implementation's pythonRelease; a target that names none gets no note.
  */
 export function releaseNote(t: Target): string | null {
   if (!t.fullVersion || !isReferenceVersion(t.version)) return null;
