@@ -827,6 +827,40 @@ const CASES: Case[] = [
       callbacks: [{ name: "cb1", body: [{ op: "drop", handle: "t0" }, { op: "set_result", future: "f0" }] }],
     } as Scenario,
   },
+  {
+    // e0 = gather(wait_for(shield(c2()), 1)), cancelled at once: the task
+    // gather made for wait_for (Task-3) is cancelled before its first step,
+    // so CancelledError is thrown into the fresh wait_for coroutine. It
+    // leaves from wait_for's frame, which already holds its arguments (fut:
+    // shield's outer future), and its traceback keeps that frame; Task-3
+    // keeps the CancelledError and gather's outer future (bound to e0) hands
+    // on that very object. c2 then fails and shield sets its ValueError on
+    // the outer future, which stays alive, unretrieved, and unreported.
+    // CPython 3.11.7, gc.get_referrers at the final collection: the outer
+    // future <- frame wait_for (fut, timeout) <- tb wait_for <- ... <- the
+    // CancelledError <- e0 (_GatheringFuture). The reference reported "Future
+    // exception was never retrieved" for it.
+    name: "a coroutine of asyncio's cancelled before it started keeps its arguments: wait_for's future",
+    found: "diff reference@3.11 cpython-3.11 --runs 2000 --size medium --seed 32 (after 1,222 scenarios)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => !t.events.some((e) => e.ev === "exception_handler") && taskState(t, "Task-3") === "cancelled",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "ensure_future", on: { gather: [{ wait_for: { shield: { coro: "c2" } }, timeout: 1 }] }, future: "e0" },
+            { op: "cancel", task: "e0" },
+            { op: "try", body: [{ op: "await", on: { task: "e0" } }], except: [{ type: "CancelledError" }] },
+            { op: "sleep", ticks: 1 },
+          ],
+        },
+        { name: "c2", body: [{ op: "raise", exc: { type: "ValueError" } }] },
+      ],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -34,7 +34,8 @@
  *             interpreter and by gcrefs.ts keptByTraceback): the object each
  *             await it propagated out of was awaiting (the driver's
  *             await_recorded frame keeps `aw`), an asyncio coroutine's
- *             locals, an eager task that failed in its first step
+ *             locals (its arguments already when it is thrown into before
+ *             its first step: gcrefs.ts argsInFrame), an eager task that failed in its first step
  *             (create_task's frames, and under them, when the calling
  *             task's coroutine ended in its own eager step, that task and
  *             its caller's frames), the driver frame's locals of a

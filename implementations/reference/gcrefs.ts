@@ -56,3 +56,36 @@ export function keptByTraceback(exc: object, ...held: unknown[]): void {
   // Stryker disable next-line ArrayDeclaration: equivalent, a string in the list holds nothing for gc.ts
   ((exc as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
 }
+
+/**
+ * A coroutine of asyncio's holds its arguments in its frame from the moment
+ * it is called, before it runs. An exception thrown into it before its first
+ * step (its task cancelled before it started: the task throws CancelledError
+ * into the fresh coroutine) leaves from that frame, so its traceback keeps
+ * the frame and the arguments, for as long as the exception lives (a
+ * cancelled task keeps its CancelledError, and gather hands that very
+ * object on). A JavaScript generator thrown into before it starts runs
+ * none of its body; this wrapper declares what the frame holds then.
+ */
+export function argsInFrame<T>(args: unknown[], body: Coroutine<T>): Coroutine<T> {
+  let started = false;
+  const coro = {
+    next(value: unknown): IteratorResult<unknown, T> {
+      started = true;
+      return body.next(value);
+    },
+    throw(e: unknown): IteratorResult<unknown, T> {
+      // (What is thrown into a coroutine is a Python exception, an object.)
+      if (!started && typeof e === "object" && e !== null) keptByTraceback(e, ...args);
+      started = true;
+      return body.throw(e);
+    },
+    return(value: T): IteratorResult<unknown, T> {
+      return body.return(value);
+    },
+    [Symbol.iterator]() {
+      return coro;
+    },
+  };
+  return coro as unknown as Coroutine<T>;
+}

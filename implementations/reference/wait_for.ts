@@ -26,10 +26,19 @@ import { Future } from "./futures";
 import type { TimerHandle } from "./handles";
 import { ensure_future } from "./gather";
 import { EventLoop, get_running_loop, runningTask } from "./loop";
-import { holding, inFrame, keptByTraceback } from "./gcrefs";
+import { argsInFrame, holding, inFrame, keptByTraceback } from "./gcrefs";
 import { timeout as timeoutCm } from "./timeouts";
 
-export function* wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
+export function wait_for(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
+  // wait_for's frame holds `fut` (aw) and `timeout` from the call on: a task
+  // cancelled before it ran wait_for keeps aw through its CancelledError's
+  // traceback (CPython 3.11.7, gc.get_referrers: shield's outer future <-
+  // frame wait_for (fut, timeout) <- tb <- the CancelledError, which the
+  // cancelled task and gather's outer future keep).
+  return argsInFrame([aw], waitForBody(aw, timeout));
+}
+
+function* waitForBody(aw: Coroutine | PyFuture, timeout: number | null): Coroutine {
   const loop = get_running_loop();
   if (loop.profile.waitForUsesTimeout) return yield* waitForWithTimeout(aw, timeout);
   return yield* waitForWithWaiter(aw, timeout, loop);
