@@ -861,6 +861,64 @@ const CASES: Case[] = [
       ],
     } as Scenario,
   },
+  {
+    // The pure-Python Task. main catches f0's ValueError (thrown into its
+    // coroutine by __step), then awaits gather(sleep(0)) and returns. The
+    // ValueError, kept by f0 (bound), has main's frames in its traceback;
+    // when main's coroutine ends, 3.12+ link its finished frames on to the
+    // step frames under it (f_back), and __wakeup's `future` is the gather,
+    // which holds its child (Task-2). CPython 3.13.0 with _PyTask pinned,
+    // gc.get_referrers at the final collection: Task-2 <- list _children <-
+    // the _GatheringFuture's dict; 3.12.1 and 3.14.2 keep it too, 3.11.7 does
+    // not (next case). The reference modelled this only for an exception
+    // that ends the coroutine (docs/findings.md listed it as not modelled).
+    name: "pure-Python Task, 3.12+: an exception caught in the coroutine keeps the step frames once the coroutine returns",
+    found: "diff reference@3.13+pytask cpython-3.13+pytask --runs 2000 --size medium --seed 7 (after 13 scenarios)",
+    versions: ["3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-2") === "result",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_future", future: "f0" },
+            { op: "call_later", delay: 0, callback: "cb0" },
+            { op: "try", body: [{ op: "await", on: { task: "f0" } }], except: [{ type: "BaseException" }] },
+            { op: "await", on: { gather: [{ sleep: 0 }] } },
+          ],
+        },
+      ],
+      callbacks: [{ name: "cb0", body: [{ op: "set_exception", future: "f0", exc: { type: "ValueError" } }] }],
+    } as Scenario,
+  },
+  {
+    // 3.11's generators drop a finished frame's link to its caller before
+    // clearing it, so no f_back chain is made: the gather's child goes.
+    name: "pure-Python Task, 3.11: the same caught exception does not keep the step frames",
+    found: "with the case above",
+    versions: ["3.11"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-2") === undefined && taskState(t, "Task-1") === "result",
+    scenario: {
+      aiospec: 1,
+      coroutines: [
+        {
+          name: "main",
+          body: [
+            { op: "gc" },
+            { op: "create_future", future: "f0" },
+            { op: "call_later", delay: 0, callback: "cb0" },
+            { op: "try", body: [{ op: "await", on: { task: "f0" } }], except: [{ type: "BaseException" }] },
+            { op: "await", on: { gather: [{ sleep: 0 }] } },
+          ],
+        },
+      ],
+      callbacks: [{ name: "cb0", body: [{ op: "set_exception", future: "f0", exc: { type: "ValueError" } }] }],
+    } as Scenario,
+  },
 ];
 
 for (const c of CASES) {

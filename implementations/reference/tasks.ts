@@ -17,6 +17,7 @@ import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isins
 import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";
 import { keptByTraceback } from "./gcrefs";
+import { atLeast } from "../../spec/scenario/versions";
 
 export class Task extends Future implements PyTask {
   private name: string;
@@ -261,6 +262,10 @@ export class Task extends Future implements PyTask {
 
   private runAndHandleResult(exc: PyBaseException | null, wokenBy: Future | null = null): void {
     let r: IteratorResult<unknown, unknown>;
+    // The pure-Python Task: what it throws in has the coroutine's frames in
+    // its traceback from then on, caught or not, and so the step frames
+    // under them once the coroutine ends (stackBelow, keepStepFrames).
+    if (exc !== null && this.loop.profile.pyTask) keptByTraceback(exc, this.stackBelow);
     try {
       r = exc === null ? this.coro.next(undefined) : this.coro.throw(exc);
     } catch (e) {
@@ -279,6 +284,7 @@ export class Task extends Future implements PyTask {
       return;
     }
     if (r.done) {
+      if (this.loop.profile.pyTask) this.linkStackBelow(this.stepFrames(exc, wokenBy));
       if (this.mustCancel) {
         // cancel() arrived during the last step: the task ends cancelled.
         // Stryker disable next-line BooleanLiteral: equivalent, the task is done from here on: it takes no further step, and cancel() and uncancel() of a done task never read the flag
@@ -310,10 +316,42 @@ export class Task extends Future implements PyTask {
    * wake-up are C, with no frames) lets go (docs/findings.md).
    */
   private keepStepFrames(ended: PyBaseException, thrown: PyBaseException | null, wokenBy: Future | null): void {
+    const held = this.stepFrames(thrown, wokenBy);
+    keptByTraceback(ended, ...held);
+    this.linkStackBelow(held);
+  }
+
+  /**
+   * The coroutine has ended in a step whose frames hold `held`: 3.12+ link
+   * its finished frames on to them (3.11 sets a finished coroutine frame's
+   * `previous` to NULL before clearing it, so no f_back is made: CPython
+   * 3.11.7 with _PyTask lets the gather's child of the example below go).
+   */
+  private linkStackBelow(held: unknown[]): void {
+    if (atLeast(this.loop.profile.version, "3.12")) this.stackBelow.push(...held);
+  }
+
+  /** What the step frames under the coroutine hold when it ends in this step (keepStepFrames). */
+  private stepFrames(thrown: PyBaseException | null, wokenBy: Future | null): unknown[] {
     const held: unknown[] = [wokenBy];
     if (this.loop.profile.pyTaskStepKeepsThrownExc) held.push(thrown);
-    keptByTraceback(ended, ...held);
+    return held;
   }
+
+  /**
+   * The pure-Python Task: what the step frames under the coroutine hold once
+   * it has ended (empty until then). An exception thrown into the coroutine
+   * earlier and caught there has the coroutine's frames in its traceback, and
+   * when the coroutine ends, in whatever way, its frames link on to the step
+   * frames as for an exception that ends it (CPython 3.13.0: a gather's child
+   * <- _GatheringFuture <- frame __wakeup (future) <- f_back ... <- the frames
+   * of main, which caught an awaited future's ValueError and then returned <-
+   * the ValueError's traceback <- the future, still bound; 3.12.1 alike, not
+   * 3.11.7: linkStackBelow). Every exception the task throws in holds this
+   * list (runAndHandleResult). (An exception raised and caught within the
+   * coroutine is not modelled so.)
+   */
+  private readonly stackBelow: unknown[] = [];
 
   /** The coroutine yielded: wait on the future it gave, or just yield the loop. */
   private handleYield(result: unknown): void {
