@@ -60,7 +60,7 @@ const PLANS: Record<Mode, Plan> = {
   },
   default: {
     verdictCpythons: "all", split: ["reference", "cpython-3.11"], verdictTimeoutMs: 300_000,
-    diffScenarios: 1500, diffPeers: ["cpython-3.11", "cpython-3.13"],
+    diffScenarios: 5000, diffPeers: ["cpython-3.11", "cpython-3.13"],
     scaleSizes: [10, 1000, 10_000, 100_000, 1_000_000], scaleTimeoutMs: 300_000,
     schedulerSizes: FULL_SIZES, schedulerRepeat: 2,
   },
