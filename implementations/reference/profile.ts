@@ -220,6 +220,15 @@ export interface Profile {
    * itself, and its `except BaseException as exc` unbinds the parameter.
    */
   pyTaskStepKeepsThrownExc: boolean;
+  /**
+   * Only with pyTask, in gc mode: when the coroutine ends, its finished
+   * frames link on to the step frames under them (f_back), so an exception
+   * still alive with the coroutine's frames in its traceback (one the task
+   * threw in and the coroutine caught) keeps what those step frames hold.
+   * 3.12+; 3.11 sets a finished coroutine frame's `previous` to NULL before
+   * clearing it, so no f_back is made (tasks.ts linkStackBelow).
+   */
+  pyTaskFinishedFramesLinkBelow: boolean;
 }
 
 /**
@@ -264,5 +273,6 @@ export function profileFor(version: PythonVersion, pyTask = false, release: stri
     futureAwaitedBy: from("3.14"),
     pyTaskUnseenByCurrentTask: pyTask && from("3.14"),
     pyTaskStepKeepsThrownExc: pyTask && from("3.12"),
+    pyTaskFinishedFramesLinkBelow: pyTask && from("3.12"),
   };
 }

@@ -17,7 +17,6 @@ import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isins
 import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";
 import { keptByTraceback } from "./gcrefs";
-import { atLeast } from "../../spec/scenario/versions";
 
 export class Task extends Future implements PyTask {
   private name: string;
@@ -323,12 +322,11 @@ export class Task extends Future implements PyTask {
 
   /**
    * The coroutine has ended in a step whose frames hold `held`: 3.12+ link
-   * its finished frames on to them (3.11 sets a finished coroutine frame's
-   * `previous` to NULL before clearing it, so no f_back is made: CPython
-   * 3.11.7 with _PyTask lets the gather's child of the example below go).
+   * its finished frames on to them (profile pyTaskFinishedFramesLinkBelow;
+   * CPython 3.11.7 with _PyTask lets the gather's child of the example below go).
    */
   private linkStackBelow(held: unknown[]): void {
-    if (atLeast(this.loop.profile.version, "3.12")) this.stackBelow.push(...held);
+    if (this.loop.profile.pyTaskFinishedFramesLinkBelow) this.stackBelow.push(...held);
   }
 
   /** What the step frames under the coroutine hold when it ends in this step (keepStepFrames). */
