@@ -20,6 +20,7 @@ import type { PythonVersion } from "../implementations/reference";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
+import { WAIT_COMPLETION_QUEUED } from "./helpers/gc-scenarios";
 
 const ROOT = path.resolve(__dirname, "..");
 const DRIVER = path.join(ROOT, "implementations", "pyodide", "driver.js");
@@ -119,30 +120,7 @@ const CASES: Case[] = [
     fact: (t) => t.tasks.find((x) => x.name === "Task-2")?.state === "cancelled",
     factOn313: false,
     pyTask: true,
-    scenario: {
-      aiospec: 1,
-      coroutines: [
-        {
-          name: "main",
-          body: [
-            { op: "gc" },
-            { op: "create_task", coro: "c3", task: "t0" },
-            { op: "sleep", ticks: 0 },
-            { op: "cancel", task: "t0" },
-            { op: "return" },
-          ],
-        },
-        {
-          name: "c3",
-          body: [
-            { op: "create_future", future: "f0" },
-            { op: "call_soon", callback: "cb1" },
-            { op: "await", on: { wait: [{ task: "f0" }], timeout: 1 } },
-          ],
-        },
-      ],
-      callbacks: [{ name: "cb1", body: [{ op: "drop", handle: "t0" }, { op: "set_result", future: "f0" }] }],
-    } as Scenario,
+    scenario: WAIT_COMPLETION_QUEUED,
   },
 ];
 

@@ -16,6 +16,7 @@ import type { Trace } from "../spec/scenario/trace";
 import { findCPython } from "../harness/targets";
 import { driverTrace } from "./helpers/driver";
 import type { Scenario } from "../spec/scenario/types";
+import { WAIT_COMPLETION_QUEUED } from "./helpers/gc-scenarios";
 
 interface Case {
   name: string;
@@ -802,30 +803,7 @@ const CASES: Case[] = [
     found: "diff reference@3.11 cpython-3.11 --runs 2000 --size medium --seed 28 (after 853 scenarios; 3.12, 3.13 alike)",
     versions: ["3.11", "3.12", "3.13"],
     fact: (t) => taskState(t, "Task-2") === undefined,
-    scenario: {
-      aiospec: 1,
-      coroutines: [
-        {
-          name: "main",
-          body: [
-            { op: "gc" },
-            { op: "create_task", coro: "c3", task: "t0" },
-            { op: "sleep", ticks: 0 },
-            { op: "cancel", task: "t0" },
-            { op: "return" },
-          ],
-        },
-        {
-          name: "c3",
-          body: [
-            { op: "create_future", future: "f0" },
-            { op: "call_soon", callback: "cb1" },
-            { op: "await", on: { wait: [{ task: "f0" }], timeout: 1 } },
-          ],
-        },
-      ],
-      callbacks: [{ name: "cb1", body: [{ op: "drop", handle: "t0" }, { op: "set_result", future: "f0" }] }],
-    } as Scenario,
+    scenario: WAIT_COMPLETION_QUEUED,
   },
   {
     // e0 = gather(wait_for(shield(c2()), 1)), cancelled at once: the task
