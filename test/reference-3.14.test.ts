@@ -34,6 +34,7 @@ import { scenarioArb } from "../spec/scenario/arbitraries";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace, TraceEvent } from "../spec/scenario/trace";
 import type { Scenario } from "../spec/scenario/types";
+import { GROUP_HELD_AFTER_ITS_BLOCK } from "./helpers/gc-scenarios";
 import { requiredVersion, validateScenario } from "../spec/scenario/validate";
 import { compareVersions } from "../spec/scenario/versions";
 import { describeDifference } from "./helpers/difference";
@@ -79,24 +80,7 @@ function labels(trace: Trace): string[] {
  */
 const GC_CASES = {
   /** A task drops its own handle, then enters and leaves an empty TaskGroup bound to the handle `g`. */
-  groupHeldAfterItsBlock: {
-    aiospec: 1,
-    description: "a finished task, referenced only as the parent of a TaskGroup that is still held",
-    coroutines: [
-      {
-        name: "main",
-        body: [
-          { op: "create_task", coro: "c1", task: "t" },
-          { op: "weakref", task: "t", ref: "w" },
-          { op: "sleep", ticks: 0 },
-          { op: "sleep", ticks: 0 },
-          { op: "gc" },
-          { op: "inspect_weakref", ref: "w" },
-        ],
-      },
-      { name: "c1", body: [{ op: "drop", handle: "t" }, { op: "taskgroup", group: "g", body: [] }] },
-    ],
-  } as Scenario,
+  groupHeldAfterItsBlock: GROUP_HELD_AFTER_ITS_BLOCK,
   /** A task waits on f0 with asyncio.wait(timeout=0) and ends; main holds f0, then drops it. */
   waitLeavesTaskOnPendingFuture: {
     aiospec: 1,

@@ -31,6 +31,7 @@ import { expectedTrace } from "../harness/running/memo";
 import { referenceName, runClause, targetRelease } from "../harness/running/runner";
 import { Target, UsageError, resolvePair, resolveTarget, tsTarget } from "../harness/targets";
 import { releaseNote } from "../harness/cli/commands";
+import { GROUP_HELD_AFTER_ITS_BLOCK } from "./helpers/gc-scenarios";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "bin", "aiospec.js");
@@ -44,25 +45,6 @@ const at = (version: PythonVersion, release: string | undefined, s: Scenario): T
 const weakrefs = (t: Trace) => t.events.filter((e) => e.ev === "weakref").map((e) => (e as { alive: boolean }).alive);
 const caught = (t: Trace) => t.events.filter((e) => e.ev === "caught").map((e) => canonicalJson((e as { exc: unknown }).exc));
 
-/** A task drops its own handle, then enters and leaves an empty TaskGroup bound to `g` (gc mode). */
-const GROUP_HELD_AFTER_ITS_BLOCK: Scenario = {
-  aiospec: 1,
-  description: "a finished task, referenced only as the parent of a TaskGroup that is still held",
-  coroutines: [
-    {
-      name: "main",
-      body: [
-        { op: "create_task", coro: "c1", task: "t" },
-        { op: "weakref", task: "t", ref: "w" },
-        { op: "sleep", ticks: 0 },
-        { op: "sleep", ticks: 0 },
-        { op: "gc" },
-        { op: "inspect_weakref", ref: "w" },
-      ],
-    },
-    { name: "c1", body: [{ op: "drop", handle: "t" }, { op: "taskgroup", group: "g", body: [] }] },
-  ],
-} as Scenario;
 
 /** An expired timeout block, its TimeoutError caught. */
 const TIMEOUT_EXPIRES: Scenario = {

@@ -1,7 +1,7 @@
 /**
- * Scenarios that more than one test file of the reference's gc divergences
- * runs (test/gc-divergences.test.ts on 3.11-3.13, test/gc-divergences-3.14.test.ts
- * on 3.14), kept once.
+ * gc-mode scenarios that more than one test file runs, kept once
+ * (test/gc-divergences.test.ts and test/gc-divergences-3.14.test.ts;
+ * test/reference-3.14.test.ts and test/reference-releases.test.ts).
  */
 import type { Scenario } from "../../spec/scenario/types";
 
@@ -36,3 +36,27 @@ export const WAIT_COMPLETION_QUEUED: Scenario = {
   ],
   callbacks: [{ name: "cb1", body: [{ op: "drop", handle: "t0" }, { op: "set_result", future: "f0" }] }],
 };
+
+/**
+ * A task drops its own handle, then enters and leaves an empty TaskGroup
+ * bound to `g`: whether a group still held keeps its finished parent task
+ * alive (gh-124958: not on 3.12.8+, 3.13.1+, 3.14).
+ */
+export const GROUP_HELD_AFTER_ITS_BLOCK: Scenario = {
+  aiospec: 1,
+  description: "a finished task, referenced only as the parent of a TaskGroup that is still held",
+  coroutines: [
+    {
+      name: "main",
+      body: [
+        { op: "create_task", coro: "c1", task: "t" },
+        { op: "weakref", task: "t", ref: "w" },
+        { op: "sleep", ticks: 0 },
+        { op: "sleep", ticks: 0 },
+        { op: "gc" },
+        { op: "inspect_weakref", ref: "w" },
+      ],
+    },
+    { name: "c1", body: [{ op: "drop", handle: "t" }, { op: "taskgroup", group: "g", body: [] }] },
+  ],
+} as Scenario;
