@@ -6,7 +6,7 @@
  *
  *   gen    fast-check generating them (the search's withoutShrinking arbitrary)
  *   ref    gen, then each one's feature walk and the reference's run
- *   piped  gen, then each one sent to the driver, 16 in flight (the target's run)
+ *   piped  gen, then each one sent to the driver, up to MAX_PIPELINE (64) in flight (the target's run)
  *   all    gen, ref and piped, and the comparison
  *
  * The difference of two N gives a part's cost a scenario, warm:

@@ -9,7 +9,7 @@
  *      for a differential run against that CPython;
  *   3. harness -> driver, one request in flight at a time (DriverProcess);
  *   4. harness -> driver, pipelined: every scenario handed to the target at
- *      once, the isolation layer keeping up to 16 in flight (what `diff` and
+ *      once, the isolation layer keeping up to 64 (MAX_PIPELINE) in flight (what `diff` and
  *      `run` get from a driver whose hello says it pipelines);
  *   5. `aiospec diff reference cpython-3.X`: generation, both sides, comparison
  *      (through the harness's own `differential`, as the CLI runs it).

@@ -61,8 +61,10 @@ describe("the clause runner with cases in flight", () => {
     ["mutant:lifo-ready@3.12", "differential.trace", 4],
     ["mutant:lifo-ready@3.12", "differential.trace", 11],
     ["mutant:tg-no-cancel-siblings@3.12", "taskgroup.cancel_order", 7],
-    // A failure far past the first cases in flight (case 57 of seed 2).
+    // A failure deep in the first window (case 57 of seed 2), and one past
+    // it (case 76 of seed 40: CASE_WINDOW is 64, so the window was refilled).
     ["mutant:tg-first-error-bare@3.12", "differential.trace", 2],
+    ["mutant:tg-first-error-bare@3.12", "differential.trace", 40],
     ["reference@3.12", "sleep.result", 3],
   ])("%s on %s (seed %i): the result of one case at a time", async (id, clauseId, seed) => {
     const c = clause(clauseId);

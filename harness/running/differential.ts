@@ -115,8 +115,12 @@ function isTrace(x: Trace | { error: string }): x is Trace {
 
 type Outcome = { kind: "equal" } | { kind: "both-errored"; a: string; b: string } | { kind: "diverged"; divergence: Divergence };
 
-/** Scenarios the search keeps in flight (the driver's own pipeline is at most MAX_PIPELINE deep). */
-export const SEARCH_WINDOW = 32;
+/**
+ * Scenarios the search keeps in flight (the driver's own pipeline is at most
+ * MAX_PIPELINE deep): 64, so that the driver is woken less often (32
+ * before; runner.ts CASE_WINDOW says why).
+ */
+export const SEARCH_WINDOW = 64;
 
 /**
  * Whether two values surely have the same canonical JSON (the exact level's

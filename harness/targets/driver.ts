@@ -122,8 +122,12 @@ export class NotStartedError extends DriverError {
   readonly notStarted = true;
 }
 
-/** The most requests the harness keeps in flight to a driver that pipelines. */
-export const MAX_PIPELINE = 16;
+/**
+ * The most requests the harness keeps in flight to a driver that pipelines
+ * (the Python driver says 64): as wide as the runner's and the diff's
+ * windows, so that a window goes to the driver in one write.
+ */
+export const MAX_PIPELINE = 64;
 
 interface Pending {
   resolve: (t: Trace) => void;
