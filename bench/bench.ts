@@ -43,6 +43,8 @@ interface Plan {
   verdictCpythons: "all" | string[];
   split: "all" | string[];
   verdictTimeoutMs: number;
+  /** Full runs per verdict row, one after the other; the row keeps the fastest (the machine's speed drifts between minutes). */
+  verdictRounds: number;
   diffScenarios: number;
   diffPeers: string[];
   scaleSizes: number[];
@@ -53,19 +55,19 @@ interface Plan {
 
 const PLANS: Record<Mode, Plan> = {
   quick: {
-    verdictCpythons: [], split: ["reference"], verdictTimeoutMs: 300_000,
+    verdictCpythons: [], split: ["reference"], verdictTimeoutMs: 300_000, verdictRounds: 1,
     diffScenarios: 200, diffPeers: ["cpython-3.11"],
     scaleSizes: [10, 1000], scaleTimeoutMs: 60_000,
     schedulerSizes: QUICK_SIZES, schedulerRepeat: 1,
   },
   default: {
-    verdictCpythons: "all", split: ["reference", "cpython-3.11"], verdictTimeoutMs: 300_000,
+    verdictCpythons: "all", split: ["reference", "cpython-3.11"], verdictTimeoutMs: 300_000, verdictRounds: 2,
     diffScenarios: 5000, diffPeers: ["cpython-3.11", "cpython-3.13"],
     scaleSizes: [10, 1000, 10_000, 100_000, 1_000_000], scaleTimeoutMs: 300_000,
     schedulerSizes: FULL_SIZES, schedulerRepeat: 2,
   },
   full: {
-    verdictCpythons: "all", split: "all", verdictTimeoutMs: 900_000,
+    verdictCpythons: "all", split: "all", verdictTimeoutMs: 900_000, verdictRounds: 3,
     diffScenarios: 5000, diffPeers: ["cpython-3.11", "cpython-3.12", "cpython-3.13", "cpython-3.14"],
     scaleSizes: [10, 1000, 10_000, 100_000, 1_000_000], scaleTimeoutMs: 900_000,
     schedulerSizes: FULL_SIZES, schedulerRepeat: 5,
@@ -141,6 +143,7 @@ async function verdictSection(plan: Plan, o: Options, impls: Map<string, Listed>
     realtime: { id: "cpython-3.11+uvloop", found: rt?.status === "found", why: absentWhy(rt, "cpython-3.11+uvloop"), run: o.realtime },
     split: plan.split === "all" ? ["reference", "bench/verdict/reference-module.ts", ...CPYTHONS, "cpython-3.11+uvloop"] : plan.split,
     timeoutMs: plan.verdictTimeoutMs,
+    rounds: plan.verdictRounds,
     log,
   });
 }
