@@ -24,7 +24,11 @@ import type { Scenario } from "../spec/scenario/types";
  * pure-Python Task, 3.12+ keep that first task to the end: the CancelledError
  * main caught has main's finished frame in its traceback, linked to the step
  * frames that hold the task (`__wakeup`'s `future`), and it lives on as the
- * `__context__` of the CancelledError a later task (t3) keeps.
+ * `__context__` of the CancelledError a later task (t3) keeps: the
+ * pure-Python Task's `__wakeup` runs main's whole step (and the eager tasks
+ * it starts) inside `except BaseException as exc: self.__step(exc)`, so what
+ * is raised there gets that CancelledError as its context. The C Task's
+ * wake-up is C code: no context, and the task goes.
  */
 const SCENARIO = JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c3","task":"t0"},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c3","task":"t2"},{"op":"ensure_future","on":{"shield":{"task":"t2"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"drop","handle":"t2"}]},{"name":"c2","body":[{"op":"try","body":[],"finally":[]},{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c3","task":"t3"}]},{"op":"create_task","coro":"c3","task":"t0"}]},{"name":"c3","body":[{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"finally":[]},{"op":"create_future","future":"f0"},{"op":"await","on":{"wait_for":{"task":"f0"},"timeout":1}}]}],"eager":true}`) as Scenario;
 
