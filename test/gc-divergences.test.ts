@@ -897,6 +897,23 @@ const CASES: Case[] = [
       callbacks: [{ name: "cb0", body: [{ op: "set_exception", future: "f0", exc: { type: "ValueError" } }] }],
     } as Scenario,
   },
+  {
+    // The pure-Python Task's __wakeup(future) runs the step inside `except
+    // BaseException as exc: self.__step(exc)`: what the step raises, eager
+    // tasks it starts included, gets exc as its __context__. Here exc is the
+    // CancelledError the first t0 ended with, raised again in main by
+    // result() and caught there; a later eager task (t3) ends with a
+    // CancelledError whose context it is, and keeps it; its traceback has
+    // main's finished frame, linked (3.12+) to the step frames, whose
+    // __wakeup holds the first t0, dropped since. The C Task's wake-up is C
+    // code and pushes nothing: the first t0 goes.
+    name: "the pure-Python Task's step, woken by a failed future, raises under that exception (its __context__), and keeps the future",
+    found: "diff reference@3.12+pytask cpython-3.12+pytask --runs 2000 --size large --seed 10 (and 3.13)",
+    versions: ["3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => t.tasks.some((x) => x.ref === null && x.state === "cancelled"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c3","task":"t0"},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c3","task":"t2"},{"op":"ensure_future","on":{"shield":{"task":"t2"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"drop","handle":"t2"}]},{"name":"c2","body":[{"op":"try","body":[],"finally":[]},{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c3","task":"t3"}]},{"op":"create_task","coro":"c3","task":"t0"}]},{"name":"c3","body":[{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"finally":[]},{"op":"create_future","future":"f0"},{"op":"await","on":{"wait_for":{"task":"f0"},"timeout":1}}]}],"eager":true}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

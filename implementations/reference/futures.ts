@@ -7,7 +7,7 @@
  * order, so they run on a later loop iteration after what is already queued.
  */
 import type { Coroutine, PyFuture } from "../../harness/engine/api";
-import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
+import { CancelledError, InvalidStateError, PyBaseException, RuntimeError, isinstance, pyexc, raisedWhileHandling } from "./exceptions";
 import type { EventLoop } from "./loop";
 import { get_running_loop } from "./loop";
 
@@ -95,7 +95,7 @@ export class Future implements PyFuture {
   }
 
   result(): unknown {
-    if (this.state === "CANCELLED") throw this.makeCancelledError();
+    if (this.state === "CANCELLED") throw this.raised(this.makeCancelledError());
     // The C Future's wording (futures.py says "Result is not ready.").
     if (this.state !== "FINISHED") throw InvalidStateError("Result is not set.");
     this.logTraceback = false;
@@ -105,9 +105,19 @@ export class Future implements PyFuture {
       // the saved one stays as it was).
       (this.exceptionValue as { gcRefs?: unknown[] }).gcRefs = [...(this.exceptionTb ?? [])];
       if (!this.keepsExceptionTb()) this.exceptionTb = null;
-      throw this.exceptionValue;
+      throw this.raised(this.exceptionValue);
     }
     return this.resultValue;
+  }
+
+  /**
+   * e, raised by result(): raised while an exception is handled under the
+   * running step (loop.handledUnderSteps: the pure-Python Task's __wakeup),
+   * it gets that one as its __context__, as Python's raise sets it.
+   */
+  private raised(e: PyBaseException): PyBaseException {
+    const handled = this.loop.handledUnderSteps;
+    return handled.length === 0 ? e : raisedWhileHandling(e, handled[handled.length - 1]);
   }
 
   exception(): PyBaseException | null {

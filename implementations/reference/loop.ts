@@ -12,7 +12,7 @@
 import { Deadlock, ExceptionHandlerContext, IterationLimit, MAX_LOOP_ITERATIONS, PyFuture } from "../../harness/engine/api";
 import { Callback, Handle, TimerHandle } from "./handles";
 import { heapify, heappop, heappush } from "./heapq";
-import { RuntimeError, isinstance, pyexc } from "./exceptions";
+import { PyBaseException, RuntimeError, isinstance, pyexc } from "./exceptions";
 import type { Profile } from "./profile";
 import { Future } from "./futures";
 import type { Task } from "./tasks";
@@ -61,6 +61,14 @@ export class EventLoop {
   private exceptionHandler: ((ctx: ExceptionHandlerContext) => void) | null = null;
   /** The task whose step is running (asyncio's _current_tasks[loop]). */
   currentTask: Task | null = null;
+  /**
+   * The exceptions being handled by the frames now under the running code
+   * that the scenario's own coroutines do not see: the pure-Python Task's
+   * `__wakeup(future)` runs the step inside `except BaseException as exc:
+   * self.__step(exc)` (tasks.ts wakeup), so what is raised during that step
+   * gets `exc` as its __context__ (futures.ts result). The innermost last.
+   */
+  readonly handledUnderSteps: PyBaseException[] = [];
   /** The factory installed by set_task_factory; null: loop.create_task makes a plain Task. */
   private customTaskFactory: TaskFactory | null = null;
   /** The default-name counter (process-wide in CPython; per run here, which is what normalised traces show). */

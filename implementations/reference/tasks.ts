@@ -398,7 +398,16 @@ export class Task extends Future implements PyTask {
       if (!(e instanceof PyBaseException)) throw e;
       exc = e;
     }
-    this.step(exc, fut);
+    // The pure-Python Task steps from inside __wakeup's except block: what
+    // the step raises, eager tasks it starts included, is raised while exc
+    // is handled (loop.handledUnderSteps). The C Task's wake-up pushes nothing.
+    const handled = exc !== null && this.loop.profile.pyTask ? this.loop.handledUnderSteps : null;
+    handled?.push(exc!);
+    try {
+      this.step(exc, fut);
+    } finally {
+      handled?.pop();
+    }
   }
 
   repr(): string {
