@@ -914,6 +914,20 @@ const CASES: Case[] = [
     fact: (t) => t.tasks.some((x) => x.ref === null && x.state === "cancelled"),
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c3","task":"t0"},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c3","task":"t2"},{"op":"ensure_future","on":{"shield":{"task":"t2"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"drop","handle":"t2"}]},{"name":"c2","body":[{"op":"try","body":[],"finally":[]},{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c3","task":"t3"}]},{"op":"create_task","coro":"c3","task":"t0"}]},{"name":"c3","body":[{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"finally":[]},{"op":"create_future","future":"f0"},{"op":"await","on":{"wait_for":{"task":"f0"},"timeout":1}}]}],"eager":true}`) as Scenario,
   },
+  {
+    // The same seed, once the case above was closed: the exception a
+    // `raise` step raises in a step of the pure-Python Task woken by a
+    // failed future gets that future's exception as __context__ too. Here a
+    // ValueError raised in main's TaskGroup body, after main caught the
+    // first t0's CancelledError, keeps it (through the ExceptionGroup main
+    // ends with), and its traceback wait_for(sleep(0), -1)'s inner task.
+    name: "a raise step in a pure-Python Task's step woken by a failed future chains that exception (its __context__)",
+    found: "diff reference@3.12+pytask cpython-3.12+pytask --runs 2000 --size large --seed 10, after the case above (and 3.13)",
+    versions: ["3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => t.tasks.filter((x) => x.ref === null && x.state === "cancelled").length === 2,
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c2","task":"t0"},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"try","body":[{"op":"raise","exc":{"type":"ValueError"}}],"finally":[]}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c2","task":"t2"},{"op":"ensure_future","on":{"shield":{"task":"t2"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"drop","handle":"t2"}]},{"name":"c2","body":[{"op":"await","on":{"wait_for":{"sleep":0},"timeout":-1}}]}],"eager":true}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -316,6 +316,23 @@ export class ScenarioRun implements StepRunner {
   }
 
   /**
+   * gc mode: a `raise` step's exception, raised while the implementation's
+   * own frames under the running coroutine handle an exception (the
+   * pure-Python Task steps its coroutine inside __wakeup's except block),
+   * gets that one as its __context__, as Python's raise sets it; an except
+   * block of the scenario around the raise sets its own at exit
+   * (whileHandling). For implementations whose tasks say so through
+   * `handledUnderStep()`, as the reference's do.
+   */
+  private raisedUnderStep(e: PyBaseException): PyBaseException {
+    if (!this.gcMode || !this.running) return e;
+    const task = this.asyncio.current_task() as { handledUnderStep?: () => PyBaseException | null } | null;
+    const handled = task?.handledUnderStep?.() ?? null;
+    if (handled !== null && handled !== e) setContext(e, handled);
+    return e;
+  }
+
+  /**
    * gc mode: an exception raised while `handled` is being handled (in an
    * except clause's body, or a finally block it passes through) gets it as
    * its __context__, as Python's raise does — and so keeps it alive.
@@ -531,7 +548,7 @@ export class ScenarioRun implements StepRunner {
         return;
       }
       case "raise":
-        throw this.makeException(s.exc);
+        throw this.raisedUnderStep(this.makeException(s.exc));
       case "return":
         return new Return(s.value ?? null);
       case "unawaited":

@@ -388,6 +388,16 @@ export class Task extends Future implements PyTask {
     }
   }
 
+  /**
+   * The exception the frames under the running coroutine are handling
+   * (loop.handledUnderSteps), for the interpreter's `raise` step to chain as
+   * Python's raise does; null when none.
+   */
+  handledUnderStep(): PyBaseException | null {
+    const handled = this.loop.handledUnderSteps;
+    return handled.length === 0 ? null : handled[handled.length - 1];
+  }
+
   /** The awaited future is done: resume the coroutine with its outcome, right now. */
   private wakeup(fut: Future): void {
     let exc: PyBaseException | null = null;
