@@ -928,6 +928,22 @@ const CASES: Case[] = [
     fact: (t) => t.tasks.filter((x) => x.ref === null && x.state === "cancelled").length === 2,
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c2","task":"t0"},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"try","body":[{"op":"raise","exc":{"type":"ValueError"}}],"finally":[]}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c2","task":"t2"},{"op":"ensure_future","on":{"shield":{"task":"t2"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"drop","handle":"t2"}]},{"name":"c2","body":[{"op":"await","on":{"wait_for":{"sleep":0},"timeout":-1}}]}],"eager":true}`) as Scenario,
   },
+  {
+    // main awaits a failed task twice: the first await is woken and the
+    // task throws the ValueError in; the second finds the task done, and
+    // result() raises the same ValueError in main's coroutine, replacing its
+    // traceback (main's frame again). The reference kept the link only for
+    // what the task throws in, and result() resets the traceback: the
+    // second raise lost it. CPython 3.12.1 / 3.13.0 with _PyTask keep
+    // gather's child (Task-3) through main's finished frame, linked to the
+    // step frames, as in the case before (d14586b).
+    name: "a failed task awaited twice: the second raise, by result() in the coroutine, keeps the pure-Python Task's step frames too",
+    found: "diff reference@3.12+pytask cpython-3.12+pytask --runs 2000 --size medium --seed 20 (and 3.13)",
+    versions: ["3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-3") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c1","task":"t0"},{"op":"inspect","task":"t0"},{"op":"repeat","times":2,"var":"rep","body":[{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"BaseException"}]}]},{"op":"await","on":{"gather":[{"sleep":0}]}}]},{"name":"c1","body":[{"op":"await","on":{"wait":[]}}]},{"name":"c2","body":[{"op":"drop","handle":"t0"}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

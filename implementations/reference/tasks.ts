@@ -389,6 +389,19 @@ export class Task extends Future implements PyTask {
   }
 
   /**
+   * A future's result() raised e in this task's coroutine (an await of a
+   * future already done): as for what the task throws in
+   * (runAndHandleResult), the pure-Python Task's e has the coroutine's
+   * frames in its traceback, and the step frames under them once the
+   * coroutine ends. A raise replaces an exception's traceback, so a second
+   * raise of the same exception would otherwise lose the link the first
+   * made (3.12+pytask medium seed 20: main awaits a failed task twice).
+   */
+  raisedInCoroutine(e: PyBaseException): void {
+    if (this.loop.profile.pyTask) keptByTraceback(e, this.stackBelow);
+  }
+
+  /**
    * The exception the frames under the running coroutine are handling
    * (loop.handledUnderSteps), for the interpreter's `raise` step to chain as
    * Python's raise does; null when none.
