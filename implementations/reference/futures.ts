@@ -119,9 +119,8 @@ export class Future implements PyFuture {
     // Raised in the running task's coroutine, the exception has its frame
     // in its traceback from then on (the pure-Python Task: and the step
     // frames under it once it ends, tasks.ts raisedInCoroutine).
-    (this.loop.currentTask as { raisedInCoroutine?: (e: PyBaseException) => void } | null)?.raisedInCoroutine?.(e);
-    const handled = this.loop.handledUnderSteps;
-    return handled.length === 0 ? e : raisedWhileHandling(e, handled[handled.length - 1]);
+    this.loop.currentTask?.raisedInCoroutine(e);
+    return raisedWhileHandling(e, this.loop.handledUnderStep());
   }
 
   exception(): PyBaseException | null {

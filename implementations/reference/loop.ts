@@ -69,6 +69,12 @@ export class EventLoop {
    * gets `exc` as its __context__ (futures.ts result). The innermost last.
    */
   readonly handledUnderSteps: PyBaseException[] = [];
+
+  /** The innermost of handledUnderSteps, or null. */
+  handledUnderStep(): PyBaseException | null {
+    const handled = this.handledUnderSteps;
+    return handled.length === 0 ? null : handled[handled.length - 1];
+  }
   /** The factory installed by set_task_factory; null: loop.create_task makes a plain Task. */
   private customTaskFactory: TaskFactory | null = null;
   /** The default-name counter (process-wide in CPython; per run here, which is what normalised traces show). */

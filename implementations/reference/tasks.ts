@@ -264,7 +264,7 @@ export class Task extends Future implements PyTask {
     // The pure-Python Task: what it throws in has the coroutine's frames in
     // its traceback from then on, caught or not, and so the step frames
     // under them once the coroutine ends (stackBelow, keepStepFrames).
-    if (exc !== null && this.loop.profile.pyTask) keptByTraceback(exc, this.stackBelow);
+    if (exc !== null) this.raisedInCoroutine(exc);
     try {
       r = exc === null ? this.coro.next(undefined) : this.coro.throw(exc);
     } catch (e) {
@@ -389,13 +389,13 @@ export class Task extends Future implements PyTask {
   }
 
   /**
-   * A future's result() raised e in this task's coroutine (an await of a
-   * future already done): as for what the task throws in
-   * (runAndHandleResult), the pure-Python Task's e has the coroutine's
-   * frames in its traceback, and the step frames under them once the
-   * coroutine ends. A raise replaces an exception's traceback, so a second
-   * raise of the same exception would otherwise lose the link the first
-   * made (3.12+pytask medium seed 20: main awaits a failed task twice).
+   * e is raised in this task's coroutine: thrown in by the step
+   * (runAndHandleResult), or raised by a future's result() (an await of a
+   * future already done). The pure-Python Task's e has the coroutine's
+   * frames in its traceback from then on, and the step frames under them
+   * once the coroutine ends. A raise replaces an exception's traceback, so
+   * each raise links it again (3.12+pytask medium seed 20: main awaits a
+   * failed task twice).
    */
   raisedInCoroutine(e: PyBaseException): void {
     if (this.loop.profile.pyTask) keptByTraceback(e, this.stackBelow);
@@ -407,8 +407,7 @@ export class Task extends Future implements PyTask {
    * Python's raise does; null when none.
    */
   handledUnderStep(): PyBaseException | null {
-    const handled = this.loop.handledUnderSteps;
-    return handled.length === 0 ? null : handled[handled.length - 1];
+    return this.loop.handledUnderStep();
   }
 
   /** The awaited future is done: resume the coroutine with its outcome, right now. */
