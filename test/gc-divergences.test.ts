@@ -944,6 +944,43 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-3") === "result",
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_task","coro":"c1","task":"t0"},{"op":"inspect","task":"t0"},{"op":"repeat","times":2,"var":"rep","body":[{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"BaseException"}]}]},{"op":"await","on":{"gather":[{"sleep":0}]}}]},{"name":"c1","body":[{"op":"await","on":{"wait":[]}}]},{"name":"c2","body":[{"op":"drop","handle":"t0"}]}]}`) as Scenario,
   },
+  {
+    // What the implementation raises itself in such a step chains the same
+    // way: main, woken by t0's CancelledError (raised again in main and
+    // caught there), calls create_task on a TaskGroup never entered. Its
+    // RuntimeError, raised in TaskGroup.create_task while __wakeup handles
+    // the CancelledError, gets that as __context__; main ends with it, and
+    // the CancelledError's traceback keeps t0's step frames, whose
+    // __wakeup holds the gather it was woken by, and so gather's child
+    // (Task-3). CPython 3.11.7, _PyTask, walked with gc.get_referents:
+    // RuntimeError -> CancelledError -> traceback ... -> frame __step ->
+    // frame __wakeup -> _GatheringFuture -> _children -> Task-3. The
+    // reference chained only what `raise` steps and result() raise (3.12+
+    // keep Task-3 through main's finished frame as well; 3.11 only so).
+    name: "the implementation's own exception, raised in a pure-Python Task's step woken by a failed future, chains that exception (its __context__)",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 2000 --size large --seed 4",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-3") === "cancelled",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"sleep","ticks":0},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"new_taskgroup","group":"g0"},{"op":"create_task","coro":"c1","task":"t1","group":"g0"}]},{"name":"c1","body":[{"op":"await","on":{"gather":[{"sleep":0}]}}]}]}`) as Scenario,
+  },
+  {
+    // 3.11's wait_for waits on a waiter future: a timeout(0) around it
+    // cancels the task, the waiter's CancelledError is thrown into wait_for
+    // and caught there (aw is done: its result is returned). That
+    // CancelledError has wait_for's frame in its traceback (fut: the task
+    // wrapping c3), and the pure-Python Task's step woken by the waiter
+    // runs under it, so the ValueError main raises next keeps it as
+    // __context__. CPython 3.11.7, _PyTask, gc.get_referents: ValueError ->
+    // CancelledError -> traceback -> frame wait_for -> Task-2. The C Task
+    // keeps nothing of it.
+    name: "3.11's wait_for, cancelled while aw is done: the CancelledError it catches keeps its frame, and the pure-Python Task's step raises under it",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 2000 --size medium --seed 20",
+    versions: ["3.11"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-2") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"timeout","delay":0,"body":[{"op":"await","on":{"wait_for":{"coro":"c3"},"timeout":1}}]},{"op":"raise","exc":{"type":"ValueError"}}]},{"name":"c3","body":[]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -494,8 +494,24 @@ export class ScenarioRun implements StepRunner {
     }
   }
 
-  /** A step that never suspends (ASYNC_OPS lists the others). */
+  /**
+   * A step that never suspends (ASYNC_OPS lists the others). gc mode: what
+   * the implementation raises there fresh (a TaskGroup's RuntimeError, an
+   * AttributeError of the driver's) is raised while the step's handled
+   * exception is on the stack, and gets it as its __context__
+   * (raisedUnderStep), as a `raise` step's does.
+   */
   private syncStep(s: Step): StepResult {
+    if (!this.gcMode) return this.syncStepBody(s);
+    try {
+      return this.syncStepBody(s);
+    } catch (e) {
+      if (e instanceof PyBaseException && e.context === null) this.raisedUnderStep(e);
+      throw e;
+    }
+  }
+
+  private syncStepBody(s: Step): StepResult {
     const a = this.asyncio;
     switch (s.op) {
       case "log":

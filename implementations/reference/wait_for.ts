@@ -103,6 +103,14 @@ function* waitOnWaiter(fut: Future, waiter: Future, timeoutHandle: TimerHandle, 
     } catch (e) {
       // Stryker disable next-line ConditionalExpression: equivalent, the waiter is a plain future only ever given a result or cancelled, so awaiting it raises nothing but CancelledError
       if (!isinstance(e, "CancelledError")) throw e;
+      // Caught in wait_for's frame, e has it in its traceback, and so its
+      // locals (fut, the task wrapping aw), even when wait_for returns: the
+      // pure-Python Task's step woken by the waiter runs under e (its
+      // __wakeup's except block), and what the coroutine raises later in
+      // that step keeps e as __context__. CPython 3.11.7, _PyTask, walked
+      // with gc.get_referents: ValueError -> CancelledError -> traceback ->
+      // frame wait_for -> the task wrapping aw.
+      keptByTraceback(e as object, ...frame);
       // wait_for itself was cancelled: aw ends first, then the cancellation
       // goes on (unless aw finished meanwhile: then its outcome wins).
       if (fut.done()) return fut.result();
