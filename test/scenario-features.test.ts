@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import * as fc from "fast-check";
-import { scenarioFeatures } from "../spec/scenario/validate";
+import { FEATURES, mayUseFeature, scenarioFeatures } from "../spec/scenario/validate";
 import { expandScenario } from "../spec/scenario/repeat";
 import { walkSteps } from "../spec/scenario/types";
 import type { Awaitable, ExceptionSpec, Scenario } from "../spec/scenario/types";
@@ -75,5 +75,51 @@ describe("scenarioFeatures", () => {
     expect(scenarioFeatures(s)).toEqual(["sleep"]);
     expect(expandScenario(s).eager).toBeUndefined();
     expect(expandScenario(s).coroutines[0].body).toHaveLength(2);
+  });
+});
+
+describe("mayUseFeature: the marks of a feature in a scenario's JSON", () => {
+  for (const [version, size] of [["3.13", "small"], ["3.11", "medium"], ["3.13", "large"], ["3.12", "large"]] as const) {
+    it(`never says no to a feature the scenario uses, and says no to most it does not (${version}, ${size})`, () => {
+      const scenarios = fc.sample(sizedScenarioArb(version, size), { numRuns: 300, seed: 11 });
+      let ruledOut = 0;
+      let unused = 0;
+      for (const s of scenarios) {
+        const json = JSON.stringify(s);
+        const used = new Set(oracle(s));
+        for (const f of FEATURES) {
+          if (used.has(f)) expect(mayUseFeature(json, [f]), `${f} in ${json}`).toBe(true);
+          else {
+            unused++;
+            if (!mayUseFeature(json, [f])) ruledOut++;
+          }
+        }
+      }
+      // Marks found by accident cost only a walk; but the marks must settle most cases.
+      expect(ruledOut / unused).toBeGreaterThan(0.9);
+    });
+  }
+
+  it("reads marks, not names a label or a coroutine could spell", () => {
+    const s: Scenario = {
+      aiospec: 1,
+      coroutines: [
+        { name: "eager", body: [{ op: "log", label: '"eager":true "op":"gather" "star":' }] },
+        { name: "main", body: [{ op: "await", on: { coro: "eager" } }] },
+      ],
+    };
+    const json = JSON.stringify(s);
+    expect(mayUseFeature(json, ["eager", "gather", "except*", "as_completed:async"])).toBe(false);
+    expect(mayUseFeature(json, ["coro"])).toBe(true);
+    expect(mayUseFeature(json, ["no-such-feature"])).toBe(true); // unknown: the walk decides
+  });
+
+  it("sees a feature inside a repeat not written out", () => {
+    const s: Scenario = {
+      aiospec: 1,
+      coroutines: [{ name: "main", body: [{ op: "repeat", times: 2, var: "r", body: [{ op: "as_completed", on: [], mode: "async" }] } as never] }],
+    };
+    expect(scenarioFeatures(s)).toContain("as_completed:async");
+    expect(mayUseFeature(JSON.stringify(s), ["as_completed:async"])).toBe(true);
   });
 });

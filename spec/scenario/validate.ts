@@ -1025,6 +1025,45 @@ export function scenarioFeatures(scenario: Scenario): string[] {
   return features.slice();
 }
 
+/**
+ * The marks a feature leaves in a scenario's JSON text as JSON.stringify
+ * writes it (no whitespace): a scenario that uses the feature has at least
+ * one of them in its text. An op is its `"op":"NAME"`; an awaitable kind,
+ * the key of its object; the others, the field that asks for them (a
+ * repeat written out uses what its body's text has). Inside a JSON string
+ * a quote is escaped, so a label or a name cannot make one up; and one
+ * found by accident only costs the walk.
+ */
+const FEATURE_MARKS: ReadonlyMap<string, readonly string[]> = (() => {
+  const marks = new Map<string, string[]>();
+  const add = (f: string, mark: string) => marks.set(f, [...(marks.get(f) ?? []), mark]);
+  for (const op of OPS) add(op, `"op":${JSON.stringify(op)}`);
+  for (const kind of AWAITABLE_KINDS) add(kind, `${JSON.stringify(kind)}:`);
+  add("eager", '"eager":');
+  add("except*", '"star":');
+  add("as_completed:async", '"mode":"async"');
+  add("cancel:msg", '"msg":');
+  for (const t of GROUP_TYPES) add("exception_group", `"type":${JSON.stringify(t)}`);
+  add("create_task:eager_start", '"eager_start":');
+  return marks;
+})();
+
+/**
+ * Whether a scenario, given as its JSON text (JSON.stringify's), may use
+ * one of `features`: false only when the text has none of their marks
+ * (FEATURE_MARKS), so that a scenario using none of them needs no walk; a
+ * feature without marks (a name not in FEATURES) may always be there.
+ * scenarioFeatures decides when the answer is true.
+ */
+export function mayUseFeature(json: string, features: Iterable<string>): boolean {
+  for (const f of features) {
+    const marks = FEATURE_MARKS.get(f);
+    if (marks === undefined) return true;
+    for (const m of marks) if (json.includes(m)) return true;
+  }
+  return false;
+}
+
 /** The features, and the top-level fields they were found with (a changed `eager` changes them). */
 const FEATURES_OF = new WeakMap<Scenario, { of: Shallow; features: readonly string[] }>();
 
