@@ -981,6 +981,39 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-2") === "result",
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"timeout","delay":0,"body":[{"op":"await","on":{"wait_for":{"coro":"c3"},"timeout":1}}]},{"op":"raise","exc":{"type":"ValueError"}}]},{"name":"c3","body":[]}]}`) as Scenario,
   },
+  {
+    // Eager tasks: t0 fails in its eager first step, inside main's first
+    // step; its ValueError's traceback has main's coroutine frame (create_task
+    // was called from it). With the pure-Python Task (3.12+), that frame,
+    // once main has returned, links on to the step frames of main's last
+    // step, woken by the gather: __wakeup holds the _GatheringFuture, which
+    // holds its child (Task-3). CPython 3.12.1, _PyTask, gc.get_referrers:
+    // Task-3 <- list <- _GatheringFuture <- frame __wakeup <- __step <-
+    // __step_run_and_handle_result <- ... <- frame main <- create_task's
+    // frames. The reference linked the eager failure to the creating task's
+    // frames as they were, not to where they lead once it ends (tasks.ts
+    // eagerStart: previous.stackBelow).
+    name: "pure-Python Task: an eager task that fails in its first step keeps the step frames the creating task ends in",
+    found: "diff reference@3.12+pytask cpython-3.12+pytask --runs 2000 --size large --seed 201 (and 3.13)",
+    versions: ["3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => t.tasks.length === 3 && t.tasks[2].state === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"eager":true,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c3","task":"t0"},{"op":"await","on":{"gather":[{"sleep":0}]}}]},{"name":"c3","body":[{"op":"raise","exc":{"type":"ValueError"}}]}]}`) as Scenario,
+  },
+  {
+    // As the implementation's own exception of a synchronous step above,
+    // for one an await raises: main, woken by t0's CancelledError and
+    // having caught it, awaits wait([]), whose ValueError is raised in
+    // wait()'s frame while __wakeup handles the CancelledError. It keeps
+    // gather's child (Task-3) through the CancelledError's traceback
+    // (3.12+ through main's finished frame as well).
+    name: "asyncio's own exception, raised by an await in a pure-Python Task's step woken by a failed future, chains that exception",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 5000 --size medium --seed 205",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-3") === "cancelled",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"sleep","ticks":0},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"await","on":{"wait":[]}}]},{"name":"c1","body":[{"op":"await","on":{"gather":[{"sleep":0}]}}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

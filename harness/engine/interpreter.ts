@@ -281,8 +281,20 @@ export class ScenarioRun implements StepRunner {
     return this.gcMode ? this.onStackGc(held, body) : body;
   }
 
+  /**
+   * gc mode: the task whose step runs the coroutine now, whose frames hold
+   * what the coroutine holds: the loop's `steppingTask()` when it has one
+   * (the reference's: on 3.14, current_task() does not see the pure-Python
+   * Task, whose frames hold as much), else current_task().
+   */
+  private steppingTask(): unknown {
+    if (!this.running) return null;
+    const loop = this.loop as { steppingTask?: () => unknown };
+    return typeof loop.steppingTask === "function" ? loop.steppingTask() : this.asyncio.current_task();
+  }
+
   private *onStackGc<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
-    const task = this.running ? this.asyncio.current_task() : null;
+    const task = this.steppingTask();
     const frames = (task as { frameRefs?: unknown[][] } | null)?.frameRefs;
     frames?.push(held);
     try {
@@ -326,7 +338,7 @@ export class ScenarioRun implements StepRunner {
    */
   private raisedUnderStep(e: PyBaseException): PyBaseException {
     if (!this.gcMode || !this.running) return e;
-    const task = this.asyncio.current_task() as { handledUnderStep?: () => PyBaseException | null } | null;
+    const task = this.steppingTask() as { handledUnderStep?: () => PyBaseException | null } | null;
     const handled = task?.handledUnderStep?.() ?? null;
     if (handled !== null && handled !== e) setContext(e, handled);
     return e;
@@ -366,6 +378,13 @@ export class ScenarioRun implements StepRunner {
     try {
       value = yield* ("__await__" in aw ? aw.__await__() : aw);
     } catch (e) {
+      // gc mode: what asyncio's own code raises fresh here (wait([])'s
+      // ValueError, ...) is raised while the step's handled exception is
+      // on the stack (raisedUnderStep). Not what the scenario's code run
+      // inline raises (a coroutine, wait_for's on 3.12+): chained where it
+      // is raised, or, in flight through a finally block that suspended,
+      // not chained again.
+      if (this.gcMode && e instanceof PyBaseException && e.context === null && !runsCodeInline(on)) this.raisedUnderStep(e);
       this.awaitFailed(desc, aw, e);
       throw e;
     }
@@ -847,6 +866,11 @@ export class ScenarioRun implements StepRunner {
  * link that would make the chain a cycle (handled's chain already reaching
  * exc).
  */
+/** Whether awaiting `on` runs a scenario coroutine in the awaiting task's own step (not wrapped in a task). */
+function runsCodeInline(on: Awaitable): boolean {
+  return "coro" in on || ("wait_for" in on && runsCodeInline(on.wait_for));
+}
+
 function setContext(exc: PyBaseException, handled: PyBaseException): void {
   const seen = new Set<PyBaseException>();
   for (let o: PyBaseException | null | undefined = handled; o != null && !seen.has(o); o = o.context) {

@@ -61,6 +61,15 @@ export class EventLoop {
   private exceptionHandler: ((ctx: ExceptionHandlerContext) => void) | null = null;
   /** The task whose step is running (asyncio's _current_tasks[loop]). */
   currentTask: Task | null = null;
+
+  /**
+   * The task whose step is running, for the interpreter's gc modelling
+   * (its frames hold what the coroutine holds): currentTask, which on 3.14
+   * current_task() does not report for a pure-Python Task (runningTask).
+   */
+  steppingTask(): Task | null {
+    return this.currentTask;
+  }
   /**
    * The exceptions being handled by the frames now under the running code
    * that the scenario's own coroutines do not see: the pure-Python Task's

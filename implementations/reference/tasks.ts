@@ -102,7 +102,13 @@ export class Task extends Future implements PyTask {
       // What the frames under this step hold: this task (create_task's
       // `task`), the calling task's frames, and, if the calling task is in
       // its own eager step, what the frames under that one come to hold.
-      const held = [this, ...(loop.profile.pyTask ? [previous] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames, previous?.eagerFramesBelow];
+      // (The pure-Python Task, 3.12+: the calling task's coroutine frame,
+      // in that chain, links on to the step frames of its last step once
+      // its coroutine ends, previous.stackBelow: CPython 3.12.1, _PyTask,
+      // gc.get_referrers: gather's child <- _GatheringFuture <- frame
+      // __wakeup <- __step <- ... <- frame main <- create_task's frames <-
+      // the eager task's ValueError, main having awaited the gather last.)
+      const held = [this, ...(loop.profile.pyTask ? [previous, previous?.stackBelow] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames, previous?.eagerFramesBelow];
       if (ended !== null) {
         // (The calling task's frames, and those of asyncio functions in
         // between, loop.callerFrames. The frames of tasks further down in
@@ -349,7 +355,7 @@ export class Task extends Future implements PyTask {
    * list (runAndHandleResult). (An exception raised and caught within the
    * coroutine is not modelled so.)
    */
-  private readonly stackBelow: unknown[] = [];
+  readonly stackBelow: unknown[] = [];
 
   /** The coroutine yielded: wait on the future it gave, or just yield the loop. */
   private handleYield(result: unknown): void {
