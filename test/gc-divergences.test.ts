@@ -1014,6 +1014,24 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-3") === "cancelled",
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"sleep","ticks":0},{"op":"cancel","task":"t0"},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]},{"op":"await","on":{"wait":[]}}]},{"name":"c1","body":[{"op":"await","on":{"gather":[{"sleep":0}]}}]}]}`) as Scenario,
   },
+  {
+    // Eager tasks: main creates t1 in t0's TaskGroup (g0), and t1 fails in
+    // its eager first step, inside TaskGroup.create_task; then main drops
+    // t0 and binds g0 to another group. t1's ValueError keeps, through its
+    // traceback, the frames of the calls that ran that step, and
+    // TaskGroup.create_task's holds the group (self), which holds its parent
+    // task, t0's, done since with the group's ExceptionGroup. CPython 3.12.1
+    // (C Task), gc.get_referrers: t0's task <- TaskGroup <- frame
+    // create_task <- ... <- frame __init__ <- frame recorded <- traceback
+    // <- t1. The reference kept only the creating task's frames
+    // (taskgroups.ts: the group's frame, loop.callerFrames), and reported
+    // the ExceptionGroup as never retrieved.
+    name: "an eager task failing in its first step, created in a TaskGroup, keeps the group, and so its parent task",
+    found: "diff reference@3.12+pytask cpython-3.12+pytask --runs 2000 --size large --seed 205 (and 3.13, and the C Task)",
+    versions: ["3.12", "3.13"],
+    fact: (t) => t.tasks.length === 3 && t.tasks[1].state === "exception" && !t.events.some((e) => e.ev === "exception_handler"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"eager":true,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c3","task":"t0"},{"op":"create_task","coro":"c6","task":"t1","group":"g0"},{"op":"drop","handle":"t0"},{"op":"new_taskgroup","group":"g0"},{"op":"sleep","ticks":2}]},{"name":"c3","body":[{"op":"taskgroup","group":"g0","body":[{"op":"sleep","ticks":1}]}]},{"name":"c6","body":[{"op":"raise","exc":{"type":"ValueError"}}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

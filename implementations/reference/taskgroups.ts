@@ -204,11 +204,20 @@ export class AsyncioTaskGroup implements PyTaskGroup {
 
     const loop = this.loop!;
     let task: Task;
-    if (profile.taskGroupRenamesNewTask) {
-      task = loop.create_task(coro); // takes a default name (and its number) ...
-      if (name !== null) task.set_name(name); // ... then is renamed
-    } else {
-      task = loop.create_task(coro, name, eagerStart);
+    // This frame holds the group (self) while an eager child's first step
+    // runs inside loop.create_task: a child failing there keeps it through
+    // its traceback (tasks.ts), and so the group's parent task.
+    const frame: unknown[] = [this];
+    loop.callerFrames.push(frame);
+    try {
+      if (profile.taskGroupRenamesNewTask) {
+        task = loop.create_task(coro); // takes a default name (and its number) ...
+        if (name !== null) task.set_name(name); // ... then is renamed
+      } else {
+        task = loop.create_task(coro, name, eagerStart);
+      }
+    } finally {
+      loop.callerFrames.splice(loop.callerFrames.lastIndexOf(frame), 1);
     }
 
     if (profile.taskGroupDoneTaskFastPath && task.done()) {
