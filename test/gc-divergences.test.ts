@@ -1032,6 +1032,20 @@ const CASES: Case[] = [
     fact: (t) => t.tasks.length === 3 && t.tasks[1].state === "exception" && !t.events.some((e) => e.ev === "exception_handler"),
     scenario: JSON.parse(String.raw`{"aiospec":1,"eager":true,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c3","task":"t0"},{"op":"create_task","coro":"c6","task":"t1","group":"g0"},{"op":"drop","handle":"t0"},{"op":"new_taskgroup","group":"g0"},{"op":"sleep","ticks":2}]},{"name":"c3","body":[{"op":"taskgroup","group":"g0","body":[{"op":"sleep","ticks":1}]}]},{"name":"c6","body":[{"op":"raise","exc":{"type":"ValueError"}}]}]}`) as Scenario,
   },
+  {
+    // A pending task the collector destroys has its coroutine closed by
+    // CPython (the coroutine object's finalizer, during gc.collect()):
+    // GeneratorExit is thrown in where it is suspended, and its finally
+    // block runs, here f1.set_result(None), which wakes t1. The driver
+    // records nothing of the close itself, but t1's wake-up follows. The
+    // reference reported the destroyed task and left its coroutine as it
+    // was: t1 waited until the shutdown cancelled it.
+    name: "a pending task destroyed by the collector has its coroutine closed: its finally block runs",
+    found: "diff reference@3.12 cpython-3.12 --runs 2000 --size large --seed 304 (and 3.11, 3.13)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => t.events.some((e) => e.ev === "log" && (e as { label: string }).label === "woke"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_future","future":"f0"},{"op":"create_future","future":"f1"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"create_task","coro":"c2","task":"t1"},{"op":"sleep","ticks":0},{"op":"drop","handle":"t0"},{"op":"drop","handle":"f0"},{"op":"gc"},{"op":"sleep","ticks":1}]},{"name":"c1","body":[{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"finally":[{"op":"set_result","future":"f1"}]}]},{"name":"c2","body":[{"op":"await","on":{"task":"f1"}},{"op":"log","label":"woke"}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -177,6 +177,8 @@ export class ScenarioRun implements StepRunner {
   }
 
   emit(ev: TraceEvent["ev"], fields: Record<string, unknown> = {}): void {
+    // While the collector runs, the coroutines it closes record nothing; its reports are recorded.
+    if (this.collecting && ev !== "exception_handler") return;
     const current = this.running ? this.asyncio.current_task() : null;
     this.events.push({ time: this.loop.time(), task: this.enc.taskName(current), ev, ...fields } as TraceEvent);
   }
@@ -735,8 +737,16 @@ export class ScenarioRun implements StepRunner {
     // limbo before gc.collect() and records them before the reports.
     for (const name of this.neverAwaited.splice(0)) this.emit("never_awaited", { coro: name });
     const roots: unknown[] = [...this.gcRoots, ...this.handles.values(), ...this.groups.values(), ...this.cms.values(), ...this.timers.values()];
-    this.asyncio.gc_collect!(this.loop, roots);
+    this.collecting = true;
+    try {
+      this.asyncio.gc_collect!(this.loop, roots);
+    } finally {
+      this.collecting = false;
+    }
   }
+
+  /** gc.collect() is running (gcCollect): what the coroutines it closes would emit is not recorded, as by the driver. */
+  private collecting = false;
 
   /** Give a coroutine object the next hash of the loop's counter (implementations that pin hashes have loop.nextHash). */
   private pinHash(coro: Aw): void {

@@ -148,6 +148,10 @@ export function collect(loop: EventLoop, scenarioRoots: unknown[], ownRoots: unk
       loop.call_exception_handler({ message: `${kind} exception was never retrieved`, exception, future: obj });
     }
   }
+  // The coroutines of the pending tasks destroyed are closed (their
+  // finalizers), in creation order; what their blocks do is not recorded
+  // (the interpreter is collecting).
+  for (const obj of dead) if (obj instanceof Task && !obj.done()) obj.closeCoroutine();
   // Forget what was collected (nothing can reach it any more).
   const kept = loop.gcObjects.filter((o) => !o.collected);
   loop.gcObjects.length = 0;

@@ -262,6 +262,26 @@ export class Task extends Future implements PyTask {
     }
   }
 
+  /**
+   * The collector destroyed this task while pending: its coroutine object
+   * goes with it, and CPython's finalizer closes it (gc.collect runs it):
+   * GeneratorExit is thrown in where it is suspended, so its except and
+   * finally blocks run, with their effects (a future's set_result there
+   * schedules its callbacks). What they raise is unraisable, not the
+   * loop's; a coroutine that awaits again is left suspended ("coroutine
+   * ignored GeneratorExit"). (CPython 3.12.1: the tasks of a gather a
+   * collected task's finally block completes wake before the shutdown's
+   * cancellations.)
+   */
+  closeCoroutine(): void {
+    try {
+      this.coro.throw(pyexc("GeneratorExit"));
+    } catch (e) {
+      // Stryker disable next-line ConditionalExpression: equivalent, only a defect of the reference or the interpreter throws anything but a Python exception
+      if (!(e instanceof PyBaseException)) throw e;
+    }
+  }
+
   /** What the running step threw into the coroutine (see step()). */
   private thrownIn: PyBaseException | null = null;
 
