@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { driverArgs, listInterpreters, parseInterpreterId } from "../harness/targets/discovery";
 import { Target, TargetFailure, UsageError, resolveTarget } from "../harness/targets";
 import { runClause } from "../harness/running/runner";
+import { selectMatrix } from "../harness/reporting/implementations";
 import { loadClauses } from "../harness/running/clauseset";
 import type { Scenario } from "../spec/scenario/types";
 
@@ -74,6 +75,14 @@ describe("aiospec list", () => {
       expect(web, `pyodide-${v}+webloop`).toBeDefined();
       expect(web).toMatchObject({ status: plain.status, path: plain.path, fullVersion: plain.fullVersion, install: plain.install });
     }
+  });
+});
+
+describe("the committed matrix (aiospec report)", () => {
+  it("has one WebLoop row, the newest Pyodide line's, found or absent", async () => {
+    const ids = selectMatrix(await listing).map((e) => e.id);
+    expect(ids.filter((id) => id.includes("+webloop"))).toEqual(["pyodide-3.14+webloop"]);
+    expect(ids.indexOf("pyodide-3.14+webloop")).toBe(ids.indexOf("pyodide-3.14") + 1);
   });
 });
 
