@@ -75,7 +75,7 @@ describe("the id grammar", () => {
   it("refuses unknown modifiers with one line naming the valid ones", () => {
     expect(refused("cpython-3.11+fast")).toBe(`unknown modifier "+fast" in "cpython-3.11+fast": the modifiers are ${MODIFIERS.map((m) => "+" + m).join(", ")}`);
     expect(refused("cpython+")).toMatch(/unknown modifier "\+" .*\+pytask, \+uvloop, \+nest_asyncio, \+realtime/);
-    expect(refused("pyodide-3.13+uvloop")).toBe(`modifier "+uvloop" does not apply to pyodide-3.13: it takes +pytask`);
+    expect(refused("pyodide-3.13+uvloop")).toBe(`modifier "+uvloop" does not apply to pyodide-3.13: it takes +pytask, +webloop`);
     expect(refused("nest_asyncio+uvloop")).toMatch(/does not apply to nest_asyncio: it takes \+pytask, \+realtime/);
   });
 

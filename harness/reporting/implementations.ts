@@ -13,11 +13,14 @@
  *   +uvloop, +nest_asyncio: for every interpreter that has the package
  *     (the default ones as absent rows when none has it)
  *   pypy-3.9, pyodide-3.12, -3.13, -3.14
+ *   pyodide-3.14+webloop: Pyodide's own loop, on the newest Pyodide line only
+ *     (a real-clock row: about 4 minutes for 3.14, 7 for 3.12 or 3.13;
+ *     docs/findings.md has all three)
  *   (--mutants) every mutant
  */
 import { VERSIONS } from "../../implementations/reference";
 import { MUTANTS } from "../../implementations/mutants";
-import { ListedInterpreter, listInterpreters } from "../targets/discovery";
+import { ListedInterpreter, PYODIDE_LINES, listInterpreters } from "../targets/discovery";
 
 export interface MatrixEntry {
   id: string;
@@ -93,6 +96,8 @@ export function selectMatrix(listed: readonly ListedInterpreter[]): MatrixEntry[
   if (nest.length === 0) add(byId.get("nest_asyncio"));
   add(byId.get("pypy-3.9"));
   for (const l of listed) if (/^pyodide-3\.\d+$/.test(l.id)) add(l);
+  // Pyodide's WebLoop (real clock, minutes a row): the newest Pyodide line's.
+  add(byId.get(`pyodide-${Object.keys(PYODIDE_LINES).pop()}+webloop`));
   // A release's row (cpython-3.11.7+uvloop) only when it is not the version's default one (cpython-3.11+uvloop).
   return out.filter((e) => !(/^cpython-3\.\d+\.\d+\+/.test(e.id) && sameRelease(byId, e.id))).sort(byRank);
 }

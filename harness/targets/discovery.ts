@@ -14,9 +14,12 @@
  *              | "uvloop"                   uvloop's loop (real clock); the first interpreter of the base that has it
  *              | "nest_asyncio"             asyncio's loop patched by nest_asyncio (virtual clock)
  *              | "realtime"                 asyncio's own loop on the real clock (calibration of real-time runs)
+ *              | "webloop"                  Pyodide's own loop, pyodide.webloop.WebLoop (real clock; Pyodide only)
  *
  * Modifiers combine in any order (the canonical id lists them as above);
- * +uvloop and +nest_asyncio exclude each other; Pyodide takes +pytask only.
+ * +uvloop and +nest_asyncio exclude each other; Pyodide takes +pytask or
+ * +webloop (not both: the WebLoop makes its own tasks, PyodideTask, a C
+ * Task), and +webloop applies to Pyodide only.
  *
  * Nothing here runs at import time: interpreters are looked for when an id
  * is resolved, and asked about their packages (one short subprocess each,
@@ -30,7 +33,7 @@ import * as path from "node:path";
 import { UsageError } from "./errors";
 import { PYTHON_VERSIONS, PythonVersion, isPythonVersion } from "../../spec/scenario/versions";
 
-export const MODIFIERS = ["pytask", "uvloop", "nest_asyncio", "realtime"] as const;
+export const MODIFIERS = ["pytask", "uvloop", "nest_asyncio", "realtime", "webloop"] as const;
 export type Modifier = (typeof MODIFIERS)[number];
 export type Family = "cpython" | "pypy" | "pyodide";
 /** Packages a modifier needs in the interpreter. */
@@ -58,8 +61,9 @@ export interface InterpreterId {
   patch?: string;
   modifiers: Modifier[];
   pytask: boolean;
-  loop: "asyncio" | Package;
-  /** The driver runs on the real clock (+realtime, or +uvloop, which has no virtual clock). */
+  /** The event loop: asyncio's own, a package's (uvloop, nest_asyncio), or Pyodide's WebLoop. */
+  loop: "asyncio" | Package | "webloop";
+  /** The driver runs on the real clock (+realtime, or +uvloop or +webloop, which have no virtual clock). */
   realtime: boolean;
 }
 
@@ -115,7 +119,8 @@ export function parseInterpreterId(id: string): InterpreterId | null {
   } else {
     throw new UsageError(`unknown implementation "${id}": interpreter ids are ${FORMS}`);
   }
-  const allowed: readonly Modifier[] = family === "pyodide" ? ["pytask"] : implied ? ["pytask", "realtime"] : MODIFIERS;
+  const allowed: readonly Modifier[] =
+    family === "pyodide" ? ["pytask", "webloop"] : implied ? ["pytask", "realtime"] : MODIFIERS.filter((x) => x !== "webloop");
   const seen = new Set<Modifier>(implied ? [implied] : []);
   for (const raw of mods) {
     if (!(MODIFIERS as readonly string[]).includes(raw)) {
@@ -123,6 +128,11 @@ export function parseInterpreterId(id: string): InterpreterId | null {
     }
     const mod = raw as Modifier;
     if (seen.has(mod)) throw new UsageError(`"${id}": +${mod} ${mod === implied ? `is already implied by ${base}` : "is given twice"}`);
+    if (mod === "webloop" && family !== "pyodide") {
+      throw new UsageError(
+        `modifier "+webloop" does not apply to ${base}: it is Pyodide's own event loop (${Object.keys(PYODIDE_LINES).map((v) => `pyodide-${v}+webloop`).join(", ")})`,
+      );
+    }
     if (!allowed.includes(mod)) {
       throw new UsageError(`modifier "+${mod}" does not apply to ${base}: it takes ${modifierList(allowed)}`);
     }
@@ -130,6 +140,9 @@ export function parseInterpreterId(id: string): InterpreterId | null {
   }
   if (seen.has("uvloop") && seen.has("nest_asyncio")) {
     throw new UsageError(`"${id}": +uvloop and +nest_asyncio cannot be combined (the driver runs one event loop)`);
+  }
+  if (seen.has("pytask") && seen.has("webloop")) {
+    throw new UsageError(`"${id}": +pytask and +webloop cannot be combined (the WebLoop makes its own tasks, pyodide.webloop.PyodideTask, a C Task)`);
   }
   const modifiers = MODIFIERS.filter((x) => seen.has(x));
   const shown = modifiers.filter((x) => x !== implied);
@@ -141,8 +154,8 @@ export function parseInterpreterId(id: string): InterpreterId | null {
     patch,
     modifiers,
     pytask: seen.has("pytask"),
-    loop: seen.has("uvloop") ? "uvloop" : seen.has("nest_asyncio") ? "nest_asyncio" : "asyncio",
-    realtime: seen.has("realtime") || seen.has("uvloop"),
+    loop: seen.has("uvloop") ? "uvloop" : seen.has("nest_asyncio") ? "nest_asyncio" : seen.has("webloop") ? "webloop" : "asyncio",
+    realtime: seen.has("realtime") || seen.has("uvloop") || seen.has("webloop"),
   };
 }
 
@@ -366,7 +379,8 @@ function peersDir(): string {
 export function driverArgs(p: InterpreterId): string[] {
   const args: string[] = [];
   if (p.loop !== "asyncio") args.push("--loop", p.loop);
-  if (p.realtime && p.loop !== "uvloop") args.push("--clock", "real");
+  // uvloop and the WebLoop run on the real clock by default (they have no other).
+  if (p.realtime && p.loop !== "uvloop" && p.loop !== "webloop") args.push("--clock", "real");
   return args;
 }
 
@@ -436,7 +450,7 @@ async function withPackage(
 
 /** Find what an interpreter id names on this machine. */
 export async function locate(parsed: InterpreterId): Promise<Located> {
-  const pkg: Package | null = parsed.loop === "asyncio" ? null : parsed.loop;
+  const pkg: Package | null = parsed.loop === "asyncio" || parsed.loop === "webloop" ? null : parsed.loop;
   if (parsed.family === "pyodide") {
     const line = PYODIDE_LINES[parsed.minor!];
     const dir = path.join(peersDir(), "node_modules", `pyodide-${line}`);
@@ -456,7 +470,7 @@ export async function locate(parsed: InterpreterId): Promise<Located> {
       parsed,
       status: "found",
       command: process.execPath,
-      args: [PYODIDE_DRIVER_PATH, "--pyodide", line],
+      args: [PYODIDE_DRIVER_PATH, "--pyodide", line, ...driverArgs(parsed)],
       path: dir,
       fullVersion: `Pyodide ${version}`,
     };
@@ -530,7 +544,7 @@ export interface ListedInterpreter {
 
 function listed(l: Located): ListedInterpreter {
   const found = l.status === "found";
-  const pkg = l.parsed.loop === "asyncio" ? null : l.parsed.loop;
+  const pkg = l.parsed.loop === "asyncio" || l.parsed.loop === "webloop" ? null : l.parsed.loop;
   return {
     id: l.parsed.id,
     family: l.parsed.family,
@@ -549,7 +563,8 @@ function listed(l: Located): ListedInterpreter {
  * cpython, nest_asyncio; for each version cpython-3.X with +pytask,
  * +realtime, +uvloop, +nest_asyncio, and cpython-3.X.Y for each release
  * found (with +uvloop / +nest_asyncio where that release has them); pypy-3.9;
- * pyodide-3.12, -3.13, -3.14. Interpreters are probed in parallel.
+ * pyodide-3.12, -3.13, -3.14, each with +pytask and +webloop. Interpreters
+ * are probed in parallel.
  */
 export async function listInterpreters(): Promise<ListedInterpreter[]> {
   // Start every probe at once; locate() then finds them cached.
@@ -576,7 +591,7 @@ export async function listInterpreters(): Promise<ListedInterpreter[]> {
     for (const r of releases) ids.push(`cpython-${r}+nest_asyncio`);
   }
   ids.push("pypy-3.9", "pypy-3.9+pytask", "pypy-3.9+nest_asyncio");
-  for (const v of Object.keys(PYODIDE_LINES)) ids.push(`pyodide-${v}`, `pyodide-${v}+pytask`);
+  for (const v of Object.keys(PYODIDE_LINES)) ids.push(`pyodide-${v}`, `pyodide-${v}+pytask`, `pyodide-${v}+webloop`);
   const rows = await Promise.all(
     ids.map(async (id) => {
       const l = await locate(parseInterpreterId(id)!);

@@ -7,7 +7,7 @@
  *   mutant:NAME[@3.X]                             a deliberately faulty reference
  *   cpython, cpython-3.X, cpython-3.X.Y           a CPython found here, through the Python driver
  *   pypy-3.X, pyodide-3.12|3.13|3.14, nest_asyncio  PyPy, Pyodide (Node), nest_asyncio's CPython
- *   ...+pytask +uvloop +nest_asyncio +realtime    modifiers (harness/targets/discovery.ts has the grammar)
+ *   ...+pytask +uvloop +nest_asyncio +realtime +webloop    modifiers (harness/targets/discovery.ts has the grammar)
  *   ./impl.ts, /abs/impl.js, impl.ts[@3.X]        a TypeScript / CommonJS module exporting an implementation
  *   cmd:COMMAND LINE                              any program speaking the driver protocol
  *
@@ -73,7 +73,7 @@ export async function resolveTarget(id: string, versionHint?: PythonVersion, opt
   const mod = parseModuleId(id);
   if (mod) return moduleTarget(id, mod, versionHint, options);
   throw new UsageError(
-    `unknown implementation "${id}": expected reference[@3.X[.Y]][+pytask], mutant:NAME[@3.X], cpython[-3.X[.Y]], pypy-3.X, pyodide-3.X, nest_asyncio (with +pytask +uvloop +nest_asyncio +realtime), a module path (./impl.ts) or cmd:"COMMAND LINE"`,
+    `unknown implementation "${id}": expected reference[@3.X[.Y]][+pytask], mutant:NAME[@3.X], cpython[-3.X[.Y]], pypy-3.X, pyodide-3.X, nest_asyncio (with +pytask +uvloop +nest_asyncio +realtime +webloop), a module path (./impl.ts) or cmd:"COMMAND LINE"`,
   );
 }
 

@@ -35,7 +35,8 @@ export function interpreterTarget(p: InterpreterId, command: string, args: strin
       return `the driver did not confirm --loop ${p.loop} (its hello says loop ${JSON.stringify(h.loop ?? null)}): it cannot run +${p.loop}`;
     }
     if (p.realtime && h.clock !== "real") {
-      return `the driver did not confirm the real clock (its hello says clock ${JSON.stringify(h.clock ?? null)}): it cannot run +realtime`;
+      const mod = p.loop === "uvloop" || p.loop === "webloop" ? p.loop : "realtime";
+      return `the driver did not confirm the real clock (its hello says clock ${JSON.stringify(h.clock ?? null)}): it cannot run +${mod}`;
     }
     return null;
   };

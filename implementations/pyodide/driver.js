@@ -17,6 +17,11 @@
  * Python driver's configure(argv) (--loop, --clock, ...; it refuses what it
  * does not know: one line on stderr, exit code 2).
  *
+ * With --loop webloop the scenarios run on Pyodide's own event loop
+ * (pyodide.webloop.WebLoop), which cannot block: each request is then run by
+ * awaiting it on Node's event loop (aiospec_webloop.py's AwaitedRequest),
+ * one at a time, in the order the requests came.
+ *
  * Nothing is fetched at run time: Pyodide's core and the standard library
  * (asyncio included) are files of the npm package, and no package is loaded.
  * A fetch of any URL fails loudly instead of going to a CDN.
@@ -142,6 +147,17 @@ def _aiospec_serve(line):
         return _d.serve_line(line)
     asyncio.events._set_running_loop(None)
     return json.dumps(_d.handle_line(line), sort_keys=True, separators=(",", ":"))
+
+
+# --loop webloop: requests are awaited (aiospec_webloop.AwaitedRequest).
+_aiospec_awaited = False
+if _exit is None and _portable and callable(_configure):
+    _aiospec_awaited = bool(getattr(_d.current_config(), "awaited", False))
+
+
+def _aiospec_start(line):
+    import aiospec_webloop
+    return aiospec_webloop.AwaitedRequest(line)
 `;
 
 function requestId(line) {
@@ -155,6 +171,62 @@ function requestId(line) {
 
 function oneLine(s) {
   return String(s).replace(/\s+/g, " ").trim();
+}
+
+/**
+ * The reply to a request whose serving threw: a Python exception becomes an
+ * error reply; anything else means the interpreter is gone (a trap, a stack
+ * overflow), and the driver exits so that the harness starts a replacement.
+ */
+function failureReply(e, text) {
+  const isPythonError = e && (e.constructor && e.constructor.name === "PythonError" || typeof e.type === "string");
+  if (!isPythonError || e.pyodide_fatal_error) {
+    process.stderr.write(`aiospec pyodide driver: Pyodide failed: ${oneLine(e && e.stack ? e.stack : e)}\n`);
+    process.exit(70);
+  }
+  const msg = oneLine(e.message).slice(-2000);
+  return JSON.stringify({ id: requestId(text), error: `driver failure (Pyodide): ${msg}` });
+}
+
+/** How often the deadlock watchdog of an awaited request looks (aiospec_webloop.py LoopWatchdog). */
+const POLL_MS = 20;
+
+/**
+ * One request on the WebLoop: each run of the loop it needs is awaited on
+ * Node's event loop, where the WebLoop's callbacks run, until the request's
+ * Python side says the run ended.
+ */
+async function serveAwaited(start, text) {
+  let req = null;
+  try {
+    req = start(text);
+    while (!req.done) {
+      await new Promise((resolve) => {
+        const poll = setInterval(() => {
+          try {
+            req.poll();
+          } catch (e) {
+            process.stderr.write(`aiospec pyodide driver: the watchdog failed: ${oneLine(e && e.message ? e.message : e).slice(-500)}\n`);
+          }
+        }, POLL_MS);
+        try {
+          req.listen(() => {
+            clearInterval(poll);
+            resolve();
+          });
+        } catch (e) {
+          clearInterval(poll);
+          throw e; // rejects the promise: an error reply below
+        }
+      });
+      req.resume();
+    }
+    return req.reply;
+  } catch (e) {
+    return failureReply(e, text);
+  } finally {
+    if (req !== null) req.destroy();
+  }
 }
 
 // Start-up snapshots. Most of Pyodide's start-up (seconds) is the
@@ -280,33 +352,52 @@ async function main() {
   }
   const hello = ns.get("_aiospec_hello");
   const serve = ns.get("_aiospec_serve");
+  const awaited = ns.get("_aiospec_awaited") === true;
   writeOut(hello(pkg.version, dir) + "\n");
   hello.destroy();
 
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  // Pyodide may leave timers behind; the replies are written (stdout to a
+  // pipe or file is synchronous on POSIX), so end now.
+  const finish = () => writeOut("", () => process.exit(0));
+  if (awaited) {
+    // The WebLoop: requests are queued and awaited one at a time.
+    const start = ns.get("_aiospec_start");
+    const queue = [];
+    let busy = false;
+    let ended = false;
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      while (queue.length > 0) {
+        const text = queue.shift();
+        writeOut((await serveAwaited(start, text)) + "\n");
+      }
+      busy = false;
+      if (ended) finish();
+    };
+    rl.on("line", (text) => {
+      if (text.trim() === "") return;
+      queue.push(text);
+      void pump();
+    });
+    rl.on("close", () => {
+      ended = true;
+      if (!busy) finish();
+    });
+    return;
+  }
   rl.on("line", (text) => {
     if (text.trim() === "") return;
     let reply;
     try {
       reply = serve(text);
     } catch (e) {
-      const isPythonError = e && (e.constructor && e.constructor.name === "PythonError" || typeof e.type === "string");
-      if (!isPythonError || e.pyodide_fatal_error) {
-        // The interpreter is gone (a trap, a stack overflow): stop, so that
-        // the harness gets a replacement.
-        process.stderr.write(`aiospec pyodide driver: Pyodide failed: ${oneLine(e && e.stack ? e.stack : e)}\n`);
-        process.exit(70);
-      }
-      const msg = oneLine(e.message).slice(-2000);
-      reply = JSON.stringify({ id: requestId(text), error: `driver failure (Pyodide): ${msg}` });
+      reply = failureReply(e, text);
     }
     writeOut(reply + "\n");
   });
-  rl.on("close", () => {
-    // Pyodide may leave timers behind; the replies are written (stdout to a
-    // pipe or file is synchronous on POSIX), so end now.
-    writeOut("", () => process.exit(0));
-  });
+  rl.on("close", finish);
 }
 
 main().catch((e) => die(`unexpected failure: ${oneLine(e && e.stack ? e.stack : e)}`, 1));

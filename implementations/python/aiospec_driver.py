@@ -3,7 +3,7 @@
 that runs this file (CPython 3.8 to 3.14, PyPy 3.9, Pyodide), on asyncio's
 own loop or another one (uvloop, nest_asyncio, any loop factory).
 
-    python3 aiospec_driver.py [--loop asyncio|uvloop|nest_asyncio|MODULE:FACTORY]
+    python3 aiospec_driver.py [--loop asyncio|uvloop|nest_asyncio|webloop|MODULE:FACTORY]
                               [--clock virtual|real] [--tick-ms N]
 
 Protocol (JSON lines, one long-lived process, many scenarios):
@@ -29,6 +29,10 @@ that is recorded as a deadlock outcome instead of a hang.
 
 Real clock (uvloop, foreign loops, or --clock real): one tick of a scenario
 is tick_ms milliseconds of real time; see RealClock and Watchdog below.
+
+Pyodide's WebLoop (--loop webloop, inside Pyodide only) cannot block: its
+host (implementations/pyodide/driver.js) runs each request by awaiting it
+(aiospec_webloop.py), on the real clock.
 """
 
 import argparse
@@ -1651,6 +1655,11 @@ class Run:
         delay = s["delay"]
         if self.clock is None:
             handle = self.loop.call_later(delay, self.callback(s["callback"]))
+        elif getattr(self.loop, "_aiospec_relative_timers", False):
+            # A loop whose call_at is call_later(when - time()) (the
+            # WebLoop): call_later is its own operation, given the delay to
+            # the deadline on the grid (0 stays 0, a negative one negative).
+            handle = self.loop.call_later(self.clock.delay(delay), self.callback(s["callback"]))
         else:
             # call_later is call_at(time() + delay) for every delay, 0 and
             # negative ones too: on the grid, the deadline is the current
@@ -2021,12 +2030,33 @@ def task_class_for(options):
     return pinned_class(asyncio.Task)
 
 
+def drive(steps):
+    """What a generator of loop runs (scenario_steps, real_time_steps,
+    request_steps) returns, on a loop the driver runs itself: there the
+    generator runs each run with run_loop and yields nothing. (A loop that
+    cannot block, Pyodide's WebLoop, has each run yielded to its host, which
+    awaits it: aiospec_webloop.py.)"""
+    try:
+        next(steps)
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("a loop its host must await (--loop webloop) cannot be run here")
+
+
 def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
     """Run one scenario, return its trace. In real time, `stats` (a dict)
     receives how far the run strayed from the tick grid: "late" (seconds)
     and "drifted" (see RealClock). maybe_gc=False: the caller knows the
     scenario uses no gc op (its request's text names none). checked=True:
     the caller has had check_scenario accept it."""
+    return drive(scenario_steps(scenario, options, stats, maybe_gc, checked))
+
+
+def scenario_steps(scenario, options, stats=None, maybe_gc=True, checked=False):
+    """run_scenario as a generator: it returns the trace. Each run of the
+    loop it needs is run_loop's, except on a loop its host awaits (the
+    WebLoop): there it yields the run, (loop, run, future, phase, watchdog),
+    and is sent how the run ended (what run_loop would return)."""
     cfg = current_config()
     task_class = task_class_for(options)
     if not checked:
@@ -2071,14 +2101,17 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
     watchdog = None
     if clock is not None and not isinstance(loop, asyncio.BaseEventLoop):
         # No selector of ours to see a deadlock or count iterations.
-        watchdog = Watchdog(loop, run, clock, cfg.grace)
+        watchdog = getattr(cfg, "watchdog_class", Watchdog)(loop, run, clock, cfg.grace)
         run.event_cap = MAX_REAL_EVENTS
     if "main" not in run.coroutines:
         raise ScenarioError("no coroutine named 'main'")
     # Pyodide marks its own WebLoop as running; no loop may run inside
     # another. Elsewhere there is no running loop here: this changes nothing.
+    # A loop its host awaits (--loop webloop) is never run by the driver: it
+    # is the running loop from the start, as an eager main task needs.
     outer_loop = asyncio.events._get_running_loop()
-    asyncio.events._set_running_loop(None)
+    awaited = getattr(cfg, "awaited", False)
+    asyncio.events._set_running_loop(loop if awaited else None)
     try:
         main = loop.create_task(run.coroutine("main"))
         if enc.name_base is None:
@@ -2086,7 +2119,7 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
             m = _DEFAULT_TASK_NAME.fullmatch(main.get_name())
             enc.name_base = int(m.group(1)) - 1 if m else name_base(task_class)
         run.main_task = main
-        end = run_loop(loop, run, main, "main", watchdog)
+        end = (yield (loop, run, main, "main", watchdog)) if awaited else run_loop(loop, run, main, "main", watchdog)
         if run.gc is not None:
             run.gc.collect(run)
         refs = handle_names(run)
@@ -2105,7 +2138,8 @@ def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
             run.emit("shutdown")
             for t in pending:
                 t.cancel()
-            shutdown = run_loop(loop, run, asyncio.gather(*pending, return_exceptions=True), "shutdown", watchdog)
+            gathered = asyncio.gather(*pending, return_exceptions=True)
+            shutdown = (yield (loop, run, gathered, "shutdown", watchdog)) if awaited else run_loop(loop, run, gathered, "shutdown", watchdog)
         run.closed = run.quiet = True
         trace = {
             "events": list(run.events),
@@ -2368,9 +2402,10 @@ def argument_parser():
         description="Run aiospec scenarios (JSON lines on stdin) on this Python's asyncio; "
                     "traces as JSON lines on stdout, after a hello line (docs/adapters.md).",
     )
-    p.add_argument("--loop", default="asyncio", metavar="asyncio|uvloop|nest_asyncio|MODULE:FACTORY",
+    p.add_argument("--loop", default="asyncio", metavar="asyncio|uvloop|nest_asyncio|webloop|MODULE:FACTORY",
                    help="the event loop: asyncio's own (default); uvloop; asyncio's made re-entrant by "
-                        "nest_asyncio.apply(); or FACTORY() from MODULE (e.g. uvloop:new_event_loop)")
+                        "nest_asyncio.apply(); Pyodide's WebLoop (in Pyodide only, run by its host: "
+                        "aiospec_webloop.py); or FACTORY() from MODULE (e.g. uvloop:new_event_loop)")
     p.add_argument("--clock", choices=("virtual", "real"), default=None,
                    help="virtual: time advances when nothing is ready (default for asyncio, nest_asyncio and "
                         "factories of asyncio.BaseEventLoop subclasses); real: a tick is --tick-ms of real "
@@ -2391,11 +2426,19 @@ def configure(argv=None):
     nest = None
     version = None
     base = True
+    webloop = None
     if name == "asyncio":
         pass
     elif name == "nest_asyncio":
         nest = _import("--loop nest_asyncio", "nest_asyncio", "; install it with: python3 -m pip install nest_asyncio")
         version = getattr(nest, "__version__", None) or _dist_version("nest_asyncio", "nest-asyncio")
+    elif name == "webloop":
+        # Pyodide's own loop (pyodide.webloop.WebLoop): aiospec_webloop.py.
+        if not EMSCRIPTEN:
+            raise UsageError("--loop webloop: Pyodide's WebLoop runs only inside Pyodide (implementations/pyodide/driver.js)")
+        webloop = _load_sibling("aiospec_webloop")
+        version = webloop.pyodide_version()
+        base = False
     elif name == "uvloop":
         uvloop = _import("--loop uvloop", "uvloop", "; install it with: python3 -m pip install uvloop")
         make_loop = uvloop.new_event_loop
@@ -2404,7 +2447,7 @@ def configure(argv=None):
     else:
         m = _FACTORY.match(name)
         if m is None:
-            raise UsageError("--loop: expected asyncio, uvloop, nest_asyncio or MODULE:FACTORY, got %r" % name)
+            raise UsageError("--loop: expected asyncio, uvloop, nest_asyncio, webloop or MODULE:FACTORY, got %r" % name)
         module = _import("--loop %s" % name, m.group(1))
         factory = module
         for part in m.group(2).split("."):
@@ -2434,14 +2477,17 @@ def configure(argv=None):
         clock = "virtual" if base else "real"
     if clock == "virtual" and not base:
         what = ("uvloop's clock is libuv's own" if name == "uvloop"
+                else "the WebLoop's timers are JavaScript's setTimeout" if name == "webloop"
                 else "%s makes loops that are not asyncio.BaseEventLoop subclasses: their clock" % name)
         raise UsageError("--clock virtual: %s and cannot be virtualised; use --clock real (the default for this loop)" % what)
-    if clock == "real" and EMSCRIPTEN:
+    if clock == "real" and EMSCRIPTEN and name != "webloop":
         raise UsageError("--clock real: real time needs a selector that can block, which Pyodide has not")
     if ns.tick_ms is not None and clock != "real":
         raise UsageError("--tick-ms applies to --clock real only")
     tick_ms = (ns.tick_ms or DEFAULT_TICK_MS) if clock == "real" else None
     cfg = Config(name, clock, tick_ms, make_loop, version, nest, base)
+    if webloop is not None:
+        cfg = webloop.adapt_config(sys.modules[__name__], cfg)
     if nest is not None:
         # nest_asyncio replaces asyncio's C Task and Future by the pure-Python
         # ones when first applied: do it now, so that the hello says so.
@@ -2490,6 +2536,11 @@ def hello():
 
 
 def handle_line(line):
+    return drive(request_steps(line))
+
+
+def request_steps(line):
+    """handle_line as a generator (see scenario_steps and drive)."""
     try:
         req = json.loads(line)
     except ValueError as e:
@@ -2532,9 +2583,9 @@ def handle_line(line):
         return {"id": rid, "error": "unsupported feature %s on %s" % (feature, unsupported[feature])}
     try:
         if cfg.clock == "real":
-            trace = run_real_time(scenario, options, rid, maybe_gc, checked)
+            trace = yield from real_time_steps(scenario, options, rid, maybe_gc, checked)
         else:
-            trace = run_scenario(scenario, options, maybe_gc=maybe_gc, checked=checked)
+            trace = yield from scenario_steps(scenario, options, maybe_gc=maybe_gc, checked=checked)
         return {"id": rid, "trace": trace}
     except (Unsupported, LateRun) as e:
         return {"id": rid, "error": str(e)}
@@ -2554,11 +2605,16 @@ def run_real_time(scenario, options, rid, maybe_gc=True, checked=False):
     than half a tick late, or an event happened at a later tick than the
     timer that led to it. A run that strays by a tick or more every time
     gets an error reply: its trace could differ from the scenario's."""
+    return drive(real_time_steps(scenario, options, rid, maybe_gc, checked))
+
+
+def real_time_steps(scenario, options, rid, maybe_gc=True, checked=False):
+    """run_real_time as a generator (see scenario_steps and drive)."""
     cfg = current_config()
     tick = cfg.tick_ms / 1000.0
     for attempt in range(1 + LATE_RETRIES):
         stats = {}
-        trace = run_scenario(scenario, options, stats, maybe_gc, checked)
+        trace = yield from scenario_steps(scenario, options, stats, maybe_gc, checked)
         late, drifted = stats.get("late", 0.0), stats.get("drifted", False)
         if late <= tick / 2 and not drifted:
             return trace
