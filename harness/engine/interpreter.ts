@@ -871,16 +871,16 @@ export class ScenarioRun implements StepRunner {
   }
 }
 
-/**
- * exc.__context__ = handled, as Python's raise sets it: first cutting the
- * link that would make the chain a cycle (handled's chain already reaching
- * exc).
- */
 /** Whether awaiting `on` runs a scenario coroutine in the awaiting task's own step (not wrapped in a task). */
 function runsCodeInline(on: Awaitable): boolean {
   return "coro" in on || ("wait_for" in on && runsCodeInline(on.wait_for));
 }
 
+/**
+ * exc.__context__ = handled, as Python's raise sets it: first cutting the
+ * link that would make the chain a cycle (handled's chain already reaching
+ * exc).
+ */
 function setContext(exc: PyBaseException, handled: PyBaseException): void {
   const seen = new Set<PyBaseException>();
   for (let o: PyBaseException | null | undefined = handled; o != null && !seen.has(o); o = o.context) {
