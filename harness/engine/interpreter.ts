@@ -347,6 +347,14 @@ export class ScenarioRun implements StepRunner {
   }
 
   /**
+   * gc mode: e, if the implementation raised it fresh (it has no
+   * __context__ yet), chained as raisedUnderStep chains a `raise` step's.
+   */
+  private raisedFresh(e: unknown): void {
+    if (e instanceof PyBaseException && e.context === null) this.raisedUnderStep(e);
+  }
+
+  /**
    * gc mode: an exception raised while `handled` is being handled (in an
    * except clause's body, or a finally block it passes through) gets it as
    * its __context__, as Python's raise does — and so keeps it alive.
@@ -386,7 +394,7 @@ export class ScenarioRun implements StepRunner {
       // inline raises (a coroutine, wait_for's on 3.12+): chained where it
       // is raised, or, in flight through a finally block that suspended,
       // not chained again.
-      if (this.gcMode && e instanceof PyBaseException && e.context === null && !runsCodeInline(on)) this.raisedUnderStep(e);
+      if (this.gcMode && !runsCodeInline(on)) this.raisedFresh(e);
       this.awaitFailed(desc, aw, e);
       throw e;
     }
@@ -527,7 +535,7 @@ export class ScenarioRun implements StepRunner {
     try {
       return this.syncStepBody(s);
     } catch (e) {
-      if (e instanceof PyBaseException && e.context === null) this.raisedUnderStep(e);
+      this.raisedFresh(e);
       throw e;
     }
   }

@@ -2043,6 +2043,15 @@ def drive(steps):
     raise RuntimeError("a loop its host must await (--loop webloop) cannot be run here")
 
 
+def loop_run(awaited, loop, run, fut, phase, watchdog):
+    """One run of the loop until fut is done, as a generator: run_loop's,
+    or, on a loop its host awaits, yielded to the host, which sends back
+    how it ended."""
+    if awaited:
+        return (yield (loop, run, fut, phase, watchdog))
+    return run_loop(loop, run, fut, phase, watchdog)
+
+
 def run_scenario(scenario, options, stats=None, maybe_gc=True, checked=False):
     """Run one scenario, return its trace. In real time, `stats` (a dict)
     receives how far the run strayed from the tick grid: "late" (seconds)
@@ -2119,7 +2128,7 @@ def scenario_steps(scenario, options, stats=None, maybe_gc=True, checked=False):
             m = _DEFAULT_TASK_NAME.fullmatch(main.get_name())
             enc.name_base = int(m.group(1)) - 1 if m else name_base(task_class)
         run.main_task = main
-        end = (yield (loop, run, main, "main", watchdog)) if awaited else run_loop(loop, run, main, "main", watchdog)
+        end = yield from loop_run(awaited, loop, run, main, "main", watchdog)
         if run.gc is not None:
             run.gc.collect(run)
         refs = handle_names(run)
@@ -2139,7 +2148,7 @@ def scenario_steps(scenario, options, stats=None, maybe_gc=True, checked=False):
             for t in pending:
                 t.cancel()
             gathered = asyncio.gather(*pending, return_exceptions=True)
-            shutdown = (yield (loop, run, gathered, "shutdown", watchdog)) if awaited else run_loop(loop, run, gathered, "shutdown", watchdog)
+            shutdown = yield from loop_run(awaited, loop, run, gathered, "shutdown", watchdog)
         run.closed = run.quiet = True
         trace = {
             "events": list(run.events),

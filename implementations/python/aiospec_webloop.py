@@ -141,8 +141,7 @@ def _make_classes(d, WebLoop):
         # -- callbacks: every one goes through call_later
 
         def call_later(self, delay, callback, *args, context=None):
-            if self._aiospec_closed:
-                raise RuntimeError("Event loop is closed")
+            self._check_closed()
             clock = self._aiospec_clock
             if clock is not None and delay > 0:
                 callback = clock.timed(self.time() + delay, callback)

@@ -72,12 +72,9 @@ class Completions {
     // first step runs inside ensure_future, and kept after by the traceback
     // of an exception that step ends with (tasks.ts).
     const frame: unknown[] = [this];
-    loop.callerFrames.push(frame);
-    try {
+    loop.inCallerFrame(frame, () => {
       for (const aw of pySetOfAwaitables(aws)) this.todo.add(ensure_future(aw, loop));
-    } finally {
-      loop.callerFrames.splice(loop.callerFrames.lastIndexOf(frame), 1);
-    }
+    });
     for (const f of this.todo) {
       f.add_done_callback(this.onCompletion);
       this.lastMember = f;

@@ -225,6 +225,16 @@ export class EventLoop {
    */
   readonly callerFrames: unknown[][] = [];
 
+  /** Run fn with `frame` among callerFrames (a call that may run an eager task's first step). */
+  inCallerFrame<T>(frame: unknown[], fn: () => T): T {
+    this.callerFrames.push(frame);
+    try {
+      return fn();
+    } finally {
+      this.callerFrames.splice(this.callerFrames.lastIndexOf(frame), 1);
+    }
+  }
+
   /** Make task the current one, whatever was current; return what was. (An eager first step runs inside another task's step.) */
   swapCurrentTask(task: Task | null): Task | null {
     const previous = this.currentTask;

@@ -203,22 +203,15 @@ export class AsyncioTaskGroup implements PyTaskGroup {
     if (this.aborting) reject("is shutting down");
 
     const loop = this.loop!;
-    let task: Task;
     // This frame holds the group (self) while an eager child's first step
     // runs inside loop.create_task: a child failing there keeps it through
     // its traceback (tasks.ts), and so the group's parent task.
-    const frame: unknown[] = [this];
-    loop.callerFrames.push(frame);
-    try {
-      if (profile.taskGroupRenamesNewTask) {
-        task = loop.create_task(coro); // takes a default name (and its number) ...
-        if (name !== null) task.set_name(name); // ... then is renamed
-      } else {
-        task = loop.create_task(coro, name, eagerStart);
-      }
-    } finally {
-      loop.callerFrames.splice(loop.callerFrames.lastIndexOf(frame), 1);
-    }
+    const task = loop.inCallerFrame([this], (): Task => {
+      if (!profile.taskGroupRenamesNewTask) return loop.create_task(coro, name, eagerStart);
+      const t = loop.create_task(coro); // takes a default name (and its number) ...
+      if (name !== null) t.set_name(name); // ... then is renamed
+      return t;
+    });
 
     if (profile.taskGroupDoneTaskFastPath && task.done()) {
       this.taskDone(task); // finished already (eagerly): never joins the group
