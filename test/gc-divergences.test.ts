@@ -1046,6 +1046,22 @@ const CASES: Case[] = [
     fact: (t) => t.events.some((e) => e.ev === "log" && (e as { label: string }).label === "woke"),
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"create_future","future":"f0"},{"op":"create_future","future":"f1"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"create_task","coro":"c2","task":"t1"},{"op":"sleep","ticks":0},{"op":"drop","handle":"t0"},{"op":"drop","handle":"f0"},{"op":"gc"},{"op":"sleep","ticks":1}]},{"name":"c1","body":[{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"finally":[{"op":"set_result","future":"f1"}]}]},{"name":"c2","body":[{"op":"await","on":{"task":"f1"}},{"op":"log","label":"woke"}]}]}`) as Scenario,
   },
+  {
+    // The pure-Python Task steps its coroutine inside __wakeup's except
+    // block: here the CancelledError the TaskGroup's abort threw into
+    // wait_for (3.11), which wait_for turned into its inner task's
+    // TimeoutError, caught by the body. The group's ExceptionGroup, raised in
+    // the same step with no body exception, gets that CancelledError as its
+    // __context__, and its traceback keeps wait_for's frame and `fut`, the
+    // inner task (Task-3). The C Task's step handles nothing: Task-3 is
+    // collected there, and on 3.12+ wait_for is a timeout block.
+    name: "a TaskGroup's ExceptionGroup keeps what the pure-Python Task's wake-up handles, and wait_for's inner task",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 5000 --size medium --seed 602",
+    versions: ["3.11"],
+    pyTask: true,
+    fact: (t) => t.tasks.some((x) => x.name === "Task-3"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"await","on":{"coro":"c2"}}]},{"name":"c2","body":[{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c3","task":"t0","group":"g0"},{"op":"try","body":[{"op":"await","on":{"wait_for":{"coro":"c3"},"timeout":1}}],"except":[{"type":"TimeoutError"}]}]}]},{"name":"c3","body":[{"op":"raise","exc":{"type":"TimeoutError"}}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

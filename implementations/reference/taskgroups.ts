@@ -158,14 +158,20 @@ export class AsyncioTaskGroup implements PyTaskGroup {
     // ExceptionGroup's `from None` sets only __suppress_context__. That link
     // keeps exc, and the frames of its traceback, alive as long as the
     // raised exception lives (a wait_for(..., 0) the body was cancelled out
-    // of keeps its inner task in its frame: gc mode sees it).
-    if (this.baseError !== null) throw raisedWhileHandling(this.baseError, exc);
+    // of keeps its inner task in its frame: gc mode sees it). Without one,
+    // what the running step handles under the coroutine is (the pure-Python
+    // Task steps it inside __wakeup's except block: a CancelledError thrown
+    // in, which the body caught as wait_for's TimeoutError, keeps wait_for's
+    // frame, and its inner task, through the group raised in the same
+    // step; CPython 3.11.7, the driver walked with gc.get_referrers).
+    const handling = exc ?? loop.handledUnderStep();
+    if (this.baseError !== null) throw raisedWhileHandling(this.baseError, handling);
 
     if (profile.taskGroupUncancelsAfterWaiting) uncancelParent();
 
     const errors = this.errors!;
     // A cancellation propagates, unless there are failures: those win.
-    if (propagateCancellationError !== null && errors.length === 0) throw raisedWhileHandling(propagateCancellationError, exc);
+    if (propagateCancellationError !== null && errors.length === 0) throw raisedWhileHandling(propagateCancellationError, handling);
 
     if (exc !== null && !isCancellation(exc)) errors.push(exc);
 
@@ -178,7 +184,7 @@ export class AsyncioTaskGroup implements PyTaskGroup {
       }
       this.errors = null;
       // `raise ... from None`: no __cause__.
-      throw raisedWhileHandling(exceptionGroup(GROUP_MESSAGE, errors), exc);
+      throw raisedWhileHandling(exceptionGroup(GROUP_MESSAGE, errors), handling);
     }
     return undefined;
   }
