@@ -49,6 +49,7 @@ import type { ClauseResult } from "./running/runner";
 import { DEFAULT_LIMITS, parseModuleId, resolveTarget, tsTarget } from "./targets";
 import type { Target } from "./targets";
 import { checkedText, clauseReport, inconclusiveText } from "./reporting/model";
+import { pythonTarget } from "./reproducing/python";
 import { writeFailureFiles } from "./reporting/failures";
 import { failureText } from "./reporting/text";
 import { printableLines } from "./reporting/terminal";
@@ -344,7 +345,7 @@ export function formatFailure(plan: ConformancePlan, c: Clause, r: ClauseResult,
   if (r.status === "error") return `${c.id} could not be checked on ${id}: ${r.reason}`;
   const x = r.counterexample;
   if (!x) return `${head}: ${c.statement}\n${r.reason ?? "no counterexample"}`;
-  const report = clauseReport(c, r, id, { failuresDir: FAILURES_DIR, version: plan.version });
+  const report = clauseReport(c, r, id, { failuresDir: FAILURES_DIR, version: plan.version, target: pythonTarget({ id }) });
   if (!writeFailureFiles(report, id, plan.version)) delete report.failure!.files;
   const replay = `{ version: "${plan.version}", seed: ${plan.seed}, clauses: "${c.id}", path: "${x.path}" }`;
   const impl = plan.module !== undefined ? JSON.stringify(plan.id) : "impl";

@@ -40,6 +40,7 @@ import {
 import { buildRunReport } from "../reporting/run-report";
 import { failureText, flakySummary, indent, resultLine } from "../reporting/text";
 import { writeFailureFiles } from "../reporting/failures";
+import { pythonTarget } from "../reproducing/python";
 import { JOURNAL_NAME, Journal, readJournal } from "./journal";
 import { printableLines, toStderr, toStdout } from "../reporting/terminal";
 import { checkPathExists, checkPathSyntax } from "./replay-path";
@@ -235,6 +236,7 @@ function implementationInfo(requested: string, t: Target): ImplementationInfo {
     version: t.version,
     description: t.description,
     ...(full ? { fullVersion: full } : {}),
+    ...(t.task !== undefined ? { task: t.task } : {}),
     clock,
     ...(clock === "real" && tickMs !== undefined ? { tickMs } : {}),
   };
@@ -439,7 +441,7 @@ async function runCommand(opts: RunCommandOptions, ledger: StartedProcess[]): Pr
     );
     for (const n of plan.notes) toStderr(`aiospec: ${n}\n`);
     run = await execute(clauses, target, { impl: opts.impl, runs, seed, path: opts.path, timeoutMs, jobs }, "aiospec", (i, r, line) => {
-      const cr = clauseReport(clauses[i], r, target.id, { failuresDir, version: target.version });
+      const cr = clauseReport(clauses[i], r, target.id, { failuresDir, version: target.version, target: pythonTarget(target) });
       if (baseline) applyBaseline([cr], baseline, opts.baseline!, impl, !!opts.strict);
       line(resultLine(cr));
       // The full reproducers and traces go to files; the terminal gets the gist and their paths.

@@ -11,7 +11,8 @@ import { Target, UsageError, resolvePair } from "../targets";
 import { DiffResult, commonVersion, differential, divergenceSignature } from "../running/differential";
 import { DiffSize, sizedScenarioArb } from "../running/sizes";
 import { formatDifference, formatTrace } from "../reporting/format";
-import { toPython } from "../reproducing/python";
+import { pythonTarget, toPython } from "../reproducing/python";
+import { parseInterpreterId } from "../targets/discovery";
 import { printableLines } from "../reporting/terminal";
 import { checkPathExists, checkPathSyntax } from "./replay-path";
 
@@ -79,6 +80,15 @@ function replayCommands(a: Target, b: Target, seed: number, result: DiffResult, 
   ];
 }
 
+/**
+ * The side the Python program follows (its Task, its Pyodide, its loop): the
+ * first one that is a Python implementation (an interpreter id), not the
+ * reference or a TypeScript module.
+ */
+function shownSide(a: Target, b: Target): Target {
+  return parseInterpreterId(a.id) === null && parseInterpreterId(b.id) !== null ? b : a;
+}
+
 function describeDivergence(a: Target, b: Target, f: Found): string {
   const d = f.result.divergence!;
   return [
@@ -88,7 +98,7 @@ function describeDivergence(a: Target, b: Target, f: Found): string {
     JSON.stringify(d.scenario, null, 2),
     "",
     "Scenario as a Python program:",
-    toPython(d.scenario, { title: `aiospec counterexample: ${a.id} vs ${b.id}, seed ${f.seed}` }),
+    toPython(d.scenario, { title: `aiospec counterexample: ${a.id} vs ${b.id}, seed ${f.seed}`, target: pythonTarget(shownSide(a, b)) }),
     `Trace of ${a.id}:`,
     formatTrace(d.a),
     "",

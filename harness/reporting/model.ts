@@ -14,7 +14,7 @@ import type { Scenario } from "../../spec/scenario/types";
 import { Trace, firstDifference } from "../../spec/scenario/trace";
 import type { CaseVerdict, ClauseResult, Clock, FlakyCase, SkipKind } from "../running/runner";
 import { INCONCLUSIVE } from "../running/runner";
-import { toPython } from "../reproducing/python";
+import { toPython, type PythonTarget } from "../reproducing/python";
 import { formatDifference } from "./format";
 import { areaOf } from "../running/clauseset";
 import pkg from "../../package.json";
@@ -198,6 +198,8 @@ export interface ImplementationInfo {
   description: string;
   /** The implementation's full version ("3.11.7", "Pyodide 0.27.8"), when it says it. */
   fullVersion?: string;
+  /** Which Task it runs, when it says: "C", or "py" (the pure-Python Task: +pytask, PyPy). */
+  task?: "C" | "py";
   /** "real" when one tick is tickMs milliseconds of wall time (uvloop, --clock real); "virtual" otherwise. */
   clock?: Clock;
   tickMs?: number;
@@ -304,10 +306,10 @@ export function summarize(results: readonly ClauseReport[], notRun: number): Sum
   return s;
 }
 
-/** The Python reproducer, or a comment saying why there is none (gc steps have no reproducer yet). */
-function pythonReproducer(scenario: Scenario, title: string, python?: string): string {
+/** The Python reproducer, or a comment saying why there is none (a scenario the driver would reject). */
+function pythonReproducer(scenario: Scenario, title: string, python?: string, target?: PythonTarget): string {
   try {
-    return toPython(scenario, { title, ...(python !== undefined ? { python } : {}) });
+    return toPython(scenario, { title, ...(python !== undefined ? { python } : {}), ...(target !== undefined ? { target } : {}) });
   } catch (e) {
     return `# no Python reproducer for this scenario: ${String((e as Error).message).replace(/\n/g, " ")}\n`;
   }
@@ -331,6 +333,8 @@ export interface ClauseReportOptions {
   failuresDir?: string;
   /** The implementation's Python version: the reproducer checks it is run on that version. */
   version?: string;
+  /** What the reproducer follows of the implementation (its Task, Pyodide, its own loop): reproducing/python.ts pythonTarget. */
+  target?: PythonTarget;
 }
 
 /** Where a failing clause's details go: <dir>/<implementation>--<clause>.{py,ts,json}. */
@@ -364,7 +368,7 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string, opts:
       verdict: x.verdict,
       message: x.message,
       scenario: x.scenario,
-      python: pythonReproducer(x.scenario, `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})`, opts.version),
+      python: pythonReproducer(x.scenario, `aiospec: ${c.id} fails on ${targetId} (seed ${x.seed}, path ${x.path})`, opts.version, opts.target),
       ...(x.trace ? { trace: x.trace } : {}),
       ...(x.expected ? { expected: x.expected } : {}),
       ...(x.expectedFrom ? { expectedFrom: x.expectedFrom } : {}),
@@ -379,11 +383,11 @@ export function clauseReport(c: Clause, r: ClauseResult, targetId: string, opts:
       ...(x.attempts !== undefined ? { attempts: x.attempts } : {}),
     };
   }
-  if (r.flaky) out.flaky = flakyReport(c, r.flaky, targetId);
+  if (r.flaky) out.flaky = flakyReport(c, r.flaky, targetId, opts.target);
   return out;
 }
 
-function flakyReport(c: Clause, f: FlakyCase & { cases: number }, targetId: string): FlakyReport {
+function flakyReport(c: Clause, f: FlakyCase & { cases: number }, targetId: string, target?: PythonTarget): FlakyReport {
   const x = f.failing;
   const d = x.trace && x.expected ? firstDifference(x.trace, x.expected) : null;
   return {
@@ -392,7 +396,7 @@ function flakyReport(c: Clause, f: FlakyCase & { cases: number }, targetId: stri
     verdict: x.verdict,
     message: x.message,
     scenario: f.scenario,
-    python: pythonReproducer(f.scenario, `aiospec: ${c.id} was flaky on ${targetId} (seed ${f.seed}${f.path !== undefined ? `, path ${f.path}` : ""})`),
+    python: pythonReproducer(f.scenario, `aiospec: ${c.id} was flaky on ${targetId} (seed ${f.seed}${f.path !== undefined ? `, path ${f.path}` : ""})`, undefined, target),
     ...(x.trace ? { trace: x.trace } : {}),
     ...(f.passing.trace ? { passingTrace: f.passing.trace } : {}),
     ...(x.expected ? { expected: x.expected } : {}),

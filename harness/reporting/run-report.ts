@@ -6,6 +6,7 @@ import type { Clause } from "../../spec/clauses/clause";
 import type { ClauseResult } from "../running/runner";
 import { Baseline, applyBaseline } from "./baseline";
 import { capClauseReport } from "./caps";
+import { pythonTarget } from "../reproducing/python";
 import {
   ClauseReport, EXIT, ImplementationInfo, Outcome, REPORT_FORMAT, RunReport, SCHEMA_VERSION, Timing,
   clauseReport, summarize, toolInfo,
@@ -32,7 +33,11 @@ export function buildRunReport(input: RunInput): RunReport {
   input.clauses.forEach((c, i) => {
     const r = input.results[i];
     if (r) {
-      const opts = { version: input.implementation.version, ...(input.failuresDir !== undefined ? { failuresDir: input.failuresDir } : {}) };
+      const opts = {
+        version: input.implementation.version,
+        target: pythonTarget(input.implementation),
+        ...(input.failuresDir !== undefined ? { failuresDir: input.failuresDir } : {}),
+      };
       // The failure files (written as each clause ended) hold the full case; reports embed it capped.
       results.push(capClauseReport(clauseReport(c, r, input.implementation.id, opts)));
     }

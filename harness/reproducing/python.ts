@@ -42,6 +42,7 @@ import type {
 } from "../../spec/scenario/types";
 import { SYNC_OPS, usesGc } from "../../spec/scenario/types";
 import { requiredVersion } from "../../spec/scenario/validate";
+import { parseInterpreterId } from "../targets/discovery";
 
 export interface ToPythonOptions {
   /** A one-line title for the header comment (e.g. what the counterexample shows). */
@@ -54,6 +55,48 @@ export interface ToPythonOptions {
    * program runs on any Python from the oldest that has its features.
    */
   python?: string;
+  /**
+   * The implementation the program is about, as far as the program can
+   * follow it (pythonTarget): its Task, whether it runs inside Pyodide, and
+   * an event loop of its own that the program does not run on.
+   */
+  target?: PythonTarget;
+}
+
+/** What the program follows of the implementation a failure or a divergence is about. */
+export interface PythonTarget {
+  /** Its id (cpython-3.11+pytask, pyodide-3.12, ...), named in the header. */
+  id: string;
+  /** "py": the pure-Python Task (asyncio.tasks._PyTask), as +pytask runs; the program makes its tasks of it too. */
+  task?: "C" | "py";
+  /** The Pyodide release it runs inside ("0.27.8"): the header says how to run the program there. */
+  pyodide?: string;
+  /**
+   * An event loop it runs on that the program does not (it always runs on
+   * its own virtual-time loop): "uvloop", "nest_asyncio", "Pyodide's
+   * WebLoop", "asyncio's loop on the real clock". The header says so.
+   */
+  loop?: string;
+}
+
+/**
+ * The PythonTarget of an implementation: its Task flavour as it reported it
+ * (or as its id asks for), the Pyodide release its description or full
+ * version names ("Pyodide 0.27.8 CPython 3.12.7 ..."), and the loop its id's
+ * modifiers name.
+ */
+export function pythonTarget(t: { id: string; task?: "C" | "py"; fullVersion?: string; description?: string }): PythonTarget {
+  const parsed = parseInterpreterId(t.id);
+  const out: PythonTarget = { id: t.id };
+  const task = t.task ?? (parsed?.pytask ? "py" : undefined);
+  if (task !== undefined) out.task = task;
+  const pyodide = parsed?.family === "pyodide" ? /Pyodide (\d+\.\d+\.\d+)/.exec(`${t.fullVersion ?? ""} ${t.description ?? ""}`) : null;
+  if (pyodide !== null) out.pyodide = pyodide[1];
+  if (parsed !== null) {
+    const loop = parsed.loop === "webloop" ? "Pyodide's WebLoop" : parsed.loop !== "asyncio" ? parsed.loop : parsed.realtime ? "asyncio's loop on the real clock" : undefined;
+    if (loop !== undefined) out.loop = loop;
+  }
+  return out;
 }
 
 // ------------------------------------------------------------ literals
@@ -162,7 +205,7 @@ const PROGRAM_GLOBALS = [
   "emit", "log", "caught", "awaited", "bound", "handle", "present", "gather", "shield", "wait_for", "wait",
   "probe", "inspect", "labelled", "group_task", "eager_start_task", "coroutine", "callback",
   "number", "normalize_message", "task_name", "exc_data", "value_data", "sorted_by_encoding", "task_state", "handle_of",
-  "pinned", "TASK_TYPES", "PINNED_TASK", "PINNED_FUTURE", "PinnedCoroutine", "collections",
+  "pinned", "TASK_TYPES", "PURE_PYTHON_TASK", "TASK_CLASS", "PINNED_TASK", "PINNED_FUTURE", "PinnedCoroutine", "collections",
   "VirtualSelector", "VirtualTimeLoop", "exception_handler", "run_loop", "name_base", "run",
   "gc", "weakref", "GC_MODE", "W", "SEEN", "LIMBO", "REPORTS", "COLLECTING", "Handles", "collect", "WeakTasks",
   "UNAWAITED", "NEVER_AWAITED", "unawaited", "warn_unawaited", "WARN_UNAWAITED_DEFAULT",
@@ -716,8 +759,11 @@ export function toPython(written: Scenario, opts: ToPythonOptions = {}): string 
   const main = `run(${["main()", ...args].join(", ")})`;
   return [
     ...header,
-    prelude_doc(version, main, opts.python),
+    prelude_doc(version, main, opts.python, opts.target),
     ...(opts.python !== undefined ? versionCheck(opts.python) : []),
+    "",
+    "# True: the tasks are the pure-Python Task (asyncio.tasks._PyTask), not asyncio.Task.",
+    `PURE_PYTHON_TASK = ${opts.target?.task === "py" ? "True" : "False"}`,
     PRELUDE,
     "",
     "# " + "-".repeat(64) + " the scenario",
@@ -745,14 +791,52 @@ function versionCheck(python: string): string[] {
   ];
 }
 
-function prelude_doc(version: string, main: string, python?: string): string {
-  const runWith = python !== undefined
+/** How to run the program: with CPython, or inside the Pyodide the target is. */
+function runWith(version: string, python?: string, target?: PythonTarget): string[] {
+  if (target?.pyodide !== undefined && python !== undefined) {
+    return [
+      `Run it inside Pyodide ${target.pyodide} (Python ${python}), where ${pyComment(target.id)}`,
+      "# ran it; with Node.js, for instance:",
+      "#",
+      `#     npm install pyodide@${target.pyodide}`,
+      `#     node -e 'require("pyodide").loadPyodide().then((py) => py.runPython(require("fs").readFileSync("this_file.py", "utf8")))'`,
+      "#",
+      `# (It refuses to run on another Python version. On CPython ${python} it runs`,
+      "# too, and shows what CPython does.)",
+    ];
+  }
+  const head = python !== undefined
     ? `Run it with Python ${python}, the version whose behaviour it shows (it\n# refuses to run on another one; standard library only):`
     : `Run it with Python ${version} or later (standard library only):`;
+  return [head, "#", `#     python${python ?? "3"} this_file.py`];
+}
+
+/** What the program follows of the target, and what it does not (its own loop). */
+function targetNotes(target?: PythonTarget): string[] {
+  const notes: string[] = [];
+  if (target?.task === "py") {
+    notes.push(
+      "#",
+      `# Its tasks are the pure-Python Task (asyncio.tasks._PyTask), as those of`,
+      `# ${pyComment(target.id)} are (PURE_PYTHON_TASK below; False makes them asyncio.Task).`,
+    );
+  }
+  if (target?.loop !== undefined) {
+    notes.push(
+      "#",
+      `# ${pyComment(target.id)} runs on ${pyComment(target.loop)}, which this program does not:`,
+      "# it runs the scenario on its own loop (VirtualTimeLoop below), so it shows",
+      "# what asyncio's own loop does with it, the behaviour the implementation",
+      "# was compared with. To see what the implementation does, run the scenario",
+      "# on it through aiospec (the replay command printed with this program).",
+    );
+  }
+  return notes;
+}
+
+function prelude_doc(version: string, main: string, python?: string, target?: PythonTarget): string {
   return String.raw`#
-# ${runWith}
-#
-#     python${python ?? "3"} this_file.py
+# ${runWith(version, python, target).join("\n")}${targetNotes(target).map((l) => "\n" + l).join("")}
 #
 # It prints one JSON object per line for each event, as the aiospec CPython
 # driver records them ("enter"/"exit" of each coroutine, "log", "create_task",
@@ -1225,7 +1309,10 @@ def pinned(cls, name):
 
 # The C Task and the pure-Python Task are unrelated classes.
 TASK_TYPES = (asyncio.Task, asyncio.tasks._PyTask)
-PINNED_TASK = pinned(asyncio.Task, "Task")
+# The Task the program's tasks are: asyncio.Task (CPython's C Task), or the
+# pure-Python one when the program is about it (PURE_PYTHON_TASK, above).
+TASK_CLASS = asyncio.tasks._PyTask if PURE_PYTHON_TASK else asyncio.Task
+PINNED_TASK = pinned(TASK_CLASS, "Task")
 PINNED_FUTURE = pinned(asyncio.Future, "Future")
 
 
@@ -1350,7 +1437,8 @@ def name_base():
         pass
 
     coro = probe()
-    task = asyncio.Task(coro, loop=loop)
+    # (The C Task and the pure-Python one count names apart.)
+    task = TASK_CLASS(coro, loop=loop)
     base = int(task.get_name().split("-")[1])
     task._log_destroy_pending = False
     coro.close()
@@ -1362,6 +1450,10 @@ def name_base():
 def run(coro, eager=False, gc_mode=False):
     """Run coro as the main task, like asyncio.run(coro), on the virtual-time loop."""
     global LOOP, NAME_BASE, RECORDING, GC_MODE
+    # Inside Pyodide its WebLoop is the running loop as the program starts, and
+    # a loop refuses to run while another one is running. (Elsewhere no loop
+    # is running here: this changes nothing.)
+    asyncio.events._set_running_loop(None)
     LOOP = VirtualTimeLoop()
     if gc_mode:
         # gc mode: no automatic collection; collections at gc steps and once after the main run.
