@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pythonTarget, toPython } from "../harness/reproducing/python";
 import { findCPython, resolveTarget } from "../harness/targets";
-import { locate, parseInterpreterId } from "../harness/targets/discovery";
+import { PYODIDE_LINES, peersDir } from "../harness/targets/discovery";
 import { scenarioArb } from "../spec/scenario/arbitraries";
 import { canonicalJson } from "../spec/scenario/trace";
 import type { Trace } from "../spec/scenario/trace";
@@ -112,9 +112,10 @@ describe.skipIf(PY311 === "")(`the pure-Python Task (+pytask) on CPython 3.11${P
 
 // ---------------------------------------------------------------- inside Pyodide
 
-const PYODIDE = parseInterpreterId("pyodide-3.12")!;
-const located = await locate(PYODIDE);
-const pyodideDir = located.status === "found" ? located.path! : null;
+/** The Pyodide that pyodide-3.12 runs (as discovery.ts locates it), when `npm run peers` installed it. */
+const pyodideDir = ((dir) => (fs.existsSync(path.join(dir, "pyodide.asm.wasm")) ? dir : null))(
+  path.join(peersDir(), "node_modules", `pyodide-${PYODIDE_LINES["3.12"]}`),
+);
 
 describe.skipIf(pyodideDir === null)(`inside Pyodide (pyodide-3.12)${pyodideDir === null ? " — skipped: needs a Pyodide in .peers/: npm run peers" : ""}`, () => {
   it("the header's command runs the program inside Pyodide, which prints pyodide-3.12's trace", async () => {

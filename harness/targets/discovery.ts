@@ -371,7 +371,8 @@ export interface Located {
  */
 const PACKAGE_ROOT = path.basename(ROOT) === "dist" ? path.dirname(ROOT) : ROOT;
 
-function peersDir(): string {
+/** Where `npm run peers` installs the peers (the Pyodides): .peers/, or AIOSPEC_PEERS_DIR. */
+export function peersDir(): string {
   return path.resolve(process.env.AIOSPEC_PEERS_DIR || path.join(PACKAGE_ROOT, ".peers"));
 }
 
