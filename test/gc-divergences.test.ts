@@ -1062,6 +1062,30 @@ const CASES: Case[] = [
     fact: (t) => t.tasks.some((x) => x.name === "Task-3"),
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"await","on":{"coro":"c2"}}]},{"name":"c2","body":[{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c3","task":"t0","group":"g0"},{"op":"try","body":[{"op":"await","on":{"wait_for":{"coro":"c3"},"timeout":1}}],"except":[{"type":"TimeoutError"}]}]}]},{"name":"c3","body":[{"op":"raise","exc":{"type":"TimeoutError"}}]}]}`) as Scenario,
   },
+  {
+    // The collector destroys Task-2 (c1, in a TaskGroup, awaiting its child
+    // Task-5) and Task-5, and closes their coroutines. GeneratorExit reaches
+    // the group's __aexit__, which cancels Task-5 and awaits again: that
+    // close fails ("coroutine ignored GeneratorExit") and the frames are
+    // closed by their own objects' finalizers. Task-5's cancellation wakes
+    // it (the loop holds it again), then Task-2: both coroutines are done
+    // for, and both tasks end with "cannot reuse already awaited coroutine",
+    // running no scenario code. The reference resumed Task-2's coroutine,
+    // which left the group with a BaseExceptionGroup(GeneratorExit).
+    name: "a destroyed task whose closed coroutine awaited again never runs its code again",
+    found: "diff reference@3.11 cpython-3.11 --runs 5000 --size medium --seed 611 (and 3.12, 3.13, both Tasks)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => !t.events.some((e) => e.task === "Task-2" && e.ev === "exit"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"repeat","times":3,"var":"rep","body":[{"op":"create_task","coro":"c1","task":"t0"}]},{"op":"cancel","task":"t0"},{"op":"sleep","ticks":0}]},{"name":"c1","body":[{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"await","on":{"task":"t1"}}]}]},{"name":"c2","body":[{"op":"create_future","future":"f0"},{"op":"await","on":{"wait":[{"task":"f0"}]}}]}]}`) as Scenario,
+  },
+  {
+    name: "a destroyed task whose closed coroutine awaited again never runs its code again (pure-Python Task)",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 5000 --size medium --seed 611 (and 3.12, 3.13)",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => !t.events.some((e) => e.task === "Task-2" && e.ev === "exit"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"repeat","times":3,"var":"rep","body":[{"op":"create_task","coro":"c1","task":"t0"}]},{"op":"cancel","task":"t0"},{"op":"sleep","ticks":0}]},{"name":"c1","body":[{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"await","on":{"task":"t1"}}]}]},{"name":"c2","body":[{"op":"create_future","future":"f0"},{"op":"await","on":{"wait":[{"task":"f0"}]}}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

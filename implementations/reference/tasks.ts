@@ -18,6 +18,13 @@ import { Future } from "./futures";
 import { EventLoop, get_running_loop } from "./loop";
 import { keptByTraceback } from "./gcrefs";
 
+/**
+ * How many times closeCoroutine throws GeneratorExit in at most: once per
+ * frame of the chain that awaits again (scenario coroutines nest a few
+ * levels; asyncio's own code a few more).
+ */
+const MAX_CLOSES = 64;
+
 export class Task extends Future implements PyTask {
   private name: string;
   private numCancelsRequested = 0;
@@ -274,13 +281,36 @@ export class Task extends Future implements PyTask {
    * cancellations.)
    */
   closeCoroutine(): void {
-    try {
-      this.coro.throw(pyexc("GeneratorExit"));
-    } catch (e) {
-      // Stryker disable next-line ConditionalExpression: equivalent, only a defect of the reference or the interpreter throws anything but a Python exception
-      if (!(e instanceof PyBaseException)) throw e;
+    // Every coroutine object of the garbage is closed, the task's and each
+    // one it awaits (the scenario's coroutines, TaskGroup.__aexit__, ...):
+    // where the first close meets a frame that awaits again, that frame's
+    // own object is closed next, and GeneratorExit goes in again where it
+    // now waits. (The frames above it get the RuntimeError "coroutine
+    // ignored GeneratorExit" instead; only the driver's recording wrapper is
+    // there, and it records nothing while the collector runs.) A frame
+    // awaits again at most once per level of the chain.
+    for (let closes = 0; closes < MAX_CLOSES; closes++) {
+      let r: IteratorResult<unknown, unknown>;
+      try {
+        r = this.coro.throw(pyexc("GeneratorExit"));
+      } catch (e) {
+        // Stryker disable next-line ConditionalExpression: equivalent, only a defect of the reference or the interpreter throws anything but a Python exception
+        if (!(e instanceof PyBaseException)) throw e;
+        break;
+      }
+      if (r.done) break;
     }
+    // Closed, the task's coroutine cannot run again: should something wake
+    // the task (what the closes did can: a child's cancellation), its step
+    // raises "cannot reuse already awaited coroutine" and the task ends with
+    // it, running none of the scenario's code. (CPython 3.11.7, traced: a
+    // TaskGroup's __aexit__, closed, cancels its child; the child and then
+    // the parent wake, and both end with that RuntimeError.)
+    this.coroClosed = true;
   }
+
+  /** closeCoroutine() has run: the coroutine is finished for good. */
+  private coroClosed = false;
 
   /** What the running step threw into the coroutine (see step()). */
   private thrownIn: PyBaseException | null = null;
@@ -290,8 +320,9 @@ export class Task extends Future implements PyTask {
     // The pure-Python Task: what it throws in has the coroutine's frames in
     // its traceback from then on, caught or not, and so the step frames
     // under them once the coroutine ends (stackBelow, keepStepFrames).
-    if (exc !== null) this.raisedInCoroutine(exc);
+    if (exc !== null && !this.coroClosed) this.raisedInCoroutine(exc);
     try {
+      if (this.coroClosed) throw RuntimeError("cannot reuse already awaited coroutine");
       r = exc === null ? this.coro.next(undefined) : this.coro.throw(exc);
     } catch (e) {
       // Stryker disable next-line ConditionalExpression: equivalent, only a defect of the reference or the interpreter throws anything but a Python exception
