@@ -46,6 +46,25 @@ const taskNames = (t: Trace): string[] => t.tasks.map((x) => x.name);
 
 const CASES: Case[] = [
   {
+    // gather runs its eager child (Task-6, wait_for(c4())) in ensure_future;
+    // c4 fails at once and the RuntimeError's traceback runs down the stack
+    // the step ran on, to gather's frame, which holds its locals as they are
+    // when it returns: 3.14's cur_task, the calling task (Task-2). The
+    // gather (e0, a handle) keeps the RuntimeError, so Task-2 survives the
+    // final collection. Pyodide 3.14.2, gc.get_referrers from the reproducer
+    // run in Pyodide: Task-2 <- frame gather <- ... <- frame wait_for <-
+    // traceback <- RuntimeError <- _GatheringFuture <- the handles. (The
+    // frames of asyncio functions under an outer eager step, gather's here
+    // under c1's, are not kept by a failure one eager step up unless that
+    // step's coroutine ends within it: tasks.ts callerBase.)
+    name: "an eager child failing inside gather keeps gather's frame, and its cur_task, through its traceback",
+    found: "diff reference@3.14 pyodide-3.14 --runs 2000 --size medium --seed 612",
+    fact: (t) => taskNames(t).includes("Task-2"),
+    factOn313: false,
+    pyTask: true,
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"repeat","times":2,"var":"rep","body":[{"op":"create_task","coro":"c1","task":"t0"}]},{"op":"gc"},{"op":"cancel","task":"t0"}]},{"name":"c1","body":[{"op":"timeout","cm":"m0","delay":1,"body":[{"op":"inspect_timeout","cm":"m0"}]},{"op":"try","body":[{"op":"create_task","coro":"c4","task":"t1"},{"op":"raise","exc":{"type":"ValueError"}}],"except":[{"type":"Exception","body":[{"op":"try","body":[{"op":"sleep","ticks":0},{"op":"ensure_future","on":{"gather":[{"wait_for":{"coro":"c4"},"timeout":1}]},"future":"e0"},{"op":"await","on":{"task":"e0"}}],"finally":[]}]}]}]},{"name":"c2","body":[]},{"name":"c3","body":[]},{"name":"c4","body":[{"op":"reschedule","cm":"m0","delay":1}]}],"eager":true}`) as Scenario,
+  },
+  {
     // 3.14's gather (gh-91048) records the calling task as awaiting each
     // pending child and takes it out in _done_callback, which holds it as a
     // default argument: `def _done_callback(fut, cur_task=cur_task)`. c1's

@@ -117,26 +117,39 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
   const argToFut = new Map<unknown, Future>();
   const doneFuts: Future[] = [];
   let loop: EventLoop | null = null;
-  for (const arg of aws) {
-    let fut = argToFut.get(arg);
-    if (fut === undefined) {
-      fut = ensure_future(arg, loop);
-      if (loop === null) loop = fut.loop;
-      // A task gather made itself for a coroutine: its caller cannot reach
-      // it, so gather turns off its "Task was destroyed but it is
-      // pending!" report (`fut._log_destroy_pending = False`).
-      if ((fut as unknown) !== arg) (fut as { logDestroyPending?: boolean }).logDestroyPending = false;
-      nfuts++;
-      argToFut.set(arg, fut);
-      if (fut.loop.profile.gatherEagerDoneChildren && fut.done()) doneFuts.push(fut);
-      else {
-        future_add_to_awaited_by(fut, curTask);
-        fut.add_done_callback(childDone);
+  // gather's own frame: live while an eager child's first step runs inside
+  // ensure_future, and kept after by the traceback of an exception that
+  // step ends with (tasks.ts), holding its locals as they are when gather
+  // returns: the awaitables, the children, the outer future, and, 3.14,
+  // cur_task. (Pyodide 3.14.2, gc.get_referrers from the reproducer: the
+  // calling task <- frame gather <- ... <- frame wait_for <- traceback <-
+  // the eager child's RuntimeError <- the outer future.)
+  const frame: unknown[] = [curTask, aws, children, argToFut, doneFuts];
+  const running = runningLoopOrNull();
+  const inFrame = (fn: () => void): void => (running === null ? fn() : running.inCallerFrame(frame, fn));
+  inFrame(() => {
+    for (const arg of aws) {
+      let fut = argToFut.get(arg);
+      if (fut === undefined) {
+        fut = ensure_future(arg, loop);
+        if (loop === null) loop = fut.loop;
+        // A task gather made itself for a coroutine: its caller cannot reach
+        // it, so gather turns off its "Task was destroyed but it is
+        // pending!" report (`fut._log_destroy_pending = False`).
+        if ((fut as unknown) !== arg) (fut as { logDestroyPending?: boolean }).logDestroyPending = false;
+        nfuts++;
+        argToFut.set(arg, fut);
+        if (fut.loop.profile.gatherEagerDoneChildren && fut.done()) doneFuts.push(fut);
+        else {
+          future_add_to_awaited_by(fut, curTask);
+          fut.add_done_callback(childDone);
+        }
       }
+      children.push(fut);
     }
-    children.push(fut);
-  }
+  });
   outer = new GatheringFuture(children, loop!);
+  frame.push(outer);
   // The _done_callback closure holds the outer future and the children, and
   // (3.14) its default argument cur_task.
   holding(childDone, outer, children, curTask);

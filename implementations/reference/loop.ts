@@ -224,6 +224,13 @@ export class EventLoop {
    * through its traceback (tasks.ts).
    */
   readonly callerFrames: unknown[][] = [];
+  /**
+   * Where the running step's callerFrames begin: an eager first step sets
+   * it to the frames already there, which are under the calling task's
+   * coroutine frame, not between that frame and the create_task the step
+   * runs in (tasks.ts eagerStart).
+   */
+  callerBase = 0;
 
   /** Run fn with `frame` among callerFrames (a call that may run an eager task's first step). */
   inCallerFrame<T>(frame: unknown[], fn: () => T): T {

@@ -86,6 +86,13 @@ export class Task extends Future implements PyTask {
     const framesBelow: unknown[] = [];
     this.eagerFramesBelow = framesBelow;
     const previous = loop.swapCurrentTask(this);
+    // The frames of asyncio functions between the calling task's coroutine
+    // frame and this create_task: those pushed since the calling step began.
+    // Those under it (pushed before, by an outer eager step's callers) are
+    // reached through that frame only if its coroutine ends within its step
+    // (previous.eagerFramesBelow). This step's own callers start above.
+    const callerBase = loop.callerBase;
+    loop.callerBase = loop.callerFrames.length;
     loop.eagerTasks.add(this);
     if (previous !== null) loop.swappedOutTasks.push(previous);
     try {
@@ -115,7 +122,7 @@ export class Task extends Future implements PyTask {
       // gc.get_referrers: gather's child <- _GatheringFuture <- frame
       // __wakeup <- __step <- ... <- frame main <- create_task's frames <-
       // the eager task's ValueError, main having awaited the gather last.)
-      const held = [this, ...(loop.profile.pyTask ? [previous, previous?.stackBelow] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames, previous?.eagerFramesBelow];
+      const held = [this, ...(loop.profile.pyTask ? [previous, previous?.stackBelow] : []), ...(previous?.frameRefs ?? []), ...loop.callerFrames.slice(callerBase), previous?.eagerFramesBelow];
       if (ended !== null) {
         // (The calling task's frames, and those of asyncio functions in
         // between, loop.callerFrames. The frames of tasks further down in
@@ -143,6 +150,7 @@ export class Task extends Future implements PyTask {
       // suspends instead links, when it ends later, to the loop's frames.
       if (this.done()) framesBelow.push(held);
       this.eagerFramesBelow = null;
+      loop.callerBase = callerBase;
       if (previous !== null) loop.swappedOutTasks.pop();
       loop.eagerTasks.delete(this);
       loop.swapCurrentTask(previous);
