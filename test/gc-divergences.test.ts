@@ -1086,6 +1086,29 @@ const CASES: Case[] = [
     fact: (t) => !t.events.some((e) => e.task === "Task-2" && e.ev === "exit"),
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"repeat","times":3,"var":"rep","body":[{"op":"create_task","coro":"c1","task":"t0"}]},{"op":"cancel","task":"t0"},{"op":"sleep","ticks":0}]},{"name":"c1","body":[{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"await","on":{"task":"t1"}}]}]},{"name":"c2","body":[{"op":"create_future","future":"f0"},{"op":"await","on":{"wait":[{"task":"f0"}]}}]}]}`) as Scenario,
   },
+  {
+    // The collector destroys Task-2 (c2, awaiting its f0, which the second
+    // c2 rebound) and closes its coroutine. Its `except BaseException`
+    // catches the GeneratorExit, but the driver runs each statement as a
+    // coroutine of its own and CPython closes each: the try statement ends
+    // normally, then the coroutine running c2's statements gets
+    // GeneratorExit where it awaits it, and the `drop f0` after it never
+    // runs. The reference went on to the drop, unbinding the second c2's f0:
+    // Task-3 found it unbound.
+    name: "a destroyed task's coroutine that catches the collector's GeneratorExit runs nothing after its try statement",
+    found: "diff reference@3.12 cpython-3.12 --runs 3000 --size medium --seed 9 (and 3.13, both Tasks)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => !t.events.some((e) => e.ev === "unbound"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"repeat","times":2,"var":"rep","body":[{"op":"ensure_future","on":{"shield":{"coro":"c2"}},"future":"s0"}]},{"op":"cancel","task":"s0"},{"op":"inspect","task":"s0"}]},{"name":"c2","body":[{"op":"create_future","future":"f0"},{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"except":[{"type":"BaseException"}]},{"op":"drop","handle":"f0"},{"op":"log","label":"a"}]}]}`) as Scenario,
+  },
+  {
+    name: "a destroyed task's coroutine that catches the collector's GeneratorExit runs nothing after its try statement (pure-Python Task)",
+    found: "diff reference@3.12+pytask cpython-3.12+pytask --runs 3000 --size medium --seed 9 (and 3.13)",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => !t.events.some((e) => e.ev === "unbound"),
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"repeat","times":2,"var":"rep","body":[{"op":"ensure_future","on":{"shield":{"coro":"c2"}},"future":"s0"}]},{"op":"cancel","task":"s0"},{"op":"inspect","task":"s0"}]},{"name":"c2","body":[{"op":"create_future","future":"f0"},{"op":"try","body":[{"op":"await","on":{"task":"f0"}}],"except":[{"type":"BaseException"}]},{"op":"drop","handle":"f0"},{"op":"log","label":"a"}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -41,7 +41,7 @@ import type { Coroutine } from "./api";
 import { PyBaseException, isinstance, pyexc } from "./pyexc";
 import { EXCEPT_STAR_RAISES_NAKED_EXCEPTION, hasChange } from "../../spec/scenario/versions";
 import type { ExceptClause, Step, TryStep } from "../../spec/scenario/types";
-import { CATCHABLE, Return, ScenarioError } from "./flow";
+import { CATCHABLE, Return, ScenarioError, closeAgain, isCollectorClose } from "./flow";
 import type { StepRunner } from "./flow";
 
 /** The driver runs at most this many except* clauses (it pads to three real clauses). */
@@ -69,6 +69,7 @@ export function* runTryStar(run: StepRunner, s: TryStep): Coroutine<Return | und
   checkClauses(clauses);
   let result: Return | undefined;
   let leaving: unknown = null; // the exception leaving the construct, which `finally` runs under
+  let closed = false; // the collector's GeneratorExit came in (flow.ts isCollectorClose)
   try {
     let raised: PyBaseException | null = null;
     try {
@@ -76,6 +77,7 @@ export function* runTryStar(run: StepRunner, s: TryStep): Coroutine<Return | und
     } catch (e) {
       if (!(e instanceof PyBaseException)) throw e;
       raised = e;
+      closed = isCollectorClose(run, e);
     }
     if (raised !== null) {
       const out = yield* handle(run, clauses, raised);
@@ -86,10 +88,11 @@ export function* runTryStar(run: StepRunner, s: TryStep): Coroutine<Return | und
     throw e;
   } finally {
     const final = yield* run.whileHandling(leaving, run.steps(s.finally ?? []));
+    // Ending normally after the collector's GeneratorExit: the caller's coroutine is closed next.
     // eslint-disable-next-line no-unsafe-finally
-    if (final instanceof Return) return final;
+    if (final instanceof Return) return closed ? closeAgain() : final;
   }
-  return result;
+  return closed ? closeAgain() : result;
 }
 
 /** What the driver and CPython's compiler reject before anything runs. */

@@ -17,7 +17,7 @@ import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../../spec/scenario/trace";
 import { canonicalJson } from "../../spec/scenario/trace";
 import { noteRaised, runTryStar } from "./exceptstar";
-import { CATCHABLE, Return, ScenarioError } from "./flow";
+import { CATCHABLE, Return, ScenarioError, closeAgain, isCollectorClose } from "./flow";
 import type { StepRunner } from "./flow";
 import { GC_OPS } from "../../spec/scenario/types";
 import { expandScenario } from "../../spec/scenario/repeat";
@@ -754,7 +754,7 @@ export class ScenarioRun implements StepRunner {
   }
 
   /** gc.collect() is running (gcCollect): what the coroutines it closes would emit is not recorded, as by the driver. */
-  private collecting = false;
+  collecting = false;
 
   /** Give a coroutine object the next hash of the loop's counter (implementations that pin hashes have loop.nextHash). */
   private pinHash(coro: Aw): void {
@@ -829,11 +829,13 @@ export class ScenarioRun implements StepRunner {
   private *tryStep(s: TryStep): Coroutine<StepResult> {
     let result: StepResult;
     let leaving: unknown = null; // the exception leaving the try statement, which `finally` runs under
+    let closed = false; // the collector's GeneratorExit came in (isCollectorClose)
     try {
       try {
         result = yield* this.steps(s.body ?? []);
       } catch (e) {
         if (!(e instanceof PyBaseException)) throw e;
+        closed = isCollectorClose(this, e);
         const handler = (s.except ?? []).find((h) => {
           if (!CATCHABLE.has(h.type)) throw new ScenarioError(`unknown exception type ${h.type}`);
           return isinstance(e, h.type);
@@ -848,10 +850,11 @@ export class ScenarioRun implements StepRunner {
       throw e;
     } finally {
       const final = yield* this.whileHandling(leaving, this.steps(s.finally ?? []));
+      // Ending normally after the collector's GeneratorExit: the caller's coroutine is closed next.
       // eslint-disable-next-line no-unsafe-finally
-      if (final instanceof Return) return final;
+      if (final instanceof Return) return closed ? closeAgain() : final;
     }
-    return result;
+    return closed ? closeAgain() : result;
   }
 
   /** Run the loop until fut is done and say how the run ended. */
