@@ -283,10 +283,8 @@ export class Task extends Future implements PyTask {
    * GeneratorExit is thrown in where it is suspended, so its except and
    * finally blocks run, with their effects (a future's set_result there
    * schedules its callbacks). What they raise is unraisable, not the
-   * loop's; a coroutine that awaits again is left suspended ("coroutine
-   * ignored GeneratorExit"). (CPython 3.12.1: the tasks of a gather a
-   * collected task's finally block completes wake before the shutdown's
-   * cancellations.)
+   * loop's. (CPython 3.12.1: the tasks of a gather a collected task's
+   * finally block completes wake before the shutdown's cancellations.)
    */
   closeCoroutine(): void {
     // Every coroutine object of the garbage is closed, the task's and each
