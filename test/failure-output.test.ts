@@ -143,8 +143,14 @@ describe("a failing clause on the terminal and in the files (mutant:lifo-ready, 
 
 // ------------------------------------------------------------ honest counts
 
-/** Scenarios of which one in ten avoids gather: against an implementation without gather, few are checked. */
-const mostlyGather = (ratio: number): Clause =>
+/**
+ * Scenarios of which `perMille` in a thousand avoid gather: against an
+ * implementation without gather, few are checked, even with each case drawn
+ * again up to 32 times around the missing feature (spec/scenario/avoiding.ts;
+ * drawn without bias, which favours small numbers):
+ * 1 in 1,000 gives a usable case 3% of the time, 20 in 1,000 48%.
+ */
+const mostlyGather = (perMille: number): Clause =>
   clause({
     id: "test.mostly_gather",
     statement: "A run of main ends (a clause of this test).",
@@ -154,9 +160,9 @@ const mostlyGather = (ratio: number): Clause =>
     needs: [],
     brokenBy: [],
     scenarios: () =>
-      fc.integer({ min: 0, max: 9 }).map((i): Scenario => ({
+      fc.noBias(fc.integer({ min: 0, max: 999 })).map((i): Scenario => ({
         aiospec: 1,
-        coroutines: [{ name: "main", body: i < ratio ? [{ op: "log", label: `plain ${i}` }] : [{ op: "await", on: { gather: [{ sleep: 0 }] } }] }],
+        coroutines: [{ name: "main", body: i < perMille ? [{ op: "log", label: `plain ${i}` }] : [{ op: "await", on: { gather: [{ sleep: 0 }] } }] }],
       })),
     check: ({ trace }) => (trace.main ? true : "no outcome for main"),
   });
@@ -195,7 +201,7 @@ describe("checked N of M, and inconclusive", () => {
   });
 
   it("a clause that checked enough of its cases passes, and says how many", async () => {
-    const c = mostlyGather(5);
+    const c = mostlyGather(20);
     const r = await runClause(c, noGather, { runs: 50, seed: 4 });
     expect(r.status).toBe("pass");
     expect(r.checked).toBeGreaterThanOrEqual(INCONCLUSIVE.fraction * 50);

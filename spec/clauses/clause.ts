@@ -15,6 +15,7 @@ import type { PythonVersion } from "../../implementations/reference/profile";
 import { MODELLED_RELEASES } from "../../implementations/reference/releases";
 import { releaseIn } from "../scenario/versions";
 import { Evidence, firstMissing, ofThisScenario } from "./evidence";
+import { avoiding } from "../scenario/avoiding";
 
 export type Level = "documented" | "exact";
 
@@ -98,8 +99,9 @@ export interface Clause {
   needs: readonly string[];
   /**
    * Scenarios that exercise the behaviour on every run. `target` says what
-   * the implementation under test cannot run, for a clause that generates
-   * around it (differential.trace); the others ignore it.
+   * the implementation under test cannot run: `clause()` draws again where
+   * a scenario needs it (spec/scenario/avoiding.ts), and a clause may also
+   * generate around it itself (differential.trace).
    */
   scenarios(version: PythonVersion, target?: ScenarioTarget): fc.Arbitrary<Scenario>;
   /**
@@ -159,8 +161,11 @@ export function clause(c: Clause): Clause {
   if (!/^[a-z_]+(\.[a-z0-9_]+)+$/.test(c.id)) throw new Error(`clause id ${c.id} must be dotted lower-case, area first`);
   const evidence = [ofThisScenario, ...(c.evidence ?? [])];
   const property = c.check;
+  const scenarios = c.scenarios;
   return {
     ...c,
+    // Around what the implementation lacks: a case that needs it would only be skipped (avoiding.ts).
+    scenarios: (version, target) => avoiding(scenarios.call(c, version, target), target?.unsupported ?? []),
     check(ctx) {
       const missing = firstMissing(ctx, evidence);
       if (missing !== true) return missing;
