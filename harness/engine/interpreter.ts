@@ -454,14 +454,24 @@ export class ScenarioRun implements StepRunner {
     return undefined;
   }
 
-  /** Record what a synchronous method call returns or raises; never propagate. */
-  private probe(ev: TraceEvent["ev"], ref: string, call: () => unknown): void {
+  /**
+   * Record what a synchronous method call of `target` returns or raises;
+   * never propagate. gc mode: what the call raises has the driver's probe
+   * frame in its traceback, and that frame holds the call (`fut.result`, a
+   * bound method, or a lambda over the op's frame), so `target`: an
+   * exception kept elsewhere keeps it alive (CPython 3.11.7, the reproducer
+   * walked with gc.get_referrers: the task t0 <- its bound result method <-
+   * frame probe <- traceback <- the ValueError a shield's outer future
+   * holds; `diff reference@3.11 cpython-3.11 --size large --seed 630`).
+   */
+  private probe(ev: TraceEvent["ev"], ref: string, target: unknown, call: () => unknown): void {
     let value: unknown;
     try {
       value = call();
     } catch (e) {
       // (A future's result() gives its exception a traceback: except*, exceptstar.ts noteRaised.)
       if (e instanceof PyBaseException) noteRaised(e);
+      if (this.gcMode && e instanceof PyBaseException) ((e as PyBaseException & { gcRefs?: unknown[] }).gcRefs ??= []).push(target);
       this.emit(ev, { ref, exc: this.enc.exc(e) });
       return;
     }
@@ -622,30 +632,30 @@ export class ScenarioRun implements StepRunner {
       }
       case "set_result": {
         const fut = this.lookup(s.future, this.handles);
-        if (fut !== null) this.probe("set_result", s.future, () => fut.set_result(s.value ?? null));
+        if (fut !== null) this.probe("set_result", s.future, fut, () => fut.set_result(s.value ?? null));
         return;
       }
       case "set_exception": {
         const fut = this.lookup(s.future, this.handles);
         if (fut !== null) {
           const exc = this.makeException(s.exc);
-          this.probe("set_exception", s.future, () => fut.set_exception(exc));
+          this.probe("set_exception", s.future, fut, () => fut.set_exception(exc));
         }
         return;
       }
       case "result": {
         const fut = this.lookup(s.task, this.handles);
-        if (fut !== null) this.probe("result", s.task, () => fut.result());
+        if (fut !== null) this.probe("result", s.task, fut, () => fut.result());
         return;
       }
       case "exception": {
         const fut = this.lookup(s.task, this.handles);
-        if (fut !== null) this.probe("exception", s.task, () => fut.exception());
+        if (fut !== null) this.probe("exception", s.task, fut, () => fut.exception());
         return;
       }
       case "uncancel": {
         const task = this.lookup(s.task, this.handles);
-        if (task !== null) this.probe("uncancel", s.task, () => asTask(task, "uncancel").uncancel());
+        if (task !== null) this.probe("uncancel", s.task, task, () => asTask(task, "uncancel").uncancel());
         return;
       }
       case "set_name": {
