@@ -471,7 +471,7 @@ export class ScenarioRun implements StepRunner {
     } catch (e) {
       // (A future's result() gives its exception a traceback: except*, exceptstar.ts noteRaised.)
       if (e instanceof PyBaseException) noteRaised(e);
-      if (this.gcMode && e instanceof PyBaseException) ((e as PyBaseException & { gcRefs?: unknown[] }).gcRefs ??= []).push(target);
+      if (this.gcMode && e instanceof PyBaseException) keptByError(e, [target]);
       this.emit(ev, { ref, exc: this.enc.exc(e) });
       return;
     }

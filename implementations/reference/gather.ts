@@ -82,7 +82,8 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
   // kept its cancelled caller to the end).
   // (No running loop, as when the runner gathers the tasks left at shutdown:
   // no current task.)
-  const curTask = runningLoopOrNull()?.profile.futureAwaitedBy === true ? current_task() : null;
+  const running = runningLoopOrNull();
+  const curTask = running?.profile.futureAwaitedBy === true ? current_task() : null;
 
   const childDone = (fut: Future): void => {
     nfinished++;
@@ -125,7 +126,6 @@ export function gather(aws: Array<Coroutine | PyFuture>, returnExceptions = fals
   // calling task <- frame gather <- ... <- frame wait_for <- traceback <-
   // the eager child's RuntimeError <- the outer future.)
   const frame: unknown[] = [curTask, aws, children, argToFut, doneFuts];
-  const running = runningLoopOrNull();
   const inFrame = (fn: () => void): void => (running === null ? fn() : running.inCallerFrame(frame, fn));
   inFrame(() => {
     for (const arg of aws) {
