@@ -349,7 +349,7 @@ function checkSameIteration(scenario: Scenario, trace: Trace, version: PythonVer
 
 const SHIELD_CANCEL_NEEDS = [
   "shield", "coro", "task", "create_task", "create_future", "sleep", "cancel", "raise", "set_result", "set_exception",
-  "call_later", "call_soon", "ensure_future", "drop",
+  "call_later", "call_soon", "ensure_future", "drop", "log",
 ];
 
 export const CLAUSES: Clause[] = [
@@ -359,7 +359,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE,
     versions: ALL_VERSIONS,
     level: "documented",
-    needs: ["shield", "coro", "task", "create_task", "sleep", "cancel", "raise"],
+    needs: ["shield", "coro", "task", "create_task", "sleep", "cancel", "raise", "await"],
     brokenBy: ["mutant:shield-cancels-inner"],
     evidence: [mainRanToItsEnd],
     scenarios: () => outerCancelArb,
@@ -371,7 +371,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE,
     versions: ALL_VERSIONS,
     level: "documented",
-    needs: ["shield", "coro", "task", "create_task", "sleep", "cancel", "call_later", "raise", "try"],
+    needs: ["shield", "coro", "task", "create_task", "sleep", "cancel", "call_later", "raise", "try", "await"],
     brokenBy: ["mutant:shield-ignores-inner-cancel"],
     evidence: [mainRanToItsEnd],
     scenarios: () => innerCancelledArb,
@@ -383,7 +383,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE,
     versions: ALL_VERSIONS,
     level: "documented",
-    needs: ["shield", "coro", "task", "create_task", "sleep", "raise", "try"],
+    needs: ["shield", "coro", "task", "create_task", "sleep", "raise", "try", "await"],
     brokenBy: ["mutant:shield-swallows-exception"],
     evidence: [mainRanToItsEnd],
     scenarios: () => passThroughArb,
@@ -395,7 +395,7 @@ export const CLAUSES: Clause[] = [
     source: SOURCE,
     versions: ALL_VERSIONS,
     level: "exact",
-    needs: ["shield", "task", "create_task", "sleep", "cancel", "raise", "try"],
+    needs: ["shield", "task", "create_task", "sleep", "cancel", "raise", "try", "await", "log"],
     brokenBy: ["mutant:shield-always-wraps"],
     evidence: [mainRanToItsEnd],
     scenarios: () => doneInnerArb,

@@ -272,7 +272,7 @@ const waitAtExit = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "return", "sleep"],
   brokenBy: ["mutant:tg-no-wait", "mutant:tg-closed-at-exit"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -327,7 +327,7 @@ const failureCancelsOthers = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-no-cancel-siblings"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -388,7 +388,7 @@ const failureCancelsBody = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "sleep", "try"],
   brokenBy: ["mutant:tg-no-cancel-body", "mutant:tg-first-error-bare"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -441,7 +441,7 @@ const exceptionGroupClause = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "sleep", "try"],
   brokenBy: ["mutant:tg-first-error-bare"],
   evidence: [mainRanToItsEnd],
   scenarios: () => {
@@ -492,7 +492,7 @@ const bodyError = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-only-failure-aborts", "mutant:tg-first-error-bare"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -555,7 +555,7 @@ const baseError = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-groups-base-error", "mutant:tg-only-failure-aborts"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -626,7 +626,7 @@ const firstBaseError = clause({
   versions: SINCE_3_11,
   level: "exact",
   note: "CPython Lib/asyncio/taskgroups.py: __aexit__ and _on_task_done set self._base_error only while it is None; checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
-  needs: ["taskgroup", "create_task", "raise", "try"],
+  needs: ["taskgroup", "create_task", "raise", "try", "log", "sleep"],
   brokenBy: ["mutant:tg-last-base-error"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -685,7 +685,7 @@ const parentCancel = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task", "cancel"],
+  needs: ["taskgroup", "create_task", "cancel", "await", "log", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:tg-only-failure-aborts"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -766,7 +766,7 @@ const collisionKept = clause({
   versions: ["3.13", "3.14"],
   note: "3.11 and 3.12 lose the outside cancellation (taskgroup.collision_lost); kept since 3.13, gh-116720",
   level: "documented",
-  needs: ["taskgroup", "create_task", "cancel"],
+  needs: ["taskgroup", "create_task", "cancel", "await", "inspect", "log", "raise", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:tg-uncancel-before-wait"],
   evidence: [mainRanToItsEnd],
   scenarios: collisionScenarios,
@@ -787,7 +787,7 @@ const collisionLost = clause({
   versions: ["3.11", "3.12"],
   note: "fixed in 3.13 (gh-116720): see taskgroup.collision_kept",
   level: "exact",
-  needs: ["taskgroup", "create_task", "cancel"],
+  needs: ["taskgroup", "create_task", "cancel", "await", "inspect", "log", "raise", "return", "sleep", "task", "try"],
   brokenBy: ["mutant:tg-uncancel-after-wait"],
   evidence: [mainRanToItsEnd],
   scenarios: collisionScenarios,
@@ -851,7 +851,7 @@ const cancellingRestored = clause({
   versions: ["3.13", "3.14"],
   note: "3.11 and 3.12 leave the count one higher when the failure comes after the body ended (taskgroup.cancelling_leak); fixed in 3.13, gh-116720",
   level: "documented",
-  needs: ["taskgroup", "create_task", "inspect"],
+  needs: ["taskgroup", "create_task", "inspect", "await", "log", "raise", "sleep", "task", "try"],
   brokenBy: ["mutant:tg-uncancel-before-wait"],
   evidence: [mainRanToItsEnd],
   scenarios: cancellingScenarios,
@@ -871,7 +871,7 @@ const cancellingLeak = clause({
   versions: ["3.11", "3.12"],
   note: "fixed in 3.13 (gh-116720): see taskgroup.cancelling_restored",
   level: "exact",
-  needs: ["taskgroup", "create_task", "inspect"],
+  needs: ["taskgroup", "create_task", "inspect", "await", "log", "raise", "sleep", "task", "try"],
   brokenBy: ["mutant:tg-uncancel-after-wait"],
   evidence: [mainRanToItsEnd],
   scenarios: cancellingScenarios,
@@ -894,7 +894,7 @@ const recancelCounted = clause({
   versions: ["3.13", "3.14"],
   note: "gh-116720 decides 'cancelled from outside' by cancelling() > 0; 3.11 and 3.12 never re-cancel",
   level: "exact",
-  needs: ["taskgroup", "create_task", "inspect"],
+  needs: ["taskgroup", "create_task", "inspect", "await", "log", "raise", "sleep", "task", "try"],
   brokenBy: ["mutant:tg-uncancel-before-wait"],
   evidence: [mainRanToItsEnd],
   scenarios: cancellingScenarios,
@@ -956,7 +956,7 @@ const createTaskInactive = clause({
   versions: SINCE_3_11,
   note: "3.13 also closes the coroutine (gh-115957), which no trace shows",
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-never-refuses", "mutant:tg-refusal-reason-swapped"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1004,7 +1004,7 @@ const createTaskShuttingDown = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-never-refuses", "mutant:tg-refusal-reason-swapped"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1059,7 +1059,7 @@ const cancelOrder = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "exact",
-  needs: ["taskgroup", "create_task", "create_future"],
+  needs: ["taskgroup", "create_task", "create_future", "log", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-cancel-creation-order"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1113,7 +1113,7 @@ const setOrderChurn = clause({
   versions: SINCE_3_11,
   level: "exact",
   note: "CPython Lib/asyncio/taskgroups.py: _on_task_done does self._tasks.discard(task), _abort iterates `for t in self._tasks`; the order is Objects/setobject.c's (set_add_entry, set_discard_entry, set_table_resize); the driver pins tasks' and futures' hashes to their creation numbers, as the reference does. Checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
-  needs: ["taskgroup", "create_task", "create_future", "sleep"],
+  needs: ["taskgroup", "create_task", "create_future", "sleep", "log", "raise", "return", "try"],
   brokenBy: ["mutant:tg-cancel-creation-order", "mutant:pyset-no-dummy-reuse", "mutant:pyset-no-linear-probes", "mutant:pyset-late-resize", "mutant:tg-wakes-early"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1176,7 +1176,7 @@ const cancelledAgainWhileWaiting = clause({
   versions: SINCE_3_11,
   level: "exact",
   note: "CPython Lib/asyncio/taskgroups.py: __aexit__'s wait aborts only `if not self._aborting`; _on_task_done wakes the wait only `if not self._on_completed_fut.done()`; checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
-  needs: ["taskgroup", "create_task", "cancel", "sleep", "try"],
+  needs: ["taskgroup", "create_task", "cancel", "sleep", "try", "await", "log", "return", "task"],
   brokenBy: ["mutant:tg-aborts-again", "mutant:tg-wakes-cancelled-wait"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1247,7 +1247,7 @@ const eagerDoneChild = clause({
   versions: SINCE_3_11,
   level: "exact",
   note: "CPython Lib/asyncio/taskgroups.py create_task: `if task.done(): self._on_task_done(task)` (gh-104144, 3.12), removed by gh-128550 (3.14.0, backported to 3.13.2 and 3.12.9; the 3.12 and 3.13 profiles model 3.12.1 and 3.13.0); checked on CPython 3.11.7, 3.12.1, 3.13.0, 3.13.2 and 3.14.2 (Pyodide)",
-  needs: ["taskgroup", "create_task", "eager", "raise", "try"],
+  needs: ["taskgroup", "create_task", "eager", "raise", "try", "log", "sleep"],
   brokenBy: ["mutant:tg-done-child-fast-path-flipped"],
   evidence: [mainRanToItsEnd],
   scenarios: (version) =>
@@ -1289,7 +1289,7 @@ const cancelledChild = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task", "cancel"],
+  needs: ["taskgroup", "create_task", "cancel", "log", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-cancelled-child-aborts"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1341,7 +1341,7 @@ const nested = clause({
   source: { url: TG, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task"],
+  needs: ["taskgroup", "create_task", "log", "raise", "sleep", "try"],
   brokenBy: ["mutant:tg-first-error-bare"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -1411,7 +1411,7 @@ const terminate = clause({
   source: { url: DOCS.tasks + "#terminating-a-task-group", section: "Terminating a Task Group" },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["taskgroup", "create_task", "except*"],
+  needs: ["taskgroup", "create_task", "except*", "log", "raise", "return", "sleep", "try"],
   brokenBy: ["mutant:tg-no-cancel-siblings"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>

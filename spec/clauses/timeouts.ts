@@ -103,7 +103,7 @@ const expires = clause({
   source: { url: TIMEOUT, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "try"],
   brokenBy: ["mutant:timeout-raises-cancelled"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -141,7 +141,7 @@ const inTime = clause({
   source: { url: TIMEOUT, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-timer-outlives-block"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -184,7 +184,7 @@ const pastDeadline = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout", section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "try"],
   brokenBy: ["mutant:timeout-past-deadline-ignored", "mutant:timeout-past-deadline-at-once", "mutant:timeout-reschedule-ignored"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -237,7 +237,7 @@ const when = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout.when", section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout", "reschedule"],
+  needs: ["timeout", "inspect_timeout", "reschedule", "log", "try"],
   brokenBy: ["mutant:timeout-reschedule-ignored"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -280,7 +280,7 @@ const reschedule = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout.reschedule", section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "reschedule"],
+  needs: ["timeout", "reschedule", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-reschedule-ignored", "mutant:timeout-past-deadline-ignored", "mutant:timeout-none-fires"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -331,7 +331,7 @@ const rescheduleFinished = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout.reschedule", section: SECTION },
   versions: SINCE_3_11,
   level: "exact",
-  needs: ["timeout", "reschedule", "inspect_timeout"],
+  needs: ["timeout", "reschedule", "inspect_timeout", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-reschedule-anytime"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -375,7 +375,7 @@ const expired = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout.expired", section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-expired-after-exit"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -423,7 +423,7 @@ const expiredOtherException = clause({
   versions: SINCE_3_11,
   level: "exact",
   note: "CPython Lib/asyncio/timeouts.py __aexit__: `if self._task.uncancel() <= self._cancelling and exc_type is not None: if issubclass(exc_type, exceptions.CancelledError): raise TimeoutError from exc_val` (3.11/3.12: `exc_type is exceptions.CancelledError`); checked on CPython 3.11-3.13 and 3.14.2 (Pyodide)",
-  needs: ["timeout", "inspect_timeout", "raise", "try"],
+  needs: ["timeout", "inspect_timeout", "raise", "try", "log", "sleep"],
   brokenBy: ["mutant:timeout-converts-any-exception"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -481,7 +481,7 @@ const none = clause({
   source: { url: TIMEOUT, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-none-fires"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -511,7 +511,7 @@ const nestedInner = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout", section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-raises-cancelled", "mutant:timeout-no-uncancel"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -565,7 +565,7 @@ const nestedOuter = clause({
   source: { url: DOCS.tasks + "#asyncio.Timeout", section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect_timeout"],
+  needs: ["timeout", "inspect_timeout", "log", "sleep", "try"],
   brokenBy: ["mutant:timeout-converts-foreign"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -604,7 +604,7 @@ const foreign = clause({
   source: { url: TIMEOUT, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "cancel"],
+  needs: ["timeout", "cancel", "await", "create_task", "inspect_timeout", "log", "sleep", "task", "try"],
   brokenBy: ["mutant:timeout-converts-foreign"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -636,7 +636,7 @@ const cancellingRestored = clause({
   source: { url: TIMEOUT, section: SECTION },
   versions: SINCE_3_11,
   level: "documented",
-  needs: ["timeout", "inspect"],
+  needs: ["timeout", "inspect", "await", "create_task", "log", "sleep", "task", "try"],
   brokenBy: ["mutant:timeout-no-uncancel"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>

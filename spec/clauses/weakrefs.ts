@@ -68,7 +68,7 @@ const sleepingSurvives = clause({
   source: SOURCE,
   versions: ALL_VERSIONS,
   level: "exact",
-  needs: NEEDS_BASE,
+  needs: [...NEEDS_BASE, "all_tasks"],
   brokenBy: ["mutant:gc-ignores-timers"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
@@ -148,7 +148,7 @@ const savedSurvives = clause({
   source: SOURCE,
   versions: ALL_VERSIONS,
   level: "exact",
-  needs: [...NEEDS_BASE, "add_done_callback", "await", "cancel", "create_future", "inspect", "task", "try"],
+  needs: [...NEEDS_BASE, "add_done_callback", "await", "cancel", "create_future", "inspect", "task", "try", "return"],
   brokenBy: ["mutant:gc-ignores-program-references"],
   evidence: [mainRanToItsEnd],
   scenarios: () =>
