@@ -142,6 +142,13 @@ export class ScenarioRun implements StepRunner {
   private running = false;
   /** gc mode (the scenario uses gc / drop / weakref steps): weak references, by name. */
   gcMode = false;
+  /**
+   * gc mode, Python 3.12+: a driver frame in an exception's traceback links,
+   * once it returns, to the frame that called it (f_back), and that one in
+   * turn: the exception keeps the frames of the statements around the one it
+   * was raised in (stepsLinkingBack).
+   */
+  framesLinkBack = false;
   /** gc mode: coroutines of unawaited steps not yet destroyed (each records never_awaited at the next collection). */
   private readonly neverAwaited: string[] = [];
   readonly weakrefs = new Map<string, PyFuture>();
@@ -447,11 +454,51 @@ export class ScenarioRun implements StepRunner {
   // ---- steps
 
   *steps(steps: Step[]): Coroutine<StepResult> {
+    if (this.framesLinkBack) return yield* this.stepsLinkingBack(steps);
     for (const s of steps) {
       const r = ASYNC_OPS.has(s.op) ? yield* this.step(s) : this.syncStep(s);
       if (r instanceof Return) return r;
     }
     return undefined;
+  }
+
+  /**
+   * steps() in gc mode on 3.12+. An exception raised in a statement has the
+   * driver's frame of that statement in its traceback. When a frame object
+   * outlives its call, CPython 3.12+ links it, as it returns, to the frame
+   * object of its caller (f_back; 3.11 clears a finished coroutine frame's
+   * link to its caller first), and so on down the calls: the exception keeps
+   * the frames of the statements around the one it left — a timeout or a
+   * TaskGroup around it (which hold their task), an as_completed, an await
+   * of a coroutine — each with what it holds when it returns, for as long
+   * as the exception lives, even when a `try` inside them caught it.
+   * CPython 3.12.1, the driver walked with gc.get_referrers at the final
+   * collection: a finished task <- Timeout <- frame op_timeout (cm) <- frame
+   * steps <- frame step <- frame op_try <- tb <- a TimeoutError caught in
+   * the timeout's body, kept by the gather whose child raised it (`diff
+   * reference@3.12 cpython-3.12 --size large --seed 611`; 3.13 alike, 3.11 not).
+   */
+  private *stepsLinkingBack(steps: Step[]): Coroutine<StepResult> {
+    try {
+      for (const s of steps) {
+        const r = ASYNC_OPS.has(s.op) ? yield* this.step(s) : this.syncStep(s);
+        if (r instanceof Return) return r;
+      }
+      return undefined;
+    } catch (e) {
+      if (e instanceof PyBaseException) this.keptByCallers(e);
+      throw e;
+    }
+  }
+
+  /**
+   * 3.12+ gc mode: `e`, raised in a frame of the task stepping now, keeps
+   * the frames its frame was called from (stepsLinkingBack): what the
+   * task's frames hold (frameRefs) now, and later, until they return.
+   */
+  private keptByCallers(e: PyBaseException): void {
+    const frames = (this.steppingTask() as { frameRefs?: unknown[][] } | null)?.frameRefs;
+    if (frames !== undefined && frames.length > 0) keptByError(e, frames.slice());
   }
 
   /**
@@ -472,6 +519,7 @@ export class ScenarioRun implements StepRunner {
       // (A future's result() gives its exception a traceback: except*, exceptstar.ts noteRaised.)
       if (e instanceof PyBaseException) noteRaised(e);
       if (this.gcMode && e instanceof PyBaseException) keptByError(e, [target]);
+      if (this.framesLinkBack && e instanceof PyBaseException) this.keptByCallers(e);
       this.emit(ev, { ref, exc: this.enc.exc(e) });
       return;
     }
@@ -975,6 +1023,7 @@ export function runScenario(impl: AsyncioImplementation, written: Scenario): Tra
   const loop = impl.new_event_loop();
   run.watch(loop);
   run.gcMode = features.some((f) => GC_FEATURES.has(f)); // usesGc(scenario), from the features already found
+  run.framesLinkBack = run.gcMode && compareVersions(impl.pythonVersion, "3.12") >= 0;
   if (run.gcMode && (!impl.gc_collect || !impl.gc_alive)) throw new ScenarioError("gc steps are not supported by this implementation");
   if (scenario.eager) {
     if (!impl.use_eager_task_factory) throw new ScenarioError("eager tasks are not supported by this implementation");
