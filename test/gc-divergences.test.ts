@@ -1170,6 +1170,31 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-2") === undefined && taskState(t, "Task-3") === "result",
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"repeat","times":2,"var":"rep","body":[{"op":"create_task","coro":"c1","task":"t0"}]},{"op":"try","body":[{"op":"await","on":{"task":"t0"}}],"except":[{"type":"CancelledError"}]}]},{"name":"c1","body":[{"op":"taskgroup","group":"g0","body":[]},{"op":"timeout","delay":1,"body":[{"op":"try","body":[{"op":"create_task","coro":"c4","task":"t1"},{"op":"await","on":{"gather":[{"task":"t1"},{"sleep":2}]}}],"except":[{"type":"TimeoutError"}]}]}]},{"name":"c2","body":[]},{"name":"c3","body":[]},{"name":"c4","body":[{"op":"try","body":[{"op":"raise","exc":{"type":"TimeoutError"}}],"finally":[]}]},{"name":"c5","body":[]}]}`) as Scenario,
   },
+  {
+    // At t=2 the shielded c5 (Task-6) fails with an ExceptionGroup, which
+    // reaches gather's outer future; c3 (Task-5) fails next, and main's
+    // group cancels c2 (Task-4), whose gather is done by then: its
+    // __wakeup(future) calls future.result(), which raises that
+    // ExceptionGroup, and __step throws a CancelledError in instead. The
+    // ExceptionGroup's traceback now has __wakeup's frame, whose `future`
+    // is the gather, whose children hold wait_for's task (Task-7). Task-6,
+    // which the TaskGroup g1 (bound) holds, keeps the ExceptionGroup, so
+    // Task-7 survives the final collection.
+    name: "an exception future.result() raises in the pure-Python Task's __wakeup keeps that future, even when the step throws a CancelledError instead",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 3000 --size large --seed 652 (the scenario: 3.12, 3.13 too)",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-7") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"ensure_future","on":{"shield":{"coro":"c6"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"gc"},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c6","task":"t0"},{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"create_task","coro":"c3","task":"t2","group":"g0"}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c6","task":"t3"},{"op":"ensure_future","on":{"shield":{"task":"t3"}},"future":"s1"},{"op":"cancel","task":"s1"},{"op":"inspect","task":"s1"}]},{"name":"c2","body":[{"op":"await","on":{"gather":[{"wait_for":{"coro":"c4"},"timeout":null},{"shield":{"coro":"c5"}}]}}]},{"name":"c3","body":[{"op":"call","coro":"c5"}]},{"name":"c4","body":[{"op":"sleep","ticks":1},{"op":"call_later","delay":0,"callback":"cb0"}]},{"name":"c5","body":[{"op":"try","body":[{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c6","task":"t0"},{"op":"create_task","coro":"c6","task":"t1","group":"g1"}]}],"finally":[{"op":"timeout","delay":null,"body":[{"op":"sleep","ticks":2}]}]}]},{"name":"c6","body":[{"op":"raise","exc":{"type":"ValueError"}}]}],"callbacks":[{"name":"cb0","body":[]}]}`) as Scenario,
+  },
+  {
+    // The C Task's wake-up is C: no frame, and Task-7 goes.
+    name: "the C Task's wake-up keeps nothing through the exception future.result() raises",
+    found: "diff reference@3.11+pytask cpython-3.11+pytask --runs 3000 --size large --seed 652, with the C Task",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-7") === undefined && taskState(t, "Task-6") === "exception",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"ensure_future","on":{"shield":{"coro":"c6"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"gc"},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c6","task":"t0"},{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"create_task","coro":"c3","task":"t2","group":"g0"}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c6","task":"t3"},{"op":"ensure_future","on":{"shield":{"task":"t3"}},"future":"s1"},{"op":"cancel","task":"s1"},{"op":"inspect","task":"s1"}]},{"name":"c2","body":[{"op":"await","on":{"gather":[{"wait_for":{"coro":"c4"},"timeout":null},{"shield":{"coro":"c5"}}]}}]},{"name":"c3","body":[{"op":"call","coro":"c5"}]},{"name":"c4","body":[{"op":"sleep","ticks":1},{"op":"call_later","delay":0,"callback":"cb0"}]},{"name":"c5","body":[{"op":"try","body":[{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c6","task":"t0"},{"op":"create_task","coro":"c6","task":"t1","group":"g1"}]}],"finally":[{"op":"timeout","delay":null,"body":[{"op":"sleep","ticks":2}]}]}]},{"name":"c6","body":[{"op":"raise","exc":{"type":"ValueError"}}]}],"callbacks":[{"name":"cb0","body":[]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {
