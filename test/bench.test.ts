@@ -83,6 +83,9 @@ describe("npm run bench", () => {
     if (diff[1].status === "ok") {
       expect(diff[1].ratio).toBeCloseTo(1, 10);
       expect(diff[4].figures!.ofDriverRate).toBeCloseTo(1 / diff[4].ratio!, 10);
+      // The first round is one of the rounds the best is taken from: never faster than the best.
+      expect(diff[4].figures!.firstRoundOfDriverRate).toBeGreaterThan(0);
+      expect(diff[4].figures!.firstRoundOfDriverRate).toBeLessThanOrEqual(diff[4].figures!.ofDriverRate);
     }
 
     // Scale: every shape on both sides at the quick sizes, the larger ones listed as not run.

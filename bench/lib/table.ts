@@ -28,6 +28,7 @@ function details(r: Row): string {
     case "differential":
       return (
         `${Math.round(f.perSecond)} scenarios/s${f.ofDriverRate !== undefined ? `: ${fixed(f.ofDriverRate, 2)}x the driver-alone rate (${f.compared} compared)` : ""}` +
+        (f.firstRoundOfDriverRate !== undefined ? `; its first round, the least warm, ${fixed(f.firstRoundOfDriverRate, 2)}x` : "") +
         (f.cpuBoundOfDriverRate !== undefined
           ? `; CPU per scenario: harness ${fixed(f.harnessCpuMsPerScenario, 3)} ms, driver ${fixed(f.driverCpuMsPerScenario, 3)} ms, so at most ${fixed(f.cpuBoundOfDriverRate, 2)}x on two free cores`
           : "")
