@@ -24,7 +24,7 @@ export type { Scenario } from "../spec/scenario/types";
 export type { Trace, TraceEvent } from "../spec/scenario/trace";
 export type { Clause, Level } from "../spec/clauses/clause";
 
-export { DEFAULT_LIMITS, TargetFailure, UsageError, resolvePair, resolveTarget, tsTarget } from "./targets";
+export { DEFAULT_LIMITS, ReplyTooLarge, TargetFailure, UsageError, resolvePair, resolveTarget, tsTarget } from "./targets";
 export type { IsolationLimits, Target, TargetOptions } from "./targets";
 
 export { findClause, loadClauses } from "./running/clauseset";

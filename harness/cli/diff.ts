@@ -146,7 +146,18 @@ export async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): P
   }
   // Where a divergence is saved: checked now, not after the search found one.
   checkCreatable(COUNTEREXAMPLES, `diff saves divergences in ${COUNTEREXAMPLES}`);
-  const [a, b] = await resolvePair(idA, idB);
+  // What the isolation layer did (a driver restarted after a crash, given up on): told at the end, by target.
+  const restarts = new Map<string, { count: number; last: string; gaveUp: string | null }>();
+  const [a, b] = await resolvePair(idA, idB, {
+    onEvent: (e) => {
+      const r = restarts.get(e.target) ?? { count: 0, last: "", gaveUp: null };
+      if (e.kind === "restart") {
+        r.count++;
+        r.last = e.reason;
+      } else r.gaveUp = e.reason;
+      restarts.set(e.target, r);
+    },
+  });
   try {
     const seed = opts.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
     if (opts.path !== undefined) {
@@ -195,6 +206,10 @@ export async function cmdDiff(idA: string, idB: string, opts: DiffOptionsCli): P
       if (opts.path) break;
     }
     progress.done();
+    for (const [id, r] of restarts) {
+      if (r.count > 0) process.stderr.write(printableLines(`aiospec: warning: ${id}: restarted ${r.count} time(s), the last after: ${r.last}`) + "\n");
+      if (r.gaveUp !== null) process.stderr.write(printableLines(`aiospec: warning: ${id}: gave up: ${r.gaveUp}`) + "\n");
+    }
     const skippedTotal = Object.values(skipped).reduce((x, y) => x + y, 0);
     const ignoredTotal = Object.values(ignored).reduce((x, y) => x + y, 0);
     const code = found.size === 0 ? 0 : 1;

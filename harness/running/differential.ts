@@ -31,6 +31,7 @@ import { Trace, TraceDifference, firstDifference } from "../../spec/scenario/tra
 import { PythonVersion, compareVersions } from "../../spec/scenario/versions";
 import { globMatch } from "./glob";
 import type { Target } from "../targets";
+import { ReplyTooLarge } from "../targets/errors";
 import { scenarioJson } from "../targets/target";
 
 export interface DiffOptions {
@@ -107,16 +108,32 @@ export function tooNewFeature(s: Scenario, version: PythonVersion): string | nul
   return scenarioFeatures(s).find((f) => FEATURE_VERSIONS[f] !== undefined && compareVersions(FEATURE_VERSIONS[f], version) > 0) ?? null;
 }
 
-async function traceOrError(t: Target, s: Scenario): Promise<Trace | { error: string }> {
+/** A side's failure; `overLimit`: its reply was over this many bytes, its limit (ReplyTooLarge). */
+type Failed = { error: string; overLimit?: number };
+
+async function traceOrError(t: Target, s: Scenario): Promise<Trace | Failed> {
   try {
     return await t.run(s);
   } catch (e) {
-    return { error: (e as Error).message };
+    return e instanceof ReplyTooLarge ? { error: e.message, overLimit: e.limitBytes } : { error: (e as Error).message };
   }
 }
 
-function isTrace(x: Trace | { error: string }): x is Trace {
+function isTrace(x: Trace | Failed): x is Trace {
   return !("error" in x);
+}
+
+/**
+ * One side's trace held to the reply limit the other side's reply broke:
+ * over it too, it is a failure as well (the scenario's trace is too large
+ * to compare, on both sides); else the trace as it is.
+ */
+function heldTo(x: Trace | Failed, other: Trace | Failed): Trace | Failed {
+  if (!isTrace(x) || isTrace(other) || other.overLimit === undefined) return x;
+  const bytes = Buffer.byteLength(JSON.stringify(x), "utf8");
+  if (bytes <= other.overLimit) return x;
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  return { error: `the trace is ${mib(bytes)} of JSON, over the other side's ${mib(other.overLimit)} reply limit` };
 }
 
 type Outcome = { kind: "equal" } | { kind: "both-errored"; a: string; b: string } | { kind: "diverged"; divergence: Divergence };
@@ -164,7 +181,11 @@ async function outcomeOn(a: Target, b: Target, s: Scenario): Promise<Outcome> {
   const bFirst = a.isolation === "in-process" && b.isolation !== "in-process";
   const tb0 = bFirst ? traceOrError(b, s) : null;
   const ta0 = traceOrError(a, s);
-  const [ta, tb] = await Promise.all([ta0, tb0 ?? traceOrError(b, s)]);
+  const [a1, b1] = await Promise.all([ta0, tb0 ?? traceOrError(b, s)]);
+  // A trace too large for one side's reply limit is held to it on the other
+  // side too: both over it, neither could be compared (both-errored).
+  const ta = heldTo(a1, b1);
+  const tb = heldTo(b1, a1);
   if (isTrace(ta) && isTrace(tb)) {
     // Most traces agree: tell that without serialising them; firstDifference finds where they part.
     const difference = sameJson(ta, tb) ? null : firstDifference(ta, tb);
@@ -266,6 +287,13 @@ export async function differential(a: Target, b: Target, opts: DiffOptions): Pro
   // replaying a --path counts its first run, as the search counts each of its runs.
   let counting = opts.path !== undefined;
   const holds = fc.asyncProperty(arb, async (s) => {
+    // Each case of the shrinking gets a fresh restart budget: shrinking a
+    // divergence where a side crashes crashes it once per smaller case, and
+    // a side given up on would fail every case after, so that the shrinking
+    // would end at a case that fails only because of that (the empty
+    // scenario) instead of one that makes it crash.
+    a.resetRestarts?.();
+    b.resetRestarts?.();
     const o = await settle(s);
     if (counting) {
       counting = false;

@@ -21,7 +21,8 @@
  *   a stdout line that is not JSON, or not a reply error    (the driver is killed)
  *   a reply to a request that is not pending      error    (the driver is killed)
  *   a pipelining driver answers out of order      error    (the driver is killed)
- *   a line longer than maxLineBytes               error    (the driver is killed)
+ *   a reply longer than maxLineBytes              error    (the driver keeps serving: the line is passed over)
+ *   any other line longer than that               error    (the driver is killed)
  *   {"id": N, "error": "..."}                     error    (the driver keeps serving)
  *   a malformed trace                             error    (the driver keeps serving)
  *
@@ -42,7 +43,7 @@
 import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { Scenario } from "../../spec/scenario/types";
 import type { Trace } from "../../spec/scenario/trace";
-import { TargetFailure } from "./errors";
+import { ReplyTooLarge, TargetFailure } from "./errors";
 import { traceShapeError } from "./isolation/trace-shape";
 import { DEFAULT_LIMITS, mib, oneLine } from "./isolation/limits";
 import { track } from "./isolation/resources";
@@ -281,12 +282,21 @@ export class DriverProcess {
     }
   }
 
+  /** Passing over the rest of a reply longer than the limit, up to its newline (tooLong). */
+  private skipping = false;
+
   private onData(chunk: Buffer): void {
     while (this.deadReason === null) {
       const nl = chunk.indexOf(10);
+      if (this.skipping) {
+        if (nl < 0) return;
+        this.skipping = false;
+        chunk = chunk.subarray(nl + 1);
+        continue;
+      }
       if (nl < 0) {
         if (this.partBytes + chunk.length > this.maxLineBytes) {
-          this.fail(`the driver wrote a line longer than ${mib(this.maxLineBytes)} (the reply limit)`);
+          if (this.tooLong()) this.skipping = true;
           return;
         }
         if (chunk.length > 0) {
@@ -297,8 +307,9 @@ export class DriverProcess {
       }
       const head = chunk.subarray(0, nl);
       if (this.partBytes + head.length > this.maxLineBytes) {
-        this.fail(`the driver wrote a line longer than ${mib(this.maxLineBytes)} (the reply limit)`);
-        return;
+        if (!this.tooLong()) return;
+        chunk = chunk.subarray(nl + 1);
+        continue;
       }
       const line = this.parts.length ? Buffer.concat([...this.parts, head]) : head;
       this.parts = [];
@@ -308,6 +319,31 @@ export class DriverProcess {
       const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
       this.onLine(line.toString("utf8", 0, end));
     }
+  }
+
+  /**
+   * A line longer than the reply limit. A reply, and whose it is (the oldest
+   * request in flight: the driver answers in order, or has one request),
+   * fails its request, and the rest of the line is passed over: a trace too
+   * large to take is the scenario's, not a misbehaving driver (a generated
+   * scenario whose tasks list all_tasks() over and over writes tens of MiB).
+   * Any other line kills the driver. True when the driver goes on.
+   */
+  private tooLong(): boolean {
+    const why = `the driver wrote a line longer than ${mib(this.maxLineBytes)} (the reply limit)`;
+    const first = this.pending.entries().next();
+    if (!this.gotHello || first.done || (!this.inOrder && this.pending.size !== 1)) {
+      this.fail(why);
+      return false;
+    }
+    const [id, p] = first.value;
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    this.parts = [];
+    this.partBytes = 0;
+    this.armOldest();
+    p.reject(new ReplyTooLarge(`the driver's reply is longer than ${mib(this.maxLineBytes)} (the reply limit); the driver goes on`, this.maxLineBytes));
+    return true;
   }
 
   private onLine(line: string): void {

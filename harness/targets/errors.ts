@@ -14,6 +14,18 @@ export class TargetFailure extends Error {
 }
 
 /**
+ * A reply over the target's reply limit (IsolationLimits.maxReplyBytes):
+ * the case's verdict is "error", and the implementation goes on serving.
+ * A differential run compares such a case with the other side's trace held
+ * to the same limit (running/differential.ts).
+ */
+export class ReplyTooLarge extends TargetFailure {
+  constructor(message: string, readonly limitBytes: number) {
+    super("error", message);
+  }
+}
+
+/**
  * The implementation could not be started because of what it did (a module
  * that throws, hangs or exits while loading, a driver that exits or says a
  * bad hello): a UsageError for callers that only tell "it cannot be used",

@@ -44,7 +44,7 @@ export { PYODIDE_START_TIMEOUT_MS } from "./interpreters";
 export { DEFAULT_LIMITS } from "./isolation/limits";
 export type { IsolationEvent, IsolationLimits, IsolationStats } from "./isolation/limits";
 export { liveResources } from "./isolation/resources";
-export { ImplementationError, TargetFailure, UsageError } from "./errors";
+export { ImplementationError, ReplyTooLarge, TargetFailure, UsageError } from "./errors";
 export { DRIVER_PATH, findCPython, whichSync } from "./discovery";
 
 /**

@@ -27,7 +27,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import type { Duplex } from "node:stream";
 import type { Scenario } from "../../../spec/scenario/types";
 import type { Trace } from "../../../spec/scenario/trace";
-import { TargetFailure } from "../errors";
+import { ReplyTooLarge, TargetFailure } from "../errors";
 import type { Engine, EngineInfo } from "./supervisor";
 import type { ImplSpec } from "./load";
 import type { FromChild, ToChild } from "./serve";
@@ -225,19 +225,22 @@ export class ChildEngine implements Engine {
     this.inflight = null;
     clearTimeout(f.timer);
     if ("error" in m) {
-      f.reject(new TargetFailure("error", oneLine(String(m.error))));
+      // The child found the trace over the limit (serve.ts), and goes on serving.
+      const message = oneLine(String(m.error));
+      f.reject(typeof m.overLimit === "number" ? new ReplyTooLarge(message, m.overLimit) : new TargetFailure("error", message));
       return;
     }
     const checked = this.readTrace(m.json);
-    if (typeof checked === "string") f.reject(new TargetFailure("error", checked));
+    if (checked instanceof ReplyTooLarge) f.reject(checked);
+    else if (typeof checked === "string") f.reject(new TargetFailure("error", checked));
     else f.resolve(checked);
   }
 
   /** The trace in a reply, or why it is not one. */
-  private readTrace(json: unknown): Trace | string {
+  private readTrace(json: unknown): Trace | string | ReplyTooLarge {
     if (typeof json !== "string") return "the child process sent no trace";
     const bytes = Buffer.byteLength(json, "utf8");
-    if (bytes > this.limits.maxReplyBytes) return `the trace is ${mib(bytes)} of JSON, over the ${mib(this.limits.maxReplyBytes)} limit`;
+    if (bytes > this.limits.maxReplyBytes) return new ReplyTooLarge(`the trace is ${mib(bytes)} of JSON, over the ${mib(this.limits.maxReplyBytes)} limit`, this.limits.maxReplyBytes);
     let trace: unknown;
     try {
       trace = JSON.parse(json);

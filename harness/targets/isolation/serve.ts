@@ -20,7 +20,7 @@ export type FromChild =
   | { t: "load-error"; message: string }
   | { t: "uncaught"; message: string }
   | { t: "result"; seq: number; json: string }
-  | { t: "result"; seq: number; error: string };
+  | { t: "result"; seq: number; error: string; overLimit?: number };
 
 /** How the child talks to its parent: a reply, and the requests. */
 export interface Channel {
@@ -63,6 +63,8 @@ async function runCase(post: Channel["post"], maxReplyBytes: number, impl: Async
         t: "result",
         seq: msg.seq,
         error: `the trace is ${(bytes / 1048576).toFixed(1)} MiB of JSON, over the ${(maxReplyBytes / 1048576).toFixed(1)} MiB limit`,
+        // The limit it was held to: the parent tells this failure from the others (ReplyTooLarge).
+        overLimit: maxReplyBytes,
       };
     } else {
       reply = { t: "result", seq: msg.seq, json };
