@@ -32,6 +32,7 @@ import { PythonVersion, compareVersions } from "../../spec/scenario/versions";
 import { globMatch } from "./glob";
 import type { Target } from "../targets";
 import { ReplyTooLarge } from "../targets/errors";
+import { mib } from "../targets/isolation/limits";
 import { scenarioJson } from "../targets/target";
 
 export interface DiffOptions {
@@ -132,7 +133,6 @@ function heldTo(x: Trace | Failed, other: Trace | Failed): Trace | Failed {
   if (!isTrace(x) || isTrace(other) || other.overLimit === undefined) return x;
   const bytes = Buffer.byteLength(JSON.stringify(x), "utf8");
   if (bytes <= other.overLimit) return x;
-  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   return { error: `the trace is ${mib(bytes)} of JSON, over the other side's ${mib(other.overLimit)} reply limit` };
 }
 
