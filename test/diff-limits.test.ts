@@ -57,7 +57,7 @@ describe("a trace over the reply limit", () => {
   }, 300_000);
 });
 
-describe.runIf(python3)("shrinking a divergence where a side crashes", () => {
+describe.runIf(python3)(`shrinking a divergence where a side crashes${python3 ? "" : " — skipped: no python3 on PATH (the crashing fixture is a Python driver)"}`, () => {
   it("keeps the side running: the counterexample still makes it crash", async () => {
     const a = await target("reference@3.13");
     // The fixture exits on every scenario that sleeps; with 2 restarts the shrinking would give it up at once.

@@ -146,7 +146,7 @@ export class ScenarioRun implements StepRunner {
    * gc mode, Python 3.12+: a driver frame in an exception's traceback links,
    * once it returns, to the frame that called it (f_back), and that one in
    * turn: the exception keeps the frames of the statements around the one it
-   * was raised in (stepsLinkingBack).
+   * was raised in (steps).
    */
   framesLinkBack = false;
   /** gc mode: coroutines of unawaited steps not yet destroyed (each records never_awaited at the next collection). */
@@ -453,32 +453,24 @@ export class ScenarioRun implements StepRunner {
 
   // ---- steps
 
-  *steps(steps: Step[]): Coroutine<StepResult> {
-    if (this.framesLinkBack) return yield* this.stepsLinkingBack(steps);
-    for (const s of steps) {
-      const r = ASYNC_OPS.has(s.op) ? yield* this.step(s) : this.syncStep(s);
-      if (r instanceof Return) return r;
-    }
-    return undefined;
-  }
-
   /**
-   * steps() in gc mode on 3.12+. An exception raised in a statement has the
-   * driver's frame of that statement in its traceback. When a frame object
-   * outlives its call, CPython 3.12+ links it, as it returns, to the frame
-   * object of its caller (f_back; 3.11 clears a finished coroutine frame's
-   * link to its caller first), and so on down the calls: the exception keeps
-   * the frames of the statements around the one it left — a timeout or a
-   * TaskGroup around it (which hold their task), an as_completed, an await
-   * of a coroutine — each with what it holds when it returns, for as long
-   * as the exception lives, even when a `try` inside them caught it.
-   * CPython 3.12.1, the driver walked with gc.get_referrers at the final
-   * collection: a finished task <- Timeout <- frame op_timeout (cm) <- frame
-   * steps <- frame step <- frame op_try <- tb <- a TimeoutError caught in
-   * the timeout's body, kept by the gather whose child raised it (`diff
-   * reference@3.12 cpython-3.12 --size large --seed 611`; 3.13 alike, 3.11 not).
+   * Run a body's statements. gc mode on 3.12+ (framesLinkBack): an
+   * exception raised in a statement has the driver's frame of that
+   * statement in its traceback. When a frame object outlives its call,
+   * CPython 3.12+ links it, as it returns, to the frame object of its caller
+   * (f_back; 3.11 clears a finished coroutine frame's link to its caller
+   * first), and so on down the calls: the exception keeps the frames of the
+   * statements around the one it left — a timeout or a TaskGroup around it
+   * (which hold their task), an as_completed, an await of a coroutine —
+   * each with what it holds when it returns, for as long as the exception
+   * lives, even when a `try` inside them caught it. CPython 3.12.1, the
+   * driver walked with gc.get_referrers at the final collection: a finished
+   * task <- Timeout <- frame op_timeout (cm) <- frame steps <- frame step <-
+   * frame op_try <- tb <- a TimeoutError caught in the timeout's body, kept
+   * by the gather whose child raised it (`diff reference@3.12 cpython-3.12
+   * --size large --seed 611`; 3.13 alike, 3.11 not).
    */
-  private *stepsLinkingBack(steps: Step[]): Coroutine<StepResult> {
+  *steps(steps: Step[]): Coroutine<StepResult> {
     try {
       for (const s of steps) {
         const r = ASYNC_OPS.has(s.op) ? yield* this.step(s) : this.syncStep(s);
@@ -486,14 +478,14 @@ export class ScenarioRun implements StepRunner {
       }
       return undefined;
     } catch (e) {
-      if (e instanceof PyBaseException) this.keptByCallers(e);
+      if (this.framesLinkBack && e instanceof PyBaseException) this.keptByCallers(e);
       throw e;
     }
   }
 
   /**
    * 3.12+ gc mode: `e`, raised in a frame of the task stepping now, keeps
-   * the frames its frame was called from (stepsLinkingBack): what the
+   * the frames its frame was called from (steps): what the
    * task's frames hold (frameRefs) now, and later, until they return.
    */
   private keptByCallers(e: PyBaseException): void {
