@@ -1195,6 +1195,21 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-7") === undefined && taskState(t, "Task-6") === "exception",
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"ensure_future","on":{"shield":{"coro":"c6"}},"future":"s0"},{"op":"cancel","task":"s0"},{"op":"gc"},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c6","task":"t0"},{"op":"create_task","coro":"c2","task":"t1","group":"g0"},{"op":"create_task","coro":"c3","task":"t2","group":"g0"}]}]},{"name":"c1","body":[{"op":"create_task","coro":"c6","task":"t3"},{"op":"ensure_future","on":{"shield":{"task":"t3"}},"future":"s1"},{"op":"cancel","task":"s1"},{"op":"inspect","task":"s1"}]},{"name":"c2","body":[{"op":"await","on":{"gather":[{"wait_for":{"coro":"c4"},"timeout":null},{"shield":{"coro":"c5"}}]}}]},{"name":"c3","body":[{"op":"call","coro":"c5"}]},{"name":"c4","body":[{"op":"sleep","ticks":1},{"op":"call_later","delay":0,"callback":"cb0"}]},{"name":"c5","body":[{"op":"try","body":[{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c6","task":"t0"},{"op":"create_task","coro":"c6","task":"t1","group":"g1"}]}],"finally":[{"op":"timeout","delay":null,"body":[{"op":"sleep","ticks":2}]}]}]},{"name":"c6","body":[{"op":"raise","exc":{"type":"ValueError"}}]}],"callbacks":[{"name":"cb0","body":[]}]}`) as Scenario,
   },
+  {
+    // Two tasks (c1) await gathers over one failing task t1 inside except*,
+    // which wraps the ValueError in a new ExceptionGroup. That group has no
+    // traceback of its own: the frames its member's raise went through stay
+    // the member's, and the second raise of the ValueError (each result()
+    // starts again from the traceback it was set with) drops the first
+    // one's, whose op_await frame held the first gather and its sleep(0)
+    // child (Task-5). The reference copied the member's traceback into the
+    // group at the wrap, and so kept Task-5 through Task-2's group.
+    name: "except* wrapping a naked exception gives the group no traceback: a later raise of the member drops what the first one held",
+    found: "diff reference@3.12 cpython-3.12 --runs 3000 --size large --seed 724 (and 3.13, both Tasks)",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-5") === undefined && taskState(t, "Task-6") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c1","task":"t0"},{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c4","task":"t1"},{"op":"create_task","coro":"c1","task":"t2"}]}]},{"op":"repeat","times":3,"var":"rep","body":[{"op":"await","on":{"sleep":0}}]}]},{"name":"c1","body":[{"op":"try","body":[{"op":"await","on":{"gather":[{"task":"t1"},{"sleep":0}]}}],"except":[{"type":"BaseException","reraise":true}],"star":true}]},{"name":"c2","body":[]},{"name":"c3","body":[]},{"name":"c4","body":[{"op":"sleep","ticks":0},{"op":"raise","exc":{"type":"ValueError"}}]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -212,10 +212,11 @@ function newGroup(message: unknown, excs: PyBaseException[]): PyBaseException {
 }
 
 /**
- * `to.__traceback__ = from_.__traceback__`, as CPython gives a wrapping or
- * derived group the traceback of what it comes from: in gc mode, what the
- * frames of that traceback hold (gcRefs, implementations/reference/gc.ts),
- * as they are now (a later raise of from_ starts a new traceback). Returns `to`.
+ * `to.__traceback__ = from_.__traceback__`, as CPython gives a derived group
+ * (a split's part, exceptiongroup_subset) the traceback of the group it
+ * comes from: in gc mode, what the frames of that traceback hold (gcRefs,
+ * implementations/reference/gc.ts), as they are now (a later raise of from_
+ * starts a new traceback). Returns `to`.
  */
 function withTracebackOf(from_: PyBaseException, to: PyBaseException): PyBaseException {
   const tb = (from_ as { gcRefs?: unknown[] }).gcRefs;
@@ -230,7 +231,11 @@ function match(
   type: string,
 ): { match: PyBaseException; rest: PyBaseException | null } | null {
   if (isinstance(exc, type)) {
-    return { match: isGroup(exc) ? exc : withTracebackOf(exc, newGroup("", [exc])), rest: null };
+    // A naked exception is wrapped in a new group with no traceback of its
+    // own (`e.__traceback__` is None in the handler, CPython 3.11-3.13):
+    // what its frames hold stays the member's, and a later raise of the
+    // member (a future's result() raising it again) replaces that.
+    return { match: isGroup(exc) ? exc : newGroup("", [exc]), rest: null };
   }
   if (!isGroup(exc)) return null;
   const parts = split.split(exc, (x) => isinstance(x, type));
