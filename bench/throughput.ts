@@ -28,6 +28,7 @@ import { makeReference, isReferenceVersion } from "../implementations/reference"
 import { DriverProcess } from "../harness/targets/driver";
 import { DRIVER_PATH, resolvePair } from "../harness/targets";
 import { diffScenarioArb, differential } from "../harness/running/differential";
+import { tuneCompiler } from "../harness/running/v8";
 import type { PythonVersion } from "../spec/scenario/versions";
 import { ok, missing, withRatios, type Row } from "./lib/rows";
 
@@ -99,6 +100,8 @@ function ownCpuSeconds(): number {
 
 /** The five rows for one CPython; the ratios are to the driver alone. */
 export async function throughputRows(n: number, peer: Peer): Promise<Row[]> {
+  // These rows run in this process, as the CLI runs a diff: with its V8 flags.
+  tuneCompiler();
   const tag = `[${peer.id}, ${n} scenarios]`;
   const names = {
     reference: `reference alone ${tag}`,

@@ -29,6 +29,7 @@ import { addMutantsCommand } from "./mutants";
 import { formatTrace } from "../reporting/format";
 import { printableLines } from "../reporting/terminal";
 import { canonicalJson } from "../../spec/scenario/trace";
+import { tuneCompiler } from "../running/v8";
 
 function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER, why = "") {
   return (value: string): number => {
@@ -108,6 +109,7 @@ async function withSelection<T extends { clause?: string }>(opts: T & { exclude?
 }
 
 export async function main(argv: string[]): Promise<number> {
+  tuneCompiler();
   let code = 0;
   const program = new Command();
   program

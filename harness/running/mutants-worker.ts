@@ -5,6 +5,9 @@
  */
 import { loadClauses } from "./clauseset";
 import { FromMutantsWorker, ToMutantsWorker, huntMutant } from "./mutants";
+import { tuneCompiler } from "./v8";
+
+tuneCompiler();
 
 process.on("disconnect", () => process.exit(0));
 

@@ -13,6 +13,9 @@ import { isolationWarning, openTarget } from "./pool";
 import { runClause } from "./runner";
 import type { Target } from "../targets";
 import { StartedProcess, withProcessLedger } from "../targets/isolation/processes";
+import { tuneCompiler } from "./v8";
+
+tuneCompiler();
 
 type ToWorker =
   | { type: "init"; impl: string; timeoutMs: number }
