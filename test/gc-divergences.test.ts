@@ -1210,6 +1210,34 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-5") === undefined && taskState(t, "Task-6") === "result",
     scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"taskgroup","group":"g0","body":[{"op":"create_task","coro":"c1","task":"t0"},{"op":"taskgroup","group":"g1","body":[{"op":"create_task","coro":"c4","task":"t1"},{"op":"create_task","coro":"c1","task":"t2"}]}]},{"op":"repeat","times":3,"var":"rep","body":[{"op":"await","on":{"sleep":0}}]}]},{"name":"c1","body":[{"op":"try","body":[{"op":"await","on":{"gather":[{"task":"t1"},{"sleep":0}]}}],"except":[{"type":"BaseException","reraise":true}],"star":true}]},{"name":"c2","body":[]},{"name":"c3","body":[]},{"name":"c4","body":[{"op":"sleep","ticks":0},{"op":"raise","exc":{"type":"ValueError"}}]}]}`) as Scenario,
   },
+  {
+    // main ends in the iteration where c1 makes a task for wait([t1]) and
+    // drops t1; that task (Task-4) has not taken its first step at the
+    // final collection. Its coroutine, not started, holds its arguments in
+    // its frame: the driver's wait(parts) its list of parts, so t1 (Task-3)
+    // survives. The reference's interpreter hid them in a generator.
+    name: "a task that has not started keeps its coroutine's arguments: the driver's wait(parts)",
+    found: "diff reference@3.13 cpython-3.13 --runs 30000 --seed 744",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"create_task","coro":"c2","task":"t1"}]},{"name":"c1","body":[{"op":"ensure_future","on":{"wait":[{"task":"t1"}]},"future":"e0"},{"op":"drop","handle":"t1"},{"op":"await","on":{"task":"e0"}}]},{"name":"c2","body":[]}]}`) as Scenario,
+  },
+  {
+    name: "a task that has not started keeps its coroutine's arguments: the driver's wait(parts) (pure-Python Task)",
+    found: "diff reference@3.13 cpython-3.13 --runs 30000 --seed 744, with the pure-Python Task",
+    versions: ["3.11", "3.12", "3.13"],
+    pyTask: true,
+    fact: (t) => taskState(t, "Task-3") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c1","task":"t0"},{"op":"create_task","coro":"c2","task":"t1"}]},{"name":"c1","body":[{"op":"ensure_future","on":{"wait":[{"task":"t1"}]},"future":"e0"},{"op":"drop","handle":"t1"},{"op":"await","on":{"task":"e0"}}]},{"name":"c2","body":[]}]}`) as Scenario,
+  },
+  {
+    // The same with asyncio's own wait_for(fut, timeout), whose frame holds `fut`.
+    name: "a task that has not started keeps its coroutine's arguments: asyncio.wait_for(t1)",
+    found: "diff reference@3.13 cpython-3.13 --runs 30000 --seed 744, wait made wait_for",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-3") === "result",
+    scenario: JSON.parse(String.raw`{"aiospec": 1, "coroutines": [{"name": "main", "body": [{"op": "gc"}, {"op": "create_task", "coro": "c1", "task": "t0"}, {"op": "create_task", "coro": "c2", "task": "t1"}]}, {"name": "c1", "body": [{"op": "ensure_future", "on": {"wait_for": {"task": "t1"}, "timeout": null}, "future": "e0"}, {"op": "drop", "handle": "t1"}, {"op": "await", "on": {"task": "e0"}}]}, {"name": "c2", "body": []}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

@@ -257,7 +257,11 @@ export class ScenarioRun implements StepRunner {
       return inner === null ? null : a.wait_for(inner, spec.timeout);
     }
     if ("wait" in spec) {
-      return this.wait(this.awaitables(spec.wait), spec.timeout ?? null, spec.return_when ?? "ALL_COMPLETED");
+      const parts = this.awaitables(spec.wait);
+      const coro = this.wait(parts, spec.timeout ?? null, spec.return_when ?? "ALL_COMPLETED");
+      // The driver's wait coroutine holds `parts` from the call on (a task
+      // ensure_future made for it keeps them before it runs).
+      return this.gcMode ? argsHeld([parts], coro) : coro;
     }
     throw new ScenarioError(`unknown awaitable ${JSON.stringify(spec)}`);
   }
@@ -973,7 +977,6 @@ function runSync(gen: Coroutine<StepResult>): void {
   }
 }
 
-/** The ops whose step may suspend (ScenarioRun.step); the others run in ScenarioRun.syncStep. */
 /**
  * gc mode: `held` (what a driver frame holds) stays alive as long as `e`
  * does, its traceback keeping that frame (the reference's gc.ts reads
@@ -983,6 +986,43 @@ function keptByError(e: PyBaseException, held: unknown[]): void {
   ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
 }
 
+/**
+ * gc mode: a driver coroutine that has not run yet holds its arguments in
+ * its frame (`held`): the coroutine object keeps them (its gcRefs, until
+ * its first step), and an exception thrown into it before that (its task
+ * cancelled first) leaves from that frame and keeps them in its
+ * traceback. A JavaScript generator hides what it closes over; this
+ * wrapper declares it (as the reference's gcrefs.ts argsInFrame does for
+ * asyncio's own coroutines).
+ */
+function argsHeld<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
+  let started = false;
+  const start = (): void => {
+    started = true;
+    coro.gcRefs = undefined;
+  };
+  const coro = {
+    gcRefs: held as unknown[] | undefined,
+    next(value: unknown): IteratorResult<unknown, T> {
+      start();
+      return body.next(value);
+    },
+    throw(e: unknown): IteratorResult<unknown, T> {
+      if (!started && e instanceof PyBaseException) keptByError(e, held);
+      start();
+      return body.throw(e);
+    },
+    return(value: T): IteratorResult<unknown, T> {
+      return body.return(value);
+    },
+    [Symbol.iterator]() {
+      return coro;
+    },
+  };
+  return coro as unknown as Coroutine<T>;
+}
+
+/** The ops whose step may suspend (ScenarioRun.step); the others run in ScenarioRun.syncStep. */
 const ASYNC_OPS: ReadonlySet<string> = new Set(["sleep", "call", "await", "try", "taskgroup", "timeout", "as_completed"]);
 
 /** The features (ops) that put a scenario in gc mode: spec/scenario/types.ts usesGc. */

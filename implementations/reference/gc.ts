@@ -24,7 +24,9 @@
  *   a task's coroutine object (pending) -> what its frame holds: the
  *             future it waits on and its frames' locals (a driver frame
  *             that keeps the coroutine, as_completed's argument list,
- *             keeps all that);
+ *             keeps all that); before its first step, its arguments
+ *             (gcrefs.ts argsInFrame for asyncio's coroutines, and the
+ *             interpreter's for the driver's wait);
  *   a future (3.14) -> the tasks recorded as awaiting it (asyncio.wait's
  *             and shield's awaited-by sets, left on a member still pending);
  *   handle -> its callback and arguments (a task's step is a bound method;

@@ -64,20 +64,30 @@ export function keptByTraceback(exc: object, ...held: unknown[]): void {
  * into the fresh coroutine) leaves from that frame, so its traceback keeps
  * the frame and the arguments, for as long as the exception lives (a
  * cancelled task keeps its CancelledError, and gather hands that very
- * object on). A JavaScript generator thrown into before it starts runs
- * none of its body; this wrapper declares what the frame holds then.
+ * object on). Until then the coroutine object itself holds that frame, and
+ * so the arguments: a task that has not taken its first step keeps them
+ * alive (`ensure_future(wait([t]))` keeps `t` until the task starts). A
+ * JavaScript generator thrown into before it starts runs none of its body,
+ * and hides what it closes over from gc.ts; this wrapper declares what the
+ * frame holds then (its gcRefs, until the first step; a suspended
+ * coroutine's locals are the task's frameRefs, inFrame).
  */
 export function argsInFrame<T>(args: unknown[], body: Coroutine<T>): Coroutine<T> {
   let started = false;
+  const start = (): void => {
+    started = true;
+    coro.gcRefs = undefined;
+  };
   const coro = {
+    gcRefs: args as unknown[] | undefined,
     next(value: unknown): IteratorResult<unknown, T> {
-      started = true;
+      start();
       return body.next(value);
     },
     throw(e: unknown): IteratorResult<unknown, T> {
       // (What is thrown into a coroutine is a Python exception, an object.)
       if (!started && typeof e === "object" && e !== null) keptByTraceback(e, ...args);
-      started = true;
+      start();
       return body.throw(e);
     },
     return(value: T): IteratorResult<unknown, T> {

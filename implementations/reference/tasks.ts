@@ -172,14 +172,16 @@ export class Task extends Future implements PyTask {
 
   /**
    * What a task holds strongly, for gc.ts: the future its coroutine waits on
-   * (fut_waiter, and the coroutine's frame), and its done callbacks. What
-   * else the coroutine's frames hold is not modelled (docs/scenario-language.md).
+   * (fut_waiter, and the coroutine's frame), and its done callbacks; and
+   * its coroutine object, which before its first step holds the arguments
+   * of an asyncio coroutine (gcrefs.ts argsInFrame). What else the
+   * coroutine's frames hold is not modelled (docs/scenario-language.md).
    */
   gcReferents(): unknown[] {
     const out = super.gcReferents();
     // Stryker disable next-line ConditionalExpression: equivalent, gc.ts skips null referents
     if (this.futWaiter !== null) out.push(this.futWaiter);
-    out.push(this.thrownIn, ...this.frameRefs);
+    out.push(this.thrownIn, this.coro, ...this.frameRefs);
     return out;
   }
 
