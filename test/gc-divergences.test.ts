@@ -1238,6 +1238,22 @@ const CASES: Case[] = [
     fact: (t) => taskState(t, "Task-3") === "result",
     scenario: JSON.parse(String.raw`{"aiospec": 1, "coroutines": [{"name": "main", "body": [{"op": "gc"}, {"op": "create_task", "coro": "c1", "task": "t0"}, {"op": "create_task", "coro": "c2", "task": "t1"}]}, {"name": "c1", "body": [{"op": "ensure_future", "on": {"wait_for": {"task": "t1"}, "timeout": null}, "future": "e0"}, {"op": "drop", "handle": "t1"}, {"op": "await", "on": {"task": "e0"}}]}, {"name": "c2", "body": []}]}`) as Scenario,
   },
+  {
+    // c3 runs in a task as_completed made for it (Task-4). It awaits t2,
+    // which it cancelled (Task-6): the step throws t2's CancelledError into
+    // the coroutine, which catches it and, in the same step, raises from a
+    // TaskGroup. In the driver the coroutine is a PinnedCoroutine, whose
+    // throw(*args) frame holds the CancelledError thrown in, and that frame
+    // is in the ExceptionGroup's traceback; the CancelledError's traceback
+    // keeps the op_await frame awaiting Task-6. Task-4 keeps its
+    // ExceptionGroup, so Task-6 survives the final collection. (Walked on
+    // CPython 3.11.7 with gc.get_referrers.)
+    name: "an exception leaving an as_completed coroutine during a throw keeps the exception thrown in (the driver's PinnedCoroutine.throw frame)",
+    found: "diff reference@3.11 cpython-3.11 --runs 10000 --size large --seed 744",
+    versions: ["3.11", "3.12", "3.13"],
+    fact: (t) => taskState(t, "Task-6") === "cancelled",
+    scenario: JSON.parse(String.raw`{"aiospec":1,"coroutines":[{"name":"main","body":[{"op":"gc"},{"op":"create_task","coro":"c4","task":"t0"},{"op":"await","on":{"gather":[{"coro":"c1"}],"return_exceptions":true}},{"op":"create_task","coro":"c3","task":"t1"}]},{"name":"c1","body":[{"op":"try","body":[{"op":"as_completed","on":[{"coro":"c3"},{"coro":"c4"}]}],"finally":[]}]},{"name":"c2","body":[]},{"name":"c3","body":[{"op":"create_task","coro":"c4","task":"t2"},{"op":"cancel","task":"t2"},{"op":"try","body":[{"op":"await","on":{"task":"t2"}}],"except":[{"type":"CancelledError"}]},{"op":"taskgroup","group":"g0","body":[{"op":"raise","exc":{"type":"ValueError"}}]}]},{"name":"c4","body":[]}]}`) as Scenario,
+  },
 ];
 
 for (const c of CASES) {

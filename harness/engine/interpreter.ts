@@ -562,9 +562,12 @@ export class ScenarioRun implements StepRunner {
         // wraps its inputs in tasks in the order of a set.
         const parts: Aw[] = [];
         for (const spec of s.on) {
-          const p = this.awaitable(spec);
+          let p = this.awaitable(spec);
           if (p === null) continue;
-          if ("coro" in spec) this.pinHash(p);
+          if ("coro" in spec) {
+            if (this.gcMode) p = pinnedThrowKeeps(p as Coroutine);
+            this.pinHash(p);
+          }
           parts.push(p);
         }
         // The driver's frame: its locals `parts` and (async mode) `fut`, the item in hand.
@@ -1011,6 +1014,37 @@ function argsHeld<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
       if (!started && e instanceof PyBaseException) keptByError(e, held);
       start();
       return body.throw(e);
+    },
+    return(value: T): IteratorResult<unknown, T> {
+      return body.return(value);
+    },
+    [Symbol.iterator]() {
+      return coro;
+    },
+  };
+  return coro as unknown as Coroutine<T>;
+}
+
+/**
+ * gc mode: as_completed's coroutines are, in the driver, PinnedCoroutine
+ * objects, whose `throw(*args)` is a Python frame holding the exception
+ * thrown in. An exception that leaves the coroutine during that call (one
+ * its task's step throws in, caught, and another raised before the
+ * coroutine suspends again) has that frame in its traceback, and so keeps
+ * the exception thrown in.
+ */
+function pinnedThrowKeeps<T>(body: Coroutine<T>): Coroutine<T> {
+  const coro = {
+    next(value: unknown): IteratorResult<unknown, T> {
+      return body.next(value);
+    },
+    throw(e: unknown): IteratorResult<unknown, T> {
+      try {
+        return body.throw(e);
+      } catch (x) {
+        if (x instanceof PyBaseException && x !== e) keptByError(x, [e]);
+        throw x;
+      }
     },
     return(value: T): IteratorResult<unknown, T> {
       return body.return(value);
