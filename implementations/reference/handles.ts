@@ -40,6 +40,7 @@ export class Handle {
         // handle, and so its callback and arguments (a task's wake-up holds
         // the future that woke it), alive.
         keptByTraceback(e, this);
+        this.loop.runOnceFrame.push(this);
         throw e;
       }
       // Stryker disable next-line ConditionalExpression: equivalent, a callback raises only Python exceptions (anything else is an interpreter bug)

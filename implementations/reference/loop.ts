@@ -232,6 +232,17 @@ export class EventLoop {
    */
   callerBase = 0;
 
+  /**
+   * gc mode: what the frame of the running iteration (_run_once) holds once
+   * it is gone: its `handle`, the handle it last ran, which it clears only
+   * when it returns. A KeyboardInterrupt or SystemExit that leaves the loop
+   * from a handle leaves that handle there (handles.ts). A fresh list each
+   * iteration: the pure-Python Task's step frames are linked on to it
+   * (f_back) once they return, so an exception whose traceback holds them
+   * keeps it (tasks.ts stepFrames).
+   */
+  runOnceFrame: unknown[] = [];
+
   /** Run fn with `frame` among callerFrames (a call that may run an eager task's first step). */
   inCallerFrame<T>(frame: unknown[], fn: () => T): T {
     this.callerFrames.push(frame);
@@ -361,6 +372,7 @@ export class EventLoop {
   }
 
   runOnce(): void {
+    this.runOnceFrame = [];
     this.dropCancelledTimers();
 
     let timeout: number | null = null;

@@ -229,6 +229,15 @@ export interface Profile {
    * clearing it, so no f_back is made (tasks.ts linkStackBelow).
    */
   pyTaskFinishedFramesLinkBelow: boolean;
+  /**
+   * gc mode, the C Task: a coroutine that ends with an exception has its
+   * frame in that exception's traceback, and the frame, finished, is linked
+   * on (f_back) to the Python frame that called the C step: Handle._run's,
+   * and that to _run_once's, whose `handle` a KeyboardInterrupt leaves there
+   * (loop.runOnceFrame; CPython 3.12.1 and 3.13.0, large seed 750). 3.12+,
+   * as pyTaskFinishedFramesLinkBelow.
+   */
+  cTaskEndedFrameLinksToLoop: boolean;
 }
 
 /**
@@ -274,5 +283,6 @@ export function profileFor(version: PythonVersion, pyTask = false, release: stri
     pyTaskUnseenByCurrentTask: pyTask && from("3.14"),
     pyTaskStepKeepsThrownExc: pyTask && from("3.12"),
     pyTaskFinishedFramesLinkBelow: pyTask && from("3.12"),
+    cTaskEndedFrameLinksToLoop: !pyTask && from("3.12"),
   };
 }

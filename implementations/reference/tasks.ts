@@ -336,6 +336,7 @@ export class Task extends Future implements PyTask {
       // Stryker disable next-line ConditionalExpression: equivalent, only a defect of the reference or the interpreter throws anything but a Python exception
       if (!(e instanceof PyBaseException)) throw e; // a defect, not Python behaviour
       if (this.loop.profile.pyTask) this.keepStepFrames(e, exc, wokenBy);
+      else if (this.loop.profile.cTaskEndedFrameLinksToLoop) keptByTraceback(e, this.loop.runOnceFrame);
       if (isinstance(e, "CancelledError")) {
         this.cancelledExc = e; // the first awaiter gets this very exception
         super.cancel();
@@ -373,7 +374,8 @@ export class Task extends Future implements PyTask {
    * and __step set `self = None` on the way out, and __wakeup too, but __wakeup
    * still holds `future`, the future whose completion ran this step, and
    * __step (3.12+) `exc`, what it threw into the coroutine. (Handle._run below
-   * them clears its `self`; the loop's frames under that hold only roots.)
+   * them clears its `self`; _run_once under that holds the loop, a root, and
+   * its `handle` until it returns: stepFrames.)
    * So a task that failed keeps, for as long as its exception lives, the
    * future it last awaited: CPython 3.13 keeps a gather's children, or an
    * awaited task dropped from the scenario, that the C Task (whose step and
@@ -394,9 +396,16 @@ export class Task extends Future implements PyTask {
     if (this.loop.profile.pyTaskFinishedFramesLinkBelow) this.stackBelow.push(...held);
   }
 
-  /** What the step frames under the coroutine hold when it ends in this step (keepStepFrames). */
+  /**
+   * What the step frames under the coroutine hold when it ends in this step
+   * (keepStepFrames): __wakeup's future, __step's exc, and under them, once
+   * the iteration running the step is over, _run_once's `handle` (a
+   * KeyboardInterrupt's handle, loop.runOnceFrame; CPython 3.11.7, _PyTask:
+   * a task that failed with a KeyboardInterrupt stays alive through a
+   * CancelledError of the same iteration, large seed 750).
+   */
   private stepFrames(thrown: PyBaseException | null, wokenBy: Future | null): unknown[] {
-    const held: unknown[] = [wokenBy];
+    const held: unknown[] = [wokenBy, this.loop.runOnceFrame];
     if (this.loop.profile.pyTaskStepKeepsThrownExc) held.push(thrown);
     return held;
   }
