@@ -239,9 +239,14 @@ export class EventLoop {
    * from a handle leaves that handle there (handles.ts). A fresh list each
    * iteration: the pure-Python Task's step frames are linked on to it
    * (f_back) once they return, so an exception whose traceback holds them
-   * keeps it (tasks.ts stepFrames).
+   * keeps it (tasks.ts stepFrames). Made when first asked for in an
+   * iteration, so that an iteration nobody asks about allocates nothing.
    */
-  runOnceFrame: unknown[] = [];
+  get runOnceFrame(): unknown[] {
+    return (this.iterationFrame ??= []);
+  }
+
+  private iterationFrame: unknown[] | null = null;
 
   /** Run fn with `frame` among callerFrames (a call that may run an eager task's first step). */
   inCallerFrame<T>(frame: unknown[], fn: () => T): T {
@@ -372,7 +377,7 @@ export class EventLoop {
   }
 
   runOnce(): void {
-    this.runOnceFrame = [];
+    this.iterationFrame = null;
     this.dropCancelledTimers();
 
     let timeout: number | null = null;
