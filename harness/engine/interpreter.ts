@@ -17,6 +17,7 @@ import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../../spec/scenario/trace";
 import { canonicalJson } from "../../spec/scenario/trace";
 import { noteRaised, runTryStar } from "./exceptstar";
+import { argsHeld, keptByError } from "./frames";
 import { CATCHABLE, Return, ScenarioError, closeAgain, isCollectorClose } from "./flow";
 import type { StepRunner } from "./flow";
 import { GC_OPS } from "../../spec/scenario/types";
@@ -978,51 +979,6 @@ function runSync(gen: Coroutine<StepResult>): void {
     gen.return(undefined);
     throw new ScenarioError("a callback body awaited");
   }
-}
-
-/**
- * gc mode: `held` (what a driver frame holds) stays alive as long as `e`
- * does, its traceback keeping that frame (the reference's gc.ts reads
- * gcRefs, as gcrefs.ts keptByTraceback writes them).
- */
-function keptByError(e: PyBaseException, held: unknown[]): void {
-  ((e as { gcRefs?: unknown[] }).gcRefs ??= []).push(held);
-}
-
-/**
- * gc mode: a driver coroutine that has not run yet holds its arguments in
- * its frame (`held`): the coroutine object keeps them (its gcRefs, until
- * its first step), and an exception thrown into it before that (its task
- * cancelled first) leaves from that frame and keeps them in its
- * traceback. A JavaScript generator hides what it closes over; this
- * wrapper declares it (as the reference's gcrefs.ts argsInFrame does for
- * asyncio's own coroutines).
- */
-function argsHeld<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
-  let started = false;
-  const start = (): void => {
-    started = true;
-    coro.gcRefs = undefined;
-  };
-  const coro = {
-    gcRefs: held as unknown[] | undefined,
-    next(value: unknown): IteratorResult<unknown, T> {
-      start();
-      return body.next(value);
-    },
-    throw(e: unknown): IteratorResult<unknown, T> {
-      if (!started && e instanceof PyBaseException) keptByError(e, held);
-      start();
-      return body.throw(e);
-    },
-    return(value: T): IteratorResult<unknown, T> {
-      return body.return(value);
-    },
-    [Symbol.iterator]() {
-      return coro;
-    },
-  };
-  return coro as unknown as Coroutine<T>;
 }
 
 /**

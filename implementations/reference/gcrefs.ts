@@ -15,9 +15,11 @@
  *     it ended with).
  *   - an exception's traceback keeps frames that hold objects:
  *     `keptByTraceback(exc, ...objects)`.
- * Free of imports, so every module of the reference can use it.
+ * It imports only the engine's frames.ts (argsHeld, shared with the
+ * interpreter), so every module of the reference can use it.
  */
 import type { Coroutine } from "../../harness/engine/api";
+import { argsHeld } from "../../harness/engine/frames";
 
 /** Declare what `fn` holds (its closure, or the object of a bound method); returns `fn`. */
 export function holding<F extends object>(fn: F, ...held: unknown[]): F {
@@ -73,29 +75,5 @@ export function keptByTraceback(exc: object, ...held: unknown[]): void {
  * coroutine's locals are the task's frameRefs, inFrame).
  */
 export function argsInFrame<T>(args: unknown[], body: Coroutine<T>): Coroutine<T> {
-  let started = false;
-  const start = (): void => {
-    started = true;
-    coro.gcRefs = undefined;
-  };
-  const coro = {
-    gcRefs: args as unknown[] | undefined,
-    next(value: unknown): IteratorResult<unknown, T> {
-      start();
-      return body.next(value);
-    },
-    throw(e: unknown): IteratorResult<unknown, T> {
-      // (What is thrown into a coroutine is a Python exception, an object.)
-      if (!started && typeof e === "object" && e !== null) keptByTraceback(e, ...args);
-      start();
-      return body.throw(e);
-    },
-    return(value: T): IteratorResult<unknown, T> {
-      return body.return(value);
-    },
-    [Symbol.iterator]() {
-      return coro;
-    },
-  };
-  return coro as unknown as Coroutine<T>;
+  return argsHeld(args, body);
 }
