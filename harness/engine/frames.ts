@@ -24,22 +24,54 @@ export function keptByError(e: PyBaseException, held: unknown[]): void {
  * of its body, and hides what it closes over; this wrapper declares it.
  */
 export function argsHeld<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
-  let started = false;
-  const start = (): void => {
-    started = true;
-    coro.gcRefs = undefined;
-  };
-  const coro = {
-    gcRefs: held as unknown[] | undefined,
-    next(value: unknown): IteratorResult<unknown, T> {
-      start();
-      return body.next(value);
-    },
-    throw(e: unknown): IteratorResult<unknown, T> {
-      if (!started && e instanceof PyBaseException) keptByError(e, held);
-      start();
+  const coro: Delegating<T> = delegating(
+    body,
+    (e) => {
+      if (coro.gcRefs !== undefined && e instanceof PyBaseException) keptByError(e, held);
+      coro.gcRefs = undefined;
       return body.throw(e);
     },
+    () => {
+      coro.gcRefs = undefined;
+    },
+  );
+  coro.gcRefs = held; // (until the first step)
+  return coro;
+}
+
+/**
+ * gc mode: as_completed's coroutines are, in the driver, PinnedCoroutine
+ * objects, whose `throw(*args)` is a Python frame holding the exception
+ * thrown in. An exception that leaves the coroutine during that call (one
+ * its task's step throws in, caught, and another raised before the
+ * coroutine suspends again) has that frame in its traceback, and so keeps
+ * the exception thrown in.
+ */
+export function pinnedThrowKeeps<T>(body: Coroutine<T>): Coroutine<T> {
+  return delegating(body, (e) => {
+    try {
+      return body.throw(e);
+    } catch (x) {
+      if (x instanceof PyBaseException && x !== e) keptByError(x, [e]);
+      throw x;
+    }
+  });
+}
+
+type Delegating<T> = Coroutine<T> & { gcRefs?: unknown[] };
+
+/** A coroutine object that runs `body`: `throwInto` in place of its throw, `beforeNext` before each send. */
+function delegating<T>(
+  body: Coroutine<T>,
+  throwInto: (e: unknown) => IteratorResult<unknown, T>,
+  beforeNext: () => void = () => {},
+): Delegating<T> {
+  const coro = {
+    next(value: unknown): IteratorResult<unknown, T> {
+      beforeNext();
+      return body.next(value);
+    },
+    throw: throwInto,
     return(value: T): IteratorResult<unknown, T> {
       return body.return(value);
     },
@@ -47,5 +79,5 @@ export function argsHeld<T>(held: unknown[], body: Coroutine<T>): Coroutine<T> {
       return coro;
     },
   };
-  return coro as unknown as Coroutine<T>;
+  return coro as unknown as Delegating<T>;
 }

@@ -17,7 +17,7 @@ import type { Awaitable, ExceptionSpec, Scenario, Scalar, Step, TryStep } from "
 import type { ExceptionData, RunEnd, TaskOutcome, Trace, TraceEvent, TraceValue } from "../../spec/scenario/trace";
 import { canonicalJson } from "../../spec/scenario/trace";
 import { noteRaised, runTryStar } from "./exceptstar";
-import { argsHeld, keptByError } from "./frames";
+import { argsHeld, keptByError, pinnedThrowKeeps } from "./frames";
 import { CATCHABLE, Return, ScenarioError, closeAgain, isCollectorClose } from "./flow";
 import type { StepRunner } from "./flow";
 import { GC_OPS } from "../../spec/scenario/types";
@@ -979,37 +979,6 @@ function runSync(gen: Coroutine<StepResult>): void {
     gen.return(undefined);
     throw new ScenarioError("a callback body awaited");
   }
-}
-
-/**
- * gc mode: as_completed's coroutines are, in the driver, PinnedCoroutine
- * objects, whose `throw(*args)` is a Python frame holding the exception
- * thrown in. An exception that leaves the coroutine during that call (one
- * its task's step throws in, caught, and another raised before the
- * coroutine suspends again) has that frame in its traceback, and so keeps
- * the exception thrown in.
- */
-function pinnedThrowKeeps<T>(body: Coroutine<T>): Coroutine<T> {
-  const coro = {
-    next(value: unknown): IteratorResult<unknown, T> {
-      return body.next(value);
-    },
-    throw(e: unknown): IteratorResult<unknown, T> {
-      try {
-        return body.throw(e);
-      } catch (x) {
-        if (x instanceof PyBaseException && x !== e) keptByError(x, [e]);
-        throw x;
-      }
-    },
-    return(value: T): IteratorResult<unknown, T> {
-      return body.return(value);
-    },
-    [Symbol.iterator]() {
-      return coro;
-    },
-  };
-  return coro as unknown as Coroutine<T>;
 }
 
 /** The ops whose step may suspend (ScenarioRun.step); the others run in ScenarioRun.syncStep. */
